@@ -1,0 +1,30 @@
+"""Top-level routes: the API under /api/v1, its schema and docs, health, admin, and the SPA."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from workspaces import views as workspace_views
+
+api_v1 = [
+    path("", include("workspaces.api.urls")),
+    path("", include("audiences.api.urls")),
+    path("", include("journeys.api.urls")),
+    path("", include("channels_app.api.urls")),
+    path("", include("analytics.api.urls")),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+]
+
+urlpatterns = [
+    path("healthz", workspace_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Anything under /api that matched nothing is a JSON 404, never the SPA.
+    re_path(r"^api/", workspace_views.api_not_found),
+    # Every other path is the single-page app (client-side routing).
+    re_path(r"^(?!api/|ws/|admin/|static/).*$", workspace_views.spa, name="spa"),
+]
+
+handler404 = "workspaces.views.handler404"
+handler500 = "workspaces.views.handler500"

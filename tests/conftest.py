@@ -1,0 +1,65 @@
+"""Shared fixtures: two workspaces, API clients with keys of each role, a clean Redis."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from workspaces.models import Role, User
+from workspaces.redis import get_redis
+from workspaces.services import api_key_create, workspace_create
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's 600k rounds cost ~0.3 s per user; the hasher is not what these tests test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with an empty Redis database (rate limits, timers, progress)."""
+    get_redis().flushdb()
+    yield
+
+
+def make_client(workspace, role: str = Role.OWNER) -> APIClient:
+    _, raw = api_key_create(workspace=workspace, name=f"test {role}", role=role)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    client.raw_key = raw
+    return client
+
+
+@pytest.fixture
+def workspace(db):
+    owner = User.objects.create_user("owner@example.com", "pw-owner-123")
+    return workspace_create(name="Acme", owner=owner)
+
+
+@pytest.fixture
+def other_workspace(db):
+    owner = User.objects.create_user("rival@example.com", "pw-rival-123")
+    return workspace_create(name="Rival", owner=owner)
+
+
+@pytest.fixture
+def api(workspace) -> APIClient:
+    """An owner-key client of `workspace`."""
+    return make_client(workspace, Role.OWNER)
+
+
+@pytest.fixture
+def editor_api(workspace) -> APIClient:
+    return make_client(workspace, Role.EDITOR)
+
+
+@pytest.fixture
+def viewer_api(workspace) -> APIClient:
+    return make_client(workspace, Role.VIEWER)
+
+
+@pytest.fixture
+def other_api(other_workspace) -> APIClient:
+    """An owner-key client of another workspace: must never see `workspace`'s data."""
+    return make_client(other_workspace, Role.OWNER)

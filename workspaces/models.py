@@ -1,0 +1,147 @@
+"""Tenancy: users, workspaces, memberships with roles, API keys, and the fail-closed scoped manager."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class WorkspaceScopeError(RuntimeError):
+    """A tenant-owned table was queried without naming the workspace."""
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+# What each role may do; a higher rank includes everything below it.
+ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.OWNER: 2}
+
+
+def role_allows(role: str, required: str) -> bool:
+    return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(required)]
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in to the web app; API clients use keys instead."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    # Workspace-wide preferences, e.g. {"push_title_max": 30, "push_body_max": 30}.
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def for_workspace(self, workspace: Workspace | int) -> WorkspaceQuerySet:
+        workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+        return self.filter(workspace_id=workspace_id)
+
+
+class WorkspaceManager(models.Manager.from_queryset(WorkspaceQuerySet)):
+    """Fails closed: `Model.objects.all()` raises; say `.for_workspace(ws)` or `.unscoped()`."""
+
+    def get_queryset(self):
+        raise WorkspaceScopeError(
+            f"{self.model.__name__} is tenant-owned: use .for_workspace(ws) or .unscoped()"
+        )
+
+    def for_workspace(self, workspace: Workspace | int) -> WorkspaceQuerySet:
+        return WorkspaceQuerySet(self.model, using=self._db).for_workspace(workspace)
+
+    def none(self) -> WorkspaceQuerySet:
+        return self.unscoped().none()  # an empty set leaks nothing; tools build schemas from it
+
+    def unscoped(self) -> WorkspaceQuerySet:
+        """Every workspace's rows: for migrations, admin and cross-tenant jobs only."""
+        return WorkspaceQuerySet(self.model, using=self._db)
+
+
+class WorkspaceModel(models.Model):
+    """A tenant-owned row. Its queries must name the workspace (see WorkspaceManager)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+
+    # Declared first, so it is Django's `_default_manager` for its own internals (unique
+    # checks, admin, cascades), which add their own filters. Application code uses `objects`.
+    all_workspaces = models.Manager()
+    objects = WorkspaceManager()
+
+    class Meta:
+        abstract = True
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique_user_workspace")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} as {self.role}"
+
+
+class ApiKey(WorkspaceModel):
+    """A secret shown once; only its SHA-256 and a lookup prefix are stored."""
+
+    name = models.CharField(max_length=200, blank=True)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.OWNER)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.workspace_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,93 @@
+"""Writes for tenancy: workspaces, members, API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import ApiKey, Membership, Role, User, Workspace
+
+API_KEY_PREFIX = "wm_"
+# 8 random characters after "wm_" identify the key; the remaining 32 bytes are the secret.
+LOOKUP_CHARS = 8
+
+
+def _hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def workspace_create(*, name: str, owner: User | None = None, timezone_name: str = "UTC") -> Workspace:
+    workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=timezone_name)
+    if owner is not None:
+        Membership.objects.create(user=owner, workspace=workspace, role=Role.OWNER)
+    return workspace
+
+
+def membership_set(*, workspace: Workspace, user: User, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        user=user, workspace=workspace, defaults={"role": Role(role)}
+    )
+    return membership
+
+
+def api_key_create(
+    *, workspace: Workspace, name: str = "", role: str = Role.OWNER, created_by: User | None = None
+) -> tuple[ApiKey, str]:
+    """Returns the stored key and its plaintext, which is never available again."""
+    while True:
+        lookup = secrets.token_hex(LOOKUP_CHARS // 2)
+        if not ApiKey.objects.unscoped().filter(prefix=lookup).exists():
+            break
+    raw = f"{API_KEY_PREFIX}{lookup}{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.unscoped().create(
+        workspace=workspace,
+        name=name,
+        prefix=lookup,
+        key_hash=_hash_key(raw),
+        role=Role(role),
+        created_by=created_by,
+    )
+    return key, raw
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """The active key matching `raw`, compared in constant time; None otherwise."""
+    if not raw.startswith(API_KEY_PREFIX) or len(raw) < len(API_KEY_PREFIX) + LOOKUP_CHARS + 1:
+        return None
+    lookup = raw[len(API_KEY_PREFIX) : len(API_KEY_PREFIX) + LOOKUP_CHARS]
+    key = (
+        ApiKey.objects.unscoped()
+        .select_related("workspace")
+        .filter(prefix=lookup, revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.key_hash, _hash_key(raw)):
+        return None
+    now = timezone.now()
+    # Touch last_used_at at most once a minute: a write per request would cap ingest speed.
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.unscoped().filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
