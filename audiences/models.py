@@ -1,0 +1,118 @@
+"""Who journeys are for: customers, their events, segments, lists and CSV import jobs."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+
+from workspaces.models import WorkspaceModel
+
+
+class Customer(WorkspaceModel):
+    external_id = models.CharField(max_length=255)
+    email = models.CharField(max_length=254, blank=True, default="")
+    phone = models.CharField(max_length=32, blank=True, default="")  # E.164
+    timezone = models.CharField(max_length=64, blank=True, default="")  # IANA name
+    locale = models.CharField(max_length=32, blank=True, default="")
+    attributes = models.JSONField(default=dict, blank=True)
+    tags = ArrayField(models.CharField(max_length=100), default=list, blank=True)
+    # [{"platform": "android|ios|web", "token": str, "valid": bool, "updated_at": iso}]
+    push_tokens = models.JSONField(default=list, blank=True)
+    # Channels the customer opted out of, e.g. ["email", "sms"].
+    unsubscribed = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "external_id"], name="customer_unique_external_id"),
+        ]
+        indexes = [
+            GinIndex(fields=["attributes"], name="customer_attributes_gin", opclasses=["jsonb_path_ops"]),
+            GinIndex(fields=["tags"], name="customer_tags_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Event(WorkspaceModel):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events", db_index=False)
+    name = models.CharField(max_length=200)
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=timezone.now)
+    # The client's idempotency key (`id` in POST /events): a repeat is accepted once.
+    idempotency_id = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_id"],
+                condition=models.Q(idempotency_id__isnull=False),
+                name="event_unique_idempotency_id",
+            ),
+        ]
+        indexes = [
+            # "did this customer do X (since T)": branches, segments, exit conditions.
+            models.Index(fields=["customer", "name", "occurred_at"], name="event_customer_name_at"),
+            models.Index(fields=["workspace", "name", "occurred_at"], name="event_workspace_name_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer_id})"
+
+
+class Segment(WorkspaceModel):
+    name = models.CharField(max_length=200)
+    condition = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerList(WorkspaceModel):
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ListMember(WorkspaceModel):
+    customer_list = models.ForeignKey(CustomerList, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="list_memberships")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer_list", "customer"], name="list_member_unique"),
+        ]
+        indexes = [models.Index(fields=["customer"], name="list_member_customer")]
+
+
+class ImportJob(WorkspaceModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    file_path = models.CharField(max_length=500)
+    file_size = models.BigIntegerField(default=0)
+    customer_list = models.ForeignKey(CustomerList, null=True, blank=True, on_delete=models.SET_NULL)
+    total = models.BigIntegerField(default=0)
+    processed = models.BigIntegerField(default=0)
+    created = models.BigIntegerField(default=0)
+    updated = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"line", "error"}], capped
+    message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)

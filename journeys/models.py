@@ -1,0 +1,148 @@
+"""Journeys: the editable draft, frozen versions, the audit log, enrollments and their step history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from audiences.models import Customer
+from workspaces.models import WorkspaceModel
+
+
+class Journey(WorkspaceModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        PAUSED = "paused"
+        STOPPED = "stopped"
+        ARCHIVED = "archived"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    graph = models.JSONField(default=dict)  # the draft: {"nodes": [...], "edges": [...]}
+    settings = models.JSONField(default=dict)  # the draft's settings (API.md "Settings")
+    live_version = models.ForeignKey(
+        "JourneyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "status"], name="journey_workspace_status")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JourneyVersion(WorkspaceModel):
+    """An immutable published graph + settings; enrollments run against one of these."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    graph = models.JSONField()
+    settings = models.JSONField()
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "number"], name="journey_version_unique_number"),
+        ]
+
+
+class JourneyAuditEntry(WorkspaceModel):
+    """Who changed a journey's status or published it, when, from what to what."""
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="audit_entries")
+    action = models.CharField(max_length=32)  # created, published, started, paused, resumed, stopped, archived…
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16, blank=True, default="")
+    version_number = models.PositiveIntegerField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True, default="")  # "api-key:ab12cd34" or email
+    details = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+
+class Enrollment(WorkspaceModel):
+    """One customer's pass through a journey. At most one is active per (journey, customer)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"  # ready to advance now
+        WAITING = "waiting"  # parked at a node until wake_at or an event
+        COMPLETED = "completed"
+        EXITED = "exited"
+        FAILED = "failed"
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrollments")
+    version = models.ForeignKey(JourneyVersion, on_delete=models.CASCADE, related_name="enrollments")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="enrollments")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.ACTIVE)
+    node_id = models.CharField(max_length=100)
+    # Increments on every move; a task carries the step_seq it expects, so late or duplicate
+    # tasks are no-ops.
+    step_seq = models.PositiveIntegerField(default=0)
+    wake_at = models.DateTimeField(null=True, blank=True)  # the truth for timers (Redis mirrors it)
+    entered_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    exit_reason = models.CharField(max_length=64, blank=True, default="")
+    holdout = models.BooleanField(default=False)  # control group: no messages
+    # The trigger event's properties and other per-pass context used by Liquid and waits.
+    context = models.JSONField(default=dict, blank=True)
+    goals = models.JSONField(default=list, blank=True)  # [{"id", "at"}]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["journey", "customer"],
+                condition=models.Q(state__in=["active", "waiting"]),
+                name="enrollment_one_active_per_customer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["journey", "state", "node_id"], name="enrollment_journey_state_node"),
+            models.Index(fields=["customer", "state"], name="enrollment_customer_state"),
+            models.Index(
+                fields=["wake_at"], name="enrollment_waiting_wake_at", condition=models.Q(state="waiting")
+            ),
+        ]
+
+
+class StepEvent(WorkspaceModel):
+    """The append-only audit trail of every move; analytics read it."""
+
+    class Kind(models.TextChoices):
+        ENTERED = "entered"  # entered the journey (node = start)
+        ARRIVED = "arrived"  # arrived at a node
+        PASSED = "passed"  # left a node through `handle`
+        WAITING = "waiting"  # parked at a node until data["wake_at"] or an event
+        EXITED = "exited"  # left the journey early (data["reason"])
+        COMPLETED = "completed"
+        FAILED = "failed"
+        GOAL = "goal"  # reached a goal (data["goal_id"])
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="steps", db_index=False)
+    journey_id = models.BigIntegerField()
+    version_id = models.BigIntegerField()
+    customer_id = models.BigIntegerField()
+    node_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    handle = models.CharField(max_length=100, blank=True, default="")
+    step_seq = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["enrollment", "at"], name="stepevent_enrollment_at"),
+            models.Index(fields=["journey_id", "at"], name="stepevent_journey_at"),
+        ]
