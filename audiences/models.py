@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.utils import timezone
+from django.utils.timezone import now
 
 from workspaces.models import WorkspaceModel
 
@@ -22,8 +22,8 @@ class Customer(WorkspaceModel):
     push_tokens = models.JSONField(default=list, blank=True)
     # Channels the customer opted out of, e.g. ["email", "sms"].
     unsubscribed = ArrayField(models.CharField(max_length=32), default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
 
     class Meta:
         constraints = [
@@ -42,8 +42,8 @@ class Event(WorkspaceModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events", db_index=False)
     name = models.CharField(max_length=200)
     properties = models.JSONField(default=dict, blank=True)
-    occurred_at = models.DateTimeField(default=timezone.now)
-    received_at = models.DateTimeField(default=timezone.now)
+    occurred_at = models.DateTimeField(default=now)
+    received_at = models.DateTimeField(default=now)
     # The client's idempotency key (`id` in POST /events): a repeat is accepted once.
     idempotency_id = models.CharField(max_length=255, null=True, blank=True)
 
@@ -86,7 +86,7 @@ class CustomerList(WorkspaceModel):
 class ListMember(WorkspaceModel):
     customer_list = models.ForeignKey(CustomerList, on_delete=models.CASCADE, related_name="members")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="list_memberships")
-    added_at = models.DateTimeField(default=timezone.now)
+    added_at = models.DateTimeField(default=now)
 
     class Meta:
         constraints = [

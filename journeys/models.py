@@ -9,6 +9,9 @@ from django.utils import timezone
 from audiences.models import Customer
 from workspaces.models import WorkspaceModel
 
+# Journey has a field named `settings`, which would shadow django.conf.settings in its body.
+USER_MODEL = settings.AUTH_USER_MODEL
+
 
 class Journey(WorkspaceModel):
     class Status(models.TextChoices):
@@ -27,7 +30,7 @@ class Journey(WorkspaceModel):
         "JourneyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -48,7 +51,7 @@ class JourneyVersion(WorkspaceModel):
     settings = models.JSONField()
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
@@ -66,7 +69,7 @@ class JourneyAuditEntry(WorkspaceModel):
     to_status = models.CharField(max_length=16, blank=True, default="")
     version_number = models.PositiveIntegerField(null=True, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=200, blank=True, default="")  # "api-key:ab12cd34" or email
     details = models.JSONField(default=dict, blank=True)
