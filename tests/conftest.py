@@ -63,3 +63,39 @@ def viewer_api(workspace) -> APIClient:
 def other_api(other_workspace) -> APIClient:
     """An owner-key client of another workspace: must never see `workspace`'s data."""
     return make_client(other_workspace, Role.OWNER)
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker (threads, all four queues) on the real Redis broker.
+
+    Tests using it see committed data only, hence `transactional_db`: write through the API or
+    services, then wait for the effect (see `wait_for`)."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["engine", "messages", "imports", "default"],
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
+    """Polls `predicate` until it returns something truthy; fails the test after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)
