@@ -1,0 +1,1 @@
+"""The message and webhook node types (registered into journeys.nodes.base.REGISTRY)."""
