@@ -32,6 +32,20 @@ class Customer(WorkspaceModel):
         indexes = [
             GinIndex(fields=["attributes"], name="customer_attributes_gin", opclasses=["jsonb_path_ops"]),
             GinIndex(fields=["tags"], name="customer_tags_gin"),
+            # GET /customers pages newest first within a workspace (keyset on id).
+            models.Index(fields=["workspace", "id"], name="customer_workspace_id"),
+            # ?search= is a prefix match on external_id or email; the pattern opclass lets the
+            # btree serve LIKE 'abc%' under any database collation.
+            models.Index(
+                fields=["workspace", "external_id"],
+                name="customer_external_id_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["workspace", "email"],
+                name="customer_email_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

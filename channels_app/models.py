@@ -1,0 +1,134 @@
+"""Channels: per-workspace provider configs (credentials encrypted), messages and their receipts."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from audiences.models import Customer
+from journeys.models import Enrollment, Journey
+from workspaces.models import WorkspaceModel
+
+from .rendering import CHANNELS
+
+
+class ChannelConfig(WorkspaceModel):
+    channel = models.CharField(max_length=32, choices=[(c, c) for c in CHANNELS])
+    provider = models.CharField(max_length=32)
+    name = models.CharField(max_length=200)
+    # Fernet token of the credentials JSON (channels_app.crypto); never returned by the API.
+    credentials_encrypted = models.TextField(blank=True, default="")
+    settings = models.JSONField(default=dict, blank=True)
+    is_default = models.BooleanField(default=False)
+    # Sends per second through this config (Redis token bucket); null means unlimited.
+    rate_per_second = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel"],
+                condition=models.Q(is_default=True),
+                name="channel_config_one_default_per_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.channel}/{self.provider})"
+
+
+class Message(WorkspaceModel):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        OPENED = "opened"
+        READ = "read"
+        CLICKED = "clicked"
+        REPLIED = "replied"
+        FAILED = "failed"
+        BOUNCED = "bounced"
+
+    # Erasing a customer erases their messages (content and address are personal data); an
+    # enrollment or journey that goes away leaves the message for analytics.
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    enrollment = models.ForeignKey(
+        Enrollment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    step_seq = models.PositiveIntegerField(null=True, blank=True)
+    journey = models.ForeignKey(
+        Journey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(null=True, blank=True)  # the journey version number
+    node_id = models.CharField(max_length=100, blank=True, default="")
+    channel_config = models.ForeignKey(
+        ChannelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=32)
+    provider = models.CharField(max_length=32, blank=True, default="")
+    to = models.TextField(blank=True, default="")
+    # Push: [{"platform", "token"}] resolved at creation; other channels: [to].
+    targets = models.JSONField(default=list, blank=True)
+    content = models.JSONField(default=dict, blank=True)  # as rendered
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    error = models.CharField(
+        max_length=255, blank=True, default=""
+    )  # a reason code, e.g. unsubscribed
+    error_detail = models.TextField(blank=True, default="")
+    # {"status", "until"} when the journey waits for a receipt; the status reaching it signals.
+    awaiting = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A retried step never sends twice.
+            models.UniqueConstraint(
+                fields=["enrollment", "step_seq"],
+                condition=models.Q(enrollment__isnull=False),
+                name="message_idempotency_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "journey", "node_id"], name="message_journey_node"),
+            # Frequency caps count a customer's recent messages; the inbox lists them.
+            models.Index(fields=["customer", "created_at"], name="message_customer_created"),
+            models.Index(fields=["workspace", "provider_message_id"], name="message_provider_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} message {self.pk} ({self.status})"
+
+
+class DeliveryEvent(WorkspaceModel):
+    """The append-only history of a message's statuses, with where each came from."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    status = models.CharField(max_length=16, choices=Message.Status.choices)
+    source = models.CharField(
+        max_length=32
+    )  # send, api, twilio, whatsapp, fcm, pixel, click, inbox…
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["message", "at"], name="delivery_event_message_at")]

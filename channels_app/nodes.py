@@ -1,1 +1,205 @@
 """The message and webhook node types (registered into journeys.nodes.base.REGISTRY)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from journeys.fields import (
+    current_workspace,
+    duration_errors,
+    is_int,
+    is_number,
+    nonempty_str,
+    unknown_keys,
+)
+from journeys.nodes.base import ConfigError, NodeType, Result, register
+
+from . import rendering
+
+AWAIT_STATUSES = ("delivered", "opened", "read", "clicked", "replied")
+# Which receipts each channel can produce, so an `await` cannot wait for what never comes
+# (an SMS is never "opened"; a push has no "replied").
+CHANNEL_AWAITABLE: dict[str, tuple[str, ...]] = {
+    "email": ("delivered", "opened", "clicked", "replied"),
+    "sms": ("delivered", "clicked", "replied"),
+    "push": ("delivered", "opened", "clicked"),
+    "whatsapp": ("delivered", "read", "clicked", "replied"),
+    "rcs": ("delivered", "read", "clicked", "replied"),
+    "telegram": ("delivered", "clicked", "replied"),
+    "kakao_alimtalk": ("delivered", "read", "clicked"),
+    "kakao_friendtalk": ("delivered", "read", "clicked"),
+    "in_app": ("delivered", "read", "clicked"),
+}
+WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+MAX_WEBHOOK_TIMEOUT = 30  # seconds: a worker thread is held for the whole call
+MAX_WEBHOOK_RETRIES = 5
+
+
+def _channel_config_errors(channel_id: Any, channel: Any) -> list[ConfigError]:
+    if channel_id is None:
+        return []
+    if not is_int(channel_id):
+        return [ConfigError("channel_id", "Must be a channel id (integer).")]
+    workspace = current_workspace()
+    if workspace is None:
+        return []
+    from .models import ChannelConfig
+
+    found = (
+        ChannelConfig.objects.for_workspace(workspace)
+        .filter(pk=channel_id)
+        .values_list("channel", flat=True)
+        .first()
+    )
+    if found is None:
+        return [ConfigError("channel_id", "No such channel in this workspace.")]
+    if isinstance(channel, str) and found != channel:
+        return [ConfigError("channel_id", f"That channel sends {found}, not {channel}.")]
+    return []
+
+
+@register
+class MessageNode(NodeType):
+    type = "message"
+    label = "Message"
+    category = "channel"
+    sends_messages = True
+    default_config: ClassVar[dict] = {"channel": "email", "content": {"subject": "", "html": ""}}
+
+    def validate(
+        self, config: dict[str, Any], *, in_journey_settings: dict | None = None
+    ) -> list[ConfigError]:
+        if not isinstance(config, dict):
+            return [ConfigError("", "Must be an object.")]
+        errors = unknown_keys(config, {"channel", "content", "channel_id", "await"})
+        channel = config.get("channel")
+        if channel not in rendering.CHANNELS:
+            errors.append(
+                ConfigError("channel", f"Must be one of {', '.join(rendering.CHANNELS)}.")
+            )
+        else:
+            content = config.get("content")
+            if content is None:
+                errors.append(ConfigError("content", "Content is required."))
+            else:
+                problems = rendering.content_errors(channel, content)
+                if not problems and isinstance(content, dict):
+                    workspace = current_workspace()
+                    problems = rendering.static_limit_errors(
+                        channel, content, getattr(workspace, "settings", None)
+                    )
+                errors += [ConfigError(f"content.{f}" if f else "content", m) for f, m in problems]
+        errors += _channel_config_errors(config.get("channel_id"), channel)
+        awaited = config.get("await")
+        if awaited is not None:
+            if not isinstance(awaited, dict):
+                errors.append(ConfigError("await", 'Must be {"status", "within"}.'))
+            else:
+                errors += unknown_keys(awaited, {"status", "within"}, "await")
+                allowed = CHANNEL_AWAITABLE.get(channel, AWAIT_STATUSES)
+                if awaited.get("status") not in allowed:
+                    errors.append(
+                        ConfigError("await.status", f"Must be one of {', '.join(allowed)}.")
+                    )
+                errors += duration_errors(awaited.get("within"), "await.within")
+        return errors
+
+    def handles(self, config: dict[str, Any]) -> list[str]:
+        if isinstance(config, dict) and config.get("await") is not None:
+            return ["yes", "no", "failed"]
+        return ["next", "failed"]
+
+    def execute(self, ctx) -> Result:
+        from .executors import message_execute
+
+        return message_execute(ctx, self)
+
+    def resume(self, ctx, wake) -> Result:
+        from .executors import message_resume
+
+        return message_resume(ctx, wake)
+
+
+def _static_url_error(url: str) -> str | None:
+    if rendering.has_liquid(url):
+        return None  # checked again after rendering, by the outbound guard
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Must be an http(s) URL."
+    return None
+
+
+@register
+class WebhookNode(NodeType):
+    type = "webhook"
+    label = "Webhook"
+    category = "action"
+    default_config: ClassVar[dict] = {
+        "method": "POST",
+        "url": "",
+        "headers": {},
+        "body": "",
+        "timeout_seconds": 10,
+        "retries": 2,
+    }
+
+    def validate(
+        self, config: dict[str, Any], *, in_journey_settings: dict | None = None
+    ) -> list[ConfigError]:
+        if not isinstance(config, dict):
+            return [ConfigError("", "Must be an object.")]
+        errors = unknown_keys(
+            config, {"method", "url", "headers", "body", "timeout_seconds", "retries", "save_as"}
+        )
+        if config.get("method", "POST") not in WEBHOOK_METHODS:
+            errors.append(ConfigError("method", f"Must be one of {', '.join(WEBHOOK_METHODS)}."))
+        url = config.get("url")
+        if not nonempty_str(url):
+            errors.append(ConfigError("url", "A URL is required."))
+        elif problem := (rendering.template_error(url) or _static_url_error(url)):
+            errors.append(ConfigError("url", problem))
+        headers = config.get("headers")
+        if headers is not None:
+            if not isinstance(headers, dict) or not all(
+                isinstance(v, str) for v in headers.values()
+            ):
+                errors.append(ConfigError("headers", "Must be an object of header name → string."))
+            else:
+                errors += [
+                    ConfigError(f, m) for f, m in rendering.template_errors_in(headers, "headers")
+                ]
+        body = config.get("body")
+        if body is not None:
+            errors += [ConfigError(f, m) for f, m in rendering.template_errors_in(body, "body")]
+        timeout = config.get("timeout_seconds")
+        if timeout is not None and (
+            not is_number(timeout) or not 0 < timeout <= MAX_WEBHOOK_TIMEOUT
+        ):
+            errors.append(
+                ConfigError(
+                    "timeout_seconds", f"Must be a number of seconds in (0, {MAX_WEBHOOK_TIMEOUT}]."
+                )
+            )
+        retries = config.get("retries")
+        if retries is not None and (not is_int(retries) or not 0 <= retries <= MAX_WEBHOOK_RETRIES):
+            errors.append(
+                ConfigError("retries", f"Must be a whole number from 0 to {MAX_WEBHOOK_RETRIES}.")
+            )
+        save_as = config.get("save_as")
+        if save_as is not None and (not nonempty_str(save_as) or len(save_as) > 100):
+            errors.append(ConfigError("save_as", "Must be an attribute name of 1–100 characters."))
+        return errors
+
+    def handles(self, config: dict[str, Any]) -> list[str]:
+        return ["next", "failed"]
+
+    def execute(self, ctx) -> Result:
+        from .executors import webhook_execute
+
+        return webhook_execute(ctx)
+
+    def resume(self, ctx, wake) -> Result:
+        from .executors import webhook_resume
+
+        return webhook_resume(ctx, wake)

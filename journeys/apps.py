@@ -7,4 +7,10 @@ class JourneysConfig(AppConfig):
 
     def ready(self):
         # Node types register themselves on import (journeys/nodes/<type>.py).
-        from . import nodes  # noqa: F401
+        # The engine listens to ingest (events, profile changes) through the audiences hooks.
+        from . import (
+            nodes,  # noqa: F401
+            triggers,
+        )
+
+        triggers.connect()

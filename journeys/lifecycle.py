@@ -4,11 +4,22 @@ their transaction, after the journey row is updated; effects on workers go throu
 
 from __future__ import annotations
 
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .engine import advance_enqueue
+from .enrollments import enrollments_exit
 from .models import Journey, JourneyVersion
+
+AUDIENCE_ENTRIES = ("segment", "list", "all")
 
 
 def journey_activated(*, journey: Journey, version: JourneyVersion) -> None:
     """First start of a journey: enroll the entry audience for segment/list/all entries."""
+    if ((version.settings or {}).get("entry") or {}).get("type") in AUDIENCE_ENTRIES:
+        from .tasks import journey_entry_task
+
+        transaction.on_commit(lambda: journey_entry_task.delay(journey.id))
 
 
 def journey_version_published(
@@ -16,15 +27,46 @@ def journey_version_published(
 ) -> None:
     """A new version of an active journey: `in_flight` is "move" (to the same node id in the new
     version, or exit with reason node_removed) or "keep" (stay on the previous version)."""
+    if in_flight == "keep":
+        return
+    node_ids = [n["id"] for n in (version.graph or {}).get("nodes", []) if isinstance(n, dict) and "id" in n]
+    enrollments_exit(journey=journey, reason="node_removed", version_ids_not=[version.id], node_ids_not=node_ids)
+    with connection.cursor() as cursor:
+        # Set-based: everyone else switches version in place; waits and timers carry over.
+        cursor.execute(
+            "UPDATE journeys_enrollment SET version_id = %s"
+            " WHERE journey_id = %s AND state IN ('active', 'waiting') AND version_id <> %s",
+            [version.id, journey.id, version.id],
+        )
 
 
 def journey_paused(*, journey: Journey) -> None:
-    """Nothing advances while paused; due timers hold until resume."""
+    """Nothing advances while paused: the engine skips enrollments of a journey that is not
+    active, timers that fire meanwhile are dropped, and resume releases what became due."""
 
 
 def journey_resumed(*, journey: Journey) -> None:
-    """Release what became due while paused."""
+    """Release what became due while paused (after the status commit)."""
+    from .tasks import journey_release_task
+
+    transaction.on_commit(lambda: journey_release_task.delay(journey.id))
+
+
+def journey_release(*, journey_id: int) -> int:
+    """Queues every active enrollment and every waiting one already due of an active journey."""
+    if not Journey.objects.unscoped().filter(id=journey_id, status=Journey.Status.ACTIVE).exists():
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, state FROM journeys_enrollment WHERE journey_id = %s"
+            " AND (state = 'active' OR (state = 'waiting' AND wake_at <= %s))",
+            [journey_id, timezone.now()],
+        )
+        rows = cursor.fetchall()
+    advance_enqueue([[i, None, {"kind": "timer"} if state == "waiting" else None] for i, state in rows])
+    return len(rows)
 
 
 def journey_stopped(*, journey: Journey) -> None:
     """Every active or waiting enrollment exits with reason journey_stopped; timers cleared."""
+    enrollments_exit(journey=journey, reason="journey_stopped")

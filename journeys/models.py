@@ -102,6 +102,9 @@ class Enrollment(WorkspaceModel):
     # The trigger event's properties and other per-pass context used by Liquid and waits.
     context = models.JSONField(default=dict, blank=True)
     goals = models.JSONField(default=list, blank=True)  # [{"id", "at"}]
+    # What a waiting enrollment waits for besides wake_at: {"event", "where", "data"} from the
+    # node's Wait, or {"entry": true} for a date-attribute entry parked before its start node.
+    wait = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -116,6 +119,10 @@ class Enrollment(WorkspaceModel):
             models.Index(fields=["customer", "state"], name="enrollment_customer_state"),
             models.Index(
                 fields=["wake_at"], name="enrollment_waiting_wake_at", condition=models.Q(state="waiting")
+            ),
+            # An active row's wake_at is when it was queued: the reconciler finds stalled ones.
+            models.Index(
+                fields=["wake_at"], name="enrollment_active_wake_at", condition=models.Q(state="active")
             ),
         ]
 

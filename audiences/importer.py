@@ -1,0 +1,317 @@
+"""CSV customer import: stream the file through csv.reader, COPY good lines into a staging table,
+then one set-based upsert per chunk (INSERT … ON CONFLICT merging attributes). Bad lines are
+reported with the file's own line number (the header is line 1) and the good ones are kept."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import hooks
+from .models import ImportJob
+from .normalize import EMAIL_RE, MAX_EXTERNAL_ID, FieldError, locale_clean, phone_clean, timezone_clean
+
+logger = logging.getLogger(__name__)
+
+ID_COLUMNS = ("external_id", "customerid", "customer_id")  # compared lower-cased
+KNOWN_COLUMNS = ("email", "phone", "timezone", "locale", "tags")
+CHUNK_ROWS = 50_000  # one COPY + upsert + progress update per chunk
+MAX_ERRORS_KEPT = 1000  # `failed` counts them all; the list keeps the first ones
+HOOK_SLICE = 10_000  # customers_changed is fired in slices of at most this many ids
+READ_BUFFER = 1 << 20
+
+# Attribute cells are typed in SQL by waymark_csv_cell (migration 0002): integers, decimals and
+# booleans become JSON numbers and booleans, anything else (ISO dates included, which the
+# condition language compares as datetimes) a string; an empty cell sets nothing.
+
+
+def _open_text(file) -> io.TextIOWrapper:
+    """UTF-8 text with or without a byte-order mark; csv needs newline=''."""
+    return io.TextIOWrapper(file, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _id_column(header: list[str]) -> int:
+    names = [h.strip().lower() for h in header]
+    for wanted in ID_COLUMNS:
+        if wanted in names:
+            return names.index(wanted)
+    raise FieldError("The file needs an external_id (or customerId) column.")
+
+
+def csv_external_ids(file, *, batch_size: int) -> Iterator[list[str]]:
+    """The ids of a CSV's external_id/customerId column, in batches (for list membership)."""
+    reader = csv.reader(_open_text(file))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FieldError("The file is empty.") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise FieldError(f"The file cannot be read as UTF-8 CSV: {exc}") from exc
+    column = _id_column(header)
+    batch: list[str] = []
+    try:
+        for row in reader:
+            if len(row) > column and row[column].strip():
+                batch.append(row[column].strip()[:MAX_EXTERNAL_ID])
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = []
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise FieldError(f"Line {reader.line_num} cannot be read: {exc}") from exc
+    if batch:
+        yield batch
+
+
+@dataclass
+class _Layout:
+    """Where each staged column comes from in the file."""
+
+    width: int
+    id_index: int
+    known: dict[str, int]  # email/phone/timezone/locale/tags → file column
+    attributes: list[tuple[str, int]]  # attribute name → file column
+
+
+def _layout(header: list[str]) -> _Layout:
+    names = [h.strip() for h in header]
+    id_index = _id_column(names)
+    lowered = [n.lower() for n in names]
+    if len(set(lowered)) != len(lowered):
+        duplicate = next(n for n in lowered if lowered.count(n) > 1)
+        raise FieldError(f"The header names column {duplicate!r} twice.")
+    known = {name: lowered.index(name) for name in KNOWN_COLUMNS if name in lowered}
+    taken = {id_index, *known.values()}
+    attributes = [(n, i) for i, n in enumerate(names) if i not in taken and n]
+    return _Layout(width=len(header), id_index=id_index, known=known, attributes=attributes)
+
+
+def _upsert_sql(stage: str, layout: _Layout, with_list: bool) -> str:
+    def known(name: str) -> str:
+        return f"NULLIF(btrim(s.{name}), '')" if name in layout.known else "NULL"
+
+    pairs = [f"%(a{i})s::text, waymark_csv_cell(btrim(s.a{i}))" for i in range(len(layout.attributes))]
+    # A SQL function takes at most 100 arguments: build the object 40 pairs at a time.
+    objects = [f"jsonb_build_object({', '.join(pairs[i : i + 40])})" for i in range(0, len(pairs), 40)]
+    attributes = f"jsonb_strip_nulls({' || '.join(objects)})" if objects else "'{}'::jsonb"
+    tags = (
+        "ARRAY(SELECT DISTINCT btrim(t) FROM unnest(string_to_array(s.tags, ';')) t WHERE btrim(t) <> '')"
+        if "tags" in layout.known
+        else "'{}'::varchar[]"
+    )
+    list_insert = (
+        """, listed AS (
+            INSERT INTO audiences_listmember (workspace_id, customer_list_id, customer_id, added_at)
+            SELECT %(ws)s, %(list)s, id, %(now)s FROM up
+            ON CONFLICT (customer_list_id, customer_id) DO NOTHING
+        )"""
+        if with_list
+        else ""
+    )
+    return f"""
+    WITH src AS (
+        -- a file may name a customer twice: the later line wins within a chunk
+        SELECT DISTINCT ON (external_id) * FROM {stage} ORDER BY external_id, line DESC
+    ), up AS (
+        INSERT INTO audiences_customer AS c (workspace_id, external_id, email, phone, timezone, locale,
+            attributes, tags, push_tokens, unsubscribed, created_at, updated_at)
+        SELECT %(ws)s, s.external_id, COALESCE({known("email")}, ''), COALESCE({known("phone")}, ''),
+            COALESCE({known("timezone")}, ''), COALESCE({known("locale")}, ''),
+            {attributes}, {tags}, '[]'::jsonb, '{{}}', %(now)s, %(now)s
+        FROM src s
+        ON CONFLICT (workspace_id, external_id) DO UPDATE SET
+            email = CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email ELSE c.email END,
+            phone = CASE WHEN EXCLUDED.phone <> '' THEN EXCLUDED.phone ELSE c.phone END,
+            timezone = CASE WHEN EXCLUDED.timezone <> '' THEN EXCLUDED.timezone ELSE c.timezone END,
+            locale = CASE WHEN EXCLUDED.locale <> '' THEN EXCLUDED.locale ELSE c.locale END,
+            attributes = c.attributes || EXCLUDED.attributes,
+            tags = CASE WHEN cardinality(EXCLUDED.tags) > 0 THEN EXCLUDED.tags ELSE c.tags END,
+            updated_at = EXCLUDED.updated_at
+        RETURNING c.id, (c.xmax = 0) AS inserted
+    ){list_insert}
+    SELECT id, inserted FROM up
+    """
+
+
+class _Job:
+    """The import's progress, written to its ImportJob row after every chunk."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.errors: list[dict] = []
+
+    def error(self, line: int, message: str) -> None:
+        self.job.failed += 1
+        self.job.processed += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append({"line": line, "error": message})
+
+    def save(self, **extra) -> None:
+        self.job.errors = self.errors
+        for key, value in extra.items():
+            setattr(self.job, key, value)
+        ImportJob.objects.for_workspace(self.job.workspace_id).filter(pk=self.job.pk).update(
+            total=self.job.total,
+            processed=self.job.processed,
+            created=self.job.created,
+            updated=self.job.updated,
+            failed=self.job.failed,
+            errors=self.errors,
+            **extra,
+        )
+
+
+def _count_lines(path: str) -> int:
+    """A fast first estimate of the row count for progress (quoted newlines make it high)."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(READ_BUFFER):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return max(0, lines + (last != b"\n") - 1)
+
+
+def _check_row(row: list[str], layout: _Layout) -> str | None:
+    """Why a line cannot be imported, or None. Cleans known columns in place."""
+    if len(row) != layout.width:
+        return f"broken row: expected {layout.width} fields, found {len(row)}"
+    external_id = row[layout.id_index].strip()
+    if not external_id:
+        return "missing external_id"
+    if len(external_id) > MAX_EXTERNAL_ID:
+        return f"external_id longer than {MAX_EXTERNAL_ID} characters"
+    row[layout.id_index] = external_id
+    known = layout.known
+    if "email" in known:
+        email = row[known["email"]].strip().lower()
+        if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+            return f"malformed email {email!r}"
+        row[known["email"]] = email
+    try:
+        if "phone" in known and row[known["phone"]].strip():
+            row[known["phone"]] = phone_clean(row[known["phone"]])
+        if "timezone" in known and row[known["timezone"]].strip():
+            timezone_clean(row[known["timezone"]])
+        if "locale" in known and row[known["locale"]].strip():
+            locale_clean(row[known["locale"]])
+    except FieldError as exc:
+        return f"malformed {exc}"
+    return None
+
+
+def customers_import(*, job_id: int) -> None:
+    """Runs one ImportJob to the end (the Celery task's body). A re-delivered job starts over:
+    the upsert is idempotent, so the customers end the same."""
+    job = ImportJob.objects.unscoped().filter(pk=job_id).first()
+    if job is None or job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+        return
+    progress = _Job(job)
+    job.total = _count_lines(job.file_path)
+    job.processed = job.created = job.updated = job.failed = 0
+    progress.save(status=ImportJob.Status.RUNNING, started_at=timezone.now(), message="")
+    try:
+        with open(job.file_path, "rb", buffering=READ_BUFFER) as raw:
+            _run(progress, raw)
+    except FieldError as exc:
+        progress.save(status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now())
+        return
+    except Exception as exc:
+        logger.exception("import %s failed", job.pk)
+        progress.save(status=ImportJob.Status.FAILED, message=f"Import failed: {exc}", finished_at=timezone.now())
+        raise
+    job.total = job.processed
+    progress.save(status=ImportJob.Status.DONE, finished_at=timezone.now())
+
+
+def _run(progress: _Job, raw) -> None:
+    job = progress.job
+    text = _open_text(raw)
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FieldError("The file is empty.") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise FieldError(f"The header cannot be read as UTF-8 CSV: {exc}") from exc
+    layout = _layout(header)
+    stage = f"import_stage_{job.pk}"
+    columns = ["line", "external_id", *layout.known, *(f"a{i}" for i in range(len(layout.attributes)))]
+    order = [layout.id_index, *layout.known.values(), *(i for _, i in layout.attributes)]
+    sql = _upsert_sql(stage, layout, with_list=job.customer_list_id is not None)
+    params = {f"a{i}": name for i, (name, _) in enumerate(layout.attributes)}
+    params.update(ws=job.workspace_id, list=job.customer_list_id)
+    connection.ensure_connection()
+    pg = connection.connection
+    with pg.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {stage}")
+        types = ", ".join(f"{c} {'integer' if c == 'line' else 'text'}" for c in columns)
+        cur.execute(f"CREATE TEMP TABLE {stage} ({types})")
+    try:
+        last_line = 1
+        rows = iter(reader)
+        while True:
+            staged, done = _stage_chunk(pg, stage, columns, order, rows, reader, layout, progress, last_line)
+            last_line = reader.line_num
+            if staged:
+                _upsert_chunk(pg, stage, sql, params, progress, staged)
+            progress.save()
+            if done:
+                break
+    finally:
+        with pg.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {stage}")
+
+
+def _stage_chunk(pg, stage, columns, order, rows, reader, layout, progress, last_line) -> tuple[int, bool]:
+    """COPYs up to CHUNK_ROWS good lines into the staging table; returns (staged, end of file)."""
+    staged = 0
+    done = False
+    with transaction.atomic(), pg.cursor() as cur:
+        cur.execute(f"TRUNCATE {stage}")
+        with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
+            while staged < CHUNK_ROWS:
+                line = last_line + 1
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    done = True
+                    break
+                except csv.Error as exc:
+                    progress.error(line, f"broken row: {exc}")
+                    last_line = reader.line_num
+                    continue
+                except UnicodeDecodeError as exc:
+                    raise FieldError(f"The file is not UTF-8 near line {line}: {exc}") from exc
+                last_line = reader.line_num
+                if not row:
+                    continue  # a blank line
+                problem = _check_row(row, layout)
+                if problem:
+                    progress.error(line, problem)
+                    continue
+                copy.write_row([line, *(row[i] for i in order)])
+                staged += 1
+    return staged, done
+
+
+def _upsert_chunk(pg, stage, sql, params, progress, staged) -> None:
+    job = progress.job
+    now = timezone.now()
+    with transaction.atomic(), pg.cursor() as cur:
+        cur.execute(sql, {**params, "now": now})
+        results = cur.fetchall()
+        ids = [pk for pk, _ in results]
+        created = sum(1 for _, inserted in results if inserted)
+        job.created += created
+        job.updated += staged - created  # a line repeating an earlier one updates that customer
+        job.processed += staged
+        workspace_id = job.workspace_id
+        for start in range(0, len(ids), HOOK_SLICE):
+            part = ids[start : start + HOOK_SLICE]
+            transaction.on_commit(lambda part=part: hooks.customers_changed(workspace_id=workspace_id, customer_ids=part))
+

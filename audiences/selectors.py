@@ -1,0 +1,59 @@
+"""Reads of the audiences app, all scoped to one workspace."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from workspaces.models import Workspace
+
+from .conditions import customers_matching
+from .models import Customer, CustomerList, ImportJob, ListMember, Segment
+
+
+def customers_list(
+    *,
+    workspace: Workspace,
+    search: str = "",
+    tag: str = "",
+    segment: Segment | None = None,
+    customer_list: CustomerList | None = None,
+) -> QuerySet[Customer]:
+    """Customers for GET /customers. `search` is a prefix of external_id or (case-insensitive)
+    email, served by the prefix indexes; the caller orders and pages by id."""
+    if segment is not None:
+        customers = customers_matching(workspace_id=workspace.pk, condition=segment.condition)
+    else:
+        customers = Customer.objects.for_workspace(workspace)
+    if search:
+        by_id = customers.filter(external_id__startswith=search)
+        by_email = customers.filter(email__startswith=search.lower())
+        customers = by_id | by_email
+    if tag:
+        customers = customers.filter(tags__contains=[tag])
+    if customer_list is not None:
+        members = ListMember.objects.for_workspace(workspace).filter(
+            customer_list=customer_list, customer_id=OuterRef("pk")
+        )
+        customers = customers.filter(Exists(members))
+    return customers
+
+
+def customer_get(*, workspace: Workspace, external_id: str) -> Customer | None:
+    return Customer.objects.for_workspace(workspace).filter(external_id=external_id).first()
+
+
+def segment_count(*, workspace: Workspace, condition: dict) -> int:
+    return customers_matching(workspace_id=workspace.pk, condition=condition).count()
+
+
+def segment_preview(*, workspace: Workspace, condition: dict, sample_size: int = 10) -> tuple[int, list[Customer]]:
+    customers = customers_matching(workspace_id=workspace.pk, condition=condition)
+    return customers.count(), list(customers.order_by("-id")[:sample_size])
+
+
+def list_member_count(*, workspace: Workspace, customer_list: CustomerList) -> int:
+    return ListMember.objects.for_workspace(workspace).filter(customer_list=customer_list).count()
+
+
+def import_get(*, workspace: Workspace, import_id: int) -> ImportJob | None:
+    return ImportJob.objects.for_workspace(workspace).filter(pk=import_id).first()

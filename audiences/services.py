@@ -1,0 +1,539 @@
+"""Writes of the audiences app: customer upserts and erasure, event ingest, segments, lists, and
+CSV imports. Every function takes the workspace and touches only its rows; hooks fire on commit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from workspaces.models import Workspace
+
+from . import hooks
+from .conditions import ConditionError, segment_cycle, validate_condition
+from .models import Customer, CustomerList, ImportJob, ListMember, Segment
+from .normalize import (
+    CHANNELS,
+    PUSH_PLATFORMS,
+    FieldError,
+    email_clean,
+    external_id_clean,
+    locale_clean,
+    phone_clean,
+    tags_clean,
+    timezone_clean,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 10_000  # API.md: ≤ 10,000 customers or events per call
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+MAX_EVENT_NAME = 200  # Event.name's column width
+MAX_PROPERTIES_BYTES = 32 * 1024
+MAX_IDEMPOTENCY_ID = 255
+CUSTOMER_FIELDS = {
+    "external_id", "email", "phone", "timezone", "locale", "attributes", "tags", "push_tokens", "unsubscribed",
+}
+
+
+class ServiceValidationError(ValueError):
+    """Input the service refuses; `details` maps field → messages (the API's 400 body)."""
+
+    def __init__(self, details: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in details.items()))
+        self.details = details
+
+
+def _on_commit_customers_changed(workspace_id: int, ids: list[int]) -> None:
+    if ids:
+        transaction.on_commit(lambda: hooks.customers_changed(workspace_id=workspace_id, customer_ids=ids))
+
+
+# ---- Customers ----------------------------------------------------------------------------
+def _merge_attributes(current: dict, patch: dict) -> dict:
+    """JSON merge patch (RFC 7396) at the top level: a null value removes the attribute."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _clean_push_tokens(value) -> list[dict]:
+    if not isinstance(value, list) or len(value) > 50:
+        raise FieldError("push_tokens must be a list of at most 50 {platform, token}")
+    tokens = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"platform", "token", "valid"}:
+            raise FieldError("each push token must be {platform, token}")
+        if item.get("platform") not in PUSH_PLATFORMS:
+            raise FieldError(f"push token platform must be one of {', '.join(PUSH_PLATFORMS)}")
+        token = item.get("token")
+        if not isinstance(token, str) or not token.strip() or len(token) > 4096:
+            raise FieldError("push token must be a non-empty string of at most 4096 characters")
+        valid = item.get("valid", True)
+        if not isinstance(valid, bool):
+            raise FieldError("push token valid must be a boolean")
+        tokens.append({"platform": item["platform"], "token": token.strip(), "valid": valid})
+    return tokens
+
+
+def _merge_push_tokens(current: list[dict], new: list[dict], now: datetime) -> list[dict]:
+    """A token given again replaces the stored one (revalidating it); others are kept."""
+    given = {t["token"] for t in new}
+    stamp = now.isoformat()
+    return [t for t in current if t.get("token") not in given] + [{**t, "updated_at": stamp} for t in new]
+
+
+def _clean_customer_fields(data: dict, *, partial: bool) -> dict[str, Any]:
+    """The given fields of one customer, cleaned; raises FieldError naming the first bad one."""
+    unknown = set(data) - CUSTOMER_FIELDS
+    if unknown:
+        raise FieldError(f"unknown field {sorted(unknown)[0]!r}")
+    cleaned: dict[str, Any] = {}
+    if not partial:
+        cleaned["external_id"] = external_id_clean(data.get("external_id"))
+    for name, clean in (("email", email_clean), ("phone", phone_clean), ("timezone", timezone_clean), ("locale", locale_clean)):
+        if name in data:
+            cleaned[name] = clean(data[name])
+    if "attributes" in data:
+        attributes = data["attributes"]
+        if attributes is None:
+            attributes = {}
+        if not isinstance(attributes, dict):
+            raise FieldError("attributes must be an object")
+        if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
+            raise FieldError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON")
+        cleaned["attributes"] = attributes
+    if "tags" in data:
+        cleaned["tags"] = tags_clean(data["tags"])
+    if "push_tokens" in data:
+        cleaned["push_tokens"] = _clean_push_tokens(data["push_tokens"] or [])
+    if "unsubscribed" in data:
+        value = data["unsubscribed"] or []
+        if not isinstance(value, list) or any(c not in CHANNELS for c in value):
+            raise FieldError(f"unsubscribed must be a list of channels ({', '.join(CHANNELS)})")
+        cleaned["unsubscribed"] = sorted(set(value))
+    return cleaned
+
+
+def _apply(customer: Customer, cleaned: dict[str, Any], now: datetime) -> None:
+    for name in ("email", "phone", "timezone", "locale", "tags", "unsubscribed"):
+        if name in cleaned:
+            setattr(customer, name, cleaned[name])
+    if "attributes" in cleaned:
+        customer.attributes = _merge_attributes(customer.attributes, cleaned["attributes"])
+    if "push_tokens" in cleaned:
+        customer.push_tokens = _merge_push_tokens(customer.push_tokens, cleaned["push_tokens"], now)
+    customer.updated_at = now
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[dict] = field(default_factory=list)  # [{"index", "error"}]
+    customer_ids: list[int] = field(default_factory=list)
+
+
+def customers_upsert(*, workspace: Workspace, customers: list[Any]) -> UpsertResult:
+    """Creates or updates customers by external_id. Bad rows are reported by index and skipped;
+    good ones are stored in one statement. A repeated external_id merges into the earlier row."""
+    if not isinstance(customers, list) or len(customers) > MAX_BATCH:
+        raise ServiceValidationError({"customers": [f"Must be a list of at most {MAX_BATCH} customers."]})
+    result = UpsertResult()
+    by_id: dict[str, list[dict]] = {}
+    for index, row in enumerate(customers):
+        try:
+            if not isinstance(row, dict):
+                raise FieldError("must be an object")
+            cleaned = _clean_customer_fields(row, partial=False)
+        except FieldError as exc:
+            result.errors.append({"index": index, "error": str(exc)})
+            continue
+        by_id.setdefault(cleaned["external_id"], []).append(cleaned)
+    if not by_id:
+        return result
+    now = timezone.now()
+    with transaction.atomic():
+        # Lock the existing rows so a concurrent upsert cannot lose this one's attribute merge.
+        existing = {
+            c.external_id: c
+            for c in Customer.objects.for_workspace(workspace)
+            .filter(external_id__in=list(by_id))
+            .order_by("id")
+            .select_for_update()
+        }
+        rows = []
+        for external_id, changes in by_id.items():
+            customer = existing.get(external_id) or Customer(
+                workspace=workspace, external_id=external_id, created_at=now
+            )
+            for cleaned in changes:
+                _apply(customer, cleaned, now)
+            rows.append(customer)
+        stored = Customer.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["workspace", "external_id"],
+            update_fields=["email", "phone", "timezone", "locale", "attributes", "tags", "push_tokens", "unsubscribed", "updated_at"],
+        )
+        result.updated = sum(1 for c in rows if c.external_id in existing)
+        result.created = len(rows) - result.updated
+        result.customer_ids = [c.pk for c in stored]
+        _on_commit_customers_changed(workspace.pk, result.customer_ids)
+    return result
+
+
+def customer_update(*, workspace: Workspace, customer: Customer, data: Any) -> Customer:
+    """PATCH: changes the given fields; attributes merge (null removes one)."""
+    if not isinstance(data, dict):
+        raise ServiceValidationError({"non_field_errors": ["Must be an object."]})
+    if "external_id" in data and data["external_id"] != customer.external_id:
+        raise ServiceValidationError({"external_id": ["Cannot be changed."]})
+    data = {k: v for k, v in data.items() if k != "external_id"}
+    try:
+        cleaned = _clean_customer_fields(data, partial=True)
+    except FieldError as exc:
+        name = next((n for n in sorted(CUSTOMER_FIELDS) if str(exc).startswith(n)), "non_field_errors")
+        raise ServiceValidationError({name: [str(exc)]}) from exc
+    with transaction.atomic():
+        customer = Customer.objects.for_workspace(workspace).select_for_update().get(pk=customer.pk)
+        _apply(customer, cleaned, timezone.now())
+        customer.save(update_fields=[*(n for n in cleaned if n != "external_id"), "updated_at"])
+        _on_commit_customers_changed(workspace.pk, [customer.pk])
+    return customer
+
+
+def customer_erase(*, workspace: Workspace, customer: Customer) -> None:
+    """Erases the customer and everything about them: events, list memberships, enrollments and
+    messages go with the row through their ON DELETE CASCADE foreign keys."""
+    with transaction.atomic():
+        Customer.objects.for_workspace(workspace).filter(pk=customer.pk).delete()
+
+
+# ---- Events -------------------------------------------------------------------------------
+@dataclass
+class IngestResult:
+    accepted: int = 0  # stored now
+    duplicates: int = 0  # repeated idempotency ids, accepted before
+    errors: list[dict] = field(default_factory=list)  # [{"index", "error"}]
+    event_ids: list[int] = field(default_factory=list)
+
+
+def _parse_timestamp(value: Any, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if not isinstance(value, str):
+        raise FieldError("timestamp must be an ISO-8601 string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise FieldError(f"timestamp {value!r} is not ISO-8601") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_EVENT_FIELDS = frozenset({"customer_id", "name", "properties", "timestamp", "id"})
+
+
+def _clean_event(item: Any, now: datetime) -> tuple[str, str, str, datetime, str | None]:
+    if not isinstance(item, dict):
+        raise FieldError("must be an object")
+    if not item.keys() <= _EVENT_FIELDS:
+        raise FieldError(f"unknown field {sorted(item.keys() - _EVENT_FIELDS)[0]!r}")
+    try:
+        external_id = external_id_clean(item.get("customer_id"))
+    except FieldError as exc:
+        raise FieldError(str(exc).replace("external_id", "customer_id")) from exc
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError("name is required")
+    if len(name) > MAX_EVENT_NAME:
+        raise FieldError(f"name must be at most {MAX_EVENT_NAME} characters")
+    properties = item.get("properties")
+    if properties is None:
+        properties_json = "{}"
+    elif not isinstance(properties, dict):
+        raise FieldError("properties must be an object")
+    else:
+        properties_json = json.dumps(properties, separators=(",", ":"))
+        if len(properties_json) > MAX_PROPERTIES_BYTES:
+            raise FieldError(f"properties must be at most {MAX_PROPERTIES_BYTES // 1024} KiB as JSON")
+    idempotency_id = item.get("id")
+    if idempotency_id is not None:
+        if isinstance(idempotency_id, int) and not isinstance(idempotency_id, bool):
+            idempotency_id = str(idempotency_id)
+        if not isinstance(idempotency_id, str) or not idempotency_id or len(idempotency_id) > MAX_IDEMPOTENCY_ID:
+            raise FieldError(f"id must be a non-empty string of at most {MAX_IDEMPOTENCY_ID} characters")
+    return external_id, name, properties_json, _parse_timestamp(item.get("timestamp"), now), idempotency_id
+
+
+_ENSURE_CUSTOMERS_SQL = """
+WITH wanted AS (SELECT DISTINCT unnest(%(ids)s::text[]) AS external_id),
+inserted AS (
+    INSERT INTO audiences_customer (workspace_id, external_id, email, phone, timezone, locale,
+                                    attributes, tags, push_tokens, unsubscribed, created_at, updated_at)
+    SELECT %(ws)s, external_id, '', '', '', '', '{}'::jsonb, '{}', '[]'::jsonb, '{}', %(now)s, %(now)s
+    FROM wanted ORDER BY external_id
+    ON CONFLICT (workspace_id, external_id) DO NOTHING
+    RETURNING id, external_id
+)
+SELECT id, external_id, TRUE FROM inserted
+UNION ALL
+SELECT c.id, c.external_id, FALSE FROM audiences_customer c
+WHERE c.workspace_id = %(ws)s AND c.external_id = ANY(%(ids)s::text[])
+"""
+
+_INSERT_EVENTS_SQL = """
+INSERT INTO audiences_event (workspace_id, customer_id, name, properties, occurred_at, received_at, idempotency_id)
+SELECT %(ws)s, t.customer_id, t.name, t.properties::jsonb, t.occurred_at, %(now)s, t.idempotency_id
+FROM unnest(%(customer_ids)s::bigint[], %(names)s::text[], %(properties)s::text[],
+            %(occurred)s::timestamptz[], %(idem)s::text[])
+     AS t(customer_id, name, properties, occurred_at, idempotency_id)
+ON CONFLICT (workspace_id, idempotency_id) WHERE idempotency_id IS NOT NULL DO NOTHING
+RETURNING id
+"""
+
+
+def _raw_cursor():
+    """A psycopg cursor with server-side binding: arrays travel as binary parameters, not as
+    quoted literals, which matters on the ingest hot path. Same connection and transaction as the ORM."""
+    connection.ensure_connection()
+    return connection.connection.cursor()
+
+
+def customers_ensure(*, workspace_id: int, external_ids: list[str], now: datetime) -> tuple[dict[str, int], list[int]]:
+    """The ids of these customers, creating the unknown ones (bare). Returns (external_id → id,
+    ids created). Sorted inserts keep concurrent batches from deadlocking."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    created: list[int] = []
+    with _raw_cursor() as cur:
+        cur.execute(_ENSURE_CUSTOMERS_SQL, {"ids": wanted, "ws": workspace_id, "now": now})
+        for pk, external_id, is_new in cur.fetchall():
+            found[external_id] = pk
+            if is_new:
+                created.append(pk)
+        missing = [x for x in wanted if x not in found]
+        if missing:  # created by a concurrent transaction after this statement's snapshot
+            cur.execute(
+                "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %s AND external_id = ANY(%s::text[])",
+                (workspace_id, missing),
+            )
+            found.update({x: pk for pk, x in cur.fetchall()})
+    return found, created
+
+
+def events_ingest(*, workspace: Workspace, events: Any) -> IngestResult:
+    """Stores a batch of events (unknown customers are created; a repeated `id` is stored once)
+    and hands the stored ids to the journey engine after commit (audiences.hooks)."""
+    if not isinstance(events, list) or len(events) > MAX_BATCH:
+        raise ServiceValidationError({"events": [f"Must be a list of at most {MAX_BATCH} events."]})
+    now = timezone.now()
+    result = IngestResult()
+    rows = []
+    for index, item in enumerate(events):
+        try:
+            rows.append(_clean_event(item, now))
+        except FieldError as exc:
+            result.errors.append({"index": index, "error": str(exc)})
+    if not rows:
+        return result
+    with transaction.atomic():
+        ids, created = customers_ensure(workspace_id=workspace.pk, external_ids=[r[0] for r in rows], now=now)
+        with _raw_cursor() as cur:
+            cur.execute(
+                _INSERT_EVENTS_SQL,
+                {
+                    "ws": workspace.pk,
+                    "now": now,
+                    "customer_ids": [ids[r[0]] for r in rows],
+                    "names": [r[1] for r in rows],
+                    "properties": [r[2] for r in rows],
+                    "occurred": [r[3] for r in rows],
+                    "idem": [r[4] for r in rows],
+                },
+            )
+            result.event_ids = [pk for (pk,) in cur.fetchall()]
+        result.accepted = len(result.event_ids)
+        result.duplicates = len(rows) - result.accepted
+        _on_commit_customers_changed(workspace.pk, created)
+        event_ids, workspace_id = result.event_ids, workspace.pk
+        if event_ids:
+            transaction.on_commit(lambda: hooks.events_ingested(workspace_id=workspace_id, event_ids=event_ids))
+    return result
+
+
+# ---- Segments -----------------------------------------------------------------------------
+def _condition_details(errors: list[ConditionError]) -> dict[str, list[str]]:
+    details: dict[str, list[str]] = {}
+    for error in errors:
+        key = f"condition.{error.field}" if error.field else "condition"
+        details.setdefault(key, []).append(error.message)
+    return details
+
+
+def condition_check(*, workspace: Workspace, condition: Any) -> None:
+    """Raises ServiceValidationError naming every problem of a segment-style condition."""
+    errors = validate_condition(condition, workspace=workspace)
+    if errors:
+        raise ServiceValidationError(_condition_details(errors))
+
+
+def _segment_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ServiceValidationError({"name": ["A name of 1–200 characters is required."]})
+    return name.strip()
+
+
+def segment_create(*, workspace: Workspace, name: Any, condition: Any) -> Segment:
+    name = _segment_name(name)
+    condition_check(workspace=workspace, condition=condition)
+    return Segment.objects.for_workspace(workspace).create(workspace=workspace, name=name, condition=condition)
+
+
+def segment_update(*, workspace: Workspace, segment: Segment, name: Any, condition: Any) -> Segment:
+    name = _segment_name(name)
+    condition_check(workspace=workspace, condition=condition)
+    if segment_cycle(workspace_id=workspace.pk, start=segment.pk, condition=condition):
+        raise ServiceValidationError({"condition": ["The segment would include itself."]})
+    segment.name, segment.condition = name, condition
+    segment.save(update_fields=["name", "condition", "updated_at"])
+    return segment
+
+
+def segment_delete(*, workspace: Workspace, segment: Segment) -> None:
+    Segment.objects.for_workspace(workspace).filter(pk=segment.pk).delete()
+
+
+# ---- Lists --------------------------------------------------------------------------------
+def list_create(*, workspace: Workspace, name: Any) -> CustomerList:
+    return CustomerList.objects.for_workspace(workspace).create(workspace=workspace, name=_segment_name(name))
+
+
+def list_delete(*, workspace: Workspace, customer_list: CustomerList) -> None:
+    CustomerList.objects.for_workspace(workspace).filter(pk=customer_list.pk).delete()
+
+
+def _customer_ids_arg(customer_ids: Any) -> list[str]:
+    if not isinstance(customer_ids, list) or len(customer_ids) > MAX_BATCH:
+        raise ServiceValidationError({"customer_ids": [f"Must be a list of at most {MAX_BATCH} customer ids."]})
+    try:
+        return [external_id_clean(x) for x in customer_ids]
+    except FieldError as exc:
+        raise ServiceValidationError({"customer_ids": [str(exc).replace("external_id", "each customer id")]}) from exc
+
+
+_ADD_MEMBERS_SQL = """
+WITH found AS (
+    SELECT id FROM audiences_customer WHERE workspace_id = %(ws)s AND external_id = ANY(%(ids)s::text[])
+), added AS (
+    INSERT INTO audiences_listmember (workspace_id, customer_list_id, customer_id, added_at)
+    SELECT %(ws)s, %(list)s, id, %(now)s FROM found ORDER BY id
+    ON CONFLICT (customer_list_id, customer_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM found), (SELECT count(*) FROM added)
+"""
+
+
+@dataclass
+class MembersResult:
+    added: int = 0
+    already: int = 0
+    not_found: list[str] = field(default_factory=list)
+
+
+def list_members_add(*, workspace: Workspace, customer_list: CustomerList, customer_ids: Any) -> MembersResult:
+    """Adds customers (by external id) to the list; unknown ids are reported, not created."""
+    wanted = sorted(set(_customer_ids_arg(customer_ids)))
+    return _list_members_add_ids(workspace=workspace, customer_list=customer_list, external_ids=wanted)
+
+
+def _list_members_add_ids(*, workspace, customer_list, external_ids: list[str]) -> MembersResult:
+    result = MembersResult()
+    with transaction.atomic(), _raw_cursor() as cur:
+        cur.execute(
+            _ADD_MEMBERS_SQL,
+            {"ws": workspace.pk, "ids": external_ids, "list": customer_list.pk, "now": timezone.now()},
+        )
+        found, added = cur.fetchone()
+        result.added, result.already = added, found - added
+        if found < len(external_ids):
+            cur.execute(
+                "SELECT external_id FROM audiences_customer WHERE workspace_id = %s AND external_id = ANY(%s::text[])",
+                (workspace.pk, external_ids),
+            )
+            known = {x for (x,) in cur.fetchall()}
+            result.not_found = [x for x in external_ids if x not in known]
+    return result
+
+
+def list_members_add_csv(*, workspace: Workspace, customer_list: CustomerList, file) -> MembersResult:
+    """Adds the customers named by a CSV's external_id/customerId column, streamed in batches."""
+    from .importer import csv_external_ids
+
+    total = MembersResult()
+    try:
+        for batch in csv_external_ids(file, batch_size=MAX_BATCH):
+            part = _list_members_add_ids(workspace=workspace, customer_list=customer_list, external_ids=sorted(set(batch)))
+            total.added += part.added
+            total.already += part.already
+            total.not_found.extend(part.not_found)
+    except FieldError as exc:
+        raise ServiceValidationError({"file": [str(exc)]}) from exc
+    return total
+
+
+def list_members_remove(*, workspace: Workspace, customer_list: CustomerList, customer_ids: Any) -> int:
+    wanted = _customer_ids_arg(customer_ids)
+    deleted, _ = (
+        ListMember.objects.for_workspace(workspace)
+        .filter(customer_list=customer_list, customer__external_id__in=wanted)
+        .delete()
+    )
+    return deleted
+
+
+# ---- CSV import ---------------------------------------------------------------------------
+def import_dir() -> Path:
+    path = Path(settings.IMPORT_DIR) if getattr(settings, "IMPORT_DIR", None) else Path(settings.BASE_DIR) / ".data" / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def import_max_bytes() -> int:
+    return int(getattr(settings, "IMPORT_MAX_BYTES", 100 * 1024 * 1024))
+
+
+def import_create(*, workspace: Workspace, upload, customer_list: CustomerList | None) -> ImportJob:
+    """Keeps the uploaded file under the import dir (moved, not copied, when Django already spooled
+    it to disk) and queues `audiences.tasks.import_customers` after commit."""
+    if upload.size > import_max_bytes():
+        raise ValueError("too large")  # the view answers 413 before this; a guard for other callers
+    target = import_dir() / f"{workspace.pk}-{uuid.uuid4().hex}.csv"
+    temporary = getattr(upload, "temporary_file_path", None)
+    if temporary is not None:
+        shutil.move(temporary(), target)
+    else:
+        with open(target, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+    job = ImportJob.objects.for_workspace(workspace).create(
+        workspace=workspace, file_path=str(target), file_size=upload.size, customer_list=customer_list
+    )
+    from .tasks import import_customers
+
+    transaction.on_commit(lambda: import_customers.delay(job.pk))
+    return job

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..models import ChannelConfig, Message
+from ..rendering import CHANNELS
+from ..services import RECEIPT_STATUSES
+
+
+class ChannelConfigSerializer(serializers.ModelSerializer):
+    """Credentials are write-only: responses say only which keys are set."""
+
+    credential_keys = serializers.SerializerMethodField()
+    callback_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChannelConfig
+        fields = [
+            "id",
+            "channel",
+            "provider",
+            "name",
+            "settings",
+            "is_default",
+            "rate_per_second",
+            "credential_keys",
+            "callback_url",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_credential_keys(self, obj) -> list[str]:
+        from ..crypto import credentials_decrypt
+
+        return sorted(credentials_decrypt(obj.credentials_encrypted))
+
+    def get_callback_url(self, obj) -> str | None:
+        from ..callbacks import twilio_callback_url, whatsapp_callback_url
+
+        if obj.provider == "twilio":
+            return twilio_callback_url(obj.pk)
+        if obj.provider == "whatsapp_cloud":
+            return whatsapp_callback_url(obj.pk)
+        return None
+
+
+class ChannelConfigWriteSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=CHANNELS)
+    provider = serializers.CharField(max_length=32)
+    name = serializers.CharField(max_length=200)
+    credentials = serializers.JSONField(required=False, write_only=True)
+    settings = serializers.JSONField(required=False)
+    is_default = serializers.BooleanField(required=False, allow_null=True, default=None)
+    rate_per_second = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=100_000
+    )
+
+
+class ChannelConfigUpdateSerializer(ChannelConfigWriteSerializer):
+    channel = serializers.ChoiceField(choices=CHANNELS, required=False)  # fixed once created
+
+
+class ChannelTestSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=1000)
+    content = serializers.JSONField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    customer_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "journey_id",
+            "version",
+            "node_id",
+            "customer_id",
+            "channel",
+            "channel_config_id",
+            "provider",
+            "to",
+            "content",
+            "status",
+            "error",
+            "error_detail",
+            "provider_message_id",
+            "created_at",
+            "sent_at",
+            "delivered_at",
+            "opened_at",
+            "read_at",
+            "clicked_at",
+            "replied_at",
+            "failed_at",
+            "bounced_at",
+        ]
+
+    def get_customer_id(self, obj) -> str | None:
+        return obj.customer.external_id if obj.customer_id else None
+
+
+class InboxMessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ["id", "content", "status", "created_at", "read_at", "clicked_at"]
+
+
+class MessagePreviewSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=CHANNELS)
+    content = serializers.JSONField()
+    customer_id = serializers.CharField(required=False, max_length=255)
+    attributes = serializers.JSONField(required=False)
+
+    def validate_attributes(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
+
+
+class MessagePreviewResultSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    content = serializers.JSONField()
+
+
+class MessageStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RECEIPT_STATUSES)
+    at = serializers.DateTimeField(required=False)
+    error = serializers.CharField(required=False, allow_blank=True, max_length=255)

@@ -1,0 +1,203 @@
+"""Provider callbacks under /api/v1/hooks/: Twilio status callbacks and the WhatsApp Cloud
+webhook (each verified by the provider's signature), plus the open pixel, click redirect and
+one-click unsubscribe (signed tokens). None of them uses an API key."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpResponse, HttpResponseRedirect
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from workspaces.errors import json_error
+
+from . import selectors, services, tracking
+from .crypto import credentials_decrypt
+from .models import ChannelConfig, Message
+from .providers.twilio import TWILIO_STATUSES, twilio_signature
+from .providers.whatsapp import WHATSAPP_STATUSES, hub_signature_valid
+
+logger = logging.getLogger(__name__)
+CHANNEL_SALT = "waymark.hooks.channel"
+
+
+def _hook_url(route: str, config_id: int) -> str:
+    token = signing.dumps(config_id, salt=CHANNEL_SALT)
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/hooks/{route}?{urlencode({'c': token})}"
+
+
+def twilio_callback_url(config_id: int) -> str:
+    return _hook_url("twilio", config_id)
+
+
+def whatsapp_callback_url(config_id: int) -> str:
+    return _hook_url("whatsapp", config_id)
+
+
+def _config_from(request, provider: str) -> ChannelConfig | None:
+    try:
+        config_id = signing.loads(request.query_params.get("c", ""), salt=CHANNEL_SALT)
+    except signing.BadSignature:
+        return None
+    return ChannelConfig.objects.unscoped().filter(pk=config_id, provider=provider).first()
+
+
+def _forbidden():
+    return json_error(403, "invalid_signature", "The callback's signature does not verify.")
+
+
+class HookView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+
+class TwilioStatusHook(HookView):
+    """Twilio's StatusCallback (form-encoded MessageSid, MessageStatus, ErrorCode)."""
+
+    @extend_schema(request=None, responses={204: None}, parameters=[OpenApiParameter("c", str)])
+    def post(self, request):
+        config = _config_from(request, "twilio")
+        if config is None:
+            return _forbidden()
+        params = {k: request.POST.get(k) for k in request.POST}
+        token = credentials_decrypt(config.credentials_encrypted).get("auth_token", "")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or signature != twilio_signature(
+            token, twilio_callback_url(config.pk), params
+        ):
+            return _forbidden()
+        status = TWILIO_STATUSES.get(params.get("MessageStatus", ""))
+        message = selectors.message_by_provider_id(
+            workspace_id=config.workspace_id, provider_message_id=params.get("MessageSid", "")
+        )
+        if status and message is not None:
+            services.message_receipt(
+                message=message,
+                status=status,
+                source="twilio",
+                error=f"twilio_{params['ErrorCode']}" if params.get("ErrorCode") else "",
+                data={"twilio_status": params.get("MessageStatus")},
+            )
+        return HttpResponse(status=204)
+
+
+class WhatsAppHook(HookView):
+    """WhatsApp Cloud webhook: GET is Meta's subscription handshake, POST carries statuses and
+    inbound messages, signed with X-Hub-Signature-256."""
+
+    @extend_schema(request=None, responses={200: str}, parameters=[OpenApiParameter("c", str)])
+    def get(self, request):
+        config = _config_from(request, "whatsapp_cloud")
+        verify = (
+            credentials_decrypt(config.credentials_encrypted).get("verify_token")
+            if config
+            else None
+        )
+        if (
+            not verify
+            or request.query_params.get("hub.mode") != "subscribe"
+            or request.query_params.get("hub.verify_token") != verify
+        ):
+            return _forbidden()
+        return HttpResponse(
+            request.query_params.get("hub.challenge", ""), content_type="text/plain"
+        )
+
+    @extend_schema(request=None, responses={204: None}, parameters=[OpenApiParameter("c", str)])
+    def post(self, request):
+        config = _config_from(request, "whatsapp_cloud")
+        if config is None:
+            return _forbidden()
+        secret = credentials_decrypt(config.credentials_encrypted).get("app_secret", "")
+        raw = request.body
+        if not secret or not hub_signature_valid(
+            secret, raw, request.headers.get("X-Hub-Signature-256", "")
+        ):
+            return _forbidden()
+        payload = request.data if isinstance(request.data, dict) else {}
+        for entry in payload.get("entry") or []:
+            for change in (entry or {}).get("changes") or []:
+                value = (change or {}).get("value") or {}
+                for item in value.get("statuses") or []:
+                    self._receipt(
+                        config, item.get("id"), WHATSAPP_STATUSES.get(item.get("status")), item
+                    )
+                for inbound in value.get("messages") or []:
+                    replied_to = ((inbound or {}).get("context") or {}).get("id")
+                    self._receipt(config, replied_to, "replied", inbound)
+        return HttpResponse(status=204)
+
+    @staticmethod
+    def _receipt(config: ChannelConfig, wamid: str | None, status: str | None, item: dict) -> None:
+        message = selectors.message_by_provider_id(
+            workspace_id=config.workspace_id, provider_message_id=wamid or ""
+        )
+        if message is None or status is None:
+            return
+        at = None
+        if str(item.get("timestamp", "")).isdigit():
+            at = datetime.fromtimestamp(int(item["timestamp"]), tz=UTC)
+        errors = item.get("errors") or []
+        error = (
+            f"whatsapp_{errors[0].get('code')}" if errors and isinstance(errors[0], dict) else ""
+        )
+        services.message_receipt(
+            message=message, status=status, source="whatsapp", at=at, error=error
+        )
+
+
+def _message(message_id: int | None) -> Message | None:
+    if message_id is None:
+        return None
+    return Message.objects.unscoped().filter(pk=message_id).first()
+
+
+class OpenPixelHook(HookView):
+    @extend_schema(responses={(200, "image/gif"): bytes}, parameters=[OpenApiParameter("t", str)])
+    def get(self, request):
+        message = _message(tracking.open_token_read(request.query_params.get("t", "")))
+        if message is not None:
+            services.message_receipt(message=message, status="opened", source="pixel")
+        # Always the pixel: a broken image tells nobody anything either way.
+        response = HttpResponse(tracking.PIXEL_GIF, content_type="image/gif")
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ClickHook(HookView):
+    @extend_schema(responses={302: None, 404: None}, parameters=[OpenApiParameter("t", str)])
+    def get(self, request):
+        found = tracking.click_token_read(request.query_params.get("t", ""))
+        if found is None:
+            return json_error(404, "not_found", "Not found.")
+        message = _message(found[0])
+        if message is not None:
+            services.message_receipt(
+                message=message, status="clicked", source="click", data={"url": found[1]}
+            )
+        return HttpResponseRedirect(found[1])
+
+
+class UnsubscribeHook(HookView):
+    """GET shows the result to a person; POST is RFC 8058 one-click from the mail client."""
+
+    @extend_schema(responses={200: None, 404: None}, parameters=[OpenApiParameter("t", str)])
+    def get(self, request):
+        return self.post(request)
+
+    @extend_schema(
+        request=None, responses={200: None, 404: None}, parameters=[OpenApiParameter("t", str)]
+    )
+    def post(self, request):
+        message = _message(tracking.unsubscribe_token_read(request.query_params.get("t", "")))
+        if message is None:
+            return json_error(404, "not_found", "Not found.")
+        services.customer_unsubscribe(message=message)
+        return HttpResponse("You are unsubscribed.", content_type="text/plain")

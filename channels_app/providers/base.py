@@ -1,0 +1,107 @@
+"""The one provider interface: a provider turns a rendered Outbound into a SendResult."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from ..guard import OutboundBlocked, guarded_request
+
+
+@dataclass
+class Outbound:
+    message_id: int
+    channel: str
+    to: str
+    content: dict
+    targets: list = field(default_factory=list)
+    status_callback_url: str = ""
+    unsubscribe_url: str = ""
+
+
+@dataclass
+class SendResult:
+    ok: bool
+    provider_message_id: str = ""
+    error: str = ""  # a reason code recorded on the message (provider_error, push_token_invalid…)
+    detail: str = ""
+    retryable: bool = False  # a transient failure (network, 429, 5xx): try again with backoff
+    invalid_targets: list = field(default_factory=list)  # push tokens the provider says are dead
+    status: str = "sent"  # what a successful send means (in-app lands delivered)
+
+
+class ProviderConfigError(ValueError):
+    """Credentials or settings are missing or malformed; `field` names which."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class Provider:
+    key: ClassVar[str]
+    channels: ClassVar[tuple[str, ...]]
+    # credential name → required
+    credential_fields: ClassVar[dict[str, bool]] = {}
+    # Providers that speak HTTP take base_url in credentials so tests can use a local server.
+    default_base_url: ClassVar[str] = ""
+
+    def __init__(self, credentials: dict, settings: dict | None = None):
+        self.credentials = credentials or {}
+        self.settings = settings or {}
+
+    @classmethod
+    def credential_errors(cls, credentials: Any) -> dict[str, list[str]]:
+        if not isinstance(credentials, dict):
+            return {"credentials": ["Must be an object."]}
+        errors: dict[str, list[str]] = {}
+        for name in credentials:
+            if name not in cls.credential_fields and name != "base_url":
+                errors[f"credentials.{name}"] = [f"Unknown credential for {cls.key}."]
+        for name, required in cls.credential_fields.items():
+            if required and credentials.get(name) in (None, ""):
+                errors[f"credentials.{name}"] = ["This credential is required."]
+        return errors
+
+    @property
+    def base_url(self) -> str:
+        return (self.credentials.get("base_url") or self.default_base_url).rstrip("/")
+
+    def send(self, out: Outbound) -> SendResult:
+        raise NotImplementedError
+
+    # ---- helpers for HTTP providers -------------------------------------------------------
+    def request(self, method: str, url: str, **kwargs) -> httpx.Response | SendResult:
+        """A guarded request; a network failure or refused target comes back as a SendResult."""
+        try:
+            return guarded_request(
+                method, url, timeout=float(self.settings.get("timeout_seconds", 10)), **kwargs
+            )
+        except OutboundBlocked as exc:
+            return SendResult(ok=False, error="outbound_blocked", detail=str(exc))
+        except httpx.HTTPError as exc:
+            return SendResult(
+                ok=False, error="provider_unreachable", detail=str(exc)[:500], retryable=True
+            )
+
+
+def http_failure(response: httpx.Response, detail: str = "") -> SendResult:
+    """429 and 5xx are worth retrying; other statuses are the provider saying no."""
+    retryable = response.status_code == 429 or response.status_code >= 500
+    return SendResult(
+        ok=False,
+        error="provider_error",
+        detail=(detail or f"HTTP {response.status_code}: {response.text}")[:1000],
+        retryable=retryable,
+    )
+
+
+def json_or_empty(response: httpx.Response) -> dict:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

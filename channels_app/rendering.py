@@ -1,0 +1,318 @@
+"""Personalization: Liquid templates in a sandboxed environment, per-channel content rules, and
+the checks a rendered message must pass before it is sent (push lengths, SMS segments)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from liquid import Environment
+from liquid.exceptions import LiquidError, LiquidSyntaxError
+
+CHANNELS = (
+    "email",
+    "sms",
+    "push",
+    "whatsapp",
+    "rcs",
+    "telegram",
+    "kakao_alimtalk",
+    "kakao_friendtalk",
+    "in_app",
+)
+PUSH_PLATFORMS = ("android", "ios", "web")
+# Email/push bodies are small; a template that renders more than this is a runaway loop.
+MAX_OUTPUT_CHARS = 200_000
+
+
+class SandboxedEnvironment(Environment):
+    """No template loader (include/render find nothing) and hard ceilings on output, loops and
+    nesting, so a marketer's template cannot exhaust a worker."""
+
+    output_stream_limit = MAX_OUTPUT_CHARS
+    loop_iteration_limit = 10_000
+    context_depth_limit = 30
+    local_namespace_limit = 100_000
+
+
+ENV = SandboxedEnvironment()
+
+
+class RenderError(Exception):
+    """A template could not be parsed or rendered; `field` names the content key."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    required: bool = False
+    kind: str = (
+        "template"  # template | text (plain string) | list | dict | templates (list of templates)
+    )
+    choices: tuple[str, ...] = ()
+
+
+# What each channel's `content` holds (API.md node table). Template fields are rendered with
+# Liquid; the rest are passed through.
+CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
+    "email": {
+        "subject": FieldSpec(required=True),
+        "html": FieldSpec(),
+        "text": FieldSpec(),
+        "preheader": FieldSpec(),
+        "from_name": FieldSpec(),
+        "reply_to": FieldSpec(),
+    },
+    "sms": {"text": FieldSpec(required=True)},
+    "push": {
+        "title": FieldSpec(),
+        "body": FieldSpec(required=True),
+        "platforms": FieldSpec(kind="list", choices=PUSH_PLATFORMS),
+        "url": FieldSpec(),
+        "image_url": FieldSpec(),
+        "data": FieldSpec(kind="dict"),
+    },
+    "whatsapp": {
+        "template": FieldSpec(kind="text"),
+        "language": FieldSpec(kind="text"),
+        "variables": FieldSpec(kind="templates"),
+        "text": FieldSpec(),
+    },
+    "rcs": {
+        "text": FieldSpec(required=True),
+        "media_url": FieldSpec(),
+        "suggestions": FieldSpec(kind="list"),
+    },
+    "telegram": {
+        "text": FieldSpec(required=True),
+        "parse_mode": FieldSpec(kind="text", choices=("HTML", "MarkdownV2")),
+    },
+    "kakao_alimtalk": {
+        "template_code": FieldSpec(required=True, kind="text"),
+        "text": FieldSpec(required=True),
+        "buttons": FieldSpec(kind="list"),
+    },
+    "kakao_friendtalk": {
+        "text": FieldSpec(required=True),
+        "image_url": FieldSpec(),
+        "buttons": FieldSpec(kind="list"),
+    },
+    "in_app": {
+        "title": FieldSpec(required=True),
+        "body": FieldSpec(required=True),
+        "url": FieldSpec(),
+        "image_url": FieldSpec(),
+    },
+}
+
+
+def _position(exc: LiquidSyntaxError) -> tuple[int, int] | None:
+    token = getattr(exc, "token", None)
+    index = getattr(token, "start_index", -1)
+    source = getattr(token, "source", "") or ""
+    if index is None or index < 0 or not source:
+        return None
+    before = source[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def template_error(source: str) -> str | None:
+    """None when `source` parses; else the problem with its "line L, column C" position."""
+    try:
+        ENV.from_string(source)
+    except LiquidError as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        pos = _position(exc) if isinstance(exc, LiquidSyntaxError) else None
+        if pos:
+            return f"Invalid Liquid at line {pos[0]}, column {pos[1]}: {message}"
+        return f"Invalid Liquid: {message}"
+    return None
+
+
+def has_liquid(source: str) -> bool:
+    return "{{" in source or "{%" in source
+
+
+def render_string(source: str, context: dict[str, Any], *, field: str = "template") -> str:
+    try:
+        return ENV.from_string(source).render(**context)
+    except LiquidError as exc:
+        problem = template_error(source)
+        raise RenderError(
+            field, problem or f"Liquid failed: {getattr(exc, 'message', exc)}"
+        ) from exc
+
+
+def render_value(value: Any, context: dict[str, Any], *, field: str) -> Any:
+    """Renders every string inside a JSON value (webhook bodies, header maps, variables)."""
+    if isinstance(value, str):
+        return render_string(value, context, field=field)
+    if isinstance(value, list):
+        return [render_value(v, context, field=f"{field}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: render_value(v, context, field=f"{field}.{k}") for k, v in value.items()}
+    return value
+
+
+def template_errors_in(value: Any, field: str) -> list[tuple[str, str]]:
+    """(field, message) for every string inside a JSON value that is not valid Liquid."""
+    if isinstance(value, str):
+        problem = template_error(value)
+        return [(field, problem)] if problem else []
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in template_errors_in(v, f"{field}.{i}")]
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in template_errors_in(v, f"{field}.{k}")]
+    return []
+
+
+def content_errors(channel: str, content: Any) -> list[tuple[str, str]]:
+    """Structural problems of a channel's content: (field inside content, message). Never raises."""
+    spec = CONTENT_SPECS.get(channel)
+    if spec is None:
+        return []
+    if not isinstance(content, dict):
+        return [("", "Must be an object.")]
+    errors: list[tuple[str, str]] = []
+    for key in content:
+        if key not in spec:
+            errors.append((key, f"Unknown field {key!r} for {channel}."))
+    for key, rule in spec.items():
+        value = content.get(key)
+        if value is None or value == "":
+            if rule.required:
+                errors.append((key, "This field is required."))
+            continue
+        if rule.kind in ("template", "text"):
+            if not isinstance(value, str):
+                errors.append((key, "Must be a string."))
+            elif rule.choices and value not in rule.choices:
+                errors.append((key, f"Must be one of {', '.join(rule.choices)}."))
+            elif rule.kind == "template" and (problem := template_error(value)):
+                errors.append((key, problem))
+        elif rule.kind == "list":
+            if not isinstance(value, list):
+                errors.append((key, "Must be a list."))
+            elif rule.choices:
+                if not value:
+                    errors.append((key, f"Pick at least one of {', '.join(rule.choices)}."))
+                errors += [
+                    (f"{key}.{i}", f"Must be one of {', '.join(rule.choices)}.")
+                    for i, item in enumerate(value)
+                    if item not in rule.choices
+                ]
+        elif rule.kind == "templates":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors.append((key, "Must be a list of strings."))
+            else:
+                errors += template_errors_in(value, key)
+        elif rule.kind == "dict" and not isinstance(value, dict):
+            errors.append((key, "Must be an object."))
+    if channel == "email" and not (content.get("html") or content.get("text")):
+        errors.append(("html", "An email needs an html or a text body."))
+    if channel == "whatsapp":
+        if bool(content.get("template")) == bool(content.get("text")):
+            errors.append(("template", "Give either a template (with language) or a text."))
+        elif content.get("template") and not content.get("language"):
+            errors.append(("language", "A template needs its language code, e.g. en_US."))
+    return errors
+
+
+def content_render(channel: str, content: dict, context: dict[str, Any]) -> dict:
+    """The content with every template field rendered; raises RenderError."""
+    spec = CONTENT_SPECS.get(channel, {})
+    rendered: dict[str, Any] = {}
+    for key, value in content.items():
+        rule = spec.get(key, FieldSpec(kind="text"))
+        if rule.kind == "template" and isinstance(value, str):
+            rendered[key] = render_string(value, context, field=key)
+        elif rule.kind == "templates" and isinstance(value, list):
+            rendered[key] = [
+                render_string(v, context, field=f"{key}.{i}") for i, v in enumerate(value)
+            ]
+        else:
+            rendered[key] = value
+    return rendered
+
+
+# ---- Limits checked on the rendered content ------------------------------------------------
+# GSM 03.38 basic set plus the extension table (each extension char costs two septets).
+GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = set("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> tuple[str, int]:
+    """(encoding, segments): GSM-7 fits 160 septets in one part or 153 per part when
+    concatenated; UCS-2 fits 70 characters or 67 per part (3GPP TS 23.040 UDH overhead)."""
+    if all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text):
+        septets = sum(2 if ch in GSM_EXTENSION else 1 for ch in text)
+        return "GSM-7", 1 if septets <= 160 else -(-septets // 153)
+    # UCS-2 counts UTF-16 code units: characters outside the BMP (emoji) take two.
+    units = len(text.encode("utf-16-le")) // 2
+    return "UCS-2", 1 if units <= 70 else -(-units // 67)
+
+
+DEFAULT_SMS_MAX_SEGMENTS = 10  # carriers drop or split longer concatenations unreliably
+
+
+def rendered_errors(
+    channel: str, rendered: dict, workspace_settings: dict | None
+) -> list[tuple[str, str]]:
+    """Problems only visible after rendering: empty required fields, workspace length limits."""
+    settings = workspace_settings or {}
+    errors: list[tuple[str, str]] = []
+    for key, rule in CONTENT_SPECS.get(channel, {}).items():
+        if rule.required and rule.kind == "template" and not str(rendered.get(key) or "").strip():
+            errors.append((key, "Rendered empty."))
+    if channel == "push":
+        for key, setting in (("title", "push_title_max"), ("body", "push_body_max")):
+            limit = settings.get(setting)
+            if isinstance(limit, int) and len(rendered.get(key) or "") > limit:
+                errors.append((key, f"Longer than {limit} characters (workspace {setting})."))
+    if channel == "sms":
+        _, segments = sms_segments(rendered.get("text") or "")
+        limit = settings.get("sms_max_segments", DEFAULT_SMS_MAX_SEGMENTS)
+        if isinstance(limit, int) and segments > limit:
+            errors.append(("text", f"{segments} SMS segments; the limit is {limit}."))
+    return errors
+
+
+def static_limit_errors(
+    channel: str, content: dict, workspace_settings: dict | None
+) -> list[tuple[str, str]]:
+    """The rendered-content limits applied at design time to fields without any Liquid."""
+    static = {k: v for k, v in content.items() if isinstance(v, str) and not has_liquid(v)}
+    return [
+        (key, message)
+        for key, message in rendered_errors(channel, static, workspace_settings)
+        if message != "Rendered empty." and key in static
+    ]
+
+
+def liquid_context(*, customer, event: dict | None = None, journey: dict | None = None) -> dict:
+    """The template variables (API.md): customer fields + attributes, trigger event properties,
+    journey id and name. `customer` may be a Customer or a plain attributes dict (previews)."""
+    if isinstance(customer, dict):
+        data = dict(customer)
+    elif customer is None:
+        data = {}
+    else:
+        data = dict(customer.attributes or {})
+        data.update(
+            external_id=customer.external_id,
+            id=customer.external_id,
+            email=customer.email,
+            phone=customer.phone,
+            timezone=customer.timezone,
+            locale=customer.locale,
+            tags=list(customer.tags or []),
+            attributes=customer.attributes or {},
+        )
+    return {"customer": data, "event": event or {}, "journey": journey or {}}

@@ -1,0 +1,71 @@
+"""`make test`: the whole suite — pytest against real PostgreSQL and Redis (embedded, in a
+throwaway directory, when DATABASE_URL / REDIS_URL are unset), then the front end's Vitest."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from devtools.services import BASE_DIR, load_dotenv, services
+
+PYTEST_NO_TESTS = 5  # pytest's "no tests were collected"; the suite is never empty, so it fails
+
+
+def main(pytest_args: list[str]) -> int:
+    load_dotenv()
+    # Parallel runs (several engineers, CI) each get their own servers, so nothing is shared.
+    try:
+        with tempfile.TemporaryDirectory(prefix="waymark-test-") as data_dir:
+            with services(Path(data_dir), durable=False) as urls:
+                env = {**os.environ, **urls}
+                # Tests run fake webhook and SMTP servers on this machine.
+                env.setdefault("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
+                pytest_rc = _call([sys.executable, "-m", "pytest", *pytest_args], env=env)
+        vitest_rc = _vitest()
+    except KeyboardInterrupt:
+        return 130
+
+    results = {"pytest": _describe(pytest_rc), "vitest": _describe(vitest_rc)}
+    if pytest_rc == PYTEST_NO_TESTS:
+        results["pytest"] = "FAILED: no tests were collected"
+    print("\n" + "\n".join(f"{name:>7}: {outcome}" for name, outcome in results.items()))
+    return next((rc for rc in (pytest_rc, vitest_rc) if rc != 0), 0)
+
+
+def _vitest() -> int:
+    frontend = BASE_DIR / "frontend"
+    if shutil.which("npm") is None or not (frontend / "node_modules").exists():
+        print(
+            "vitest: npm or frontend/node_modules missing (make test installs them)",
+            file=sys.stderr,
+        )
+        return 1
+    return _call(["npm", "test", "--silent"], cwd=frontend)
+
+
+def _call(cmd: list[str], **kwargs) -> int:
+    """Run a child in our process group, so Ctrl-C reaches it too; on Ctrl-C let it report and
+    exit before the services stop under it, then stop the whole run."""
+    proc = subprocess.Popen(cmd, **kwargs)
+    interrupted = False
+    while True:
+        try:
+            rc = proc.wait()
+            break
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
+    return rc
+
+
+def _describe(rc: int) -> str:
+    return "passed" if rc == 0 else f"FAILED (exit code {rc})"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

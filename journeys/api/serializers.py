@@ -1,0 +1,159 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import Journey, JourneyAuditEntry, JourneyVersion
+from ..services import IN_FLIGHT_CHOICES
+from ..templates import TEMPLATES
+
+GRAPH_HELP = '{"nodes": [{"id", "type", "name"?, "position"?: {"x", "y"}, "config"}], "edges": [{"id"?, "source", "source_handle", "target"}]}'
+SETTINGS_HELP = "entry, audience, window, re_entry, exit_conditions, goals, frequency_cap, quiet_hours, holdout (API.md Settings)"
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class AnyJSONField(serializers.JSONField):
+    """Any JSON value; its shape is checked by the journey services, which name each field."""
+
+
+class JourneySerializer(serializers.ModelSerializer):
+    version = serializers.SerializerMethodField(
+        help_text="The live version number, or null before the first start."
+    )
+    graph = AnyJSONField(help_text=GRAPH_HELP)
+    settings = AnyJSONField(help_text=SETTINGS_HELP)
+
+    class Meta:
+        model = Journey
+        fields = [
+            "id",
+            "name",
+            "description",
+            "graph",
+            "settings",
+            "status",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_version(self, journey) -> int | None:
+        return journey.live_version.number if journey.live_version_id else None
+
+
+class JourneyWriteSerializer(serializers.Serializer):
+    """PUT replaces name/description/graph/settings (name required); PATCH changes any of them."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    graph = AnyJSONField(required=False, help_text=GRAPH_HELP)
+    settings = AnyJSONField(required=False, help_text=SETTINGS_HELP)
+
+
+class JourneyCreateSerializer(JourneyWriteSerializer):
+    template = serializers.ChoiceField(
+        choices=sorted(TEMPLATES),
+        required=False,
+        help_text="Create the draft from a built-in template.",
+    )
+
+
+class JourneyListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Journey.Status.choices, required=False)
+    search = serializers.CharField(required=False, max_length=200, help_text="Part of the name.")
+
+
+class ProblemSerializer(serializers.Serializer):
+    node_id = serializers.CharField(allow_null=True)
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = ProblemSerializer(many=True)
+
+
+class StartSerializer(serializers.Serializer):
+    in_flight = serializers.ChoiceField(
+        choices=IN_FLIGHT_CHOICES,
+        default="move",
+        help_text="On an active journey: move in-flight customers to the new version (default) or keep them on theirs.",
+    )
+
+
+class DuplicateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+
+
+class JourneyVersionSerializer(serializers.ModelSerializer):
+    published_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = JourneyVersion
+        fields = ["number", "published_at", "published_by"]
+        read_only_fields = fields
+
+    def get_published_by(self, version) -> str | None:
+        return version.published_by.email if version.published_by_id else None
+
+
+class JourneyVersionDetailSerializer(JourneyVersionSerializer):
+    graph = AnyJSONField()
+    settings = AnyJSONField()
+
+    class Meta(JourneyVersionSerializer.Meta):
+        fields = [*JourneyVersionSerializer.Meta.fields, "graph", "settings"]
+        read_only_fields = fields
+
+
+class PublishImpactSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    change = serializers.ChoiceField(choices=["same", "changed", "removed", "added"])
+    in_flight = serializers.IntegerField(
+        help_text="Customers active or waiting at this node on the live version."
+    )
+
+
+class PublishImpactListSerializer(serializers.Serializer):
+    live_version = serializers.IntegerField(allow_null=True)
+    results = PublishImpactSerializer(many=True)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+    version = serializers.IntegerField(source="version_number", allow_null=True)
+
+    class Meta:
+        model = JourneyAuditEntry
+        fields = ["id", "action", "from_status", "to_status", "version", "actor", "at", "details"]
+        read_only_fields = fields
+
+
+class JourneyExportSerializer(serializers.Serializer):
+    format = serializers.CharField(help_text='"waymark.journey"')
+    format_version = serializers.IntegerField()
+    exported_at = serializers.DateTimeField(required=False)
+    name = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    graph = AnyJSONField()
+    settings = AnyJSONField()
+
+
+class NodeTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    label = serializers.CharField()
+    category = serializers.CharField(help_text="trigger, channel, flow, action or exit")
+    handles = serializers.ListField(
+        child=serializers.CharField(), help_text="Output handles of the default config."
+    )
+    default_config = AnyJSONField()
+    sends_messages = serializers.BooleanField()
+
+
+class JourneyTemplateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    graph = AnyJSONField()
+    settings = AnyJSONField()

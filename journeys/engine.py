@@ -1,0 +1,795 @@
+"""The engine: advances batches of enrollments through their version's graph — one code path for
+triggers, timers, events, signals and simulation.
+
+The contract for node executors (journeys/nodes/*.py here, message/webhook in channels_app):
+
+* `execute(ctx: StepContext) -> Result` runs when an enrollment arrives at the node;
+  `resume(ctx, wake: Wake) -> Result` runs when a `Wait` it returned ends. Results are
+  Next(handle) | Wait(until, event, where, data) | Exit(reason) | Complete | Fail (nodes/base.py).
+* `Wake.kind` is "timer" (`Wait.until` passed), "event" (the awaited event arrived; payload
+  {"name", "properties", "event_id", "occurred_at"}) or "signal" (`signal()` below; payload as
+  given). `ctx.wait_data` is the `Wait.data` the node parked with.
+* `(ctx.enrollment.id, ctx.step_seq)` identifies one visit to one node. Use it as the
+  idempotency key of side effects (the Message row's unique key): a batch that crashed before
+  its commit is re-run from the same step_seq, and its rows rolled back with it.
+* Rows written in `execute` share the batch's transaction (a savepoint wraps types with
+  `sends_messages`, so their database errors fail the enrollment, not the batch). Anything that
+  leaves the process (enqueue a send, HTTP) goes through `ctx.on_commit(fn)`: after commit in a
+  real run; recorded and never called when `ctx.simulate` is true.
+* Holdout customers never reach an executor of a `sends_messages` type: the engine passes them
+  through `next` (or `no` when the node only has yes/no/failed) with StepEvent data
+  {"holdout": true}. `ctx.holdout` is there for anything else that should differ.
+* `signal(enrollment_id=, step_seq=, payload=)` wakes one waiting enrollment with a payload (a
+  send succeeded or failed, a receipt arrived); it is a no-op once the enrollment moved on. A
+  resume that returns `Wait` again stays on the same step_seq, so later receipts still match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from audiences.models import Customer
+from workspaces.models import Workspace
+
+from .models import Enrollment, Journey, JourneyVersion, StepEvent
+from .nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get_node_type
+
+logger = logging.getLogger(__name__)
+
+# LIMITS.md: ~100 enrollments per task with set-based SQL reaches ~29k steps/s; per-customer tasks
+# stall at ~680/s.
+BATCH_SIZE = 100
+# A run stops after this many node executions per enrollment and re-queues it, so one long
+# straight path cannot hold a batch's row locks for long. Graphs are acyclic (graph.py).
+MAX_STEPS_PER_RUN = 50
+# A timer task for a wait whose wake_at is this close ahead fires (clock skew between processes).
+TIMER_TOLERANCE = timedelta(milliseconds=500)
+# Lock contention (SKIP LOCKED left rows out): retry those items this many times, backing off.
+MAX_LOCK_RETRIES = 8
+
+LIVE = (Enrollment.State.ACTIVE, Enrollment.State.WAITING)
+Outcome = tuple[Result, dict]  # an executor's result and the notes it left for the StepEvent
+
+
+# ---- The contract ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Wake:
+    """Why a waiting enrollment resumes: kind "timer" | "event" | "signal", with its payload."""
+
+    kind: str
+    payload: dict = field(default_factory=dict)
+
+
+def stable_bucket(*parts: Any, buckets: int = 10_000) -> int:
+    """A deterministic bucket in [0, buckets) for sticky choices (holdout, split paths)."""
+    digest = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % buckets
+
+
+@lru_cache(maxsize=512)
+def zone_or_none(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ValueError, KeyError, OSError):
+        return None
+
+
+@lru_cache(maxsize=2048)
+def _template(source: str):
+    return _liquid_env().from_string(source)
+
+
+@lru_cache(maxsize=1)
+def _liquid_env():
+    from liquid import Environment
+
+    return Environment()
+
+
+def render_liquid(source: str, context: dict) -> str:
+    """Renders a Liquid template with the journey context (API.md: customer, event, journey)."""
+    return _template(source).render(**context)
+
+
+def customer_liquid(customer: Customer) -> dict:
+    """`customer` in Liquid: its fields, with attributes merged at the top level."""
+    data = dict(customer.attributes or {})
+    data.update(
+        {
+            "id": customer.external_id,
+            "external_id": customer.external_id,
+            "email": customer.email,
+            "phone": customer.phone,
+            "timezone": customer.timezone,
+            "locale": customer.locale,
+            "tags": list(customer.tags or []),
+            "attributes": dict(customer.attributes or {}),
+        }
+    )
+    return data
+
+
+@dataclass
+class CompiledVersion:
+    """A version's graph in the shape the engine walks: nodes by id, edges by (source, handle)."""
+
+    id: int
+    journey_id: int
+    workspace_id: int
+    graph: dict
+    settings: dict
+    nodes: dict[str, dict]
+    edges: dict[tuple[str, str], str]
+    start_id: str | None
+
+    @classmethod
+    def build(cls, *, id: int, journey_id: int, workspace_id: int, graph: dict, settings: dict):
+        nodes = {n["id"]: n for n in graph.get("nodes", []) if isinstance(n, dict) and "id" in n}
+        edges = {
+            (e.get("source"), e.get("source_handle")): e.get("target")
+            for e in graph.get("edges", [])
+            if isinstance(e, dict)
+        }
+        start = next((nid for nid, n in nodes.items() if n.get("type") == "start"), None)
+        return cls(id, journey_id, workspace_id, graph, settings or {}, nodes, edges, start)
+
+    @property
+    def exit_conditions(self) -> list[dict]:
+        return list(self.settings.get("exit_conditions") or [])
+
+    @property
+    def goals(self) -> list[dict]:
+        return list(self.settings.get("goals") or [])
+
+    def conditions(self) -> list[dict]:
+        """Every condition this version may evaluate, so facts load once for all of them."""
+        found = [*self.exit_conditions, *(g.get("condition") for g in self.goals)]
+        for node in self.nodes.values():
+            config = node.get("config") or {}
+            if node.get("type") == "branch":
+                found += [g.get("condition") for g in config.get("groups") or [] if isinstance(g, dict)]
+            elif node.get("type") == "event_branch":
+                found.append(event_branch_condition(config))
+        return [c for c in found if isinstance(c, dict)]
+
+
+def event_branch_condition(config: dict) -> dict:
+    """An event_branch's question as a condition of the condition language."""
+    condition: dict = {"event": config.get("event"), "within": config.get("within", "since_entry")}
+    if config.get("where"):
+        condition["where"] = config["where"]
+    return condition
+
+
+_versions: dict[int, CompiledVersion] = {}
+
+
+def compiled_version(version_id: int) -> CompiledVersion | None:
+    """Versions are immutable, so each process compiles each one once."""
+    version = _versions.get(version_id)
+    if version is None:
+        row = (
+            JourneyVersion.objects.unscoped()
+            .filter(id=version_id)
+            .values("id", "journey_id", "workspace_id", "graph", "settings")
+            .first()
+        )
+        if row is None:
+            return None
+        version = CompiledVersion.build(**row)
+        if len(_versions) > 1000:
+            _versions.clear()
+        _versions[version_id] = version
+    return version
+
+
+class _FactsGroup:
+    """Condition facts of one version's customers in a batch, loaded with one facts_for call on
+    first use (never per customer). Facts hold the customer object itself, so profile changes
+    made earlier in the run are seen without reloading."""
+
+    def __init__(self, *, workspace_id: int, conditions: list[dict], customers: dict[int, Customer],
+                 entered_at: dict[int, datetime], extra_events: list | None = None):
+        self.workspace_id = workspace_id
+        self.conditions = conditions
+        self.customers = customers
+        self.entered_at = entered_at
+        self.extra_events = extra_events or []  # simulation: unsaved Event objects
+        self.loaded: dict[int, Any] | None = None
+
+    def _load(self, customers: list[Customer]) -> dict[int, Any]:
+        from audiences.conditions import facts_for
+
+        facts = facts_for(
+            workspace_id=self.workspace_id,
+            customers=customers,
+            conditions=self.conditions,
+            entered_at=self.entered_at,
+        )
+        if self.extra_events:
+            for item in facts.values():
+                item.events = sorted([*item.events, *self.extra_events], key=lambda ev: ev.occurred_at)
+        return facts
+
+    def get(self, customer_id: int):
+        if self.loaded is None:
+            self.loaded = dict(self._load(list(self.customers.values())))
+        if customer_id not in self.loaded:
+            self.loaded.update(self._load([self.customers[customer_id]]))
+        return self.loaded[customer_id]
+
+
+@dataclass
+class _CustomerPatch:
+    """Profile changes of one customer, applied as a JSONB patch (not a rewrite), so concurrent
+    API updates of other attributes are not lost."""
+
+    attributes: dict = field(default_factory=dict)
+    unset: set = field(default_factory=set)
+    add_tags: set = field(default_factory=set)
+    remove_tags: set = field(default_factory=set)
+
+
+class StepContext:
+    """What an executor gets for one enrollment at one node."""
+
+    def __init__(self, run: _Run, enrollment: Enrollment, node: dict, version: CompiledVersion, wait_data: dict):
+        self._run = run
+        self.enrollment = enrollment
+        self.customer: Customer = run.customers[enrollment.customer_id]
+        self.node = node
+        self.node_id: str = node["id"]
+        self.config: dict = node.get("config") or {}
+        self.version = version
+        self.graph: dict = version.graph
+        self.settings: dict = version.settings
+        self.journey_id: int = enrollment.journey_id
+        self.journey_name: str = run.journey_names.get(enrollment.journey_id, "")
+        self.workspace_id: int = enrollment.workspace_id
+        self.now: datetime = run.now
+        self.step_seq: int = enrollment.step_seq
+        self.holdout: bool = enrollment.holdout
+        self.simulate: bool = run.simulate
+        self.wait_data: dict = wait_data
+        self.notes: dict = {}
+
+    # -- the trigger event and templates
+    @property
+    def event(self) -> dict:
+        """The trigger event's properties (Liquid `event`)."""
+        return (self.enrollment.context or {}).get("event") or {}
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The customer's timezone, else the workspace's, else UTC."""
+        return (
+            zone_or_none(self.customer.timezone)
+            or zone_or_none(self._run.workspace_tz.get(self.workspace_id, ""))
+            or ZoneInfo("UTC")
+        )
+
+    def liquid_context(self) -> dict:
+        return {
+            "customer": customer_liquid(self.customer),
+            "event": self.event,
+            "journey": {"id": self.journey_id, "name": self.journey_name},
+        }
+
+    def render(self, source: str) -> str:
+        return render_liquid(source, self.liquid_context())
+
+    # -- conditions
+    def facts(self):
+        """The customer's condition facts (audiences.conditions.facts_for), loaded for the batch."""
+        return self._run.facts_group(self.enrollment, self.version).get(self.customer.id)
+
+    def matches(self, condition: dict) -> bool:
+        from audiences.conditions import evaluate
+
+        return bool(evaluate(condition, self.facts(), now=self.now))
+
+    # -- effects
+    def on_commit(self, fn: Callable[[], Any]) -> None:
+        """Runs `fn` after the batch commits; in simulation it is recorded, never called."""
+        self._run.effects.append(fn)
+
+    def note(self, **data: Any) -> None:
+        """Adds details to this step's StepEvent data and the simulation's step (e.g. the rendered
+        message)."""
+        self.notes.update(data)
+
+    def update_customer(self, *, set: dict | None = None, unset: Iterable[str] = (),
+                        add_tags: Iterable[str] = (), remove_tags: Iterable[str] = ()) -> None:
+        """Changes the profile now (later nodes see it) and stores it with the batch."""
+        self._run.patch_customer(self.customer, set or {}, list(unset), list(add_tags), list(remove_tags))
+
+
+# ---- One run over a batch -------------------------------------------------------------------
+class _Run:
+    """Runs executors for a set of loaded enrollments in memory and collects every write."""
+
+    def __init__(self, *, now: datetime, simulate: bool = False):
+        self.now = now
+        self.simulate = simulate
+        self.customers: dict[int, Customer] = {}
+        self.journey_status: dict[int, str] = {}
+        self.journey_names: dict[int, str] = {}
+        self.workspace_tz: dict[int, str] = {}
+        self.versions: dict[int, CompiledVersion] = {}
+        self.steps: list[tuple] = []  # StepEvent rows (see _write_steps)
+        self.step_log: list[dict] = []  # the same, readable (simulation output)
+        self.dirty: dict[int, Enrollment] = {}
+        self.timers_set: dict[int, datetime] = {}
+        self.timers_clear: set[int] = set()
+        self.followups: list[tuple[int, int]] = []
+        self.effects: list[Callable[[], Any]] = []
+        self.patches: dict[int, _CustomerPatch] = {}
+        self._facts: dict[int, _FactsGroup] = {}
+        self.extra_events: list | None = None  # simulation: unsaved Event objects
+        self.batch: list[Enrollment] = []  # every enrollment of this run (facts load for all)
+        self.executions = 0
+
+    # -- facts and profile changes
+    def facts_group(self, enrollment: Enrollment, version: CompiledVersion) -> _FactsGroup:
+        group = self._facts.get(version.id)
+        if group is None:
+            same = [e for e in self.batch if e.version_id == version.id and e.customer_id in self.customers]
+            members = {e.customer_id: self.customers[e.customer_id] for e in same}
+            entered = {e.customer_id: e.entered_at for e in same}
+            group = _FactsGroup(
+                workspace_id=version.workspace_id,
+                conditions=version.conditions(),
+                customers=members,
+                entered_at=entered,
+                extra_events=self.extra_events,
+            )
+            self._facts[version.id] = group
+        group.customers.setdefault(enrollment.customer_id, self.customers[enrollment.customer_id])
+        group.entered_at.setdefault(enrollment.customer_id, enrollment.entered_at)
+        return group
+
+    def patch_customer(self, customer: Customer, set_: dict, unset: list, add_tags: list, remove_tags: list):
+        patch = self.patches.setdefault(customer.id, _CustomerPatch())
+        attributes = dict(customer.attributes or {})
+        for name, value in set_.items():
+            attributes[name] = value
+            patch.attributes[name] = value
+            patch.unset.discard(name)
+        for name in unset:
+            attributes.pop(name, None)
+            patch.attributes.pop(name, None)
+            patch.unset.add(name)
+        tags = list(customer.tags or [])
+        for tag in add_tags:
+            if tag not in tags:
+                tags.append(tag)
+            patch.add_tags.add(tag)
+            patch.remove_tags.discard(tag)
+        for tag in remove_tags:
+            tags = [t for t in tags if t != tag]
+            patch.remove_tags.add(tag)
+            patch.add_tags.discard(tag)
+        customer.attributes = attributes
+        customer.tags = tags
+
+    # -- recording moves
+    def record(self, e: Enrollment, kind: str, *, node_id: str | None = None, handle: str = "",
+               data: dict | None = None) -> None:
+        node_id = node_id or e.node_id
+        self.steps.append(
+            (e.workspace_id, e.id, e.journey_id, e.version_id, e.customer_id, node_id, kind, handle,
+             e.step_seq, self.now, json.dumps(data or {}, default=str))
+        )
+        self.step_log.append(
+            {"node_id": node_id, "kind": kind, "handle": handle, "step_seq": e.step_seq,
+             "at": self.now, "data": data or {}}
+        )
+        self.dirty[e.id] = e
+
+    def _finish(self, e: Enrollment, state: str, kind: str, reason: str = "", data: dict | None = None):
+        self.record(e, kind, data=data)
+        if e.state == Enrollment.State.WAITING and e.wake_at is not None:
+            self.timers_clear.add(e.id)
+        e.state = state
+        e.finished_at = self.now
+        e.exit_reason = reason
+        e.wake_at = None
+        e.wait = {}
+        e.step_seq += 1
+
+    def exit(self, e: Enrollment, reason: str) -> None:
+        self._finish(e, Enrollment.State.EXITED, StepEvent.Kind.EXITED, reason, {"reason": reason})
+
+    # -- journey-level rules, checked on every touch and before every node
+    def check_exit_and_goals(self, e: Enrollment, version: CompiledVersion) -> bool:
+        """Records newly reached goals; exits on an exit condition or an exiting goal. True when
+        the enrollment is still in the journey."""
+        if not version.exit_conditions and not version.goals:
+            return True
+        from audiences.conditions import evaluate
+
+        facts = self.facts_group(e, version).get(e.customer_id)
+        for condition in version.exit_conditions:
+            if evaluate(condition, facts, now=self.now):
+                self.exit(e, "exit_condition")
+                return False
+        reached = {g.get("id") for g in e.goals or []}
+        for goal in version.goals:
+            if goal.get("id") in reached or not isinstance(goal.get("condition"), dict):
+                continue
+            if evaluate(goal["condition"], facts, now=self.now):
+                e.goals = [*(e.goals or []), {"id": goal["id"], "at": self.now.isoformat()}]
+                self.record(e, StepEvent.Kind.GOAL, data={"goal_id": goal["id"]})
+                if goal.get("exit"):
+                    self.exit(e, "goal")
+                    return False
+        return True
+
+    # -- executing
+    def _context(self, e: Enrollment, version: CompiledVersion, node: dict) -> StepContext:
+        return StepContext(self, e, node, version, (e.wait or {}).get("data") or {})
+
+    def _call(self, node_type: NodeType, fn: Callable[[], Result], e: Enrollment) -> Result:
+        """Runs an executor; a crash fails this enrollment, not the batch."""
+        self.executions += 1
+        try:
+            if node_type.sends_messages and not self.simulate:
+                with transaction.atomic():  # a savepoint: its rows roll back alone
+                    return fn()
+            return fn()
+        except DatabaseError as exc:
+            if connection.needs_rollback and not node_type.sends_messages:
+                raise
+            logger.exception("executor %s failed for enrollment %s", node_type.type, e.id)
+            return Fail(f"error: {exc.__class__.__name__}")
+        except Exception as exc:
+            logger.exception("executor %s failed for enrollment %s", node_type.type, e.id)
+            return Fail(f"error: {exc.__class__.__name__}: {exc}"[:64])
+
+    def execute(self, e: Enrollment, version: CompiledVersion) -> Outcome:
+        node = version.nodes.get(e.node_id)
+        node_type = get_node_type(node.get("type")) if node else None
+        if node is None or node_type is None:
+            return Fail("node_missing"), {}
+        if e.holdout and node_type.sends_messages:
+            handles = node_type.handles(node.get("config") or {})
+            return Next("next" if "next" in handles or not handles else "no"), {"holdout": True}
+        ctx = self._context(e, version, node)
+        return self._call(node_type, lambda: node_type.execute(ctx), e), ctx.notes
+
+    def resume(self, e: Enrollment, version: CompiledVersion, wake: Wake) -> Outcome:
+        node = version.nodes.get(e.node_id)
+        node_type = get_node_type(node.get("type")) if node else None
+        if node is None or node_type is None:
+            return Fail("node_missing"), {}
+        ctx = self._context(e, version, node)
+        return self._call(node_type, lambda: node_type.resume(ctx, wake), e), ctx.notes
+
+    def apply(self, e: Enrollment, version: CompiledVersion, outcome: Outcome) -> None:
+        """Moves the enrollment according to its node's result."""
+        result, notes = outcome
+        if isinstance(result, Next):
+            self.record(e, StepEvent.Kind.PASSED, handle=result.handle, data=notes)
+            if e.state == Enrollment.State.WAITING and e.wake_at is not None:
+                self.timers_clear.add(e.id)
+            target = version.edges.get((e.node_id, result.handle))
+            if target is None or target not in version.nodes:
+                self._finish(e, Enrollment.State.COMPLETED, StepEvent.Kind.COMPLETED)
+                return
+            e.node_id = target
+            e.step_seq += 1
+            e.state = Enrollment.State.ACTIVE
+            e.wake_at = self.now
+            e.wait = {}
+            self.record(e, StepEvent.Kind.ARRIVED)
+        elif isinstance(result, Wait):
+            until = result.until
+            if until is not None and timezone.is_naive(until):
+                until = timezone.make_aware(until, ZoneInfo("UTC"))
+            if e.state == Enrollment.State.WAITING and e.wake_at is not None and until is None:
+                self.timers_clear.add(e.id)
+            e.state = Enrollment.State.WAITING
+            e.wake_at = until
+            e.wait = {"event": result.event, "where": result.where, "data": result.data}
+            if until is not None:
+                self.timers_set[e.id] = until
+            self.record(
+                e, StepEvent.Kind.WAITING,
+                data={**notes, "wake_at": until.isoformat() if until else None, "event": result.event},
+            )
+        elif isinstance(result, Exit):
+            self._finish(e, Enrollment.State.EXITED, StepEvent.Kind.EXITED, result.reason,
+                         {**notes, "reason": result.reason})
+        elif isinstance(result, Complete):
+            self._finish(e, Enrollment.State.COMPLETED, StepEvent.Kind.COMPLETED, data=notes)
+        elif isinstance(result, Fail):
+            self._finish(e, Enrollment.State.FAILED, StepEvent.Kind.FAILED, result.reason,
+                         {**notes, "reason": result.reason})
+        else:
+            self._finish(e, Enrollment.State.FAILED, StepEvent.Kind.FAILED, "bad_result",
+                         {"reason": f"executor returned {result!r}"[:200]})
+
+    def wake_result(self, e: Enrollment, version: CompiledVersion, wake: Wake | None) -> Outcome | None:
+        """What a wake does to a waiting enrollment; None leaves it waiting."""
+        wait = e.wait or {}
+        if wake is None or wake.kind == "timer":
+            if e.wake_at is None or e.wake_at > self.now + TIMER_TOLERANCE:
+                return None  # an early or stale timer: the real one is still set
+            if wait.get("entry"):
+                e.state = Enrollment.State.ACTIVE
+                e.wait = {}
+                return self.execute(e, version)
+            return self.resume(e, version, Wake("timer", {"wake_at": e.wake_at.isoformat()}))
+        if wake.kind == "event":
+            if not wait.get("event") or wait["event"] != wake.payload.get("name"):
+                return None
+            from audiences.conditions import event_matches
+
+            spec = {"event": wait["event"], "where": wait.get("where") or []}
+            if not event_matches(spec, wake.payload.get("name"), wake.payload.get("properties") or {}):
+                return None
+            return self.resume(e, version, wake)
+        if wake.kind == "signal":
+            return self.resume(e, version, wake)
+        return None
+
+    def run_enrollment(self, e: Enrollment, wake: Wake | None) -> None:
+        """Runs one enrollment until it waits, leaves, or used its steps for this run."""
+        version = self.versions[e.version_id]
+        if not self.check_exit_and_goals(e, version):
+            return
+        if e.state == Enrollment.State.WAITING:
+            result = self.wake_result(e, version, wake)
+            if result is None:
+                return
+            self.apply(e, version, result)
+        steps = 0
+        while e.state == Enrollment.State.ACTIVE and steps < MAX_STEPS_PER_RUN:
+            if steps and not self.check_exit_and_goals(e, version):
+                return
+            self.apply(e, version, self.execute(e, version))
+            steps += 1
+        if e.state == Enrollment.State.ACTIVE:
+            self.followups.append((e.id, e.step_seq))
+            self.dirty[e.id] = e
+
+
+# ---- Loading, locking and writing -----------------------------------------------------------
+def _load_context(run: _Run, enrollments: list[Enrollment]) -> None:
+    customer_ids = {e.customer_id for e in enrollments}
+    run.customers = {c.id: c for c in Customer.objects.unscoped().filter(id__in=customer_ids)}
+    workspace_ids = {e.workspace_id for e in enrollments}
+    run.workspace_tz = dict(Workspace.objects.filter(id__in=workspace_ids).values_list("id", "timezone"))
+    for version_id in {e.version_id for e in enrollments}:
+        version = compiled_version(version_id)
+        if version is not None:
+            run.versions[version_id] = version
+
+
+def _write_steps(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            "COPY journeys_stepevent (workspace_id, enrollment_id, journey_id, version_id, customer_id,"
+            " node_id, kind, handle, step_seq, at, data) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _write_enrollments(enrollments: Iterable[Enrollment]) -> None:
+    rows = list(enrollments)
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE journeys_enrollment AS e SET
+                state = v.state, node_id = v.node_id, step_seq = v.step_seq, wake_at = v.wake_at,
+                finished_at = v.finished_at, exit_reason = v.exit_reason,
+                goals = v.goals::jsonb, wait = v.wait::jsonb, version_id = v.version_id
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::timestamptz[],
+                        %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::bigint[])
+                 AS v(id, state, node_id, step_seq, wake_at, finished_at, exit_reason, goals, wait, version_id)
+            WHERE e.id = v.id
+            """,
+            [
+                [e.id for e in rows],
+                [e.state for e in rows],
+                [e.node_id for e in rows],
+                [e.step_seq for e in rows],
+                [e.wake_at for e in rows],
+                [e.finished_at for e in rows],
+                [e.exit_reason for e in rows],
+                [json.dumps(e.goals or []) for e in rows],
+                [json.dumps(e.wait or {}, default=str) for e in rows],
+                [e.version_id for e in rows],
+            ],
+        )
+
+
+def _write_customers(patches: dict[int, _CustomerPatch], now: datetime) -> None:
+    if not patches:
+        return
+    ids = sorted(patches)
+    with connection.cursor() as cursor:
+        # Lock in id order first, so two batches touching the same customers cannot deadlock.
+        cursor.execute(
+            "SELECT id FROM audiences_customer WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids]
+        )
+        cursor.execute(
+            """
+            UPDATE audiences_customer AS c SET
+                attributes = (c.attributes || v.set_attrs::jsonb)
+                             - ARRAY(SELECT jsonb_array_elements_text(v.unset::jsonb)),
+                tags = CASE WHEN v.touch_tags THEN ARRAY(
+                    SELECT DISTINCT t FROM unnest(
+                        c.tags || ARRAY(SELECT jsonb_array_elements_text(v.add_tags::jsonb))) AS t
+                    WHERE t <> ALL(ARRAY(SELECT jsonb_array_elements_text(v.remove_tags::jsonb)))
+                ) ELSE c.tags END,
+                updated_at = %s
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bool[])
+                 AS v(id, set_attrs, unset, add_tags, remove_tags, touch_tags)
+            WHERE c.id = v.id
+            """,
+            [
+                now,
+                ids,
+                [json.dumps(patches[i].attributes, default=str) for i in ids],
+                [json.dumps(sorted(patches[i].unset)) for i in ids],
+                [json.dumps(sorted(patches[i].add_tags)) for i in ids],
+                [json.dumps(sorted(patches[i].remove_tags)) for i in ids],
+                [bool(patches[i].add_tags or patches[i].remove_tags) for i in ids],
+            ],
+        )
+
+
+@dataclass
+class AdvanceReport:
+    """What one advance call did (for logs, tests and benchmarks)."""
+
+    locked: int = 0
+    executions: int = 0
+    skipped_locked: list = field(default_factory=list)
+
+
+def _normalize(items: Iterable) -> dict[int, tuple[int | None, Wake | None]]:
+    """Task items [id, expected step_seq | None, wake dict | None] → id → (seq, Wake)."""
+    out: dict[int, tuple[int | None, Wake | None]] = {}
+    for item in items:
+        item = list(item) + [None] * (3 - len(item))
+        enrollment_id, seq, wake = item[0], item[1], item[2]
+        out[int(enrollment_id)] = (seq, Wake(wake["kind"], wake.get("payload") or {}) if wake else None)
+    return out
+
+
+def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -> AdvanceReport:
+    """THE code path: lock a batch (SKIP LOCKED), run each enrollment until it waits, leaves or
+    used its steps, write positions, StepEvents, profile changes in bulk, then (after commit) set
+    timers, queue follow-ups and run side effects.
+
+    `items` are [enrollment_id, expected step_seq or None, wake or None]; an item whose
+    enrollment moved past its step_seq, finished, or belongs to a journey that is not active
+    (paused holds it) does nothing."""
+    wanted = _normalize(items)
+    report = AdvanceReport()
+    if not wanted:
+        return report
+    run = _Run(now=now or timezone.now())
+    with transaction.atomic():
+        # Journeys first, FOR KEY SHARE: a stop/pause (FOR UPDATE on the journey, then its
+        # enrollments) waits for running batches and later batches see it, in one lock order.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, status, name FROM journeys_journey WHERE id IN"
+                " (SELECT DISTINCT journey_id FROM journeys_enrollment WHERE id = ANY(%s))"
+                " ORDER BY id FOR KEY SHARE",
+                [list(wanted)],
+            )
+            for journey_id, status, name in cursor.fetchall():
+                run.journey_status[journey_id] = status
+                run.journey_names[journey_id] = name
+        locked = list(
+            Enrollment.objects.unscoped()
+            .select_for_update(skip_locked=True, of=("self",))
+            .filter(id__in=list(wanted), state__in=LIVE)
+            .order_by("id")
+        )
+        report.locked = len(locked)
+        missing = set(wanted) - {e.id for e in locked}
+        if missing:
+            # Rows another worker holds (not finished ones): retry them shortly.
+            report.skipped_locked = list(
+                Enrollment.objects.unscoped().filter(id__in=missing, state__in=LIVE).values_list("id", flat=True)
+            )
+        todo = [e for e in locked if wanted[e.id][0] is None or wanted[e.id][0] == e.step_seq]
+        run.batch = todo
+        if todo:
+            _load_context(run, todo)
+        for e in todo:
+            if run.journey_status.get(e.journey_id) != Journey.Status.ACTIVE:
+                continue  # paused: hold; stopped/archived: lifecycle already exited them
+            if e.version_id not in run.versions or e.customer_id not in run.customers:
+                continue
+            run.run_enrollment(e, wanted[e.id][1])
+        _write_steps(run.steps)
+        _write_enrollments(run.dirty.values())
+        _write_customers(run.patches, run.now)
+        _after_commit(run)
+    report.executions = run.executions
+    if report.skipped_locked:
+        if attempt < MAX_LOCK_RETRIES:
+            _retry_locked([[i, *_denormalize(wanted[i])] for i in report.skipped_locked], attempt)
+        else:  # still contended: the reconciler re-queues it if it is overdue
+            logger.warning("gave up on locked enrollments %s", report.skipped_locked)
+    return report
+
+
+def _denormalize(entry: tuple[int | None, Wake | None]) -> list:
+    seq, wake = entry
+    return [seq, {"kind": wake.kind, "payload": wake.payload} if wake else None]
+
+
+def _after_commit(run: _Run) -> None:
+    from . import timers
+
+    timers_set = {i: at for i, at in run.timers_set.items() if run.dirty[i].state == Enrollment.State.WAITING}
+    timers_clear = {i for i in run.timers_clear if i not in timers_set}
+    followups = [[i, seq, None] for i, seq in run.followups]
+    effects = list(run.effects)
+
+    def after():
+        timers.timers_update(add=timers_set, remove=timers_clear)
+        advance_enqueue(followups)
+        for fn in effects:
+            try:
+                fn()
+            except Exception:
+                logger.exception("side effect failed after commit")
+
+    transaction.on_commit(after)
+
+
+def _retry_locked(items: list[list], attempt: int = 0) -> None:
+    from .tasks import advance_task
+
+    for chunk in _chunks(items, BATCH_SIZE):
+        advance_task.apply_async(args=[chunk], kwargs={"attempt": attempt + 1}, countdown=0.05 * (attempt + 1))
+
+
+def _chunks(seq: list, size: int):
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def advance_enqueue(items: list[list], *, batch_size: int = BATCH_SIZE) -> None:
+    """Queues engine batches after the current transaction commits (at once outside one)."""
+    items = list(items)
+    if not items:
+        return
+
+    def send():
+        from .tasks import advance_task
+
+        for chunk in _chunks(items, batch_size):
+            advance_task.apply_async(args=[chunk])
+
+    transaction.on_commit(send)
+
+
+def signal(*, enrollment_id: int, step_seq: int, payload: dict) -> None:
+    """Wakes one waiting enrollment at `step_seq` with `payload` (after the caller's commit); a
+    no-op when the enrollment has moved on."""
+    advance_enqueue([[enrollment_id, step_seq, {"kind": "signal", "payload": payload}]])

@@ -1,0 +1,335 @@
+"""Enrollment services: who may enter (audience, window, re-entry, holdout) and the one bulk
+insert every entry path uses; removal from a journey."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from audiences.models import Customer, ListMember
+
+from .engine import advance_enqueue, stable_bucket
+from .models import Enrollment, Journey, StepEvent
+
+# Customers per INSERT statement: large enough for set-based speed, small enough for short locks.
+INSERT_CHUNK = 5000
+
+
+@dataclass
+class EnrollResult:
+    enrolled: int = 0
+    skipped: int = 0
+    ids: list[int] = field(default_factory=list)
+
+    def add(self, other: EnrollResult) -> None:
+        self.enrolled += other.enrolled
+        self.skipped += other.skipped
+        self.ids += other.ids
+
+
+def _in_window(settings: dict, now: datetime) -> bool:
+    window = settings.get("window") or {}
+    start = parse_datetime(window["start_at"]) if window.get("start_at") else None
+    end = parse_datetime(window["end_at"]) if window.get("end_at") else None
+    return (start is None or now >= start) and (end is None or now < end)
+
+
+def _audience_filter(*, workspace_id: int, condition: dict | None, customer_ids: list[int], now: datetime) -> list[int]:
+    if not condition:
+        return customer_ids
+    from audiences.conditions import customers_matching
+
+    allowed = set(
+        customers_matching(workspace_id=workspace_id, condition=condition, now=now)
+        .filter(id__in=customer_ids)
+        .values_list("id", flat=True)
+    )
+    return [c for c in customer_ids if c in allowed]
+
+
+def _re_entry_sql(settings: dict, journey_id: int, now: datetime) -> tuple[str, list]:
+    """The SQL guard for the re-entry policy; the partial unique index already keeps one live
+    enrollment per customer, whatever the policy."""
+    re_entry = settings.get("re_entry") or {"policy": "never"}
+    policy = re_entry.get("policy", "never")
+    if policy == "always":
+        return "TRUE", []
+    previous = "SELECT 1 FROM journeys_enrollment p WHERE p.journey_id = %s AND p.customer_id = t.customer_id"
+    if policy == "after":
+        from audiences.conditions import duration_timedelta
+
+        # The cooldown counts from the previous entry (Braze's "re-eligibility" window).
+        cutoff = now - duration_timedelta(re_entry["cooldown"])
+        return f"NOT EXISTS ({previous} AND p.entered_at > %s)", [journey_id, cutoff]
+    return f"NOT EXISTS ({previous})", [journey_id]
+
+
+def enrollments_create(
+    *,
+    journey: Journey,
+    customer_ids: Iterable[int],
+    contexts: dict[int, dict] | None = None,
+    start_at: dict[int, datetime] | None = None,
+    now: datetime | None = None,
+    re_entry: dict | None = None,
+) -> EnrollResult:
+    """Enrolls customers (ids of the journey's workspace) into its live version: audience filter,
+    entry window and re-entry policy applied, at most one live enrollment per customer (INSERT …
+    ON CONFLICT DO NOTHING), holdout chosen stickily. `contexts` gives per-customer context (the
+    trigger event); `start_at` parks a customer before the start node until that time (date
+    entries); `re_entry` overrides the journey's policy. The engine runs the new enrollments
+    after commit. A journey that is not active takes nobody."""
+    now = now or timezone.now()
+    wanted = list(dict.fromkeys(customer_ids))
+    result = EnrollResult(skipped=len(wanted))
+    if journey.status != Journey.Status.ACTIVE or journey.live_version_id is None or not wanted:
+        return result
+    from .engine import compiled_version
+
+    version = compiled_version(journey.live_version_id)
+    settings = version.settings
+    if version.start_id is None or not _in_window(settings, now):
+        return result
+    holdout_percent = float((settings.get("holdout") or {}).get("percent") or 0)
+    if re_entry is not None:
+        settings = {**settings, "re_entry": re_entry}
+    guard, guard_params = _re_entry_sql(settings, journey.id, now)
+    contexts = contexts or {}
+    start_at = start_at or {}
+    result = EnrollResult()
+    for i in range(0, len(wanted), INSERT_CHUNK):
+        chunk = wanted[i : i + INSERT_CHUNK]
+        allowed = _audience_filter(
+            workspace_id=journey.workspace_id, condition=settings.get("audience"), customer_ids=chunk, now=now
+        )
+        rows = _insert(
+            journey=journey,
+            version_id=version.id,
+            start_id=version.start_id,
+            customer_ids=allowed,
+            contexts=[json.dumps(contexts.get(c) or {}, default=str) for c in allowed],
+            holdouts=[stable_bucket("holdout", journey.id, c) < holdout_percent * 100 for c in allowed],
+            wakes=[start_at.get(c) for c in allowed],
+            guard=guard,
+            guard_params=guard_params,
+            now=now,
+        )
+        result.add(EnrollResult(enrolled=len(rows), skipped=len(chunk) - len(rows), ids=[r[0] for r in rows]))
+        _after_insert(rows)
+    return result
+
+
+def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, wakes, guard, guard_params, now):
+    if not customer_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH t AS (
+                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bool[], %s::timestamptz[])
+                    AS t(customer_id, context, holdout, wake_at)
+            ), ins AS (
+                INSERT INTO journeys_enrollment (workspace_id, journey_id, version_id, customer_id, state,
+                    node_id, step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait)
+                SELECT %s, %s, %s, t.customer_id,
+                       CASE WHEN t.wake_at IS NULL THEN 'active' ELSE 'waiting' END,
+                       %s, 0, COALESCE(t.wake_at, %s), %s, '', t.holdout, t.context::jsonb, '[]'::jsonb,
+                       CASE WHEN t.wake_at IS NULL THEN '{{}}'::jsonb ELSE '{{"entry": true}}'::jsonb END
+                FROM t JOIN audiences_customer c ON c.id = t.customer_id AND c.workspace_id = %s
+                WHERE {guard}
+                ON CONFLICT DO NOTHING
+                RETURNING id, customer_id, state, wake_at
+            ), steps AS (
+                INSERT INTO journeys_stepevent (workspace_id, enrollment_id, journey_id, version_id,
+                    customer_id, node_id, kind, handle, step_seq, at, data)
+                SELECT %s, ins.id, %s, %s, ins.customer_id, %s, %s, '', 0, %s, '{{}}'::jsonb FROM ins
+            )
+            SELECT id, customer_id, state, wake_at FROM ins
+            """,
+            [
+                customer_ids, contexts, holdouts, wakes,
+                journey.workspace_id, journey.id, version_id, start_id, now, now,
+                journey.workspace_id,
+                *guard_params,
+                journey.workspace_id, journey.id, version_id, start_id, StepEvent.Kind.ENTERED, now,
+            ],
+        )
+        return cursor.fetchall()
+
+
+def _after_insert(rows: list[tuple]) -> None:
+    """Active ones run now; parked ones get their timer (both after commit)."""
+    from .timers import timers_update
+
+    advance_enqueue([[r[0], 0, None] for r in rows if r[2] == Enrollment.State.ACTIVE])
+    parked = {r[0]: r[3] for r in rows if r[2] == Enrollment.State.WAITING}
+    if parked:
+        transaction.on_commit(lambda: timers_update(add=parked))
+
+
+def enrollments_exit(*, enrollment_ids: Sequence[int] | None = None, journey: Journey | None = None,
+                     reason: str, version_ids_not: Sequence[int] | None = None,
+                     node_ids_not: Sequence[str] | None = None) -> int:
+    """Exits live enrollments set-based (by ids, or every live one of `journey` optionally
+    limited to those whose node is not in `node_ids_not`), with StepEvents, and clears their
+    timers after commit. Returns how many exited."""
+    conditions, params = ["e.state IN ('active', 'waiting')"], []
+    if enrollment_ids is not None:
+        conditions.append("e.id = ANY(%s)")
+        params.append(list(enrollment_ids))
+    if journey is not None:
+        conditions.append("e.journey_id = %s")
+        params.append(journey.id)
+    if version_ids_not is not None:
+        conditions.append("NOT (e.version_id = ANY(%s))")
+        params.append(list(version_ids_not))
+    if node_ids_not is not None:
+        conditions.append("NOT (e.node_id = ANY(%s))")
+        params.append(list(node_ids_not))
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH gone AS (
+                UPDATE journeys_enrollment e SET state = 'exited', exit_reason = %s, finished_at = %s,
+                    wake_at = NULL, wait = '{{}}'::jsonb, step_seq = e.step_seq + 1
+                WHERE {" AND ".join(conditions)}
+                RETURNING e.id, e.workspace_id, e.journey_id, e.version_id, e.customer_id, e.node_id, e.step_seq
+            ), steps AS (
+                INSERT INTO journeys_stepevent (workspace_id, enrollment_id, journey_id, version_id,
+                    customer_id, node_id, kind, handle, step_seq, at, data)
+                SELECT workspace_id, id, journey_id, version_id, customer_id, node_id, 'exited', '',
+                       step_seq - 1, %s, jsonb_build_object('reason', %s::text) FROM gone
+            )
+            SELECT id FROM gone
+            """,
+            [reason, now, *params, now, reason],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if ids:
+        from .timers import timers_update
+
+        transaction.on_commit(lambda: timers_update(remove=ids))
+    return len(ids)
+
+
+def enrollment_remove(*, journey: Journey, customer: Customer) -> bool:
+    """DELETE /journeys/{id}/enrollments/{customer_id}: the live enrollment exits (`removed`)."""
+    live = Enrollment.objects.for_workspace(journey.workspace_id).filter(
+        journey=journey, customer=customer, state__in=(Enrollment.State.ACTIVE, Enrollment.State.WAITING)
+    ).values_list("id", flat=True)
+    ids = list(live)
+    return bool(ids) and enrollments_exit(enrollment_ids=ids, reason="removed") > 0
+
+
+# ---- POST /journeys/{id}/enrollments ---------------------------------------------------------
+MAX_API_CUSTOMER_IDS = 100_000
+CSV_ID_COLUMNS = ("external_id", "customerId")
+
+
+def _customer_ids_for(*, workspace_id: int, external_ids: list[str]) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM audiences_customer WHERE workspace_id = %s AND external_id = ANY(%s)",
+            [workspace_id, external_ids],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _csv_external_ids(upload) -> list[str]:
+    import csv
+    import io
+
+    from rest_framework.exceptions import ValidationError
+
+    try:
+        text = io.TextIOWrapper(upload.file if hasattr(upload, "file") else upload, encoding="utf-8-sig")
+        reader = csv.DictReader(text)
+        column = next((c for c in CSV_ID_COLUMNS if c in (reader.fieldnames or [])), None)
+        if column is None:
+            raise ValidationError({"file": ["The CSV needs an external_id (or customerId) column."]})
+        ids = [row[column].strip() for row in reader if (row.get(column) or "").strip()]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ValidationError({"file": [f"Not a readable UTF-8 CSV file: {exc}"]}) from exc
+    if len(ids) > MAX_API_CUSTOMER_IDS:
+        raise ValidationError({"file": [f"At most {MAX_API_CUSTOMER_IDS} customers per upload."]})
+    return ids
+
+
+def enrollments_request(
+    *, journey: Journey, customer_ids: list[str] | None = None, list_id: int | None = None,
+    segment_id: int | None = None, all_customers: bool = False, file=None,
+) -> EnrollResult:
+    """The API's manual enrollment: external ids, a list, a segment, everyone or a CSV of ids.
+    409 unless the journey is active; a list or segment of another workspace is a 400."""
+    from rest_framework.exceptions import ValidationError
+
+    from audiences.models import CustomerList, Segment
+    from workspaces.errors import Conflict
+
+    from .triggers import enroll_in_chunks
+
+    if journey.status != Journey.Status.ACTIVE:
+        raise Conflict(f"The journey is {journey.status}; customers can only enter an active journey.")
+    workspace_id = journey.workspace_id
+    if file is not None:
+        customer_ids = _csv_external_ids(file)
+    if customer_ids is not None:
+        internal = _customer_ids_for(workspace_id=workspace_id, external_ids=list(dict.fromkeys(customer_ids)))
+        result = enroll_in_chunks(journey=journey, customer_ids=internal)
+        result.skipped += len(set(customer_ids)) - len(internal)  # unknown ids
+        return result
+    if list_id is not None:
+        if not CustomerList.objects.for_workspace(workspace_id).filter(pk=list_id).exists():
+            raise ValidationError({"list_id": [f"No list with id {list_id} in this workspace."]})
+        ids = ListMember.objects.for_workspace(workspace_id).filter(customer_list_id=list_id)
+        return enroll_in_chunks(journey=journey, customer_ids=list(ids.values_list("customer_id", flat=True)))
+    if segment_id is not None:
+        if not Segment.objects.for_workspace(workspace_id).filter(pk=segment_id).exists():
+            raise ValidationError({"segment_id": [f"No segment with id {segment_id} in this workspace."]})
+        from audiences.conditions import customers_matching
+
+        ids = customers_matching(workspace_id=workspace_id, condition={"segment": segment_id})
+        return enroll_in_chunks(journey=journey, customer_ids=list(ids.values_list("id", flat=True)))
+    if all_customers:
+        ids = Customer.objects.for_workspace(workspace_id).values_list("id", flat=True)
+        return enroll_in_chunks(journey=journey, customer_ids=list(ids))
+    raise ValidationError({"customer_ids": ['Give one of "customer_ids", "list_id", "segment_id", "all": true or a CSV file.']})
+
+
+# ---- Reads ------------------------------------------------------------------------------------
+def enrollments_list(*, journey: Journey, state: str | None = None, customer_external_id: str | None = None):
+    queryset = Enrollment.objects.for_workspace(journey.workspace_id).filter(journey=journey).select_related(
+        "customer", "version"
+    )
+    if state:
+        queryset = queryset.filter(state=state)
+    if customer_external_id:
+        queryset = queryset.filter(customer__external_id=customer_external_id)
+    return queryset
+
+
+def enrollment_latest(*, journey: Journey, external_id: str) -> Enrollment | None:
+    """The customer's most recent pass through the journey."""
+    return (
+        Enrollment.objects.for_workspace(journey.workspace_id)
+        .filter(journey=journey, customer__external_id=external_id)
+        .select_related("customer", "version")
+        .order_by("-id")
+        .first()
+    )
+
+
+def enrollment_history(*, enrollment: Enrollment) -> list[dict]:
+    return list(
+        StepEvent.objects.for_workspace(enrollment.workspace_id)
+        .filter(enrollment=enrollment)
+        .order_by("id")
+        .values("node_id", "kind", "handle", "at", "step_seq", "data")
+    )

@@ -1,0 +1,50 @@
+"""The branch node: groups of conditions checked in order, the first match wins, else `else`.
+
+Config: {"groups": [{"id", "name", "condition": C}, …]}. Handles: each group id, then `else`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..fields import condition_errors, nonempty_str, unique_ids_errors, unknown_keys
+from .base import ConfigError, Next, NodeType, Result, register
+
+ELSE = "else"
+
+
+@register
+class BranchNode(NodeType):
+    type = "branch"
+    label = "Branch"
+    category = "flow"
+    default_config: ClassVar[dict] = {"groups": []}
+
+    def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
+        errors = unknown_keys(config, {"groups"})
+        groups = config.get("groups")
+        if not isinstance(groups, list) or not groups:
+            return [*errors, ConfigError("groups", "At least one group is required.")]
+        errors += unique_ids_errors(groups, "groups", reserved=(ELSE,))
+        for i, group in enumerate(groups):
+            if not isinstance(group, dict):
+                continue
+            errors += unknown_keys(group, {"id", "name", "condition"}, f"groups.{i}")
+            if "name" in group and not isinstance(group["name"], str):
+                errors.append(ConfigError(f"groups.{i}.name", "Must be a string."))
+            errors += condition_errors(group.get("condition"), f"groups.{i}.condition")
+        return errors
+
+    def handles(self, config: dict[str, Any]) -> list[str]:
+        groups = config.get("groups") if isinstance(config, dict) else None
+        ids = [
+            g["id"]
+            for g in (groups if isinstance(groups, list) else [])
+            if isinstance(g, dict) and nonempty_str(g.get("id")) and g["id"] != ELSE
+        ]
+        return [*dict.fromkeys(ids), ELSE]
+
+    def execute(self, ctx) -> Result:
+        for group in ctx.config.get("groups") or []:
+            if ctx.matches(group["condition"]):
+                return Next(group["id"])
+        return Next(ELSE)

@@ -1,0 +1,40 @@
+"""The event branch: did the customer do `event` (matching `where`) within a duration or since
+entering the journey? Config: {"event", "where"?, "within": DURATION | "since_entry"}.
+Handles: `yes`, `no`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..fields import duration_errors, event_name_errors, unknown_keys, where_errors
+from .base import ConfigError, Next, NodeType, Result, register
+
+SINCE_ENTRY = "since_entry"
+
+
+@register
+class EventBranchNode(NodeType):
+    type = "event_branch"
+    label = "Event branch"
+    category = "flow"
+    default_config: ClassVar[dict] = {"event": "", "within": SINCE_ENTRY}
+
+    def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
+        errors = unknown_keys(config, {"event", "where", "within"})
+        errors += event_name_errors(config.get("event"), "event")
+        errors += where_errors(config.get("where"), "where")
+        within = config.get("within")
+        if within != SINCE_ENTRY:
+            if within is None:
+                errors.append(ConfigError("within", 'Required: a duration or "since_entry".'))
+            else:
+                errors += duration_errors(within, "within")
+        return errors
+
+    def handles(self, config: dict[str, Any]) -> list[str]:
+        return ["yes", "no"]
+
+    def execute(self, ctx) -> Result:
+        from ..engine import event_branch_condition  # the engine imports the node registry
+
+        return Next("yes" if ctx.matches(event_branch_condition(ctx.config)) else "no")

@@ -1,0 +1,67 @@
+"""The split node: a random, sticky-per-customer A/B(/n) split.
+
+Config: {"paths": [{"id", "name", "percent"}, …]} with percents summing to 100.
+Handles: each path id."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..fields import is_number, nonempty_str, unique_ids_errors, unknown_keys
+from .base import ConfigError, Next, NodeType, Result, register
+
+
+@register
+class SplitNode(NodeType):
+    type = "split"
+    label = "Split"
+    category = "flow"
+    default_config: ClassVar[dict] = {
+        "paths": [{"id": "a", "name": "A", "percent": 50}, {"id": "b", "name": "B", "percent": 50}]
+    }
+
+    def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
+        errors = unknown_keys(config, {"paths"})
+        paths = config.get("paths")
+        if not isinstance(paths, list) or len(paths) < 2:
+            return [*errors, ConfigError("paths", "At least two paths are required.")]
+        errors += unique_ids_errors(paths, "paths")
+        total, all_numbers = 0.0, True
+        for i, path in enumerate(paths):
+            if not isinstance(path, dict):
+                all_numbers = False
+                continue
+            errors += unknown_keys(path, {"id", "name", "percent"}, f"paths.{i}")
+            if "name" in path and not isinstance(path["name"], str):
+                errors.append(ConfigError(f"paths.{i}.name", "Must be a string."))
+            percent = path.get("percent")
+            if not is_number(percent) or not 0 < percent <= 100:
+                errors.append(ConfigError(f"paths.{i}.percent", "Must be a number above 0, at most 100."))
+                all_numbers = False
+            else:
+                total += percent
+        if all_numbers and abs(total - 100) > 1e-9:
+            errors.append(ConfigError("paths", f"Percents must sum to 100 (they sum to {total:g})."))
+        return errors
+
+    def handles(self, config: dict[str, Any]) -> list[str]:
+        paths = config.get("paths") if isinstance(config, dict) else None
+        ids = [
+            p["id"]
+            for p in (paths if isinstance(paths, list) else [])
+            if isinstance(p, dict) and nonempty_str(p.get("id"))
+        ]
+        return list(dict.fromkeys(ids))
+
+    def execute(self, ctx) -> Result:
+        from ..engine import stable_bucket  # the engine imports the node registry
+
+        # Sticky: the same customer takes the same path of this node every time.
+        bucket = stable_bucket("split", ctx.journey_id, ctx.node_id, ctx.customer.id)
+        paths = ctx.config["paths"]
+        edge = 0.0
+        for path in paths:
+            edge += path["percent"] * 100
+            if bucket < edge:
+                return Next(path["id"])
+        return Next(paths[-1]["id"])  # float rounding at the top edge

@@ -1,0 +1,79 @@
+"""The update-profile node: set (values may be Liquid), unset attributes, add or remove tags.
+
+Config: {"set"?: {attr: value}, "unset"?: [attr], "add_tags"?: [tag], "remove_tags"?: [tag]};
+at least one change. Handles: `next`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from liquid import parse
+from liquid.exceptions import LiquidError
+
+from ..fields import nonempty_str, unknown_keys
+from .base import ConfigError, Next, NodeType, Result, register
+
+MAX_NAME = 100  # Customer.tags entries are varchar(100); attribute names follow suit
+
+
+def _names_errors(value: Any, field: str, what: str) -> list[ConfigError]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return [ConfigError(field, f"Must be a list of {what}s.")]
+    return [
+        ConfigError(f"{field}.{i}", f"Must be a {what} of 1–{MAX_NAME} characters.")
+        for i, name in enumerate(value)
+        if not nonempty_str(name) or len(name) > MAX_NAME
+    ]
+
+
+@register
+class UpdateProfileNode(NodeType):
+    type = "update_profile"
+    label = "Update profile"
+    category = "action"
+    default_config: ClassVar[dict] = {"set": {}}
+
+    def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
+        errors = unknown_keys(config, {"set", "unset", "add_tags", "remove_tags"})
+        to_set = config.get("set")
+        if to_set is not None and not isinstance(to_set, dict):
+            errors.append(ConfigError("set", "Must be an object of attribute → value."))
+        elif to_set:
+            for name, value in to_set.items():
+                if not name.strip() or len(name) > MAX_NAME:
+                    errors.append(ConfigError(f"set.{name}", f"Attribute names are 1–{MAX_NAME} characters."))
+                elif isinstance(value, str):
+                    try:
+                        parse(value)
+                    except LiquidError as exc:
+                        errors.append(ConfigError(f"set.{name}", f"Invalid Liquid: {exc.message}"))
+        errors += _names_errors(config.get("unset"), "unset", "attribute name")
+        errors += _names_errors(config.get("add_tags"), "add_tags", "tag")
+        errors += _names_errors(config.get("remove_tags"), "remove_tags", "tag")
+        if not errors:
+            if isinstance(to_set, dict) and set(to_set) & set(config.get("unset") or []):
+                errors.append(ConfigError("unset", "An attribute cannot be both set and unset."))
+            if set(config.get("add_tags") or []) & set(config.get("remove_tags") or []):
+                errors.append(ConfigError("remove_tags", "A tag cannot be both added and removed."))
+            if not any(config.get(key) for key in ("set", "unset", "add_tags", "remove_tags")):
+                errors.append(ConfigError("set", "Set, unset, add or remove at least one thing."))
+        return errors
+
+    def handles(self, config: dict[str, Any]) -> list[str]:
+        return ["next"]
+
+    def execute(self, ctx) -> Result:
+        values = {
+            name: ctx.render(value) if isinstance(value, str) else value
+            for name, value in (ctx.config.get("set") or {}).items()
+        }
+        ctx.update_customer(
+            set=values,
+            unset=ctx.config.get("unset") or [],
+            add_tags=ctx.config.get("add_tags") or [],
+            remove_tags=ctx.config.get("remove_tags") or [],
+        )
+        ctx.note(set=values)
+        return Next("next")

@@ -1,0 +1,124 @@
+"""Reads for journey definitions: lists, validation, versions, publish impact, audit, node types."""
+
+from __future__ import annotations
+
+from django.db.models import Count, QuerySet
+
+from workspaces.models import Workspace
+
+from .graph import Problem, graph_nodes, graph_parse, graph_validate
+from .models import Enrollment, Journey, JourneyAuditEntry, JourneyVersion
+from .nodes.base import REGISTRY
+from .settings_schema import settings_validate
+
+
+def journeys_list(
+    *, workspace: Workspace, status: str | None = None, search: str | None = None
+) -> QuerySet:
+    queryset = Journey.objects.for_workspace(workspace).select_related("live_version")
+    if status:
+        queryset = queryset.filter(status=status)
+    if search:
+        queryset = queryset.filter(name__icontains=search)
+    return queryset
+
+
+def journey_problems(*, journey: Journey) -> list[Problem]:
+    """Everything that stops the draft from being published: graph, node configs and settings."""
+    problems = graph_validate(
+        graph=journey.graph, settings=journey.settings, workspace=journey.workspace
+    )
+    problems += [
+        Problem(None, error.field, error.message)
+        for error in settings_validate(settings=journey.settings, workspace=journey.workspace)
+    ]
+    return problems
+
+
+def journey_versions_list(*, journey: Journey) -> QuerySet:
+    return (
+        JourneyVersion.objects.for_workspace(journey.workspace_id)
+        .filter(journey=journey)
+        .select_related("published_by")
+        .defer("graph", "settings")
+    )
+
+
+def journey_version_get(*, journey: Journey, number: int) -> JourneyVersion | None:
+    return (
+        JourneyVersion.objects.for_workspace(journey.workspace_id)
+        .filter(journey=journey, number=number)
+        .select_related("published_by")
+        .first()
+    )
+
+
+def journey_audit_list(*, journey: Journey) -> QuerySet:
+    return JourneyAuditEntry.objects.for_workspace(journey.workspace_id).filter(journey=journey)
+
+
+def _node_signature(graph: dict, node: dict) -> tuple:
+    """What makes a node behave: its type, config and where each handle leads. Its name and
+    canvas position do not change what a customer goes through."""
+    edges = sorted(
+        (edge.get("source_handle"), edge.get("target"))
+        for edge in graph.get("edges", [])
+        if isinstance(edge, dict) and edge.get("source") == node["id"]
+    )
+    return node.get("type"), node.get("config") or {}, edges
+
+
+def journey_publish_impact(*, journey: Journey) -> list[dict]:
+    """Per node of the draft against the live version: same / changed / removed / added, and how
+    many customers are in flight there on the live version (one grouped query)."""
+    draft = journey.graph if not graph_parse(journey.graph) else {"nodes": [], "edges": []}
+    live = journey.live_version.graph if journey.live_version_id else {"nodes": [], "edges": []}
+    draft_nodes, live_nodes = graph_nodes(draft), graph_nodes(live)
+    in_flight: dict[str, int] = {}
+    if journey.live_version_id:
+        in_flight = dict(
+            Enrollment.objects.for_workspace(journey.workspace_id)
+            .filter(
+                journey=journey,
+                version_id=journey.live_version_id,
+                state__in=[Enrollment.State.ACTIVE, Enrollment.State.WAITING],
+            )
+            .values_list("node_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    impact = []
+    for node_id, node in live_nodes.items():
+        if node_id not in draft_nodes:
+            change = "removed"
+        elif _node_signature(live, node) == _node_signature(draft, draft_nodes[node_id]):
+            change = "same"
+        else:
+            change = "changed"
+        impact.append(
+            {"node_id": node_id, "change": change, "in_flight": in_flight.get(node_id, 0)}
+        )
+    impact += [
+        {"node_id": node_id, "change": "added", "in_flight": 0}
+        for node_id in draft_nodes
+        if node_id not in live_nodes
+    ]
+    return impact
+
+
+def node_types_list() -> list[dict]:
+    """The registry for the canvas palette: each type's handles for its default config."""
+    rows = []
+    for type_name, node_type in sorted(REGISTRY.items()):
+        default_config = getattr(node_type, "default_config", {})
+        rows.append(
+            {
+                "type": type_name,
+                "label": node_type.label or type_name.replace("_", " ").capitalize(),
+                "category": node_type.category,
+                "handles": node_type.handles(default_config),
+                "default_config": default_config,
+                "sends_messages": node_type.sends_messages,
+            }
+        )
+    return rows

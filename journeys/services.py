@@ -1,0 +1,357 @@
+"""Writes for journey definitions: create, edit, publish, the status machine, archive, duplicate,
+import, and the audit log of every status change and publish.
+
+The status machine (anything else is a 409 naming the current status):
+
+    draft  ──start──▶ active ──pause──▶ paused ──resume──▶ active
+      │                 │ ▲               │
+      │                 │ └─start (publishes the edited draft as a new version)
+      │                 └──stop──▶ stopped ◀──stop──┘
+      └──archive──▶ archived ◀──archive── stopped
+
+A paused journey is resumed before it publishes again, so a publish always lands on a running
+journey the engine can move. Stopped and archived journeys are read-only (duplicate one to
+reuse it); active and paused ones cannot be deleted (they hold customers)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from workspaces.errors import Conflict
+from workspaces.models import User, Workspace
+
+from . import lifecycle
+from .graph import graph_parse
+from .models import Journey, JourneyAuditEntry, JourneyVersion
+from .selectors import journey_problems
+from .settings_schema import DEFAULT_SETTINGS
+from .templates import template_get
+
+Status = Journey.Status
+EXPORT_FORMAT = "waymark.journey"
+EXPORT_FORMAT_VERSION = 1
+IN_FLIGHT_CHOICES = ("move", "keep")
+READ_ONLY = (Status.STOPPED, Status.ARCHIVED)
+
+
+def _actor_user(actor: Any) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+def _actor_label(actor: Any) -> str:
+    """A person's email, or "api-key:<prefix>" for a key (its principal's str)."""
+    if actor is None:
+        return ""
+    return actor.email if isinstance(actor, User) else str(actor)[:200]
+
+
+def _audit(
+    *,
+    journey: Journey,
+    actor: Any,
+    action: str,
+    from_status: str = "",
+    version_number: int | None = None,
+    details: dict | None = None,
+) -> JourneyAuditEntry:
+    return JourneyAuditEntry.objects.unscoped().create(
+        workspace_id=journey.workspace_id,
+        journey=journey,
+        action=action,
+        from_status=from_status,
+        to_status=journey.status,
+        version_number=version_number,
+        actor=_actor_user(actor),
+        actor_label=_actor_label(actor),
+        details=details or {},
+    )
+
+
+def _check_definition(*, graph: Any, settings: Any) -> None:
+    """A draft may be incomplete, but not malformed (API.md: 400 for a graph that is not nodes +
+    edges, a node without an id or of an unknown type, duplicate ids)."""
+    details: dict[str, list[str]] = {}
+    if graph is not None:
+        for problem in graph_parse(graph):
+            details.setdefault(problem.field, []).append(problem.message)
+    if settings is not None and not isinstance(settings, dict):
+        details["settings"] = ["The settings must be an object."]
+    if details:
+        raise ValidationError(details)
+
+
+def _locked(journey: Journey) -> Journey:
+    """Re-reads the journey row under a lock, so two status changes never interleave."""
+    return (
+        Journey.objects.for_workspace(journey.workspace_id).select_for_update().get(pk=journey.pk)
+    )
+
+
+def _conflict(journey: Journey, doing: str) -> Conflict:
+    return Conflict(
+        f"Cannot {doing} a journey that is {journey.status}.",
+        details={"status": journey.status},
+    )
+
+
+@transaction.atomic
+def journey_create(
+    *,
+    workspace: Workspace,
+    actor: Any,
+    name: str,
+    description: str = "",
+    graph: Any = None,
+    settings: Any = None,
+    template: str | None = None,
+) -> Journey:
+    """A new draft, empty, from the given graph/settings, or from a built-in template."""
+    if template is not None:
+        found = template_get(key=template)
+        if found is None:
+            raise ValidationError({"template": [f"Unknown template {template!r}."]})
+        graph = graph if graph is not None else copy.deepcopy(found["graph"])
+        settings = settings if settings is not None else copy.deepcopy(found["settings"])
+        description = description or found["description"]
+    _check_definition(graph=graph, settings=settings)
+    journey = Journey.objects.unscoped().create(
+        workspace=workspace,
+        name=name,
+        description=description,
+        graph=graph if graph is not None else {"nodes": [], "edges": []},
+        settings=settings if settings is not None else copy.deepcopy(DEFAULT_SETTINGS),
+        created_by=_actor_user(actor),
+    )
+    _audit(
+        journey=journey,
+        actor=actor,
+        action="created",
+        details={"template": template} if template else None,
+    )
+    return journey
+
+
+@transaction.atomic
+def journey_update(*, journey: Journey, actor: Any, **changes: Any) -> Journey:
+    """Edits the draft (name, description, graph, settings). The live version is untouched until
+    the next publish."""
+    journey = _locked(journey)
+    if journey.status in READ_ONLY:
+        raise _conflict(journey, "edit")
+    _check_definition(graph=changes.get("graph"), settings=changes.get("settings"))
+    fields = [key for key in ("name", "description", "graph", "settings") if key in changes]
+    for key in fields:
+        setattr(journey, key, changes[key])
+    journey.save(update_fields=[*fields, "updated_at"])
+    return journey
+
+
+@transaction.atomic
+def journey_delete(*, journey: Journey, actor: Any) -> None:
+    journey = _locked(journey)
+    if journey.status in (Status.ACTIVE, Status.PAUSED):
+        raise _conflict(journey, "delete")
+    journey.delete()
+
+
+def _publish(*, journey: Journey, actor: Any) -> JourneyVersion:
+    """Freezes the draft into the next immutable version (journey row already locked)."""
+    last = (
+        JourneyVersion.objects.for_workspace(journey.workspace_id)
+        .filter(journey=journey)
+        .aggregate(n=Max("number"))["n"]
+    )
+    return JourneyVersion.objects.unscoped().create(
+        workspace_id=journey.workspace_id,
+        journey=journey,
+        number=(last or 0) + 1,
+        graph=copy.deepcopy(journey.graph),
+        settings=copy.deepcopy(journey.settings),
+        published_at=timezone.now(),
+        published_by=_actor_user(actor),
+    )
+
+
+@transaction.atomic
+def journey_start(*, journey: Journey, actor: Any, in_flight: str = "move") -> Journey:
+    """Validates and publishes the draft. A draft becomes active on version 1; an active journey
+    gets a new version and its in-flight customers move to it (or stay, with "keep")."""
+    if in_flight not in IN_FLIGHT_CHOICES:
+        raise ValidationError({"in_flight": [f"Must be one of {', '.join(IN_FLIGHT_CHOICES)}."]})
+    journey = _locked(journey)
+    if journey.status not in (Status.DRAFT, Status.ACTIVE):
+        raise _conflict(journey, "start")
+    problems = journey_problems(journey=journey)
+    if problems:
+        raise Conflict(
+            f"The journey is not valid ({len(problems)} problem{'s' if len(problems) != 1 else ''}).",
+            code="invalid_journey",
+            details={"errors": [p.as_dict() for p in problems]},
+        )
+    previous, from_status = journey.live_version, journey.status
+    version = _publish(journey=journey, actor=actor)
+    journey.live_version = version
+    journey.status = Status.ACTIVE
+    journey.save(update_fields=["live_version", "status", "updated_at"])
+    if previous is None:
+        _audit(
+            journey=journey,
+            actor=actor,
+            action="started",
+            from_status=from_status,
+            version_number=version.number,
+        )
+        lifecycle.journey_activated(journey=journey, version=version)
+    else:
+        _audit(
+            journey=journey,
+            actor=actor,
+            action="published",
+            from_status=from_status,
+            version_number=version.number,
+            details={"in_flight": in_flight, "previous_version": previous.number},
+        )
+        lifecycle.journey_version_published(
+            journey=journey, previous=previous, version=version, in_flight=in_flight
+        )
+    return journey
+
+
+def _transition(
+    *, journey: Journey, actor: Any, doing: str, allowed: tuple[str, ...], to: str
+) -> Journey:
+    journey = _locked(journey)
+    if journey.status not in allowed:
+        raise _conflict(journey, doing)
+    from_status = journey.status
+    journey.status = to
+    journey.save(update_fields=["status", "updated_at"])
+    version_number = journey.live_version.number if journey.live_version_id else None
+    # The audit action is the status reached ("paused", "stopped", "archived"), except that
+    # returning to active is a resume.
+    action = "resumed" if to == Status.ACTIVE else to
+    _audit(
+        journey=journey,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        version_number=version_number,
+    )
+    return journey
+
+
+@transaction.atomic
+def journey_pause(*, journey: Journey, actor: Any) -> Journey:
+    journey = _transition(
+        journey=journey, actor=actor, doing="pause", allowed=(Status.ACTIVE,), to=Status.PAUSED
+    )
+    lifecycle.journey_paused(journey=journey)
+    return journey
+
+
+@transaction.atomic
+def journey_resume(*, journey: Journey, actor: Any) -> Journey:
+    journey = _transition(
+        journey=journey, actor=actor, doing="resume", allowed=(Status.PAUSED,), to=Status.ACTIVE
+    )
+    lifecycle.journey_resumed(journey=journey)
+    return journey
+
+
+@transaction.atomic
+def journey_stop(*, journey: Journey, actor: Any) -> Journey:
+    journey = _transition(
+        journey=journey,
+        actor=actor,
+        doing="stop",
+        allowed=(Status.ACTIVE, Status.PAUSED),
+        to=Status.STOPPED,
+    )
+    lifecycle.journey_stopped(journey=journey)
+    return journey
+
+
+@transaction.atomic
+def journey_archive(*, journey: Journey, actor: Any) -> Journey:
+    journey = _transition(
+        journey=journey,
+        actor=actor,
+        doing="archive",
+        allowed=(Status.DRAFT, Status.STOPPED),
+        to=Status.ARCHIVED,
+    )
+    return journey
+
+
+@transaction.atomic
+def journey_duplicate(*, journey: Journey, actor: Any, name: str | None = None) -> Journey:
+    """A new draft with a copy of the journey's draft graph and settings (works in any status)."""
+    copy_ = journey_create(
+        workspace=journey.workspace,
+        actor=actor,
+        name=name or f"Copy of {journey.name}"[:200],
+        description=journey.description,
+        graph=copy.deepcopy(journey.graph),
+        settings=copy.deepcopy(journey.settings),
+    )
+    JourneyAuditEntry.objects.for_workspace(journey.workspace_id).filter(journey=copy_).update(
+        action="duplicated", details={"from_journey": journey.pk}
+    )
+    return copy_
+
+
+def journey_export(*, journey: Journey) -> dict:
+    """A portable JSON of the draft; ids of segments and lists stay as they are and are checked
+    against the importing workspace when it validates."""
+    return {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "exported_at": timezone.now().isoformat(),
+        "name": journey.name,
+        "description": journey.description,
+        "graph": journey.graph,
+        "settings": journey.settings,
+    }
+
+
+def journey_import(
+    *, workspace: Workspace, actor: Any, data: dict, name: str | None = None
+) -> Journey:
+    """A new draft from `journey_export`'s JSON."""
+    if data.get("format") != EXPORT_FORMAT:
+        raise ValidationError(
+            {"format": [f"Must be {EXPORT_FORMAT!r} (a Waymark journey export)."]}
+        )
+    if data.get("format_version") != EXPORT_FORMAT_VERSION:
+        raise ValidationError(
+            {"format_version": [f"Only version {EXPORT_FORMAT_VERSION} can be imported."]}
+        )
+    journey_name = name or data.get("name")
+    if not isinstance(journey_name, str) or not journey_name.strip():
+        raise ValidationError({"name": ["A name is required."]})
+    description = data.get("description") or ""
+    if not isinstance(description, str):
+        raise ValidationError({"description": ["Must be a string."]})
+    missing = {
+        key: ["Required in an export."] for key in ("graph", "settings") if data.get(key) is None
+    }
+    if missing:
+        raise ValidationError(missing)
+    journey = journey_create(
+        workspace=workspace,
+        actor=actor,
+        name=journey_name[:200],
+        description=description,
+        graph=data.get("graph"),
+        settings=data.get("settings"),
+    )
+    JourneyAuditEntry.objects.for_workspace(workspace).filter(journey=journey).update(
+        action="imported"
+    )
+    return journey

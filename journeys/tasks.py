@@ -1,0 +1,47 @@
+"""Thin Celery wrappers over the engine and trigger services (queue `engine`, see config/celery.py).
+Every task takes ids, is idempotent (step_seq and state checks), and acks late."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import engine, lifecycle, triggers
+
+
+@shared_task(name="journeys.tasks.advance_task", acks_late=True, ignore_result=True)
+def advance_task(items: list, attempt: int = 0) -> int:
+    """One engine batch: items are [enrollment_id, expected step_seq | None, wake | None]."""
+    return engine.advance(items=items, attempt=attempt).executions
+
+
+@shared_task(name="journeys.tasks.events_process_task", acks_late=True, ignore_result=True)
+def events_process_task(workspace_id: int, event_ids: list[int]) -> None:
+    triggers.events_process(workspace_id=workspace_id, event_ids=event_ids)
+
+
+@shared_task(name="journeys.tasks.customers_changed_task", acks_late=True, ignore_result=True)
+def customers_changed_task(workspace_id: int, customer_ids: list[int]) -> None:
+    triggers.customers_changed(workspace_id=workspace_id, customer_ids=customer_ids)
+
+
+@shared_task(name="journeys.tasks.journey_entry_task", acks_late=True, ignore_result=True)
+def journey_entry_task(journey_id: int) -> None:
+    """Enrolls a segment/list/all journey's audience (on start, and for recurring segments)."""
+    triggers.journey_entry_audience(journey_id=journey_id)
+
+
+@shared_task(name="journeys.tasks.journey_release_task", acks_late=True, ignore_result=True)
+def journey_release_task(journey_id: int) -> None:
+    lifecycle.journey_release(journey_id=journey_id)
+
+
+@shared_task(name="journeys.tasks.segment_entries_task", acks_late=True, ignore_result=True)
+def segment_entries_task() -> None:
+    """Beat: re-evaluates recurring segment entries."""
+    triggers.segment_entries_recurring()
+
+
+@shared_task(name="journeys.tasks.date_attribute_entries_task", acks_late=True, ignore_result=True)
+def date_attribute_entries_task() -> None:
+    """Beat (daily): date-attribute entries (birthdays) due within the next day."""
+    triggers.date_attribute_entries()

@@ -1,0 +1,288 @@
+"""What brings customers into journeys and what events do to those inside: entries from events,
+segments, lists, all customers and date attributes; exit conditions, goals and event waits."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from audiences import hooks
+from audiences.models import Customer, Event, ListMember
+
+from .engine import LIVE, advance_enqueue, compiled_version
+from .enrollments import EnrollResult, enrollments_create
+from .models import Enrollment, Journey
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PER_TASK = 1000
+AUDIENCE_CHUNK = 5000
+# Date entries: the daily run enrolls occurrences due within this horizon (one day plus the
+# widest timezone spread), parked until their local time; the occurrence key keeps it once a year.
+DATE_LOOKAHEAD = timedelta(hours=26)
+DATE_LATE = timedelta(hours=1)  # a run that started late still takes what fell due just now
+
+
+# ---- Hooks from audiences -------------------------------------------------------------------
+def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
+    """The ingest hook: only queue the work (one task per ~1,000 events)."""
+    from .tasks import events_process_task
+
+    ids = list(event_ids)
+
+    def send():
+        for i in range(0, len(ids), EVENTS_PER_TASK):
+            events_process_task.delay(workspace_id, ids[i : i + EVENTS_PER_TASK])
+
+    transaction.on_commit(send)
+
+
+def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
+    from .tasks import customers_changed_task
+
+    ids = list(customer_ids)
+    transaction.on_commit(lambda: customers_changed_task.delay(workspace_id, ids))
+
+
+def connect() -> None:
+    hooks.connect_events_ingested(on_events_ingested)
+    hooks.connect_customers_changed(on_customers_changed)
+
+
+def _active_journeys(workspace_id: int | None = None):
+    queryset = Journey.objects.unscoped().filter(status=Journey.Status.ACTIVE, live_version__isnull=False)
+    if workspace_id is not None:
+        queryset = queryset.filter(workspace_id=workspace_id)
+    return list(queryset)
+
+
+# ---- Events ---------------------------------------------------------------------------------
+def _event_payload(event: Event) -> dict:
+    return {
+        "name": event.name,
+        "properties": event.properties or {},
+        "event_id": event.id,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+
+def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | None = None) -> EnrollResult:
+    """For stored events: wake the enrollments they concern (exit conditions, goals, event waits —
+    the engine decides under its row lock), then enroll into journeys they trigger."""
+    from audiences.conditions import event_matches
+
+    now = now or timezone.now()
+    events = list(
+        Event.objects.for_workspace(workspace_id).filter(id__in=event_ids).order_by("occurred_at", "id")
+    )
+    if not events:
+        return EnrollResult()
+    by_customer: dict[int, list[Event]] = {}
+    for event in events:
+        by_customer.setdefault(event.customer_id, []).append(event)
+
+    # Enrollments already inside, before this batch's entries: one wake each. Exit conditions and
+    # goals read every stored event, so any of the customer's events serves; an event wait takes
+    # the first event it matches.
+    items = []
+    live = Enrollment.objects.for_workspace(workspace_id).filter(
+        customer_id__in=list(by_customer), state__in=LIVE
+    ).values_list("id", "customer_id", "version_id", "wait")
+    for enrollment_id, customer_id, version_id, wait in live:
+        version = compiled_version(version_id)
+        awaited = (wait or {}).get("event")
+        chosen = None
+        if awaited:
+            spec = {"event": awaited, "where": (wait or {}).get("where") or []}
+            chosen = next(
+                (ev for ev in by_customer[customer_id] if event_matches(spec, ev.name, ev.properties or {}, now=now)),
+                None,
+            )
+        if chosen is None and version is not None and (version.exit_conditions or version.goals):
+            chosen = by_customer[customer_id][-1]
+        if chosen is not None:
+            items.append([enrollment_id, None, {"kind": "event", "payload": _event_payload(chosen)}])
+    advance_enqueue(items)
+
+    result = EnrollResult()
+    for journey in _active_journeys(workspace_id):
+        entry = (compiled_version(journey.live_version_id).settings or {}).get("entry") or {}
+        if entry.get("type") != "event":
+            continue
+        specs = entry.get("events") or []
+        contexts: dict[int, dict] = {}
+        for event in events:
+            if event.customer_id in contexts:
+                continue  # the first trigger event of a customer in this batch enrolls them
+            if any(event_matches(spec, event.name, event.properties or {}, now=now) for spec in specs):
+                contexts[event.customer_id] = {
+                    "event": event.properties or {},
+                    "event_name": event.name,
+                    "event_id": event.id,
+                    "event_at": event.occurred_at.isoformat(),
+                }
+        if contexts:
+            result.add(enrollments_create(journey=journey, customer_ids=list(contexts), contexts=contexts, now=now))
+    return result
+
+
+def customers_changed(*, workspace_id: int, customer_ids: list[int]) -> None:
+    """Profiles changed: enrollments whose journey has exit conditions or goals re-check them."""
+    live = Enrollment.objects.for_workspace(workspace_id).filter(
+        customer_id__in=customer_ids, state__in=LIVE
+    ).values_list("id", "version_id")
+    items = []
+    for enrollment_id, version_id in live:
+        version = compiled_version(version_id)
+        if version is not None and (version.exit_conditions or version.goals):
+            items.append([enrollment_id, None, {"kind": "check"}])
+    advance_enqueue(items)
+
+
+# ---- Audience entries (segment, list, all) --------------------------------------------------
+def _entry_customers(journey: Journey, entry: dict):
+    """The customer ids a segment/list/all entry covers, as a lazy values_list."""
+    kind = entry.get("type")
+    if kind == "segment":
+        from audiences.conditions import customers_matching
+
+        condition = {"segment": entry["segment_id"]} if entry.get("segment_id") else entry.get("condition")
+        return customers_matching(workspace_id=journey.workspace_id, condition=condition).values_list("id", flat=True)
+    if kind == "list":
+        return (
+            ListMember.objects.for_workspace(journey.workspace_id)
+            .filter(customer_list_id=entry.get("list_id"))
+            .values_list("customer_id", flat=True)
+        )
+    if kind == "all":
+        return Customer.objects.for_workspace(journey.workspace_id).values_list("id", flat=True)
+    return None
+
+
+def enroll_in_chunks(*, journey: Journey, customer_ids, now: datetime | None = None) -> EnrollResult:
+    """Enrolls an iterable of customer ids, AUDIENCE_CHUNK per transaction."""
+    result, chunk = EnrollResult(), []
+    for customer_id in customer_ids.iterator(chunk_size=AUDIENCE_CHUNK) if hasattr(customer_ids, "iterator") else customer_ids:
+        chunk.append(customer_id)
+        if len(chunk) >= AUDIENCE_CHUNK:
+            with transaction.atomic():
+                result.add(enrollments_create(journey=journey, customer_ids=chunk, now=now))
+            chunk = []
+    if chunk:
+        with transaction.atomic():
+            result.add(enrollments_create(journey=journey, customer_ids=chunk, now=now))
+    return result
+
+
+def journey_entry_audience(*, journey_id: int) -> EnrollResult:
+    journey = Journey.objects.unscoped().filter(id=journey_id).first()
+    if journey is None or journey.status != Journey.Status.ACTIVE or journey.live_version_id is None:
+        return EnrollResult()
+    entry = compiled_version(journey.live_version_id).settings.get("entry") or {}
+    ids = _entry_customers(journey, entry)
+    if ids is None:
+        return EnrollResult()
+    # Materialize first: a server-side cursor would hold a snapshot across the per-chunk commits.
+    return enroll_in_chunks(journey=journey, customer_ids=list(ids))
+
+
+def segment_entries_recurring() -> None:
+    """Beat: journeys with a recurring segment entry enroll whoever matches now (re-entry policy
+    decides about earlier passes)."""
+    for journey in _active_journeys():
+        entry = compiled_version(journey.live_version_id).settings.get("entry") or {}
+        if entry.get("type") == "segment" and entry.get("recurring"):
+            try:
+                journey_entry_audience(journey_id=journey.id)
+            except Exception:
+                logger.exception("recurring segment entry failed for journey %s", journey.id)
+
+
+# ---- Date attributes (birthdays) ------------------------------------------------------------
+def _as_date(value) -> date | None:
+    if isinstance(value, str):
+        parsed = parse_date(value[:10]) if len(value) >= 10 else None
+        if parsed is None and (dt := parse_datetime(value)):
+            parsed = dt.date()
+        return parsed
+    return None
+
+
+def _anniversary(source: date, year: int) -> date:
+    try:
+        return source.replace(year=year)
+    except ValueError:  # 29 February outside a leap year
+        return date(year, 2, 28)
+
+
+def date_occurrences(*, value, tz, offset_days: int, at: time, now: datetime) -> list[tuple[date, datetime]]:
+    """(occurrence date, moment) pairs of a yearly date attribute falling in the run's horizon."""
+    source = _as_date(value)
+    if source is None:
+        return []
+    local_year = now.astimezone(tz).year
+    found = []
+    for year in (local_year - 1, local_year, local_year + 1):
+        day = _anniversary(source, year) + timedelta(days=offset_days)
+        moment = datetime.combine(day, at, tzinfo=tz)
+        if now - DATE_LATE <= moment < now + DATE_LOOKAHEAD:
+            found.append((day, moment))
+    return found
+
+
+def date_attribute_entries(*, now: datetime | None = None) -> EnrollResult:
+    """Daily: for each active date-attribute journey, customers whose anniversary (plus offset)
+    at `time` in their timezone (else the workspace's) falls within the next day are enrolled,
+    parked before the start node until that moment. Once a year: the occurrence is the key."""
+    from zoneinfo import ZoneInfo
+
+    from workspaces.models import Workspace
+
+    from .engine import zone_or_none
+
+    now = now or timezone.now()
+    result = EnrollResult()
+    for journey in _active_journeys():
+        entry = compiled_version(journey.live_version_id).settings.get("entry") or {}
+        if entry.get("type") != "date_attribute":
+            continue
+        attribute = entry["attribute"]
+        offset = int(entry.get("offset_days") or 0)
+        hh, mm = (int(x) for x in (entry.get("time") or "09:00").split(":"))
+        workspace_tz = zone_or_none(Workspace.objects.get(id=journey.workspace_id).timezone) or ZoneInfo("UTC")
+        candidates: dict[int, tuple[str, datetime]] = {}
+        rows = (
+            Customer.objects.for_workspace(journey.workspace_id)
+            .filter(attributes__has_key=attribute)
+            .values_list("id", "timezone", "attributes")
+        )
+        for customer_id, tz_name, attributes in rows.iterator(chunk_size=AUDIENCE_CHUNK):
+            tz = zone_or_none(tz_name) or workspace_tz
+            for day, moment in date_occurrences(
+                value=attributes.get(attribute), tz=tz, offset_days=offset, at=time(hh, mm), now=now
+            ):
+                candidates[customer_id] = (day.isoformat(), moment)
+        if not candidates:
+            continue
+        seen = set(
+            Enrollment.objects.for_workspace(journey.workspace_id)
+            .filter(journey=journey, customer_id__in=list(candidates))
+            .values_list("customer_id", "context__date_occurrence")
+        )
+        fresh = {c: v for c, v in candidates.items() if (c, v[0]) not in seen}
+        with transaction.atomic():
+            result.add(
+                enrollments_create(
+                    journey=journey,
+                    customer_ids=list(fresh),
+                    contexts={c: {"date_occurrence": v[0]} for c, v in fresh.items()},
+                    start_at={c: v[1] for c, v in fresh.items() if v[1] > now},
+                    now=now,
+                    re_entry={"policy": "always"},  # yearly by nature; the occurrence dedups
+                )
+            )
+    return result

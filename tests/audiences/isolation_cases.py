@@ -1,0 +1,38 @@
+from audiences.models import ImportJob
+from tests.isolation import isolation_case, isolation_list
+
+from .factories import CustomerFactory, CustomerListFactory, ListMemberFactory, SegmentFactory
+
+
+@isolation_case("customer-detail")
+@isolation_list("customer-list")
+def customer(workspace):
+    c = CustomerFactory(workspace=workspace, external_id="secret.id@x/y", email="secret-person@example.com")
+    return {"external_id": c.external_id}, ["secret.id@x/y", "secret-person@example.com"]
+
+
+@isolation_case("segment-detail", "segment-count")
+@isolation_list("segment-list")
+def segment(workspace):
+    CustomerFactory(workspace=workspace, attributes={"plan": "secret-plan"})
+    s = SegmentFactory(
+        workspace=workspace, name="secret-segment", condition={"attribute": "plan", "op": "eq", "value": "secret-plan"}
+    )
+    return {"pk": s.pk}, ["secret-segment", "secret-plan"]
+
+
+@isolation_case("list-detail", "list-members")
+@isolation_list("list-list")
+def customer_list(workspace):
+    lst = CustomerListFactory(workspace=workspace, name="secret-list")
+    ListMemberFactory(customer_list=lst, customer=CustomerFactory(workspace=workspace, external_id="secret-member"))
+    return {"pk": lst.pk}, ["secret-list", "secret-member"]
+
+
+@isolation_case("import-detail")
+@isolation_list("import-list")
+def import_job(workspace):
+    job = ImportJob.objects.unscoped().create(
+        workspace=workspace, file_path="/nonexistent/secret-file.csv", errors=[{"line": 2, "error": "secret-error"}]
+    )
+    return {"pk": job.pk}, ["secret-file", "secret-error"]
