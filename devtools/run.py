@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from devtools.services import BASE_DIR, die_with_parent, load_dotenv, services
+from devtools.services import BASE_DIR, die_with_parent, free_port, load_dotenv, services
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -24,12 +24,18 @@ def _raise_interrupt(signum, frame):
 
 
 def main() -> int:
+    started = time.monotonic()
     # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     load_dotenv()
     port = int(os.environ.get("PORT") or 8000)
     base_url = f"http://127.0.0.1:{port}"
+    if free_port(port) != port:  # else the banner would describe whatever already listens there
+        print(
+            f"[run] port {port} is in use; pick another with `make run PORT=...`", file=sys.stderr
+        )
+        return 1
     # Whitenoise warns on every request while STATIC_ROOT is missing.
     (BASE_DIR / ".data" / "staticfiles").mkdir(parents=True, exist_ok=True)
     try:
@@ -49,7 +55,7 @@ def main() -> int:
                 preexec_fn=die_with_parent(signal.SIGTERM),
             )
             threading.Thread(
-                target=_announce, args=(honcho, base_url, demo, urls), daemon=True
+                target=_announce, args=(honcho, base_url, demo, urls, started), daemon=True
             ).start()
             try:
                 return honcho.wait()
@@ -88,7 +94,9 @@ def _wait_through_interrupts(proc: subprocess.Popen) -> None:
             continue
 
 
-def _announce(honcho: subprocess.Popen, base_url: str, demo: dict, urls: dict[str, str]) -> None:
+def _announce(
+    honcho: subprocess.Popen, base_url: str, demo: dict, urls: dict[str, str], started: float
+) -> None:
     """Print where everything is once the web process answers (its start-up logs come first)."""
     while honcho.poll() is None:
         try:
@@ -105,7 +113,7 @@ def _announce(honcho: subprocess.Popen, base_url: str, demo: dict, urls: dict[st
         or "DATABASE_URL and REDIS_URL from the environment"
     )
     lines = [
-        f"Waymark is running at {base_url}",
+        f"Waymark is running at {base_url}   (ready in {time.monotonic() - started:.0f} s)",
         f"  Sign in:   {demo['email']}  /  {demo['password']}",
         f"  API key:   {demo['api_key']}",
         f"             curl -H 'Authorization: Bearer {demo['api_key']}' {base_url}/api/v1/api-keys",

@@ -143,6 +143,7 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
                        CASE WHEN t.wake_at IS NULL THEN '{{}}'::jsonb ELSE '{{"entry": true}}'::jsonb END
                 FROM t JOIN audiences_customer c ON c.id = t.customer_id AND c.workspace_id = %s
                 WHERE {guard}
+                  AND EXISTS (SELECT 1 FROM journeys_journey j WHERE j.id = %s AND j.status = 'active')
                 ON CONFLICT DO NOTHING
                 RETURNING id, customer_id, state, wake_at
             ), steps AS (
@@ -157,6 +158,7 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
                 journey.workspace_id, journey.id, version_id, start_id, now, now,
                 journey.workspace_id,
                 *guard_params,
+                journey.id,
                 journey.workspace_id, journey.id, version_id, start_id, StepEvent.Kind.ENTERED, now,
             ],
         )

@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from .nodes.base import ConfigError
-
 DURATION_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
 # Ten years: longer waits are typos, and they would overflow datetime arithmetic.
 MAX_DURATION_SECONDS = 10 * 365 * 86400
@@ -138,3 +136,8 @@ def unique_ids_errors(
         else:
             seen.add(item_id)
     return errors
+
+
+# Imported last on purpose: importing journeys.nodes runs every node module, and those import
+# this one; by now every name they need is defined, so either import order works.
+from .nodes.base import ConfigError  # noqa: E402

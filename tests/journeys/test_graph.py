@@ -282,3 +282,10 @@ def test_validation_never_raises(nodes, edges):
         graph_parse({"nodes": nodes, "edges": edges}),
     ):
         assert all(isinstance(p.field, str) and p.message for p in found)
+
+
+def test_a_graph_has_at_most_500_nodes():
+    graph = {"nodes": [node(f"n{i}", "exit") for i in range(501)], "edges": []}
+    assert [(p.field, p.message) for p in graph_parse(graph)] == [
+        ("graph.nodes", "At most 500 nodes.")
+    ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audiences.models import CustomerList, Segment
 from journeys.settings_schema import DEFAULT_SETTINGS, settings_validate
@@ -239,3 +241,20 @@ def test_holdout_percent_is_0_to_50():
     assert errors(with_(holdout={"percent": 0})) == {}
     assert "settings.holdout.percent" in errors(with_(holdout={"percent": 51}))
     assert "settings.holdout.percent" in errors(with_(holdout={"percent": "10"}))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=15,
+)
+setting_names = st.sampled_from(sorted(DEFAULT_SETTINGS))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(setting_names, json_values, max_size=5))
+def test_settings_validation_never_raises(garbage):
+    found = settings_validate(settings=garbage, workspace=None)
+    assert all(e.field.startswith("settings") and e.message for e in found)
