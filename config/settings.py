@@ -134,6 +134,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status`; name each enum after its owner so generated types read well.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportStatusEnum": "audiences.models.ImportJob.Status",
+        "JourneyStatusEnum": "journeys.models.Journey.Status",
+        "MessageStatusEnum": "channels_app.models.Message.Status",
+    },
 }
 
 CACHES = {
