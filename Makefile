@@ -26,7 +26,7 @@ FRONTEND_BUILD := frontend/dist/index.html
 .PHONY: help install run test bench lint frontend
 
 help:
-	@echo "make run        start Waymark (web, worker, beat) at http://127.0.0.1:$(PORT)"
+	@echo "make run        start Waymark (web, worker, beat, timers) at http://127.0.0.1:$(PORT)"
 	@echo "make test       the whole suite: pytest, then the front end's vitest (ARGS=... goes to pytest)"
 	@echo "make bench      run bench/bench_*.py and write bench/results.json"
 	@echo "make lint       ruff check"

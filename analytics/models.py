@@ -17,6 +17,9 @@ class RollupCursor(models.Model):
     closed_id = models.BigIntegerField(default=0)
     last_run_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"{self.source} rolled up to id {self.closed_id}"
+
 
 class StepRollup(WorkspaceModel):
     """StepEvents counted per (journey, version number, node, UTC hour, kind, label, holdout).

@@ -183,7 +183,7 @@ def customers_upsert(*, workspace: Workspace, customers: list[Any]) -> UpsertRes
             for cleaned in changes:
                 _apply(customer, cleaned, now)
             rows.append(customer)
-        stored = Customer.objects.bulk_create(
+        stored = Customer.objects.for_workspace(workspace).bulk_create(
             rows,
             update_conflicts=True,
             unique_fields=["workspace", "external_id"],

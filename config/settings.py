@@ -72,6 +72,8 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Wait timers live in this many Redis sorted sets (journeys/timers.py); one is plenty on one Redis.
+TIMER_SHARDS = env.int("TIMER_SHARDS", default=1)
 
 AUTH_USER_MODEL = "workspaces.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -714,7 +714,7 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
             report.skipped_locked = list(
                 Enrollment.objects.unscoped().filter(id__in=missing, state__in=LIVE).values_list("id", flat=True)
             )
-        todo = [e for e in locked if wanted[e.id][0] is None or wanted[e.id][0] == e.step_seq]
+        todo = [e for e in locked if _expected(wanted[e.id], e)]
         run.batch = todo
         if todo:
             _load_context(run, todo)
@@ -735,6 +735,14 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
         else:  # still contended: the reconciler re-queues it if it is overdue
             logger.warning("gave up on locked enrollments %s", report.skipped_locked)
     return report
+
+
+def _expected(entry: tuple[int | None, Wake | None], e: Enrollment) -> bool:
+    """A task applies to the step it was made for; signals always name theirs."""
+    seq, wake = entry
+    if wake is not None and wake.kind == "signal" and seq is None:
+        return False
+    return seq is None or seq == e.step_seq
 
 
 def _denormalize(entry: tuple[int | None, Wake | None]) -> list:

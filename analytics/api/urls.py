@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from . import views
+
+router = SimpleRouter(trailing_slash=False)
+# journey-analytics, journey-analytics-csv
+router.register("journeys", views.JourneyAnalyticsViewSet, basename="journey")
+# analytics-journeys, analytics-journeys-csv
+router.register("analytics", views.AnalyticsViewSet, basename="analytics")
+
+urlpatterns = router.urls

@@ -1,105 +1,173 @@
-// The shell for now: sign in with a session, then show who you are and your workspaces.
-import { type FormEvent, useEffect, useState } from 'react';
+// The app shell: session sign-in, the workspace switcher, navigation and the routes.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Navigate, NavLink, Route, Routes } from 'react-router';
 
-import { ApiError, fetchMe, login, logout, type Me } from './api';
+import { fetchMe, logout, type Me, useWorkspace } from './api/client';
+import { Spinner } from './components/ui';
+import JourneyEditorPage from './pages/JourneyEditorPage';
+import JourneysPage from './pages/JourneysPage';
+import LoginPage from './pages/LoginPage';
+import { ComingWithApiPage, NotFoundPage } from './pages/PlaceholderPages';
+import SettingsPage from './pages/SettingsPage';
+import { rememberedWorkspace, rememberWorkspace, type Session, SessionContext, useSession } from './session';
 
-type State = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; me: Me };
+type State = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; me: Me; slug: string | null };
 
 export default function App() {
   const [state, setState] = useState<State>({ status: 'loading' });
 
+  const signedIn = useCallback((me: Me) => {
+    const workspace = rememberedWorkspace(me);
+    useWorkspace(workspace?.slug ?? null);
+    setState({ status: 'signed-in', me, slug: workspace?.slug ?? null });
+  }, []);
+
   useEffect(() => {
     // An existing session cookie signs the user straight in.
     fetchMe()
-      .then((me) => setState({ status: 'signed-in', me }))
+      .then(signedIn)
       .catch(() => setState({ status: 'signed-out' }));
-  }, []);
+  }, [signedIn]);
 
-  return (
-    <main className="shell">
-      <h1 className="brand">Waymark</h1>
-      {state.status === 'loading' && <p className="muted">Loading…</p>}
-      {state.status === 'signed-out' && <LoginForm onSignedIn={(me) => setState({ status: 'signed-in', me })} />}
-      {state.status === 'signed-in' && (
-        <SignedIn
-          me={state.me}
-          onSignedOut={() => setState({ status: 'signed-out' })}
-        />
-      )}
-    </main>
-  );
+  if (state.status === 'loading') {
+    return (
+      <div className="center-screen">
+        <Spinner label="Loading Waymark…" />
+      </div>
+    );
+  }
+  if (state.status === 'signed-out') return <LoginPage onSignedIn={signedIn} />;
+  return <SignedIn me={state.me} slug={state.slug} onChange={setState} />;
 }
 
-function LoginForm({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+function SignedIn({ me, slug, onChange }: { me: Me; slug: string | null; onChange: (s: State) => void }) {
+  const workspace = me.workspaces.find((w) => w.slug === slug);
+  const session: Session | null = useMemo(
+    () =>
+      workspace
+        ? {
+            me,
+            workspace,
+            switchWorkspace: (next: string) => {
+              rememberWorkspace(next);
+              useWorkspace(next);
+              onChange({ status: 'signed-in', me, slug: next });
+            },
+            signOut: () => {
+              logout().finally(() => onChange({ status: 'signed-out' }));
+            },
+          }
+        : null,
+    [me, workspace, onChange],
+  );
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      onSignedIn(await login(email, password));
-    } catch (e) {
-      setError(e instanceof ApiError ? e.message : 'Could not reach the server.');
-    } finally {
-      setBusy(false);
-    }
+  if (!session) {
+    return (
+      <div className="center-screen">
+        <div className="card">
+          <h1 className="brand">Waymark</h1>
+          <p>
+            You are signed in as <strong>{me.email}</strong> but are not a member of any workspace yet. Ask a workspace owner
+            to add you, or create one with <code>python manage.py create_workspace NAME --owner {me.email}</code>.
+          </p>
+          <button type="button" className="btn btn-secondary" onClick={() => logout().finally(() => onChange({ status: 'signed-out' }))}>
+            Sign out
+          </button>
+        </div>
+      </div>
+    );
   }
 
   return (
-    <form className="card" onSubmit={submit}>
-      <h2>Sign in</h2>
-      <label>
-        Email
-        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      </label>
-      <label>
-        Password
-        <input
-          type="password"
-          autoComplete="current-password"
-          required
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-      </label>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? 'Signing in…' : 'Sign in'}
-      </button>
-    </form>
+    <SessionContext.Provider value={session}>
+      {/* key: switching workspace remounts the pages so nothing of the old one lingers */}
+      <div className="app" key={session.workspace.slug}>
+        <Sidebar />
+        <main className="main">
+          <Routes>
+            <Route path="/" element={<Navigate to="/journeys" replace />} />
+            <Route path="/journeys" element={<JourneysPage />} />
+            <Route path="/journeys/:id" element={<JourneyEditorPage />} />
+            <Route
+              path="/audiences"
+              element={
+                <ComingWithApiPage
+                  title="Audiences"
+                  what="Customers, events, segments and lists"
+                  endpoints={['POST /customers', 'PUT /customers/import', 'POST /events', '/segments', '/lists']}
+                />
+              }
+            />
+            <Route
+              path="/channels"
+              element={
+                <ComingWithApiPage
+                  title="Channels"
+                  what="Email, SMS, push and messaging providers"
+                  endpoints={['/channels', 'POST /channels/{id}/test', 'GET /messages']}
+                />
+              }
+            />
+            <Route
+              path="/analytics"
+              element={
+                <ComingWithApiPage
+                  title="Analytics"
+                  what="Journey performance: started, completed, conversions, per-node counts"
+                  endpoints={['GET /analytics/journeys', 'GET /journeys/{id}/analytics', 'GET /journeys/{id}/analytics.csv']}
+                />
+              }
+            />
+            <Route path="/settings" element={<SettingsPage />} />
+            <Route path="*" element={<NotFoundPage />} />
+          </Routes>
+        </main>
+      </div>
+    </SessionContext.Provider>
   );
 }
 
-function SignedIn({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
+const NAV = [
+  { to: '/journeys', label: 'Journeys' },
+  { to: '/audiences', label: 'Audiences' },
+  { to: '/channels', label: 'Channels' },
+  { to: '/analytics', label: 'Analytics' },
+  { to: '/settings', label: 'Settings' },
+];
+
+function Sidebar() {
+  const { me, workspace, switchWorkspace, signOut } = useSession();
   return (
-    <section className="card">
-      <p>
-        Signed in as <strong>{me.email}</strong>
-      </p>
-      <h2>Workspaces</h2>
-      {me.workspaces.length === 0 ? (
-        <p className="muted">You are not a member of any workspace yet.</p>
-      ) : (
-        <ul className="workspaces">
-          {me.workspaces.map((m) => (
-            <li key={m.workspace_id}>
-              <span>{m.name}</span>
-              <span className="role">{m.role}</span>
-            </li>
+    <nav className="sidebar" aria-label="Main">
+      <div className="brand">Waymark</div>
+      <label className="ws-switch">
+        <span className="sr-only">Workspace</span>
+        <select value={workspace.slug} onChange={(e) => switchWorkspace(e.target.value)} aria-label="Workspace">
+          {me.workspaces.map((w) => (
+            <option key={w.slug} value={w.slug}>
+              {w.name}
+            </option>
           ))}
-        </ul>
-      )}
-      <button type="button" className="secondary" onClick={() => logout().finally(onSignedOut)}>
-        Sign out
-      </button>
-    </section>
+        </select>
+      </label>
+      <ul>
+        {NAV.map((item) => (
+          <li key={item.to}>
+            <NavLink to={item.to} className={({ isActive }) => (isActive ? 'nav-link active' : 'nav-link')}>
+              {item.label}
+            </NavLink>
+          </li>
+        ))}
+      </ul>
+      <div className="sidebar-foot">
+        <div className="who" title={me.email}>
+          {me.name || me.email}
+          <span className="muted"> · {workspace.role}</span>
+        </div>
+        <button type="button" className="btn btn-ghost btn-sm" onClick={signOut}>
+          Sign out
+        </button>
+      </div>
+    </nav>
   );
 }

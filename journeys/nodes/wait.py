@@ -75,6 +75,8 @@ class WaitNode(NodeType):
         )
 
     def resume(self, ctx, wake) -> Result:
+        if wake.kind not in ("timer", "event"):  # not ours (a stray signal): keep waiting
+            return Wait(until=ctx.enrollment.wake_at, event=ctx.config.get("event"), where=ctx.config.get("where") or None)
         if ctx.config.get("mode") == "event":
             return Next("event" if wake.kind == "event" else "timeout")
         return Next("next")

@@ -2,7 +2,16 @@
 
 from journeys.enrollments import enrollments_create
 from journeys.models import StepEvent
-from tests.engine.helpers import chain, customers, history, node, published, seconds, send_events, wait_state
+from tests.engine.helpers import (
+    chain,
+    customers,
+    history,
+    node,
+    published,
+    seconds,
+    send_events,
+    wait_state,
+)
 
 LONG_WAIT = chain(node("start", "start"), node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}))
 

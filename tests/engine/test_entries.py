@@ -8,7 +8,16 @@ from journeys.enrollments import enrollments_create
 from journeys.models import Enrollment
 from journeys.triggers import date_attribute_entries, segment_entries_recurring
 from tests.conftest import wait_for
-from tests.engine.helpers import chain, customers, enrollment, node, published, seconds, send_events, wait_state
+from tests.engine.helpers import (
+    chain,
+    customers,
+    enrollment,
+    node,
+    published,
+    seconds,
+    send_events,
+    wait_state,
+)
 
 SHORT = chain(node("start", "start"), node("end", "exit"))
 

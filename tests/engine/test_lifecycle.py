@@ -5,10 +5,26 @@ import time
 from audiences.services import customer_erase
 from journeys.enrollments import enrollments_create
 from journeys.models import Enrollment
-from journeys.services import journey_pause, journey_resume, journey_start, journey_stop, journey_update
+from journeys.services import (
+    journey_pause,
+    journey_resume,
+    journey_start,
+    journey_stop,
+    journey_update,
+)
 from journeys.timers import timers_count
 from tests.conftest import wait_for
-from tests.engine.helpers import chain, customers, edge, enrollment, history, node, published, seconds, wait_state
+from tests.engine.helpers import (
+    chain,
+    customers,
+    edge,
+    enrollment,
+    history,
+    node,
+    published,
+    seconds,
+    wait_state,
+)
 
 
 def test_stop_exits_everyone_and_clears_timers(workspace, engine):

@@ -1,0 +1,96 @@
+"""Shapes of the analytics endpoints (API.md "Analytics"), for validation and the OpenAPI schema."""
+
+from rest_framework import serializers
+
+from ..services import MESSAGE_METRICS
+
+
+class AnalyticsQuerySerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, help_text="A version number of the journey.")
+    # `from` is a Python keyword, so both bounds are declared in __init__ under their API names.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        help_text = (
+            "ISO date (whole days in the workspace time zone, `to` inclusive) or date-time;"
+            " counted by the hour."
+        )
+        self.fields["from"] = serializers.CharField(required=False, allow_blank=True, help_text=help_text)
+        self.fields["to"] = serializers.CharField(required=False, allow_blank=True, help_text=help_text)
+
+
+class MessageMetricsSerializer(serializers.Serializer):
+    def get_fields(self):
+        return {name: serializers.IntegerField() for name in MESSAGE_METRICS}
+
+
+class GroupConversionSerializer(serializers.Serializer):
+    started = serializers.IntegerField()
+    goal_conversions = serializers.IntegerField()
+    conversion_rate = serializers.FloatField()
+
+
+class HoldoutSerializer(serializers.Serializer):
+    percent = serializers.FloatField()
+    holdout = GroupConversionSerializer()
+    treatment = GroupConversionSerializer()
+    uplift = serializers.FloatField(
+        allow_null=True, help_text="(treatment rate - holdout rate) / holdout rate; null when the holdout has no conversions."
+    )
+
+
+class SummarySerializer(serializers.Serializer):
+    started = serializers.IntegerField()
+    active = serializers.IntegerField(help_text="In the journey now (active or waiting); ignores from/to.")
+    completed = serializers.IntegerField()
+    exited = serializers.IntegerField(help_text="Drop-offs: left early (exit conditions, goals that exit, stops…).")
+    failed = serializers.IntegerField()
+    goal_conversions = serializers.IntegerField(help_text="Enrollments that reached at least one goal.")
+    conversion_rate = serializers.FloatField(help_text="goal_conversions / started.")
+    avg_duration_seconds = serializers.FloatField(allow_null=True, help_text="Entry to completion, completed passes.")
+    median_duration_seconds = serializers.FloatField(allow_null=True, help_text="Within 2.5% (log-scale histogram).")
+    exited_by_reason = serializers.DictField(child=serializers.IntegerField())
+    goals = serializers.DictField(child=serializers.IntegerField(), help_text="Goal id → enrollments that reached it.")
+    holdout = HoldoutSerializer(allow_null=True)
+
+
+class NodeAnalyticsSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    type = serializers.CharField(allow_null=True)
+    name = serializers.CharField()
+    entered = serializers.IntegerField()
+    waiting = serializers.IntegerField(help_text="Waiting at this node now.")
+    active = serializers.IntegerField(help_text="At this node now, about to be advanced.")
+    passed = serializers.IntegerField()
+    exited = serializers.IntegerField(help_text="Left the journey early at this node.")
+    failed = serializers.IntegerField()
+    completed = serializers.IntegerField(help_text="Finished the journey at this node.")
+    handles = serializers.DictField(child=serializers.IntegerField(), help_text="Output handle → passes through it.")
+    handle_names = serializers.DictField(child=serializers.CharField(), help_text="Branch group / split path names.")
+    exited_by_reason = serializers.DictField(child=serializers.IntegerField())
+    messages = MessageMetricsSerializer(allow_null=True, help_text="Message nodes only; null elsewhere.")
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    started = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    goal_conversions = serializers.IntegerField()
+
+
+class JourneyAnalyticsSerializer(serializers.Serializer):
+    summary = SummarySerializer()
+    nodes = NodeAnalyticsSerializer(many=True)
+    series = SeriesPointSerializer(many=True)
+
+
+class JourneySummaryRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    started = serializers.IntegerField()
+    active = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    exited = serializers.IntegerField()
+    goal_conversions = serializers.IntegerField()
+    conversion_rate = serializers.FloatField()

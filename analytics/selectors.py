@@ -1,0 +1,362 @@
+"""Reads of journey analytics: summary, per-node table and daily series from the rollups (never
+from the step history itself), the journey list's rows and the live canvas counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from rest_framework.exceptions import ValidationError
+
+from journeys.engine import zone_or_none
+from journeys.models import Journey, JourneyVersion
+from journeys.nodes.base import get_node_type
+
+from .models import LiveCount, NodeTotal
+from .services import DURATION_BASE, MESSAGE_METRICS
+
+# Series longer than this are cut to their last days (a year of daily points is plenty to draw).
+MAX_SERIES_DAYS = 366
+FINISHED = ("completed", "exited", "failed")
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def duration_bucket_bounds(bucket: int) -> tuple[float, float]:
+    """Seconds covered by a DurationRollup bucket (services.DURATION_BASE)."""
+    return DURATION_BASE**bucket - 1, DURATION_BASE ** (bucket + 1) - 1
+
+
+def _median_from_histogram(histogram: list[tuple[int, int]]) -> float | None:
+    """The median of a log-bucket histogram [(bucket, count)], interpolated inside its bucket."""
+    total = sum(n for _, n in histogram)
+    if not total:
+        return None
+    half, seen = total / 2, 0
+    for bucket, n in sorted(histogram):
+        if seen + n >= half:
+            low, high = duration_bucket_bounds(bucket)
+            return round(low + (high - low) * ((half - seen) / n), 3)
+        seen += n
+    return None
+
+
+def _node_catalog(journey: Journey, versions: list[dict], version: dict | None) -> tuple[list[str], dict]:
+    """The nodes to show (the chosen graph's order) and every node id's latest definition, so a
+    node removed in a later version still has a type and name in its history."""
+    catalog: dict[str, dict] = {}
+    for v in versions:  # oldest first: newer definitions win
+        for n in (v["graph"] or {}).get("nodes", []):
+            if isinstance(n, dict) and "id" in n:
+                catalog[n["id"]] = n
+    if version is not None:
+        graph = version["graph"]
+    else:
+        live = next((v for v in versions if v["id"] == journey.live_version_id), None)
+        graph = live["graph"] if live else journey.graph
+    order = [n["id"] for n in (graph or {}).get("nodes", []) if isinstance(n, dict) and "id" in n]
+    for n in (graph or {}).get("nodes", []):
+        if isinstance(n, dict) and "id" in n:
+            catalog[n["id"]] = n
+    return order, catalog
+
+
+def _handle_info(node: dict) -> tuple[list[str], dict[str, str]]:
+    """A node's declared output handles and the display names of branch groups and split paths."""
+    node_type = get_node_type(node.get("type") or "")
+    config = node.get("config") if isinstance(node.get("config"), dict) else {}
+    handles: list[str] = []
+    if node_type is not None:
+        try:
+            handles = list(node_type.handles(config))
+        except Exception:  # a malformed draft config must not break the analytics page
+            handles = []
+    names = {}
+    for item in [*(config.get("groups") or []), *(config.get("paths") or [])]:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            names[item["id"]] = str(item.get("name") or item["id"])
+    if node.get("type") == "branch":
+        names.setdefault("else", "Else")
+    return handles, names
+
+
+def _sends_messages(node: dict) -> bool:
+    node_type = get_node_type(node.get("type") or "")
+    return bool(node_type is not None and node_type.sends_messages)
+
+
+def _filters(*, journey_id: int, version: int | None, start: datetime | None, end: datetime | None,
+             time_column: str = "bucket") -> tuple[str, list]:
+    sql, params = ["journey_id = %s"], [journey_id]
+    if version is not None:
+        sql.append("version = %s")
+        params.append(version)
+    if start is not None:
+        sql.append(f"{time_column} >= date_trunc('hour', %s::timestamptz)")
+        params.append(start)
+    if end is not None:
+        sql.append(f"{time_column} < %s")
+        params.append(end)
+    return " AND ".join(sql), params
+
+
+def journey_analytics(*, journey: Journey, version: int | None = None, start: datetime | None = None,
+                      end: datetime | None = None, tz_name: str = "UTC") -> dict:
+    """GET /journeys/{id}/analytics. `version` is a version number; [start, end) limits the
+    counted events (hour granularity: an hour is counted when it starts inside the range);
+    "active" and "waiting" are counts of now and ignore the dates. Days are in `tz_name`."""
+    versions = list(
+        JourneyVersion.objects.for_workspace(journey.workspace_id)
+        .filter(journey=journey)
+        .order_by("number")
+        .values("id", "number", "graph", "settings")
+    )
+    chosen = None
+    if version is not None:
+        chosen = next((v for v in versions if v["number"] == version), None)
+        if chosen is None:
+            raise ValidationError({"version": [f"This journey has no version {version}."]})
+    order, catalog = _node_catalog(journey, versions, chosen)
+    where, params = _filters(journey_id=journey.id, version=version, start=start, end=end)
+    zone = zone_or_none(tz_name) or ZoneInfo("UTC")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT node_id, kind, label, holdout, (bucket AT TIME ZONE %s)::date AS day, sum(count)
+            FROM analytics_steprollup WHERE {where}
+            GROUP BY node_id, kind, label, holdout, day
+            """,
+            [zone.key, *params],
+        )
+        step_rows = cursor.fetchall()
+        cursor.execute(
+            f"SELECT duration_bucket, sum(count), sum(seconds_sum) FROM analytics_durationrollup"
+            f" WHERE {where} GROUP BY duration_bucket",
+            params,
+        )
+        duration_rows = cursor.fetchall()
+        cursor.execute(
+            f"SELECT node_id, status, sum(count) FROM analytics_messagerollup WHERE {where}"
+            f" GROUP BY node_id, status",
+            params,
+        )
+        message_rows = cursor.fetchall()
+    live = LiveCount.objects.for_workspace(journey.workspace_id).filter(journey_id=journey.id)
+    if version is not None:
+        live = live.filter(version=version)
+    live_rows = list(live.values_list("node_id", "state", "count"))
+
+    nodes: dict[str, dict] = {}
+
+    def node_row(node_id: str) -> dict:
+        if node_id not in nodes:
+            definition = catalog.get(node_id, {})
+            handles, names = _handle_info(definition)
+            nodes[node_id] = {
+                "node_id": node_id,
+                "type": definition.get("type"),
+                "name": definition.get("name") or "",
+                "entered": 0, "waiting": 0, "active": 0, "passed": 0, "exited": 0, "failed": 0,
+                "completed": 0,
+                "handles": {h: 0 for h in handles},
+                "handle_names": names,
+                "exited_by_reason": {},
+                "messages": {m: 0 for m in MESSAGE_METRICS} if _sends_messages(definition) else None,
+            }
+        return nodes[node_id]
+
+    for node_id in order:
+        node_row(node_id)
+
+    summary = defaultdict(int)
+    exited_by_reason: dict[str, int] = defaultdict(int)
+    goals: dict[str, int] = defaultdict(int)
+    split = {True: defaultdict(int), False: defaultdict(int)}  # holdout → started/converted
+    series: dict[date, dict] = defaultdict(lambda: {"started": 0, "completed": 0, "goal_conversions": 0})
+    for node_id, kind, label, holdout, day, n in step_rows:
+        n = int(n)
+        row = node_row(node_id)
+        if kind in ("entered", "arrived"):
+            row["entered"] += n
+        elif kind == "passed":
+            row["passed"] += n
+            row["handles"][label] = row["handles"].get(label, 0) + n
+        elif kind in ("exited", "failed", "completed"):
+            row[kind] += n
+            summary[kind] += n
+            if kind == "exited":
+                row["exited_by_reason"][label] = row["exited_by_reason"].get(label, 0) + n
+                exited_by_reason[label] += n
+        elif kind == "goal":
+            goals[label] += n
+        if kind == "entered":
+            summary["started"] += n
+            split[holdout]["started"] += n
+            series[day]["started"] += n
+        elif kind == "completed":
+            series[day]["completed"] += n
+        elif kind == "converted":
+            summary["converted"] += n
+            split[holdout]["converted"] += n
+            series[day]["goal_conversions"] += n
+    for node_id, status, n in message_rows:
+        row = node_row(node_id)
+        if row["messages"] is None:  # a node that is no message now but sent in an old version
+            row["messages"] = {m: 0 for m in MESSAGE_METRICS}
+        row["messages"][status] += int(n)
+    active = 0
+    for node_id, state, n in live_rows:
+        row = node_row(node_id)
+        row["waiting" if state == "waiting" else "active"] += n
+        active += n
+
+    completed_count = sum(int(n) for _, n, _ in duration_rows)
+    seconds = sum(float(s) for _, _, s in duration_rows)
+    settings = (chosen or next((v for v in versions if v["id"] == journey.live_version_id), None) or {}).get(
+        "settings"
+    ) or journey.settings or {}
+    result_summary = {
+        "started": summary["started"],
+        "active": active,
+        "completed": summary["completed"],
+        "exited": summary["exited"],
+        "failed": summary["failed"],
+        "goal_conversions": summary["converted"],
+        "conversion_rate": _rate(summary["converted"], summary["started"]),
+        "avg_duration_seconds": round(seconds / completed_count, 3) if completed_count else None,
+        "median_duration_seconds": _median_from_histogram([(b, int(n)) for b, n, _ in duration_rows]),
+        "exited_by_reason": dict(exited_by_reason),
+        "goals": dict(goals),
+        "holdout": _holdout(settings, split),
+    }
+    return {
+        "summary": result_summary,
+        "nodes": [nodes[k] for k in order] + [v for k, v in nodes.items() if k not in set(order)],
+        "series": _series(series, start=start, end=end, zone=zone),
+    }
+
+
+def _holdout(settings: dict, split: dict) -> dict | None:
+    """Holdout vs treatment goal conversion, when the journey keeps a control group."""
+    percent = (settings.get("holdout") or {}).get("percent") if isinstance(settings, dict) else None
+    if not percent and not split[True]["started"]:
+        return None
+    groups = {}
+    for name, key in (("holdout", True), ("treatment", False)):
+        started, converted = split[key]["started"], split[key]["converted"]
+        groups[name] = {"started": started, "goal_conversions": converted, "conversion_rate": _rate(converted, started)}
+    base = groups["holdout"]["conversion_rate"]
+    # Relative uplift of the treated group over the control group (0.25 = converts 25% more).
+    uplift = round((groups["treatment"]["conversion_rate"] - base) / base, 4) if base else None
+    return {"percent": percent or 0, **groups, "uplift": uplift}
+
+
+def _series(days: dict[date, dict], *, start: datetime | None, end: datetime | None, zone: ZoneInfo) -> list[dict]:
+    """One point per day from the first to the last (or the asked range), zeros included."""
+    if not days and (start is None or end is None):
+        return []
+    first = start.astimezone(zone).date() if start else min(days)
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date() if end else max(days)
+    first = max(first, last - timedelta(days=MAX_SERIES_DAYS - 1))
+    out, day = [], first
+    while day <= last:
+        point = days.get(day) or {"started": 0, "completed": 0, "goal_conversions": 0}
+        out.append({"date": day.isoformat(), **point})
+        day += timedelta(days=1)
+    return out
+
+
+def journeys_summary_rows(*, workspace_id: int, journeys: list[Journey]) -> list[dict]:
+    """One row per journey (GET /analytics/journeys): two queries for the whole page."""
+    ids = [j.id for j in journeys]
+    totals: dict[int, dict] = defaultdict(lambda: defaultdict(int))
+    for journey_id, kind, n in (
+        NodeTotal.objects.for_workspace(workspace_id)
+        .filter(journey_id__in=ids, kind__in=("entered", "completed", "exited", "converted"))
+        .values_list("journey_id", "kind", "count")
+    ):
+        totals[journey_id][kind] += n
+    for journey_id, n in (
+        LiveCount.objects.for_workspace(workspace_id).filter(journey_id__in=ids).values_list("journey_id", "count")
+    ):
+        totals[journey_id]["active"] += n
+    rows = []
+    for j in journeys:
+        t = totals[j.id]
+        rows.append({
+            "id": j.id, "name": j.name, "status": j.status,
+            "started": t["entered"], "active": t["active"], "completed": t["completed"], "exited": t["exited"],
+            "goal_conversions": t["converted"], "conversion_rate": _rate(t["converted"], t["entered"]),
+        })
+    return rows
+
+
+def journey_live_counts(*, journey_id: int, workspace_id: int) -> dict:
+    """The canvas's live numbers: per node entered/active/waiting/passed/exited/failed and handle
+    counts, all versions, all time. Reads a few rows per node; cheap enough to poll."""
+    nodes: dict[str, dict] = {}
+
+    def node_row(node_id: str) -> dict:
+        return nodes.setdefault(node_id, {
+            "entered": 0, "active": 0, "waiting": 0, "passed": 0, "exited": 0, "failed": 0,
+            "completed": 0, "handles": {},
+        })
+
+    summary = defaultdict(int)
+    for node_id, kind, label, n in (
+        NodeTotal.objects.for_workspace(workspace_id).filter(journey_id=journey_id)
+        .values_list("node_id", "kind", "label", "count")
+    ):
+        row = node_row(node_id)
+        if kind in ("entered", "arrived"):
+            row["entered"] += n
+        elif kind == "passed":
+            row["passed"] += n
+            row["handles"][label] = row["handles"].get(label, 0) + n
+        elif kind in FINISHED:
+            row[kind] += n
+            summary[kind] += n
+        if kind == "entered":
+            summary["started"] += n
+    for node_id, state, n in (
+        LiveCount.objects.for_workspace(workspace_id).filter(journey_id=journey_id)
+        .values_list("node_id", "state", "count")
+    ):
+        node_row(node_id)["waiting" if state == "waiting" else "active"] += n
+        summary["active"] += n
+    keys = ("started", "active", "completed", "exited", "failed")
+    return {"summary": {k: summary[k] for k in keys}, "nodes": nodes}
+
+
+def analytics_range(*, raw_from: str | None, raw_to: str | None, tz_name: str) -> tuple[datetime | None, datetime | None]:
+    """Parses ?from=&to= (ISO dates, whole days in the workspace time zone, `to` inclusive; or ISO
+    datetimes, naive ones in that zone) into [start, end). Bad input is a 400 naming the field."""
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    zone = zone_or_none(tz_name) or ZoneInfo("UTC")
+
+    def parse(name: str, raw: str | None, is_end: bool) -> datetime | None:
+        if raw in (None, ""):
+            return None
+        try:
+            day = parse_date(raw)
+            moment = None if day else parse_datetime(raw)
+        except ValueError:
+            day = moment = None
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=1) if is_end else day, datetime.min.time(), zone)
+        elif moment is None:
+            raise ValidationError({name: ["Use an ISO date (2026-11-01) or date-time (2026-11-01T09:00:00Z)."]})
+        elif moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment
+
+    start, end = parse("from", raw_from, False), parse("to", raw_to, True)
+    if start and end and start >= end:
+        raise ValidationError({"to": ["Must be after from."]})
+    return start, end

@@ -1,0 +1,128 @@
+// The journey graph as the API stores it (API.md "Journeys"), and its conversion to and from
+// React Flow's nodes and edges. The API types graph and settings as free JSON (AnyJSONField), so
+// the shape lives here, next to the code that reads it.
+import type { Edge, Node } from '@xyflow/react';
+
+import { handlesFor } from './handles';
+
+export type NodeKind =
+  | 'start'
+  | 'message'
+  | 'webhook'
+  | 'wait'
+  | 'branch'
+  | 'event_branch'
+  | 'split'
+  | 'update_profile'
+  | 'exit';
+
+export const NODE_KINDS: readonly NodeKind[] = [
+  'start',
+  'message',
+  'webhook',
+  'wait',
+  'branch',
+  'event_branch',
+  'split',
+  'update_profile',
+  'exit',
+];
+
+export type Config = Record<string, unknown>;
+
+export interface ApiNode {
+  id: string;
+  type: string;
+  name?: string;
+  position?: { x: number; y: number };
+  config: Config;
+}
+
+export interface ApiEdge {
+  id?: string;
+  source: string;
+  source_handle: string;
+  target: string;
+}
+
+export interface ApiGraph {
+  nodes: ApiNode[];
+  edges: ApiEdge[];
+}
+
+/** What every canvas node carries: the persisted name and config, nothing derived. */
+export interface JourneyNodeData extends Record<string, unknown> {
+  name: string;
+  config: Config;
+}
+
+export type FlowNode = Node<JourneyNodeData, NodeKind>;
+export type FlowEdge = Edge;
+
+export function isNodeKind(value: string): value is NodeKind {
+  return (NODE_KINDS as readonly string[]).includes(value);
+}
+
+export function edgeId(source: string, handle: string, target: string): string {
+  return `${source}-${handle}-${target}`;
+}
+
+/** The API graph as React Flow nodes and edges. Unknown node types are dropped (the API
+ * refuses them on write, so they can only come from a newer server). */
+export function graphToFlow(graph: ApiGraph | null | undefined): { nodes: FlowNode[]; edges: FlowEdge[] } {
+  const nodes: FlowNode[] = [];
+  for (const [i, node] of (graph?.nodes ?? []).entries()) {
+    if (!isNodeKind(node.type)) continue;
+    nodes.push({
+      id: node.id,
+      type: node.type,
+      // Nodes saved without a position get a column so they are at least visible.
+      position: node.position ?? { x: 0, y: i * 140 },
+      data: { name: node.name ?? '', config: node.config ?? {} },
+    });
+  }
+  const known = new Set(nodes.map((n) => n.id));
+  const edges: FlowEdge[] = (graph?.edges ?? [])
+    .filter((e) => known.has(e.source) && known.has(e.target))
+    .map((e) => ({
+      id: e.id ?? edgeId(e.source, e.source_handle, e.target),
+      source: e.source,
+      sourceHandle: e.source_handle,
+      target: e.target,
+    }));
+  return { nodes, edges };
+}
+
+/** React Flow state back to the API graph. Positions are rounded (sub-pixel drags are noise in
+ * diffs) and edges from handles a config change removed are dropped, since the API would
+ * reject them at validate time anyway. */
+export function flowToGraph(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): ApiGraph {
+  const handles = new Map(nodes.map((n) => [n.id, handlesFor(n.type, n.data.config)]));
+  return {
+    nodes: nodes.map((n) => ({
+      id: n.id,
+      type: n.type,
+      name: n.data.name,
+      position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
+      config: n.data.config,
+    })),
+    edges: edges
+      .filter((e) => handles.get(e.source)?.includes(e.sourceHandle ?? '') && handles.has(e.target))
+      .map((e) => ({
+        id: e.id,
+        source: e.source,
+        source_handle: e.sourceHandle ?? '',
+        target: e.target,
+      })),
+  };
+}
+
+/** A node id no other node uses: readable (`wait_3`) because ids show up in analytics and in
+ * the publish impact, and stable once chosen (versions are compared by id). */
+export function newNodeId(kind: NodeKind, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  for (let n = 1; ; n++) {
+    const id = `${kind}_${n}`;
+    if (!used.has(id)) return id;
+  }
+}

@@ -1,0 +1,50 @@
+// Auto Arrange: elkjs's layered algorithm, top to bottom, with each node's output ports kept in
+// handle order so a branch's groups fan out left to right as they are listed.
+import ELK, { type ElkNode } from 'elkjs/lib/elk.bundled.js';
+
+import type { FlowEdge, FlowNode } from './graph';
+import { handlesFor } from './handles';
+
+const elk = new ELK();
+
+export const NODE_WIDTH = 240;
+export const NODE_HEIGHT = 96;
+
+export async function autoLayout(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): Promise<FlowNode[]> {
+  const handles = new Map(nodes.map((n) => [n.id, handlesFor(n.type, n.data.config)]));
+  const graph: ElkNode = {
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'DOWN',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '70',
+      'elk.spacing.nodeNode': '50',
+      'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+    },
+    children: nodes.map((n) => ({
+      id: n.id,
+      width: n.measured?.width ?? NODE_WIDTH,
+      height: n.measured?.height ?? NODE_HEIGHT,
+      layoutOptions: { 'elk.portConstraints': 'FIXED_ORDER' },
+      ports: [
+        { id: `${n.id}:in`, layoutOptions: { 'elk.port.side': 'NORTH' } },
+        ...handles.get(n.id)!.map((h, i) => ({
+          id: `${n.id}:out:${h}`,
+          layoutOptions: { 'elk.port.side': 'SOUTH', 'elk.port.index': String(i) },
+        })),
+      ],
+    })),
+    edges: edges
+      .filter((e) => handles.has(e.source) && handles.has(e.target))
+      .map((e) => ({
+        id: e.id,
+        // An edge from a handle the config no longer has still lays out, from the node itself.
+        sources: [handles.get(e.source)!.includes(e.sourceHandle ?? '') ? `${e.source}:out:${e.sourceHandle}` : e.source],
+        targets: [`${e.target}:in`],
+      })),
+  };
+  const laid = await elk.layout(graph);
+  const positions = new Map((laid.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]));
+  return nodes.map((n) => ({ ...n, position: positions.get(n.id) ?? n.position }));
+}

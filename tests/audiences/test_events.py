@@ -1,0 +1,107 @@
+"""Event ingest: per-row errors, customer creation, idempotency, size bounds, and the one hook."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+from audiences import hooks
+from audiences.models import Customer, Event
+
+from .factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ingested():
+    calls = []
+
+    def handler(workspace_id, event_ids):
+        calls.append((workspace_id, list(event_ids)))
+
+    hooks.connect_events_ingested(handler)
+    yield calls
+    hooks.disconnect_events_ingested(handler)
+
+
+def post(api, events):
+    return api.post("/api/v1/events", {"events": events}, format="json")
+
+
+def test_stores_events_creates_customers_and_hands_them_to_the_engine(api, workspace, django_capture_on_commit_callbacks, ingested):
+    CustomerFactory(workspace=workspace, external_id="known")
+    events = [
+        {"customer_id": "known", "name": "purchase", "properties": {"amount": 42}, "timestamp": "2025-01-02T03:04:05+02:00"},
+        {"customer_id": "brand.new@x", "name": "signup"},
+    ]
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, events)
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 2, "duplicates": 0, "errors": []}
+    stored = {e.name: e for e in Event.objects.for_workspace(workspace)}
+    assert stored["purchase"].occurred_at == datetime(2025, 1, 2, 1, 4, 5, tzinfo=UTC)
+    assert stored["purchase"].properties == {"amount": 42}
+    assert stored["signup"].occurred_at >= before  # default: now
+    assert Customer.objects.for_workspace(workspace).filter(external_id="brand.new@x").exists()
+    assert ingested == [(workspace.pk, sorted(e.pk for e in stored.values()))] or (
+        ingested[0][0] == workspace.pk and sorted(ingested[0][1]) == sorted(e.pk for e in stored.values())
+    )
+
+
+def test_a_repeated_id_is_stored_once(api, workspace, django_capture_on_commit_callbacks, ingested):
+    event = {"customer_id": "c", "name": "purchase", "id": "order-1"}
+    assert post(api, [event, event]).json()["accepted"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        again = post(api, [event]).json()
+    assert again == {"accepted": 0, "duplicates": 1, "errors": []}
+    assert Event.objects.for_workspace(workspace).count() == 1
+    assert ingested == []  # nothing new to process
+
+
+def test_idempotency_ids_are_per_workspace(api, other_api, workspace, other_workspace):
+    event = {"customer_id": "c", "name": "purchase", "id": "same"}
+    assert post(api, [event]).json()["accepted"] == 1
+    assert post(other_api, [event]).json()["accepted"] == 1
+
+
+def test_bad_rows_are_reported_and_good_ones_kept(api, workspace):
+    events = [
+        {"customer_id": "a", "name": "ok"},
+        {"name": "no customer"},
+        {"customer_id": "a", "name": "x" * 201},
+        {"customer_id": "a", "name": "big", "properties": {"blob": "x" * 40_000}},
+        {"customer_id": "a", "name": "when", "timestamp": "yesterday"},
+        {"customer_id": "a", "name": "props", "properties": [1, 2]},
+        {"customer_id": "a", "name": "extra", "colour": "red"},
+        "not an object",
+    ]
+    data = post(api, events).json()
+    assert data["accepted"] == 1
+    errors = {e["index"]: e["error"] for e in data["errors"]}
+    assert sorted(errors) == [1, 2, 3, 4, 5, 6, 7]
+    assert "customer_id" in errors[1] and "name" in errors[2] and "properties" in errors[3]
+    assert "timestamp" in errors[4] and "properties" in errors[5] and "colour" in errors[6]
+    assert Event.objects.for_workspace(workspace).count() == 1
+
+
+def test_batch_limit_and_envelope(api, workspace):
+    too_many = post(api, [{"customer_id": "a", "name": "e"}] * 10_001)
+    assert too_many.status_code == 400 and "events" in too_many.json()["error"]["details"]
+    assert api.post("/api/v1/events", {"evnts": []}, format="json").status_code == 400
+    assert not Event.objects.for_workspace(workspace).exists()
+
+
+def test_viewer_cannot_ingest(viewer_api):
+    assert post(viewer_api, [{"customer_id": "a", "name": "e"}]).status_code == 403
+
+
+def test_ingest_of_a_full_batch_is_one_round_of_sql(api, workspace, django_assert_max_num_queries):
+    events = [{"customer_id": f"c{i % 500}", "name": "view", "properties": {"i": i}} for i in range(10_000)]
+    with django_assert_max_num_queries(12):
+        response = post(api, events)
+    assert response.json()["accepted"] == 10_000
+    assert Customer.objects.for_workspace(workspace).count() == 500
