@@ -36,7 +36,9 @@ class StepRollup(WorkspaceModel):
     kind = models.CharField(max_length=16)
     label = models.CharField(max_length=100, blank=True, default="")
     holdout = models.BooleanField(default=False)
-    count = models.BigIntegerField(default=0)
+    # One bucket's count fits an int, and sum(int) adds in int8 where sum(bigint) goes through
+    # numeric: the read path sums thousands of these per request.
+    count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -65,14 +67,15 @@ class NodeTotal(WorkspaceModel):
 
 
 class DurationRollup(WorkspaceModel):
-    """Completed enrollments per (journey, version, UTC hour of completion, duration bucket):
-    the exact count and sum of seconds (average), and a log-scale histogram (median)."""
+    """Completed enrollments per (journey, version, UTC day of completion, duration bucket):
+    the exact count and sum of seconds (average), and a log-scale histogram (median). Days, not
+    hours: a histogram per hour would be ~200 rows an hour; from/to select whole UTC days here."""
 
     journey_id = models.BigIntegerField()
     version = models.PositiveIntegerField()
     bucket = models.DateTimeField()
     duration_bucket = models.IntegerField()  # see selectors.duration_bucket_bounds
-    count = models.BigIntegerField(default=0)
+    count = models.IntegerField(default=0)
     seconds_sum = models.FloatField(default=0)
 
     class Meta:
@@ -92,7 +95,7 @@ class MessageRollup(WorkspaceModel):
     node_id = models.CharField(max_length=100)
     bucket = models.DateTimeField()
     status = models.CharField(max_length=16)
-    count = models.BigIntegerField(default=0)
+    count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

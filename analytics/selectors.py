@@ -89,6 +89,14 @@ def _sends_messages(node: dict) -> bool:
     return bool(node_type is not None and node_type.sends_messages)
 
 
+def _utc_day(moment: datetime, up: bool = False) -> datetime:
+    """The UTC midnight at or before `moment` (at or after it with `up`): durations are kept
+    per UTC day (models.DurationRollup)."""
+    utc = moment.astimezone(ZoneInfo("UTC"))
+    day = datetime.combine(utc.date(), datetime.min.time(), ZoneInfo("UTC"))
+    return day + timedelta(days=1) if up and day < utc else day
+
+
 def _filters(*, journey_id: int, version: int | None, start: datetime | None, end: datetime | None,
              time_column: str = "bucket") -> tuple[str, list]:
     sql, params = ["journey_id = %s"], [journey_id]
@@ -96,7 +104,7 @@ def _filters(*, journey_id: int, version: int | None, start: datetime | None, en
         sql.append("version = %s")
         params.append(version)
     if start is not None:
-        sql.append(f"{time_column} >= date_trunc('hour', %s::timestamptz)")
+        sql.append(f"{time_column} >= %s")
         params.append(start)
     if end is not None:
         sql.append(f"{time_column} < %s")
@@ -134,10 +142,13 @@ def journey_analytics(*, journey: Journey, version: int | None = None, start: da
             [zone.key, *params],
         )
         step_rows = cursor.fetchall()
+        day_where, day_params = _filters(
+            journey_id=journey.id, version=version, start=start and _utc_day(start), end=end and _utc_day(end, up=True)
+        )
         cursor.execute(
             f"SELECT duration_bucket, sum(count), sum(seconds_sum) FROM analytics_durationrollup"
-            f" WHERE {where} GROUP BY duration_bucket",
-            params,
+            f" WHERE {day_where} GROUP BY duration_bucket",
+            day_params,
         )
         duration_rows = cursor.fetchall()
         cursor.execute(

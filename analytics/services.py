@@ -161,7 +161,7 @@ def _fold_steps(low: int, high: int) -> set[int]:
         cursor.execute(
             """
             WITH done AS (
-                SELECT s.workspace_id, s.journey_id, v.number AS version, date_trunc('hour', s.at) AS bucket,
+                SELECT s.workspace_id, s.journey_id, v.number AS version, date_trunc('day', s.at) AS bucket,
                        greatest(extract(epoch FROM s.at - e.entered_at)::float8, 0) AS seconds
                 FROM journeys_stepevent s
                 JOIN journeys_journeyversion v ON v.id = s.version_id

@@ -10,12 +10,20 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
 from . import hooks
 from .models import ImportJob
-from .normalize import EMAIL_RE, MAX_EXTERNAL_ID, FieldError, locale_clean, phone_clean, timezone_clean
+from .normalize import (
+    EMAIL_RE,
+    MAX_EXTERNAL_ID,
+    FieldError,
+    locale_clean,
+    phone_clean,
+    timezone_clean,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,16 +122,13 @@ def _upsert_sql(stage: str, layout: _Layout, with_list: bool) -> str:
         else ""
     )
     return f"""
-    WITH src AS (
-        -- a file may name a customer twice: the later line wins within a chunk
-        SELECT DISTINCT ON (external_id) * FROM {stage} ORDER BY external_id, line DESC
-    ), up AS (
+    WITH up AS (
         INSERT INTO audiences_customer AS c (workspace_id, external_id, email, phone, timezone, locale,
             attributes, tags, push_tokens, unsubscribed, created_at, updated_at)
         SELECT %(ws)s, s.external_id, COALESCE({known("email")}, ''), COALESCE({known("phone")}, ''),
             COALESCE({known("timezone")}, ''), COALESCE({known("locale")}, ''),
             {attributes}, {tags}, '[]'::jsonb, '{{}}', %(now)s, %(now)s
-        FROM src s
+        FROM {stage} s
         ON CONFLICT (workspace_id, external_id) DO UPDATE SET
             email = CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email ELSE c.email END,
             phone = CASE WHEN EXCLUDED.phone <> '' THEN EXCLUDED.phone ELSE c.phone END,
@@ -247,71 +252,89 @@ def _run(progress: _Job, raw) -> None:
     params.update(ws=job.workspace_id, list=job.customer_list_id)
     connection.ensure_connection()
     pg = connection.connection
-    with pg.cursor() as cur:
+    # psycopg.Cursor binds parameters server-side (Django's default cursor quotes them in Python).
+    with psycopg.Cursor(pg) as cur:
         cur.execute(f"DROP TABLE IF EXISTS {stage}")
         types = ", ".join(f"{c} {'integer' if c == 'line' else 'text'}" for c in columns)
         cur.execute(f"CREATE TEMP TABLE {stage} ({types})")
     try:
-        last_line = 1
-        rows = iter(reader)
+        rows = _good_rows(reader, layout, progress)
+        pending = None
         while True:
-            staged, done = _stage_chunk(pg, stage, columns, order, rows, reader, layout, progress, last_line)
-            last_line = reader.line_num
-            if staged:
-                _upsert_chunk(pg, stage, sql, params, progress, staged)
-            progress.save()
+            staged, pending, done = _stage_chunk(pg, stage, columns, order, rows, pending, layout)
+            _upsert_chunk(pg, sql, params, progress, staged)
             if done:
                 break
     finally:
-        with pg.cursor() as cur:
+        with psycopg.Cursor(pg) as cur:
             cur.execute(f"DROP TABLE IF EXISTS {stage}")
 
 
-def _stage_chunk(pg, stage, columns, order, rows, reader, layout, progress, last_line) -> tuple[int, bool]:
-    """COPYs up to CHUNK_ROWS good lines into the staging table; returns (staged, end of file)."""
-    staged = 0
-    done = False
-    with transaction.atomic(), pg.cursor() as cur:
+def _good_rows(reader, layout: _Layout, progress: _Job) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cleaned row) of every importable line; the others are reported."""
+    last_line = 1  # the header
+    while True:
+        line = last_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            progress.error(line, f"broken row: {exc}")
+            last_line = reader.line_num
+            continue
+        except UnicodeDecodeError as exc:
+            raise FieldError(f"The file is not UTF-8 near line {line}: {exc}") from exc
+        last_line = reader.line_num  # a quoted field may span lines
+        if not row:
+            continue  # a blank line
+        problem = _check_row(row, layout)
+        if problem:
+            progress.error(line, problem)
+        else:
+            yield line, row
+
+
+def _stage_chunk(pg, stage, columns, order, rows, pending, layout) -> tuple[int, tuple | None, bool]:
+    """COPYs up to CHUNK_ROWS lines into the staging table. A chunk ends early at an id it already
+    holds (one upsert cannot touch a row twice), so a repeated id applies in file order.
+    Returns (lines staged, the line held for the next chunk, end of file)."""
+    seen: set[str] = set()
+    with transaction.atomic(), psycopg.Cursor(pg) as cur:
         cur.execute(f"TRUNCATE {stage}")
         with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
-            while staged < CHUNK_ROWS:
-                line = last_line + 1
-                try:
-                    row = next(rows)
-                except StopIteration:
-                    done = True
-                    break
-                except csv.Error as exc:
-                    progress.error(line, f"broken row: {exc}")
-                    last_line = reader.line_num
-                    continue
-                except UnicodeDecodeError as exc:
-                    raise FieldError(f"The file is not UTF-8 near line {line}: {exc}") from exc
-                last_line = reader.line_num
-                if not row:
-                    continue  # a blank line
-                problem = _check_row(row, layout)
-                if problem:
-                    progress.error(line, problem)
-                    continue
+            if pending is not None:
+                line, row = pending
+                seen.add(row[layout.id_index])
                 copy.write_row([line, *(row[i] for i in order)])
-                staged += 1
-    return staged, done
+            for line, row in rows:
+                external_id = row[layout.id_index]
+                if external_id in seen:
+                    return len(seen), (line, row), False
+                seen.add(external_id)
+                copy.write_row([line, *(row[i] for i in order)])
+                if len(seen) >= CHUNK_ROWS:
+                    return len(seen), None, False
+    return len(seen), None, True
 
 
-def _upsert_chunk(pg, stage, sql, params, progress, staged) -> None:
+def _upsert_chunk(pg, sql, params, progress, staged: int) -> None:
+    """Upserts the staged lines and records progress in the same transaction."""
     job = progress.job
-    now = timezone.now()
-    with transaction.atomic(), pg.cursor() as cur:
-        cur.execute(sql, {**params, "now": now})
-        results = cur.fetchall()
-        ids = [pk for pk, _ in results]
-        created = sum(1 for _, inserted in results if inserted)
-        job.created += created
-        job.updated += staged - created  # a line repeating an earlier one updates that customer
-        job.processed += staged
-        workspace_id = job.workspace_id
-        for start in range(0, len(ids), HOOK_SLICE):
-            part = ids[start : start + HOOK_SLICE]
-            transaction.on_commit(lambda part=part: hooks.customers_changed(workspace_id=workspace_id, customer_ids=part))
-
+    with transaction.atomic():
+        if staged:
+            with psycopg.Cursor(pg) as cur:
+                cur.execute(sql, {**params, "now": timezone.now()})
+                results = cur.fetchall()
+            ids = [pk for pk, _ in results]
+            created = sum(1 for _, inserted in results if inserted)
+            job.created += created
+            job.updated += staged - created
+            job.processed += staged
+            workspace_id = job.workspace_id
+            for start in range(0, len(ids), HOOK_SLICE):
+                part = ids[start : start + HOOK_SLICE]
+                transaction.on_commit(
+                    lambda part=part: hooks.customers_changed(workspace_id=workspace_id, customer_ids=part)
+                )
+        progress.save()

@@ -59,7 +59,8 @@ class Event(WorkspaceModel):
     occurred_at = models.DateTimeField(default=now)
     received_at = models.DateTimeField(default=now)
     # The client's idempotency key (`id` in POST /events): a repeat is accepted once.
-    idempotency_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL (not "") means "no key", so the partial unique index below skips it.
+    idempotency_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         constraints = [

@@ -11,7 +11,7 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -466,28 +466,113 @@ def messages_enqueue(
 
 
 # ---- Sending -------------------------------------------------------------------------------
-def _outbound(message: Message) -> Outbound:
+# The send path is the hot path (LIMITS.md: per-row ORM work is 40–100× below the machine), so it
+# reads only the columns a send needs into plain rows, and writes a whole batch's outcomes and
+# their DeliveryEvents in one set-based statement.
+_CLAIM_SQL = """
+    SELECT id, channel, channel_config_id, provider, customer_id, enrollment_id, step_seq, "to",
+           targets, content, attempts
+    FROM channels_app_message
+    WHERE workspace_id = %s AND id = ANY(%s) AND status = 'queued'
+    ORDER BY id
+    FOR UPDATE SKIP LOCKED
+"""
+
+# Outcomes → message columns, and (for every outcome that is not a retry) one DeliveryEvent.
+_WRITE_SQL = """
+    WITH v AS (
+        SELECT * FROM unnest(%(ids)s::bigint[], %(statuses)s::text[], %(provider_ids)s::text[],
+                             %(errors)s::text[], %(details)s::text[], %(attempts)s::int[])
+               AS v(id, status, provider_message_id, error, error_detail, attempts)
+    ), written AS (
+        UPDATE channels_app_message AS m SET
+            status = v.status,
+            provider_message_id = v.provider_message_id,
+            error = v.error,
+            error_detail = v.error_detail,
+            attempts = v.attempts,
+            sent_at = CASE WHEN v.status IN ('sent', 'delivered') THEN %(now)s ELSE m.sent_at END,
+            delivered_at = CASE WHEN v.status = 'delivered' THEN %(now)s ELSE m.delivered_at END,
+            failed_at = CASE WHEN v.status = 'failed' THEN %(now)s ELSE m.failed_at END
+        FROM v
+        WHERE m.id = v.id AND m.workspace_id = %(workspace_id)s
+        RETURNING m.id, m.status, m.error, m.error_detail
+    )
+    INSERT INTO channels_app_deliveryevent (workspace_id, message_id, status, source, at, data)
+    SELECT %(workspace_id)s, w.id, w.status, 'send', %(now)s,
+           CASE WHEN w.status = 'failed'
+                THEN jsonb_build_object('error', w.error, 'detail', left(w.error_detail, 500))
+                ELSE '{}'::jsonb END
+    FROM written AS w
+    WHERE w.status <> 'queued'
+"""
+
+
+@dataclass(slots=True)
+class _Claimed:
+    """A locked queued message (the columns a send needs) and, once sent, its outcome."""
+
+    id: int
+    channel: str
+    channel_config_id: int | None
+    provider: str
+    customer_id: int | None
+    enrollment_id: int | None
+    step_seq: int | None
+    to: str
+    targets: list
+    content: dict
+    attempts: int
+    status: str = Message.Status.QUEUED
+    provider_message_id: str = ""
+    error: str = ""
+    error_detail: str = ""
+
+
+def _outbound(message: _Claimed | Message) -> Outbound:
     content = message.content
     if message.channel == "email" and content.get("html"):
-        content = {**content, "html": tracking.email_html_track(content["html"], message.pk)}
+        content = {**content, "html": tracking.email_html_track(content["html"], message.id)}
     status_callback = ""
     if message.provider == "twilio":
         from .callbacks import twilio_callback_url
 
         status_callback = twilio_callback_url(message.channel_config_id)
     return Outbound(
-        message_id=message.pk,
+        message_id=message.id,
         channel=message.channel,
         to=message.to,
         content=content,
         targets=message.targets,
         status_callback_url=status_callback,
         unsubscribe_url=(
-            tracking.unsubscribe_url(message.pk)
+            tracking.unsubscribe_url(message.id)
             if message.customer_id and message.channel == "email"
             else ""
         ),
     )
+
+
+def _messages_claim(*, message_ids: list[int], workspace_id: int) -> list[_Claimed]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [workspace_id, list(message_ids)])
+        return [_Claimed(*row) for row in cursor.fetchall()]
+
+
+def _provider_results(
+    config: ChannelConfig | None, channel: str, group: list[_Claimed]
+) -> list[SendResult]:
+    if config is None and channel != "in_app":
+        return [SendResult(ok=False, error="no_channel_configured") for _ in group]
+    provider = provider_for(config, channel)
+    results = []
+    for message in group:
+        try:
+            results.append(provider.send(_outbound(message)))
+        except Exception as exc:  # a provider bug must not lose the whole batch
+            logger.exception("provider %s failed on message %s", message.provider, message.id)
+            results.append(SendResult(ok=False, error="provider_error", detail=repr(exc)[:500]))
+    return results
 
 
 def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = True) -> dict:
@@ -495,95 +580,56 @@ def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = Tr
     they are sent, and only queued rows are picked, so a duplicate or retried task sends each
     message once. Sends beyond the channel's rate wait for tokens and are re-enqueued."""
     counts = {"sent": 0, "failed": 0, "deferred": 0}
-    signals: list[tuple[Message, str]] = []
+    signals: list[tuple[_Claimed, str]] = []
     invalid_tokens: list[tuple[int, list]] = []
     later: list[int] = []
     later_delay = 0.0
     retries: dict[int, list[int]] = {}
     with transaction.atomic():
-        messages = list(
-            Message.objects.for_workspace(workspace_id)
-            .filter(pk__in=message_ids, status=Message.Status.QUEUED)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("channel_config")
-            .order_by("pk")
+        messages = _messages_claim(message_ids=message_ids, workspace_id=workspace_id)
+        configs = ChannelConfig.objects.for_workspace(workspace_id).in_bulk(
+            {m.channel_config_id for m in messages if m.channel_config_id is not None}
         )
-        now = timezone.now()
-        by_config: dict[int | None, list[Message]] = {}
+        by_config: dict[tuple[int | None, str], list[_Claimed]] = {}
         for message in messages:
-            by_config.setdefault(message.channel_config_id, []).append(message)
-        updated: list[Message] = []
-        events: list[DeliveryEvent] = []
-        for config_id, group in by_config.items():
-            config = group[0].channel_config
+            by_config.setdefault((message.channel_config_id, message.channel), []).append(message)
+        written: list[_Claimed] = []
+        for (config_id, channel), group in by_config.items():
+            config = configs.get(config_id) if config_id is not None else None
             granted = tokens_take(
                 channel_config_id=config_id or 0,
                 rate_per_second=config.rate_per_second if config else None,
                 wanted=len(group),
             )
             if granted < len(group):
-                later += [m.pk for m in group[granted:]]
+                later += [m.id for m in group[granted:]]
                 rate = config.rate_per_second or 1
                 later_delay = max(later_delay, (len(group) - granted) / rate)
                 counts["deferred"] += len(group) - granted
-            if config is None and group[0].channel != "in_app":
-                results = [
-                    SendResult(ok=False, error="no_channel_configured") for _ in group[:granted]
-                ]
-            else:
-                provider = provider_for(config, group[0].channel)
-                results = []
-                for message in group[:granted]:
-                    try:
-                        results.append(provider.send(_outbound(message)))
-                    except Exception as exc:  # a provider bug must not lose the whole batch
-                        logger.exception(
-                            "provider %s failed on message %s", message.provider, message.pk
-                        )
-                        results.append(
-                            SendResult(ok=False, error="provider_error", detail=repr(exc)[:500])
-                        )
+            results = _provider_results(config, channel, group[:granted])
             for message, result in zip(group[:granted], results, strict=True):
                 message.attempts += 1
+                written.append(message)
                 if result.invalid_targets and message.customer_id:
                     invalid_tokens.append((message.customer_id, result.invalid_targets))
                 if result.ok:
                     message.status = result.status
                     message.provider_message_id = result.provider_message_id[:255]
-                    message.sent_at = now
-                    if result.status == Message.Status.DELIVERED:
-                        message.delivered_at = now
                     counts["sent"] += 1
                 elif result.retryable and retry and message.attempts < MAX_SEND_ATTEMPTS:
                     message.error_detail = result.detail
                     delay = RETRY_BACKOFF_SECONDS[
                         min(message.attempts, len(RETRY_BACKOFF_SECONDS)) - 1
                     ]
-                    retries.setdefault(delay, []).append(message.pk)
-                    updated.append(message)
-                    continue
+                    retries.setdefault(delay, []).append(message.id)
+                    continue  # stays queued: no event, no signal yet
                 else:
                     message.status = Message.Status.FAILED
-                    message.error = result.error or "provider_error"
+                    message.error = (result.error or "provider_error")[:255]
                     message.error_detail = result.detail
-                    message.failed_at = now
                     counts["failed"] += 1
-                updated.append(message)
-                events.append(
-                    DeliveryEvent(
-                        workspace_id=workspace_id,
-                        message=message,
-                        status=message.status,
-                        source="send",
-                        at=now,
-                        data={"error": message.error, "detail": message.error_detail[:500]}
-                        if not result.ok
-                        else {},
-                    )
-                )
                 signals.append((message, message.status))
-        _messages_write(updated)
-        DeliveryEvent.objects.unscoped().bulk_create(events, batch_size=1000)
+        _messages_write(written, workspace_id=workspace_id, now=timezone.now())
         for customer_id, targets in invalid_tokens:
             push_tokens_invalidate(customer_id=customer_id, targets=targets)
         transaction.on_commit(
@@ -592,50 +638,44 @@ def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = Tr
     return counts
 
 
-def _messages_write(messages: list[Message]) -> None:
-    """One set-based UPDATE for a sent batch (Django's bulk_update builds CASE chains that cost
-    seconds per 500 rows)."""
+def _messages_write(messages: list[_Claimed], *, workspace_id: int, now: datetime) -> None:
+    """One statement per batch: the outcomes and their DeliveryEvents (Django's bulk_update
+    builds CASE chains that cost seconds per 500 rows, and ORM history rows cost ~70 µs each)."""
     if not messages:
         return
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            UPDATE channels_app_message AS m SET
-                status = v.status, provider_message_id = v.provider_message_id, sent_at = v.sent_at,
-                delivered_at = v.delivered_at, failed_at = v.failed_at, error = v.error,
-                error_detail = v.error_detail, attempts = v.attempts
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],
-                        %s::timestamptz[], %s::text[], %s::text[], %s::int[])
-                 AS v(id, status, provider_message_id, sent_at, delivered_at, failed_at, error,
-                      error_detail, attempts)
-            WHERE m.id = v.id
-            """,
-            [
-                [m.pk for m in messages],
-                [m.status for m in messages],
-                [m.provider_message_id for m in messages],
-                [m.sent_at for m in messages],
-                [m.delivered_at for m in messages],
-                [m.failed_at for m in messages],
-                [m.error for m in messages],
-                [m.error_detail for m in messages],
-                [m.attempts for m in messages],
-            ],
+            _WRITE_SQL,
+            {
+                "ids": [m.id for m in messages],
+                "statuses": [m.status for m in messages],
+                "provider_ids": [m.provider_message_id for m in messages],
+                "errors": [m.error for m in messages],
+                "details": [m.error_detail for m in messages],
+                "attempts": [m.attempts for m in messages],
+                "now": now,
+                "workspace_id": workspace_id,
+            },
         )
 
 
 def _after_send(signals, later, later_delay, retries, workspace_id) -> None:
-    for message, status in signals:
-        _engine_signal(message, status)
+    # One engine batch per 100 signals (advance_enqueue), not one task per message.
+    from journeys.engine import advance_enqueue
+
+    advance_enqueue(
+        [
+            [m.enrollment_id, m.step_seq, {"kind": "signal", "payload": _signal_payload(m, s)}]
+            for m, s in signals
+            if m.enrollment_id is not None and m.step_seq is not None
+        ]
+    )
     if later:
         messages_enqueue(
             message_ids=later, workspace_id=workspace_id, countdown=max(later_delay, 0.05)
         )
     for delay, ids in retries.items():
         messages_enqueue(message_ids=ids, workspace_id=workspace_id, countdown=delay)
-
 
 def push_tokens_invalidate(*, customer_id: int, targets: list) -> None:
     """The provider said these device tokens are dead: mark them invalid on the customer."""
@@ -661,8 +701,12 @@ def _engine_signal(message: Message, status: str) -> None:
     signal(
         enrollment_id=message.enrollment_id,
         step_seq=message.step_seq,
-        payload={"message_id": message.pk, "status": status},
+        payload=_signal_payload(message, status),
     )
+
+
+def _signal_payload(message: _Claimed | Message, status: str) -> dict:
+    return {"message_id": message.id, "status": status}
 
 
 def awaited_reached(message: Message, awaited: str) -> bool:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("healthz", workspace_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("v1/", include("audiences.segment_api.urls")),  # Segment-compatible tracking API
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Anything under /api that matched nothing is a JSON 404, never the SPA.
     re_path(r"^api/", workspace_views.api_not_found),

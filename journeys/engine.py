@@ -449,8 +449,8 @@ class _Run:
                     return fn()
             return fn()
         except DatabaseError as exc:
-            if connection.needs_rollback and not node_type.sends_messages:
-                raise
+            if not node_type.sends_messages or self.simulate:
+                raise  # no savepoint: the transaction is broken, the whole batch retries
             logger.exception("executor %s failed for enrollment %s", node_type.type, e.id)
             return Fail(f"error: {exc.__class__.__name__}")
         except Exception as exc:
@@ -759,13 +759,14 @@ def _after_commit(run: _Run) -> None:
     effects = list(run.effects)
 
     def after():
-        timers.timers_update(add=timers_set, remove=timers_clear)
-        advance_enqueue(followups)
-        for fn in effects:
+        # Each part on its own: a Redis blip must not cost the others. A timer that failed to
+        # set is restored by the reconciler from wake_at (late, never lost).
+        for part in (lambda: timers.timers_update(add=timers_set, remove=timers_clear),
+                     lambda: advance_enqueue(followups), *effects):
             try:
-                fn()
+                part()
             except Exception:
-                logger.exception("side effect failed after commit")
+                logger.exception("after-commit step failed")
 
     transaction.on_commit(after)
 

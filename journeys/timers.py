@@ -30,6 +30,9 @@ EPOCH_KEY = "timers:epoch"
 # Waiting rows this far past wake_at are re-queued by the reconciler: well beyond normal pump
 # latency, so a busy engine is not flooded with duplicates.
 OVERDUE_GRACE = timedelta(seconds=30)
+# Active rows are queued the moment they become active; a backlog may legitimately hold them
+# for a while, so only a much older one means its task was lost.
+STALLED_GRACE = timedelta(minutes=5)
 RECONCILE_LIMIT = 20_000
 
 # Pops up to ARGV[2] members scored ≤ ARGV[1] and removes them, atomically.
@@ -118,8 +121,8 @@ def timers_restore() -> int:
 
 def reconcile(now: datetime | None = None) -> dict:
     """One reconciler pass: restore all timers if Redis lost its data (the epoch marker is
-    gone), then re-queue waiting rows overdue by OVERDUE_GRACE and active rows stalled as long
-    (a lost task), of active journeys only (paused ones hold)."""
+    gone), then re-queue waiting rows overdue by OVERDUE_GRACE and active rows stalled for
+    STALLED_GRACE (a lost task), of active journeys only (paused ones hold)."""
     now = now or timezone.now()
     redis = get_redis()
     restored = 0
@@ -131,10 +134,10 @@ def reconcile(now: datetime | None = None) -> dict:
             """
             SELECT e.id, e.state FROM journeys_enrollment e
             JOIN journeys_journey j ON j.id = e.journey_id AND j.status = 'active'
-            WHERE e.state IN ('waiting', 'active') AND e.wake_at <= %s
+            WHERE (e.state = 'waiting' AND e.wake_at <= %s) OR (e.state = 'active' AND e.wake_at <= %s)
             ORDER BY e.wake_at LIMIT %s
             """,
-            [now - OVERDUE_GRACE, RECONCILE_LIMIT],
+            [now - OVERDUE_GRACE, now - STALLED_GRACE, RECONCILE_LIMIT],
         )
         rows = cursor.fetchall()
     if rows:

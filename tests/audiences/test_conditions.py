@@ -21,7 +21,13 @@ from audiences.conditions import (
 )
 from audiences.models import Customer
 
-from .factories import CustomerFactory, CustomerListFactory, EventFactory, ListMemberFactory, SegmentFactory
+from .factories import (
+    CustomerFactory,
+    CustomerListFactory,
+    EventFactory,
+    ListMemberFactory,
+    SegmentFactory,
+)
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

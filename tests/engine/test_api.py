@@ -130,3 +130,14 @@ def test_schema_describes_the_engine_routes(api, db):
     assert "post" in paths["/api/v1/journeys/{journey_id}/enrollments"]
     assert "delete" in paths["/api/v1/journeys/{journey_id}/enrollments/{customer_id}"]
     assert "requestBody" in paths["/api/v1/journeys/{journey_id}/simulate"]["post"]
+
+
+def test_enrollment_list_query_count_does_not_grow(workspace, api, django_assert_max_num_queries, db):
+    journey = published(workspace, WAITING, {"re_entry": {"policy": "always"}})
+    customers(workspace, 30)
+    api.post(url(journey), {"customer_ids": [f"c{i}" for i in range(3)]}, format="json")
+    with django_assert_max_num_queries(8) as few:
+        assert len(api.get(url(journey)).json()["results"]) == 3
+    api.post(url(journey), {"customer_ids": [f"c{i}" for i in range(3, 30)]}, format="json")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(api.get(url(journey)).json()["results"]) == 30

@@ -26,7 +26,7 @@ describe('headers', () => {
     useWorkspace('acme');
 
     await client.GET('/api/v1/journeys', { fetch: fetchMock });
-    await client.POST('/api/v1/journeys/{id}/validate', { params: { path: { id: 3 } }, fetch: fetchMock });
+    await client.POST('/api/v1/journeys/{id}/validate', { params: { path: { id: '3' } }, fetch: fetchMock });
 
     const read: Request = fetchMock.mock.calls[0][0];
     const write: Request = fetchMock.mock.calls[1][0];

@@ -29,9 +29,10 @@ export async function autoLayout(nodes: readonly FlowNode[], edges: readonly Flo
       layoutOptions: { 'elk.portConstraints': 'FIXED_ORDER' },
       ports: [
         { id: `${n.id}:in`, layoutOptions: { 'elk.port.side': 'NORTH' } },
-        ...handles.get(n.id)!.map((h, i) => ({
+        // ELK orders a side's ports clockwise, which on the south side is right to left.
+        ...handles.get(n.id)!.map((h, i, all) => ({
           id: `${n.id}:out:${h}`,
-          layoutOptions: { 'elk.port.side': 'SOUTH', 'elk.port.index': String(i) },
+          layoutOptions: { 'elk.port.side': 'SOUTH', 'elk.port.index': String(all.length - 1 - i) },
         })),
       ],
     })),

@@ -1,0 +1,275 @@
+"""Audiences benchmarks against a real server (uvicorn, 2 workers) and a real Celery worker:
+(a) CSV import of 1,000,000 customers × 10 columns, upload to done;
+(b) POST /events in batches of 1,000 from concurrent clients, sustained for 60 s;
+(c) GET /segments/{id}/count over those 1,000,000 customers, two attribute clauses + one event clause.
+
+run() -> list of {"path", "figure", "unit", "target", "ok"}; alone: `python -m bench.bench_audiences`.
+Uses its own database (BENCH_DATABASE_URL, default waymark_bench, recreated) and Redis DB
+(BENCH_REDIS_URL, default db 5, flushed). Sizes can be shrunk for a smoke run with
+BENCH_CUSTOMERS and BENCH_EVENT_SECONDS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waymark_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
+EVENT_SECONDS = float(os.environ.get("BENCH_EVENT_SECONDS", "60"))
+EVENT_BATCH = 1000
+EVENT_CLIENTS = int(os.environ.get("BENCH_EVENT_CLIENTS", "6"))
+TARGET_IMPORT_ROWS_S = 80_000
+TARGET_EVENTS_S = 50_000
+TARGET_COUNT_S = 1.0
+SEGMENT = {
+    "all": [
+        {"attribute": "plan", "op": "eq", "value": "pro"},
+        {"attribute": "age", "op": "gte", "value": 30},
+        {"event": "purchase", "within": {"value": 30, "unit": "days"}},
+    ]
+}
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "API_RATE_LIMIT": "100000000/min",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "IMPORT_DIR": str(ROOT / ".data" / "bench" / "imports"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _manage(*args: str) -> str:
+    out = subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=_env(), capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def _prepare_database() -> str:
+    """A fresh bench database, migrated, with one workspace; returns its API key."""
+    parsed = urlparse(DATABASE_URL)
+    name = parsed.path.lstrip("/")
+    admin = dict(host=parsed.hostname or "127.0.0.1", port=str(parsed.port or 5432), user=parsed.username or "postgres")
+    import psycopg
+
+    with psycopg.connect(f"host={admin['host']} port={admin['port']} user={admin['user']} dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    _manage("migrate", "--noinput")
+    output = _manage("create_workspace", "Bench")
+    return re.search(r"wm_\S+", output).group(0)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """The server and the worker, started in their own process groups and stopped by id."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self):
+        log = open(ROOT / ".data" / "bench" / "processes.log", "ab")
+        self.procs.append(subprocess.Popen(
+            [PYTHON, "-m", "uvicorn", "config.asgi:application", "--workers", "2", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log", "--log-level", "warning"],
+            cwd=ROOT, env=_env(), stdout=log, stderr=log, start_new_session=True,
+        ))
+        self.procs.append(subprocess.Popen(
+            [PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "imports,default", "-c", "1",
+             "--loglevel", "WARNING", "-n", f"bench-{self.port}@%h"],
+            cwd=ROOT, env=_env(), stdout=log, stderr=log, start_new_session=True,
+        ))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("the server did not start; see .data/bench/processes.log")
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _csv_file(rows: int) -> Path:
+    """external_id + 9 columns: email and eight attributes (text, numbers, booleans, dates)."""
+    path = ROOT / ".data" / "bench" / f"customers-{rows}.csv"
+    if path.exists():
+        return path
+    rnd = random.Random(7)
+    plans = ["free", "pro", "team", "enterprise"]
+    countries = ["FR", "US", "DE", "JP", "BR", "IN"]
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write("external_id,email,first_name,last_name,plan,age,score,vip,signup_date,country\n")
+        for i in range(rows):
+            f.write(
+                f"c{i},user{i}@example.com,Name{i % 997},Family{i % 1009},{plans[i % 4]},{18 + rnd.randrange(60)},"
+                f"{rnd.randrange(10000) / 100},{'true' if i % 10 == 0 else 'false'},"
+                f"2024-{1 + i % 12:02d}-{1 + i % 28:02d},{countries[i % 6]}\n"
+            )
+    tmp.rename(path)
+    return path
+
+
+def bench_import(base: str, key: str) -> dict:
+    path = _csv_file(CUSTOMERS)
+    headers = {"Authorization": f"Bearer {key}"}
+    started = time.perf_counter()
+    with open(path, "rb") as f, httpx.Client(timeout=600) as client:
+        response = client.put(f"{base}/api/v1/customers/import", headers=headers, files={"file": ("customers.csv", f, "text/csv")})
+        response.raise_for_status()
+        uploaded = time.perf_counter() - started
+        job_id = response.json()["import_id"]
+        while True:
+            job = client.get(f"{base}/api/v1/imports/{job_id}", headers=headers).json()
+            if job["status"] in ("done", "failed"):
+                break
+            time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    if job["status"] != "done" or job["created"] + job["updated"] != CUSTOMERS:
+        raise RuntimeError(f"import did not finish cleanly: {job}")
+    rate = CUSTOMERS / elapsed
+    return {
+        "path": f"PUT /customers/import ({CUSTOMERS:,} rows × 10 columns, upload to done)",
+        "figure": round(rate),
+        "unit": "rows/s",
+        "target": TARGET_IMPORT_ROWS_S,
+        "ok": rate >= TARGET_IMPORT_ROWS_S,
+        "detail": f"{elapsed:.1f} s total, upload {uploaded:.1f} s, file {path.stat().st_size / 1e6:.0f} MB",
+    }
+
+
+def _event_client(base: str, key: str, stop_at: float, seed: int, totals: list, errors: list) -> None:
+    rnd = random.Random(seed)
+    names = ["purchase", "view", "add_to_cart", "view", "view"]
+    now = time.time()
+    sent = 0
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"}, timeout=60) as client:
+        batch_no = 0
+        while time.monotonic() < stop_at:
+            events = [
+                {
+                    "customer_id": f"c{rnd.randrange(CUSTOMERS)}",
+                    "name": names[rnd.randrange(5)],
+                    "properties": {"amount": rnd.randrange(200), "sku": f"sku-{rnd.randrange(500)}"},
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - rnd.randrange(60 * 86400))),
+                    "id": f"{seed}-{batch_no}-{i}",
+                }
+                for i in range(EVENT_BATCH)
+            ]
+            batch_no += 1
+            response = client.post("/api/v1/events", content=json.dumps({"events": events}))
+            if response.status_code != 202:
+                errors.append(f"{response.status_code} {response.text[:200]}")
+                continue
+            sent += response.json()["accepted"]
+    totals.append(sent)
+
+
+def bench_events(base: str, key: str) -> dict:
+    totals: list[int] = []
+    errors: list[str] = []
+    started = time.monotonic()
+    stop_at = started + EVENT_SECONDS
+    threads = [
+        threading.Thread(target=_event_client, args=(base, key, stop_at, seed, totals, errors))
+        for seed in range(EVENT_CLIENTS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    rate = sum(totals) / elapsed
+    return {
+        "path": f"POST /events (batches of {EVENT_BATCH}, {EVENT_CLIENTS} clients, {EVENT_SECONDS:.0f} s)",
+        "figure": round(rate),
+        "unit": "events/s",
+        "target": TARGET_EVENTS_S,
+        "ok": rate >= TARGET_EVENTS_S and not errors,
+        "detail": f"{sum(totals):,} events stored in {elapsed:.1f} s; {len(errors)} failed requests"
+        + (f" (first: {errors[0]})" if errors else ""),
+    }
+
+
+def bench_segment_count(base: str, key: str) -> dict:
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        segment = client.post("/api/v1/segments", json={"name": "pro, 30+, bought in 30 days", "condition": SEGMENT})
+        segment.raise_for_status()
+        sid = segment.json()["id"]
+        timings, count = [], None
+        for _ in range(5):
+            started = time.perf_counter()
+            response = client.get(f"/api/v1/segments/{sid}/count")
+            timings.append(time.perf_counter() - started)
+            response.raise_for_status()
+            count = response.json()["count"]
+    median = statistics.median(timings)
+    return {
+        "path": f"GET /segments/{{id}}/count ({CUSTOMERS:,} customers, 2 attribute + 1 event clause)",
+        "figure": round(median, 3),
+        "unit": "s",
+        "target": TARGET_COUNT_S,
+        "ok": median <= TARGET_COUNT_S,
+        "detail": f"median of 5 (first {timings[0]:.3f} s), count = {count:,}",
+    }
+
+
+def run() -> list[dict]:
+    (ROOT / ".data" / "bench").mkdir(parents=True, exist_ok=True)
+    key = _prepare_database()
+    rows = []
+    with Processes() as procs:
+        rows.append(bench_import(procs.base, key))
+        rows.append(bench_events(procs.base, key))
+        rows.append(bench_segment_count(procs.base, key))
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(json.dumps(row))

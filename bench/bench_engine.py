@@ -1,0 +1,288 @@
+"""Benchmark: the journey engine end to end, with real processes — a uvicorn server, Celery worker
+processes and the `timers` process — on its own database.
+
+Run alone: `.venv/bin/python -m bench.bench_engine` (DATABASE_URL defaults to
+postgres://postgres@127.0.0.1:5432/waymark_bench_eng, recreated each run; REDIS_URL to
+redis://127.0.0.1:6379/4, flushed). Figures (targets from the engine issue):
+  1. step throughput: 100,000 customers enrolled through the API into start → split →
+     update_profile → wait 1 s → branch → exit; node executions/s end to end, all completed;
+  2. timer firing: 5,000 waits due per second for 10 s; p99 lateness (due → next node executed);
+  3. burst: 100,000 waits due in the same second; time until all fired;
+  4. event → entry: POST /events to the enrollment's first executed step, light load, p95."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waymark_bench_eng")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
+
+CUSTOMERS = int(os.environ.get("BENCH_ENGINE_CUSTOMERS", 100_000))
+WORKERS = int(os.environ.get("BENCH_ENGINE_WORKERS", 2))  # worker processes (2 cores)
+CONCURRENCY = int(os.environ.get("BENCH_ENGINE_CONCURRENCY", 2))  # prefork children each
+PORT = int(os.environ.get("BENCH_ENGINE_PORT", 8791))
+API_CHUNK = 10_000
+
+
+def _recreate_database(url: str) -> None:
+    """A fresh database per run when it is the benchmark's own (never someone else's)."""
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    if not name.startswith("waymark_bench"):
+        return
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class Processes:
+    """uvicorn, Celery workers and the timers process, started with this environment."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self):
+        env = {**os.environ, "LOG_LEVEL": "WARNING", "API_RATE_LIMIT": "100000/min"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT, "env": env}
+        self.procs.append(subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(PORT),
+             "--log-level", "warning", "--no-access-log"], **quiet))
+        for i in range(WORKERS):
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "engine,default,messages,imports",
+                 "-c", str(CONCURRENCY), "--pool", "prefork", "-n", f"bench-engine{i}@%h", "--without-gossip",
+                 "--without-mingle", "--without-heartbeat", "-l", "WARNING"], **quiet))
+        self.procs.append(subprocess.Popen([sys.executable, "manage.py", "run_timers"], **quiet))
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        time.sleep(3)  # workers connect to the broker
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _sql(query: str, params=()):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall() if cursor.description else None
+
+
+def _wait_until(predicate, timeout: float, interval: float = 0.25) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def _count(journey_id: int, state: str) -> int:
+    return _sql("SELECT count(*) FROM journeys_enrollment WHERE journey_id = %s AND state = %s", [journey_id, state])[0][0]
+
+
+def _journey(workspace, graph: dict, settings: dict, name: str):
+    from journeys.services import journey_create, journey_start
+
+    journey = journey_create(workspace=workspace, actor=None, name=name, graph=graph, settings=settings)
+    return journey_start(journey=journey, actor=None)
+
+
+def _node(node_id, type_, config=None):
+    return {"id": node_id, "type": type_, "name": node_id, "position": {"x": 0, "y": 0}, "config": config or {}}
+
+
+def _edge(source, handle, target):
+    return {"source": source, "source_handle": handle, "target": target}
+
+
+def _throughput(client, workspace, customer_ids: list[str]) -> list[dict]:
+    graph = {
+        "nodes": [
+            _node("start", "start"),
+            _node("split", "split", {"paths": [{"id": "a", "name": "A", "percent": 50}, {"id": "b", "name": "B", "percent": 50}]}),
+            _node("update", "update_profile", {"set": {"last_journey": "{{ journey.name }}"}, "add_tags": ["bench"]}),
+            _node("wait", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "seconds"}}),
+            _node("branch", "branch", {"groups": [{"id": "tagged", "name": "Tagged", "condition": {"attribute": "tags", "op": "contains", "value": "bench"}}]}),
+            _node("exit", "exit"),
+        ],
+        "edges": [_edge("start", "next", "split"), _edge("split", "a", "update"), _edge("split", "b", "update"),
+                  _edge("update", "next", "wait"), _edge("wait", "next", "branch"), _edge("branch", "tagged", "exit"),
+                  _edge("branch", "else", "exit")],
+    }
+    journey = _journey(workspace, graph, {"entry": {"type": "api"}}, "bench throughput")
+    started = time.time()
+    enrolled = 0
+    for i in range(0, len(customer_ids), API_CHUNK):
+        response = client.post(f"/api/v1/journeys/{journey.id}/enrollments",
+                               json={"customer_ids": customer_ids[i : i + API_CHUNK]}, timeout=120)
+        response.raise_for_status()
+        enrolled += response.json()["enrolled"]
+    api_seconds = time.time() - started
+    _wait_until(lambda: _count(journey.id, "completed") >= enrolled, timeout=600, interval=0.5)
+    completed = _count(journey.id, "completed")
+    (executions, last), = _sql(
+        "SELECT count(*), max(at) FROM journeys_stepevent WHERE journey_id = %s"
+        " AND kind IN ('passed', 'waiting', 'completed', 'exited', 'failed')",
+        [journey.id],
+    )
+    elapsed = last.timestamp() - started
+    rate = executions / elapsed
+    return [
+        {"path": f"throughput: {enrolled:,} enrolled via API, node executions/s end to end ({completed:,} completed, "
+                 f"{executions:,} executions in {elapsed:.1f} s)",
+         "figure": round(rate), "unit": "executions/s", "target": 20_000, "ok": rate >= 20_000 and completed == len(customer_ids)},
+        {"path": "throughput: POST /journeys/{id}/enrollments, 10,000 ids per call",
+         "figure": round(enrolled / api_seconds), "unit": "enrollments/s", "target": None, "ok": True},
+    ]
+
+
+def _park(journey, customer_pks: list[int], due: list[float]) -> None:
+    """Inserts enrollments already waiting at node "wait" (as the engine leaves them) and sets
+    their timers, the way a wait node does."""
+    from journeys.timers import timers_update
+
+    rows = _sql(
+        """
+        INSERT INTO journeys_enrollment (workspace_id, journey_id, version_id, customer_id, state, node_id,
+            step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait)
+        SELECT %s, %s, %s, t.customer_id, 'waiting', 'wait', 1, to_timestamp(t.due), now(), '', false,
+               jsonb_build_object('due', t.due), '[]', '{"data": {}}'
+        FROM unnest(%s::bigint[], %s::float8[]) AS t(customer_id, due)
+        RETURNING id, wake_at
+        """,
+        [journey.workspace_id, journey.id, journey.live_version_id, customer_pks, due],
+    )
+    for i in range(0, len(rows), 10_000):
+        timers_update(add={r[0]: r[1] for r in rows[i : i + 10_000]})
+
+
+def _lateness(journey_id: int) -> tuple[float, float, float, int]:
+    (p50, p99, worst, n), = _sql(
+        """
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY late), percentile_cont(0.99) WITHIN GROUP (ORDER BY late),
+               max(late), count(*)
+        FROM (SELECT extract(epoch FROM s.at) - (e.context->>'due')::float8 AS late
+              FROM journeys_stepevent s JOIN journeys_enrollment e ON e.id = s.enrollment_id
+              WHERE s.journey_id = %s AND s.kind = 'passed' AND s.node_id = 'wait') x
+        """,
+        [journey_id],
+    )
+    return p50 or 0.0, p99 or 0.0, worst or 0.0, n
+
+
+def _timers(workspace, customer_pks: list[int]) -> list[dict]:
+    graph = {"nodes": [_node("start", "start"), _node("wait", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}),
+                       _node("exit", "exit")],
+             "edges": [_edge("start", "next", "wait"), _edge("wait", "next", "exit")]}
+    rows = []
+    # Steady: 5,000 due per second for 10 s.
+    steady = _journey(workspace, graph, {"entry": {"type": "api"}}, "bench steady timers")
+    n = min(50_000, len(customer_pks))
+    t0 = time.time() + 6
+    _park(steady, customer_pks[:n], [t0 + i / 5000 for i in range(n)])
+    _wait_until(lambda: _count(steady.id, "completed") >= n, timeout=120, interval=0.5)
+    p50, p99, worst, fired = _lateness(steady.id)
+    rows.append({"path": f"timers: steady 5,000 due/s for {n / 5000:.0f} s, p99 lateness due → next node "
+                         f"(p50 {p50 * 1000:.0f} ms, max {worst * 1000:.0f} ms, {fired:,} fired)",
+                 "figure": round(p99 * 1000), "unit": "ms", "target": 250, "ok": p99 <= 0.25 and fired == n})
+    # Burst: 100,000 due in the same second.
+    burst = _journey(workspace, graph, {"entry": {"type": "api"}}, "bench burst timers")
+    n = len(customer_pks)
+    t0 = time.time() + 8
+    _park(burst, customer_pks, [t0 + (i % 1000) / 1000 for i in range(n)])
+    _wait_until(lambda: _count(burst.id, "completed") >= n, timeout=120, interval=0.5)
+    (last, fired), = _sql(
+        "SELECT max(at), count(*) FROM journeys_stepevent WHERE journey_id = %s AND kind = 'passed' AND node_id = 'wait'",
+        [burst.id],
+    )
+    span = (last.timestamp() - t0) if last else float("inf")
+    rows.append({"path": f"timers: burst of {n:,} waits due in one second, until the last fired ({fired:,} fired)",
+                 "figure": round(span, 2), "unit": "s", "target": 10, "ok": span <= 10 and fired == n})
+    return rows
+
+
+def _event_entry(client, workspace, events: int = 200) -> list[dict]:
+    graph = {"nodes": [_node("start", "start"), _node("exit", "exit")], "edges": [_edge("start", "next", "exit")]}
+    journey = _journey(workspace, graph, {"entry": {"type": "event", "events": [{"name": "bench_signup"}]}}, "bench events")
+    sent: dict[str, float] = {}
+    for i in range(events):
+        external_id = f"evt{i}"
+        sent[external_id] = time.time()
+        client.post("/api/v1/events", json={"events": [{"customer_id": external_id, "name": "bench_signup"}]}).raise_for_status()
+        time.sleep(0.05)  # light load: ~20 events/s
+    _wait_until(lambda: _count(journey.id, "completed") >= events, timeout=60)
+    rows = _sql(
+        """
+        SELECT c.external_id, s.at FROM journeys_stepevent s JOIN audiences_customer c ON c.id = s.customer_id
+        WHERE s.journey_id = %s AND s.kind = 'passed' AND s.node_id = 'start'
+        """,
+        [journey.id],
+    )
+    latencies = sorted(at.timestamp() - sent[ext] for ext, at in rows)
+    p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else float("inf")
+    p50 = latencies[len(latencies) // 2] if latencies else float("inf")
+    return [{"path": f"events: POST /events → first step of the enrollment, ~20 events/s (p50 {p50 * 1000:.0f} ms, "
+                     f"{len(latencies)}/{events} entered)",
+             "figure": round(p95 * 1000), "unit": "ms", "target": 250, "ok": p95 <= 0.25 and len(latencies) == events}]
+
+
+def run() -> list[dict]:
+    _recreate_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    import httpx
+    from django.core.management import call_command
+
+    from audiences.models import Customer
+    from workspaces.models import Role
+    from workspaces.redis import get_redis
+    from workspaces.services import api_key_create, workspace_create
+
+    call_command("migrate", verbosity=0)
+    get_redis().flushdb()
+    workspace = workspace_create(name=f"bench-engine-{int(time.time())}")
+    _, raw_key = api_key_create(workspace=workspace, name="bench", role=Role.OWNER)
+    Customer.objects.unscoped().bulk_create(
+        [Customer(workspace=workspace, external_id=f"b{i}") for i in range(CUSTOMERS)], batch_size=5000
+    )
+    pks = list(Customer.objects.for_workspace(workspace).order_by("id").values_list("id", flat=True))
+    rows: list[dict] = []
+    with Processes(), httpx.Client(base_url=f"http://127.0.0.1:{PORT}",
+                                   headers={"Authorization": f"Bearer {raw_key}"}, timeout=60) as client:
+        rows += _event_entry(client, workspace)
+        rows += _throughput(client, workspace, [f"b{i}" for i in range(CUSTOMERS)])
+        rows += _timers(workspace, pks)
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{'ok ' if row['ok'] else 'MISS'}  {row['figure']:>10} {row['unit']:<14} target {row['target']}  {row['path']}")

@@ -1,0 +1,42 @@
+// The palette: items are dragged onto the canvas (HTML5 drag and drop); Enter or a click on an
+// item adds it too, so the palette works from the keyboard.
+import type { DragEvent } from 'react';
+
+import { DRAG_MIME, PALETTE, type PaletteItem } from '../lib/palette';
+
+export function Palette({ onAdd, disabled, hasStart }: { onAdd: (item: PaletteItem) => void; disabled: boolean; hasStart: boolean }) {
+  const start = (e: DragEvent, item: PaletteItem) => {
+    e.dataTransfer.setData(DRAG_MIME, item.key);
+    e.dataTransfer.effectAllowed = 'move';
+  };
+  return (
+    <nav className="palette" aria-label="Palette">
+      {PALETTE.map((group) => (
+        <section key={group.title}>
+          <h3>{group.title}</h3>
+          <ul>
+            {group.items.map((item) => {
+              const off = disabled || (item.kind === 'start' && hasStart);
+              return (
+                <li key={item.key}>
+                  <button
+                    type="button"
+                    className={`palette-item kind-${item.kind}`}
+                    draggable={!off}
+                    disabled={off}
+                    title={item.kind === 'start' && hasStart ? 'A journey has one trigger' : item.hint}
+                    data-palette={item.key}
+                    onDragStart={(e) => start(e, item)}
+                    onClick={() => onAdd(item)}
+                  >
+                    {item.label}
+                  </button>
+                </li>
+              );
+            })}
+          </ul>
+        </section>
+      ))}
+    </nav>
+  );
+}

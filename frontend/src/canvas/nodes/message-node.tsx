@@ -1,0 +1,53 @@
+// A message on one channel (email, SMS, push, WhatsApp, RCS, Telegram, Kakao, in-app).
+import type { Node, NodeProps } from '@xyflow/react';
+
+import { CHANNEL_LABELS, isChannel } from '../../lib/channels';
+import type { JourneyNodeData } from '../../lib/graph';
+import { formatDuration } from '../../lib/settings';
+import { NodeShell } from './node-shell';
+
+export type MessageNode = Node<JourneyNodeData, 'message'>;
+
+const ICONS: Record<string, string> = {
+  email: '✉',
+  sms: '💬',
+  push: '🔔',
+  whatsapp: '🟢',
+  rcs: '💠',
+  telegram: '✈',
+  kakao_alimtalk: '🟡',
+  kakao_friendtalk: '🟨',
+  in_app: '📱',
+};
+
+export function MessageNodeView({ id, data, selected }: NodeProps<MessageNode>) {
+  const channel = data.config.channel;
+  const content = (data.config.content ?? {}) as Record<string, string>;
+  const label = isChannel(channel) ? CHANNEL_LABELS[channel] : 'Message';
+  const text = content.subject || content.title || content.text || content.body || content.template || '';
+  const awaited = data.config.await as { status?: string; within?: unknown } | undefined;
+  return (
+    <NodeShell
+      id={id}
+      kind="message"
+      name={data.name}
+      config={data.config}
+      selected={selected}
+      icon={ICONS[String(channel)] ?? '✉'}
+      tone="channel"
+      typeLabel={label}
+      messageCounts
+      summary={
+        <>
+          {text ? <span className="clip">{text}</span> : <span className="muted">No content yet</span>}
+          {awaited && (
+            <span className="muted">
+              {' '}
+              · waits {formatDuration(awaited.within)} for {awaited.status}
+            </span>
+          )}
+        </>
+      }
+    />
+  );
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+
+import type { FlowEdge, FlowNode, NodeKind } from './graph';
+import { autoLayout } from './layout';
+
+function node(id: string, type: NodeKind, config: Record<string, unknown> = {}): FlowNode {
+  return { id, type, position: { x: 0, y: 0 }, data: { name: id, config } };
+}
+
+describe('autoLayout', () => {
+  it('lays a journey out top to bottom with branch outputs side by side in handle order', async () => {
+    const nodes = [
+      node('start', 'start'),
+      node('split', 'split', { paths: [{ id: 'a', percent: 50 }, { id: 'b', percent: 50 }] }),
+      node('left', 'exit'),
+      node('right', 'exit'),
+    ];
+    const edges: FlowEdge[] = [
+      { id: '1', source: 'start', sourceHandle: 'next', target: 'split' },
+      { id: '2', source: 'split', sourceHandle: 'b', target: 'right' },
+      { id: '3', source: 'split', sourceHandle: 'a', target: 'left' },
+    ];
+    const laid = new Map((await autoLayout(nodes, edges)).map((n) => [n.id, n.position]));
+    expect(laid.get('start')!.y).toBeLessThan(laid.get('split')!.y);
+    expect(laid.get('split')!.y).toBeLessThan(laid.get('left')!.y);
+    expect(laid.get('left')!.y).toBe(laid.get('right')!.y);
+    expect(laid.get('left')!.x).toBeLessThan(laid.get('right')!.x);
+  });
+
+  it('keeps 150 nodes apart and finishes quickly', async () => {
+    const nodes: FlowNode[] = [node('start', 'start')];
+    const edges: FlowEdge[] = [];
+    for (let i = 1; i < 150; i++) {
+      nodes.push(node(`w${i}`, 'wait', { mode: 'duration' }));
+      const parent = i === 1 ? 'start' : `w${Math.floor(i / 2)}`;
+      edges.push({ id: `e${i}`, source: parent, sourceHandle: 'next', target: `w${i}` });
+    }
+    const t0 = performance.now();
+    const laid = await autoLayout(nodes, edges);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    const spots = new Set(laid.map((n) => `${Math.round(n.position.x)},${Math.round(n.position.y)}`));
+    expect(spots.size).toBe(150);
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+
+import type { FlowEdge, FlowNode, NodeKind } from './graph';
+import { canConnect, configProblems, graphProblems } from './rules';
+
+function node(id: string, type: NodeKind, config: Record<string, unknown> = {}): FlowNode {
+  return { id, type, position: { x: 0, y: 0 }, data: { name: id, config } };
+}
+function edge(source: string, handle: string, target: string): FlowEdge {
+  return { id: `${source}-${handle}-${target}`, source, sourceHandle: handle, target };
+}
+
+const good = [
+  node('start', 'start'),
+  node('wait', 'wait', { mode: 'duration', duration: { value: 2, unit: 'hours' } }),
+  node('mail', 'message', { channel: 'email', content: { subject: 'Hi {{ customer.first_name }}' } }),
+  node('done', 'exit'),
+];
+const goodEdges = [edge('start', 'next', 'wait'), edge('wait', 'next', 'mail'), edge('mail', 'next', 'done')];
+
+describe('validation hints', () => {
+  it('finds nothing wrong with a complete journey', () => {
+    expect(graphProblems(good, goodEdges)).toEqual([]);
+  });
+
+  it('asks for a trigger, and for one only', () => {
+    expect(graphProblems([node('done', 'exit')], [])).toContainEqual(expect.objectContaining({ node_id: null, field: 'graph.nodes' }));
+    const twice = graphProblems([...good, node('start_2', 'start')], goodEdges);
+    expect(twice).toContainEqual(expect.objectContaining({ node_id: 'start_2', field: 'type' }));
+  });
+
+  it('marks nodes not reachable from the start', () => {
+    const problems = graphProblems(good, goodEdges.slice(0, 2));
+    expect(problems).toEqual([expect.objectContaining({ node_id: 'done', field: 'node' })]);
+  });
+
+  it('names the config field that is missing, in the API field format', () => {
+    expect(configProblems(node('m', 'message', { channel: 'sms', content: { text: ' ' } }))).toEqual([
+      { node_id: 'm', field: 'config.content.text', message: 'Text is required.' },
+    ]);
+    expect(configProblems(node('w', 'wait', { mode: 'event', event: '', timeout: { value: 0, unit: 'days' } })).map((p) => p.field)).toEqual([
+      'config.event',
+      'config.timeout',
+    ]);
+    expect(configProblems(node('h', 'webhook', { url: 'ftp://x' }))[0].field).toBe('config.url');
+    expect(configProblems(node('h', 'webhook', { url: 'https://{{ customer.host }}/x' }))).toEqual([]);
+    expect(configProblems(node('s', 'split', { paths: [{ id: 'a', percent: 50 }, { id: 'b', percent: 40 }] }))[0].message).toMatch(/sum to 100 \(they sum to 90\)/);
+    expect(configProblems(node('b', 'branch', { groups: [{ id: 'g', condition: { all: [] } }] }))[0].field).toBe('config.groups.0.condition');
+    expect(configProblems(node('u', 'update_profile', { set: {}, add_tags: [] }))[0].field).toBe('config.set');
+    expect(configProblems(node('u', 'update_profile', { add_tags: ['vip'] }))).toEqual([]);
+  });
+});
+
+describe('canConnect', () => {
+  it('refuses loops, edges into the start, self edges and unknown handles', () => {
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'wait' })).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'wait', sourceHandle: 'next', target: 'start' })).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'mail' })).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'yes', target: 'done' })).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'done' })).toBe(true);
+  });
+});

@@ -1,0 +1,255 @@
+"""GET /journeys/{id}/analytics[.csv] and /analytics/journeys[.csv] over StepEvents and messages
+written the way the engine and channels write them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+
+from analytics.services import rollups_refresh
+from audiences.models import Customer
+from channels_app.models import DeliveryEvent, Message
+from journeys.enrollments import enrollments_create
+from journeys.models import Enrollment, StepEvent
+from journeys.services import journey_start, journey_update
+from tests.analytics.helpers import forked_graph, forked_journey
+from tests.engine.helpers import chain, node, published
+
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=dt_timezone.utc)
+
+
+def _enroll(journey, n: int, prefix: str = "c") -> list[Enrollment]:
+    people = Customer.objects.unscoped().bulk_create(
+        [Customer(workspace_id=journey.workspace_id, external_id=f"{prefix}{i}") for i in range(n)]
+    )
+    enrollments_create(journey=journey, customer_ids=[c.id for c in people], now=T0)
+    return list(
+        Enrollment.objects.for_workspace(journey.workspace_id).filter(journey=journey, customer__in=people).order_by("id")
+    )
+
+
+def _step(e: Enrollment, kind: str, node_id: str, handle: str = "", at: datetime = T0, **data) -> StepEvent:
+    return StepEvent(workspace_id=e.workspace_id, enrollment=e, journey_id=e.journey_id, version_id=e.version_id,
+                     customer_id=e.customer_id, node_id=node_id, kind=kind, handle=handle, at=at, data=data)
+
+
+def _walk(e: Enrollment, path: list[tuple[str, str]], at: datetime, end: str = "completed", **end_data):
+    """Steps for passing each (node, handle) in order, then finishing (or waiting) at the last."""
+    rows = []
+    for node_id, handle in path:
+        rows += [_step(e, "passed", node_id, handle, at)]
+    last = path[-1][0] if path else e.node_id
+    target = {"split": {"a": "sms", "b": "buy"}, "sms": {"next": "pause", "failed": "end"},
+              "pause": {"next": "vip"}, "vip": {"vip": "tag"}, "tag": {"next": "end"}, "buy": {"event": "end"}}
+    for node_id, handle in path:
+        if (nxt := target.get(node_id, {}).get(handle)) is not None:
+            rows.append(_step(e, "arrived", nxt, at=at))
+            last = nxt
+    rows.append(_step(e, end, last, at=at, **end_data))
+    StepEvent.objects.unscoped().bulk_create(rows)
+    state = {"completed": "completed", "exited": "exited", "waiting": "waiting"}[end]
+    Enrollment.objects.unscoped().filter(pk=e.pk).update(
+        state=state, node_id=last, finished_at=None if state == "waiting" else at
+    )
+
+
+@pytest.fixture
+def story(workspace):
+    """10 customers through the forked journey on 2026-11-02/03 (UTC)."""
+    journey = forked_journey(workspace, holdout=None, name="Story")
+    es = _enroll(journey, 10)
+    day2 = T0 + timedelta(days=1)
+    for e in es[:4]:  # path b, bought: goal, completed an hour later
+        StepEvent.objects.unscoped().bulk_create([_step(e, "goal", "buy", at=T0, goal_id="bought")])
+        Enrollment.objects.unscoped().filter(pk=e.pk).update(goals=[{"id": "bought", "at": T0.isoformat()}])
+        _walk(e, [("start", "next"), ("split", "b"), ("buy", "event")], T0 + timedelta(hours=1))
+    for e in es[4:6]:  # path a, vip, completed the next day
+        _walk(e, [("start", "next"), ("split", "a"), ("sms", "next"), ("pause", "next"), ("vip", "vip"),
+                  ("tag", "next")], day2)
+    for e in es[6:8]:  # path a, the send failed
+        _walk(e, [("start", "next"), ("split", "a"), ("sms", "failed")], T0)
+    _walk(es[8], [("start", "next"), ("split", "b")], T0, end="exited", reason="exit_condition")
+    _walk(es[9], [("start", "next"), ("split", "a"), ("sms", "next")], T0, end="waiting")
+    for e, status in ((es[4], "clicked"), (es[5], "bounced"), (es[9], "delivered")):
+        m = Message.objects.unscoped().create(workspace_id=e.workspace_id, customer_id=e.customer_id, enrollment=e,
+                                              step_seq=3, journey_id=e.journey_id, version=1, node_id="sms",
+                                              channel="sms", status=status)
+        DeliveryEvent.objects.unscoped().create(workspace_id=e.workspace_id, message=m, status="sent", source="send", at=T0)
+        DeliveryEvent.objects.unscoped().create(workspace_id=e.workspace_id, message=m, status=status, source="api", at=T0)
+    rollups_refresh()
+    return journey
+
+
+def _nodes(body) -> dict:
+    return {n["node_id"]: n for n in body["nodes"]}
+
+
+def test_summary_nodes_and_series(story, viewer_api):
+    response = viewer_api.get(f"/api/v1/journeys/{story.pk}/analytics")  # a viewer may read
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["summary"] == {
+        "started": 10, "active": 1, "completed": 8, "exited": 1, "failed": 0, "goal_conversions": 4,
+        "conversion_rate": 0.4,
+        "avg_duration_seconds": body["summary"]["avg_duration_seconds"],  # see test_durations
+        "median_duration_seconds": body["summary"]["median_duration_seconds"],
+        "exited_by_reason": {"exit_condition": 1}, "goals": {"bought": 4}, "holdout": None,
+    }
+    nodes = _nodes(body)
+    assert [n["node_id"] for n in body["nodes"]] == [n["id"] for n in forked_graph()["nodes"]]
+    assert nodes["split"]["handles"] == {"a": 5, "b": 5}
+    assert nodes["split"]["handle_names"] == {"a": "Path A", "b": "Path B"}
+    assert nodes["vip"]["handles"] == {"vip": 2, "else": 0}
+    assert nodes["vip"]["handle_names"]["vip"] == "VIPs"
+    assert nodes["sms"] | {"messages": None} == nodes["sms"] | {
+        "entered": 5, "passed": 5, "waiting": 0, "exited": 0, "failed": 0, "type": "message", "messages": None,
+    }
+    assert nodes["sms"]["handles"] == {"next": 3, "failed": 2}
+    assert (nodes["pause"]["entered"], nodes["pause"]["waiting"]) == (3, 1)
+    assert nodes["sms"]["messages"] == {"sent": 3, "delivered": 2, "opened": 1, "read": 0, "clicked": 1,
+                                        "replied": 0, "failed": 0, "bounced": 1}
+    assert nodes["split"]["messages"] is None
+    assert nodes["buy"]["exited"] == 1 and nodes["buy"]["exited_by_reason"] == {"exit_condition": 1}
+    assert nodes["end"]["completed"] == 8 and nodes["end"]["entered"] == 8
+    assert body["series"] == [
+        {"date": "2026-11-02", "started": 10, "completed": 6, "goal_conversions": 4},
+        {"date": "2026-11-03", "started": 0, "completed": 2, "goal_conversions": 0},
+    ]
+
+
+def test_durations(story, api):
+    summary = api.get(f"/api/v1/journeys/{story.pk}/analytics").json()["summary"]
+    # 4 passes of 1 h, 2 of 1 day, 2 of 0 s (the failed sends completed at once).
+    assert summary["avg_duration_seconds"] == pytest.approx((4 * 3600 + 2 * 86400) / 8, abs=0.01)
+    assert summary["median_duration_seconds"] == pytest.approx(3600, rel=0.05)
+
+
+def test_date_range_counts_only_those_days(story, api):
+    body = api.get(f"/api/v1/journeys/{story.pk}/analytics", {"from": "2026-11-03", "to": "2026-11-03"}).json()
+    assert body["summary"]["started"] == 0
+    assert body["summary"]["completed"] == 2
+    assert body["summary"]["active"] == 1  # "now" ignores the range
+    assert body["series"] == [{"date": "2026-11-03", "started": 0, "completed": 2, "goal_conversions": 0}]
+    hours = api.get(f"/api/v1/journeys/{story.pk}/analytics",
+                    {"from": "2026-11-02T10:30:00Z", "to": "2026-11-02T12:00:00Z"}).json()
+    assert hours["summary"]["completed"] == 4  # the 11:00 hour only
+
+
+def test_workspace_time_zone_sets_the_days(story, api, workspace):
+    workspace.timezone = "Pacific/Kiritimati"  # UTC+14: 10:00Z on the 2nd is the 3rd there
+    workspace.save(update_fields=["timezone"])
+    series = api.get(f"/api/v1/journeys/{story.pk}/analytics").json()["series"]
+    assert series[0] == {"date": "2026-11-03", "started": 10, "completed": 6, "goal_conversions": 4}
+
+
+def test_version_filter(workspace, api):
+    journey = published(workspace, chain(node("start", "start"), node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}})))
+    first = _enroll(journey, 3, prefix="v1-")
+    journey_update(journey=journey, actor=None, graph=chain(node("start", "start"), node("x", "exit")))
+    journey = journey_start(journey=journey, actor=None, in_flight="keep")
+    second = _enroll(journey, 2, prefix="v2-")
+    rollups_refresh()
+    assert len(first) + len(second) == 5
+    v1 = api.get(f"/api/v1/journeys/{journey.pk}/analytics", {"version": 1}).json()
+    v2 = api.get(f"/api/v1/journeys/{journey.pk}/analytics", {"version": 2}).json()
+    both = api.get(f"/api/v1/journeys/{journey.pk}/analytics").json()
+    assert (v1["summary"]["started"], v2["summary"]["started"], both["summary"]["started"]) == (3, 2, 5)
+    assert [n["node_id"] for n in v1["nodes"]] == ["start", "w"]
+    assert [n["node_id"] for n in v2["nodes"]][:2] == ["start", "x"]
+    assert v1["summary"]["active"] == 3 and v2["summary"]["active"] == 2
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"version": "zero"}, "version"), ({"version": 0}, "version"), ({"version": 9}, "version"),
+    ({"from": "yesterday"}, "from"), ({"to": "2026-13-45"}, "to"),
+    ({"from": "2026-11-05", "to": "2026-11-01"}, "to"),
+])
+def test_bad_parameters_are_400_naming_the_field(story, api, params, field):
+    response = api.get(f"/api/v1/journeys/{story.pk}/analytics", params)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["details"]
+    assert api.get(f"/api/v1/journeys/{story.pk}/analytics.csv", params).status_code == 400
+
+
+def test_csv_export_streams_summary_nodes_and_series_with_formulas_defused(workspace, api):
+    graph = chain(node("start", "start"), node("end", "exit"))
+    graph["nodes"][1]["name"] = '=HYPERLINK("http://evil.example","x")'
+    journey = published(workspace, graph, name="@SUM(A1)")
+    _enroll(journey, 2)
+    rollups_refresh()
+    response = api.get(f"/api/v1/journeys/{journey.pk}/analytics.csv")
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert ["started", "2"] in rows
+    header = rows.index(next(r for r in rows if r and r[0] == "node_id"))
+    end_row = next(r for r in rows[header:] if r and r[0] == "end")
+    assert end_row[2] == '\'=HYPERLINK("http://evil.example","x")'
+    assert ["date", "started", "completed", "goal_conversions"] in rows
+    listing = api.get("/api/v1/analytics/journeys.csv")
+    assert listing.status_code == 200
+    lines = list(csv.reader(io.StringIO(b"".join(listing.streaming_content).decode())))
+    assert lines[0][:3] == ["id", "name", "status"]
+    assert lines[1][1] == "'@SUM(A1)" and lines[1][3] == "2"
+
+
+def test_journey_list_one_row_each_in_constant_queries(workspace, api, django_assert_max_num_queries):
+    journeys = [published(workspace, chain(node("start", "start"), node("end", "exit")), name=f"J{i}") for i in range(3)]
+    _enroll(journeys[0], 4)
+    rollups_refresh()
+    with django_assert_max_num_queries(8):  # auth (key, throttle bookkeeping) + page + totals + live
+        response = api.get("/api/v1/analytics/journeys", {"limit": 2})
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["name"] for r in body["results"]] == ["J2", "J1"]
+    assert body["next"]
+    rest = api.get("/api/v1/analytics/journeys", {"limit": 2, "cursor": body["next"]}).json()
+    assert rest["results"] == [{"id": journeys[0].id, "name": "J0", "status": "active", "started": 4, "active": 4,
+                                "completed": 0, "exited": 0, "goal_conversions": 0, "conversion_rate": 0.0}]
+    with django_assert_max_num_queries(8):
+        api.get("/api/v1/analytics/journeys", {"limit": 50})
+
+
+def test_holdout_comparison_and_uplift(workspace, api):
+    journey = forked_journey(workspace, holdout=50, name="Held")
+    es = _enroll(journey, 40)
+    held = [e for e in es if e.holdout]
+    treated = [e for e in es if not e.holdout]
+    assert held and treated
+    converted = held[:1] + treated[:4]
+    StepEvent.objects.unscoped().bulk_create([_step(e, "goal", "buy", goal_id="bought") for e in converted])
+    for e in converted:
+        Enrollment.objects.unscoped().filter(pk=e.pk).update(goals=[{"id": "bought", "at": T0.isoformat()}])
+    rollups_refresh()
+    holdout = api.get(f"/api/v1/journeys/{journey.pk}/analytics").json()["summary"]["holdout"]
+    h_rate, t_rate = round(1 / len(held), 4), round(4 / len(treated), 4)
+    assert holdout == {
+        "percent": 50,
+        "holdout": {"started": len(held), "goal_conversions": 1, "conversion_rate": h_rate},
+        "treatment": {"started": len(treated), "goal_conversions": 4, "conversion_rate": t_rate},
+        "uplift": round((t_rate - h_rate) / h_rate, 4),
+    }
+
+
+def test_schema_describes_the_analytics_routes(api):
+    schema = api.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    paths = schema["paths"]
+    assert "/api/v1/journeys/{id}/analytics" in paths
+    assert "text/csv" in paths["/api/v1/journeys/{id}/analytics.csv"]["get"]["responses"]["200"]["content"]
+    assert "/api/v1/analytics/journeys" in paths and "/api/v1/analytics/journeys.csv" in paths
+    summary = schema["components"]["schemas"]["Summary"]["properties"]
+    assert {"started", "active", "completed", "exited", "goal_conversions", "conversion_rate",
+            "avg_duration_seconds", "median_duration_seconds", "holdout"} <= set(summary)
+
+
+def test_list_csv_never_shows_another_workspace(story, other_api):
+    response = other_api.get("/api/v1/analytics/journeys.csv")
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    assert "Story" not in text and text.splitlines()[0].startswith("id,name,status")
+    assert other_api.get(f"/api/v1/journeys/{story.pk}/analytics.csv").status_code == 404
