@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -34,9 +36,13 @@ MAX_ERRORS_KEPT = 1000  # `failed` counts them all; the list keeps the first one
 HOOK_SLICE = 10_000  # customers_changed is fired in slices of at most this many ids
 READ_BUFFER = 1 << 20
 
-# Attribute cells are typed in SQL by waymark_csv_cell (migration 0002): integers, decimals and
-# booleans become JSON numbers and booleans, anything else (ISO dates included, which the
-# condition language compares as datetimes) a string; an empty cell sets nothing.
+# Attribute cells become typed JSON (see _attributes_json): integers and decimals are JSON numbers,
+# true/false booleans, anything else a string (ISO dates included: JSON has no date type, and the
+# condition language compares ISO strings as datetimes); an empty cell sets nothing. Typing in
+# Python costs ~0.4 µs a cell; the same CASE/regex typing in SQL measured ~5 µs a cell.
+INTEGER_RE = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
+DECIMAL_RE = re.compile(r"-?(?:0|[1-9][0-9]{0,29})\.[0-9]{1,30}")
+BOOLEANS = {"true": "true", "TRUE": "true", "True": "true", "false": "false", "FALSE": "false", "False": "false"}
 
 
 def _open_text(file) -> io.TextIOWrapper:
@@ -103,10 +109,6 @@ def _upsert_sql(stage: str, layout: _Layout, with_list: bool) -> str:
     def known(name: str) -> str:
         return f"NULLIF(btrim(s.{name}), '')" if name in layout.known else "NULL"
 
-    pairs = [f"%(a{i})s::text, waymark_csv_cell(btrim(s.a{i}))" for i in range(len(layout.attributes))]
-    # A SQL function takes at most 100 arguments: build the object 40 pairs at a time.
-    objects = [f"jsonb_build_object({', '.join(pairs[i : i + 40])})" for i in range(0, len(pairs), 40)]
-    attributes = f"jsonb_strip_nulls({' || '.join(objects)})" if objects else "'{}'::jsonb"
     tags = (
         "ARRAY(SELECT DISTINCT btrim(t) FROM unnest(string_to_array(s.tags, ';')) t WHERE btrim(t) <> '')"
         if "tags" in layout.known
@@ -127,7 +129,7 @@ def _upsert_sql(stage: str, layout: _Layout, with_list: bool) -> str:
             attributes, tags, push_tokens, unsubscribed, created_at, updated_at)
         SELECT %(ws)s, s.external_id, COALESCE({known("email")}, ''), COALESCE({known("phone")}, ''),
             COALESCE({known("timezone")}, ''), COALESCE({known("locale")}, ''),
-            {attributes}, {tags}, '[]'::jsonb, '{{}}', %(now)s, %(now)s
+            s.attributes::jsonb, {tags}, '[]'::jsonb, '{{}}', %(now)s, %(now)s
         FROM {stage} s
         ON CONFLICT (workspace_id, external_id) DO UPDATE SET
             email = CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email ELSE c.email END,
@@ -245,11 +247,10 @@ def _run(progress: _Job, raw) -> None:
         raise FieldError(f"The header cannot be read as UTF-8 CSV: {exc}") from exc
     layout = _layout(header)
     stage = f"import_stage_{job.pk}"
-    columns = ["line", "external_id", *layout.known, *(f"a{i}" for i in range(len(layout.attributes)))]
-    order = [layout.id_index, *layout.known.values(), *(i for _, i in layout.attributes)]
+    columns = ["line", "external_id", *layout.known, "attributes"]
+    order = [layout.id_index, *layout.known.values()]
     sql = _upsert_sql(stage, layout, with_list=job.customer_list_id is not None)
-    params = {f"a{i}": name for i, (name, _) in enumerate(layout.attributes)}
-    params.update(ws=job.workspace_id, list=job.customer_list_id)
+    params = {"ws": job.workspace_id, "list": job.customer_list_id}
     connection.ensure_connection()
     pg = connection.connection
     # psycopg.Cursor binds parameters server-side (Django's default cursor quotes them in Python).
@@ -261,7 +262,7 @@ def _run(progress: _Job, raw) -> None:
         rows = _good_rows(reader, layout, progress)
         pending = None
         while True:
-            staged, pending, done = _stage_chunk(pg, stage, columns, order, rows, pending, layout)
+            staged, pending, done = _stage_chunk(pg, stage, columns, order, rows, pending, layout, _attributes_json(layout))
             _upsert_chunk(pg, sql, params, progress, staged)
             if done:
                 break
@@ -295,7 +296,29 @@ def _good_rows(reader, layout: _Layout, progress: _Job) -> Iterator[tuple[int, l
             yield line, row
 
 
-def _stage_chunk(pg, stage, columns, order, rows, pending, layout) -> tuple[int, tuple | None, bool]:
+def _attributes_json(layout: _Layout):
+    """A function: a row's attribute cells → the JSON object text of the typed values."""
+    keys = [(json.dumps(name) + ":", index) for name, index in layout.attributes]
+    encode = json.encoder.encode_basestring  # the C string encoder json.dumps uses
+
+    def typed(value: str) -> str:
+        first = value[0]
+        if (first.isdigit() or first == "-") and (INTEGER_RE.fullmatch(value) or DECIMAL_RE.fullmatch(value)):
+            return value  # already a JSON number
+        return BOOLEANS.get(value) or encode(value)
+
+    def build(row: list[str]) -> str:
+        parts = []
+        for key, index in keys:
+            value = row[index].strip()
+            if value:
+                parts.append(key + typed(value))
+        return "{" + ",".join(parts) + "}"
+
+    return build
+
+
+def _stage_chunk(pg, stage, columns, order, rows, pending, layout, attributes) -> tuple[int, tuple | None, bool]:
     """COPYs up to CHUNK_ROWS lines into the staging table. A chunk ends early at an id it already
     holds (one upsert cannot touch a row twice), so a repeated id applies in file order.
     Returns (lines staged, the line held for the next chunk, end of file)."""
@@ -306,13 +329,13 @@ def _stage_chunk(pg, stage, columns, order, rows, pending, layout) -> tuple[int,
             if pending is not None:
                 line, row = pending
                 seen.add(row[layout.id_index])
-                copy.write_row([line, *(row[i] for i in order)])
+                copy.write_row([line, *(row[i] for i in order), attributes(row)])
             for line, row in rows:
                 external_id = row[layout.id_index]
                 if external_id in seen:
                     return len(seen), (line, row), False
                 seen.add(external_id)
-                copy.write_row([line, *(row[i] for i in order)])
+                copy.write_row([line, *(row[i] for i in order), attributes(row)])
                 if len(seen) >= CHUNK_ROWS:
                     return len(seen), None, False
     return len(seen), None, True

@@ -7,10 +7,12 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.timezone import now
 
-from workspaces.models import WorkspaceModel
+from workspaces.models import Workspace, WorkspaceModel
 
 
 class Customer(WorkspaceModel):
+    # No index of its own: the (workspace, external_id) and (workspace, id) indexes lead with it.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
     external_id = models.CharField(max_length=255)
     email = models.CharField(max_length=254, blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")  # E.164
@@ -31,7 +33,9 @@ class Customer(WorkspaceModel):
         ]
         indexes = [
             GinIndex(fields=["attributes"], name="customer_attributes_gin", opclasses=["jsonb_path_ops"]),
-            GinIndex(fields=["tags"], name="customer_tags_gin"),
+            # Only tagged customers are indexed: an untagged row (most of a big import) then costs
+            # nothing here. ?tag= queries repeat the condition so the planner can use it.
+            GinIndex(fields=["tags"], name="customer_tags_gin", condition=~models.Q(tags=[])),
             # GET /customers pages newest first within a workspace (keyset on id).
             models.Index(fields=["workspace", "id"], name="customer_workspace_id"),
             # ?search= is a prefix match on external_id or email; the pattern opclass lets the
@@ -53,6 +57,9 @@ class Customer(WorkspaceModel):
 
 
 class Event(WorkspaceModel):
+    # No index of its own: (workspace, name, occurred_at) and the idempotency index lead with it,
+    # and every index costs on the ingest hot path.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events", db_index=False)
     name = models.CharField(max_length=200)
     properties = models.JSONField(default=dict, blank=True)

@@ -29,7 +29,7 @@ def customers_list(
         by_email = customers.filter(email__startswith=search.lower())
         customers = by_id | by_email
     if tag:
-        customers = customers.filter(tags__contains=[tag])
+        customers = customers.filter(tags__contains=[tag]).exclude(tags=[])  # the index's condition
     if customer_list is not None:
         members = ListMember.objects.for_workspace(workspace).filter(
             customer_list=customer_list, customer_id=OuterRef("pk")

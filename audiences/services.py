@@ -280,21 +280,17 @@ def _clean_event(item: Any, now: datetime) -> tuple[str, str, str, datetime, str
     return external_id, name, properties_json, _parse_timestamp(item.get("timestamp"), now), idempotency_id
 
 
-_ENSURE_CUSTOMERS_SQL = """
-WITH wanted AS (SELECT DISTINCT unnest(%(ids)b::text[]) AS external_id),
-inserted AS (
-    INSERT INTO audiences_customer (workspace_id, external_id, email, phone, timezone, locale,
-                                    attributes, tags, push_tokens, unsubscribed, created_at, updated_at)
-    SELECT %(ws)b, external_id, '', '', '', '', '{}'::jsonb, '{}', '[]'::jsonb, '{}', %(now)b, %(now)b
-    FROM wanted ORDER BY external_id
-    ON CONFLICT (workspace_id, external_id) DO NOTHING
-    RETURNING id, external_id
-)
-SELECT id, external_id, TRUE FROM inserted
-UNION ALL
-SELECT c.id, c.external_id, FALSE FROM audiences_customer c
-WHERE c.workspace_id = %(ws)b AND c.external_id = ANY(%(ids)b::text[])
+_INSERT_BARE_CUSTOMERS_SQL = """
+INSERT INTO audiences_customer (workspace_id, external_id, email, phone, timezone, locale,
+                                attributes, tags, push_tokens, unsubscribed, created_at, updated_at)
+SELECT %(ws)b, external_id, '', '', '', '', '{}'::jsonb, '{}', '[]'::jsonb, '{}', %(now)b, %(now)b
+FROM unnest(%(ids)b::text[]) AS external_id
+ON CONFLICT (workspace_id, external_id) DO NOTHING
+RETURNING id, external_id
 """
+_SELECT_CUSTOMER_IDS_SQL = (
+    "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)b::text[])"
+)
 
 _INSERT_EVENTS_SQL = """
 INSERT INTO audiences_event (workspace_id, customer_id, name, properties, occurred_at, received_at, idempotency_id)
@@ -327,21 +323,21 @@ def customers_ensure(*, workspace_id: int, external_ids: list[str], now: datetim
     """The ids of these customers, creating the unknown ones (bare). Returns (external_id → id,
     ids created). Sorted inserts keep concurrent batches from deadlocking."""
     wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
     created: list[int] = []
     with _raw_cursor() as cur:
-        cur.execute(_ENSURE_CUSTOMERS_SQL, {"ids": wanted, "ws": workspace_id, "now": now})
-        for pk, external_id, is_new in cur.fetchall():
-            found[external_id] = pk
-            if is_new:
-                created.append(pk)
+        # Known customers first (the common case on a busy ingest: one index probe each).
+        cur.execute(_SELECT_CUSTOMER_IDS_SQL, {"ws": workspace_id, "ids": wanted})
+        found = {x: pk for pk, x in cur.fetchall()}
         missing = [x for x in wanted if x not in found]
-        if missing:  # created by a concurrent transaction after this statement's snapshot
-            cur.execute(
-                "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %s AND external_id = ANY(%s::text[])",
-                (workspace_id, missing),
-            )
-            found.update({x: pk for pk, x in cur.fetchall()})
+        if missing:
+            cur.execute(_INSERT_BARE_CUSTOMERS_SQL, {"ws": workspace_id, "ids": missing, "now": now})
+            for pk, x in cur.fetchall():
+                found[x] = pk
+                created.append(pk)
+            raced = [x for x in missing if x not in found]
+            if raced:  # inserted by a concurrent transaction since our first look
+                cur.execute(_SELECT_CUSTOMER_IDS_SQL, {"ws": workspace_id, "ids": raced})
+                found.update({x: pk for pk, x in cur.fetchall()})
     return found, created
 
 

@@ -16,8 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +74,7 @@ def generate(n: int) -> tuple[int, dict]:
     journey = journey_start(journey=journey, actor=None)
     ws, jid, vid = workspace.pk, journey.pk, journey.live_version_id
     rng = random.Random(42)
-    base = datetime.now(dt_timezone.utc) - timedelta(days=DAYS)
+    base = datetime.now(UTC) - timedelta(days=DAYS)
     counts = {}
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor
@@ -236,7 +235,7 @@ def run(n: int = 1_000_000, requests: int = 200) -> list[dict]:
             assert body["summary"]["started"] == n, body["summary"]
             _measure(client, url, 20)  # warm-up: connections, plan caches
             plain = _measure(client, url, requests)
-            week = (datetime.now(dt_timezone.utc) - timedelta(days=7)).date().isoformat()
+            week = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
             filtered = _measure(client, f"{url}?version=1&from={week}", requests // 2)
             listing = _measure(client, f"{base}/analytics/journeys", requests // 2)
     finally:

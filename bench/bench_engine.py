@@ -254,6 +254,9 @@ def _event_entry(client, workspace, events: int = 200) -> list[dict]:
 
 
 def run() -> list[dict]:
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     _recreate_database(os.environ["DATABASE_URL"])
     import django
 

@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -25,13 +26,17 @@ def discover() -> list[str]:
 def run_all(modules: list[str]) -> list[dict]:
     rows = []
     for name in modules:
+        short = name.removeprefix("bench.")
         started = time.monotonic()
-        results = importlib.import_module(name).run()
-        print(
-            f"[bench] {name}: {len(results)} figures in {time.monotonic() - started:.1f} s",
-            flush=True,
-        )
-        rows += [{"module": name.removeprefix("bench."), **row} for row in results]
+        try:
+            results = importlib.import_module(name).run()
+        except Exception:  # one broken benchmark must not cost the others their figures
+            traceback.print_exc()
+            rows.append({"module": short, "path": "(failed, see traceback)", "error": True})
+            continue
+        elapsed = time.monotonic() - started
+        print(f"[bench] {name}: {len(results)} figures in {elapsed:.1f} s", flush=True)
+        rows += [{"module": short, **row} for row in results]
     return rows
 
 
@@ -39,9 +44,11 @@ def table(rows: list[dict]) -> str:
     headers = ("module", *COLUMNS)
     cells = [[_cell(row.get(key)) for key in headers] for row in rows]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     if not rows:
         lines.append("(no bench/bench_*.py modules yet)")
     return "\n".join(lines)
@@ -71,7 +78,7 @@ def main() -> int:
         + "\n"
     )
     print(f"\nwrote {RESULTS.relative_to(BENCH_DIR.parent)}")
-    return 0
+    return 1 if any(row.get("error") for row in rows) else 0
 
 
 def _with_services(modules: list[str]) -> list[dict]:

@@ -4,6 +4,7 @@ one-click unsubscribe (signed tokens). None of them uses an API key."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -69,8 +70,11 @@ class TwilioStatusHook(HookView):
         params = {k: request.POST.get(k) for k in request.POST}
         token = credentials_decrypt(config.credentials_encrypted).get("auth_token", "")
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or signature != twilio_signature(
-            token, twilio_callback_url(config.pk), params
+        # Twilio signs the URL it was given, which carries a timestamped token: check against
+        # the URL as requested (regenerating it would give a new timestamp in a later second).
+        requested = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{request.get_full_path()}"
+        if not signature or not hmac.compare_digest(
+            signature, twilio_signature(token, requested, params)
         ):
             return _forbidden()
         status = TWILIO_STATUSES.get(params.get("MessageStatus", ""))

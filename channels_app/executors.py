@@ -13,7 +13,7 @@ from journeys.nodes.base import Next, Result, Wait
 from workspaces.models import Workspace
 
 from . import rendering, services
-from .models import Message
+from .models import Message, WebhookCall
 
 # A send not confirmed within this long is looked at again (a lost task or signal): re-enqueued
 # while queued, resolved from the row otherwise. Journeys are never stuck on a lost signal.
@@ -158,16 +158,18 @@ def webhook_execute(ctx) -> Result:
     if ctx.simulate:
         ctx.note(webhook={k: request[k] for k in ("method", "url", "headers", "body")})
         return Next("next")
-    from .tasks import webhook_call_task
-
-    call = {
-        "workspace_id": ctx.workspace_id,
-        "enrollment_id": ctx.enrollment.id,
-        "step_seq": ctx.step_seq,
-        "customer_id": ctx.customer.id,
-        "request": request,
-    }
-    ctx.on_commit(lambda: webhook_call_task.apply_async(kwargs=call))
+    call = services.webhook_call_prepare(
+        workspace_id=ctx.workspace_id,
+        enrollment_id=ctx.enrollment.id,
+        step_seq=ctx.step_seq,
+        customer_id=ctx.customer.id,
+        node_id=ctx.node_id,
+        request=request,
+    )
+    if call.status != WebhookCall.Status.PENDING:  # finished before (a re-run of this visit)
+        ctx.note(status_code=call.status_code, error=call.error)
+        return Next("next" if call.status == WebhookCall.Status.OK else "failed")
+    ctx.on_commit(lambda: services.webhook_call_enqueue(call=call))
     # The longest the call can take with every retry and backoff; then it counts as failed.
     budget = request["timeout_seconds"] * (request["retries"] + 1) + sum(
         services.webhook_backoff(i) for i in range(request["retries"])

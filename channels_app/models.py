@@ -132,3 +132,39 @@ class DeliveryEvent(WorkspaceModel):
 
     class Meta:
         indexes = [models.Index(fields=["message", "at"], name="delivery_event_message_at")]
+
+
+class WebhookCall(WorkspaceModel):
+    """One webhook node visit's call: the unique (enrollment, step_seq) key makes "called once" a
+    database fact (a redelivered or duplicated task finds the row finished, or locked and skips),
+    and the row carries the rendered request, so tasks only take its id."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # waiting for its (next) attempt
+        OK = "ok"
+        FAILED = "failed"
+
+    enrollment = models.ForeignKey(
+        Enrollment, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    step_seq = models.PositiveIntegerField()
+    # The request holds rendered personal data, so erasing the customer erases the call.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    node_id = models.CharField(max_length=100, blank=True, default="")
+    request = models.JSONField(default=dict)  # {method, url, headers, body, timeout_seconds, …}
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step_seq"], name="webhook_call_idempotency_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"webhook call {self.pk} ({self.status})"

@@ -4,6 +4,7 @@ delivery receipts that move messages forward and wake the journeys waiting on th
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from workspaces.models import Workspace
 
 from . import rendering, tracking
 from .crypto import credentials_decrypt, credentials_encrypt
-from .models import ChannelConfig, DeliveryEvent, Message
+from .models import ChannelConfig, DeliveryEvent, Message, WebhookCall
 from .providers import PROVIDERS, Outbound, Provider, SendResult
 from .ratelimit import tokens_take
 
@@ -468,12 +469,15 @@ def messages_enqueue(
 # ---- Sending -------------------------------------------------------------------------------
 # The send path is the hot path (LIMITS.md: per-row ORM work is 40–100× below the machine), so it
 # reads only the columns a send needs into plain rows, and writes a whole batch's outcomes and
-# their DeliveryEvents in one set-based statement.
+# their DeliveryEvents in one set-based statement. The workspace check is written `(…) IS TRUE`
+# on purpose: not indexable, so the rows are found by primary key and then checked. With stale
+# statistics (a workspace that just queued thousands) the planner otherwise scans the whole
+# workspace's messages for each batch: measured 1,075 ms instead of 2 ms per 500 at 50k rows.
 _CLAIM_SQL = """
     SELECT id, channel, channel_config_id, provider, customer_id, enrollment_id, step_seq, "to",
            targets, content, attempts
     FROM channels_app_message
-    WHERE workspace_id = %s AND id = ANY(%s) AND status = 'queued'
+    WHERE id = ANY(%s) AND (workspace_id = %s) IS TRUE AND status = 'queued'
     ORDER BY id
     FOR UPDATE SKIP LOCKED
 """
@@ -495,7 +499,7 @@ _WRITE_SQL = """
             delivered_at = CASE WHEN v.status = 'delivered' THEN %(now)s ELSE m.delivered_at END,
             failed_at = CASE WHEN v.status = 'failed' THEN %(now)s ELSE m.failed_at END
         FROM v
-        WHERE m.id = v.id AND m.workspace_id = %(workspace_id)s
+        WHERE m.id = v.id AND (m.workspace_id = %(workspace_id)s) IS TRUE
         RETURNING m.id, m.status, m.error, m.error_detail
     )
     INSERT INTO channels_app_deliveryevent (workspace_id, message_id, status, source, at, data)
@@ -555,8 +559,12 @@ def _outbound(message: _Claimed | Message) -> Outbound:
 
 def _messages_claim(*, message_ids: list[int], workspace_id: int) -> list[_Claimed]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [workspace_id, list(message_ids)])
-        return [_Claimed(*row) for row in cursor.fetchall()]
+        cursor.execute(_CLAIM_SQL, [list(message_ids), workspace_id])
+        # Django's psycopg setup hands jsonb over as text (JSONField decodes it); so do we.
+        return [
+            _Claimed(*row[:8], json.loads(row[8]), json.loads(row[9]), row[10])
+            for row in cursor.fetchall()
+        ]
 
 
 def _provider_results(
@@ -677,6 +685,7 @@ def _after_send(signals, later, later_delay, retries, workspace_id) -> None:
     for delay, ids in retries.items():
         messages_enqueue(message_ids=ids, workspace_id=workspace_id, countdown=delay)
 
+
 def push_tokens_invalidate(*, customer_id: int, targets: list) -> None:
     """The provider said these device tokens are dead: mark them invalid on the customer."""
     dead = {t["token"] for t in targets if isinstance(t, dict)}
@@ -783,9 +792,6 @@ def customer_unsubscribe(*, message: Message) -> None:
 
 
 # ---- Webhook calls -------------------------------------------------------------------------
-WEBHOOK_DONE_TTL = 7 * 86400  # remembers finished calls long enough to absorb any redelivery
-
-
 def webhook_backoff(attempt: int) -> float:
     """Seconds before retry `attempt + 1`: 1, 2, 4, 8, 16."""
     return float(2**attempt)
@@ -837,60 +843,90 @@ def webhook_request(*, request: dict) -> WebhookOutcome:
     )
 
 
-def webhook_call(
+def webhook_call_prepare(
     *,
     workspace_id: int,
     enrollment_id: int,
     step_seq: int,
     customer_id: int,
+    node_id: str,
     request: dict,
-    attempt: int = 0,
-) -> WebhookOutcome | None:
-    """Calls the webhook once per (enrollment, step_seq); returns None when a retry was queued
-    or the call was already done. The finished call signals the waiting enrollment."""
+) -> WebhookCall:
+    """The call of one webhook node visit, created once per (enrollment, step_seq). It is written
+    in the engine's batch transaction, so a batch that rolls back leaves no call behind."""
+    calls = WebhookCall.objects.for_workspace(workspace_id)
+    existing = calls.filter(enrollment_id=enrollment_id, step_seq=step_seq).first()
+    if existing is not None:
+        return existing
+    call = WebhookCall(
+        workspace_id=workspace_id,
+        enrollment_id=enrollment_id,
+        step_seq=step_seq,
+        customer_id=customer_id,
+        node_id=node_id,
+        request=request,
+    )
+    try:
+        with transaction.atomic():
+            call.save(force_insert=True)
+    except IntegrityError:  # a concurrent run of the same step won the unique key
+        return calls.get(enrollment_id=enrollment_id, step_seq=step_seq)
+    return call
+
+
+def webhook_call_enqueue(*, call: WebhookCall, countdown: float | None = None) -> None:
+    """Queues the call's next attempt (the task carries the attempt number it is for)."""
+    from .tasks import webhook_call_task
+
+    webhook_call_task.apply_async(
+        kwargs={"call_id": call.pk, "workspace_id": call.workspace_id, "attempt": call.attempts},
+        countdown=countdown,
+    )
+
+
+def webhook_call_attempt(*, call_id: int, workspace_id: int, attempt: int) -> WebhookOutcome | None:
+    """Makes attempt `attempt` (0-based) of a pending call, at most once: the row is locked (SKIP
+    LOCKED) for the request and must still be pending with exactly `attempt` attempts made, so a
+    redelivered or duplicate task finds it finished, moved on or in progress and does nothing.
+    A retryable failure with retries left counts the attempt and schedules the next (backoff);
+    anything else finishes the call, stores the JSON response on the customer (save_as) and
+    signals the waiting enrollment, all in one transaction. Returns None when nothing finished."""
     from journeys.engine import signal
-    from workspaces.redis import get_redis
 
-    done_key = f"wm:webhook:done:{enrollment_id}:{step_seq}"
-    redis = get_redis()
-    if redis.exists(done_key):
-        return None
-    outcome = webhook_request(request=request)
-    if not outcome.ok and outcome.retryable and attempt < request.get("retries", 0):
-        from .tasks import webhook_call_task
-
-        webhook_call_task.apply_async(
-            kwargs={
-                "workspace_id": workspace_id,
-                "enrollment_id": enrollment_id,
-                "step_seq": step_seq,
-                "customer_id": customer_id,
-                "request": request,
-                "attempt": attempt + 1,
-            },
-            countdown=webhook_backoff(attempt),
-        )
-        return None
-    if not redis.set(done_key, "1", nx=True, ex=WEBHOOK_DONE_TTL):
-        return None  # a concurrent duplicate finished first
     with transaction.atomic():
-        if outcome.ok and request.get("save_as") and outcome.body is not None:
-            customer = (
-                Customer.objects.for_workspace(workspace_id)
-                .select_for_update()
-                .filter(pk=customer_id)
-                .first()
+        call = (
+            WebhookCall.objects.for_workspace(workspace_id)
+            .select_for_update(skip_locked=True)
+            .filter(pk=call_id, status=WebhookCall.Status.PENDING, attempts=attempt)
+            .first()
+        )
+        if call is None:
+            return None
+        request = call.request
+        outcome = webhook_request(request=request)
+        call.attempts = attempt + 1
+        call.status_code = outcome.status_code
+        call.error = outcome.error[:255]
+        fields = ["attempts", "status_code", "error"]
+        if not outcome.ok and outcome.retryable and attempt < request.get("retries", 0):
+            call.save(update_fields=fields)
+            transaction.on_commit(
+                lambda: webhook_call_enqueue(call=call, countdown=webhook_backoff(attempt))
             )
-            if customer is not None:
-                customer.attributes = {
-                    **(customer.attributes or {}),
-                    request["save_as"]: outcome.body,
-                }
-                customer.updated_at = timezone.now()
-                customer.save(update_fields=["attributes", "updated_at"])
+            return None
+        call.status = WebhookCall.Status.OK if outcome.ok else WebhookCall.Status.FAILED
+        call.finished_at = timezone.now()
+        call.save(update_fields=[*fields, "status", "finished_at"])
+        if outcome.ok and request.get("save_as") and outcome.body is not None:
+            _customer_attribute_set(
+                workspace_id=workspace_id,
+                customer_id=call.customer_id,
+                name=request["save_as"],
+                value=outcome.body,
+            )
         signal(
-            enrollment_id=enrollment_id,
-            step_seq=step_seq,
+            enrollment_id=call.enrollment_id,
+            step_seq=call.step_seq,
             payload={
                 "webhook": "ok" if outcome.ok else "failed",
                 "status_code": outcome.status_code,
@@ -898,3 +934,16 @@ def webhook_call(
             },
         )
     return outcome
+
+
+def _customer_attribute_set(*, workspace_id: int, customer_id: int, name: str, value: Any) -> None:
+    customer = (
+        Customer.objects.for_workspace(workspace_id)
+        .select_for_update()
+        .filter(pk=customer_id)
+        .first()
+    )
+    if customer is not None:
+        customer.attributes = {**(customer.attributes or {}), name: value}
+        customer.updated_at = timezone.now()
+        customer.save(update_fields=["attributes", "updated_at"])

@@ -15,21 +15,9 @@ def messages_send_task(*, message_ids: list[int], workspace_id: int) -> dict:
 
 
 @shared_task(acks_late=True, name="channels_app.tasks.webhook_call_task")
-def webhook_call_task(
-    *,
-    workspace_id: int,
-    enrollment_id: int,
-    step_seq: int,
-    customer_id: int,
-    request: dict,
-    attempt: int = 0,
-) -> bool | None:
-    outcome = services.webhook_call(
-        workspace_id=workspace_id,
-        enrollment_id=enrollment_id,
-        step_seq=step_seq,
-        customer_id=customer_id,
-        request=request,
-        attempt=attempt,
+def webhook_call_task(*, call_id: int, workspace_id: int, attempt: int = 0) -> bool | None:
+    """One attempt of a webhook call; a redelivered or duplicate task finds it done and skips."""
+    outcome = services.webhook_call_attempt(
+        call_id=call_id, workspace_id=workspace_id, attempt=attempt
     )
     return None if outcome is None else outcome.ok

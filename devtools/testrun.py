@@ -1,5 +1,6 @@
-"""`make test`: the whole suite — pytest against real PostgreSQL and Redis (embedded, in a
-throwaway directory, when DATABASE_URL / REDIS_URL are unset), then the front end's Vitest."""
+"""`make test`: the whole suite — the front-end build (browser tests use it), pytest against real
+PostgreSQL and Redis (embedded, in a throwaway directory, when DATABASE_URL / REDIS_URL are
+unset), then the front end's Vitest. Every part runs and is reported even when one fails."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ PYTEST_NO_TESTS = 5  # pytest's "no tests were collected"; the suite is never em
 
 def main(pytest_args: list[str]) -> int:
     load_dotenv()
+    # Through make, so an unchanged front end is not rebuilt; a broken build must not hide
+    # the back-end results, so it is a reported failure rather than a stop.
+    build_rc = _call(
+        [os.environ.get("MAKE", "make"), "--no-print-directory", "frontend"], cwd=BASE_DIR
+    )
     # Parallel runs (several engineers, CI) each get their own servers, so nothing is shared.
     try:
         with tempfile.TemporaryDirectory(prefix="waymark-test-") as data_dir:
@@ -29,11 +35,12 @@ def main(pytest_args: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
 
-    results = {"pytest": _describe(pytest_rc), "vitest": _describe(vitest_rc)}
+    codes = {"build": build_rc, "pytest": pytest_rc, "vitest": vitest_rc}
+    results = {name: _describe(rc) for name, rc in codes.items()}
     if pytest_rc == PYTEST_NO_TESTS:
         results["pytest"] = "FAILED: no tests were collected"
     print("\n" + "\n".join(f"{name:>7}: {outcome}" for name, outcome in results.items()))
-    return next((rc for rc in (pytest_rc, vitest_rc) if rc != 0), 0)
+    return next((rc for rc in codes.values() if rc != 0), 0)
 
 
 def _vitest() -> int:

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -46,6 +47,13 @@ from .models import Enrollment, Journey, JourneyVersion, StepEvent
 from .nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get_node_type
 
 logger = logging.getLogger(__name__)
+
+
+def raw_cursor() -> psycopg.Cursor:
+    """A psycopg cursor with server-side binding on the ORM's connection and transaction: the
+    bulk statements' arrays travel as parameters instead of being quoted in Python."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
 
 # LIMITS.md: ~100 enrollments per task with set-based SQL reaches ~29k steps/s; per-customer tasks
 # stall at ~680/s.
@@ -389,7 +397,7 @@ class _Run:
         node_id = node_id or e.node_id
         self.steps.append(
             (e.workspace_id, e.id, e.journey_id, e.version_id, e.customer_id, node_id, kind, handle,
-             e.step_seq, self.now, json.dumps(data or {}, default=str))
+             e.step_seq, self.now, json.dumps(data, default=str) if data else "{}")
         )
         self.step_log.append(
             {"node_id": node_id, "kind": kind, "handle": handle, "step_seq": e.step_seq,
@@ -593,7 +601,7 @@ def _write_enrollments(enrollments: Iterable[Enrollment]) -> None:
     rows = list(enrollments)
     if not rows:
         return
-    with connection.cursor() as cursor:
+    with raw_cursor() as cursor:
         cursor.execute(
             """
             UPDATE journeys_enrollment AS e SET
@@ -624,7 +632,7 @@ def _write_customers(patches: dict[int, _CustomerPatch], now: datetime) -> None:
     if not patches:
         return
     ids = sorted(patches)
-    with connection.cursor() as cursor:
+    with raw_cursor() as cursor:
         # Lock in id order first, so two batches touching the same customers cannot deadlock.
         cursor.execute(
             "SELECT id FROM audiences_customer WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids]
@@ -718,15 +726,22 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
         run.batch = todo
         if todo:
             _load_context(run, todo)
+        held = []
         for e in todo:
             if run.journey_status.get(e.journey_id) != Journey.Status.ACTIVE:
-                continue  # paused: hold; stopped/archived: lifecycle already exited them
+                # Paused: hold. Timers and active rows are found again on resume; a signal or
+                # event would be lost, so it is kept on the row for resume to replay.
+                wake = wanted[e.id][1]
+                if wake is not None and wake.kind in ("signal", "event"):
+                    held.append((e.id, {"kind": wake.kind, "payload": wake.payload}))
+                continue
             if e.version_id not in run.versions or e.customer_id not in run.customers:
                 continue
             run.run_enrollment(e, wanted[e.id][1])
         _write_steps(run.steps)
         _write_enrollments(run.dirty.values())
         _write_customers(run.patches, run.now)
+        _hold_wakes(held)
         _after_commit(run)
     report.executions = run.executions
     if report.skipped_locked:
@@ -735,6 +750,21 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
         else:  # still contended: the reconciler re-queues it if it is overdue
             logger.warning("gave up on locked enrollments %s", report.skipped_locked)
     return report
+
+
+def _hold_wakes(held: list[tuple[int, dict]]) -> None:
+    """Appends wakes that arrived while the journey was paused to wait["held"]."""
+    if not held:
+        return
+    with raw_cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE journeys_enrollment AS e
+            SET wait = e.wait || jsonb_build_object('held', COALESCE(e.wait->'held', '[]'::jsonb) || v.wake::jsonb)
+            FROM unnest(%s::bigint[], %s::text[]) AS v(id, wake) WHERE e.id = v.id
+            """,
+            [[i for i, _ in held], [json.dumps([w], default=str) for _, w in held]],
+        )
 
 
 def _expected(entry: tuple[int | None, Wake | None], e: Enrollment) -> bool:

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from audiences.models import Customer, ListMember
 
-from .engine import advance_enqueue, stable_bucket
+from .engine import advance_enqueue, raw_cursor, stable_bucket
 from .models import Enrollment, Journey, StepEvent
 
 # Customers per INSERT statement: large enough for set-based speed, small enough for short locks.
@@ -128,7 +128,7 @@ def enrollments_create(
 def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, wakes, guard, guard_params, now):
     if not customer_ids:
         return []
-    with connection.cursor() as cursor:
+    with raw_cursor() as cursor:
         cursor.execute(
             f"""
             WITH t AS (

@@ -4,6 +4,8 @@ their transaction, after the journey row is updated; effects on workers go throu
 
 from __future__ import annotations
 
+import json
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -52,8 +54,10 @@ def journey_resumed(*, journey: Journey) -> None:
     transaction.on_commit(lambda: journey_release_task.delay(journey.id))
 
 
+@transaction.atomic
 def journey_release(*, journey_id: int) -> int:
-    """Queues every active enrollment and every waiting one already due of an active journey."""
+    """Queues every active enrollment, every waiting one already due, and replays the signals and
+    events held while paused (taking them off the rows), for an active journey."""
     if not Journey.objects.unscoped().filter(id=journey_id, status=Journey.Status.ACTIVE).exists():
         return 0
     with connection.cursor() as cursor:
@@ -63,8 +67,28 @@ def journey_release(*, journey_id: int) -> int:
             [journey_id, timezone.now()],
         )
         rows = cursor.fetchall()
-    advance_enqueue([[i, None, {"kind": "timer"} if state == "waiting" else None] for i, state in rows])
-    return len(rows)
+        cursor.execute(
+            "UPDATE journeys_enrollment SET wait = wait - 'held' WHERE journey_id = %s"
+            " AND state IN ('active', 'waiting') AND wait ? 'held' RETURNING id, step_seq, wait->'held'",
+            [journey_id],
+        )
+        held = cursor.fetchall()
+    items = [[i, None, {"kind": "timer"} if state == "waiting" else None] for i, state in rows]
+    for enrollment_id, step_seq, wakes in held:
+        wakes = json.loads(wakes) if isinstance(wakes, str) else wakes
+        items += [[enrollment_id, step_seq, wake] for wake in wakes]
+    # One wake per enrollment per task (the engine keys a batch by enrollment id).
+    rounds: list[list] = []
+    seen: dict[int, int] = {}  # enrollment id → how many of its items are placed
+    for item in items:
+        n = seen.get(item[0], 0)
+        seen[item[0]] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(item)
+    for batch in rounds:
+        advance_enqueue(batch)
+    return len(items)
 
 
 def journey_stopped(*, journey: Journey) -> None:

@@ -28,22 +28,6 @@ END
 $fn$;
 """ % ISO_DATETIME_RE.replace("'", "''")
 
-# CSV import: one attribute cell as typed JSON (see audiences/importer.py). IMMUTABLE SQL, so the
-# planner inlines it and no function is called per cell.
-CSV_CELL_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION waymark_csv_cell(v text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-SELECT CASE
-    WHEN v IS NULL OR v = '' THEN NULL
-    WHEN v ~ '^-?(0|[1-9][0-9]{0,17})$' THEN to_jsonb(v::bigint)
-    WHEN v ~ '^-?(0|[1-9][0-9]{0,29})[.][0-9]{1,30}$' THEN to_jsonb(v::numeric)
-    WHEN v IN ('true', 'TRUE', 'True') THEN 'true'::jsonb
-    WHEN v IN ('false', 'FALSE', 'False') THEN 'false'::jsonb
-    ELSE to_jsonb(v)
-END
-$fn$;
-"""
-
 
 class Migration(migrations.Migration):
 
@@ -54,7 +38,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(ISO_TS_FUNCTION, reverse_sql="DROP FUNCTION IF EXISTS waymark_iso_ts(text);"),
-        migrations.RunSQL(CSV_CELL_FUNCTION, reverse_sql="DROP FUNCTION IF EXISTS waymark_csv_cell(text);"),
         migrations.AddIndex(
             model_name='customer',
             index=models.Index(fields=['workspace', 'id'], name='customer_workspace_id'),

@@ -8,7 +8,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
-from ..guard import OutboundBlocked, host_check
+from ..guard import GuardedSMTP, GuardedSMTPSSL, OutboundBlocked
 from .base import Outbound, Provider, SendResult
 
 # SMTP reply codes 4xx are transient (try later); 5xx are permanent (RFC 5321 §4.2.1).
@@ -68,9 +68,9 @@ class SmtpProvider(Provider):
         creds = self.credentials
         email = self.build(out)
         try:
-            host_check(creds["host"], creds.get("port"))
             timeout = float(self.settings.get("timeout_seconds", 15))
-            smtp_class = smtplib.SMTP_SSL if creds.get("use_ssl") else smtplib.SMTP
+            # The guarded classes connect only to checked addresses (channels_app.guard).
+            smtp_class = GuardedSMTPSSL if creds.get("use_ssl") else GuardedSMTP
             with smtp_class(creds["host"], int(creds["port"]), timeout=timeout) as smtp:
                 if creds.get("use_tls") and not creds.get("use_ssl"):
                     smtp.starttls(context=ssl.create_default_context())

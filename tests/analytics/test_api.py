@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +18,7 @@ from journeys.services import journey_start, journey_update
 from tests.analytics.helpers import forked_graph, forked_journey
 from tests.engine.helpers import chain, node, published
 
-T0 = datetime(2026, 11, 2, 10, 0, tzinfo=dt_timezone.utc)
+T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def _enroll(journey, n: int, prefix: str = "c") -> list[Enrollment]:

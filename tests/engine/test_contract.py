@@ -128,3 +128,19 @@ def test_an_executor_that_crashes_fails_only_its_enrollment(workspace, engine, m
     enrollments_create(journey=journey, customer_ids=[bad.id, good.id])
     assert wait_state(journey, bad, "failed").exit_reason.startswith("error: RuntimeError")
     wait_state(journey, good, "completed")
+
+
+def test_signals_during_a_pause_are_held_and_replayed_on_resume(workspace, engine):
+    from journeys.services import journey_pause, journey_resume
+
+    journey = _journey(workspace)
+    (c,) = customers(workspace)
+    enrollments_create(journey=journey, customer_ids=[c.id])
+    e = wait_state(journey, c, "waiting")
+    journey_pause(journey=journey, actor=None)
+    signal(enrollment_id=e.id, step_seq=e.step_seq, payload={"status": "sent"})
+    wait_for(lambda: enrollment(journey, c).wait.get("held"))
+    assert enrollment(journey, c).state == "waiting"
+    journey.refresh_from_db()
+    journey_resume(journey=journey, actor=None)
+    assert ("m", "next") in passed(wait_state(journey, c, "completed"))

@@ -1,57 +1,27 @@
-// Analytics reads. GET /analytics/journeys and GET /journeys/{id}/analytics are in API.md but not
-// yet in the generated schema (analytics/api has no routes so far), so their shape is written
-// here from API.md. Every reader tolerates their absence (a 404 → null); once the endpoints land,
-// `npm run gen:api` and swap these types for Schemas[...].
-import { ApiError, headersMiddleware } from './client';
+// Analytics reads for the list and the canvas. Both are optional extras: a deployment without
+// the analytics app (or a 404 while a journey has no data) leaves the screens working, so a
+// missing endpoint reads as null rather than an error.
+import { api, ApiError, ok, type Schemas } from './client';
 
-export interface JourneySummary {
-  started: number;
-  active: number;
-  completed: number;
-  exited: number;
-  goal_conversions: number;
-  conversion_rate: number | null;
-  avg_duration_seconds?: number | null;
+export type NodeCounts = Schemas['NodeAnalytics'];
+export type JourneyAnalytics = Schemas['JourneyAnalytics'];
+export type JourneySummaryRow = Schemas['JourneySummaryRow'];
+
+async function optional<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
+    throw e;
+  }
 }
 
-export interface JourneySummaryRow extends Partial<JourneySummary> {
-  journey_id?: number;
-  id?: number;
-}
-
-export interface NodeCounts {
-  node_id: string;
-  entered: number;
-  waiting: number;
-  passed: number;
-  exited?: number;
-  failed?: number;
-  handles?: Record<string, number>;
-  messages?: Partial<Record<'sent' | 'delivered' | 'opened' | 'read' | 'clicked' | 'replied' | 'failed' | 'bounced', number>>;
-}
-
-export interface JourneyAnalytics {
-  summary: JourneySummary;
-  nodes: NodeCounts[];
-}
-
-async function optionalGet<T>(path: string): Promise<T | null> {
-  let request = new Request(new URL(path, window.location.origin), { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-  request = ((await headersMiddleware.onRequest?.({ request } as never)) as Request | undefined) ?? request;
-  const response = await fetch(request);
-  if (response.status === 404 || response.status === 405) return null;
-  if (!response.ok) throw new ApiError(response.status, `Analytics unavailable (${response.status}).`);
-  return (await response.json()) as T;
-}
-
-/** Summary rows keyed by journey id, or null when the endpoint does not exist yet. */
+/** Summary rows keyed by journey id (newest 200 journeys), or null without analytics. */
 export async function journeySummaries(): Promise<Map<number, JourneySummaryRow> | null> {
-  const body = await optionalGet<{ results?: JourneySummaryRow[] } | JourneySummaryRow[]>('/api/v1/analytics/journeys');
-  if (!body) return null;
-  const rows = Array.isArray(body) ? body : (body.results ?? []);
-  return new Map(rows.map((r) => [Number(r.journey_id ?? r.id), r]));
+  const page = await optional(ok(api.GET('/api/v1/analytics/journeys', { params: { query: { limit: 200 } } })));
+  return page ? new Map(page.results.map((r) => [r.id, r])) : null;
 }
 
 export function journeyAnalytics(journeyId: number): Promise<JourneyAnalytics | null> {
-  return optionalGet<JourneyAnalytics>(`/api/v1/journeys/${journeyId}/analytics`);
+  return optional(ok(api.GET('/api/v1/journeys/{id}/analytics', { params: { path: { id: String(journeyId) } } })));
 }

@@ -4,6 +4,40 @@
  */
 
 export interface paths {
+    "/api/v1/analytics/journeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /analytics/journeys[.csv]: one summary row per journey of the workspace. */
+        get: operations["analytics_journeys_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/journeys.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /analytics/journeys[.csv]: one summary row per journey of the workspace. */
+        get: operations["analytics_journeys.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/api-keys": {
         parameters: {
             query?: never;
@@ -497,6 +531,40 @@ export interface paths {
         patch: operations["journeys_partial_update"];
         trace?: never;
     };
+    "/api/v1/journeys/{id}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /journeys/{id}/analytics[.csv]: read by any role; another workspace's journey is a 404. */
+        get: operations["journeys_analytics_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/journeys/{id}/analytics.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /journeys/{id}/analytics[.csv]: read by any role; another workspace's journey is a 404. */
+        get: operations["journeys_analytics.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/journeys/{id}/archive": {
         parameters: {
             query?: never;
@@ -911,6 +979,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alias": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Alias an id
+         * @description Merges the customer known as previousId into userId.
+         */
+        post: operations["tracking_alias"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Batch of messages
+         * @description What the SDKs send: up to 500 KB, 32 KB per message, one transaction.
+         */
+        post: operations["tracking_batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/group": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Group a customer
+         * @description Sets the attributes group_id and group (the traits).
+         */
+        post: operations["tracking_group"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/identify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Identify a customer
+         * @description Creates or updates the customer (traits, context).
+         */
+        post: operations["tracking_identify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Page view
+         * @description Stored as the event page_viewed with properties, name and url.
+         */
+        post: operations["tracking_page"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/screen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Screen view
+         * @description Stored as the event screen_viewed with properties and name.
+         */
+        post: operations["tracking_screen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/track": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Track an event
+         * @description Stored and processed exactly like POST /api/v1/events.
+         */
+        post: operations["tracking_track"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1155,6 +1363,12 @@ export interface components {
             duplicates: number;
             errors: components["schemas"]["RowError"][];
         };
+        GroupConversion: {
+            started: number;
+            goal_conversions: number;
+            /** Format: double */
+            conversion_rate: number;
+        };
         HistoryItem: {
             node_id: string;
             kind: string;
@@ -1164,12 +1378,23 @@ export interface components {
             step_seq: number;
             data: unknown;
         };
+        Holdout: {
+            /** Format: double */
+            percent: number;
+            holdout: components["schemas"]["GroupConversion"];
+            treatment: components["schemas"]["GroupConversion"];
+            /**
+             * Format: double
+             * @description (treatment rate - holdout rate) / holdout rate; null when the holdout has no conversions.
+             */
+            uplift: number | null;
+        };
         ImportCreated: {
             import_id: number;
         };
         ImportJob: {
             readonly id: number;
-            readonly status: components["schemas"]["ImportJobStatusEnum"];
+            readonly status: components["schemas"]["ImportStatusEnum"];
             readonly total: number;
             readonly processed: number;
             readonly created: number;
@@ -1186,6 +1411,11 @@ export interface components {
             /** Format: date-time */
             readonly finished_at: string | null;
         };
+        ImportLineError: {
+            /** @description The file's own line number; the header is line 1. */
+            line: number;
+            error: string;
+        };
         /**
          * @description * `queued` - Queued
          *     * `running` - Running
@@ -1193,12 +1423,7 @@ export interface components {
          *     * `failed` - Failed
          * @enum {string}
          */
-        ImportJobStatusEnum: "queued" | "running" | "done" | "failed";
-        ImportLineError: {
-            /** @description The file's own line number; the header is line 1. */
-            line: number;
-            error: string;
-        };
+        ImportStatusEnum: "queued" | "running" | "done" | "failed";
         ImportUploadRequest: {
             /**
              * Format: binary
@@ -1215,7 +1440,7 @@ export interface components {
         InboxMessage: {
             readonly id: number;
             content?: unknown;
-            status?: components["schemas"]["Status47bEnum"];
+            status?: components["schemas"]["MessageStatusEnum"];
             /** Format: date-time */
             created_at?: string;
             /** Format: date-time */
@@ -1242,6 +1467,11 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+        };
+        JourneyAnalytics: {
+            summary: components["schemas"]["Summary"];
+            nodes: components["schemas"]["NodeAnalytics"][];
+            series: components["schemas"]["SeriesPoint"][];
         };
         /** @description PUT replaces name/description/graph/settings (name required); PATCH changes any of them. */
         JourneyCreateRequest: {
@@ -1306,6 +1536,18 @@ export interface components {
          * @enum {string}
          */
         JourneyStatusEnum: "draft" | "active" | "paused" | "stopped" | "archived";
+        JourneySummaryRow: {
+            id: number;
+            name: string;
+            status: string;
+            started: number;
+            active: number;
+            completed: number;
+            exited: number;
+            goal_conversions: number;
+            /** Format: double */
+            conversion_rate: number;
+        };
         JourneyTemplate: {
             key: string;
             name: string;
@@ -1410,7 +1652,7 @@ export interface components {
             provider?: string;
             to?: string;
             content?: unknown;
-            status?: components["schemas"]["Status47bEnum"];
+            status?: components["schemas"]["MessageStatusEnum"];
             error?: string;
             error_detail?: string;
             provider_message_id?: string;
@@ -1433,6 +1675,16 @@ export interface components {
             /** Format: date-time */
             bounced_at?: string | null;
         };
+        MessageMetrics: {
+            sent: number;
+            delivered: number;
+            opened: number;
+            read: number;
+            clicked: number;
+            replied: number;
+            failed: number;
+            bounced: number;
+        };
         MessagePreviewRequest: {
             channel: components["schemas"]["ChannelEnum"];
             content: unknown;
@@ -1443,6 +1695,19 @@ export interface components {
             channel: string;
             content: unknown;
         };
+        /**
+         * @description * `queued` - Queued
+         *     * `sent` - Sent
+         *     * `delivered` - Delivered
+         *     * `opened` - Opened
+         *     * `read` - Read
+         *     * `clicked` - Clicked
+         *     * `replied` - Replied
+         *     * `failed` - Failed
+         *     * `bounced` - Bounced
+         * @enum {string}
+         */
+        MessageStatusEnum: "queued" | "sent" | "delivered" | "opened" | "read" | "clicked" | "replied" | "failed" | "bounced";
         MessageStatusRequest: {
             status: components["schemas"]["MessageStatusStatusEnum"];
             /** Format: date-time */
@@ -1461,6 +1726,35 @@ export interface components {
          * @enum {string}
          */
         MessageStatusStatusEnum: "sent" | "delivered" | "opened" | "read" | "clicked" | "replied" | "failed" | "bounced";
+        NodeAnalytics: {
+            node_id: string;
+            type: string | null;
+            name: string;
+            entered: number;
+            /** @description Waiting at this node now. */
+            waiting: number;
+            /** @description At this node now, about to be advanced. */
+            active: number;
+            passed: number;
+            /** @description Left the journey early at this node. */
+            exited: number;
+            failed: number;
+            /** @description Finished the journey at this node. */
+            completed: number;
+            /** @description Output handle → passes through it. */
+            handles: {
+                [key: string]: number;
+            };
+            /** @description Branch group / split path names. */
+            handle_names: {
+                [key: string]: string;
+            };
+            exited_by_reason: {
+                [key: string]: number;
+            };
+            /** @description Message nodes only; null elsewhere. */
+            messages: components["schemas"]["MessageMetrics"] | null;
+        };
         NodeType: {
             type: string;
             label: string;
@@ -1499,6 +1793,10 @@ export interface components {
         };
         PaginatedJourneyList: {
             results: components["schemas"]["Journey"][];
+            next: string | null;
+        };
+        PaginatedJourneySummaryRowList: {
+            results: components["schemas"]["JourneySummaryRow"][];
             next: string | null;
         };
         PaginatedMessageList: {
@@ -1600,6 +1898,13 @@ export interface components {
             /** @description The condition language (API.md), e.g. {"attribute": "plan", "op": "eq", "value": "pro"}. */
             condition: unknown;
         };
+        SeriesPoint: {
+            /** Format: date */
+            date: string;
+            started: number;
+            completed: number;
+            goal_conversions: number;
+        };
         SimulateInputRequest: {
             customer_id?: string;
             customer?: {
@@ -1644,19 +1949,40 @@ export interface components {
          * @enum {string}
          */
         StateEnum: "active" | "waiting" | "completed" | "exited" | "failed";
-        /**
-         * @description * `queued` - Queued
-         *     * `sent` - Sent
-         *     * `delivered` - Delivered
-         *     * `opened` - Opened
-         *     * `read` - Read
-         *     * `clicked` - Clicked
-         *     * `replied` - Replied
-         *     * `failed` - Failed
-         *     * `bounced` - Bounced
-         * @enum {string}
-         */
-        Status47bEnum: "queued" | "sent" | "delivered" | "opened" | "read" | "clicked" | "replied" | "failed" | "bounced";
+        Summary: {
+            started: number;
+            /** @description In the journey now (active or waiting); ignores from/to. */
+            active: number;
+            completed: number;
+            /** @description Drop-offs: left early (exit conditions, goals that exit, stops…). */
+            exited: number;
+            failed: number;
+            /** @description Enrollments that reached at least one goal. */
+            goal_conversions: number;
+            /**
+             * Format: double
+             * @description goal_conversions / started.
+             */
+            conversion_rate: number;
+            /**
+             * Format: double
+             * @description Entry to completion, completed passes.
+             */
+            avg_duration_seconds: number | null;
+            /**
+             * Format: double
+             * @description Within 2.5% (log-scale histogram).
+             */
+            median_duration_seconds: number | null;
+            exited_by_reason: {
+                [key: string]: number;
+            };
+            /** @description Goal id → enrollments that reached it. */
+            goals: {
+                [key: string]: number;
+            };
+            holdout: components["schemas"]["Holdout"] | null;
+        };
         /**
          * @description * `abandoned_cart` - abandoned_cart
          *     * `birthday` - birthday
@@ -1667,6 +1993,175 @@ export interface components {
          * @enum {string}
          */
         TemplateEnum: "abandoned_cart" | "birthday" | "onboarding" | "post_purchase" | "promotion" | "re_engagement";
+        TrackingAliasRequest: {
+            /** @description The customer's external_id. */
+            userId?: string;
+            /** @description A device or browser id; stored as customer 'anon:<id>' until merged into a userId. */
+            anonymousId?: string;
+            /** @description Idempotency key: a repeat is stored once. */
+            messageId?: string;
+            /** Format: date-time */
+            timestamp?: string;
+            /** Format: date-time */
+            originalTimestamp?: string;
+            /**
+             * Format: date-time
+             * @description With sentAt, time = receivedAt - (sentAt - originalTimestamp or timestamp).
+             */
+            sentAt?: string;
+            /** @description context.timezone, context.locale → customer fields; context.device.token with context.os.name → a push token (android, ios, else web). */
+            context?: {
+                [key: string]: unknown;
+            };
+            integrations?: {
+                [key: string]: unknown;
+            };
+            /** @description The API key, if not sent as Basic auth user name. */
+            writeKey?: string;
+            /** @description The anonymous (or former) id now known as userId. */
+            previousId: string;
+        };
+        TrackingBatchRequest: {
+            /** @description Messages of any type, each with its `type` (identify, track, page, screen, group, alias). */
+            batch: {
+                [key: string]: unknown;
+            }[];
+            /** Format: date-time */
+            sentAt?: string;
+            context?: {
+                [key: string]: unknown;
+            };
+            writeKey?: string;
+        };
+        TrackingError: {
+            success: boolean;
+            code: string;
+            message: string;
+        };
+        TrackingGroupRequest: {
+            /** @description The customer's external_id. */
+            userId?: string;
+            /** @description A device or browser id; stored as customer 'anon:<id>' until merged into a userId. */
+            anonymousId?: string;
+            /** @description Idempotency key: a repeat is stored once. */
+            messageId?: string;
+            /** Format: date-time */
+            timestamp?: string;
+            /** Format: date-time */
+            originalTimestamp?: string;
+            /**
+             * Format: date-time
+             * @description With sentAt, time = receivedAt - (sentAt - originalTimestamp or timestamp).
+             */
+            sentAt?: string;
+            /** @description context.timezone, context.locale → customer fields; context.device.token with context.os.name → a push token (android, ios, else web). */
+            context?: {
+                [key: string]: unknown;
+            };
+            integrations?: {
+                [key: string]: unknown;
+            };
+            /** @description The API key, if not sent as Basic auth user name. */
+            writeKey?: string;
+            groupId: string;
+            traits?: {
+                [key: string]: unknown;
+            };
+        };
+        TrackingIdentifyRequest: {
+            /** @description The customer's external_id. */
+            userId?: string;
+            /** @description A device or browser id; stored as customer 'anon:<id>' until merged into a userId. */
+            anonymousId?: string;
+            /** @description Idempotency key: a repeat is stored once. */
+            messageId?: string;
+            /** Format: date-time */
+            timestamp?: string;
+            /** Format: date-time */
+            originalTimestamp?: string;
+            /**
+             * Format: date-time
+             * @description With sentAt, time = receivedAt - (sentAt - originalTimestamp or timestamp).
+             */
+            sentAt?: string;
+            /** @description context.timezone, context.locale → customer fields; context.device.token with context.os.name → a push token (android, ios, else web). */
+            context?: {
+                [key: string]: unknown;
+            };
+            integrations?: {
+                [key: string]: unknown;
+            };
+            /** @description The API key, if not sent as Basic auth user name. */
+            writeKey?: string;
+            /** @description email, phone → customer fields; firstName/lastName → attributes first_name/last_name; other traits → attributes. */
+            traits?: {
+                [key: string]: unknown;
+            };
+        };
+        TrackingPageRequest: {
+            /** @description The customer's external_id. */
+            userId?: string;
+            /** @description A device or browser id; stored as customer 'anon:<id>' until merged into a userId. */
+            anonymousId?: string;
+            /** @description Idempotency key: a repeat is stored once. */
+            messageId?: string;
+            /** Format: date-time */
+            timestamp?: string;
+            /** Format: date-time */
+            originalTimestamp?: string;
+            /**
+             * Format: date-time
+             * @description With sentAt, time = receivedAt - (sentAt - originalTimestamp or timestamp).
+             */
+            sentAt?: string;
+            /** @description context.timezone, context.locale → customer fields; context.device.token with context.os.name → a push token (android, ios, else web). */
+            context?: {
+                [key: string]: unknown;
+            };
+            integrations?: {
+                [key: string]: unknown;
+            };
+            /** @description The API key, if not sent as Basic auth user name. */
+            writeKey?: string;
+            name?: string;
+            category?: string;
+            properties?: {
+                [key: string]: unknown;
+            };
+        };
+        TrackingSuccess: {
+            success: boolean;
+        };
+        TrackingTrackRequest: {
+            /** @description The customer's external_id. */
+            userId?: string;
+            /** @description A device or browser id; stored as customer 'anon:<id>' until merged into a userId. */
+            anonymousId?: string;
+            /** @description Idempotency key: a repeat is stored once. */
+            messageId?: string;
+            /** Format: date-time */
+            timestamp?: string;
+            /** Format: date-time */
+            originalTimestamp?: string;
+            /**
+             * Format: date-time
+             * @description With sentAt, time = receivedAt - (sentAt - originalTimestamp or timestamp).
+             */
+            sentAt?: string;
+            /** @description context.timezone, context.locale → customer fields; context.device.token with context.os.name → a push token (android, ios, else web). */
+            context?: {
+                [key: string]: unknown;
+            };
+            integrations?: {
+                [key: string]: unknown;
+            };
+            /** @description The API key, if not sent as Basic auth user name. */
+            writeKey?: string;
+            event: string;
+            properties?: {
+                [key: string]: unknown;
+            };
+        };
         ValidationResult: {
             valid: boolean;
             errors: components["schemas"]["Problem"][];
@@ -1680,6 +2175,50 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    analytics_journeys_list: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedJourneySummaryRowList"];
+                };
+            };
+        };
+    };
+    "analytics_journeys.csv_retrieve": {
+        parameters: {
+            query?: {
+                format?: "csv" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A CSV file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+        };
+    };
     api_keys_list: {
         parameters: {
             query?: {
@@ -2717,6 +3256,64 @@ export interface operations {
             };
         };
     };
+    journeys_analytics_retrieve: {
+        parameters: {
+            query?: {
+                /** @description ISO date (whole days in the workspace time zone, `to` inclusive) or date-time; counted by the hour. */
+                from?: string;
+                /** @description ISO date (whole days in the workspace time zone, `to` inclusive) or date-time; counted by the hour. */
+                to?: string;
+                /** @description A version number of the journey. */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JourneyAnalytics"];
+                };
+            };
+        };
+    };
+    "journeys_analytics.csv_retrieve": {
+        parameters: {
+            query?: {
+                format?: "csv" | "json";
+                /** @description ISO date (whole days in the workspace time zone, `to` inclusive) or date-time; counted by the hour. */
+                from?: string;
+                /** @description ISO date (whole days in the workspace time zone, `to` inclusive) or date-time; counted by the hour. */
+                to?: string;
+                /** @description A version number of the journey. */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A CSV file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+        };
+    };
     journeys_archive_create: {
         parameters: {
             query?: never;
@@ -3420,6 +4017,356 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Preview"];
+                };
+            };
+        };
+    };
+    tracking_alias: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackingAliasRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingSuccess"];
+                };
+            };
+            /** @description Malformed or too large (500 KB per call, 32 KB per message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackingBatchRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingSuccess"];
+                };
+            };
+            /** @description Malformed or too large (500 KB per call, 32 KB per message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackingGroupRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingSuccess"];
+                };
+            };
+            /** @description Malformed or too large (500 KB per call, 32 KB per message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_identify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TrackingIdentifyRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingSuccess"];
+                };
+            };
+            /** @description Malformed or too large (500 KB per call, 32 KB per message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TrackingPageRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingSuccess"];
+                };
+            };
+            /** @description Malformed or too large (500 KB per call, 32 KB per message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_screen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TrackingPageRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingSuccess"];
+                };
+            };
+            /** @description Malformed or too large (500 KB per call, 32 KB per message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_track: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackingTrackRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingSuccess"];
+                };
+            };
+            /** @description Malformed or too large (500 KB per call, 32 KB per message). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
                 };
             };
         };

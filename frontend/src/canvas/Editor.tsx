@@ -28,6 +28,7 @@ import { canConnect, graphProblems, type Problem, problemsByNode } from '../lib/
 import type { JourneySettings } from '../lib/settings';
 import { canEdit, useSession } from '../session';
 import { CanvasContext, type CanvasInfo } from './context';
+import { workerElk } from './elk';
 import { NodePanel } from './NodePanel';
 import { type JourneyNode, nodeTypes } from './nodes';
 import { Palette } from './Palette';
@@ -274,7 +275,7 @@ export function Editor({ initial }: { initial: Journey }) {
     [commit],
   );
   const arrange = useCallback(async () => {
-    const laid = await autoLayout(nodesRef.current, edgesRef.current);
+    const laid = await autoLayout(nodesRef.current, edgesRef.current, workerElk());
     setNodes(laid);
     commit();
     requestAnimationFrame(() => flow.fitView({ padding: 0.15, duration: 300 }));

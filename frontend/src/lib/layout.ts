@@ -1,16 +1,18 @@
 // Auto Arrange: elkjs's layered algorithm, top to bottom, with each node's output ports kept in
 // handle order so a branch's groups fan out left to right as they are listed.
-import ELK, { type ElkNode } from 'elkjs/lib/elk.bundled.js';
+import type { ELK as ElkEngine, ElkNode } from 'elkjs/lib/elk-api';
 
 import type { FlowEdge, FlowNode } from './graph';
 import { handlesFor } from './handles';
 
-const elk = new ELK();
+// In-thread ELK for tests and as a fallback; the canvas passes a Web Worker one (canvas/elk.ts)
+// so a big journey never freezes the page while it lays out.
+let inThread: ElkEngine | null = null;
 
 export const NODE_WIDTH = 240;
 export const NODE_HEIGHT = 96;
 
-export async function autoLayout(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): Promise<FlowNode[]> {
+export async function autoLayout<N extends FlowNode>(nodes: readonly N[], edges: readonly FlowEdge[], elk?: ElkEngine): Promise<N[]> {
   const handles = new Map(nodes.map((n) => [n.id, handlesFor(n.type, n.data.config)]));
   const graph: ElkNode = {
     id: 'root',
@@ -45,7 +47,9 @@ export async function autoLayout(nodes: readonly FlowNode[], edges: readonly Flo
         targets: [`${e.target}:in`],
       })),
   };
-  const laid = await elk.layout(graph);
+  // Loaded on demand so the in-thread engine stays out of the app bundle.
+  const engine = elk ?? (inThread ??= new (await import('elkjs/lib/elk.bundled.js')).default());
+  const laid = await engine.layout(graph);
   const positions = new Map((laid.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]));
   return nodes.map((n) => ({ ...n, position: positions.get(n.id) ?? n.position }));
 }
