@@ -28,7 +28,7 @@ FRONTEND_BUILD := frontend/dist/index.html
 
 help:
 	@echo "make run        start Waymark (web, worker, beat, timers) at http://127.0.0.1:$(PORT)"
-	@echo "make test       the whole suite: pytest, then the front end's vitest (ARGS=... goes to pytest)"
+	@echo "make test       the whole suite: front-end build, pytest (ARGS=... goes to pytest), vitest"
 	@echo "make bench      run bench/bench_*.py and write bench/results.json"
 	@echo "make lint       ruff check"
 	@echo "make frontend   build frontend/dist"

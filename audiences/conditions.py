@@ -684,6 +684,8 @@ def _jsonb(value: Any) -> str:
 
 
 def _eq_sql(f: _Field, operand: Any) -> SQL:
+    if f.kind in ("tags", "datetime"):
+        return FALSE  # a list or a datetime never equals a scalar (see _eq)
     if f.kind == "text":
         return SQL("COALESCE({0} = %s, FALSE)", [f.expr], [operand]) if isinstance(operand, str) else FALSE
     # jsonb equality compares numbers numerically and never across types, like _eq.
@@ -721,6 +723,8 @@ def _op_sql(op: str, f: _Field, operand: Any, *, now: datetime) -> Expression:
             if not isinstance(operand, str):
                 return FALSE
             return SQL("COALESCE(strpos({0}, %s) > 0, FALSE)", [f.expr], [operand])
+        if f.kind == "datetime":
+            return FALSE
         string_part = (
             SQL(
                 "COALESCE(jsonb_typeof({0}) = 'string' AND strpos({1} #>> '{}', %s) > 0, FALSE)",
@@ -737,6 +741,8 @@ def _op_sql(op: str, f: _Field, operand: Any, *, now: datetime) -> Expression:
         )
         return SQL("{0} OR {1}", [string_part, list_part])
     if op == "starts_with":
+        if f.kind in ("tags", "datetime"):
+            return FALSE
         if f.kind == "text":
             return SQL("COALESCE(starts_with({0}, %s), FALSE)", [f.expr], [operand])
         return SQL(
@@ -752,6 +758,8 @@ def _op_sql(op: str, f: _Field, operand: Any, *, now: datetime) -> Expression:
                 "CASE WHEN jsonb_typeof({0}) = 'string' THEN waymark_iso_ts({1} #>> '{}') END",
                 [f.expr, f.expr.copy()],
             )
+        elif f.kind == "text":
+            moment = SQL("waymark_iso_ts({0})", [f.expr])
         else:
             return FALSE
         if op == "within_last":

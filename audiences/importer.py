@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -218,6 +219,9 @@ def customers_import(*, job_id: int) -> None:
     if job is None or job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
         return
     progress = _Job(job)
+    if not os.path.exists(job.file_path):
+        progress.save(status=ImportJob.Status.FAILED, message="The uploaded file is gone.", finished_at=timezone.now())
+        return
     job.total = _count_lines(job.file_path)
     job.processed = job.created = job.updated = job.failed = 0
     progress.save(status=ImportJob.Status.RUNNING, started_at=timezone.now(), message="")
@@ -226,13 +230,24 @@ def customers_import(*, job_id: int) -> None:
             _run(progress, raw)
     except FieldError as exc:
         progress.save(status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now())
+        _remove(job.file_path)
         return
     except Exception as exc:
         logger.exception("import %s failed", job.pk)
         progress.save(status=ImportJob.Status.FAILED, message=f"Import failed: {exc}", finished_at=timezone.now())
+        _remove(job.file_path)
         raise
     job.total = job.processed
     progress.save(status=ImportJob.Status.DONE, finished_at=timezone.now())
+    _remove(job.file_path)
+
+
+def _remove(path: str) -> None:
+    """The upload holds personal data: it goes once the job has ended."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def _run(progress: _Job, raw) -> None:

@@ -22,7 +22,12 @@ MAX_TAG = 100
 
 
 class FieldError(ValueError):
-    """A value a customer field cannot take; the message is shown to the client."""
+    """A value a customer field cannot take; the message is shown to the client and `field`
+    (when known) names the field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @lru_cache(maxsize=1)

@@ -101,32 +101,44 @@ def _clean_customer_fields(data: dict, *, partial: bool) -> dict[str, Any]:
     """The given fields of one customer, cleaned; raises FieldError naming the first bad one."""
     unknown = set(data) - CUSTOMER_FIELDS
     if unknown:
-        raise FieldError(f"unknown field {sorted(unknown)[0]!r}")
+        raise FieldError(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    cleaners = {
+        "email": email_clean,
+        "phone": phone_clean,
+        "timezone": timezone_clean,
+        "locale": locale_clean,
+        "attributes": _clean_attributes,
+        "tags": tags_clean,
+        "push_tokens": lambda v: _clean_push_tokens(v or []),
+        "unsubscribed": _clean_unsubscribed,
+    }
     cleaned: dict[str, Any] = {}
     if not partial:
         cleaned["external_id"] = external_id_clean(data.get("external_id"))
-    for name, clean in (("email", email_clean), ("phone", phone_clean), ("timezone", timezone_clean), ("locale", locale_clean)):
+    for name, clean in cleaners.items():
         if name in data:
-            cleaned[name] = clean(data[name])
-    if "attributes" in data:
-        attributes = data["attributes"]
-        if attributes is None:
-            attributes = {}
-        if not isinstance(attributes, dict):
-            raise FieldError("attributes must be an object")
-        if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
-            raise FieldError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON")
-        cleaned["attributes"] = attributes
-    if "tags" in data:
-        cleaned["tags"] = tags_clean(data["tags"])
-    if "push_tokens" in data:
-        cleaned["push_tokens"] = _clean_push_tokens(data["push_tokens"] or [])
-    if "unsubscribed" in data:
-        value = data["unsubscribed"] or []
-        if not isinstance(value, list) or any(c not in CHANNELS for c in value):
-            raise FieldError(f"unsubscribed must be a list of channels ({', '.join(CHANNELS)})")
-        cleaned["unsubscribed"] = sorted(set(value))
+            try:
+                cleaned[name] = clean(data[name])
+            except FieldError as exc:
+                exc.field = name
+                raise
     return cleaned
+
+
+def _clean_attributes(value) -> dict:
+    attributes = {} if value is None else value
+    if not isinstance(attributes, dict):
+        raise FieldError("attributes must be an object")
+    if len(json.dumps(attributes)) > MAX_ATTRIBUTES_BYTES:
+        raise FieldError(f"attributes must be at most {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON")
+    return attributes
+
+
+def _clean_unsubscribed(value) -> list[str]:
+    value = value or []
+    if not isinstance(value, list) or any(c not in CHANNELS for c in value):
+        raise FieldError(f"unsubscribed must be a list of channels ({', '.join(CHANNELS)})")
+    return sorted(set(value))
 
 
 def _apply(customer: Customer, cleaned: dict[str, Any], now: datetime) -> None:
@@ -207,8 +219,7 @@ def customer_update(*, workspace: Workspace, customer: Customer, data: Any) -> C
     try:
         cleaned = _clean_customer_fields(data, partial=True)
     except FieldError as exc:
-        name = next((n for n in sorted(CUSTOMER_FIELDS) if str(exc).startswith(n)), "non_field_errors")
-        raise ServiceValidationError({name: [str(exc)]}) from exc
+        raise ServiceValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
     with transaction.atomic():
         customer = Customer.objects.for_workspace(workspace).select_for_update().get(pk=customer.pk)
         _apply(customer, cleaned, timezone.now())

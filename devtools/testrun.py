@@ -18,13 +18,13 @@ PYTEST_NO_TESTS = 5  # pytest's "no tests were collected"; the suite is never em
 
 def main(pytest_args: list[str]) -> int:
     load_dotenv()
-    # Through make, so an unchanged front end is not rebuilt; a broken build must not hide
-    # the back-end results, so it is a reported failure rather than a stop.
-    build_rc = _call(
-        [os.environ.get("MAKE", "make"), "--no-print-directory", "frontend"], cwd=BASE_DIR
-    )
-    # Parallel runs (several engineers, CI) each get their own servers, so nothing is shared.
     try:
+        # Through make, so an unchanged front end is not rebuilt; a broken build must not hide
+        # the back-end results, so it is a reported failure rather than a stop.
+        build_rc = _call(
+            [os.environ.get("MAKE", "make"), "--no-print-directory", "frontend"], cwd=BASE_DIR
+        )
+        # Parallel runs (several engineers, CI) each get their own servers: nothing is shared.
         with tempfile.TemporaryDirectory(prefix="waymark-test-") as data_dir:
             with services(Path(data_dir), durable=False) as urls:
                 env = {**os.environ, **urls}

@@ -4,6 +4,7 @@ reported with their own line numbers, progress while it runs, list membership, s
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 
@@ -46,6 +47,8 @@ def test_import_keeps_good_lines_and_reports_bad_ones(celery_worker, api, worksp
     response = upload(api, CSV.encode(), f"?list_id={lst.pk}")
     assert response.status_code == 202
     data = finished(api, response.json()["import_id"])
+    job = ImportJob.objects.for_workspace(workspace).get(pk=response.json()["import_id"])
+    assert not os.path.exists(job.file_path)  # the upload (personal data) is removed when done
     assert data["status"] == "done", data
     assert (data["created"], data["updated"], data["failed"], data["processed"], data["total"]) == (2, 1, 5, 8, 8)
     assert [(e["line"], e["error"].split(" ")[0]) for e in data["errors"]] == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +21,7 @@ class Recorded:
     query: dict
     headers: dict
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # arrival, to check backoff spacing
 
     def json(self):
         return json.loads(self.body)
