@@ -300,7 +300,8 @@ ON CONFLICT (workspace_id, external_id) DO NOTHING
 RETURNING id, external_id
 """
 _SELECT_CUSTOMER_IDS_SQL = (
-    "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)b::text[])"
+    # varchar[] (the column's type), so the (workspace_id, external_id) index applies directly.
+    "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)b::varchar[])"
 )
 
 _INSERT_EVENTS_SQL = """
