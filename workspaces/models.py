@@ -118,6 +118,10 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.EDITOR)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not fail-closed: a user's memberships are read across workspaces at login. API views
+    # still go through `.for_workspace(ws)` (WorkspaceViewSet).
+    objects = models.Manager.from_queryset(WorkspaceQuerySet)()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique_user_workspace")

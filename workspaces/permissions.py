@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import exceptions, permissions
 
-from .auth import require_workspace, request_role
+from .auth import request_role, require_workspace
 from .models import Role, role_allows
 
 

@@ -91,3 +91,56 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
         ApiKey.objects.unscoped().filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+class LastOwnerError(Exception):
+    """A workspace must keep at least one owner."""
+
+
+def _ensure_other_owner(membership: Membership) -> None:
+    others = Membership.objects.filter(workspace_id=membership.workspace_id, role=Role.OWNER).exclude(
+        pk=membership.pk
+    )
+    if membership.role == Role.OWNER and not others.exists():
+        raise LastOwnerError("The workspace must keep at least one owner.")
+
+
+@transaction.atomic
+def member_add(*, workspace: Workspace, email: str, role: str, password: str | None = None) -> Membership:
+    """Adds a person by email; a new user gets the password given, or none (cannot log in yet)."""
+    email = email.strip().lower()
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email, password or None)
+    return membership_set(workspace=workspace, user=user, role=role)
+
+
+@transaction.atomic
+def member_change_role(*, membership: Membership, role: str) -> Membership:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if role != Role.OWNER:
+        _ensure_other_owner(membership)
+    membership.role = Role(role)
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _ensure_other_owner(membership)
+    membership.delete()
+
+
+def workspace_update(*, workspace: Workspace, data: dict) -> Workspace:
+    fields = []
+    for name in ("name", "timezone"):
+        if name in data:
+            setattr(workspace, name, data[name])
+            fields.append(name)
+    if "settings" in data:
+        workspace.settings = {**workspace.settings, **data["settings"]}
+        fields.append("settings")
+    if fields:
+        workspace.save(update_fields=fields)
+    return workspace

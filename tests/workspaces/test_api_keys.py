@@ -95,7 +95,7 @@ def test_create_workspace_command_prints_a_working_key(capsys, client):
 
 
 def test_pagination_walks_every_key_once(api, workspace):
-    for i in range(5):
+    for _ in range(5):
         make_client(workspace, Role.VIEWER)
     seen, cursor = [], None
     while True:

@@ -41,3 +41,44 @@ class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     name = serializers.CharField()
     workspaces = MembershipSerializer(many=True)
+
+
+def _validate_timezone(value: str) -> str:
+    from zoneinfo import available_timezones
+
+    if value not in available_timezones():
+        raise serializers.ValidationError(f"Unknown IANA timezone {value!r}.")
+    return value
+
+
+class WorkspaceSettingsSerializer(serializers.Serializer):
+    push_title_max = serializers.IntegerField(min_value=1, max_value=500, required=False, allow_null=True)
+    push_body_max = serializers.IntegerField(min_value=1, max_value=4000, required=False, allow_null=True)
+
+
+class WorkspaceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200, required=False)
+    slug = serializers.CharField(read_only=True)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
+    settings = WorkspaceSettingsSerializer(required=False)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class MemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    user_id = serializers.IntegerField(read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.CharField(source="user.name", read_only=True)
+    role = serializers.ChoiceField(choices=Role.choices)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.EDITOR)
+    password = serializers.CharField(required=False, allow_blank=True, write_only=True, min_length=8)
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)

@@ -5,11 +5,13 @@ from . import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("members", views.MemberViewSet, basename="member")
 
 urlpatterns = [
     path("auth/csrf", views.CsrfView.as_view(), name="auth-csrf"),
     path("auth/login", views.LoginView.as_view(), name="auth-login"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/me", views.MeView.as_view(), name="auth-me"),
+    path("workspace", views.WorkspaceView.as_view(), name="workspace"),
     *router.urls,
 ]

@@ -6,17 +6,30 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..models import ApiKey, Role
+from ..errors import Conflict
+from ..models import ApiKey, Membership, Role
 from ..permissions import AuthenticatedUser
 from ..selectors import workspaces_for_user
-from ..services import api_key_create, api_key_revoke
-from ..viewsets import WorkspaceViewSet
+from ..services import (
+    LastOwnerError,
+    api_key_create,
+    api_key_revoke,
+    member_add,
+    member_change_role,
+    member_remove,
+    workspace_update,
+)
+from ..viewsets import WorkspaceAPIView, WorkspaceViewSet
 from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
     LoginSerializer,
+    MemberCreateSerializer,
+    MemberSerializer,
+    MemberUpdateSerializer,
     MeSerializer,
+    WorkspaceSerializer,
 )
 
 
@@ -94,3 +107,58 @@ class MeView(APIView):
         if getattr(request.user, "pk", None) is None:
             raise exceptions.NotFound("API keys have no user; use a browser session.")
         return Response(_me(request.user))
+
+
+class WorkspaceView(WorkspaceAPIView):
+    """The current workspace: name, timezone and settings (push title/body limits)."""
+
+    write_role = Role.OWNER
+
+    @extend_schema(responses={200: WorkspaceSerializer})
+    def get(self, request):
+        return Response(WorkspaceSerializer(self.workspace).data)
+
+    @extend_schema(request=WorkspaceSerializer, responses={200: WorkspaceSerializer})
+    def patch(self, request):
+        params = WorkspaceSerializer(data=request.data, partial=True)
+        params.is_valid(raise_exception=True)
+        workspace = workspace_update(workspace=self.workspace, data=params.validated_data)
+        return Response(WorkspaceSerializer(workspace).data)
+
+
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):
+    """People in the workspace and their roles; owners manage them."""
+
+    model = Membership
+    serializer_class = MemberSerializer
+    write_role = Role.OWNER
+    cursor_field = "id"
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("user")
+
+    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    def create(self, request):
+        params = MemberCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        membership = member_add(workspace=self.workspace, **params.validated_data)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
+    def partial_update(self, request, pk=None):
+        membership = self.get_object()  # 404 for another workspace's id, before judging the body
+        params = MemberUpdateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            membership = member_change_role(membership=membership, role=params.validated_data["role"])
+        except LastOwnerError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        try:
+            member_remove(membership=self.get_object())
+        except LastOwnerError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
