@@ -7,7 +7,10 @@ import { Spinner } from './components/ui';
 import JourneyEditorPage from './pages/JourneyEditorPage';
 import JourneysPage from './pages/JourneysPage';
 import LoginPage from './pages/LoginPage';
-import { ComingWithApiPage, NotFoundPage } from './pages/PlaceholderPages';
+import AnalyticsSection from './pages/analytics';
+import AudiencesSection from './pages/audiences';
+import ChannelsPage from './pages/channels/ChannelsPage';
+import { NotFoundPage } from './pages/PlaceholderPages';
 import SettingsPage from './pages/SettingsPage';
 import { rememberedWorkspace, rememberWorkspace, type Session, SessionContext, useSession } from './session';
 
@@ -88,36 +91,9 @@ function SignedIn({ me, slug, onChange }: { me: Me; slug: string | null; onChang
             <Route path="/" element={<Navigate to="/journeys" replace />} />
             <Route path="/journeys" element={<JourneysPage />} />
             <Route path="/journeys/:id" element={<JourneyEditorPage />} />
-            <Route
-              path="/audiences"
-              element={
-                <ComingWithApiPage
-                  title="Audiences"
-                  what="Customers, events, segments and lists"
-                  endpoints={['POST /customers', 'PUT /customers/import', 'POST /events', '/segments', '/lists']}
-                />
-              }
-            />
-            <Route
-              path="/channels"
-              element={
-                <ComingWithApiPage
-                  title="Channels"
-                  what="Email, SMS, push and messaging providers"
-                  endpoints={['/channels', 'POST /channels/{id}/test', 'GET /messages']}
-                />
-              }
-            />
-            <Route
-              path="/analytics"
-              element={
-                <ComingWithApiPage
-                  title="Analytics"
-                  what="Journey performance: started, completed, conversions, per-node counts"
-                  endpoints={['GET /analytics/journeys', 'GET /journeys/{id}/analytics', 'GET /journeys/{id}/analytics.csv']}
-                />
-              }
-            />
+            <Route path="/audiences/*" element={<AudiencesSection />} />
+            <Route path="/channels/*" element={<ChannelsPage />} />
+            <Route path="/analytics/*" element={<AnalyticsSection />} />
             <Route path="/settings" element={<SettingsPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>

@@ -91,13 +91,33 @@ def live_server_url(transactional_db, celery_worker, monkeypatch):
     logs = Path(tempfile.mkdtemp(prefix="waymark-e2e-"))
     processes = {
         "web": _spawn(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
             env,
         ),
         "beat": _spawn(
-            [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "WARNING",
-             "--schedule", str(logs / "beat-schedule")],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "--schedule",
+                str(logs / "beat-schedule"),
+            ],
             env,
         ),
     }
@@ -159,6 +179,9 @@ def browser_page(request):
             if failed is not None and failed.failed:
                 shot = Path(tempfile.mkdtemp(prefix="waymark-e2e-")) / "failure.png"
                 page.screenshot(path=str(shot), full_page=True)
-                print(f"screenshot of the failure: {shot}\nbrowser console:\n" + "\n".join(console[-30:]))
+                print(
+                    f"screenshot of the failure: {shot}\nbrowser console:\n"
+                    + "\n".join(console[-30:])
+                )
             context.close()
             browser.close()

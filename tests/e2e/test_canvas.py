@@ -27,17 +27,47 @@ def account(live_server_url):
     user.save(update_fields=["name"])
     workspace = workspace_create(name="Acme Shop", owner=user)
     _, key = api_key_create(workspace=workspace, name="e2e backend")
-    api = httpx.Client(base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=15)
+    api = httpx.Client(
+        base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=15
+    )
     # A sandbox email channel (records, delivers nowhere) and a customer with an address.
-    assert api.post("/channels", json={"channel": "email", "provider": "sandbox", "name": "Sandbox email", "credentials": {}, "settings": {"from_email": "hi@acme.test"}}).status_code == 201
-    assert api.post("/customers", json={"customers": [{"external_id": "ada", "email": "ada@example.com", "attributes": {"first_name": "Ada"}}]}).status_code == 200
+    assert (
+        api.post(
+            "/channels",
+            json={
+                "channel": "email",
+                "provider": "sandbox",
+                "name": "Sandbox email",
+                "credentials": {},
+                "settings": {"from_email": "hi@acme.test"},
+            },
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/customers",
+            json={
+                "customers": [
+                    {
+                        "external_id": "ada",
+                        "email": "ada@example.com",
+                        "attributes": {"first_name": "Ada"},
+                    }
+                ]
+            },
+        ).status_code
+        == 200
+    )
     yield api
     api.close()
 
 
 def drop(page: Page, palette_key: str, x: float, y: float) -> None:
     """Drags a palette item onto the canvas at (x, y) relative to the canvas (HTML5 DnD)."""
-    page.locator(f'[data-palette="{palette_key}"]').drag_to(page.get_by_test_id("canvas"), target_position={"x": x, "y": y})
+    page.locator(f'[data-palette="{palette_key}"]').drag_to(
+        page.get_by_test_id("canvas"), target_position={"x": x, "y": y}
+    )
 
 
 def node(page: Page, node_id: str):
@@ -45,9 +75,19 @@ def node(page: Page, node_id: str):
 
 
 def connect(page: Page, source: str, handle: str, target: str) -> None:
-    node(page, source).locator(f'.react-flow__handle.source[data-handleid="{handle}"]').drag_to(
-        node(page, target).locator(".react-flow__handle.target")
+    """Drags from a node's output handle to another node's input, with the raw mouse as a user
+    would (React Flow draws the connection line from pointer events)."""
+    start = (
+        node(page, source)
+        .locator(f'.react-flow__handle.source[data-handleid="{handle}"]')
+        .bounding_box()
     )
+    end = node(page, target).locator(".react-flow__handle.target").bounding_box()
+    assert start and end
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=8)
+    page.mouse.up()
 
 
 def count(page: Page, node_id: str, label: str):
@@ -135,7 +175,9 @@ def test_build_start_and_watch_a_journey(live_server_url, account, browser_page:
 
     # A customer signs up (through the API); the canvas counts move without a reload.
     expect(count(page, "start_1", "entered")).to_have_text("0")
-    accepted = account.post("/events", json={"events": [{"customer_id": "ada", "name": "signed_up"}]})
+    accepted = account.post(
+        "/events", json={"events": [{"customer_id": "ada", "name": "signed_up"}]}
+    )
     assert accepted.status_code == 202, accepted.text
     expect(count(page, "start_1", "entered")).to_have_text("1", timeout=30_000)
     expect(count(page, "message_1", "sent")).to_have_text("1", timeout=30_000)

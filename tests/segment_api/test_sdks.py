@@ -40,7 +40,7 @@ def events_of(workspace, external_id: str) -> list[Event]:
     return list(
         Event.objects.for_workspace(workspace)
         .filter(customer__external_id=external_id)
-        .order_by("occurred_at")
+        .order_by("id")  # arrival order: skew correction may reorder events milliseconds apart
     )
 
 

@@ -468,7 +468,8 @@ export function Editor({ initial }: { initial: Journey }) {
               deleteKeyCode={readOnly ? null : ['Backspace', 'Delete']}
               defaultEdgeOptions={{ type: 'smoothstep' }}
               onlyRenderVisibleElements={nodes.length > 60}
-              fitView
+              // Only for a stored graph: on an empty canvas it would re-center the first dropped node.
+              fitView={start.nodes.length > 0}
               fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
               minZoom={0.1}
               proOptions={{ hideAttribution: true }}

@@ -16,7 +16,7 @@ export function BranchNodeView({ id, data, selected }: NodeProps<BranchNode>) {
       name={data.name}
       config={data.config}
       selected={selected}
-      icon="⑂"
+      icon="BR"
       tone="flow"
       typeLabel="User branch"
       summary={

@@ -16,7 +16,7 @@ export function EventBranchNodeView({ id, data, selected }: NodeProps<EventBranc
       name={data.name}
       config={data.config}
       selected={selected}
-      icon="❓"
+      icon="EV"
       tone="flow"
       typeLabel="Event branch"
       summary={data.config.event ? `Did “${data.config.event}” ${within}?` : <span className="muted">No event chosen</span>}

@@ -14,7 +14,7 @@ export function ExitNodeView({ id, data, selected }: NodeProps<ExitNode>) {
       name={data.name}
       config={data.config}
       selected={selected}
-      icon="🏁"
+      icon="EX"
       tone="exit"
       typeLabel="Exit"
       summary="The journey completes here"

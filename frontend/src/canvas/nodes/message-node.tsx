@@ -8,16 +8,17 @@ import { NodeShell } from './node-shell';
 
 export type MessageNode = Node<JourneyNodeData, 'message'>;
 
+// Monograms rather than emoji: they render the same on every machine (no emoji font needed).
 const ICONS: Record<string, string> = {
-  email: '✉',
-  sms: '💬',
-  push: '🔔',
-  whatsapp: '🟢',
-  rcs: '💠',
-  telegram: '✈',
-  kakao_alimtalk: '🟡',
-  kakao_friendtalk: '🟨',
-  in_app: '📱',
+  email: 'EM',
+  sms: 'SMS',
+  push: 'PU',
+  whatsapp: 'WA',
+  rcs: 'RCS',
+  telegram: 'TG',
+  kakao_alimtalk: 'KA',
+  kakao_friendtalk: 'KF',
+  in_app: 'IA',
 };
 
 export function MessageNodeView({ id, data, selected }: NodeProps<MessageNode>) {
@@ -33,7 +34,7 @@ export function MessageNodeView({ id, data, selected }: NodeProps<MessageNode>) 
       name={data.name}
       config={data.config}
       selected={selected}
-      icon={ICONS[String(channel)] ?? '✉'}
+      icon={ICONS[String(channel)] ?? 'MSG'}
       tone="channel"
       typeLabel={label}
       messageCounts

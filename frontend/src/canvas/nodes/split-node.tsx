@@ -15,7 +15,7 @@ export function SplitNodeView({ id, data, selected }: NodeProps<SplitNode>) {
       name={data.name}
       config={data.config}
       selected={selected}
-      icon="🎲"
+      icon="AB"
       tone="flow"
       typeLabel="Random split"
       summary={paths.map((p) => `${p.name || '?'} ${p.percent ?? 0}%`).join(' / ')}

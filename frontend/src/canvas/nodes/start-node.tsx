@@ -17,7 +17,7 @@ export function StartNodeView({ id, data, selected }: NodeProps<StartNode>) {
       name={data.name}
       config={data.config}
       selected={selected}
-      icon="⚡"
+      icon="GO"
       tone="trigger"
       typeLabel="Trigger"
       summary={entrySummary(settings.entry)}

@@ -21,7 +21,7 @@ export function UpdateProfileNodeView({ id, data, selected }: NodeProps<UpdatePr
       name={data.name}
       config={data.config}
       selected={selected}
-      icon="🏷"
+      icon="UP"
       tone="action"
       typeLabel="Update profile"
       summary={parts.length ? <span className="clip">{parts.join(', ')}</span> : <span className="muted">Nothing to change yet</span>}

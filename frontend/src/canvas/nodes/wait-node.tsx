@@ -26,7 +26,7 @@ export function WaitNodeView({ id, data, selected }: NodeProps<WaitNode>) {
       name={data.name}
       config={data.config}
       selected={selected}
-      icon={forEvent ? '⏳' : '⏱'}
+      icon={forEvent ? 'WE' : 'WT'}
       tone="flow"
       typeLabel={forEvent ? 'Wait for event' : 'Wait'}
       summary={waitSummary(data.config)}

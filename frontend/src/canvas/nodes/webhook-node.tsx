@@ -15,7 +15,7 @@ export function WebhookNodeView({ id, data, selected }: NodeProps<WebhookNode>) 
       name={data.name}
       config={data.config}
       selected={selected}
-      icon="🔗"
+      icon="WH"
       tone="channel"
       typeLabel="Webhook"
       summary={url ? <span className="clip">{`${data.config.method ?? 'POST'} ${url}`}</span> : <span className="muted">No URL yet</span>}

@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  channelChartData,
+  channelRows,
+  formatSeconds,
+  funnelChartData,
+  funnelRows,
+  holdoutView,
+  lastDays,
+  lastWeek,
+  type MessageCounts,
+  type NodeIn,
+  nodeChannels,
+  seriesChartData,
+  summaryCards,
+} from './chart-data';
+
+const counts = (c: Partial<MessageCounts>): MessageCounts => ({
+  sent: 0,
+  delivered: 0,
+  opened: 0,
+  read: 0,
+  clicked: 0,
+  replied: 0,
+  failed: 0,
+  bounced: 0,
+  ...c,
+});
+
+const node = (n: Partial<NodeIn> & { node_id: string }): NodeIn => ({
+  type: 'wait',
+  name: '',
+  entered: 0,
+  waiting: 0,
+  active: 0,
+  passed: 0,
+  exited: 0,
+  failed: 0,
+  completed: 0,
+  messages: null,
+  ...n,
+});
+
+const NODES: NodeIn[] = [
+  node({ node_id: 'start', type: 'start', name: 'Cart abandoned', entered: 200, passed: 200 }),
+  node({ node_id: 'wait_1', entered: 200, passed: 150, waiting: 10, exited: 40 }),
+  node({ node_id: 'email_1', type: 'message', name: 'Reminder', entered: 150, passed: 140, failed: 10, messages: counts({ sent: 140, delivered: 130, opened: 70, clicked: 20, failed: 10 }) }),
+  node({ node_id: 'sms_1', type: 'message', name: 'SMS nudge', entered: 60, passed: 60, messages: counts({ sent: 60, delivered: 50, clicked: 5, bounced: 2 }) }),
+  node({ node_id: 'email_2', type: 'message', name: 'Last call', entered: 80, passed: 80, completed: 80, messages: counts({ sent: 80, delivered: 80, opened: 40, clicked: 10 }) }),
+];
+
+const GRAPH = {
+  nodes: [
+    { id: 'start', type: 'start' },
+    { id: 'wait_1', type: 'wait', config: { mode: 'duration' } },
+    { id: 'email_1', type: 'message', config: { channel: 'email' } },
+    { id: 'sms_1', type: 'message', config: { channel: 'sms' } },
+    { id: 'email_2', type: 'message', config: { channel: 'email' } },
+  ],
+};
+
+describe('summary cards', () => {
+  it('shows the API summary as cards, with shares of started', () => {
+    const cards = summaryCards({
+      started: 1200,
+      active: 35,
+      completed: 900,
+      exited: 250,
+      failed: 15,
+      goal_conversions: 300,
+      conversion_rate: 0.25,
+      avg_duration_seconds: 93_784,
+    });
+    expect(cards.map((c) => [c.label, c.value])).toEqual([
+      ['Started', '1,200'],
+      ['Active now', '35'],
+      ['Completed', '900'],
+      ['Drop-offs', '250'],
+      ['Average duration', '1 d 2 h'],
+      ['Goal conversion', '25.0%'],
+    ]);
+    expect(cards.find((c) => c.key === 'exited')?.hint).toBe('20.8% of started · 15 failed');
+    expect(cards.find((c) => c.key === 'goal')?.hint).toBe('300 converted');
+  });
+
+  it('formats durations with their two largest units', () => {
+    expect(formatSeconds(null)).toBe('—');
+    expect(formatSeconds(0)).toBe('0 s');
+    expect(formatSeconds(45.4)).toBe('45 s');
+    expect(formatSeconds(3_900)).toBe('1 h 5 min');
+    expect(formatSeconds(172_800)).toBe('2 d');
+  });
+});
+
+describe('funnel', () => {
+  it('keeps graph order and computes reach and drop-off per node', () => {
+    const rows = funnelRows(NODES, 200);
+    expect(rows.map((r) => [r.label, r.entered, r.reach, r.dropOff])).toEqual([
+      ['Cart abandoned', 200, 1, 0],
+      ['wait_1', 200, 1, 40],
+      ['Reminder', 150, 0.75, 10],
+      ['SMS nudge', 60, 0.3, 0],
+      ['Last call', 80, 0.4, 0],
+    ]);
+    expect(funnelChartData(rows)).toEqual({
+      labels: ['Cart abandoned', 'wait_1', 'Reminder', 'SMS nudge', 'Last call'],
+      datasets: [
+        { label: 'Entered', data: [200, 200, 150, 60, 80] },
+        { label: 'Dropped off', data: [0, 40, 10, 0, 0] },
+      ],
+    });
+  });
+
+  it('has no reach when nobody started', () => {
+    expect(funnelRows([node({ node_id: 'start' })], 0)[0].reach).toBeNull();
+  });
+});
+
+describe('daily series', () => {
+  it('becomes one dataset per measure over the dates', () => {
+    const data = seriesChartData([
+      { date: '2026-11-16', started: 5, completed: 1, goal_conversions: 0 },
+      { date: '2026-11-17', started: 0, completed: 3, goal_conversions: 2 },
+    ]);
+    expect(data).toEqual({
+      labels: ['2026-11-16', '2026-11-17'],
+      datasets: [
+        { label: 'Started', data: [5, 0] },
+        { label: 'Completed', data: [1, 3] },
+        { label: 'Goal conversions', data: [0, 2] },
+      ],
+    });
+  });
+});
+
+describe('per-channel metrics', () => {
+  it('sums message nodes by their channel from the graph', () => {
+    const rows = channelRows(NODES, nodeChannels([GRAPH]));
+    expect(rows.map((r) => r.channel)).toEqual(['email', 'sms']);
+    const [email, sms] = rows;
+    expect(email).toMatchObject({ nodes: 2, sent: 220, delivered: 210, opened: 110, clicked: 30, failed: 10, bounced: 0 });
+    expect(email.deliveryRate).toBeCloseTo(210 / 220);
+    expect(email.openRate).toBeCloseTo(110 / 210);
+    expect(email.failureRate).toBeCloseTo(10 / 230);
+    expect(sms).toMatchObject({ nodes: 1, sent: 60, delivered: 50, clicked: 5, bounced: 2 });
+    expect(channelChartData(rows).datasets).toEqual([
+      { label: 'email', data: [220, 210, 110, 0, 30, 0, 10, 0] },
+      { label: 'sms', data: [60, 50, 0, 0, 5, 0, 0, 2] },
+    ]);
+  });
+
+  it('counts a message node missing from every graph as "unknown" and later graphs win', () => {
+    const older = { nodes: [{ id: 'sms_1', type: 'message', config: { channel: 'whatsapp' } }] };
+    const channels = nodeChannels([older, GRAPH, null]);
+    expect(channels.get('sms_1')).toBe('sms');
+    const rows = channelRows([node({ node_id: 'gone', type: null, messages: counts({ sent: 3 }) })], channels);
+    expect(rows).toMatchObject([{ channel: 'unknown', sent: 3, nodes: 1 }]);
+  });
+});
+
+describe('holdout', () => {
+  it('shows treatment and holdout with a signed uplift', () => {
+    const view = holdoutView({
+      percent: 10,
+      holdout: { started: 100, goal_conversions: 8, conversion_rate: 0.08 },
+      treatment: { started: 900, goal_conversions: 108, conversion_rate: 0.12 },
+      uplift: 0.5,
+    });
+    expect(view).toEqual({
+      percent: 10,
+      rows: [
+        { group: 'Treatment', started: 900, converted: 108, rate: '12.0%' },
+        { group: 'Holdout', started: 100, converted: 8, rate: '8.0%' },
+      ],
+      uplift: '+50.0%',
+    });
+    expect(holdoutView(null)).toBeNull();
+    expect(holdoutView({ ...view!, holdout: { started: 0, goal_conversions: 0, conversion_rate: 0 }, treatment: { started: 1, goal_conversions: 0, conversion_rate: 0 }, uplift: null })?.uplift).toBe('—');
+  });
+});
+
+describe('date presets', () => {
+  it('gives last week as the previous Monday–Sunday', () => {
+    expect(lastWeek(new Date(2026, 10, 22))).toEqual({ from: '2026-11-09', to: '2026-11-15' }); // a Sunday
+    expect(lastWeek(new Date(2026, 10, 23))).toEqual({ from: '2026-11-16', to: '2026-11-22' }); // a Monday
+  });
+
+  it('gives the last n days including today', () => {
+    expect(lastDays(7, new Date(2026, 0, 3))).toEqual({ from: '2025-12-28', to: '2026-01-03' });
+  });
+});

@@ -1,0 +1,265 @@
+// Shapes GET /journeys/{id}/analytics for the dashboard: summary cards, the funnel by node, the
+// daily series, per-channel message totals and holdout vs treatment. Pure functions, so the
+// numbers on screen are the API's numbers, re-arranged, never re-computed differently.
+
+export const MESSAGE_METRICS = ['sent', 'delivered', 'opened', 'read', 'clicked', 'replied', 'failed', 'bounced'] as const;
+export type MessageMetric = (typeof MESSAGE_METRICS)[number];
+export type MessageCounts = Record<MessageMetric, number>;
+
+/** The subset of the API's types these functions read (kept structural so tests stay small). */
+export interface SummaryIn {
+  started: number;
+  active: number;
+  completed: number;
+  exited: number;
+  failed: number;
+  goal_conversions: number;
+  conversion_rate: number;
+  avg_duration_seconds: number | null;
+  holdout?: HoldoutIn | null;
+}
+export interface GroupIn {
+  started: number;
+  goal_conversions: number;
+  conversion_rate: number;
+}
+export interface HoldoutIn {
+  percent: number;
+  holdout: GroupIn;
+  treatment: GroupIn;
+  uplift: number | null;
+}
+export interface NodeIn {
+  node_id: string;
+  type: string | null;
+  name: string;
+  entered: number;
+  waiting: number;
+  active: number;
+  passed: number;
+  exited: number;
+  failed: number;
+  completed: number;
+  messages: MessageCounts | null;
+}
+export interface SeriesIn {
+  date: string;
+  started: number;
+  completed: number;
+  goal_conversions: number;
+}
+export interface GraphIn {
+  nodes: { id: string; type: string; name?: string; config?: Record<string, unknown> }[];
+}
+
+export function pct(rate: number | null | undefined, digits = 1): string {
+  if (rate == null || !Number.isFinite(rate)) return '—';
+  return `${(rate * 100).toFixed(digits)}%`;
+}
+
+function ratio(part: number, whole: number): number | null {
+  return whole > 0 ? part / whole : null;
+}
+
+/** "3 d 4 h", "2 h 5 min", "45 s": the two largest units, for durations from seconds to months. */
+export function formatSeconds(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds)) return '—';
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['min', 60],
+    ['s', 1],
+  ];
+  let rest = Math.round(seconds);
+  const parts: string[] = [];
+  for (const [name, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0 || (name === 's' && parts.length === 0)) {
+      parts.push(`${n} ${name}`);
+      rest -= n * size;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(' ');
+}
+
+export interface Card {
+  key: string;
+  label: string;
+  value: string;
+  hint?: string;
+}
+
+export function summaryCards(s: SummaryIn): Card[] {
+  const n = (v: number) => v.toLocaleString('en-US');
+  return [
+    { key: 'started', label: 'Started', value: n(s.started) },
+    { key: 'active', label: 'Active now', value: n(s.active), hint: 'in the journey right now' },
+    { key: 'completed', label: 'Completed', value: n(s.completed), hint: `${pct(ratio(s.completed, s.started))} of started` },
+    {
+      key: 'exited',
+      label: 'Drop-offs',
+      value: n(s.exited),
+      hint: `${pct(ratio(s.exited, s.started))} of started${s.failed ? ` · ${n(s.failed)} failed` : ''}`,
+    },
+    { key: 'avg_duration', label: 'Average duration', value: formatSeconds(s.avg_duration_seconds), hint: 'entry to completion' },
+    { key: 'goal', label: 'Goal conversion', value: pct(s.conversion_rate), hint: `${n(s.goal_conversions)} converted` },
+  ];
+}
+
+export interface FunnelRow {
+  node_id: string;
+  label: string;
+  type: string | null;
+  entered: number;
+  passed: number;
+  waiting: number;
+  exited: number;
+  failed: number;
+  completed: number;
+  /** entered here ÷ started (the share of the journey's entrants that reached this node) */
+  reach: number | null;
+  /** left the journey here early: exited + failed */
+  dropOff: number;
+}
+
+/** One row per node in the API's order (graph order); nodes nobody reached stay in, at 0. */
+export function funnelRows(nodes: NodeIn[], started: number): FunnelRow[] {
+  return nodes.map((node) => ({
+    node_id: node.node_id,
+    label: node.name || node.node_id,
+    type: node.type,
+    entered: node.entered,
+    passed: node.passed,
+    waiting: node.waiting,
+    exited: node.exited,
+    failed: node.failed,
+    completed: node.completed,
+    reach: ratio(node.entered, started),
+    dropOff: node.exited + node.failed,
+  }));
+}
+
+export interface ChartData {
+  labels: string[];
+  datasets: { label: string; data: number[] }[];
+}
+
+export function funnelChartData(rows: FunnelRow[]): ChartData {
+  return {
+    labels: rows.map((r) => r.label),
+    datasets: [
+      { label: 'Entered', data: rows.map((r) => r.entered) },
+      { label: 'Dropped off', data: rows.map((r) => r.dropOff) },
+    ],
+  };
+}
+
+export function seriesChartData(series: SeriesIn[]): ChartData {
+  return {
+    labels: series.map((p) => p.date),
+    datasets: [
+      { label: 'Started', data: series.map((p) => p.started) },
+      { label: 'Completed', data: series.map((p) => p.completed) },
+      { label: 'Goal conversions', data: series.map((p) => p.goal_conversions) },
+    ],
+  };
+}
+
+/** node id → channel, from the message nodes of the given graphs (later graphs win). */
+export function nodeChannels(graphs: (GraphIn | null | undefined)[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const graph of graphs) {
+    for (const node of graph?.nodes ?? []) {
+      const channel = node.config?.channel;
+      if (node.type === 'message' && typeof channel === 'string' && channel) out.set(node.id, channel);
+    }
+  }
+  return out;
+}
+
+export interface ChannelRow extends MessageCounts {
+  channel: string;
+  nodes: number;
+  deliveryRate: number | null; // delivered ÷ sent
+  openRate: number | null; // (opened or read) ÷ delivered
+  clickRate: number | null; // clicked ÷ delivered
+  failureRate: number | null; // (failed + bounced) ÷ (sent + failed)
+}
+
+function zeroCounts(): MessageCounts {
+  return Object.fromEntries(MESSAGE_METRICS.map((m) => [m, 0])) as MessageCounts;
+}
+
+/** Message metrics summed per channel over the message nodes; a node whose channel is not in
+ * any known graph is counted under "unknown" rather than dropped. */
+export function channelRows(nodes: NodeIn[], channels: Map<string, string>): ChannelRow[] {
+  const totals = new Map<string, { counts: MessageCounts; nodes: number }>();
+  for (const node of nodes) {
+    if (!node.messages) continue;
+    const channel = channels.get(node.node_id) ?? 'unknown';
+    const entry = totals.get(channel) ?? { counts: zeroCounts(), nodes: 0 };
+    for (const m of MESSAGE_METRICS) entry.counts[m] += node.messages[m] ?? 0;
+    entry.nodes += 1;
+    totals.set(channel, entry);
+  }
+  return [...totals.entries()]
+    .map(([channel, { counts, nodes: n }]) => ({
+      channel,
+      nodes: n,
+      ...counts,
+      deliveryRate: ratio(counts.delivered, counts.sent),
+      openRate: ratio(Math.max(counts.opened, counts.read), counts.delivered),
+      clickRate: ratio(counts.clicked, counts.delivered),
+      failureRate: ratio(counts.failed + counts.bounced, counts.sent + counts.failed),
+    }))
+    .sort((a, b) => b.sent - a.sent || a.channel.localeCompare(b.channel));
+}
+
+export function channelChartData(rows: ChannelRow[]): ChartData {
+  return {
+    labels: [...MESSAGE_METRICS],
+    datasets: rows.map((r) => ({ label: r.channel, data: MESSAGE_METRICS.map((m) => r[m]) })),
+  };
+}
+
+export interface HoldoutView {
+  percent: number;
+  rows: { group: 'Treatment' | 'Holdout'; started: number; converted: number; rate: string }[];
+  uplift: string;
+}
+
+export function holdoutView(h: HoldoutIn | null | undefined): HoldoutView | null {
+  if (!h) return null;
+  const row = (group: 'Treatment' | 'Holdout', g: GroupIn) => ({
+    group,
+    started: g.started,
+    converted: g.goal_conversions,
+    rate: pct(g.conversion_rate),
+  });
+  const uplift = h.uplift == null ? '—' : `${h.uplift >= 0 ? '+' : ''}${(h.uplift * 100).toFixed(1)}%`;
+  return { percent: h.percent, rows: [row('Treatment', h.treatment), row('Holdout', h.holdout)], uplift };
+}
+
+// ---- date presets for the filters (ISO dates, whole days, `to` inclusive as the API reads it)
+function iso(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+function addDays(d: Date, n: number): Date {
+  const out = new Date(d);
+  out.setDate(out.getDate() + n);
+  return out;
+}
+
+/** The previous calendar week, Monday to Sunday. */
+export function lastWeek(today: Date): { from: string; to: string } {
+  const sinceMonday = (today.getDay() + 6) % 7;
+  const thisMonday = addDays(today, -sinceMonday);
+  return { from: iso(addDays(thisMonday, -7)), to: iso(addDays(thisMonday, -1)) };
+}
+
+/** The last `n` days, today included. */
+export function lastDays(n: number, today: Date): { from: string; to: string } {
+  return { from: iso(addDays(today, -(n - 1))), to: iso(today) };
+}

@@ -1,0 +1,140 @@
+// The providers a channel can be configured with and the credentials and settings each takes,
+// mirroring channels_app/providers/*.py (credential_fields) and API.md "Channels and messages".
+import { CHANNELS, type Channel } from '../../lib/channels';
+
+export interface ProviderField {
+  key: string;
+  label: string;
+  required?: boolean;
+  /** a secret: typed into a password box and never shown again */
+  secret?: boolean;
+  kind?: 'text' | 'number' | 'boolean' | 'json' | 'textarea';
+  placeholder?: string;
+}
+
+export interface ProviderSpec {
+  key: string;
+  label: string;
+  channels: readonly Channel[];
+  credentials: ProviderField[];
+  settings: ProviderField[];
+  note?: string;
+}
+
+const baseUrl: ProviderField = { key: 'base_url', label: 'API base URL (optional override)', placeholder: 'default' };
+
+export const PROVIDERS: ProviderSpec[] = [
+  {
+    key: 'sandbox',
+    label: 'Sandbox',
+    channels: CHANNELS.filter((c) => c !== 'in_app'),
+    credentials: [],
+    settings: [],
+    note: 'Renders and records every message and marks it sent, but delivers nowhere. Receipts can be posted by hand.',
+  },
+  {
+    key: 'smtp',
+    label: 'SMTP',
+    channels: ['email'],
+    credentials: [
+      { key: 'host', label: 'Host', required: true, placeholder: 'smtp.example.com' },
+      { key: 'port', label: 'Port', required: true, kind: 'number', placeholder: '587' },
+      { key: 'username', label: 'Username' },
+      { key: 'password', label: 'Password', secret: true },
+      { key: 'use_tls', label: 'STARTTLS', kind: 'boolean' },
+      { key: 'use_ssl', label: 'SSL/TLS from the start', kind: 'boolean' },
+    ],
+    settings: [{ key: 'from_email', label: 'From address', required: true, placeholder: 'Acme <hello@acme.com>' }],
+  },
+  {
+    key: 'twilio',
+    label: 'Twilio',
+    channels: ['sms'],
+    credentials: [
+      { key: 'account_sid', label: 'Account SID', required: true },
+      { key: 'auth_token', label: 'Auth token', required: true, secret: true },
+      { key: 'from', label: 'From number', required: true, placeholder: '+14155550123' },
+      baseUrl,
+    ],
+    settings: [],
+  },
+  {
+    key: 'fcm',
+    label: 'Firebase Cloud Messaging',
+    channels: ['push'],
+    credentials: [
+      { key: 'project_id', label: 'Project id', required: true },
+      { key: 'service_account_json', label: 'Service account JSON', required: true, secret: true, kind: 'textarea' },
+      baseUrl,
+    ],
+    settings: [],
+  },
+  {
+    key: 'whatsapp_cloud',
+    label: 'WhatsApp Cloud API',
+    channels: ['whatsapp'],
+    credentials: [
+      { key: 'phone_number_id', label: 'Phone number id', required: true },
+      { key: 'access_token', label: 'Access token', required: true, secret: true },
+      { key: 'app_secret', label: 'App secret (verifies callbacks)', secret: true },
+      { key: 'verify_token', label: 'Webhook verify token', secret: true },
+      baseUrl,
+    ],
+    settings: [],
+  },
+  {
+    key: 'telegram',
+    label: 'Telegram bot',
+    channels: ['telegram'],
+    credentials: [{ key: 'bot_token', label: 'Bot token', required: true, secret: true }, baseUrl],
+    settings: [],
+  },
+  {
+    key: 'http',
+    label: 'HTTP (your own endpoint)',
+    channels: CHANNELS,
+    credentials: [
+      { key: 'url', label: 'URL', required: true, placeholder: 'https://hooks.example.com/send' },
+      { key: 'headers', label: 'Headers (JSON object)', kind: 'json', secret: true, placeholder: '{"Authorization": "Bearer …"}' },
+    ],
+    settings: [],
+    note: 'POSTs every rendered message as JSON to your URL.',
+  },
+];
+
+export function providersFor(channel: Channel): ProviderSpec[] {
+  return PROVIDERS.filter((p) => p.channels.includes(channel));
+}
+
+export function providerSpec(key: string): ProviderSpec | undefined {
+  return PROVIDERS.find((p) => p.key === key);
+}
+
+/** Typed values from the form's text: numbers, booleans and JSON where the field says so;
+ * blank fields are left out (on an edit, blank credentials mean "keep the stored ones"). */
+export function fieldValues(fields: ProviderField[], text: Record<string, string>): { values: Record<string, unknown>; errors: Record<string, string> } {
+  const values: Record<string, unknown> = {};
+  const errors: Record<string, string> = {};
+  for (const f of fields) {
+    const raw = (text[f.key] ?? '').trim();
+    if (f.kind === 'boolean') {
+      if (raw === 'true') values[f.key] = true;
+      continue;
+    }
+    if (raw === '') continue;
+    if (f.kind === 'number') {
+      const n = Number(raw);
+      if (Number.isInteger(n)) values[f.key] = n;
+      else errors[f.key] = 'Must be a whole number.';
+    } else if (f.kind === 'json') {
+      try {
+        values[f.key] = JSON.parse(raw);
+      } catch {
+        errors[f.key] = 'Must be valid JSON.';
+      }
+    } else {
+      values[f.key] = raw;
+    }
+  }
+  return { values, errors };
+}
