@@ -4,7 +4,7 @@ from the step history itself), the journey list's rows and the live canvas count
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -89,34 +89,25 @@ def _sends_messages(node: dict) -> bool:
     return bool(node_type is not None and node_type.sends_messages)
 
 
-def _utc_day(moment: datetime, up: bool = False) -> datetime:
-    """The UTC midnight at or before `moment` (at or after it with `up`): durations are kept
-    per UTC day (models.DurationRollup)."""
-    utc = moment.astimezone(ZoneInfo("UTC"))
-    day = datetime.combine(utc.date(), datetime.min.time(), ZoneInfo("UTC"))
-    return day + timedelta(days=1) if up and day < utc else day
-
-
-def _filters(*, journey_id: int, version: int | None, start: datetime | None, end: datetime | None,
-             time_column: str = "bucket") -> tuple[str, list]:
+def _filters(*, journey_id: int, version: int | None, first: date | None, last: date | None) -> tuple[str, list]:
     sql, params = ["journey_id = %s"], [journey_id]
     if version is not None:
         sql.append("version = %s")
         params.append(version)
-    if start is not None:
-        sql.append(f"{time_column} >= %s")
-        params.append(start)
-    if end is not None:
-        sql.append(f"{time_column} < %s")
-        params.append(end)
+    if first is not None:
+        sql.append("day >= %s")
+        params.append(first)
+    if last is not None:
+        sql.append("day <= %s")
+        params.append(last)
     return " AND ".join(sql), params
 
 
-def journey_analytics(*, journey: Journey, version: int | None = None, start: datetime | None = None,
-                      end: datetime | None = None, tz_name: str = "UTC") -> dict:
-    """GET /journeys/{id}/analytics. `version` is a version number; [start, end) limits the
-    counted events (hour granularity: an hour is counted when it starts inside the range);
-    "active" and "waiting" are counts of now and ignore the dates. Days are in `tz_name`."""
+def journey_analytics(*, journey: Journey, version: int | None = None, first: date | None = None,
+                      last: date | None = None) -> dict:
+    """GET /journeys/{id}/analytics. `version` is a version number; the days first..last
+    (inclusive, the workspace's days) limit the counted events; "active" and "waiting" are
+    counts of now and ignore the days."""
     versions = list(
         JourneyVersion.objects.for_workspace(journey.workspace_id)
         .filter(journey=journey)
@@ -129,26 +120,22 @@ def journey_analytics(*, journey: Journey, version: int | None = None, start: da
         if chosen is None:
             raise ValidationError({"version": [f"This journey has no version {version}."]})
     order, catalog = _node_catalog(journey, versions, chosen)
-    where, params = _filters(journey_id=journey.id, version=version, start=start, end=end)
-    zone = zone_or_none(tz_name) or ZoneInfo("UTC")
+    where, params = _filters(journey_id=journey.id, version=version, first=first, last=last)
 
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT node_id, kind, label, holdout, (bucket AT TIME ZONE %s)::date AS day, sum(count)
+            SELECT node_id, kind, label, holdout, day, sum(count)
             FROM analytics_steprollup WHERE {where}
             GROUP BY node_id, kind, label, holdout, day
             """,
-            [zone.key, *params],
+            params,
         )
         step_rows = cursor.fetchall()
-        day_where, day_params = _filters(
-            journey_id=journey.id, version=version, start=start and _utc_day(start), end=end and _utc_day(end, up=True)
-        )
         cursor.execute(
             f"SELECT duration_bucket, sum(count), sum(seconds_sum) FROM analytics_durationrollup"
-            f" WHERE {day_where} GROUP BY duration_bucket",
-            day_params,
+            f" WHERE {where} GROUP BY duration_bucket",
+            params,
         )
         duration_rows = cursor.fetchall()
         cursor.execute(
@@ -248,7 +235,7 @@ def journey_analytics(*, journey: Journey, version: int | None = None, start: da
     return {
         "summary": result_summary,
         "nodes": [nodes[k] for k in order] + [v for k, v in nodes.items() if k not in set(order)],
-        "series": _series(series, start=start, end=end, zone=zone),
+        "series": _series(series, first=first, last=last),
     }
 
 
@@ -267,12 +254,12 @@ def _holdout(settings: dict, split: dict) -> dict | None:
     return {"percent": percent or 0, **groups, "uplift": uplift}
 
 
-def _series(days: dict[date, dict], *, start: datetime | None, end: datetime | None, zone: ZoneInfo) -> list[dict]:
+def _series(days: dict[date, dict], *, first: date | None, last: date | None) -> list[dict]:
     """One point per day from the first to the last (or the asked range), zeros included."""
-    if not days and (start is None or end is None):
+    if not days and (first is None or last is None):
         return []
-    first = start.astimezone(zone).date() if start else min(days)
-    last = (end - timedelta(microseconds=1)).astimezone(zone).date() if end else max(days)
+    first = first or min(days)
+    last = last or max(days)
     first = max(first, last - timedelta(days=MAX_SERIES_DAYS - 1))
     out, day = [], first
     while day <= last:
@@ -344,14 +331,15 @@ def journey_live_counts(*, journey_id: int, workspace_id: int) -> dict:
     return {"summary": {k: summary[k] for k in keys}, "nodes": nodes}
 
 
-def analytics_range(*, raw_from: str | None, raw_to: str | None, tz_name: str) -> tuple[datetime | None, datetime | None]:
-    """Parses ?from=&to= (ISO dates, whole days in the workspace time zone, `to` inclusive; or ISO
-    datetimes, naive ones in that zone) into [start, end). Bad input is a 400 naming the field."""
+def analytics_range(*, raw_from: str | None, raw_to: str | None, tz_name: str) -> tuple[date | None, date | None]:
+    """Parses ?from=&to= into the first and last day counted (inclusive). ISO dates are the
+    workspace's days; a date-time counts from (or to) its whole day in the workspace's zone.
+    Bad input is a 400 naming the field."""
     from django.utils.dateparse import parse_date, parse_datetime
 
     zone = zone_or_none(tz_name) or ZoneInfo("UTC")
 
-    def parse(name: str, raw: str | None, is_end: bool) -> datetime | None:
+    def parse(name: str, raw: str | None) -> date | None:
         if raw in (None, ""):
             return None
         try:
@@ -359,15 +347,13 @@ def analytics_range(*, raw_from: str | None, raw_to: str | None, tz_name: str) -
             moment = None if day else parse_datetime(raw)
         except ValueError:
             day = moment = None
-        if day is not None:
-            moment = datetime.combine(day + timedelta(days=1) if is_end else day, datetime.min.time(), zone)
-        elif moment is None:
+        if day is None and moment is None:
             raise ValidationError({name: ["Use an ISO date (2026-11-01) or date-time (2026-11-01T09:00:00Z)."]})
-        elif moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-        return moment
+        if day is None:
+            day = (moment.astimezone(zone) if moment.tzinfo else moment).date()
+        return day
 
-    start, end = parse("from", raw_from, False), parse("to", raw_to, True)
-    if start and end and start >= end:
-        raise ValidationError({"to": ["Must be after from."]})
-    return start, end
+    first, last = parse("from", raw_from), parse("to", raw_to)
+    if first and last and first > last:
+        raise ValidationError({"to": ["Must not be before from."]})
+    return first, last

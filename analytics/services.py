@@ -119,15 +119,26 @@ def _label_sql() -> str:
                                ELSE '' END, 100)"""
 
 
+# Each workspace's zone, or UTC when it is not one PostgreSQL knows (AT TIME ZONE would fail).
+ZONES_SQL = """
+    zones AS (
+        SELECT w.id, CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = w.timezone)
+                          THEN w.timezone ELSE 'UTC' END AS tz
+        FROM workspaces_workspace w
+        WHERE w.id IN (SELECT DISTINCT workspace_id FROM {table} WHERE id > %s AND id <= %s)
+    )"""
+
+
 def _fold_steps(low: int, high: int) -> set[int]:
     """Adds StepEvents with low < id <= high to StepRollup, NodeTotal and DurationRollup."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH delta AS (
+            WITH {ZONES_SQL.format(table=STEPS)}, delta AS (
                 SELECT s.workspace_id, s.journey_id, v.number AS version, s.node_id,
-                       date_trunc('hour', s.at) AS bucket, x.kind, x.label, x.holdout, count(*) AS n
+                       (s.at AT TIME ZONE z.tz)::date AS day, x.kind, x.label, x.holdout, count(*) AS n
                 FROM journeys_stepevent s
+                JOIN zones z ON z.id = s.workspace_id
                 JOIN journeys_journeyversion v ON v.id = s.version_id
                 LEFT JOIN journeys_enrollment e ON s.kind IN ('entered', 'goal') AND e.id = s.enrollment_id
                 CROSS JOIN LATERAL (VALUES
@@ -142,9 +153,9 @@ def _fold_steps(low: int, high: int) -> set[int]:
                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
             ), rollup AS (
                 INSERT INTO analytics_steprollup
-                    (workspace_id, journey_id, version, node_id, bucket, kind, label, holdout, count)
-                SELECT workspace_id, journey_id, version, node_id, bucket, kind, label, holdout, n FROM delta
-                ON CONFLICT (journey_id, version, node_id, bucket, kind, label, holdout)
+                    (workspace_id, journey_id, version, node_id, day, kind, label, holdout, count)
+                SELECT workspace_id, journey_id, version, node_id, day, kind, label, holdout, n FROM delta
+                ON CONFLICT (journey_id, version, node_id, day, kind, label, holdout)
                 DO UPDATE SET count = analytics_steprollup.count + EXCLUDED.count
             ), totals AS (
                 INSERT INTO analytics_nodetotal (workspace_id, journey_id, node_id, kind, label, count)
@@ -155,29 +166,30 @@ def _fold_steps(low: int, high: int) -> set[int]:
             )
             SELECT DISTINCT journey_id FROM delta
             """,
-            [low, high],
+            [low, high, low, high],
         )
         touched = {row[0] for row in cursor.fetchall()}
         cursor.execute(
-            """
-            WITH done AS (
-                SELECT s.workspace_id, s.journey_id, v.number AS version, date_trunc('day', s.at) AS bucket,
+            f"""
+            WITH {ZONES_SQL.format(table=STEPS)}, done AS (
+                SELECT s.workspace_id, s.journey_id, v.number AS version, (s.at AT TIME ZONE z.tz)::date AS day,
                        greatest(extract(epoch FROM s.at - e.entered_at)::float8, 0) AS seconds
                 FROM journeys_stepevent s
+                JOIN zones z ON z.id = s.workspace_id
                 JOIN journeys_journeyversion v ON v.id = s.version_id
                 JOIN journeys_enrollment e ON e.id = s.enrollment_id
                 WHERE s.id > %s AND s.id <= %s AND s.kind = 'completed'
             )
             INSERT INTO analytics_durationrollup
-                (workspace_id, journey_id, version, bucket, duration_bucket, count, seconds_sum)
-            SELECT workspace_id, journey_id, version, bucket, floor(ln(1 + seconds) / ln(%s))::int,
+                (workspace_id, journey_id, version, day, duration_bucket, count, seconds_sum)
+            SELECT workspace_id, journey_id, version, day, floor(ln(1 + seconds) / ln(%s))::int,
                    count(*), sum(seconds)
             FROM done GROUP BY 1, 2, 3, 4, 5
-            ON CONFLICT (journey_id, version, bucket, duration_bucket)
+            ON CONFLICT (journey_id, version, day, duration_bucket)
             DO UPDATE SET count = analytics_durationrollup.count + EXCLUDED.count,
                           seconds_sum = analytics_durationrollup.seconds_sum + EXCLUDED.seconds_sum
             """,
-            [low, high, DURATION_BASE],
+            [low, high, low, high, DURATION_BASE],
         )
     return touched
 
@@ -197,7 +209,7 @@ def _fold_deliveries(low: int, high: int) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH implies(received, reached) AS (VALUES {values}),
+            WITH implies(received, reached) AS (VALUES {values}), {ZONES_SQL.format(table=DELIVERIES)},
             reached AS (
                 SELECT d.id, d.message_id, d.at, i.reached AS status
                 FROM channels_app_deliveryevent d JOIN implies i ON i.received = d.status
@@ -209,15 +221,16 @@ def _fold_deliveries(low: int, high: int) -> set[int]:
                     WHERE p.message_id = r.message_id AND p.id < r.id AND i.reached = r.status
                 )
             )
-            INSERT INTO analytics_messagerollup (workspace_id, journey_id, version, node_id, bucket, status, count)
-            SELECT m.workspace_id, m.journey_id, m.version, m.node_id, date_trunc('hour', f.at), f.status, count(*)
-            FROM firsts f JOIN channels_app_message m ON m.id = f.message_id
+            INSERT INTO analytics_messagerollup (workspace_id, journey_id, version, node_id, day, status, count)
+            SELECT m.workspace_id, m.journey_id, m.version, m.node_id, (f.at AT TIME ZONE z.tz)::date, f.status,
+                   count(*)
+            FROM firsts f JOIN channels_app_message m ON m.id = f.message_id JOIN zones z ON z.id = m.workspace_id
             WHERE m.journey_id IS NOT NULL AND m.version IS NOT NULL
             GROUP BY 1, 2, 3, 4, 5, 6
-            ON CONFLICT (journey_id, version, node_id, bucket, status)
+            ON CONFLICT (journey_id, version, node_id, day, status)
             DO UPDATE SET count = analytics_messagerollup.count + EXCLUDED.count
             """,
-            [*params, low, high],
+            [*params, low, high, low, high],
         )
     return set()
 

@@ -6,6 +6,7 @@ to the checked address itself, so a DNS answer that changes between check and co
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import smtplib
 import socket
@@ -95,14 +96,21 @@ class GuardedNetworkBackend(httpcore.SyncBackend):
         raise failure
 
 
+@functools.lru_cache(maxsize=1)
+def _ssl_context():
+    # Loading the CA bundle costs ~0.3 s; built per request it capped sends at ~2/s per worker.
+    # An SSLContext is safe to share between connections and threads.
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's default transport whose connections are opened by GuardedNetworkBackend."""
 
     def __init__(self) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_ssl_context(), trust_env=False)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

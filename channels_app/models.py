@@ -50,10 +50,15 @@ class Message(WorkspaceModel):
         FAILED = "failed"
         BOUNCED = "bounced"
 
+    # Sends update every index of this table per row, so indexes the composite ones below already
+    # lead with (workspace; customer) are left out.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     # Erasing a customer erases their messages (content and address are personal data); an
     # enrollment or journey that goes away leaves the message for analytics.
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     enrollment = models.ForeignKey(
         Enrollment,

@@ -67,9 +67,12 @@ def journey_release(*, journey_id: int) -> int:
             [journey_id, timezone.now()],
         )
         rows = cursor.fetchall()
+        # RETURNING shows the row after the update, so the held wakes are read in a CTE first.
         cursor.execute(
-            "UPDATE journeys_enrollment SET wait = wait - 'held' WHERE journey_id = %s"
-            " AND state IN ('active', 'waiting') AND wait ? 'held' RETURNING id, step_seq, wait->'held'",
+            "WITH old AS (SELECT id, step_seq, wait->'held' AS held FROM journeys_enrollment"
+            " WHERE journey_id = %s AND state IN ('active', 'waiting') AND wait ? 'held' FOR UPDATE)"
+            " UPDATE journeys_enrollment e SET wait = e.wait - 'held' FROM old WHERE e.id = old.id"
+            " RETURNING old.id, old.step_seq, old.held",
             [journey_id],
         )
         held = cursor.fetchall()

@@ -76,3 +76,10 @@ def require_workspace(request):
             raise exceptions.NotAuthenticated()
         raise exceptions.NotFound("Workspace not found; pass X-Workspace with a workspace you belong to.")
     return workspace
+
+
+def csrf_check(request) -> None:
+    """CSRF for endpoints used before there is a session (login): DRF checks it only for
+    requests that already have one, yet a forged login (the victim silently signed in to the
+    attacker's account) is an attack too. Raises PermissionDenied (403)."""
+    SessionAuthentication().enforce_csrf(request)

@@ -12,8 +12,8 @@ class AnalyticsQuerySerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         help_text = (
-            "ISO date (whole days in the workspace time zone, `to` inclusive) or date-time;"
-            " counted by the hour."
+            "ISO date: days in the workspace's time zone, both ends inclusive (a date-time counts"
+            " its whole day)."
         )
         self.fields["from"] = serializers.CharField(required=False, allow_blank=True, help_text=help_text)
         self.fields["to"] = serializers.CharField(required=False, allow_blank=True, help_text=help_text)

@@ -38,12 +38,10 @@ def _analytics_for(view, journey: Journey) -> dict:
     query = AnalyticsQuerySerializer(data=view.request.query_params)
     query.is_valid(raise_exception=True)
     tz_name = journey.workspace.timezone
-    start, end = analytics_range(
+    first, last = analytics_range(
         raw_from=query.validated_data.get("from"), raw_to=query.validated_data.get("to"), tz_name=tz_name
     )
-    return journey_analytics(
-        journey=journey, version=query.validated_data.get("version"), start=start, end=end, tz_name=tz_name
-    )
+    return journey_analytics(journey=journey, version=query.validated_data.get("version"), first=first, last=last)
 
 
 class JourneyAnalyticsViewSet(WorkspaceViewSet):

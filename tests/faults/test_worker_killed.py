@@ -13,7 +13,7 @@ N = 1000
 
 def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider):
     live.web()
-    worker = live.worker("worker-a", concurrency=2)
+    worker = live.worker("worker-a", concurrency=3)
     workspace_id, client = live.new_workspace("kill9")
     # Each send takes ~10 ms, so 1,000 sends are in flight for seconds and the kill lands
     # inside send batches (and engine batches), not between them.
@@ -27,11 +27,11 @@ def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider
     )
     enroll(client, journey_id, ids)
 
-    wait_until(lambda: provider.total() >= 150, 60, 0.02, what="sends under way")
+    wait_until(lambda: provider.total() >= 150, 240, 0.02, what="sends under way")
     worker.kill9()
     sent_before_kill = provider.total()
     time.sleep(0.5)
-    live.worker("worker-b", concurrency=2)
+    live.worker("worker-b", concurrency=3)
 
     def finished():
         return live.sql(
@@ -39,7 +39,7 @@ def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider
             [journey_id],
         )[0][0] == N
 
-    wait_until(finished, 120, what="every enrollment completed")
+    wait_until(finished, 240, what="every enrollment completed")
     wait_until(lambda: len(provider.received) >= N, 60, what="every message received")
 
     enrollments = live.sql(

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..errors import Conflict
+from ..auth import csrf_check
 from ..models import ApiKey, Membership, Role
 from ..permissions import AuthenticatedUser
 from ..selectors import workspaces_for_user
@@ -79,6 +80,7 @@ class LoginView(APIView):
 
     @extend_schema(request=LoginSerializer, responses={200: MeSerializer})
     def post(self, request):
+        csrf_check(request)
         params = LoginSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         user = authenticate(

@@ -69,7 +69,7 @@ export default function JourneyDashboardPage() {
     const numbers = [...new Set([journey.version, version ? Number(version) : null].filter((n): n is number => !!n))];
     Promise.all(
       numbers.map((n) =>
-        ok(api.GET('/api/v1/journeys/{id}/versions/{number}', { params: { path: { id, number: String(n) } } })).then((v) => v.graph as unknown as GraphIn),
+        ok(api.GET('/api/v1/journeys/{id}/versions/{number}', { params: { path: { id, number: n } } })).then((v) => v.graph as unknown as GraphIn),
       ),
     )
       .then((frozen) => setGraphs([journey.graph as unknown as GraphIn, ...frozen]))

@@ -164,7 +164,7 @@ export default function CustomerPage() {
             <tbody>
               {messages.map((m) => (
                 <tr key={m.id} data-message={m.id}>
-                  <td className="small">{new Date(m.created_at).toLocaleString()}</td>
+                  <td className="small">{m.created_at ? new Date(m.created_at).toLocaleString() : '—'}</td>
                   <td>{m.channel}</td>
                   <td className="small">{m.to || '—'}</td>
                   <td className="small">{messageGist(m.content)}</td>
@@ -178,7 +178,7 @@ export default function CustomerPage() {
                     )}
                   </td>
                   <td>
-                    <Badge tone={MESSAGE_TONE[m.status] ?? 'muted'}>{m.status}</Badge>
+                    <Badge tone={MESSAGE_TONE[m.status ?? ''] ?? 'muted'}>{m.status}</Badge>
                     {m.error && <div className="field-error">{m.error}</div>}
                   </td>
                 </tr>

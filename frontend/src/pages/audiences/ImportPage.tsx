@@ -39,7 +39,7 @@ export default function ImportPage() {
   }, []);
 
   function poll(id: number) {
-    ok(api.GET('/api/v1/imports/{id}', { params: { path: { id: String(id) } } }))
+    ok(api.GET('/api/v1/imports/{id}', { params: { path: { id } } }))
       .then((j) => {
         setJob(j);
         if (j.status === 'queued' || j.status === 'running') timer.current = setTimeout(() => poll(id), POLL_MS);

@@ -42,7 +42,7 @@ export default function ListsPage() {
   async function remove(list: List) {
     if (!window.confirm(`Delete the list “${list.name}”? Its customers are kept.`)) return;
     try {
-      await ok(api.DELETE('/api/v1/lists/{id}', { params: { path: { id: String(list.id) } } }));
+      await ok(api.DELETE('/api/v1/lists/{id}', { params: { path: { id: list.id } } }));
       load();
     } catch (err) {
       setError(errorMessage(err));
@@ -140,10 +140,10 @@ function MembersDialog({ list, onClose, onDone }: { list: List | null; onClose: 
     if (!list) return;
     setBusy(true);
     setError(null);
-    const path = { params: { path: { id: String(list.id) } } };
+    const path = { params: { path: { id: list.id } } };
     try {
       if (action === 'remove') {
-        const r = await ok(api.DELETE('/api/v1/lists/{id}/members', { ...path, body: { customer_ids: parsed } }));
+        const r = await ok(api.DELETE('/api/v1/lists/{id}/members', { ...path, body: { customer_ids: parsed } as never }));
         onDone(`Removed ${r.removed.toLocaleString()} customer(s) from “${list.name}”.`);
       } else {
         let r: Schemas['MembersAdded'];

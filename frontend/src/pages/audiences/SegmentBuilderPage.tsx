@@ -41,7 +41,7 @@ export default function SegmentBuilderPage() {
 
   useEffect(() => {
     if (!id) return;
-    ok(api.GET('/api/v1/segments/{id}', { params: { path: { id } } }))
+    ok(api.GET('/api/v1/segments/{id}', { params: { path: { id: Number(id) } } }))
       .then((s) => {
         setName(s.name);
         setTree(conditionToTree(s.condition as Condition));
@@ -82,7 +82,7 @@ export default function SegmentBuilderPage() {
     try {
       const body = { name, condition: condition as never };
       const saved = id
-        ? await ok(api.PUT('/api/v1/segments/{id}', { params: { path: { id } }, body }))
+        ? await ok(api.PUT('/api/v1/segments/{id}', { params: { path: { id: Number(id) } }, body }))
         : await ok(api.POST('/api/v1/segments', { body }));
       navigate(`/audiences/segments`, { state: { notice: `Saved segment “${saved.name}”.` } });
     } catch (err) {
@@ -95,7 +95,7 @@ export default function SegmentBuilderPage() {
   async function remove() {
     if (!id || !window.confirm(`Delete the segment “${name}”? Journeys that use it stop matching it.`)) return;
     try {
-      await ok(api.DELETE('/api/v1/segments/{id}', { params: { path: { id } } }));
+      await ok(api.DELETE('/api/v1/segments/{id}', { params: { path: { id: Number(id) } } }));
       navigate('/audiences/segments');
     } catch (err) {
       setError(describe(err));

@@ -24,7 +24,7 @@ export default function SegmentsPage() {
 
   function count(id: number) {
     setCounts((c) => ({ ...c, [id]: 'loading' }));
-    ok(api.GET('/api/v1/segments/{id}/count', { params: { path: { id: String(id) } } }))
+    ok(api.GET('/api/v1/segments/{id}/count', { params: { path: { id } } }))
       .then((r) => setCounts((c) => ({ ...c, [id]: r.count })))
       .catch((e) => setError(errorMessage(e)));
   }

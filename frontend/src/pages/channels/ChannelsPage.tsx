@@ -33,7 +33,7 @@ export default function ChannelsPage() {
     try {
       await ok(
         api.PUT('/api/v1/channels/{id}', {
-          params: { path: { id: String(c.id) } },
+          params: { path: { id: c.id } },
           body: { name: c.name, provider: c.provider, settings: c.settings as never, is_default: true, rate_per_second: c.rate_per_second },
         }),
       );
@@ -47,7 +47,7 @@ export default function ChannelsPage() {
   async function remove(c: Config) {
     if (!window.confirm(`Delete “${c.name}”? Message nodes that use it will fail with no_channel_configured.`)) return;
     try {
-      await ok(api.DELETE('/api/v1/channels/{id}', { params: { path: { id: String(c.id) } } }));
+      await ok(api.DELETE('/api/v1/channels/{id}', { params: { path: { id: c.id } } }));
       load();
     } catch (e) {
       setError(errorMessage(e));
@@ -189,7 +189,7 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
     setErrors({});
     try {
       const saved = config
-        ? await ok(api.PUT('/api/v1/channels/{id}', { params: { path: { id: String(config.id) } }, body }))
+        ? await ok(api.PUT('/api/v1/channels/{id}', { params: { path: { id: config.id } }, body }))
         : await ok(api.POST('/api/v1/channels', { body }));
       onSaved(saved);
     } catch (err) {
@@ -330,7 +330,7 @@ function TestDialog({ config, onClose }: { config: Config; onClose: () => void }
     setError(null);
     setResult(null);
     try {
-      setResult(await ok(api.POST('/api/v1/channels/{id}/test', { params: { path: { id: String(config.id) } }, body: { to, content: content as never } })));
+      setResult(await ok(api.POST('/api/v1/channels/{id}/test', { params: { path: { id: config.id } }, body: { to, content: content as never } })));
     } catch (err) {
       const details = err instanceof ApiError ? JSON.stringify(err.details) : '';
       setError(`${errorMessage(err)}${details && details !== '{}' ? ` ${details}` : ''}`);
