@@ -304,7 +304,7 @@ def _swap_refs(node, list_id: int, segment_id: int):
 
 
 @pytest.mark.django_db
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(
     inner=conditions(LIST_REF, 0).filter(lambda c: "segment" not in str(c)),
     outer=conditions(LIST_REF, SEGMENT_REF),

@@ -102,9 +102,12 @@ def ran_journey(live_server_url):
     assert api.post("/events", json={"events": events}).status_code == 202
     # The buyers purchase while the journey waits for it (after the reminder went out).
     buyers = [p["external_id"] for p in people[:BUYERS]]
-    wait_until(lambda: all(
-        api.get(f"/journeys/{journey['id']}/enrollments/{b}").json().get("node_id") == "buy" for b in buyers
-    ))
+    def at_buy():
+        states = [api.get(f"/journeys/{journey['id']}/enrollments/{b}").json() for b in buyers]
+        print([(s.get("node_id"), s.get("state"), len(s.get("history", []))) for s in states])
+        return all(s.get("node_id") == "buy" for s in states)
+
+    wait_until(at_buy, timeout=30)
     assert api.post("/events", json={"events": [{"customer_id": b, "name": "purchase", "properties": {"amount": 80}} for b in buyers]}).status_code == 202
 
     def settled():

@@ -6,8 +6,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import Conflict
 from ..auth import csrf_check
+from ..errors import Conflict
 from ..models import ApiKey, Membership, Role
 from ..permissions import AuthenticatedUser
 from ..selectors import workspaces_for_user
