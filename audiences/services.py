@@ -324,10 +324,10 @@ def _raw_cursor():
 
 def _relaxed_commit(cur) -> None:
     """Bulk-ingest transactions may commit without waiting for the WAL flush (settings
-    INGEST_ASYNC_COMMIT, on by default): the commit is still atomic and ordered, and a crash of
+    INGEST_ASYNC_COMMIT, off by default — "nothing accepted is lost" wins): when on, the commit is still atomic and ordered, and a crash of
     the PostgreSQL server (not of the app) can lose at most the last ~0.6 s (3 × wal_writer_delay)
     of acknowledged batches. On this class of disk the flush is 20–100 ms, longer than the work."""
-    if getattr(settings, "INGEST_ASYNC_COMMIT", True):
+    if settings.INGEST_ASYNC_COMMIT:
         cur.execute("SET LOCAL synchronous_commit = off")
 
 
