@@ -9,8 +9,10 @@ import io
 import json
 import logging
 import os
+import queue
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -34,8 +36,9 @@ ID_COLUMNS = ("external_id", "customerid", "customer_id")  # compared lower-case
 KNOWN_COLUMNS = ("email", "phone", "timezone", "locale", "tags")
 CHUNK_ROWS = 50_000  # one COPY + upsert + progress update per chunk
 MAX_ERRORS_KEPT = 1000  # `failed` counts them all; the list keeps the first ones
-HOOK_SLICE = 10_000
-ANALYZE_AFTER = 10_000  # an import creating more customers than this refreshes table statistics  # customers_changed is fired in slices of at most this many ids
+HOOK_SLICE = 10_000  # customers_changed is fired in slices of at most this many ids
+ANALYZE_AFTER = 10_000  # an import creating more customers than this refreshes table statistics
+ATTRIBUTE_MEMO = 4096  # typed cells remembered per attribute column (see _attributes_json)
 READ_BUFFER = 1 << 20
 
 # Attribute cells become typed JSON (see _attributes_json): integers and decimals are JSON numbers,
@@ -185,34 +188,6 @@ def _count_lines(path: str) -> int:
     return max(0, lines + (last != b"\n") - 1)
 
 
-def _check_row(row: list[str], layout: _Layout) -> str | None:
-    """Why a line cannot be imported, or None. Cleans known columns in place."""
-    if len(row) != layout.width:
-        return f"broken row: expected {layout.width} fields, found {len(row)}"
-    external_id = row[layout.id_index].strip()
-    if not external_id:
-        return "missing external_id"
-    if len(external_id) > MAX_EXTERNAL_ID:
-        return f"external_id longer than {MAX_EXTERNAL_ID} characters"
-    row[layout.id_index] = external_id
-    known = layout.known
-    if "email" in known:
-        email = row[known["email"]].strip().lower()
-        if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-            return f"malformed email {email!r}"
-        row[known["email"]] = email
-    try:
-        if "phone" in known and row[known["phone"]].strip():
-            row[known["phone"]] = phone_clean(row[known["phone"]])
-        if "timezone" in known and row[known["timezone"]].strip():
-            timezone_clean(row[known["timezone"]])
-        if "locale" in known and row[known["locale"]].strip():
-            locale_clean(row[known["locale"]])
-    except FieldError as exc:
-        return f"malformed {exc}"
-    return None
-
-
 def customers_import(*, job_id: int) -> None:
     """Runs one ImportJob to the end (the Celery task's body). A re-delivered job starts over:
     the upsert is idempotent, so the customers end the same."""
@@ -258,10 +233,147 @@ def _remove(path: str) -> None:
         pass
 
 
+def _row_cleaner(layout: _Layout) -> Callable[[list[str]], str | None]:
+    """A function: why a parsed line cannot be imported, or None; it cleans the known cells in place."""
+    width, id_index = layout.width, layout.id_index
+    email_index = layout.known.get("email")
+    others = [(i, clean) for name, clean in (("phone", phone_clean), ("timezone", timezone_clean), ("locale", locale_clean))
+              if (i := layout.known.get(name)) is not None]
+    email_match = EMAIL_RE.match
+
+    def problem(row: list[str]) -> str | None:
+        if len(row) != width:
+            return f"broken row: expected {width} fields, found {len(row)}"
+        external_id = row[id_index].strip()
+        if not external_id:
+            return "missing external_id"
+        if len(external_id) > MAX_EXTERNAL_ID:
+            return f"external_id longer than {MAX_EXTERNAL_ID} characters"
+        row[id_index] = external_id
+        if email_index is not None:
+            email = row[email_index].strip().lower()
+            if email and (len(email) > 254 or not email_match(email)):
+                return f"malformed email {email!r}"
+            row[email_index] = email
+        try:
+            for index, clean in others:
+                if row[index].strip():
+                    row[index] = clean(row[index])
+        except FieldError as exc:
+            return f"malformed {exc}"
+        return None
+
+    return problem
+
+
+def _attributes_json(layout: _Layout) -> Callable[[list[str]], str]:
+    """A function: a row's attribute cells → the JSON object text of the typed values. Each
+    column remembers the fragments of the first ATTRIBUTE_MEMO distinct cells it met, so repeated
+    values (plans, flags, countries, dates, small numbers) cost one dict lookup."""
+    columns = [(json.dumps(name) + ":", index, {}) for name, index in layout.attributes]
+    encode = json.encoder.encode_basestring  # the C string encoder json.dumps uses
+
+    def fragment(key: str, cell: str) -> str:
+        value = cell.strip()
+        if not value:
+            return ""  # an empty cell sets nothing
+        first = value[0]
+        if (first.isdigit() or first == "-") and (INTEGER_RE.fullmatch(value) or DECIMAL_RE.fullmatch(value)):
+            return key + value  # already a JSON number
+        return key + (BOOLEANS.get(value) or encode(value))
+
+    def build(row: list[str]) -> str:
+        parts = []
+        for key, index, memo in columns:
+            cell = row[index]
+            part = memo.get(cell)
+            if part is None:
+                part = fragment(key, cell)
+                if len(memo) < ATTRIBUTE_MEMO:
+                    memo[cell] = part
+            if part:
+                parts.append(part)
+        return "{" + ",".join(parts) + "}"
+
+    return build
+
+
+@dataclass
+class _Chunk:
+    """Up to CHUNK_ROWS importable lines as COPY text (CSV format), and the lines refused since
+    the previous chunk."""
+
+    text: str
+    rows: int
+    errors: list[tuple[int, str]]
+
+
+def _chunks(reader, layout: _Layout) -> Iterator[_Chunk]:
+    """The file as chunks. A chunk ends early at an id it already holds (one upsert cannot touch a
+    row twice), so a repeated id applies in file order."""
+    problem, attributes = _row_cleaner(layout), _attributes_json(layout)
+    id_index, known = layout.id_index, list(layout.known.values())
+    out = io.StringIO()
+    write = csv.writer(out, lineterminator="\n").writerow  # C-quoted CSV: COPY reads it natively
+    seen: set[str] = set()
+    errors: list[tuple[int, str]] = []
+    last_line = 1  # the header
+    while True:
+        line = last_line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append((line, f"broken row: {exc}"))
+            last_line = reader.line_num
+            continue
+        except UnicodeDecodeError as exc:
+            raise FieldError(f"The file is not UTF-8 near line {line}: {exc}") from exc
+        last_line = reader.line_num  # a quoted field may span lines
+        if not row:
+            continue  # a blank line
+        refused = problem(row)
+        if refused:
+            errors.append((line, refused))
+            continue
+        external_id = row[id_index]
+        if external_id in seen or len(seen) >= CHUNK_ROWS:
+            yield _Chunk(out.getvalue(), len(seen), errors)
+            out.seek(0)
+            out.truncate()
+            seen, errors = set(), []
+        seen.add(external_id)
+        write([line, external_id, *[row[i] for i in known], attributes(row)])
+    yield _Chunk(out.getvalue(), len(seen), errors)
+
+
+def _parse_into(chunks: queue.Queue, reader, layout: _Layout, stop: threading.Event) -> None:
+    """The parsing thread: puts every chunk, then None (or the exception that ended it)."""
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for chunk in _chunks(reader, layout):
+            if not put(chunk):
+                return
+        put(None)
+    except BaseException as exc:  # handed to the storing thread, which raises it
+        put(exc)
+
+
 def _run(progress: _Job, raw) -> None:
+    """Parsing (Python, this process) and storing (PostgreSQL, its backend) overlap: a thread
+    parses chunk N+1 while the database upserts chunk N, so two cores both work."""
     job = progress.job
-    text = _open_text(raw)
-    reader = csv.reader(text)
+    reader = csv.reader(_open_text(raw))
     try:
         header = next(reader)
     except StopIteration:
@@ -271,112 +383,49 @@ def _run(progress: _Job, raw) -> None:
     layout = _layout(header)
     stage = f"import_stage_{job.pk}"
     columns = ["line", "external_id", *layout.known, "attributes"]
-    order = [layout.id_index, *layout.known.values()]
-    sql = _upsert_sql(stage, layout, with_list=job.customer_list_id is not None)
-    params = {"ws": job.workspace_id, "list": job.customer_list_id}
+    copy_sql = f"COPY {stage} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+    upsert_sql = _upsert_sql(stage, layout, with_list=job.customer_list_id is not None)
     connection.ensure_connection()
     pg = connection.connection
     # psycopg.Cursor binds parameters server-side (Django's default cursor quotes them in Python).
     with psycopg.Cursor(pg) as cur:
         cur.execute(f"DROP TABLE IF EXISTS {stage}")
         types = ", ".join(f"{c} {'integer' if c == 'line' else 'text'}" for c in columns)
-        cur.execute(f"CREATE TEMP TABLE {stage} ({types})")
+        # Emptied by every commit, so each chunk's transaction starts from a clean stage.
+        cur.execute(f"CREATE TEMP TABLE {stage} ({types}) ON COMMIT DELETE ROWS")
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    parser = threading.Thread(target=_parse_into, args=(chunks, reader, layout, stop), name=f"import-{job.pk}", daemon=True)
+    parser.start()
     try:
-        rows = _good_rows(reader, layout, progress)
-        pending = None
-        while True:
-            staged, pending, done = _stage_chunk(pg, stage, columns, order, rows, pending, layout, _attributes_json(layout))
-            _upsert_chunk(pg, sql, params, progress, staged)
-            if done:
-                break
+        while (chunk := chunks.get()) is not None:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            _store_chunk(pg, copy_sql, upsert_sql, progress, chunk)
     finally:
+        stop.set()
+        parser.join()
         with psycopg.Cursor(pg) as cur:
             cur.execute(f"DROP TABLE IF EXISTS {stage}")
 
 
-def _good_rows(reader, layout: _Layout, progress: _Job) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cleaned row) of every importable line; the others are reported."""
-    last_line = 1  # the header
-    while True:
-        line = last_line + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            progress.error(line, f"broken row: {exc}")
-            last_line = reader.line_num
-            continue
-        except UnicodeDecodeError as exc:
-            raise FieldError(f"The file is not UTF-8 near line {line}: {exc}") from exc
-        last_line = reader.line_num  # a quoted field may span lines
-        if not row:
-            continue  # a blank line
-        problem = _check_row(row, layout)
-        if problem:
-            progress.error(line, problem)
-        else:
-            yield line, row
-
-
-def _attributes_json(layout: _Layout):
-    """A function: a row's attribute cells → the JSON object text of the typed values."""
-    keys = [(json.dumps(name) + ":", index) for name, index in layout.attributes]
-    encode = json.encoder.encode_basestring  # the C string encoder json.dumps uses
-
-    def typed(value: str) -> str:
-        first = value[0]
-        if (first.isdigit() or first == "-") and (INTEGER_RE.fullmatch(value) or DECIMAL_RE.fullmatch(value)):
-            return value  # already a JSON number
-        return BOOLEANS.get(value) or encode(value)
-
-    def build(row: list[str]) -> str:
-        parts = []
-        for key, index in keys:
-            value = row[index].strip()
-            if value:
-                parts.append(key + typed(value))
-        return "{" + ",".join(parts) + "}"
-
-    return build
-
-
-def _stage_chunk(pg, stage, columns, order, rows, pending, layout, attributes) -> tuple[int, tuple | None, bool]:
-    """COPYs up to CHUNK_ROWS lines into the staging table. A chunk ends early at an id it already
-    holds (one upsert cannot touch a row twice), so a repeated id applies in file order.
-    Returns (lines staged, the line held for the next chunk, end of file)."""
-    seen: set[str] = set()
-    with transaction.atomic(), psycopg.Cursor(pg) as cur:
-        cur.execute(f"TRUNCATE {stage}")
-        with cur.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
-            if pending is not None:
-                line, row = pending
-                seen.add(row[layout.id_index])
-                copy.write_row([line, *(row[i] for i in order), attributes(row)])
-            for line, row in rows:
-                external_id = row[layout.id_index]
-                if external_id in seen:
-                    return len(seen), (line, row), False
-                seen.add(external_id)
-                copy.write_row([line, *(row[i] for i in order), attributes(row)])
-                if len(seen) >= CHUNK_ROWS:
-                    return len(seen), None, False
-    return len(seen), None, True
-
-
-def _upsert_chunk(pg, sql, params, progress, staged: int) -> None:
-    """Upserts the staged lines and records progress in the same transaction."""
+def _store_chunk(pg, copy_sql: str, upsert_sql: str, progress: _Job, chunk: _Chunk) -> None:
+    """COPYs one chunk into the stage, upserts it and records progress, in one transaction."""
     job = progress.job
+    for line, message in chunk.errors:
+        progress.error(line, message)
     with transaction.atomic():
-        if staged:
+        if chunk.rows:
             with psycopg.Cursor(pg) as cur:
-                cur.execute(sql, {**params, "now": timezone.now()})
+                with cur.copy(copy_sql) as copy:
+                    copy.write(chunk.text)
+                cur.execute(upsert_sql, {"ws": job.workspace_id, "list": job.customer_list_id, "now": timezone.now()})
                 results = cur.fetchall()
             ids = [pk for pk, _ in results]
             created = sum(1 for _, inserted in results if inserted)
             job.created += created
-            job.updated += staged - created
-            job.processed += staged
+            job.updated += chunk.rows - created
+            job.processed += chunk.rows
             workspace_id = job.workspace_id
             for start in range(0, len(ids), HOOK_SLICE):
                 part = ids[start : start + HOOK_SLICE]

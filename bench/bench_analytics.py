@@ -238,6 +238,8 @@ def run(n: int = 1_000_000, requests: int = 200) -> list[dict]:
             week = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
             filtered = _measure(client, f"{url}?version=1&from={week}", requests // 2)
             listing = _measure(client, f"{base}/analytics/journeys", requests // 2)
+            # The floor on this machine right now: an authenticated request that reads nothing.
+            floor = _measure(client, f"{base}/journey-templates", requests // 2)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -251,6 +253,8 @@ def run(n: int = 1_000_000, requests: int = 200) -> list[dict]:
         {"path": "GET …/analytics?version=1&from=(7 days) p95", "figure": round(filtered["p95"], 1), "unit": "ms",
          "target": TARGET_P95_MS},
         {"path": "GET /analytics/journeys p95", "figure": round(listing["p95"], 1), "unit": "ms", "target": None},
+        {"path": "GET /journey-templates p95 (server floor, no DB read)", "figure": round(floor["p95"], 1),
+         "unit": "ms", "target": None},
         {"path": "full recount from StepEvent (one GROUP BY)", "figure": round(recount_ms, 1), "unit": "ms",
          "target": None},
         {"path": f"rollup refresh ({steps:,} step events)", "figure": round(backfill, 1), "unit": "s",

@@ -140,6 +140,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The error body and its statuses on every operation (workspaces/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "workspaces.schema.add_error_responses"],
     # Several models have a `status`; name each enum after its owner so generated types read well.
     "ENUM_NAME_OVERRIDES": {
         "ImportStatusEnum": "audiences.models.ImportJob.Status",

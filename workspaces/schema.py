@@ -15,3 +15,49 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 class WorkspaceSessionScheme(SessionScheme):
     target_class = "workspaces.auth.SessionAuthentication"
     name = "session"
+
+
+# Every API answer that is not a success has the one error body (workspaces/errors.py); each
+# operation documents the statuses any endpoint may answer, so clients and fuzzers know them.
+ERROR_STATUSES = {
+    "400": "Validation error: `details` maps each field to its messages.",
+    "401": "Missing, invalid or revoked credentials.",
+    "403": "Your role may not do this.",
+    "404": "Not found (also another workspace's object).",
+    "413": "The request body is too large.",
+    "415": "Unsupported media type.",
+    "429": "Rate limited; retry after `Retry-After` seconds.",
+    "503": "PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds.",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object", "additionalProperties": True},
+            },
+        }
+    },
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the error responses of every /api/v1 operation."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            statuses = dict(ERROR_STATUSES)
+            if method in ("post", "put", "patch", "delete"):
+                statuses["409"] = "The object's state does not allow this."
+            for status, description in statuses.items():
+                responses.setdefault(status, {"content": {"application/json": {"schema": ref}}, "description": description})
+    return result

@@ -281,15 +281,21 @@ def _links(messages: list[Message]) -> dict[str, _Link]:
     return links
 
 
+def _with_anonymous_ids(anonymous_ids) -> Q:
+    """Customers holding any of these anonymous ids, in the form the partial index
+    customer_anonymous_ids_gin (audiences/models.py) answers."""
+    wanted = Q()
+    for anonymous_id in anonymous_ids:
+        wanted |= Q(**{f"attributes__{ANONYMOUS_IDS}__contains": [anonymous_id]})
+    return Q(attributes__has_key=ANONYMOUS_IDS) & wanted
+
+
 def _known_anonymous(workspace: Workspace, anonymous_ids: set[str]) -> dict[str, str]:
     """anonymousId → external_id of the customer it was merged into (the latest, if several)."""
     if not anonymous_ids:
         return {}
-    wanted = Q()
-    for anonymous_id in anonymous_ids:
-        wanted |= Q(attributes__contains={ANONYMOUS_IDS: [anonymous_id]})
     found: dict[str, str] = {}
-    rows = Customer.objects.for_workspace(workspace).filter(wanted).order_by("updated_at", "id")
+    rows = Customer.objects.for_workspace(workspace).filter(_with_anonymous_ids(anonymous_ids)).order_by("updated_at", "id")
     for external_id, attributes in rows.values_list("external_id", "attributes"):
         for anonymous_id in set(attributes.get(ANONYMOUS_IDS) or []) & anonymous_ids:
             found[anonymous_id] = external_id
@@ -461,12 +467,9 @@ def _merge_links(workspace: Workspace, links: dict[str, _Link]) -> int:
 
 def _forget_elsewhere(workspace: Workspace, anonymous_ids: list[str], keep: int) -> None:
     """A device now linked to another user (a shared computer) stops resolving to the old one."""
-    wanted = Q()
-    for anonymous_id in anonymous_ids:
-        wanted |= Q(attributes__contains={ANONYMOUS_IDS: [anonymous_id]})
     others = (
         Customer.objects.for_workspace(workspace)
-        .filter(wanted)
+        .filter(_with_anonymous_ids(anonymous_ids))
         .exclude(pk=keep)
         .select_for_update()
     )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from channels_app.models import Message
+from channels_app.models import DeliveryEvent, Message
 from channels_app.ratelimit import tokens_take
 from channels_app.services import channel_create, message_prepare, messages_send, quiet_hours_end
 
@@ -147,3 +147,66 @@ def test_sends_beyond_the_rate_stay_queued(workspace):
     counts = messages_send(message_ids=[m.pk for m in messages], workspace_id=workspace.pk)
     assert counts == {"sent": 5, "failed": 0, "deferred": 3}
     assert Message.objects.for_workspace(workspace).filter(status="queued").count() == 3
+
+
+def test_a_batch_writes_each_outcome_and_its_history(workspace, other_workspace, http_server):
+    """One batch: sent, failed (no channel), retried (5xx) and another workspace's id. Each
+    message gets its own status, attempt count and history row; the foreign one is untouched."""
+    http_server.route("POST", "/gw", 503, {"error": "busy"})
+    sandbox = channel_create(workspace=workspace, channel="sms", provider="sandbox", name="S")
+    gateway = channel_create(
+        workspace=workspace,
+        channel="rcs",
+        provider="http",
+        name="G",
+        credentials={"url": f"{http_server.url}/gw"},
+    )
+    customer = make_customer(workspace, phone="+1555")
+
+    def queued(ws, channel, config):
+        return Message.objects.for_workspace(ws).create(
+            workspace=ws,
+            channel=channel,
+            channel_config=config,
+            provider=config.provider if config else "",
+            to="+1555",
+            targets=["+1555"],
+            content={"text": "Hi"},
+            customer=customer if ws == workspace else None,
+        )
+
+    sent = queued(workspace, "sms", sandbox)
+    unconfigured = queued(workspace, "telegram", None)
+    retried = queued(workspace, "rcs", gateway)
+    foreign = queued(other_workspace, "sms", None)
+
+    counts = messages_send(
+        message_ids=[sent.pk, unconfigured.pk, retried.pk, foreign.pk], workspace_id=workspace.pk
+    )
+
+    assert counts == {"sent": 1, "failed": 1, "deferred": 0}
+    for message in (sent, unconfigured, retried, foreign):
+        message.refresh_from_db()
+    assert (sent.status, sent.provider_message_id, sent.attempts) == (
+        "sent",
+        f"sandbox-{sent.pk}",
+        1,
+    )
+    assert sent.sent_at is not None and sent.failed_at is None
+    assert (unconfigured.status, unconfigured.error) == ("failed", "no_channel_configured")
+    assert unconfigured.failed_at is not None and unconfigured.sent_at is None
+    assert (retried.status, retried.attempts) == ("queued", 1)  # backoff, then again
+    assert "503" in retried.error_detail
+    assert (foreign.status, foreign.attempts) == ("queued", 0)
+    history = {
+        e.message_id: (e.status, e.source, e.data)
+        for e in DeliveryEvent.objects.for_workspace(workspace)
+    }
+    assert history == {
+        sent.pk: ("sent", "send", {}),
+        unconfigured.pk: (
+            "failed",
+            "send",
+            {"error": "no_channel_configured", "detail": ""},
+        ),
+    }

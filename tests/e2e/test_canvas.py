@@ -143,6 +143,7 @@ def test_build_start_and_watch_a_journey(live_server_url, account, browser_page:
     panel.get_by_label("HTML body").fill("<p>Hi {{ customer.first_name }}, glad you joined.</p>")
     # The live preview renders with the editable sample attributes (first_name Alex).
     expect(panel.get_by_test_id("preview")).to_contain_text("Welcome, Alex")
+    panel.get_by_test_id("preview").scroll_into_view_if_needed()
     page.screenshot(path=str(DOCS / "canvas-settings-panel.png"))
 
     page.get_by_role("button", name="Journey settings").click()
@@ -180,6 +181,7 @@ def test_build_start_and_watch_a_journey(live_server_url, account, browser_page:
     )
     assert accepted.status_code == 202, accepted.text
     expect(count(page, "start_1", "entered")).to_have_text("1", timeout=30_000)
+    expect(page.locator(".live-dot")).to_have_text("Live")  # pushed over the websocket
     expect(count(page, "message_1", "sent")).to_have_text("1", timeout=30_000)
     expect(count(page, "exit_1", "entered")).to_have_text("1", timeout=30_000)
     page.get_by_role("button", name="Fit View").click()

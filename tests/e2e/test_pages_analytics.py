@@ -6,6 +6,7 @@ of those customers shows their journey timeline and messages."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -45,7 +46,7 @@ ABANDONED_CART = {
             "channel": "email",
             "content": {"subject": "You left something, {{ customer.first_name }}", "html": "<p>Your cart is waiting.</p>"},
         }),
-        _node("buy", "wait", "Wait for purchase", {"mode": "event", "event": "purchase", "timeout": _seconds(3)}),
+        _node("buy", "wait", "Wait for purchase", {"mode": "event", "event": "purchase", "timeout": _seconds(6)}),
         _node("nudge", "message", "SMS nudge", {"channel": "sms", "content": {"text": "Still thinking it over? Your cart is saved."}}),
         _node("end", "exit", "Exit"),
     ],
@@ -104,7 +105,6 @@ def ran_journey(live_server_url):
     buyers = [p["external_id"] for p in people[:BUYERS]]
     def at_buy():
         states = [api.get(f"/journeys/{journey['id']}/enrollments/{b}").json() for b in buyers]
-        print([(s.get("node_id"), s.get("state"), len(s.get("history", []))) for s in states])
         return all(s.get("node_id") == "buy" for s in states)
 
     wait_until(at_buy, timeout=30)
@@ -190,11 +190,14 @@ def test_dashboard_shows_the_api_numbers_and_exports(live_server_url, ran_journe
     email_row = page.locator('table[aria-label="Channels"] tr[data-channel="email"]')
     expect(email_row.locator('[data-col="delivered"]')).to_have_text("8")
     expect(email_row.locator('[data-col="clicked"]')).to_have_text("2")
-    page.screenshot(path=str(DOCS / "analytics-dashboard.png"), full_page=True)
+    # The app scrolls inside its main pane: a tall viewport puts the whole dashboard in the shot.
+    page.set_viewport_size({"width": 1440, "height": 2300})
+    page.screenshot(path=str(DOCS / "analytics-dashboard.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     # "Last 7 days" (the run happened today): the URL carries the range, the numbers follow it.
     page.get_by_role("button", name="Last 7 days").click()
-    expect(page).to_have_url(__import__("re").compile(r"from=\d{4}-\d{2}-\d{2}&to=\d{4}-\d{2}-\d{2}"))
+    expect(page).to_have_url(re.compile(r"from=\d{4}-\d{2}-\d{2}&to=\d{4}-\d{2}-\d{2}"))
     query = dict(part.split("=") for part in page.url.split("?", 1)[1].split("&"))
     ranged = api.get(f"/journeys/{journey['id']}/analytics", params={"from": query["from"], "to": query["to"]}).json()
     check_dashboard_matches(page, ranged)
@@ -208,7 +211,7 @@ def test_dashboard_shows_the_api_numbers_and_exports(live_server_url, ran_journe
 
     # Version filter: version 1 is the only one, same numbers.
     page.get_by_label("Version").select_option("1")
-    expect(page).to_have_url(__import__("re").compile(r"version=1"))
+    expect(page).to_have_url(re.compile(r"version=1"))
     check_dashboard_matches(page, api.get(f"/journeys/{journey['id']}/analytics", params={"version": 1}).json())
 
     # CSV export: the file the browser downloads is the API's CSV.
@@ -264,4 +267,5 @@ def test_customer_page_shows_journey_timeline_and_messages(live_server_url, ran_
         row = page.locator(f'tr[data-message="{m["id"]}"]')
         expect(row).to_contain_text(m["channel"])
         expect(row).to_contain_text(m["status"])
-    page.screenshot(path=str(DOCS / "audiences-customer-page.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1300})
+    page.screenshot(path=str(DOCS / "audiences-customer-page.png"))

@@ -6,18 +6,19 @@ import { journeyAnalytics, type NodeCounts } from '../api/analytics';
 import { useSession } from '../session';
 
 export const POLL_MS = 3000;
+export const RECONNECT_MS = 5000;
 
 export type LiveMode = 'connecting' | 'live' | 'polling' | 'unavailable';
 
-/** Node counts out of a socket message or an analytics body: `{nodes: [...]}`, possibly wrapped
- * as `{type, data: {nodes}}`, or a bare list. Anything else is ignored. */
+/** Node counts out of a socket message or an analytics body. The REST body lists nodes
+ * (`{nodes: [{node_id, …}]}`); the socket sends `{type: "counts", nodes: {node_id: {…}}}`.
+ * Anything else is ignored. */
 export function countsFrom(message: unknown): NodeCounts[] | null {
-  if (Array.isArray(message)) return message as NodeCounts[];
-  if (message && typeof message === 'object') {
-    const m = message as { nodes?: unknown; data?: unknown; counts?: unknown };
-    if (Array.isArray(m.nodes)) return m.nodes as NodeCounts[];
-    if (Array.isArray(m.counts)) return m.counts as NodeCounts[];
-    if (m.data) return countsFrom(m.data);
+  if (!message || typeof message !== 'object') return null;
+  const nodes = (message as { nodes?: unknown }).nodes;
+  if (Array.isArray(nodes)) return nodes as NodeCounts[];
+  if (nodes && typeof nodes === 'object') {
+    return Object.entries(nodes as Record<string, object>).map(([node_id, row]) => ({ ...row, node_id }) as NodeCounts);
   }
   return null;
 }
@@ -56,17 +57,32 @@ export function useLiveCounts(journeyId: number, enabled: boolean): { counts: Ma
     const startPolling = () => {
       if (closed || timer) return;
       setMode('polling');
-      poll();
       timer = setInterval(poll, POLL_MS);
+    };
+    const stopPolling = () => {
+      clearInterval(timer);
+      timer = undefined;
     };
 
     // The first numbers come from the REST read either way; the socket then pushes changes.
+    // A dropped socket falls back to polling and is retried, so the canvas recovers by itself.
     poll();
     let socket: WebSocket | null = null;
-    try {
-      const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-      socket = new WebSocket(`${scheme}://${window.location.host}/ws/journeys/${journeyId}/?workspace=${encodeURIComponent(workspace.slug)}`);
-      socket.onopen = () => !closed && setMode('live');
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const connect = () => {
+      if (closed) return;
+      try {
+        const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+        socket = new WebSocket(`${scheme}://${window.location.host}/ws/journeys/${journeyId}/?workspace=${encodeURIComponent(workspace.slug)}`);
+      } catch {
+        startPolling();
+        return;
+      }
+      socket.onopen = () => {
+        if (closed) return;
+        stopPolling();
+        setMode('live');
+      };
       socket.onmessage = (event) => {
         try {
           const rows = countsFrom(JSON.parse(String(event.data)));
@@ -75,17 +91,19 @@ export function useLiveCounts(journeyId: number, enabled: boolean): { counts: Ma
           // A message that is not JSON is not for us.
         }
       };
-      socket.onerror = () => startPolling();
-      socket.onclose = () => startPolling();
-    } catch {
-      startPolling();
-    }
+      socket.onclose = () => {
+        if (closed) return;
+        startPolling();
+        retry = setTimeout(connect, RECONNECT_MS);
+      };
+    };
+    connect();
     return () => {
       closed = true;
-      if (timer) clearInterval(timer);
+      stopPolling();
+      clearTimeout(retry);
       if (socket) {
         socket.onclose = null;
-        socket.onerror = null;
         socket.close();
       }
     };

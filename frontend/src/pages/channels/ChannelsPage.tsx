@@ -105,7 +105,7 @@ export default function ChannelsPage() {
                   </td>
                   <td>{providerSpec(c.provider)?.label ?? c.provider}</td>
                   <td className="small">{c.credential_keys.length ? c.credential_keys.join(', ') : <span className="muted">none</span>}</td>
-                  <td className="small">{c.rate_per_second ? `${c.rate_per_second}/s` : 'default'}</td>
+                  <td className="small">{c.rate_per_second ? `${c.rate_per_second}/s` : <span className="muted">—</span>}</td>
                   <td className="cell-actions">
                     <Button size="sm" variant="ghost" onClick={() => setTesting(c)} disabled={!owner}>
                       Send test
