@@ -302,7 +302,7 @@ _LOCK_AND_LOAD = (
     "SELECT " + ", ".join(f"e.{name}" for name in ENROLLMENT_FIELDS) + ", "
     + ", ".join(f"c.{f.column}" for f in _CUSTOMER_FIELDS)
     + " FROM journeys_enrollment e JOIN audiences_customer c ON c.id = e.customer_id"
-    " WHERE e.id = ANY(%s) AND e.state NOT IN ('completed', 'exited', 'failed')"
+    " WHERE e.id = ANY(%b) AND e.state NOT IN ('completed', 'exited', 'failed')"
     " ORDER BY e.id FOR UPDATE OF e SKIP LOCKED"
 )
 
@@ -700,7 +700,8 @@ def _lock_and_load(run: _Run, ids: list[int]) -> list[EnrollmentRow]:
     locked = []
     width = len(ENROLLMENT_FIELDS)
     with raw_cursor() as cursor:
-        cursor.execute(_LOCK_AND_LOAD, [ids], prepare=True)
+        # Binary results: timestamps and arrays decode without parsing text.
+        cursor.execute(_LOCK_AND_LOAD, [ids], prepare=True, binary=True)
         for row in cursor.fetchall():
             values = list(row[:width])
             for i in _JSON_AT:
@@ -724,7 +725,7 @@ _COPY_STEPS = (
     " node_id, kind, handle, step_seq, at, data) FROM STDIN (FORMAT BINARY)"
 )
 _STEP_TYPES = ["int8", "int8", "int8", "int8", "int8", "varchar", "varchar", "varchar", "int4", "timestamptz", "jsonb"]
-_EMPTY_JSONB = Jsonb({})
+_EMPTY_JSONB = Jsonb({}, dumps=lambda _: "{}")  # most steps carry no data: skip the encoder
 
 
 def _json_dumps(data: Any) -> str:
@@ -746,8 +747,8 @@ _UPDATE_ENROLLMENTS = """
         state = v.state, node_id = v.node_id, step_seq = v.step_seq, wake_at = v.wake_at,
         finished_at = v.finished_at, exit_reason = v.exit_reason,
         goals = v.goals::jsonb, wait = v.wait::jsonb, version_id = v.version_id
-    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::timestamptz[],
-                %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::bigint[])
+    FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::int[], %b::timestamptz[],
+                %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::bigint[])
          AS v(id, state, node_id, step_seq, wake_at, finished_at, exit_reason, goals, wait, version_id)
     WHERE e.id = v.id
 """
@@ -783,7 +784,7 @@ def _write_customers(patches: dict[int, _CustomerPatch], now: datetime) -> None:
     with raw_cursor() as cursor:
         # Lock in id order first, so two batches touching the same customers cannot deadlock.
         cursor.execute(
-            "SELECT id FROM audiences_customer WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids], prepare=True
+            "SELECT id FROM audiences_customer WHERE id = ANY(%b) ORDER BY id FOR NO KEY UPDATE", [ids], prepare=True
         )
         cursor.execute(
             """
@@ -796,7 +797,7 @@ def _write_customers(patches: dict[int, _CustomerPatch], now: datetime) -> None:
                     WHERE t <> ALL(ARRAY(SELECT jsonb_array_elements_text(v.remove_tags::jsonb)))
                 ) ELSE c.tags END,
                 updated_at = %s
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bool[])
+            FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::bool[])
                  AS v(id, set_attrs, unset, add_tags, remove_tags, touch_tags)
             WHERE c.id = v.id
             """,
@@ -851,7 +852,7 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
         with raw_cursor() as cursor:
             cursor.execute(
                 "SELECT id, status, name FROM journeys_journey WHERE id IN"
-                " (SELECT DISTINCT journey_id FROM journeys_enrollment WHERE id = ANY(%s))"
+                " (SELECT DISTINCT journey_id FROM journeys_enrollment WHERE id = ANY(%b))"
                 " ORDER BY id FOR KEY SHARE",
                 [list(wanted)],
                 prepare=True,
