@@ -70,8 +70,13 @@ class Customer(WorkspaceModel):
 
 class Event(WorkspaceModel):
     # No index of its own: (workspace, name, occurred_at) and the idempotency index lead with it,
-    # and every index costs on the ingest hot path.
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # and every index costs on the ingest hot path. No database constraint either: its check ran
+    # per row at commit, every concurrent batch share-locking the same workspace row (~7 µs an
+    # event). Integrity holds through `customer` (whose own workspace FK is enforced) and Django
+    # still cascades a workspace's deletion to its events.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events", db_index=False)
     name = models.CharField(max_length=200)
     properties = models.JSONField(default=dict, blank=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from workspaces.models import Workspace
@@ -42,13 +45,27 @@ def customer_get(*, workspace: Workspace, external_id: str) -> Customer | None:
     return Customer.objects.for_workspace(workspace).filter(external_id=external_id).first()
 
 
+@contextmanager
+def _cached_data_costs():
+    """Plans segment reads for data held in memory. An event clause yields customer ids that are
+    then probed one by one; at PostgreSQL's default random_page_cost (4.0, a spinning disk) the
+    planner prefers a parallel scan of every customer instead, which measured 2-3x slower over
+    1,000,000 customers. 1.1 is the usual figure for SSD or RAM-resident data; SET LOCAL keeps
+    it to this transaction."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL random_page_cost = 1.1")
+        yield
+
+
 def segment_count(*, workspace: Workspace, condition: dict) -> int:
-    return customers_matching(workspace_id=workspace.pk, condition=condition).count()
+    with _cached_data_costs():
+        return customers_matching(workspace_id=workspace.pk, condition=condition).count()
 
 
 def segment_preview(*, workspace: Workspace, condition: dict, sample_size: int = 10) -> tuple[int, list[Customer]]:
     customers = customers_matching(workspace_id=workspace.pk, condition=condition)
-    return customers.count(), list(customers.order_by("-id")[:sample_size])
+    with _cached_data_costs():
+        return customers.count(), list(customers.order_by("-id")[:sample_size])
 
 
 def list_member_count(*, workspace: Workspace, customer_list: CustomerList) -> int:

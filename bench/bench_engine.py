@@ -8,7 +8,13 @@ redis://127.0.0.1:6379/4, flushed). Figures (targets from the engine issue):
      update_profile → wait 1 s → branch → exit; node executions/s end to end, all completed;
   2. timer firing: 5,000 waits due per second for 10 s; p99 lateness (due → next node executed);
   3. burst: 100,000 waits due in the same second; time until all fired;
-  4. event → entry: POST /events to the enrollment's first executed step, light load, p95."""
+  4. event → entry: POST /events to the enrollment's first executed step, light load, p95;
+  5. CPU per node execution in the throughput run: Celery worker processes + PostgreSQL backends
+     (read from /proc), so the figure means something on a machine loaded by others;
+  6. references measured in the same run — a Celery no-op task round trip and pipelined Redis
+     ZADD / ZPOPMIN — and each rate figure's ratio to them;
+  7. scale-out: the throughput run on BENCH_ENGINE_SCALE_CUSTOMERS customers with 1, 2 and 4
+     worker processes (one prefork child each)."""
 
 from __future__ import annotations
 
@@ -16,9 +22,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from celery import shared_task
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,6 +36,10 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waymar
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 
 CUSTOMERS = int(os.environ.get("BENCH_ENGINE_CUSTOMERS", 100_000))
+SCALE_CUSTOMERS = int(os.environ.get("BENCH_ENGINE_SCALE_CUSTOMERS", 20_000))
+SCALE_WORKERS = (1, 2, 4)
+NOOP_TASKS = 5000
+REDIS_MEMBERS = 100_000
 WORKERS = int(os.environ.get("BENCH_ENGINE_WORKERS", 2))  # worker processes (2 cores)
 CONCURRENCY = int(os.environ.get("BENCH_ENGINE_CONCURRENCY", 2))  # prefork children each
 PORT = int(os.environ.get("BENCH_ENGINE_PORT", 8791))
@@ -46,11 +59,22 @@ def _recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+@shared_task(name="bench.engine.noop", ignore_result=True)
+def noop_task(counter: str) -> None:
+    """The reference task: does nothing but count itself (one INCR), so the bench sees it done."""
+    from workspaces.redis import get_redis
+
+    get_redis().incr(counter)
+
+
 class Processes:
     """uvicorn, Celery workers and the timers process, started with this environment."""
 
-    def __init__(self):
+    def __init__(self, *, workers: int = WORKERS, concurrency: int = CONCURRENCY):
         self.procs: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []
+        self.worker_count = workers
+        self.concurrency = concurrency
 
     def __enter__(self):
         env = {**os.environ, "LOG_LEVEL": "WARNING", "API_RATE_LIMIT": "100000/min"}
@@ -58,11 +82,13 @@ class Processes:
         self.procs.append(subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(PORT),
              "--log-level", "warning", "--no-access-log"], **quiet))
-        for i in range(WORKERS):
-            self.procs.append(subprocess.Popen(
+        for i in range(self.worker_count):
+            self.workers.append(subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "engine,default,messages,imports",
-                 "-c", str(CONCURRENCY), "--pool", "prefork", "-n", f"bench-engine{i}@%h", "--without-gossip",
-                 "--without-mingle", "--without-heartbeat", "-l", "WARNING"], **quiet))
+                 "-c", str(self.concurrency), "--pool", "prefork", "-n", f"bench-engine{i}@%h", "--without-gossip",
+                 "--without-mingle", "--without-heartbeat", "--include", "bench.bench_engine", "-l", "WARNING"],
+                **quiet))
+        self.procs += self.workers
         self.procs.append(subprocess.Popen([sys.executable, "manage.py", "run_timers"], **quiet))
         import httpx
 
@@ -84,6 +110,104 @@ class Processes:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                stack += [int(child) for child in task.read_text().split()]
+            except OSError:
+                pass
+    return found
+
+
+class CpuMeter:
+    """CPU used by the Celery worker process trees and by this database's PostgreSQL backends
+    while it runs: sampled every 0.5 s (backends come and go), the last reading of each process
+    minus its reading at the start (0 for processes that started later)."""
+
+    def __init__(self, workers: list[subprocess.Popen]):
+        self.workers = workers
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _backends(self) -> list[int]:
+        rows = _sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [row[0] for row in rows]
+
+    def _sample(self, starting: bool) -> None:
+        seen = [("worker", pid) for w in self.workers for pid in _descendants(w.pid)]
+        seen += [("postgres", pid) for pid in self._backends()]
+        for key in seen:
+            cpu = _proc_cpu(key[1])
+            if cpu:
+                self.first.setdefault(key, cpu if starting else 0.0)
+                self.last[key] = cpu
+
+    def _loop(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stop_event.wait(0.5):
+                self._sample(False)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self):
+        self._sample(True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+        self._sample(False)
+
+    def seconds(self, kind: str) -> float:
+        return sum(self.last[key] - self.first[key] for key in self.last if key[0] == kind)
+
+
+def _references(workspace_id: int) -> dict:
+    """The machine's own yardsticks, measured now: a Celery no-op task per item end to end, and
+    pipelined Redis ZADD / ZPOPMIN (1,000 per pipeline or call) — the timer store's operations."""
+    from workspaces.redis import get_redis
+
+    redis = get_redis()
+    counter = f"bench:noop:{workspace_id}:{time.time()}"
+    started = time.perf_counter()
+    for _ in range(NOOP_TASKS):
+        noop_task.apply_async(args=[counter])
+    _wait_until(lambda: int(redis.get(counter) or 0) >= NOOP_TASKS, timeout=300, interval=0.05)
+    noop_rate = int(redis.get(counter) or 0) / (time.perf_counter() - started)
+    key = f"bench:zref:{workspace_id}"
+    redis.delete(key)
+    started = time.perf_counter()
+    for i in range(0, REDIS_MEMBERS, 1000):
+        pipe = redis.pipeline(transaction=False)
+        for j in range(i, i + 1000):
+            pipe.zadd(key, {str(j): j})
+        pipe.execute()
+    zadd_rate = REDIS_MEMBERS / (time.perf_counter() - started)
+    started, popped = time.perf_counter(), 0
+    while batch := redis.zpopmin(key, 1000):
+        popped += len(batch)
+    zpop_rate = popped / (time.perf_counter() - started)
+    return {"noop": noop_rate, "zadd": zadd_rate, "zpopmin": zpop_rate}
 
 
 def _sql(query: str, params=()):
@@ -122,7 +246,8 @@ def _edge(source, handle, target):
     return {"source": source, "source_handle": handle, "target": target}
 
 
-def _throughput(client, workspace, customer_ids: list[str]) -> list[dict]:
+def _throughput(client, workspace, customer_ids: list[str], *, label: str = "throughput",
+                processes: Processes | None = None, refs: dict | None = None) -> list[dict]:
     graph = {
         "nodes": [
             _node("start", "start"),
@@ -136,16 +261,18 @@ def _throughput(client, workspace, customer_ids: list[str]) -> list[dict]:
                   _edge("update", "next", "wait"), _edge("wait", "next", "branch"), _edge("branch", "tagged", "exit"),
                   _edge("branch", "else", "exit")],
     }
-    journey = _journey(workspace, graph, {"entry": {"type": "api"}}, "bench throughput")
-    started = time.time()
-    enrolled = 0
-    for i in range(0, len(customer_ids), API_CHUNK):
-        response = client.post(f"/api/v1/journeys/{journey.id}/enrollments",
-                               json={"customer_ids": customer_ids[i : i + API_CHUNK]}, timeout=120)
-        response.raise_for_status()
-        enrolled += response.json()["enrolled"]
-    api_seconds = time.time() - started
-    _wait_until(lambda: _count(journey.id, "completed") >= enrolled, timeout=600, interval=0.5)
+    journey = _journey(workspace, graph, {"entry": {"type": "api"}}, f"bench {label}")
+    meter = CpuMeter(processes.workers if processes else [])
+    with meter:
+        started = time.time()
+        enrolled = 0
+        for i in range(0, len(customer_ids), API_CHUNK):
+            response = client.post(f"/api/v1/journeys/{journey.id}/enrollments",
+                                   json={"customer_ids": customer_ids[i : i + API_CHUNK]}, timeout=120)
+            response.raise_for_status()
+            enrolled += response.json()["enrolled"]
+        api_seconds = time.time() - started
+        _wait_until(lambda: _count(journey.id, "completed") >= enrolled, timeout=900, interval=0.5)
     completed = _count(journey.id, "completed")
     (executions, last), = _sql(
         "SELECT count(*), max(at) FROM journeys_stepevent WHERE journey_id = %s"
@@ -154,13 +281,27 @@ def _throughput(client, workspace, customer_ids: list[str]) -> list[dict]:
     )
     elapsed = last.timestamp() - started
     rate = executions / elapsed
-    return [
-        {"path": f"throughput: {enrolled:,} enrolled via API, node executions/s end to end ({completed:,} completed, "
-                 f"{executions:,} executions in {elapsed:.1f} s)",
+    load = os.getloadavg()[0]
+    rows = [
+        {"path": f"{label}: {enrolled:,} enrolled via API, node executions/s end to end ({completed:,} completed, "
+                 f"{executions:,} executions in {elapsed:.1f} s, load average {load:.1f})",
          "figure": round(rate), "unit": "executions/s", "target": 20_000, "ok": rate >= 20_000 and completed == len(customer_ids)},
+    ]
+    if processes is None:
+        return rows
+    worker_cpu, pg_cpu = meter.seconds("worker"), meter.seconds("postgres")
+    per_execution = (worker_cpu + pg_cpu) / max(executions, 1) * 1e6
+    rows += [
         {"path": "throughput: POST /journeys/{id}/enrollments, 10,000 ids per call",
          "figure": round(enrolled / api_seconds), "unit": "enrollments/s", "target": None, "ok": True},
+        {"path": f"{label}: CPU per node execution, Celery workers {worker_cpu / max(executions, 1) * 1e6:.0f} µs"
+                 f" + PostgreSQL backends {pg_cpu / max(executions, 1) * 1e6:.0f} µs (includes the API's enrollment work)",
+         "figure": round(per_execution, 1), "unit": "µs CPU", "target": 50, "ok": per_execution <= 50},
     ]
+    if refs:
+        rows[0]["ratio_to_celery_noop"] = round(rate / refs["noop"], 2)
+        rows[0]["path"] += f"; {rate / refs['noop']:.1f}× the Celery no-op task rate"
+    return rows
 
 
 def _park(journey, customer_pks: list[int], due: list[float]) -> None:
@@ -197,7 +338,7 @@ def _lateness(journey_id: int) -> tuple[float, float, float, int]:
     return p50 or 0.0, p99 or 0.0, worst or 0.0, n
 
 
-def _timers(workspace, customer_pks: list[int]) -> list[dict]:
+def _timers(workspace, customer_pks: list[int], refs: dict | None = None) -> list[dict]:
     graph = {"nodes": [_node("start", "start"), _node("wait", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}),
                        _node("exit", "exit")],
              "edges": [_edge("start", "next", "wait"), _edge("wait", "next", "exit")]}
@@ -223,8 +364,12 @@ def _timers(workspace, customer_pks: list[int]) -> list[dict]:
         [burst.id],
     )
     span = (last.timestamp() - t0) if last else float("inf")
-    rows.append({"path": f"timers: burst of {n:,} waits due in one second, until the last fired ({fired:,} fired)",
-                 "figure": round(span, 2), "unit": "s", "target": 10, "ok": span <= 10 and fired == n})
+    row = {"path": f"timers: burst of {n:,} waits due in one second, until the last fired ({fired:,} fired)",
+           "figure": round(span, 2), "unit": "s", "target": 10, "ok": span <= 10 and fired == n}
+    if refs and span:
+        row["ratio_to_redis_zpopmin"] = round(fired / span / refs["zpopmin"], 3)
+        row["path"] += f"; {fired / span:,.0f}/s fired = {fired / span / refs['zpopmin']:.2f}× Redis ZPOPMIN"
+    rows.append(row)
     return rows
 
 
@@ -278,11 +423,28 @@ def run() -> list[dict]:
     )
     pks = list(Customer.objects.for_workspace(workspace).order_by("id").values_list("id", flat=True))
     rows: list[dict] = []
-    with Processes(), httpx.Client(base_url=f"http://127.0.0.1:{PORT}",
-                                   headers={"Authorization": f"Bearer {raw_key}"}, timeout=60) as client:
+    headers = {"Authorization": f"Bearer {raw_key}"}
+    with Processes() as processes, httpx.Client(base_url=f"http://127.0.0.1:{PORT}", headers=headers,
+                                                timeout=60) as client:
+        refs = _references(workspace.id)
+        rows += [
+            {"path": f"reference: Celery no-op task per item, end to end ({NOOP_TASKS:,} tasks, same workers)",
+             "figure": round(refs["noop"]), "unit": "tasks/s", "target": None, "ok": True},
+            {"path": f"reference: Redis ZADD, 1,000 per pipeline ({REDIS_MEMBERS:,} members)",
+             "figure": round(refs["zadd"]), "unit": "members/s", "target": None, "ok": True},
+            {"path": "reference: Redis ZPOPMIN, 1,000 per call",
+             "figure": round(refs["zpopmin"]), "unit": "members/s", "target": None, "ok": True},
+        ]
         rows += _event_entry(client, workspace)
-        rows += _throughput(client, workspace, [f"b{i}" for i in range(CUSTOMERS)])
-        rows += _timers(workspace, pks)
+        rows += _throughput(client, workspace, [f"b{i}" for i in range(CUSTOMERS)], processes=processes, refs=refs)
+        rows += _timers(workspace, pks, refs)
+    # Scale-out: the same run with 1, 2 and 4 worker processes of one child each.
+    for count in SCALE_WORKERS:
+        with Processes(workers=count, concurrency=1), httpx.Client(
+            base_url=f"http://127.0.0.1:{PORT}", headers=headers, timeout=60
+        ) as client:
+            rows += _throughput(client, workspace, [f"b{i}" for i in range(min(SCALE_CUSTOMERS, CUSTOMERS))],
+                                label=f"scale-out, {count} worker process{'es' if count > 1 else ''}")
     return rows
 
 

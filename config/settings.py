@@ -14,6 +14,8 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-secret-key-change-me-in-production-0123456789")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A CSRF failure under /api or /v1 answers with the JSON error body (workspaces/views.py).
+CSRF_FAILURE_VIEW = "workspaces.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -123,6 +125,12 @@ REST_FRAMEWORK = {
         "workspaces.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["workspaces.permissions.WorkspaceRolePermission"],
+    # DRF's default parsers, with JSON text PostgreSQL cannot store refused as a 400 (workspaces/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "workspaces.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "workspaces.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -21,11 +21,14 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("v1/", include("audiences.segment_api.urls")),  # Segment-compatible tracking API
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    # Anything under /api that matched nothing is a JSON 404, never the SPA.
+    # Anything under /api or /v1 that matched nothing is a JSON 404, never the SPA.
     re_path(r"^api/", workspace_views.api_not_found),
+    re_path(r"^v1/", workspace_views.api_not_found),
     # Every other path is the single-page app (client-side routing).
-    re_path(r"^(?!api/|ws/|admin/|static/).*$", workspace_views.spa, name="spa"),
+    re_path(r"^(?!api/|v1/|ws/|admin/|static/).*$", workspace_views.spa, name="spa"),
 ]
 
+handler400 = "workspaces.views.handler400"
+handler403 = "workspaces.views.handler403"
 handler404 = "workspaces.views.handler404"
 handler500 = "workspaces.views.handler500"

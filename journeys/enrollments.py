@@ -4,6 +4,7 @@ insert every entry path uses; removal from a journey."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,8 +15,10 @@ from django.utils.dateparse import parse_datetime
 
 from audiences.models import Customer, ListMember
 
-from .engine import advance_enqueue, raw_cursor, stable_bucket
+from .engine import BATCH_SIZE, advance, advance_enqueue, raw_cursor, stable_bucket
 from .models import Enrollment, Journey, StepEvent
+
+logger = logging.getLogger(__name__)
 
 # Customers per INSERT statement: large enough for set-based speed, small enough for short locks.
 INSERT_CHUNK = 5000
@@ -78,13 +81,15 @@ def enrollments_create(
     start_at: dict[int, datetime] | None = None,
     now: datetime | None = None,
     re_entry: dict | None = None,
+    run_now: bool = False,
 ) -> EnrollResult:
     """Enrolls customers (ids of the journey's workspace) into its live version: audience filter,
     entry window and re-entry policy applied, at most one live enrollment per customer (INSERT …
     ON CONFLICT DO NOTHING), holdout chosen stickily. `contexts` gives per-customer context (the
     trigger event); `start_at` parks a customer before the start node until that time (date
     entries); `re_entry` overrides the journey's policy. The engine runs the new enrollments
-    after commit. A journey that is not active takes nobody."""
+    after commit: queued, or with `run_now` (callers already in a worker, like event entries)
+    right there, saving a queue hop. A journey that is not active takes nobody."""
     now = now or timezone.now()
     wanted = list(dict.fromkeys(customer_ids))
     result = EnrollResult(skipped=len(wanted))
@@ -121,7 +126,7 @@ def enrollments_create(
             now=now,
         )
         result.add(EnrollResult(enrolled=len(rows), skipped=len(chunk) - len(rows), ids=[r[0] for r in rows]))
-        _after_insert(rows)
+        _after_insert(rows, run_now=run_now)
     return result
 
 
@@ -165,14 +170,27 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
         return cursor.fetchall()
 
 
-def _after_insert(rows: list[tuple]) -> None:
-    """Active ones run now; parked ones get their timer (both after commit)."""
+def _after_insert(rows: list[tuple], *, run_now: bool = False) -> None:
+    """Active ones run (queued, or in this process with `run_now` for up to a batch); parked
+    ones get their timer (all after commit)."""
     from .timers import timers_update
 
-    advance_enqueue([[r[0], 0, None] for r in rows if r[2] == Enrollment.State.ACTIVE])
+    items = [[r[0], 0, None] for r in rows if r[2] == Enrollment.State.ACTIVE]
+    if run_now and 0 < len(items) <= BATCH_SIZE:
+        transaction.on_commit(lambda: _advance_or_enqueue(items))
+    else:
+        advance_enqueue(items)
     parked = {r[0]: r[3] for r in rows if r[2] == Enrollment.State.WAITING}
     if parked:
         transaction.on_commit(lambda: timers_update(add=parked))
+
+
+def _advance_or_enqueue(items: list[list]) -> None:
+    try:
+        advance(items=items)
+    except Exception:  # whatever failed here, a worker retries it like any queued batch
+        logger.exception("advancing new enrollments in place failed; queueing them")
+        advance_enqueue(items)
 
 
 def enrollments_exit(*, enrollment_ids: Sequence[int] | None = None, journey: Journey | None = None,

@@ -18,12 +18,14 @@ from django.utils import timezone
 
 from workspaces.redis import get_redis
 
+from .engine import BATCH_SIZE
+
 logger = logging.getLogger(__name__)
 
 # Popped per Lua call; LIMITS.md measures ~770k/s at 1,000 per call.
 POP_LIMIT = 1000
-# ~100 ids per engine task (LIMITS.md: batches of 100–500 reach the ceiling).
-TASK_BATCH = 100
+# Ids per engine task: the engine's batch size (LIMITS.md: batches of 100–500 reach the ceiling).
+TASK_BATCH = BATCH_SIZE
 POLL_SECONDS = 0.05
 ZADD_PIPELINE = 1000
 EPOCH_KEY = "timers:epoch"

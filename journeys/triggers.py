@@ -126,7 +126,10 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
                     "event_at": event.occurred_at.isoformat(),
                 }
         if contexts:
-            result.add(enrollments_create(journey=journey, customer_ids=list(contexts), contexts=contexts, now=now))
+            # run_now: this is a worker already; the first steps run here, without another queue hop.
+            result.add(enrollments_create(
+                journey=journey, customer_ids=list(contexts), contexts=contexts, now=now, run_now=True
+            ))
     return result
 
 

@@ -47,6 +47,18 @@ def json_error(status_code: int, code: str, message: str, details: dict | None =
     return JsonResponse(error_body(code, message, details), status=status_code)
 
 
+# The Segment-compatible tracking API (/v1/, audiences/segment_api) speaks Segment's error shape.
+TRACKING_PREFIX = "/v1/"
+
+
+def path_error(path: str, status_code: int, code: str, message: str) -> JsonResponse:
+    """An error answered outside DRF, in the body the path's clients expect: Segment's
+    {"success": false, "code", "message"} under /v1/, the API's error body elsewhere."""
+    if path.startswith(TRACKING_PREFIX):
+        return JsonResponse({"success": False, "code": code, "message": message}, status=status_code)
+    return json_error(status_code, code, message)
+
+
 def _first_message(detail) -> str:
     if isinstance(detail, dict):
         for field, value in detail.items():

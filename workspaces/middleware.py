@@ -3,14 +3,13 @@ down (503), both answered with the API's error body instead of Django's HTML or 
 
 from __future__ import annotations
 
-import json
 import logging
 
 import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from .errors import error_body, json_error
+from .errors import path_error
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +47,9 @@ class RequestGuardMiddleware:
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return json_error(400, "bad_request", "Content-Length is not a number.")
+                return path_error(request.path, 400, "bad_request", "Content-Length is not a number.")
             if length > limit:
-                return json_error(413, "payload_too_large", _too_large_message(limit))
+                return path_error(request.path, 413, "payload_too_large", _too_large_message(limit))
         return self.get_response(request)
 
     def process_exception(self, request, exception):
@@ -58,7 +57,9 @@ class RequestGuardMiddleware:
         # (middleware, plain views) so a client never sees a 500 for an outage it can retry.
         if isinstance(exception, (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)):
             logger.warning("backing service unavailable: %s", exception.__class__.__name__)
-            response = json_error(503, "service_unavailable", "A backing service is unavailable; retry shortly.")
+            response = path_error(
+                request.path, 503, "service_unavailable", "A backing service is unavailable; retry shortly."
+            )
             response["Retry-After"] = "5"
             return response
         return None
@@ -81,7 +82,7 @@ class BodyLimitASGIMiddleware:
             return await self.app(scope, receive, send)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            return await self._refuse(send, limit)
+            return await self._refuse(send, scope["path"], limit)
 
         received = 0
         too_large = False
@@ -107,11 +108,11 @@ class BodyLimitASGIMiddleware:
 
         await self.app(scope, limited_receive, tracking_send)
         if too_large and not response_started:
-            await self._refuse(send, limit)
+            await self._refuse(send, scope["path"], limit)
 
     @staticmethod
-    async def _refuse(send, limit: int) -> None:
-        body = json.dumps(error_body("payload_too_large", _too_large_message(limit))).encode()
+    async def _refuse(send, path: str, limit: int) -> None:
+        body = path_error(path, 413, "payload_too_large", _too_large_message(limit)).content
         await send(
             {
                 "type": "http.response.start",

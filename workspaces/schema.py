@@ -46,11 +46,37 @@ ERROR_SCHEMA = {
 }
 
 
+# The tracking API (/v1/) answers in Segment's shape (audiences/segment_api) and documents its
+# own 400/401/429; these are the others any of its calls may get from the shared layers: a viewer
+# key (403), the body limit in front of every view (413) and an outage (503).
+TRACKING_ERROR_STATUSES = {
+    "403": "Your role may not do this.",
+    "413": "The request body is larger than the server accepts at all.",
+    "503": "PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds.",
+}
+TRACKING_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["success", "code", "message"],
+    "properties": {"success": {"type": "boolean"}, "code": {"type": "string"}, "message": {"type": "string"}},
+}
+
+
 def add_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: the error responses of every /api/v1 operation."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    """drf-spectacular postprocessing hook: the error responses of every /api/v1 and /v1 operation."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    schemas.setdefault("TrackingError", TRACKING_ERROR_SCHEMA)
     ref = {"$ref": "#/components/schemas/Error"}
+    tracking_ref = {"$ref": "#/components/schemas/TrackingError"}
     for path, operations in result.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in TRACKING_ERROR_STATUSES.items():
+                    responses.setdefault(
+                        status, {"content": {"application/json": {"schema": tracking_ref}}, "description": description}
+                    )
+            continue
         if not path.startswith("/api/v1/"):
             continue
         for method, operation in operations.items():

@@ -7,9 +7,11 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import FileResponse, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 
-from .errors import json_error
+from .errors import path_error
 from .redis import get_redis
 
 logger = logging.getLogger(__name__)
@@ -43,17 +45,53 @@ def spa(request):
     )
 
 
+# Paths whose clients are programs: every error there is JSON, never Django's HTML page.
+API_PREFIXES = ("/api/", "/v1/")
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def api_error(request, status_code: int, code: str, message: str) -> JsonResponse:
+    return path_error(request.path, status_code, code, message)
+
+
+# A path that matches no route is a 404 whatever the method: CSRF protects state changes, and an
+# unknown path changes nothing, so it must not answer a DELETE with CSRF's 403 page instead.
+@csrf_exempt
 def api_not_found(request, *args, **kwargs):
-    return json_error(404, "not_found", "Not found.")
+    return api_error(request, 404, "not_found", "Not found.")
+
+
+# Django's own error handlers (config/urls.py): they answer what fails before or outside DRF —
+# a bad Host header, an unreadable body, a SuspiciousOperation, a missing CSRF token.
+def handler400(request, exception=None):
+    if _is_api(request):
+        return api_error(request, 400, "bad_request", "The request is malformed.")
+    return bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if _is_api(request):
+        return api_error(request, 403, "permission_denied", "You do not have permission to do this.")
+    return permission_denied(request, exception)
 
 
 def handler404(request, exception=None):
-    if request.path.startswith("/api/"):
-        return json_error(404, "not_found", "Not found.")
+    if _is_api(request):
+        return api_error(request, 404, "not_found", "Not found.")
     return page_not_found(request, exception)
 
 
 def handler500(request):
-    if request.path.startswith("/api/"):
-        return json_error(500, "server_error", "Internal server error.")
+    if _is_api(request):
+        return api_error(request, 500, "server_error", "Internal server error.")
     return server_error(request)
+
+
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW: a session write without its CSRF token."""
+    if _is_api(request):
+        return api_error(request, 403, "csrf_failed", f"CSRF verification failed: {reason}")
+    return html_csrf_failure(request, reason)

@@ -199,12 +199,16 @@ def message_parse(
     context = _object(raw.get("context"), f"{where}context")
     properties = _object(raw.get("properties"), f"{where}properties")
     sent_at = _moment(raw.get("sentAt"), f"{where}sentAt") or sent_at
-    occurred_at = event_time(
-        received_at=received_at,
-        sent_at=sent_at,
-        original=_moment(raw.get("originalTimestamp"), f"{where}originalTimestamp"),
-        timestamp=_moment(raw.get("timestamp"), f"{where}timestamp"),
-    )
+    try:
+        occurred_at = event_time(
+            received_at=received_at,
+            sent_at=sent_at,
+            original=_moment(raw.get("originalTimestamp"), f"{where}originalTimestamp"),
+            timestamp=_moment(raw.get("timestamp"), f"{where}timestamp"),
+        )
+    except OverflowError:
+        # receivedAt - (sentAt - timestamp) fell outside the calendar: the device clock is junk.
+        raise TrackingError(f"{where}sentAt", "is too far from timestamp to correct the clock") from None
     fields: dict[str, Any] = {
         "type": type_,
         "user_id": user_id,

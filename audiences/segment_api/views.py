@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from workspaces.auth import ApiKeyPrincipal
 from workspaces.errors import api_exception_handler
+from workspaces.parsers import json_problem
 from workspaces.services import api_key_authenticate
 from workspaces.viewsets import WorkspaceAPIView
 
@@ -66,9 +67,14 @@ class TrackingBodyParser(BaseParser):
         if len(raw) > limit:
             raise _too_large(limit)
         try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise TrackingRefused("The body is not valid JSON.", code="invalid_json") from None
+        # Values PostgreSQL cannot store (NUL, lone surrogates, inf) is refused here, naming where it is.
+        found = json_problem(data)
+        if found:
+            raise TrackingRefused(f"{found[0]}: {found[1]}", code="invalid_request")
+        return data
 
 
 class WriteKeyAuthentication(BaseAuthentication):

@@ -65,6 +65,17 @@ class ChannelTestSerializer(serializers.Serializer):
     content = serializers.JSONField()
 
 
+class MessageListQuerySerializer(serializers.Serializer):
+    """GET /messages filters: junk (a journey id that is not a number, an unknown status) is a 400
+    naming the parameter, never a database error."""
+
+    journey_id = serializers.IntegerField(required=False, min_value=1)
+    customer_id = serializers.CharField(required=False, max_length=255, help_text="The customer's external_id.")
+    node_id = serializers.CharField(required=False, max_length=100)
+    status = serializers.ChoiceField(choices=Message.Status.choices, required=False)
+    channel = serializers.ChoiceField(choices=[(c, c) for c in CHANNELS], required=False)
+
+
 class MessageSerializer(serializers.ModelSerializer):
     customer_id = serializers.SerializerMethodField()
 

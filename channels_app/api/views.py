@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from .serializers import (
     ChannelConfigWriteSerializer,
     ChannelTestSerializer,
     InboxMessageSerializer,
+    MessageListQuerySerializer,
     MessagePreviewResultSerializer,
     MessagePreviewSerializer,
     MessageSerializer,
@@ -71,14 +72,13 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
     serializer_class = MessageSerializer
 
     def scope_queryset(self, queryset):
-        return selectors.messages_filter(queryset=queryset, params=self.request.query_params)
+        if self.action != "list":
+            return selectors.messages_filter(queryset=queryset, params={})
+        params = MessageListQuerySerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.messages_filter(queryset=queryset, params=params.validated_data)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(name, str, required=False)
-            for name in ("journey_id", "customer_id", "node_id", "status", "channel")
-        ]
-    )
+    @extend_schema(parameters=[MessageListQuerySerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Navigate, NavLink, Route, Routes } from 'react-router';
 
-import { fetchMe, logout, type Me, useWorkspace } from './api/client';
+import { fetchMe, logout, type Me, actAsWorkspace } from './api/client';
 import { Spinner } from './components/ui';
 import JourneyEditorPage from './pages/JourneyEditorPage';
 import JourneysPage from './pages/JourneysPage';
@@ -21,7 +21,7 @@ export default function App() {
 
   const signedIn = useCallback((me: Me) => {
     const workspace = rememberedWorkspace(me);
-    useWorkspace(workspace?.slug ?? null);
+    actAsWorkspace(workspace?.slug ?? null);
     setState({ status: 'signed-in', me, slug: workspace?.slug ?? null });
   }, []);
 
@@ -53,7 +53,7 @@ function SignedIn({ me, slug, onChange }: { me: Me; slug: string | null; onChang
             workspace,
             switchWorkspace: (next: string) => {
               rememberWorkspace(next);
-              useWorkspace(next);
+              actAsWorkspace(next);
               onChange({ status: 'signed-in', me, slug: next });
             },
             signOut: () => {

@@ -115,13 +115,14 @@ def test_csv_upload_shows_progress_and_errors(live_server_url, marketer, browser
     page.get_by_label("Tag").fill("vip")
     table_rows = page.get_by_role("table", name="Customers").locator("tbody tr")
     expect(table_rows).to_have_count(50)
-    first_page = table_rows.first.inner_text()
+    first_id = table_rows.first.get_by_role("link").inner_text()
     page.get_by_role("button", name="Next →").click()
     expect(page.get_by_text("Page 2")).to_be_visible()
-    expect(table_rows.first).not_to_have_text(first_page)
+    expect(table_rows).to_have_count(50)
+    expect(table_rows.first.get_by_role("link")).not_to_have_text(first_id)
     expect(table_rows.first).to_contain_text("vip")
     page.get_by_role("button", name="← Previous").click()
-    expect(table_rows.first).to_have_text(first_page)
+    expect(table_rows.first.get_by_role("link")).to_have_text(first_id)
 
 
 def test_segment_builder_live_count(live_server_url, marketer, browser_page: Page):

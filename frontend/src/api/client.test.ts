@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { ApiError, login, makeClient, ok, readCookie, useWorkspace } from './client';
+import { ApiError, login, makeClient, ok, readCookie, actAsWorkspace } from './client';
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
@@ -8,7 +8,7 @@ function json(body: unknown, status = 200): Response {
 
 afterEach(() => {
   vi.unstubAllGlobals();
-  useWorkspace(null);
+  actAsWorkspace(null);
 });
 
 describe('readCookie', () => {
@@ -23,7 +23,7 @@ describe('headers', () => {
     vi.stubGlobal('document', { cookie: 'csrftoken=tok123' });
     const fetchMock = vi.fn().mockImplementation(() => Promise.resolve(json({ results: [], next: null })));
     const client = makeClient('http://test');
-    useWorkspace('acme');
+    actAsWorkspace('acme');
 
     await client.GET('/api/v1/journeys', { fetch: fetchMock });
     await client.POST('/api/v1/journeys/{id}/validate', { params: { path: { id: '3' } }, fetch: fetchMock });

@@ -36,7 +36,7 @@ export function readCookie(cookieHeader: string, name: string): string | null {
 let workspaceSlug: string | null = null;
 
 /** The workspace every following call acts in (the switcher sets it). */
-export function useWorkspace(slug: string | null): void {
+export function actAsWorkspace(slug: string | null): void {
   workspaceSlug = slug;
 }
 

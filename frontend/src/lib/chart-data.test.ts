@@ -44,7 +44,7 @@ const node = (n: Partial<NodeIn> & { node_id: string }): NodeIn => ({
 
 const NODES: NodeIn[] = [
   node({ node_id: 'start', type: 'start', name: 'Cart abandoned', entered: 200, passed: 200 }),
-  node({ node_id: 'wait_1', entered: 200, passed: 150, waiting: 10, exited: 40 }),
+  node({ node_id: 'wait_1', entered: 200, passed: 150, waiting: 10, exited: 40, handles: { a: 100, else: 50 }, handle_names: { a: 'Big carts' } }),
   node({ node_id: 'email_1', type: 'message', name: 'Reminder', entered: 150, passed: 140, failed: 10, messages: counts({ sent: 140, delivered: 130, opened: 70, clicked: 20, failed: 10 }) }),
   node({ node_id: 'sms_1', type: 'message', name: 'SMS nudge', entered: 60, passed: 60, messages: counts({ sent: 60, delivered: 50, clicked: 5, bounced: 2 }) }),
   node({ node_id: 'email_2', type: 'message', name: 'Last call', entered: 80, passed: 80, completed: 80, messages: counts({ sent: 80, delivered: 80, opened: 40, clicked: 10 }) }),
@@ -110,6 +110,14 @@ describe('funnel', () => {
         { label: 'Dropped off', data: [0, 40, 10, 0, 0] },
       ],
     });
+  });
+
+  it('names the paths out of a node by their handle names', () => {
+    const [, wait] = funnelRows(NODES, 200);
+    expect(wait.paths).toEqual([
+      ['Big carts', 100],
+      ['else', 50],
+    ]);
   });
 
   it('has no reach when nobody started', () => {

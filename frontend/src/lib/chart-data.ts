@@ -40,6 +40,8 @@ export interface NodeIn {
   exited: number;
   failed: number;
   completed: number;
+  handles?: Record<string, number>;
+  handle_names?: Record<string, string>;
   messages: MessageCounts | null;
 }
 export interface SeriesIn {
@@ -121,6 +123,8 @@ export interface FunnelRow {
   reach: number | null;
   /** left the journey here early: exited + failed */
   dropOff: number;
+  /** passes out of each output handle, by the handle's display name (branch group, split path) */
+  paths: [string, number][];
 }
 
 /** One row per node in the API's order (graph order); nodes nobody reached stay in, at 0. */
@@ -137,6 +141,7 @@ export function funnelRows(nodes: NodeIn[], started: number): FunnelRow[] {
     completed: node.completed,
     reach: ratio(node.entered, started),
     dropOff: node.exited + node.failed,
+    paths: Object.entries(node.handles ?? {}).map(([handle, n]) => [node.handle_names?.[handle] || handle, n] as [string, number]),
   }));
 }
 

@@ -7,7 +7,9 @@ function node(id: string, type: NodeKind, config: Record<string, unknown> = {}):
   return { id, type, position: { x: 0, y: 0 }, data: { name: id, config } };
 }
 
-describe('autoLayout', () => {
+// Generous timeouts: elkjs runs in-thread here (the browser uses a worker) and its first call
+// loads a 1.5 MB module; on a loaded 2-core CI box that alone can take seconds.
+describe('autoLayout', { timeout: 60_000 }, () => {
   it('lays a journey out top to bottom with branch outputs side by side in handle order', async () => {
     const nodes = [
       node('start', 'start'),
@@ -27,8 +29,7 @@ describe('autoLayout', () => {
     expect(laid.get('left')!.x).toBeLessThan(laid.get('right')!.x);
   });
 
-  // Generous timeout: elkjs in-thread on a loaded 2-core CI box; the browser uses a worker.
-  it('keeps 150 nodes apart', { timeout: 60_000 }, async () => {
+  it('keeps 150 nodes apart', async () => {
     const nodes: FlowNode[] = [node('start', 'start')];
     const edges: FlowEdge[] = [];
     for (let i = 1; i < 150; i++) {

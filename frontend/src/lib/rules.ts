@@ -1,15 +1,12 @@
 // Client-side validation hints: the problems the API's validate would report (journeys/graph.py
 // and each node type's config rules), computed on every edit so they show before a round trip.
 // They use the API's own {node_id, field, message} shape so server errors render the same way.
-import { CHANNEL_LABELS, CONTENT_FIELDS, isChannel } from './channels';
+import type { Problem } from '../api/client';
+import { CONTENT_FIELDS, isChannel } from './channels';
 import type { FlowEdge, FlowNode } from './graph';
 import { handlesFor } from './handles';
 
-export interface Problem {
-  node_id: string | null;
-  field: string;
-  message: string;
-}
+export type { Problem };
 
 const blank = (v: unknown) => typeof v !== 'string' || v.trim() === '';
 const DURATION_UNITS = ['seconds', 'minutes', 'hours', 'days', 'weeks'];
@@ -168,8 +165,4 @@ export function problemsByNode(problems: readonly Problem[]): Map<string | null,
   const grouped = new Map<string | null, Problem[]>();
   for (const p of problems) grouped.set(p.node_id, [...(grouped.get(p.node_id) ?? []), p]);
   return grouped;
-}
-
-export function channelLabel(channel: unknown): string {
-  return isChannel(channel) ? CHANNEL_LABELS[channel] : 'Message';
 }

@@ -203,6 +203,7 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
               <th className="num">Completed here</th>
               <th className="num">Exited here</th>
               <th className="num">Failed</th>
+              <th>Paths taken</th>
             </tr>
           </thead>
           <tbody>
@@ -218,6 +219,9 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
                 <td className="num" data-col="completed">{r.completed.toLocaleString()}</td>
                 <td className="num" data-col="exited">{r.exited.toLocaleString()}</td>
                 <td className="num" data-col="failed">{r.failed.toLocaleString()}</td>
+                <td className="small">
+                  {r.paths.length > 1 ? r.paths.map(([name, n]) => `${name} ${n.toLocaleString()}`).join(' · ') : ''}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -226,9 +230,9 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
 
       <ChartPanel
         title="Daily"
-        type="line"
+        type="bar"
         fileName={`journey-${journeyId}-daily.png`}
-        data={colored(seriesChartData(data.series), 'line')}
+        data={colored(seriesChartData(data.series), 'bar')}
         options={{ scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }}
       />
 

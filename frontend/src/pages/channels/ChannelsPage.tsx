@@ -181,7 +181,8 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
       provider,
       name,
       settings: { ...((config?.settings ?? {}) as Record<string, unknown>), ...s.values } as never,
-      is_default: isDefault,
+      // Unticked on a new config: null lets the API make the channel's first config its default.
+      is_default: config === null && !isDefault ? null : isDefault,
       rate_per_second: rate ? Number(rate) : null,
       ...(config === null || typedAny || !sameProvider ? { credentials: c.values as never } : {}),
     };
@@ -283,6 +284,7 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
         <div className="row-gap">
           <label className="check">
             <input type="checkbox" checked={isDefault} onChange={(e) => setIsDefault(e.target.checked)} /> Default for {CHANNEL_LABELS[channel]}
+            {config === null && <span className="muted small">(a channel's first config always is)</span>}
           </label>
           <Field label="Rate limit per second (optional)" error={errors.rate_per_second}>
             <input type="number" min={1} aria-label="Rate limit per second" value={rate} onChange={(e) => setRate(e.target.value)} />

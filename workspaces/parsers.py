@@ -1,0 +1,70 @@
+"""The API's JSON parser: JSON that PostgreSQL cannot store is a 400 naming where it is, never a 500.
+
+JSON may carry values PostgreSQL refuses: a NUL character (text and jsonb columns cannot hold
+U+0000), a lone UTF-16 surrogate (not encodable as UTF-8), or a number too large for a float
+(Python reads 1e400 as inf, which jsonb cannot hold). Python's json module accepts all three, so
+without this check they reach the database and fail there, after part of a request may have run.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import JSONParser
+
+MAX_DEPTH = 64  # deeper JSON is refused too; no client of ours nests this far
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "must not contain the NUL character (U+0000)."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must not contain a lone surrogate; send valid UTF-8."
+    return None
+
+
+def json_problem(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """The first (path, message) of a value in `value` that PostgreSQL cannot store, or None.
+    Paths read like the API's field errors: `events[0].properties.name`."""
+    if depth > MAX_DEPTH:
+        return path or "body", f"is nested deeper than {MAX_DEPTH} levels."
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return (path or "body", problem) if problem else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "body", "must be a finite number."
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            problem = _text_problem(key)
+            if problem:
+                # The key itself is the bad text: name its parent, not an unprintable path.
+                return path or "body", f"has a key that {problem}"
+            found = json_problem(item, where, depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = json_problem(item, f"{path}[{index}]" if path else f"[{index}]", depth + 1)
+            if found:
+                return found
+    return None
+
+
+class StrictJSONParser(JSONParser):
+    """DRF's JSONParser, then the storability check: an error answers 400 with the field named."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+        found = json_problem(data)
+        if found:
+            where, message = found
+            raise ValidationError({where: [message]})
+        return data
