@@ -38,7 +38,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 CUSTOMERS = int(os.environ.get("BENCH_ENGINE_CUSTOMERS", 100_000))
 SCALE_CUSTOMERS = int(os.environ.get("BENCH_ENGINE_SCALE_CUSTOMERS", 20_000))
 SCALE_WORKERS = (1, 2, 4)
-NOOP_TASKS = 5000
+NOOP_TASKS = int(os.environ.get("BENCH_ENGINE_NOOP_TASKS", 5000))
 REDIS_MEMBERS = 100_000
 WORKERS = int(os.environ.get("BENCH_ENGINE_WORKERS", 2))  # worker processes (2 cores)
 CONCURRENCY = int(os.environ.get("BENCH_ENGINE_CONCURRENCY", 2))  # prefork children each

@@ -27,7 +27,13 @@ pytestmark = pytest.mark.e2e
 
 
 def _node(node_id, type_, name, config=None):
-    return {"id": node_id, "type": type_, "name": name, "position": {"x": 0, "y": 0}, "config": config or {}}
+    return {
+        "id": node_id,
+        "type": type_,
+        "name": name,
+        "position": {"x": 0, "y": 0},
+        "config": config or {},
+    }
 
 
 def _edge(source, handle, target):
@@ -42,12 +48,30 @@ ABANDONED_CART = {
     "nodes": [
         _node("start", "start", "Cart abandoned"),
         _node("pause", "wait", "Wait a moment", {"mode": "duration", "duration": _seconds(1)}),
-        _node("reminder", "message", "Reminder email", {
-            "channel": "email",
-            "content": {"subject": "You left something, {{ customer.first_name }}", "html": "<p>Your cart is waiting.</p>"},
-        }),
-        _node("buy", "wait", "Wait for purchase", {"mode": "event", "event": "purchase", "timeout": _seconds(6)}),
-        _node("nudge", "message", "SMS nudge", {"channel": "sms", "content": {"text": "Still thinking it over? Your cart is saved."}}),
+        _node(
+            "reminder",
+            "message",
+            "Reminder email",
+            {
+                "channel": "email",
+                "content": {
+                    "subject": "You left something, {{ customer.first_name }}",
+                    "html": "<p>Your cart is waiting.</p>",
+                },
+            },
+        ),
+        _node(
+            "buy",
+            "wait",
+            "Wait for purchase",
+            {"mode": "event", "event": "purchase", "timeout": _seconds(6)},
+        ),
+        _node(
+            "nudge",
+            "message",
+            "SMS nudge",
+            {"channel": "sms", "content": {"text": "Still thinking it over? Your cart is saved."}},
+        ),
         _node("end", "exit", "Exit"),
     ],
     "edges": [
@@ -86,16 +110,34 @@ def ran_journey(live_server_url):
     user = User.objects.create_user("ops@example.com", PASSWORD)
     workspace = workspace_create(name="Acme Shop", owner=user)
     _, key = api_key_create(workspace=workspace, name="e2e backend")
-    api = httpx.Client(base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    api = httpx.Client(
+        base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
     for channel, settings in (("email", {"from_email": "shop@acme.test"}), ("sms", {})):
-        r = api.post("/channels", json={"channel": channel, "provider": "sandbox", "name": f"Sandbox {channel}", "credentials": {}, "settings": settings})
+        r = api.post(
+            "/channels",
+            json={
+                "channel": channel,
+                "provider": "sandbox",
+                "name": f"Sandbox {channel}",
+                "credentials": {},
+                "settings": settings,
+            },
+        )
         assert r.status_code == 201, r.text
     people = [
-        {"external_id": f"cust-{i:02d}", "email": f"cust{i}@example.com", "phone": f"+1415555{i:04d}", "attributes": {"first_name": f"Pat{i}"}}
+        {
+            "external_id": f"cust-{i:02d}",
+            "email": f"cust{i}@example.com",
+            "phone": f"+1415555{i:04d}",
+            "attributes": {"first_name": f"Pat{i}"},
+        }
         for i in range(CUSTOMERS)
     ]
     assert api.post("/customers", json={"customers": people}).status_code == 200
-    journey = api.post("/journeys", json={"name": "Abandoned cart", "graph": ABANDONED_CART, "settings": SETTINGS}).json()
+    journey = api.post(
+        "/journeys", json={"name": "Abandoned cart", "graph": ABANDONED_CART, "settings": SETTINGS}
+    ).json()
     started = api.put(f"/journeys/{journey['id']}/start", json={})
     assert started.status_code == 200, started.text
 
@@ -103,25 +145,46 @@ def ran_journey(live_server_url):
     assert api.post("/events", json={"events": events}).status_code == 202
     # The buyers purchase while the journey waits for it (after the reminder went out).
     buyers = [p["external_id"] for p in people[:BUYERS]]
+
     def at_buy():
         states = [api.get(f"/journeys/{journey['id']}/enrollments/{b}").json() for b in buyers]
         return all(s.get("node_id") == "buy" for s in states)
 
     wait_until(at_buy, timeout=30)
-    assert api.post("/events", json={"events": [{"customer_id": b, "name": "purchase", "properties": {"amount": 80}} for b in buyers]}).status_code == 202
+    assert (
+        api.post(
+            "/events",
+            json={
+                "events": [
+                    {"customer_id": b, "name": "purchase", "properties": {"amount": 80}}
+                    for b in buyers
+                ]
+            },
+        ).status_code
+        == 202
+    )
 
     def settled():
         body = api.get(f"/journeys/{journey['id']}/analytics").json()
         s = body["summary"]
-        return s["started"] == CUSTOMERS and s["active"] == 0 and s["completed"] + s["exited"] + s["failed"] == CUSTOMERS
+        return (
+            s["started"] == CUSTOMERS
+            and s["active"] == 0
+            and s["completed"] + s["exited"] + s["failed"] == CUSTOMERS
+        )
 
     wait_until(settled, timeout=90)
     # Receipts for some emails: delivered, opened, clicked (the ladder implies the lower ones).
-    emails = api.get("/messages", params={"journey_id": journey["id"], "node_id": "reminder", "limit": 100}).json()["results"]
+    emails = api.get(
+        "/messages", params={"journey_id": journey["id"], "node_id": "reminder", "limit": 100}
+    ).json()["results"]
     assert emails, "the reminder emails were sent"
     for i, message in enumerate(emails[:8]):
         status = "clicked" if i < 2 else "opened" if i < 5 else "delivered"
-        assert api.post(f"/messages/{message['id']}/status", json={"status": status}).status_code == 200
+        assert (
+            api.post(f"/messages/{message['id']}/status", json={"status": status}).status_code
+            == 200
+        )
     wait_until(lambda: _email_delivered(api, journey["id"]) == 8, timeout=60)
     yield {"api": api, "journey": journey, "workspace": workspace}
     api.close()
@@ -157,13 +220,22 @@ def check_dashboard_matches(page: Page, analytics: dict) -> None:
             expect(row.locator(f'[data-col="{col}"]')).to_have_text(f"{n[col]:,}")
     channel_of = {"reminder": "email", "nudge": "sms"}
     for channel in ("email", "sms"):
-        expected = {m: sum(n["messages"][m] for n in analytics["nodes"] if channel_of.get(n["node_id"]) == channel) for m in METRICS}
+        expected = {
+            m: sum(
+                n["messages"][m]
+                for n in analytics["nodes"]
+                if channel_of.get(n["node_id"]) == channel
+            )
+            for m in METRICS
+        }
         row = page.locator(f'table[aria-label="Channels"] tr[data-channel="{channel}"]')
         for metric, value in expected.items():
             expect(row.locator(f'[data-col="{metric}"]')).to_have_text(f"{value:,}")
 
 
-def test_dashboard_shows_the_api_numbers_and_exports(live_server_url, ran_journey, browser_page: Page, tmp_path):
+def test_dashboard_shows_the_api_numbers_and_exports(
+    live_server_url, ran_journey, browser_page: Page, tmp_path
+):
     page, api, journey = browser_page, ran_journey["api"], ran_journey["journey"]
     analytics = api.get(f"/journeys/{journey['id']}/analytics").json()
     summary = analytics["summary"]
@@ -183,8 +255,14 @@ def test_dashboard_shows_the_api_numbers_and_exports(live_server_url, ran_journe
     holdout = summary["holdout"]
     treatment_row = page.locator('tr[data-group="Treatment"]')
     expect(treatment_row.locator("td").nth(1)).to_have_text(f"{holdout['treatment']['started']:,}")
-    expect(page.locator('tr[data-group="Holdout"] td').nth(1)).to_have_text(f"{holdout['holdout']['started']:,}")
-    uplift = "—" if holdout["uplift"] is None else f"{'+' if holdout['uplift'] >= 0 else ''}{holdout['uplift'] * 100:.1f}%"
+    expect(page.locator('tr[data-group="Holdout"] td').nth(1)).to_have_text(
+        f"{holdout['holdout']['started']:,}"
+    )
+    uplift = (
+        "—"
+        if holdout["uplift"] is None
+        else f"{'+' if holdout['uplift'] >= 0 else ''}{holdout['uplift'] * 100:.1f}%"
+    )
     expect(page.locator('[data-stat="uplift"] strong')).to_have_text(uplift)
     # The email receipts posted above show in the per-channel row.
     email_row = page.locator('table[aria-label="Channels"] tr[data-channel="email"]')
@@ -199,7 +277,9 @@ def test_dashboard_shows_the_api_numbers_and_exports(live_server_url, ran_journe
     page.get_by_role("button", name="Last 7 days").click()
     expect(page).to_have_url(re.compile(r"from=\d{4}-\d{2}-\d{2}&to=\d{4}-\d{2}-\d{2}"))
     query = dict(part.split("=") for part in page.url.split("?", 1)[1].split("&"))
-    ranged = api.get(f"/journeys/{journey['id']}/analytics", params={"from": query["from"], "to": query["to"]}).json()
+    ranged = api.get(
+        f"/journeys/{journey['id']}/analytics", params={"from": query["from"], "to": query["to"]}
+    ).json()
     check_dashboard_matches(page, ranged)
     # A range before the run: nobody started.
     page.get_by_label("From").fill("2020-01-01")
@@ -212,7 +292,9 @@ def test_dashboard_shows_the_api_numbers_and_exports(live_server_url, ran_journe
     # Version filter: version 1 is the only one, same numbers.
     page.get_by_label("Version").select_option("1")
     expect(page).to_have_url(re.compile(r"version=1"))
-    check_dashboard_matches(page, api.get(f"/journeys/{journey['id']}/analytics", params={"version": 1}).json())
+    check_dashboard_matches(
+        page, api.get(f"/journeys/{journey['id']}/analytics", params={"version": 1}).json()
+    )
 
     # CSV export: the file the browser downloads is the API's CSV.
     with page.expect_download() as download_info:
@@ -221,24 +303,32 @@ def test_dashboard_shows_the_api_numbers_and_exports(live_server_url, ran_journe
     saved = tmp_path / "export.csv"
     download.save_as(saved)
     expected_csv = api.get(f"/journeys/{journey['id']}/analytics.csv", params={"version": 1}).text
-    assert saved.read_text(encoding="utf-8-sig").replace("\r\n", "\n") == expected_csv.lstrip("\ufeff").replace("\r\n", "\n")
+    assert saved.read_text(encoding="utf-8-sig").replace("\r\n", "\n") == expected_csv.lstrip(
+        "\ufeff"
+    ).replace("\r\n", "\n")
     assert "reminder" in expected_csv
 
     # Save a chart as PNG.
     with page.expect_download() as png_info:
-        page.get_by_role("region", name="Funnel by node").get_by_role("button", name="Save as PNG").click()
+        page.get_by_role("region", name="Funnel by node").get_by_role(
+            "button", name="Save as PNG"
+        ).click()
     png = tmp_path / "funnel.png"
     png_info.value.save_as(png)
     assert png_info.value.suggested_filename == f"journey-{journey['id']}-funnel.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 2000
 
 
-def test_customer_page_shows_journey_timeline_and_messages(live_server_url, ran_journey, browser_page: Page):
+def test_customer_page_shows_journey_timeline_and_messages(
+    live_server_url, ran_journey, browser_page: Page
+):
     page, api, journey = browser_page, ran_journey["api"], ran_journey["journey"]
     # A customer who got both messages (did not buy, not held out).
     who = next(
         e["customer_id"]
-        for e in api.get(f"/journeys/{journey['id']}/enrollments", params={"limit": 100}).json()["results"]
+        for e in api.get(f"/journeys/{journey['id']}/enrollments", params={"limit": 100}).json()[
+            "results"
+        ]
         if not e["holdout"] and int(e["customer_id"].split("-")[1]) >= BUYERS
     )
     detail = api.get(f"/journeys/{journey['id']}/enrollments/{who}").json()

@@ -28,7 +28,9 @@ def marketer(live_server_url):
     user = User.objects.create_user("marketer@example.com", PASSWORD)
     workspace = workspace_create(name="Acme Shop", owner=user)
     _, key = api_key_create(workspace=workspace, name="e2e backend")
-    api = httpx.Client(base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    api = httpx.Client(
+        base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
     yield api
     api.close()
 
@@ -50,7 +52,12 @@ def write_csv(path: Path) -> dict[int, str]:
         9: "bad-phone,ok@example.com,12345,Bad,free,",
         12: "broken,b@example.com,,Broken",  # too few fields
     }
-    expected = {3: "missing external_id", 6: "malformed email", 9: "malformed phone", 12: "broken row"}
+    expected = {
+        3: "missing external_id",
+        6: "malformed email",
+        9: "malformed phone",
+        12: "broken row",
+    }
     lines = ["external_id,email,phone,first_name,plan,tags"]
     n = 0
     while len(lines) < GOOD_LINES + len(bad) + 1:
@@ -58,13 +65,17 @@ def write_csv(path: Path) -> dict[int, str]:
         if line_no in bad:
             lines.append(bad[line_no])
         else:
-            lines.append(f"c{n},c{n}@example.com,,Name{n},{'pro' if n % 4 == 0 else 'free'},{'vip;beta' if n % 10 == 0 else ''}")
+            lines.append(
+                f"c{n},c{n}@example.com,,Name{n},{'pro' if n % 4 == 0 else 'free'},{'vip;beta' if n % 10 == 0 else ''}"
+            )
             n += 1
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return expected
 
 
-def test_csv_upload_shows_progress_and_errors(live_server_url, marketer, browser_page: Page, tmp_path):
+def test_csv_upload_shows_progress_and_errors(
+    live_server_url, marketer, browser_page: Page, tmp_path
+):
     page = browser_page
     csv_path = tmp_path / "customers.csv"
     expected_errors = write_csv(csv_path)
@@ -127,9 +138,19 @@ def test_csv_upload_shows_progress_and_errors(live_server_url, marketer, browser
 
 def test_segment_builder_live_count(live_server_url, marketer, browser_page: Page):
     page = browser_page
-    people = [{"external_id": f"p{i}", "email": f"p{i}@example.com", "attributes": {"plan": "pro" if i % 2 else "free"}} for i in range(20)]
+    people = [
+        {
+            "external_id": f"p{i}",
+            "email": f"p{i}@example.com",
+            "attributes": {"plan": "pro" if i % 2 else "free"},
+        }
+        for i in range(20)
+    ]
     assert marketer.post("/customers", json={"customers": people}).status_code == 200
-    events = [{"customer_id": f"p{i}", "name": "purchase", "properties": {"amount": 20 * i}} for i in range(0, 20, 3)]
+    events = [
+        {"customer_id": f"p{i}", "name": "purchase", "properties": {"amount": 20 * i}}
+        for i in range(0, 20, 3)
+    ]
     assert marketer.post("/events", json={"events": events}).status_code == 202
     vip = marketer.post("/lists", json={"name": "VIPs"}).json()
     marketer.put(f"/lists/{vip['id']}/members", json={"customer_ids": ["p1", "p3", "p9"]})
@@ -167,7 +188,11 @@ def test_segment_builder_live_count(live_server_url, marketer, browser_page: Pag
     condition = {
         "all": [
             {"attribute": "plan", "op": "eq", "value": "pro"},
-            {"event": "purchase", "where": [{"property": "amount", "op": "gte", "value": 100}], "within": {"value": 30, "unit": "days"}},
+            {
+                "event": "purchase",
+                "where": [{"property": "amount", "op": "gte", "value": 100}],
+                "within": {"value": 30, "unit": "days"},
+            },
             {"not": {"any": [{"list": vip["id"]}]}},
         ]
     }
@@ -189,7 +214,9 @@ def test_segment_builder_live_count(live_server_url, marketer, browser_page: Pag
     # Re-opened, the builder shows the same condition and count.
     page.get_by_role("link", name="Pro buyers outside VIPs").click()
     expect(count).to_have_text(str(expected["count"]))
-    expect(page.get_by_role("group", name="Group at depth 1").locator(".cond-head").get_by_label("NOT")).to_be_checked()
+    expect(
+        page.get_by_role("group", name="Group at depth 1").locator(".cond-head").get_by_label("NOT")
+    ).to_be_checked()
 
 
 def test_channel_setup_default_and_test_send(live_server_url, marketer, browser_page: Page):
@@ -224,7 +251,11 @@ def test_channel_setup_default_and_test_send(live_server_url, marketer, browser_
     dialog.get_by_label("Name", exact=True).fill("Company SMTP (main)")
     dialog.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved “Company SMTP (main)”.")).to_be_visible()
-    assert marketer.get("/channels").json()["results"][0]["credential_keys"] == ["host", "password", "port"]
+    assert marketer.get("/channels").json()["results"][0]["credential_keys"] == [
+        "host",
+        "password",
+        "port",
+    ]
 
     # A sandbox email config, made the default, then a test send through it.
     page.get_by_role("button", name="+ Add channel").click()
