@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -37,6 +38,17 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
     default_detail = "A backing service is unavailable; retry shortly."
+
+
+class JSONErrorResponse(Response):
+    """An error answer is JSON whatever renderer the request negotiated: `?format=csv` or
+    `Accept: text/csv` on a CSV export must not turn a 404 into a "CSV" holding the error."""
+
+    @property
+    def rendered_content(self):
+        self.accepted_renderer = JSONRenderer()
+        self.accepted_media_type = self.accepted_renderer.media_type
+        return super().rendered_content
 
 
 def error_body(code: str, message: str, details: dict | None = None) -> dict:
@@ -95,5 +107,8 @@ def api_exception_handler(exc, context):
         body = error_body(code, _first_message(exc.detail), details)
     else:
         body = error_body("error", str(exc))
-    response.data = body
-    return response
+    error = JSONErrorResponse(body, status=response.status_code)
+    for header, value in response.items():  # Retry-After, WWW-Authenticate, Allow
+        if header.lower() != "content-type":
+            error[header] = value
+    return error

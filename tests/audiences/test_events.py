@@ -103,3 +103,18 @@ def test_a_full_batch_of_ten_thousand(api, workspace):
     response = post(api, events)
     assert response.json()["accepted"] == 10_000
     assert Customer.objects.for_workspace(workspace).count() == 500
+
+
+def test_the_json_body_is_read_directly_with_the_same_answers(api, workspace):
+    """The hot path parses the body itself: broken JSON is still a 400 parse error, a charset
+    suffix is still JSON, and what the C parser refuses but JSON allows (NaN) still stores."""
+    broken = api.generic("POST", "/api/v1/events", b'{"events": [', content_type="application/json")
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "parse_error"
+    not_an_object = api.generic("POST", "/api/v1/events", b"[1, 2]", content_type="application/json")
+    assert not_an_object.status_code == 400 and "events" in not_an_object.json()["error"]["details"]
+    body = b'{"events": [{"customer_id": "n", "name": "seen", "properties": {"big": 123456789012345678901234567890, "x": 1}}]}'
+    response = api.generic("POST", "/api/v1/events", body, content_type="application/json; charset=utf-8")
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    stored = Event.objects.for_workspace(workspace).get(customer__external_id="n")
+    assert stored.properties["x"] == 1 and float(stored.properties["big"]) == pytest.approx(1.2345678901234568e29)
+    assert api.post("/api/v1/events", {"events": "x"}, format="multipart").status_code in (400, 415)

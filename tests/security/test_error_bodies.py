@@ -119,3 +119,12 @@ def test_message_filters_with_good_values_still_filter(api):
     response = api.get("/api/v1/messages?journey_id=1&status=sent&channel=email&customer_id=c1")
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize("how", [{"format": "csv"}, {"HTTP_ACCEPT": "text/csv"}], ids=["format-param", "accept"])
+def test_an_error_from_a_csv_export_is_json_whatever_was_negotiated(api, how):
+    query = {"format": how["format"]} if "format" in how else {}
+    headers = {k: v for k, v in how.items() if k.startswith("HTTP_")}
+    response = api.get("/api/v1/journeys/999999/analytics.csv", query, **headers)
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"

@@ -80,8 +80,10 @@ def test_webhook_node_to_the_metadata_address_takes_failed(workspace, celery_wor
         "timeout_seconds": 2, "retries": 2}))
     journey = published(workspace, graph)
     api = make_client(workspace)
-    assert api.post(f"/api/v1/journeys/{journey.id}/enrollments", {"customer_ids": ["c1"]},
-                    format="json").status_code == 202
+    assert api.post("/api/v1/customers", {"customers": [{"external_id": "c1"}]}, format="json").status_code == 200
+    enrolled = api.post(f"/api/v1/journeys/{journey.id}/enrollments", {"customer_ids": ["c1"]}, format="json")
+    assert enrolled.status_code == 202 and enrolled.json()["enrolled"] == 1, enrolled.content
+    # The unconnected `failed` handle ends the journey there: completed.
     enrollment = wait_for(lambda: Enrollment.objects.for_workspace(workspace).filter(
         journey=journey, state="completed").first())
     call = WebhookCall.objects.for_workspace(workspace).get(enrollment=enrollment)
