@@ -292,6 +292,7 @@ def _json(value: Any) -> Any:
 _CUSTOMER_FIELDS = Customer._meta.concrete_fields
 _CUSTOMER_NAMES = [f.attname for f in _CUSTOMER_FIELDS]
 _CUSTOMER_JSON = [i for i, f in enumerate(_CUSTOMER_FIELDS) if f.get_internal_type() == "JSONField"]
+_CUSTOMER_ID_AT = _CUSTOMER_NAMES.index("id")
 _JSON_AT = [ENROLLMENT_FIELDS.index(name) for name in ("context", "goals", "wait")]
 
 # One round trip locks and loads a batch: enrollments (SKIP LOCKED) joined with their customers.
@@ -366,7 +367,7 @@ class StepContext:
     def __init__(self, run: _Run, enrollment: AnyEnrollment, node: dict, version: CompiledVersion, wait_data: dict):
         self._run = run
         self.enrollment = enrollment
-        self.customer: Customer = run.customers[enrollment.customer_id]
+        self.customer_id: int = enrollment.customer_id
         self.node = node
         self.node_id: str = node["id"]
         self.config: dict = node.get("config") or {}
@@ -382,6 +383,11 @@ class StepContext:
         self.simulate: bool = run.simulate
         self.wait_data: dict = wait_data
         self.notes: dict = {}
+
+    @property
+    def customer(self) -> Customer:
+        """The enrollment's customer, with profile changes made earlier in this run."""
+        return self._run.customer(self.customer_id)
 
     # -- the trigger event and templates
     @property
@@ -411,7 +417,7 @@ class StepContext:
     # -- conditions
     def facts(self):
         """The customer's condition facts (audiences.conditions.facts_for), loaded for the batch."""
-        return self._run.facts_group(self.enrollment, self.version).get(self.customer.id)
+        return self._run.facts_group(self.enrollment, self.version).get(self.customer_id)
 
     def matches(self, condition: dict) -> bool:
         from audiences.conditions import evaluate
@@ -442,6 +448,9 @@ class _Run:
         self.now = now
         self.simulate = simulate
         self.customers: dict[int, Customer] = {}
+        # Customers as loaded, turned into model instances on first use: a wait → exit run never
+        # needs one (see customer()).
+        self.customer_rows: dict[int, list] = {}
         self.journey_status: dict[int, str] = {}
         self.journey_names: dict[int, str] = {}
         self.workspace_tz: dict[int, str] = {}
@@ -459,6 +468,15 @@ class _Run:
         self.batch: list[AnyEnrollment] = []  # every enrollment of this run (facts load for all)
         self.executions = 0
 
+    def customer(self, customer_id: int) -> Customer:
+        found = self.customers.get(customer_id)
+        if found is None:
+            found = self.customers[customer_id] = _customer_from_row(self.customer_rows.pop(customer_id))
+        return found
+
+    def has_customer(self, customer_id: int) -> bool:
+        return customer_id in self.customers or customer_id in self.customer_rows
+
     def workspace_timezone(self, workspace_id: int) -> str:
         """The workspace's timezone name, loaded on first use (most customers carry their own)."""
         if workspace_id not in self.workspace_tz:
@@ -471,8 +489,8 @@ class _Run:
     def facts_group(self, enrollment: AnyEnrollment, version: CompiledVersion) -> _FactsGroup:
         group = self._facts.get(version.id)
         if group is None:
-            same = [e for e in self.batch if e.version_id == version.id and e.customer_id in self.customers]
-            members = {e.customer_id: self.customers[e.customer_id] for e in same}
+            same = [e for e in self.batch if e.version_id == version.id and self.has_customer(e.customer_id)]
+            members = {e.customer_id: self.customer(e.customer_id) for e in same}
             entered = {e.customer_id: e.entered_at for e in same}
             group = _FactsGroup(
                 workspace_id=version.workspace_id,
@@ -482,7 +500,7 @@ class _Run:
                 extra_events=self.extra_events,
             )
             self._facts[version.id] = group
-        group.customers.setdefault(enrollment.customer_id, self.customers[enrollment.customer_id])
+        group.customers.setdefault(enrollment.customer_id, self.customer(enrollment.customer_id))
         group.entered_at.setdefault(enrollment.customer_id, enrollment.entered_at)
         return group
 
@@ -696,7 +714,7 @@ class _Run:
 # ---- Loading, locking and writing -----------------------------------------------------------
 def _lock_and_load(run: _Run, ids: list[int]) -> list[EnrollmentRow]:
     """Locks the live enrollments among `ids` (SKIP LOCKED) and loads them with their customers,
-    in one prepared statement, as plain rows."""
+    in one prepared statement, as plain rows (customers become model instances on first use)."""
     locked = []
     width = len(ENROLLMENT_FIELDS)
     with raw_cursor() as cursor:
@@ -707,8 +725,7 @@ def _lock_and_load(run: _Run, ids: list[int]) -> list[EnrollmentRow]:
             for i in _JSON_AT:
                 values[i] = _json(values[i])
             locked.append(EnrollmentRow(values))
-            customer = _customer_from_row(list(row[width:]))
-            run.customers[customer.id] = customer
+            run.customer_rows[row[width + _CUSTOMER_ID_AT]] = list(row[width:])
     return locked
 
 
@@ -881,7 +898,7 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
                 if wake is not None and wake.kind in ("signal", "event"):
                     held.append((e.id, {"kind": wake.kind, "payload": wake.payload}))
                 continue
-            if e.version_id not in run.versions or e.customer_id not in run.customers:
+            if e.version_id not in run.versions or not run.has_customer(e.customer_id):
                 continue
             run.run_enrollment(e, wanted[e.id][1])
         _write_steps(run.steps)

@@ -31,7 +31,8 @@ class WorkspaceViewSet(WorkspaceMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no request auth
-            return self.model.all_workspaces.none()
+            # _default_manager: WorkspaceModel's all_workspaces, or Membership's plain manager.
+            return self.model._default_manager.none()
         return self.scope_queryset(self.model.objects.for_workspace(self.workspace))
 
     def scope_queryset(self, queryset):

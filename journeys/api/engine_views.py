@@ -142,6 +142,7 @@ class JourneyEnrollmentsView(_JourneyScoped):
     cursor_field = "-id"
 
     @extend_schema(
+        operation_id="journeys_enrollments_list",  # else it collides with the detail GET's id
         parameters=[EnrollmentListQuerySerializer],
         responses=inline_serializer(
             name="EnrollmentList",

@@ -57,7 +57,7 @@ class SplitNode(NodeType):
         from ..engine import stable_bucket  # the engine imports the node registry
 
         # Sticky: the same customer takes the same path of this node every time.
-        bucket = stable_bucket("split", ctx.journey_id, ctx.node_id, ctx.customer.id)
+        bucket = stable_bucket("split", ctx.journey_id, ctx.node_id, ctx.customer_id)
         paths = ctx.config["paths"]
         edge = 0.0
         for path in paths:

@@ -89,20 +89,21 @@ def test_csv_upload_shows_progress_and_errors(
 
     # Sample the bar while the worker runs: it must pass through values between 0 and 100.
     seen: list[int] = []
+    shot_mid_run = False
     deadline = time.monotonic() + 120
     while progress.get_attribute("data-status") in ("queued", "running"):
         value = bar.get_attribute("aria-valuenow")
         if value is not None and (not seen or seen[-1] != int(value)):
             seen.append(int(value))
-            if 0 < int(value) < 100 and not (DOCS / ".import-running.png").exists():
-                page.screenshot(path=str(DOCS / ".import-running.png"))
+            if 0 < int(value) < 100 and not shot_mid_run:
+                page.screenshot(path=str(DOCS / "audiences-csv-upload-running.png"))
+                shot_mid_run = True
         assert time.monotonic() < deadline, f"import still running; progress seen {seen}"
         time.sleep(0.05)
     assert progress.get_attribute("data-status") == "done"
     assert any(0 < v < 100 for v in seen), f"the bar never moved between 0 and 100: {seen}"
     assert seen == sorted(seen), f"the bar went backwards: {seen}"
     expect(bar).to_have_attribute("aria-valuenow", "100")
-    (DOCS / ".import-running.png").unlink(missing_ok=True)
 
     # The final counts and the line-by-line report are the API's.
     job = marketer.get("/imports", params={"limit": 1}).json()["results"][0]
