@@ -79,7 +79,7 @@ def test_provider_times_out_fails_then_recovers_and_one_that_never_does_fails(li
     assert _handle_taken(live, dead, "mail") == ["failed"]
     assert sorted(_handle_taken(live, webhook, "hook")) == ["failed", "next"]
     messages = {external_id: (status, attempts) for external_id, status, attempts in live.sql(
-        "SELECT c.external_id, m.status, m.attempts FROM channels_app_message m "
+        "SELECT c.external_id, m.status, m.attempts::int FROM channels_app_message m "
         "JOIN audiences_customer c ON c.id = m.customer_id WHERE m.workspace_id = %s", [workspace_id],
     )}
     assert messages[flaky_customer] == ("sent", 3)
