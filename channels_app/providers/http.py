@@ -38,7 +38,9 @@ class HttpProvider(Provider):
             "POST",
             self.credentials["url"],
             json=payload,
-            headers=self.credentials.get("headers") or {},
+            # A send interrupted by a worker crash is retried (at-least-once); the key lets the
+            # gateway drop the repeat, as payment-style APIs do with Idempotency-Key.
+            headers={**(self.credentials.get("headers") or {}), "Idempotency-Key": str(out.message_id)},
         )
         if isinstance(response, SendResult):
             return response

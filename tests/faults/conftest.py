@@ -7,7 +7,7 @@ import json
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -48,6 +48,7 @@ class Provider:
 
     def __init__(self):
         self.received: Counter = Counter()
+        self.idempotency_keys: defaultdict[str, set] = defaultdict(set)
         self.script: list[str] = []
         self.default = "ok"
         self.delay = 0.0
@@ -68,6 +69,7 @@ class Provider:
                 with provider.lock:
                     mode = provider.script.pop(0) if provider.script else provider.default
                     provider.received[key] += 1
+                    provider.idempotency_keys[key].add(self.headers.get("Idempotency-Key"))
                 if provider.delay:
                     time.sleep(provider.delay)
                 if mode == "timeout":
@@ -96,6 +98,11 @@ class Provider:
     def total(self) -> int:
         with self.lock:
             return sum(self.received.values())
+
+    def keys_consistent(self, key: str) -> bool:
+        """Every request for this message carried one and the same Idempotency-Key: its id."""
+        with self.lock:
+            return self.idempotency_keys[key] == {key}
 
     def doubled(self) -> dict:
         with self.lock:

@@ -1,23 +1,129 @@
-// Workspace settings: who you are here, and the API keys (owners only). A new key's secret is
-// shown exactly once, right after creation; the API never returns it again.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+// Workspace settings: the workspace itself (name, time zone, push limits), its members and their
+// roles, and the API keys. Owners edit; everyone else reads. A new key's secret is shown exactly
+// once, right after creation; the API never returns it again.
+import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
 
-import { api, errorMessage, ok, type Schemas } from '../api/client';
+import { api, ApiError, errorMessage, ok, type Schemas } from '../api/client';
 import { Badge, Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../components/ui';
 import { useSession } from '../session';
 
 type ApiKey = Schemas['ApiKey'];
 type Role = Schemas['RoleEnum'];
+type Member = Schemas['Member'];
+type Workspace = Schemas['Workspace'];
+type FieldErrors = Record<string, string[]>;
+
+const ROLES: Role[] = ['owner', 'editor', 'viewer'];
+
+/** The error body's `details` as dotted field → messages (`settings.push_title_max`), so each
+ * message lands under its own input; anything else becomes a form-level message. */
+function fieldErrors(e: unknown): FieldErrors {
+  if (!(e instanceof ApiError) || Object.keys(e.details).length === 0) return { form: [errorMessage(e)] };
+  const out: FieldErrors = {};
+  const walk = (value: unknown, path: string) => {
+    if (Array.isArray(value)) out[path || 'form'] = value.map(String);
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) walk(v, k === 'non_field_errors' ? path : path ? `${path}.${k}` : k);
+    } else out[path || 'form'] = [String(value)];
+  };
+  walk(e.details, '');
+  return out;
+}
 
 export default function SettingsPage() {
-  const { me, workspace } = useSession();
+  const { workspace } = useSession();
+  const isOwner = workspace.role === 'owner';
   return (
     <div className="page">
       <header className="page-head">
         <h1>Settings</h1>
       </header>
-      <section className="panel">
-        <h2>Workspace</h2>
+      <WorkspacePanel isOwner={isOwner} />
+      <MembersPanel isOwner={isOwner} />
+      {isOwner ? (
+        <ApiKeys />
+      ) : (
+        <section className="panel">
+          <h2>API keys</h2>
+          <p className="muted">Only workspace owners can see and create API keys.</p>
+        </section>
+      )}
+    </div>
+  );
+}
+
+/** The browser's IANA zones as suggestions; the server is the judge (400 names the field). */
+function timeZoneSuggestions(): string[] {
+  try {
+    return Intl.supportedValuesOf('timeZone');
+  } catch {
+    return [];
+  }
+}
+
+function limitText(n: number | null | undefined): string {
+  return n === null || n === undefined ? '' : String(n);
+}
+
+function limitValue(text: string): number | null {
+  return text.trim() === '' ? null : Number(text);
+}
+
+function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
+  const [workspace, setWorkspace] = useState<Workspace | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [name, setName] = useState('');
+  const [timezone, setTimezone] = useState('');
+  const [titleMax, setTitleMax] = useState('');
+  const [bodyMax, setBodyMax] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const zones = useMemo(timeZoneSuggestions, []);
+
+  const show = useCallback((w: Workspace) => {
+    setWorkspace(w);
+    setName(w.name ?? '');
+    setTimezone(w.timezone ?? '');
+    setTitleMax(limitText(w.settings?.push_title_max));
+    setBodyMax(limitText(w.settings?.push_body_max));
+  }, []);
+  const load = useCallback(() => {
+    setLoadError(null);
+    ok(api.GET('/api/v1/workspace'))
+      .then(show)
+      .catch((e) => setLoadError(errorMessage(e)));
+  }, [show]);
+  useEffect(load, [load]);
+
+  // Any edit clears the "Saved" state so it never describes values that are not stored.
+  const edit = (set: (v: string) => void) => (e: { target: { value: string } }) => {
+    set(e.target.value);
+    setSaved(false);
+  };
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setSaved(false);
+    try {
+      const body = { name, timezone, settings: { push_title_max: limitValue(titleMax), push_body_max: limitValue(bodyMax) } };
+      show(await ok(api.PATCH('/api/v1/workspace', { body })));
+      setSaved(true);
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="panel">
+      <h2>Workspace</h2>
+      {loadError && <ErrorBanner message={loadError} onRetry={load} />}
+      {!workspace && !loadError && <Spinner />}
+      {workspace && !isOwner && (
         <dl className="facts">
           <dt>Name</dt>
           <dd>{workspace.name}</dd>
@@ -27,42 +133,216 @@ export default function SettingsPage() {
           </dd>
           <dt>Time zone</dt>
           <dd>{workspace.timezone}</dd>
+          <dt>Push limits</dt>
+          <dd>
+            title {workspace.settings?.push_title_max ?? 'default'}, body {workspace.settings?.push_body_max ?? 'default'}{' '}
+            characters
+          </dd>
         </dl>
-      </section>
-      <section className="panel">
-        <h2>Members</h2>
+      )}
+      {workspace && isOwner && (
+        <form className="stack" onSubmit={submit} aria-label="Workspace settings">
+          <p className="muted small">
+            Slug <code>{workspace.slug}</code> (fixed: API clients name the workspace with it).
+          </p>
+          <Field label="Name" error={errors.name}>
+            <input value={name} onChange={edit(setName)} maxLength={200} required />
+          </Field>
+          <Field label="Time zone" hint="An IANA zone such as Europe/Berlin; quiet hours and schedules use it." error={errors.timezone}>
+            <input value={timezone} onChange={edit(setTimezone)} list="tz-options" maxLength={64} required />
+          </Field>
+          <datalist id="tz-options">
+            {zones.map((z) => (
+              <option key={z} value={z} />
+            ))}
+          </datalist>
+          <div className="row-gap">
+            <Field label="Push title limit" hint="Characters, 1–500; empty for the default." error={errors['settings.push_title_max']}>
+              <input type="number" min={1} max={500} value={titleMax} onChange={edit(setTitleMax)} />
+            </Field>
+            <Field label="Push body limit" hint="Characters, 1–4000; empty for the default." error={errors['settings.push_body_max']}>
+              <input type="number" min={1} max={4000} value={bodyMax} onChange={edit(setBodyMax)} />
+            </Field>
+          </div>
+          {(errors.form ?? errors.settings) && <p className="form-error">{(errors.form ?? errors.settings).join(' ')}</p>}
+          <div className="row-end">
+            {saved && (
+              <span role="status">
+                <Badge tone="success">Saved</Badge>
+              </span>
+            )}
+            <Button type="submit" variant="primary" busy={busy}>
+              Save workspace
+            </Button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function MembersPanel({ isOwner }: { isOwner: boolean }) {
+  const { me } = useSession();
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<Member | null>(null);
+
+  const load = useCallback(() => {
+    ok(api.GET('/api/v1/members', { params: { query: { limit: 200 } } }))
+      .then((page) => setMembers(page.results))
+      .catch((e) => setError(errorMessage(e)));
+  }, []);
+  useEffect(load, [load]);
+
+  function changeRole(member: Member, role: Role) {
+    setError(null);
+    ok(api.PATCH('/api/v1/members/{id}', { params: { path: { id: member.id } }, body: { role } }))
+      .then(() => {
+        // Demoting yourself changes what this session may do: reload to pick up the new role.
+        if (member.user_id === me.id) window.location.reload();
+        else load();
+      })
+      .catch((e) => {
+        setError(errorMessage(e)); // e.g. 409: the last owner cannot be demoted
+        load(); // the select shows the stored role again
+      });
+  }
+
+  function remove(member: Member) {
+    setRemoving(null);
+    setError(null);
+    ok(api.DELETE('/api/v1/members/{id}', { params: { path: { id: member.id } } }))
+      .then(() => (member.user_id === me.id ? window.location.assign('/') : load()))
+      .catch((e) => setError(errorMessage(e)));
+  }
+
+  return (
+    <section className="panel">
+      <h2>Members</h2>
+      {error && <ErrorBanner message={error} />}
+      {!members && !error && <Spinner />}
+      {members && (
         <table className="table">
           <thead>
             <tr>
               <th>Member</th>
               <th>Role</th>
+              <th>Since</th>
+              {isOwner && <th />}
             </tr>
           </thead>
           <tbody>
-            <tr>
-              <td>
-                {me.name || me.email} <span className="muted">({me.email}, you)</span>
-              </td>
-              <td>
-                <Badge tone="neutral">{workspace.role}</Badge>
-              </td>
-            </tr>
+            {members.map((m) => (
+              <tr key={m.id}>
+                <td>
+                  {m.name || m.email}{' '}
+                  <span className="muted">
+                    ({m.email}
+                    {m.user_id === me.id ? ', you' : ''})
+                  </span>
+                </td>
+                <td>
+                  {isOwner ? (
+                    <select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => changeRole(m, e.target.value as Role)}>
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  ) : (
+                    <Badge tone="neutral">{m.role}</Badge>
+                  )}
+                </td>
+                <td>{new Date(m.created_at).toLocaleDateString()}</td>
+                {isOwner && (
+                  <td className="cell-actions">
+                    <Button size="sm" variant="danger" aria-label={`Remove ${m.email}`} onClick={() => setRemoving(m)}>
+                      Remove
+                    </Button>
+                  </td>
+                )}
+              </tr>
+            ))}
           </tbody>
         </table>
-        <p className="muted small">
-          The API has no endpoint to list or invite other members yet; owners add them with{' '}
-          <code>manage.py create_workspace … --owner EMAIL</code> or the admin.
-        </p>
-      </section>
-      {workspace.role === 'owner' ? (
-        <ApiKeys />
-      ) : (
-        <section className="panel">
-          <h2>API keys</h2>
-          <p className="muted">Only workspace owners can see and create API keys.</p>
-        </section>
       )}
-    </div>
+      {isOwner && <InviteForm onInvited={load} />}
+      <Dialog
+        title="Remove this member?"
+        open={removing !== null}
+        onClose={() => setRemoving(null)}
+        footer={
+          <>
+            <Button onClick={() => setRemoving(null)}>Cancel</Button>
+            <Button variant="danger" onClick={() => removing && remove(removing)}>
+              Remove member
+            </Button>
+          </>
+        }
+      >
+        <p>
+          <strong>{removing?.email}</strong> will lose access to this workspace at once. Their account and their work stay.
+        </p>
+      </Dialog>
+    </section>
+  );
+}
+
+function InviteForm({ onInvited }: { onInvited: () => void }) {
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('editor');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [invited, setInvited] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setInvited(null);
+    try {
+      const member = await ok(api.POST('/api/v1/members', { body: { email, role, ...(password ? { password } : {}) } }));
+      setInvited(member.email);
+      setEmail('');
+      setPassword('');
+      onInvited();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="stack" onSubmit={submit} aria-label="Invite a member">
+      <h3>Invite a member</h3>
+      <div className="row-gap">
+        <Field label="Email" error={errors.email}>
+          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
+        </Field>
+        <Field label="Role" error={errors.role}>
+          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+            <option value="owner">owner</option>
+            <option value="editor">editor</option>
+            <option value="viewer">viewer</option>
+          </select>
+        </Field>
+        <Field label="Initial password" hint="Optional, for a new person: at least 8 characters." error={errors.password}>
+          <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        </Field>
+        <Button type="submit" variant="primary" busy={busy}>
+          Invite
+        </Button>
+      </div>
+      {errors.form && <p className="form-error">{errors.form.join(' ')}</p>}
+      {invited && (
+        <p role="status" className="muted">
+          {invited} was added.
+        </p>
+      )}
+    </form>
   );
 }
 
