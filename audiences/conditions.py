@@ -687,7 +687,9 @@ def _eq_sql(f: _Field, operand: Any) -> SQL:
     if f.kind in ("tags", "datetime"):
         return FALSE  # a list or a datetime never equals a scalar (see _eq)
     if f.kind == "text":
-        return SQL("COALESCE({0} = %s, FALSE)", [f.expr], [operand]) if isinstance(operand, str) else FALSE
+        if not isinstance(operand, str):
+            return FALSE
+        return SQL("COALESCE({0} <> '' AND {1} = %s, FALSE)", [f.expr, f.expr.copy()], [operand])
     # jsonb equality compares numbers numerically and never across types, like _eq.
     return SQL("COALESCE({0} = %s::jsonb, FALSE)", [f.expr.copy()], [_jsonb(operand)])
 
@@ -722,7 +724,8 @@ def _op_sql(op: str, f: _Field, operand: Any, *, now: datetime) -> Expression:
         if f.kind == "text":
             if not isinstance(operand, str):
                 return FALSE
-            return SQL("COALESCE(strpos({0}, %s) > 0, FALSE)", [f.expr], [operand])
+            # An empty text field is missing (as in Python), so it contains nothing, not "".
+            return SQL("COALESCE({0} <> '' AND strpos({1}, %s) > 0, FALSE)", [f.expr, f.expr.copy()], [operand])
         if f.kind == "datetime":
             return FALSE
         string_part = (
@@ -744,7 +747,7 @@ def _op_sql(op: str, f: _Field, operand: Any, *, now: datetime) -> Expression:
         if f.kind in ("tags", "datetime"):
             return FALSE
         if f.kind == "text":
-            return SQL("COALESCE(starts_with({0}, %s), FALSE)", [f.expr], [operand])
+            return SQL("COALESCE({0} <> '' AND starts_with({1}, %s), FALSE)", [f.expr, f.expr.copy()], [operand])
         return SQL(
             "COALESCE(jsonb_typeof({0}) = 'string' AND starts_with({1} #>> '{}', %s), FALSE)",
             [f.expr, f.expr.copy()],

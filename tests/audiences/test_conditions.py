@@ -122,6 +122,11 @@ def both(workspace, condition, customer):
         ({"not": {"all": [{"attribute": "plan", "op": "eq", "value": "pro"}, {"attribute": "age", "op": "lt", "value": 18}]}}, True),
         ({"any": []}, False),
         ({"all": []}, True),
+        # An empty text field is missing: "" neither equals, prefixes nor is contained in it.
+        ({"attribute": "locale", "op": "starts_with", "value": ""}, False),
+        ({"attribute": "locale", "op": "contains", "value": ""}, False),
+        ({"attribute": "locale", "op": "eq", "value": ""}, False),
+        ({"attribute": "locale", "op": "neq", "value": ""}, True),
     ],
 )
 def test_python_and_sql_agree_on_examples(workspace, condition, expected):
