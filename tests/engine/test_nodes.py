@@ -78,7 +78,7 @@ def test_split_is_sticky_and_proportional():
     config = {"paths": [{"id": "a", "name": "A", "percent": 20}, {"id": "b", "name": "B", "percent": 80}]}
 
     def path_of(customer_id):
-        ctx = SimpleNamespace(journey_id=7, node_id="s", customer=SimpleNamespace(id=customer_id), config=config)
+        ctx = SimpleNamespace(journey_id=7, node_id="s", customer_id=customer_id, config=config)
         return split.execute(ctx).handle
 
     taken = [path_of(i) for i in range(10_000)]
