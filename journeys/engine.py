@@ -6,6 +6,10 @@ The contract for node executors (journeys/nodes/*.py here, message/webhook in ch
 * `execute(ctx: StepContext) -> Result` runs when an enrollment arrives at the node;
   `resume(ctx, wake: Wake) -> Result` runs when a `Wait` it returned ends. Results are
   Next(handle) | Wait(until, event, where, data) | Exit(reason) | Complete | Fail (nodes/base.py).
+* `ctx.enrollment` has the Enrollment model's field attributes (id, step_seq, wake_at, context…)
+  on a plain row object, not a model instance: read it, never save it.
+* `ctx.customer` is the Customer model instance, built on first use (`ctx.customer_id` when the
+  id is all a node needs: a batch that never touches a profile never builds one).
 * `Wake.kind` is "timer" (`Wait.until` passed), "event" (the awaited event arrived; payload
   {"name", "properties", "event_id", "occurred_at"}) or "signal" (`signal()` below; payload as
   given). `ctx.wait_data` is the `Wait.data` the node parked with.
