@@ -24,12 +24,13 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 FRONTEND_BUILD := frontend/dist/index.html
 
-.PHONY: help install run test bench lint frontend
+.PHONY: help install run test bench loadtest lint frontend
 
 help:
 	@echo "make run        start Waymark (web, worker, beat, timers) at http://127.0.0.1:$(PORT)"
 	@echo "make test       the whole suite: front-end build, pytest (ARGS=... goes to pytest), vitest"
-	@echo "make bench      run bench/bench_*.py and write bench/results.json"
+	@echo "make bench      run bench/bench_*.py (≤ 15 min) and write bench/results.json"
+	@echo "make loadtest   wrk against POST /events for 5 minutes (LOADTEST_SECONDS=...)"
 	@echo "make lint       ruff check"
 	@echo "make frontend   build frontend/dist"
 	@echo "make install    create .venv and install the project"
@@ -64,7 +65,10 @@ test: $(INSTALLED) $(NODE_MODULES)
 	$(PY) -m devtools.testrun $(ARGS)
 
 bench: $(INSTALLED)
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(ARGS)
+
+loadtest: $(INSTALLED)
+	$(PY) -m bench.loadtest.run
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -11,55 +13,99 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from journeys.models import Journey
 from workspaces.models import Membership
 
+from .live import journey_group
 from .selectors import journey_live_counts
 
-# The rollups move every ~2 s (config/celery.py); polling the few rollup rows of one journey
-# twice a second shows each move promptly and sends at most 2 messages a second.
-POLL_SECONDS = 0.5
+logger = logging.getLogger(__name__)
+
+# "At most a few times a second" (issue #7): notices arriving faster are folded into one push.
+MIN_PUSH_SECONDS = 0.25
+# A notice can be lost (Redis restarted, the channel's queue full, the group membership expired
+# after channels_redis's group_expiry); every RESYNC_SECONDS the socket re-joins its group and
+# re-reads, so a canvas left open never stays stale for longer than this.
+RESYNC_SECONDS = 30.0
+# Closing with 1011 (server error) makes the canvas fall back to polling and reconnect.
+CLOSE_SERVER_ERROR = 1011
 
 
 @database_sync_to_async
 def _journey_workspace_for(user, journey_id: int) -> int | None:
-    """The journey's workspace id when the session's user is a member of it, else None."""
+    """The journey's workspace id when the session's user is a member of it (any role), else None."""
     workspace_id = Journey.objects.unscoped().filter(pk=journey_id).values_list("workspace_id", flat=True).first()
     if workspace_id is None or not Membership.objects.filter(user=user, workspace_id=workspace_id).exists():
         return None
     return workspace_id
 
 
+_read_counts = database_sync_to_async(journey_live_counts)
+
+
 class JourneyCountsConsumer(AsyncJsonWebsocketConsumer):
     """/ws/journeys/{id}/: session-authenticated members of the journey's workspace receive
-    {"type": "counts", "journey_id", "summary", "nodes"} on connect and on every change."""
+    {"type": "counts", "journey_id", "summary", "nodes"} on connect and after each change.
+
+    Changes arrive as group notices from the rollup run (analytics.live); a reconnecting client
+    simply gets the current counts first, so nothing depends on what an earlier socket saw."""
 
     async def connect(self):
+        self.journey_id = None
+        self.pending: asyncio.Task | None = None
+        self.resync: asyncio.Task | None = None
+        self.last_sent: dict | None = None
+        self.last_push = 0.0
         user = self.scope.get("user")
-        self.poller = None
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
-        self.journey_id = int(self.scope["url_route"]["kwargs"]["journey_id"])
-        self.workspace_id = await _journey_workspace_for(user, self.journey_id)
+        journey_id = int(self.scope["url_route"]["kwargs"]["journey_id"])
+        self.workspace_id = await _journey_workspace_for(user, journey_id)
         if self.workspace_id is None:  # another workspace's journey looks like a missing one
             await self.close(code=4404)
             return
+        self.journey_id = journey_id
+        # Join before the first read: a change committed in between is then pushed, not missed.
+        await self.channel_layer.group_add(journey_group(journey_id), self.channel_name)
         await self.accept()
-        self.poller = asyncio.create_task(self._push_changes())
+        await self._push()
+        self.resync = asyncio.create_task(self._resync_forever())
 
     async def disconnect(self, code):
-        if self.poller is not None:
-            self.poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.poller
+        for task in (self.pending, self.resync):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.journey_id is not None:
+            with contextlib.suppress(Exception):  # the membership expires by itself anyway
+                await self.channel_layer.group_discard(journey_group(self.journey_id), self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         """Clients only listen."""
 
-    async def _push_changes(self):
-        read = database_sync_to_async(journey_live_counts)
-        last = None
+    async def counts_changed(self, event):
+        """Group notice: schedule one push, no sooner than MIN_PUSH_SECONDS after the last."""
+        if self.pending is None or self.pending.done():
+            self.pending = asyncio.create_task(self._push_later())
+
+    async def _push_later(self):
+        await asyncio.sleep(max(0.0, self.last_push + MIN_PUSH_SECONDS - time.monotonic()))
+        await self._push()
+
+    async def _resync_forever(self):
         while True:
-            counts = await read(journey_id=self.journey_id, workspace_id=self.workspace_id)
-            if counts != last:
+            await asyncio.sleep(RESYNC_SECONDS)
+            with contextlib.suppress(Exception):
+                await self.channel_layer.group_add(journey_group(self.journey_id), self.channel_name)
+            await self.counts_changed(None)
+
+    async def _push(self):
+        """Sends the journey's counts when they differ from what this socket last sent."""
+        self.last_push = time.monotonic()
+        try:
+            counts = await _read_counts(journey_id=self.journey_id, workspace_id=self.workspace_id)
+            if counts != self.last_sent:
                 await self.send_json({"type": "counts", "journey_id": self.journey_id, **counts})
-                last = counts
-            await asyncio.sleep(POLL_SECONDS)
+                self.last_sent = counts
+        except Exception:
+            logger.exception("live counts of journey %s not pushed", self.journey_id)
+            await self.close(code=CLOSE_SERVER_ERROR)

@@ -357,3 +357,26 @@ def analytics_range(*, raw_from: str | None, raw_to: str | None, tz_name: str) -
     if first and last and first > last:
         raise ValidationError({"to": ["Must not be before from."]})
     return first, last
+
+
+def enrollment_messages(*, enrollment) -> list[dict]:
+    """The messages one enrollment sent (the debugger timeline), oldest first, each with every
+    status it went through ({status, source, at}); two queries, by the message idempotency key's
+    index and the delivery events' (message, at) index."""
+    from channels_app.models import DeliveryEvent, Message
+
+    messages = list(
+        Message.objects.for_workspace(enrollment.workspace_id)
+        .filter(enrollment_id=enrollment.pk)
+        .order_by("step_seq", "id")
+        .values("id", "node_id", "step_seq", "channel", "provider", "status", "error", "created_at", "sent_at")
+    )
+    events: dict[int, list[dict]] = defaultdict(list)
+    for event in (
+        DeliveryEvent.objects.for_workspace(enrollment.workspace_id)
+        .filter(message_id__in=[m["id"] for m in messages])
+        .order_by("at", "id")
+        .values("message_id", "status", "source", "at")
+    ):
+        events[event.pop("message_id")].append(event)
+    return [{**m, "events": events[m["id"]]} for m in messages]

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from channels_app.services import IMPLIES
 
+from .live import journeys_counts_changed
 from .models import RollupCursor
 
 logger = logging.getLogger(__name__)
@@ -135,19 +136,22 @@ def _fold_steps(low: int, high: int) -> set[int]:
         cursor.execute(
             f"""
             WITH {ZONES_SQL.format(table=STEPS)}, delta AS (
-                SELECT s.workspace_id, s.journey_id, v.number AS version, s.node_id,
+                SELECT s.workspace_id, s.journey_id, v.number AS version, x.node_id,
                        (s.at AT TIME ZONE z.tz)::date AS day, x.kind, x.label, x.holdout, count(*) AS n
                 FROM journeys_stepevent s
                 JOIN zones z ON z.id = s.workspace_id
                 JOIN journeys_journeyversion v ON v.id = s.version_id
                 LEFT JOIN journeys_enrollment e ON s.kind IN ('entered', 'goal') AND e.id = s.enrollment_id
                 CROSS JOIN LATERAL (VALUES
-                    (s.kind::text, {_label_sql()}, s.kind = 'entered' AND coalesce(e.holdout, false)),
+                    (s.node_id, s.kind::text, {_label_sql()}, s.kind = 'entered' AND coalesce(e.holdout, false)),
                     -- an enrollment converts on its first goal: goals is append-only, so the goal
                     -- event whose id is goals[0] is the one conversion of that enrollment
-                    ('converted', '', coalesce(e.holdout, false))
-                ) AS x(kind, label, holdout)
+                    (s.node_id, 'converted', '', coalesce(e.holdout, false)),
+                    -- a passed row also records the arrival at to_node_id (StepEvent.to_node_id)
+                    (s.to_node_id, 'arrived', '', false)
+                ) AS x(node_id, kind, label, holdout)
                 WHERE s.id > %s AND s.id <= %s
+                  AND x.node_id <> ''
                   AND (x.kind <> 'converted'
                        OR (s.kind = 'goal' AND e.goals -> 0 ->> 'id' = s.data ->> 'goal_id'))
                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
@@ -269,6 +273,7 @@ def rollups_refresh() -> RefreshReport:
     since = (previous_run or started) - EDIT_LOOKBACK
     touched |= set(Journey.objects.unscoped().filter(updated_at__gte=since).values_list("id", flat=True))
     live_counts_recount(journey_ids=touched)
+    journeys_counts_changed(journey_ids=touched)
     RollupCursor.objects.filter(source=STEPS).update(last_run_at=started)
     report.journeys_recounted = touched
     return report

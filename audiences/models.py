@@ -16,7 +16,12 @@ ANONYMOUS_IDS_ATTRIBUTE = "anonymous_ids"
 
 class Customer(WorkspaceModel):
     # No index of its own: the (workspace, external_id) and (workspace, id) indexes lead with it.
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database constraint either (as Event): PostgreSQL checks a foreign key row by row, and
+    # for a deferred one at commit, ~7.5 µs of an imported row's ~20 µs in the database. The id
+    # always comes from the authenticated workspace, and Django still cascades its deletion.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     external_id = models.CharField(max_length=255)
     email = models.CharField(max_length=254, blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")  # E.164

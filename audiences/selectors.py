@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from workspaces.models import Workspace
 
 from .conditions import customers_matching
-from .models import Customer, CustomerList, ImportJob, ListMember, Segment
+from .models import Customer, CustomerList, Event, ImportJob, ListMember, Segment
 
 
 def customers_list(
@@ -74,3 +75,23 @@ def list_member_count(*, workspace: Workspace, customer_list: CustomerList) -> i
 
 def import_get(*, workspace: Workspace, import_id: int) -> ImportJob | None:
     return ImportJob.objects.for_workspace(workspace).filter(pk=import_id).first()
+
+
+def customer_events(
+    *,
+    workspace: Workspace,
+    customer: Customer,
+    name: str = "",
+    before: tuple[datetime, int] | None = None,
+) -> QuerySet[Event]:
+    """A customer's events, newest first by (occurred_at, id) — a backfilled event sorts by when
+    it happened, not when it arrived — optionally of one name and strictly after the keyset
+    `before` (the last row of the previous page). The (customer, name, occurred_at) index serves
+    the name filter and the per-customer scan."""
+    events = Event.objects.for_workspace(workspace).filter(customer=customer)
+    if name:
+        events = events.filter(name=name)
+    if before is not None:
+        at, event_id = before
+        events = events.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=event_id))
+    return events.order_by("-occurred_at", "-id")

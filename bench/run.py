@@ -1,7 +1,14 @@
 """`make bench`: run every bench/bench_*.py module, print one table, write bench/results.json.
 
 A module exposes `run() -> list[dict]`; each dict has at least `path` (what was measured),
-`figure` (the number), `unit` and `target` (the figure to reach, from LIMITS.md or the issue)."""
+`figure` (the number), `unit`, `target` (the figure to reach, from LIMITS.md or the issue) and
+`ok`; optionally `reference`, the name of a rate bench/bench_reference.py measured in this run
+(bench/references.py), which gives the row its `ratio = figure / reference`, and a `note`.
+
+Order: bench_reference first (the others are judged against it); then every module that has a
+`start()` is started, so its background work (the memory soak) overlaps the others; then the
+rest run one by one, and the started ones last. `python -m bench.run reference memory` runs only
+the named modules (the sizes have env knobs in each module for a quick run)."""
 
 from __future__ import annotations
 
@@ -16,33 +23,76 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.json"
-COLUMNS = ("path", "figure", "unit", "target")
+COLUMNS = ("path", "figure", "unit", "target", "reference", "ratio", "ok")
+FIRST = "bench.bench_reference"
 
 
-def discover() -> list[str]:
-    return [f"bench.{path.stem}" for path in sorted(BENCH_DIR.glob("bench_*.py"))]
+def discover(only: list[str] | None = None) -> list[str]:
+    names = [f"bench.{path.stem}" for path in sorted(BENCH_DIR.glob("bench_*.py"))]
+    if only:
+        wanted = {f"bench.bench_{name.removeprefix('bench_')}" for name in only}
+        if unknown := wanted - set(names):
+            raise SystemExit(f"no such benchmark: {', '.join(sorted(unknown))}")
+        names = [name for name in names if name in wanted]
+    return sorted(names, key=lambda name: name != FIRST)
 
 
 def run_all(modules: list[str]) -> list[dict]:
-    rows = []
+    if "bench.bench_scaling" in modules:
+        # bench_scaling measures 1/2/4 workers; bench_engine's own copy of that run ("scale")
+        # would spend ~2 minutes of the 15 on the same figures.
+        os.environ.setdefault("BENCH_ENGINE_PARTS", "references,events,throughput,timers")
+    rows, loaded = [], {}
     for name in modules:
-        short = name.removeprefix("bench.")
-        started = time.monotonic()
         try:
-            results = importlib.import_module(name).run()
-        except Exception:  # one broken benchmark must not cost the others their figures
+            loaded[name] = importlib.import_module(name)
+        except Exception:
             traceback.print_exc()
-            rows.append({"module": short, "path": "(failed, see traceback)", "error": True})
-            continue
-        elapsed = time.monotonic() - started
-        print(f"[bench] {name}: {len(results)} figures in {elapsed:.1f} s", flush=True)
-        rows += [{"module": short, **row} for row in results]
-    return rows
+            rows.append({"module": name.removeprefix("bench."), "path": "(failed to import, see traceback)", "error": True})
+    background = [name for name, module in loaded.items() if name != FIRST and hasattr(module, "start")]
+    if FIRST in loaded:
+        rows += _run_one(FIRST, loaded[FIRST])
+    for name in background:
+        loaded[name].start()
+    for name in [name for name in loaded if name != FIRST and name not in background] + background:
+        rows += _run_one(name, loaded[name])
+    return [_with_ratio(row) for row in rows]
+
+
+def _run_one(name: str, module) -> list[dict]:
+    from django.db import connections
+
+    short = name.removeprefix("bench.")
+    started = time.monotonic()
+    connections.close_all()  # a module may have recreated the database the last one used
+    try:
+        results = module.run()
+    except Exception:  # one broken benchmark must not cost the others their figures
+        traceback.print_exc()
+        return [{"module": short, "path": "(failed, see traceback)", "error": True}]
+    elapsed = time.monotonic() - started
+    print(f"[bench] {name}: {len(results)} figures in {elapsed:.1f} s, load average {_load()}", flush=True)
+    return [{"module": short, **row} for row in results]
+
+
+def _with_ratio(row: dict) -> dict:
+    """ratio = figure / the named reference measured in this run; blank when it was not."""
+    from bench import references
+
+    name = row.get("reference")
+    if not isinstance(name, str) or not isinstance(row.get("figure"), int | float):
+        return row
+    rate = references.get(name) if name in references.NAMES else None
+    return {**row, "ratio": round(row["figure"] / rate, 3) if rate else None}
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def table(rows: list[dict]) -> str:
-    headers = ("module", *COLUMNS)
-    cells = [[_cell(row.get(key)) for key in headers] for row in rows]
+    headers = ("#", "module", *COLUMNS)
+    cells = [[_cell(i), *(_cell(row.get(key)) for key in headers[1:])] for i, row in enumerate(rows, 1)]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -51,10 +101,15 @@ def table(rows: list[dict]) -> str:
     ]
     if not rows:
         lines.append("(no bench/bench_*.py modules yet)")
+    notes = [f"  [{i}] {row['note']}" for i, row in enumerate(rows, 1) if row.get("note")]
+    if notes:
+        lines += ["", "notes (by row number):", *notes]
     return "\n".join(lines)
 
 
 def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "ok" if value else "MISS"
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
     if isinstance(value, int):
@@ -62,22 +117,30 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
-def main() -> int:
-    modules = discover()
-    if modules:
-        rows = _with_services(modules)
-    else:
-        rows = []
+def main(only: list[str]) -> int:
+    modules = discover(only)
+    started, load_before = time.monotonic(), _load()
+    rows = _with_services(modules) if modules else []
+    elapsed = time.monotonic() - started
     print(table(rows))
+    from bench import references
+
+    print(f"\n{len(modules)} modules in {elapsed / 60:.1f} min; load average {load_before} before, {_load()} after")
     RESULTS.write_text(
         json.dumps(
-            {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "results": rows},
+            {
+                "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "seconds": round(elapsed, 1),
+                "load_average": {"before": load_before, "after": _load()},
+                "references": {name: round(rate, 1) for name, rate in references.measured().items()},
+                "results": rows,
+            },
             indent=2,
             default=str,
         )
         + "\n"
     )
-    print(f"\nwrote {RESULTS.relative_to(BENCH_DIR.parent)}")
+    print(f"wrote {RESULTS.relative_to(BENCH_DIR.parent)}")
     return 1 if any(row.get("error") for row in rows) else 0
 
 
@@ -100,4 +163,4 @@ def _with_services(modules: list[str]) -> list[dict]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

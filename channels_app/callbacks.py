@@ -104,10 +104,12 @@ class WhatsAppHook(HookView):
             if config
             else None
         )
+        offered = request.query_params.get("hub.verify_token", "")
+        # Constant time: a plain != would leak, by its timing, how much of a guess was right.
         if (
             not verify
             or request.query_params.get("hub.mode") != "subscribe"
-            or request.query_params.get("hub.verify_token") != verify
+            or not hmac.compare_digest(offered.encode(), str(verify).encode())
         ):
             return _forbidden()
         return HttpResponse(

@@ -3,11 +3,12 @@ the checks a rendered message must pass before it is sent (push lengths, SMS seg
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from liquid import Environment
-from liquid.exceptions import LiquidError, LiquidSyntaxError
+from liquid import BoundTemplate, Environment, RenderContext
+from liquid.exceptions import LiquidError, LiquidSyntaxError, ResourceLimitError
 
 CHANNELS = (
     "email",
@@ -23,12 +24,51 @@ CHANNELS = (
 PUSH_PLATFORMS = ("android", "ios", "web")
 # Email/push bodies are small; a template that renders more than this is a runaway loop.
 MAX_OUTPUT_CHARS = 200_000
+# A personalization renders in microseconds. Within the loop and size ceilings a template can
+# still burn CPU (10,000 iterations of `split` on a 100 kB string take ~30 s), so the clock
+# stops it: one second is several thousand times a real template's cost.
+MAX_RENDER_SECONDS = 1.0
+
+
+class RenderTimeoutError(ResourceLimitError):
+    """A render ran past MAX_RENDER_SECONDS."""
+
+
+class _DeadlineContext(RenderContext):
+    """Checks the clock wherever a template's work multiplies: every variable lookup, filter
+    call and loop start (a loop body without either only writes text, bounded by the output
+    limit)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
+
+    def _check_clock(self, token=None) -> None:
+        if time.monotonic() > self.deadline:
+            raise RenderTimeoutError(f"rendering took longer than {MAX_RENDER_SECONDS:g} s", token=token)
+
+    def get(self, path, *, token, default=RenderContext.get.__kwdefaults__["default"]):
+        self._check_clock(token)
+        return super().get(path, token=token, default=default)
+
+    def filter(self, name, token):
+        self._check_clock(token)
+        return super().filter(name, token)
+
+    def raise_for_loop_limit(self, length: int = 1) -> None:
+        self._check_clock()
+        super().raise_for_loop_limit(length)
+
+
+class _DeadlineTemplate(BoundTemplate):
+    context_class = _DeadlineContext
 
 
 class SandboxedEnvironment(Environment):
-    """No template loader (include/render find nothing) and hard ceilings on output, loops and
-    nesting, so a marketer's template cannot exhaust a worker."""
+    """No template loader (include/render find nothing) and hard ceilings on output, loops,
+    nesting and time, so a marketer's template cannot exhaust a worker."""
 
+    template_class = _DeadlineTemplate
     output_stream_limit = MAX_OUTPUT_CHARS
     loop_iteration_limit = 10_000
     context_depth_limit = 30

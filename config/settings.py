@@ -166,10 +166,17 @@ CACHES = {
     }
 }
 
+# Every consumer waits on its channel with BZPOPMIN for 5 s (channels_redis brpop_timeout), and
+# redis-py 8 reads with a 5 s socket timeout by default: the empty reply and the timeout race, so
+# an idle websocket died with redis TimeoutError after ~5 s. The read timeout must outlast the
+# blocking pop; keepalive and health checks still find a dead connection.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_keepalive": True,
+                       "health_check_interval": 30}],
+        },
     }
 }
 

@@ -288,9 +288,15 @@ class EnrollmentRow:
 AnyEnrollment = EnrollmentRow | Enrollment  # simulation runs an unsaved Enrollment
 
 
+_EMPTY_JSON = {"{}": dict, "[]": list}
+
+
 def _json(value: Any) -> Any:
-    """jsonb arrives as text on Django's connection (its JSONField decodes it itself)."""
-    return json.loads(value) if isinstance(value, str) else value
+    """jsonb read as text (see _LOCK_AND_LOAD): the empty values most rows hold skip the decoder."""
+    if not isinstance(value, str):
+        return value
+    empty = _EMPTY_JSON.get(value)
+    return empty() if empty is not None else json.loads(value)
 
 
 _CUSTOMER_FIELDS = Customer._meta.concrete_fields
@@ -303,9 +309,11 @@ _JSON_AT = [ENROLLMENT_FIELDS.index(name) for name in ("context", "goals", "wait
 # "Not finished" rather than "state IN ('active', 'waiting')": the latter matches the predicate of
 # enrollment_one_active_per_customer, and the generic plan of the prepared statement then ANDs a
 # scan of that whole index (every live row) with the primary key (measured: 4 ms per batch).
+# jsonb columns come as text: psycopg's jsonb loader would decode every one of them, while most
+# enrollments hold empty ones and a customer's are only decoded if a node builds the customer.
 _LOCK_AND_LOAD = (
-    "SELECT " + ", ".join(f"e.{name}" for name in ENROLLMENT_FIELDS) + ", "
-    + ", ".join(f"c.{f.column}" for f in _CUSTOMER_FIELDS)
+    "SELECT " + ", ".join(f"e.{name}::text" if i in _JSON_AT else f"e.{name}" for i, name in enumerate(ENROLLMENT_FIELDS))
+    + ", " + ", ".join(f"c.{f.column}::text" if i in _CUSTOMER_JSON else f"c.{f.column}" for i, f in enumerate(_CUSTOMER_FIELDS))
     + " FROM journeys_enrollment e JOIN audiences_customer c ON c.id = e.customer_id"
     " WHERE e.id = ANY(%b) AND e.state NOT IN ('completed', 'exited', 'failed')"
     " ORDER BY e.id FOR UPDATE OF e SKIP LOCKED"
@@ -533,18 +541,23 @@ class _Run:
         customer.tags = tags
 
     # -- recording moves
-    def record(self, e: AnyEnrollment, kind: str, *, node_id: str | None = None, handle: str = "",
+    def record(self, e: AnyEnrollment, kind: str, *, handle: str = "", to_node_id: str = "",
                data: dict | None = None) -> None:
-        node_id = node_id or e.node_id
+        """One StepEvent; a "passed" with `to_node_id` is also the arrival there (models.StepEvent)."""
         self.steps.append(
-            (e.workspace_id, e.id, e.journey_id, e.version_id, e.customer_id, node_id, kind, handle,
-             e.step_seq, self.now, data or EMPTY)
+            (e.workspace_id, e.id, e.journey_id, e.version_id, e.customer_id, e.node_id, kind, handle,
+             to_node_id, e.step_seq, self.now, data or EMPTY)
         )
         if self.simulate:
             self.step_log.append(
-                {"node_id": node_id, "kind": kind, "handle": handle, "step_seq": e.step_seq,
+                {"node_id": e.node_id, "kind": kind, "handle": handle, "step_seq": e.step_seq,
                  "at": self.now, "data": data or {}}
             )
+            if to_node_id:
+                self.step_log.append(
+                    {"node_id": to_node_id, "kind": StepEvent.Kind.ARRIVED, "handle": "",
+                     "step_seq": e.step_seq + 1, "at": self.now, "data": {}}
+                )
         self.dirty[e.id] = e
 
     def _finish(self, e: AnyEnrollment, state: str, kind: str, reason: str = "", data: dict | None = None):
@@ -630,11 +643,13 @@ class _Run:
         """Moves the enrollment according to its node's result."""
         result, notes = outcome
         if isinstance(result, Next):
-            self.record(e, StepEvent.Kind.PASSED, handle=result.handle, data=notes)
+            target = version.edges.get((e.node_id, result.handle))
+            if target not in version.nodes:
+                target = None
+            self.record(e, StepEvent.Kind.PASSED, handle=result.handle, to_node_id=target or "", data=notes)
             if e.state == WAITING and e.wake_at is not None:
                 self.timers_clear.add(e.id)
-            target = version.edges.get((e.node_id, result.handle))
-            if target is None or target not in version.nodes:
+            if target is None:
                 self._finish(e, COMPLETED, StepEvent.Kind.COMPLETED)
                 return
             e.node_id = target
@@ -642,7 +657,6 @@ class _Run:
             e.state = ACTIVE
             e.wake_at = self.now
             e.wait = {}
-            self.record(e, StepEvent.Kind.ARRIVED)
         elif isinstance(result, Wait):
             until = result.until
             if until is not None and timezone.is_naive(until):
@@ -743,9 +757,11 @@ def _load_versions(run: _Run, enrollments: list[AnyEnrollment]) -> None:
 # Binary COPY: no text formatting of timestamps and integers on either side.
 _COPY_STEPS = (
     "COPY journeys_stepevent (workspace_id, enrollment_id, journey_id, version_id, customer_id,"
-    " node_id, kind, handle, step_seq, at, data) FROM STDIN (FORMAT BINARY)"
+    " node_id, kind, handle, to_node_id, step_seq, at, data) FROM STDIN (FORMAT BINARY)"
 )
-_STEP_TYPES = ["int8", "int8", "int8", "int8", "int8", "varchar", "varchar", "varchar", "int4", "timestamptz", "jsonb"]
+_STEP_TYPES = [
+    "int8", "int8", "int8", "int8", "int8", "varchar", "varchar", "varchar", "varchar", "int4", "timestamptz", "jsonb",
+]
 _EMPTY_JSONB = Jsonb({}, dumps=lambda _: "{}")  # most steps carry no data: skip the encoder
 
 
@@ -759,8 +775,8 @@ def _write_steps(rows: list[tuple]) -> None:
     with raw_cursor() as cursor, cursor.copy(_COPY_STEPS) as copy:
         copy.set_types(_STEP_TYPES)
         for row in rows:
-            data = row[10]
-            copy.write_row((*row[:10], Jsonb(data, dumps=_json_dumps) if data else _EMPTY_JSONB))
+            data = row[11]
+            copy.write_row((*row[:11], Jsonb(data, dumps=_json_dumps) if data else _EMPTY_JSONB))
 
 
 _UPDATE_ENROLLMENTS = """

@@ -347,9 +347,18 @@ def enrollment_latest(*, journey: Journey, external_id: str) -> Enrollment | Non
 
 
 def enrollment_history(*, enrollment: Enrollment) -> list[dict]:
-    return list(
+    """Every move in order; a "passed" row that carries its arrival (StepEvent.to_node_id) reads
+    as the passed step followed by the "arrived" one."""
+    history = []
+    for step in (
         StepEvent.objects.for_workspace(enrollment.workspace_id)
         .filter(enrollment=enrollment)
         .order_by("id")
-        .values("node_id", "kind", "handle", "at", "step_seq", "data")
-    )
+        .values("node_id", "kind", "handle", "at", "step_seq", "data", "to_node_id")
+    ):
+        to_node_id = step.pop("to_node_id")
+        history.append(step)
+        if to_node_id:
+            history.append({"node_id": to_node_id, "kind": StepEvent.Kind.ARRIVED, "handle": "", "at": step["at"],
+                            "step_seq": step["step_seq"] + 1, "data": {}})
+    return history

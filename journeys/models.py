@@ -135,15 +135,15 @@ class StepEvent(WorkspaceModel):
 
     class Kind(models.TextChoices):
         ENTERED = "entered"  # entered the journey (node = start)
-        ARRIVED = "arrived"  # arrived at a node
-        PASSED = "passed"  # left a node through `handle`
+        ARRIVED = "arrived"  # arrived at a node (older rows; newer ones are passed.to_node_id)
+        PASSED = "passed"  # left a node through `handle` (and arrived at to_node_id, if any)
         WAITING = "waiting"  # parked at a node until data["wake_at"] or an event
         EXITED = "exited"  # left the journey early (data["reason"])
         COMPLETED = "completed"
         FAILED = "failed"
         GOAL = "goal"  # reached a goal (data["goal_id"])
 
-    # The hottest insert (two rows per node execution, by COPY): no database FK constraints, whose
+    # The hottest insert (one row per node execution, by COPY): no database FK constraints, whose
     # deferred per-row checks cost more PostgreSQL CPU at COMMIT than the COPY itself (measured:
     # ~25 of ~95 µs per node execution), and no workspace index (every read goes by enrollment or
     # journey). Deletes still cascade through the ORM (on_delete), the only way rows are deleted.
@@ -159,6 +159,10 @@ class StepEvent(WorkspaceModel):
     node_id = models.CharField(max_length=100)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     handle = models.CharField(max_length=100, blank=True, default="")
+    # A "passed" row also records the arrival at the next node (step_seq + 1, same time): one row
+    # per move instead of two, the history's biggest cost. Readers expand it into an "arrived"
+    # (enrollments.enrollment_history, the analytics rollups). '' when the move ended the journey.
+    to_node_id = models.CharField(max_length=100, blank=True, default="", db_default="")
     step_seq = models.PositiveIntegerField(default=0)
     at = models.DateTimeField(default=timezone.now)
     data = models.JSONField(default=dict, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
+from audiences.models import Customer
 from workspaces.models import Workspace
 
 from .graph import Problem, graph_nodes, graph_parse, graph_validate
@@ -122,3 +123,28 @@ def node_types_list() -> list[dict]:
             }
         )
     return rows
+
+
+def customer_enrollments(*, workspace: Workspace, customer: Customer) -> QuerySet[Enrollment]:
+    """Every pass of one customer through any journey (the customer page), with the journey's
+    name and the version number in the same query; the enrollment_customer_state index leads
+    with the customer. The caller pages newest first by id."""
+    return (
+        Enrollment.objects.for_workspace(workspace)
+        .filter(customer=customer)
+        .select_related("journey", "version")
+        .only(
+            "id", "journey_id", "journey__name", "version_id", "version__number", "state", "node_id",
+            "entered_at", "finished_at", "exit_reason", "goals", "holdout", "wake_at",
+        )
+    )
+
+
+def version_node_names(*, workspace: Workspace, version_ids: set[int]) -> dict[int, dict[str, str]]:
+    """Node id → display name (its name, else its type) per version, one query for a page of
+    enrollments: timelines and current nodes read as the canvas labels them."""
+    graphs = JourneyVersion.objects.for_workspace(workspace).filter(pk__in=version_ids).values_list("pk", "graph")
+    return {
+        pk: {node_id: node.get("name") or node.get("type") or node_id for node_id, node in graph_nodes(graph).items()}
+        for pk, graph in graphs
+    }

@@ -93,11 +93,12 @@ def _enqueue_timer_wakes(ids: list[int]) -> None:
         advance_task.apply_async(args=[[[x, None, {"kind": "timer"}] for x in ids[i : i + TASK_BATCH]]])
 
 
-def pump_once(now: float | None = None) -> int:
-    """Pops every due timer (all shards, in batches) and queues engine batches; returns how many."""
+def pump_once(now: float | None = None, shards: Iterable[int] | None = None) -> int:
+    """Pops every due timer of `shards` (default all) in batches and queues engine batches;
+    returns how many. One pump per shard (`run_timers --shard k`) spreads the popping."""
     now = time.time() if now is None else now
     total = 0
-    for shard in range(shard_count()):
+    for shard in range(shard_count()) if shards is None else shards:
         while True:
             ids = timers_pop_due(shard=shard, now=now)
             if ids:
@@ -121,25 +122,31 @@ def timers_restore() -> int:
     return restored
 
 
-def reconcile(now: datetime | None = None) -> dict:
+def reconcile(now: datetime | None = None, shards: Iterable[int] | None = None) -> dict:
     """One reconciler pass: restore all timers if Redis lost its data (the epoch marker is
     gone), then re-queue waiting rows overdue by OVERDUE_GRACE and active rows stalled for
-    STALLED_GRACE (a lost task), of active journeys only (paused ones hold)."""
+    STALLED_GRACE (a lost task), of active journeys only (paused ones hold).
+
+    The restore covers every shard (each id goes back to its own shard), so whichever pump
+    notices first repairs all; the re-queue only covers `shards` (default all), so pumps of
+    different shards do not queue the same rows twice."""
     now = now or timezone.now()
     redis = get_redis()
     restored = 0
     if not redis.exists(EPOCH_KEY):
         restored = timers_restore()
         redis.set(EPOCH_KEY, now.isoformat())
+    owned = list(range(shard_count()) if shards is None else shards)
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT e.id, e.state FROM journeys_enrollment e
             JOIN journeys_journey j ON j.id = e.journey_id AND j.status = 'active'
-            WHERE (e.state = 'waiting' AND e.wake_at <= %s) OR (e.state = 'active' AND e.wake_at <= %s)
+            WHERE ((e.state = 'waiting' AND e.wake_at <= %s) OR (e.state = 'active' AND e.wake_at <= %s))
+              AND e.id %% %s = ANY(%s)
             ORDER BY e.wake_at LIMIT %s
             """,
-            [now - OVERDUE_GRACE, now - STALLED_GRACE, RECONCILE_LIMIT],
+            [now - OVERDUE_GRACE, now - STALLED_GRACE, shard_count(), owned, RECONCILE_LIMIT],
         )
         rows = cursor.fetchall()
     if rows:
@@ -156,7 +163,9 @@ class TimerProcess:
     """The `timers` process: the pump every POLL_SECONDS, the reconciler every
     `reconcile_seconds`. Runs in `manage.py run_timers`, or in a thread in tests."""
 
-    def __init__(self, *, poll_seconds: float = POLL_SECONDS, reconcile_seconds: float = 10.0):
+    def __init__(self, *, poll_seconds: float = POLL_SECONDS, reconcile_seconds: float = 10.0,
+                 shards: Iterable[int] | None = None):
+        self.shards = None if shards is None else list(shards)
         self.poll_seconds = poll_seconds
         self.reconcile_seconds = reconcile_seconds
         self.stop_event = threading.Event()
@@ -174,9 +183,9 @@ class TimerProcess:
             try:
                 if started >= next_reconcile:
                     close_old_connections()
-                    reconcile()
+                    reconcile(shards=self.shards)
                     next_reconcile = started + self.reconcile_seconds
-                pump_once()
+                pump_once(shards=self.shards)
             except Exception:
                 # Redis or PostgreSQL blipped: keep going, the truth is in PostgreSQL.
                 logger.exception("timer pump pass failed")

@@ -94,3 +94,24 @@ class JourneySummaryRowSerializer(serializers.Serializer):
     exited = serializers.IntegerField()
     goal_conversions = serializers.IntegerField()
     conversion_rate = serializers.FloatField()
+
+
+class MessageStatusEventSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    source = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class TimelineMessageSerializer(serializers.Serializer):
+    """A message of the enrollment's timeline (selectors.enrollment_messages)."""
+
+    id = serializers.IntegerField()
+    node_id = serializers.CharField()
+    step_seq = serializers.IntegerField(allow_null=True, help_text="The history step that sent it.")
+    channel = serializers.CharField()
+    provider = serializers.CharField()
+    status = serializers.CharField(help_text="The latest status.")
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    events = MessageStatusEventSerializer(many=True, help_text="Every status it went through, oldest first.")

@@ -3,14 +3,15 @@
 from django.urls import path, register_converter
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import customer_views, views
 
 
 class ExternalIdConverter:
-    """A customer's external_id may hold any character, '/', '.' and '@' included. The one path
-    that cannot be an id is a sub-resource of another app: …/inbox (channels_app)."""
+    """A customer's external_id may hold any character, '/', '.' and '@' included. The paths that
+    cannot be an id are the customer's sub-resources: …/inbox (channels_app), …/enrollments
+    (journeys) and …/events (below)."""
 
-    regex = r"(?:(?!/inbox(?:/|$)).)+"
+    regex = r"(?:(?!/(?:inbox|enrollments|events)(?:/|$)).)+"
 
     def to_python(self, value: str) -> str:
         return value
@@ -31,5 +32,10 @@ urlpatterns = [
     # Before the router: "import" would otherwise read as a customer's external_id.
     path("customers/import", views.CustomerImportView.as_view(), name="customer-import"),
     path("events", views.EventIngestView.as_view(), name="event-ingest"),
+    path(
+        "customers/<external_id:external_id>/events",
+        customer_views.CustomerEventsView.as_view(),
+        name="customer-events",
+    ),
     *router.urls,
 ]

@@ -9,7 +9,7 @@ from django.db.models import Count
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from workspaces.errors import PayloadTooLarge
@@ -209,7 +209,6 @@ class CustomerListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Work
     model = CustomerList
     serializer_class = s.CustomerListSerializer
     lookup_value_converter = "int"
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def scope_queryset(self, queryset):
         return queryset.annotate(member_count=Count("members"))

@@ -56,6 +56,14 @@ function SignedIn({ me, slug, onChange }: { me: Me; slug: string | null; onChang
               actAsWorkspace(next);
               onChange({ status: 'signed-in', me, slug: next });
             },
+            refreshMe: () =>
+              fetchMe().then((fresh) => {
+                // Still a member of this workspace (a lost membership falls back to the first).
+                const stays = fresh.workspaces.some((w) => w.slug === workspace.slug);
+                const next = stays ? workspace.slug : (rememberedWorkspace(fresh)?.slug ?? null);
+                actAsWorkspace(next);
+                onChange({ status: 'signed-in', me: fresh, slug: next });
+              }),
             signOut: () => {
               logout().finally(() => onChange({ status: 'signed-out' }));
             },

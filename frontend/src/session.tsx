@@ -8,6 +8,9 @@ export interface Session {
   me: Me;
   workspace: Membership;
   switchWorkspace: (slug: string) => void;
+  /** Re-reads who is signed in (after a workspace rename, a role change): the switcher and the
+   * sidebar show the server's names, not the ones read at sign-in. */
+  refreshMe: () => Promise<void>;
   signOut: () => void;
 }
 

@@ -11,9 +11,10 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from analytics.api.serializers import TimelineMessageSerializer
+from analytics.selectors import enrollment_messages
 from audiences.models import Customer
 from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView
@@ -77,13 +78,18 @@ class HistoryItemSerializer(serializers.Serializer):
 
 class EnrollmentDetailSerializer(EnrollmentSerializer):
     history = serializers.SerializerMethodField()
+    messages = serializers.SerializerMethodField()
 
     class Meta(EnrollmentSerializer.Meta):
-        fields = [*EnrollmentSerializer.Meta.fields, "history"]
+        fields = [*EnrollmentSerializer.Meta.fields, "history", "messages"]
 
     @extend_schema_field(HistoryItemSerializer(many=True))
     def get_history(self, enrollment) -> list[dict]:
         return HistoryItemSerializer(enrollment_history(enrollment=enrollment), many=True).data
+
+    @extend_schema_field(TimelineMessageSerializer(many=True))
+    def get_messages(self, enrollment) -> list[dict]:
+        return TimelineMessageSerializer(enrollment_messages(enrollment=enrollment), many=True).data
 
 
 class EnrollmentListQuerySerializer(serializers.Serializer):
@@ -138,7 +144,6 @@ class _JourneyScoped(WorkspaceAPIView):
 class JourneyEnrollmentsView(_JourneyScoped):
     """GET lists a journey's enrollments; POST enrolls customers (editor)."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     cursor_field = "-id"
 
     @extend_schema(

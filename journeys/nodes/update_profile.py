@@ -5,15 +5,33 @@ at least one change. Handles: `next`."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, ClassVar
 
-from liquid import parse
 from liquid.exceptions import LiquidError
 
+from channels_app.rendering import ENV, has_liquid, template_error
+
 from ..fields import nonempty_str, unknown_keys
-from .base import ConfigError, Next, NodeType, Result, register
+from .base import ConfigError, Fail, Next, NodeType, Result, register
 
 MAX_NAME = 100  # Customer.tags entries are varchar(100); attribute names follow suit
+
+
+@lru_cache(maxsize=2048)
+def _compiled(source: str):
+    """Parsed once per worker: parsing costs more than rendering, and a journey's values repeat
+    for every customer who passes the node."""
+    return ENV.from_string(source)
+
+
+def render_value(source: str, context: dict) -> str:
+    """A `set` value through the sandboxed Liquid environment the message channels use (no
+    template loader, bounded loops, nesting and output); text without Liquid markup is the
+    value itself and is never parsed."""
+    if not has_liquid(source):
+        return source
+    return _compiled(source).render(**context)
 
 
 def _names_errors(value: Any, field: str, what: str) -> list[ConfigError]:
@@ -44,11 +62,8 @@ class UpdateProfileNode(NodeType):
             for name, value in to_set.items():
                 if not name.strip() or len(name) > MAX_NAME:
                     errors.append(ConfigError(f"set.{name}", f"Attribute names are 1–{MAX_NAME} characters."))
-                elif isinstance(value, str):
-                    try:
-                        parse(value)
-                    except LiquidError as exc:
-                        errors.append(ConfigError(f"set.{name}", f"Invalid Liquid: {exc.message}"))
+                elif isinstance(value, str) and has_liquid(value) and (problem := template_error(value)):
+                    errors.append(ConfigError(f"set.{name}", problem))
         errors += _names_errors(config.get("unset"), "unset", "attribute name")
         errors += _names_errors(config.get("add_tags"), "add_tags", "tag")
         errors += _names_errors(config.get("remove_tags"), "remove_tags", "tag")
@@ -65,10 +80,17 @@ class UpdateProfileNode(NodeType):
         return ["next"]
 
     def execute(self, ctx) -> Result:
-        values = {
-            name: ctx.render(value) if isinstance(value, str) else value
-            for name, value in (ctx.config.get("set") or {}).items()
-        }
+        to_set = ctx.config.get("set") or {}
+        context = ctx.liquid_context() if any(isinstance(v, str) and has_liquid(v) for v in to_set.values()) else {}
+        try:
+            values = {
+                name: render_value(value, context) if isinstance(value, str) else value
+                for name, value in to_set.items()
+            }
+        except LiquidError as exc:
+            # A template that hits a sandbox limit (loop, output, nesting) or reads a file fails
+            # this enrollment with the reason; nothing of the profile is changed.
+            return Fail(f"liquid: {getattr(exc, 'message', None) or exc}"[:64])
         ctx.update_customer(
             set=values,
             unset=ctx.config.get("unset") or [],

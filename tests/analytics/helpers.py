@@ -58,7 +58,10 @@ def recount(journey) -> dict:
     with connection.cursor() as c:
         c.execute(
             "SELECT node_id, kind, handle, data->>'reason', count(*) FROM journeys_stepevent"
-            " WHERE journey_id = %s GROUP BY 1, 2, 3, 4", [journey.id],
+            " WHERE journey_id = %s GROUP BY 1, 2, 3, 4"
+            # a passed row also records the arrival at its to_node_id
+            " UNION ALL SELECT to_node_id, 'arrived', '', NULL, count(*) FROM journeys_stepevent"
+            " WHERE journey_id = %s AND to_node_id <> '' GROUP BY 1", [journey.id, journey.id],
         )
         for node_id, kind, handle, reason, n in c.fetchall():
             row = nodes[node_id]

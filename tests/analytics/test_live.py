@@ -10,16 +10,22 @@ import time
 import pytest
 import uvicorn
 from asgiref.sync import SyncToAsync
+from channels.layers import get_channel_layer
 from django.db import connections
 from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from analytics.consumers import MIN_PUSH_SECONDS
+from analytics.live import journey_group
+from analytics.selectors import journey_live_counts
 from journeys.enrollments import enrollments_create
 from tests.analytics.test_recount import Refresher
+from tests.conftest import wait_for
 from tests.engine.helpers import chain, customers, node, published, seconds
-from workspaces.models import User
-from workspaces.services import workspace_create
+from workspaces.models import Role, User
+from workspaces.redis import get_redis
+from workspaces.services import membership_set, workspace_create
 
 
 @pytest.fixture
@@ -53,10 +59,14 @@ def _open(host: str, journey_id: int, headers: dict):
     return connect(f"ws://{host}/ws/journeys/{journey_id}/", additional_headers=headers, open_timeout=10)
 
 
-def test_members_see_node_counts_move_as_customers_advance(workspace, engine, live_server_url):
-    journey = published(workspace, chain(
+def _pause_then_exit(workspace):
+    return published(workspace, chain(
         node("start", "start"), node("pause", "wait", {"mode": "duration", "duration": seconds(2)}), node("end", "exit"),
     ))
+
+
+def test_members_see_node_counts_move_as_customers_advance(workspace, engine, live_server_url):
+    journey = _pause_then_exit(workspace)
     owner = User.objects.get(email="owner@example.com")
     seen = []
     with Refresher(), _open(live_server_url, journey.pk, _session_headers(owner, live_server_url)) as ws:
@@ -79,6 +89,59 @@ def test_members_see_node_counts_move_as_customers_advance(workspace, engine, li
     assert all(a != b for a, b in zip([first, *seen], seen, strict=False))
 
 
+def test_an_open_socket_keeps_pushing_for_30_seconds_through_idle_spells(workspace, engine, live_server_url):
+    """Three waves of customers 14 s apart: between them nothing moves for ~10 s, longer than the
+    channel layer's 5 s blocking read (the socket used to die there with a redis TimeoutError)."""
+    journey = _pause_then_exit(workspace)
+    owner = User.objects.get(email="owner@example.com")
+    pushes: list[tuple[float, dict]] = []
+    with Refresher(interval=0.5), _open(live_server_url, journey.pk, _session_headers(owner, live_server_url)) as ws:
+        opened = time.monotonic()
+        assert json.loads(ws.recv(timeout=10))["summary"]["started"] == 0
+        for wave, wave_ends in enumerate((14, 28, 33)):
+            enrollments_create(journey=journey, customer_ids=[c.id for c in customers(workspace, n=3, prefix=f"w{wave}-")])
+            while (left := opened + wave_ends - time.monotonic()) > 0:
+                try:
+                    pushes.append((time.monotonic() - opened, json.loads(ws.recv(timeout=left))))
+                except TimeoutError:
+                    break
+        assert ws.ping().wait(timeout=5), "the socket no longer answers"
+    elapsed = time.monotonic() - opened
+    assert elapsed >= 30, elapsed
+    started = [message["summary"]["started"] for _, message in pushes]
+    assert started == sorted(started) and started[-1] == 9, started
+    assert pushes[-1][1]["summary"]["completed"] == 9
+    for wave in range(3):  # every wave was seen live, including those after the idle spells
+        assert any(3 * wave < m["summary"]["started"] and 14 * wave <= at for at, m in pushes), (wave, pushes)
+    # At most a few pushes a second (MIN_PUSH_SECONDS apart at the server; slack for the network).
+    for at, _ in pushes:
+        assert sum(1 for other, _ in pushes if at <= other < at + 1) <= 1 / MIN_PUSH_SECONDS + 2
+
+
+def test_a_reconnecting_client_gets_current_counts_and_the_closed_socket_leaves_the_group(
+    workspace, engine, live_server_url
+):
+    journey = published(workspace, chain(node("start", "start"), node("end", "exit")))
+    headers = _session_headers(User.objects.get(email="owner@example.com"), live_server_url)
+    layer = get_channel_layer()
+    group_key = layer._group_key(journey_group(journey.pk))  # channels_redis keeps a group as a sorted set
+    with Refresher(interval=0.2):
+        with _open(live_server_url, journey.pk, headers) as ws:
+            assert json.loads(ws.recv(timeout=10))["summary"]["started"] == 0
+        enrollments_create(journey=journey, customer_ids=[c.id for c in customers(workspace, n=4)])
+        wait_for(lambda: journey_live_counts(journey_id=journey.pk, workspace_id=workspace.pk)["summary"]
+                 == {"started": 4, "active": 0, "completed": 4, "exited": 0, "failed": 0}, timeout=30)
+        with _open(live_server_url, journey.pk, headers) as ws:
+            # What changed while no socket was open comes first, without waiting for a change.
+            assert json.loads(ws.recv(timeout=10))["summary"]["completed"] == 4
+            wait_for(lambda: get_redis().zcard(group_key) == 1, timeout=10)  # only this socket listens
+            enrollments_create(journey=journey, customer_ids=[c.id for c in customers(workspace, n=2, prefix="late")])
+            deadline = time.monotonic() + 30
+            while json.loads(ws.recv(timeout=30))["summary"]["completed"] != 6:
+                assert time.monotonic() < deadline
+    wait_for(lambda: get_redis().zcard(group_key) == 0, timeout=10)
+
+
 def test_strangers_and_anonymous_visitors_are_turned_away(workspace, live_server_url):
     journey = published(workspace, chain(node("start", "start"), node("end", "exit")))
     stranger = User.objects.create_user("stranger@example.com", "pw-stranger-1")
@@ -94,5 +157,8 @@ def test_strangers_and_anonymous_visitors_are_turned_away(workspace, live_server
         with pytest.raises(InvalidStatus) as refused:
             _open(live_server_url, journey_id, headers)
         assert refused.value.response.status_code == 403
-    with _open(live_server_url, journey.pk, _session_headers(owner, live_server_url)) as ws:
-        assert json.loads(ws.recv(timeout=10))["type"] == "counts"
+    viewer = User.objects.create_user("viewer@example.com", "pw-viewer-1")
+    membership_set(workspace=workspace, user=viewer, role=Role.VIEWER)
+    for member in (owner, viewer):  # any role may watch
+        with _open(live_server_url, journey.pk, _session_headers(member, live_server_url)) as ws:
+            assert json.loads(ws.recv(timeout=10))["type"] == "counts"

@@ -26,7 +26,8 @@ class Refresher:
     """The beat's rollup task, run back to back in a thread while the engine works, so folds
     race real commits (including batches that commit out of id order)."""
 
-    def __init__(self):
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
         self.stop = threading.Event()
         self.runs = 0
         self.error: BaseException | None = None
@@ -37,7 +38,7 @@ class Refresher:
             while not self.stop.is_set():
                 rollups_refresh()
                 self.runs += 1
-                self.stop.wait(0.05)
+                self.stop.wait(self.interval)
         except BaseException as exc:  # surfaced by the test below
             self.error = exc
         finally:

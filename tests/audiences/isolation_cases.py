@@ -1,7 +1,16 @@
 from audiences.models import ImportJob
+from journeys.models import Enrollment
+from journeys.services import journey_start
 from tests.isolation import isolation_case, isolation_list
+from tests.journeys.builders import make_journey
 
-from .factories import CustomerFactory, CustomerListFactory, ListMemberFactory, SegmentFactory
+from .factories import (
+    CustomerFactory,
+    CustomerListFactory,
+    EventFactory,
+    ListMemberFactory,
+    SegmentFactory,
+)
 
 
 @isolation_case("customer-detail")
@@ -36,3 +45,16 @@ def import_job(workspace):
         workspace=workspace, file_path="/nonexistent/secret-file.csv", errors=[{"line": 2, "error": "secret-error"}]
     )
     return {"pk": job.pk}, ["secret-file", "secret-error"]
+
+
+@isolation_case("customer-events", "customer-enrollments")
+def customer_reads(workspace):
+    """A customer with an event and a journey pass: neither may show through another workspace."""
+    c = CustomerFactory(workspace=workspace, external_id="secret.reader@x/y", email="secret-reader@example.com")
+    EventFactory(customer=c, name="secret_event", properties={"sku": "secret-sku"})
+    journey = journey_start(journey=make_journey(workspace, name="secret-journey"), actor=None)
+    Enrollment.all_workspaces.create(
+        workspace=workspace, journey=journey, version=journey.live_version, customer=c, node_id="wait",
+        state=Enrollment.State.WAITING,
+    )
+    return {"external_id": c.external_id}, ["secret.reader", "secret_event", "secret-sku", "secret-journey"]

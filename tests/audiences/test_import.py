@@ -128,3 +128,25 @@ def test_a_file_that_is_not_utf8_fails_with_the_line_and_keeps_earlier_chunks(ce
     data = finished(api, upload(api, content).json()["import_id"])
     assert data["status"] == "failed" and "UTF-8" in data["message"], data
     assert Customer.objects.for_workspace(workspace).filter(external_id="k0").exists()
+
+
+def test_tabs_backslashes_quotes_and_nul_survive_the_copy(celery_worker, api, workspace):
+    """Rows travel to PostgreSQL in COPY's text format: its special characters are escaped, and a
+    NUL (which PostgreSQL text cannot hold) refuses its own line only."""
+    content = (
+        'external_id,email,note,path\n'
+        'c\\1,,"tab\there","C:\\dir\\n"\n'
+        'c2,,"say ""hi""\r\nbye",\\\n'
+        'c3,,"nul\x00",x\n'
+        'c4,,ok,\n'
+    ).encode()
+    data = finished(api, upload(api, content).json()["import_id"])
+    assert data["status"] == "done", data
+    assert (data["created"], data["failed"]) == (3, 1)
+    assert data["errors"] == [{"line": 5, "error": "a cell contains a NUL character"}]
+    customers = {c.external_id: c.attributes for c in Customer.objects.for_workspace(workspace)}
+    assert customers == {
+        "c\\1": {"note": "tab\there", "path": "C:\\dir\\n"},
+        "c2": {"note": 'say "hi"\r\nbye', "path": "\\"},
+        "c4": {"note": "ok"},
+    }

@@ -147,6 +147,21 @@ def live_server_url(transactional_db, celery_worker, monkeypatch):
                 print(f"---- {name} output ----\n{output}")
 
 
+DOCS = BASE_DIR / "docs"
+
+
+@pytest.fixture
+def docs_screenshot():
+    """`docs_screenshot(page, "name.png", **playwright_options)` refreshes docs/name.png, but only
+    when WAYMARK_SCREENSHOTS=1: an ordinary test run leaves the committed pictures alone."""
+
+    def shoot(page, name: str, **options) -> None:
+        if os.environ.get("WAYMARK_SCREENSHOTS") == "1":
+            page.screenshot(path=str(DOCS / name), **options)
+
+    return shoot
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield

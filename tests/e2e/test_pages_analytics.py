@@ -2,13 +2,12 @@
 worker, beat rollups, timers); an ops person opens the overview, then the journey's dashboard,
 and reads the same numbers as GET /journeys/{id}/analytics — summary, per node, per channel,
 holdout — filters by dates, exports the CSV and saves a chart as PNG. The customer page of one
-of those customers shows their journey timeline and messages."""
+of those customers shows their events, journey timeline and messages."""
 
 from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +16,6 @@ from playwright.sync_api import Page, expect
 from workspaces.models import User
 from workspaces.services import api_key_create, workspace_create
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 PASSWORD = "e2e-password-123"
 CUSTOMERS = 20
 BUYERS = 6  # purchase while the journey waits for it: the goal, and the "event" handle
@@ -234,7 +232,7 @@ def check_dashboard_matches(page: Page, analytics: dict) -> None:
 
 
 def test_dashboard_shows_the_api_numbers_and_exports(
-    live_server_url, ran_journey, browser_page: Page, tmp_path
+    live_server_url, ran_journey, browser_page: Page, tmp_path, docs_screenshot
 ):
     page, api, journey = browser_page, ran_journey["api"], ran_journey["journey"]
     analytics = api.get(f"/journeys/{journey['id']}/analytics").json()
@@ -270,7 +268,7 @@ def test_dashboard_shows_the_api_numbers_and_exports(
     expect(email_row.locator('[data-col="clicked"]')).to_have_text("2")
     # The app scrolls inside its main pane: a tall viewport puts the whole dashboard in the shot.
     page.set_viewport_size({"width": 1440, "height": 2300})
-    page.screenshot(path=str(DOCS / "analytics-dashboard.png"))
+    docs_screenshot(page, "analytics-dashboard.png")
     page.set_viewport_size({"width": 1440, "height": 900})
 
     # "Last 7 days" (the run happened today): the URL carries the range, the numbers follow it.
@@ -281,6 +279,18 @@ def test_dashboard_shows_the_api_numbers_and_exports(
         f"/journeys/{journey['id']}/analytics", params={"from": query["from"], "to": query["to"]}
     ).json()
     check_dashboard_matches(page, ranged)
+    expect(page.get_by_role("button", name="Last 7 days")).to_have_attribute("aria-pressed", "true")
+    # "Last week" (the previous Monday to Sunday in the workspace's zone): the API's numbers too.
+    page.get_by_role("button", name="Last week").click()
+    expect(page.get_by_role("button", name="Last week")).to_have_attribute("aria-pressed", "true")
+    query = dict(part.split("=") for part in page.url.split("?", 1)[1].split("&"))
+    check_dashboard_matches(
+        page,
+        api.get(
+            f"/journeys/{journey['id']}/analytics",
+            params={"from": query["from"], "to": query["to"]},
+        ).json(),
+    )
     # A range before the run: nobody started.
     page.get_by_label("From").fill("2020-01-01")
     page.get_by_label("To").fill("2020-01-31")
@@ -319,8 +329,8 @@ def test_dashboard_shows_the_api_numbers_and_exports(
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 2000
 
 
-def test_customer_page_shows_journey_timeline_and_messages(
-    live_server_url, ran_journey, browser_page: Page
+def test_customer_page_shows_events_journey_timeline_and_messages(
+    live_server_url, ran_journey, browser_page: Page, docs_screenshot
 ):
     page, api, journey = browser_page, ran_journey["api"], ran_journey["journey"]
     # A customer who got both messages (did not buy, not held out).
@@ -331,7 +341,18 @@ def test_customer_page_shows_journey_timeline_and_messages(
         ]
         if not e["holdout"] and int(e["customer_id"].split("-")[1]) >= BUYERS
     )
+    # Browsing after the journey: events that trigger nothing, newest first on the page.
+    views = [
+        {"customer_id": who, "name": "page_view", "properties": {"path": f"/product/{i}"}}
+        for i in range(2)
+    ]
+    assert api.post("/events", json={"events": views}).status_code == 202
+    events = wait_until(
+        lambda: (r := api.get(f"/customers/{who}/events").json()["results"]) and len(r) == 3 and r
+    )
     detail = api.get(f"/journeys/{journey['id']}/enrollments/{who}").json()
+    passes = api.get(f"/customers/{who}/enrollments").json()["results"]
+    assert [p["journey_id"] for p in passes] == [journey["id"]]
     messages = api.get("/messages", params={"customer_id": who}).json()["results"]
     assert len(messages) == 2
 
@@ -344,12 +365,35 @@ def test_customer_page_shows_journey_timeline_and_messages(
     expect(profile).to_contain_text(f"cust{int(who.split('-')[1])}@example.com")
     expect(page.get_by_role("region", name="Attributes")).to_contain_text("first_name")
 
+    # Journeys: one call lists the pass; its timeline (the latest pass) is open and complete.
+    section = page.get_by_role("region", name="Journeys")
+    row = section.locator(f'[data-enrollment="{passes[0]["id"]}"]')
+    expect(row).to_contain_text(passes[0]["state"])
+    expect(row).to_contain_text(passes[0]["node_name"])
     timeline = page.get_by_role("list", name="Timeline of Abandoned cart")
     expect(timeline.locator("li")).to_have_count(len(detail["history"]))
     expect(timeline).to_contain_text("Reminder email")
     expect(timeline).to_contain_text("SMS nudge")
-    section = page.get_by_role("region", name="Journeys")
-    expect(section).to_contain_text(detail["state"])
+    # The toggle is a real button: the keyboard closes and reopens the timeline.
+    toggle = row.get_by_role("button", name="Hide timeline")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(timeline).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(timeline.locator("li")).to_have_count(len(detail["history"]))
+
+    # Events: the API's, newest first; the name filter narrows them.
+    table = page.get_by_role("table", name="Customer events")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(len(events))
+    for i, event in enumerate(events):
+        expect(rows.nth(i)).to_have_attribute("data-event", str(event["id"]))
+        expect(rows.nth(i).locator("td").nth(1)).to_have_text(event["name"])
+    expect(rows.nth(0)).to_contain_text("path: /product/")
+    page.get_by_label("Event name").fill("cart_abandoned")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0).locator("td").nth(1)).to_have_text("cart_abandoned")
 
     rows = page.get_by_role("region", name="Messages").locator("tbody tr")
     expect(rows).to_have_count(2)
@@ -357,5 +401,7 @@ def test_customer_page_shows_journey_timeline_and_messages(
         row = page.locator(f'tr[data-message="{m["id"]}"]')
         expect(row).to_contain_text(m["channel"])
         expect(row).to_contain_text(m["status"])
-    page.set_viewport_size({"width": 1440, "height": 1300})
-    page.screenshot(path=str(DOCS / "audiences-customer-page.png"))
+    page.get_by_role("button", name="Clear").click()
+    expect(table.locator("tbody tr")).to_have_count(len(events))
+    page.set_viewport_size({"width": 1440, "height": 1900})
+    docs_screenshot(page, "audiences-customer-page.png")

@@ -16,7 +16,6 @@ from playwright.sync_api import Page, expect
 from workspaces.models import User
 from workspaces.services import api_key_create, workspace_create
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 PASSWORD = "e2e-password-123"
 GOOD_LINES = 250_000  # five of the importer's 50,000-line chunks: the bar has steps to show
 
@@ -74,7 +73,7 @@ def write_csv(path: Path) -> dict[int, str]:
 
 
 def test_csv_upload_shows_progress_and_errors(
-    live_server_url, marketer, browser_page: Page, tmp_path
+    live_server_url, marketer, browser_page: Page, tmp_path, docs_screenshot
 ):
     page = browser_page
     csv_path = tmp_path / "customers.csv"
@@ -96,7 +95,7 @@ def test_csv_upload_shows_progress_and_errors(
         if value is not None and (not seen or seen[-1] != int(value)):
             seen.append(int(value))
             if 0 < int(value) < 100 and not shot_mid_run:
-                page.screenshot(path=str(DOCS / "audiences-csv-upload-running.png"))
+                docs_screenshot(page, "audiences-csv-upload-running.png")
                 shot_mid_run = True
         assert time.monotonic() < deadline, f"import still running; progress seen {seen}"
         time.sleep(0.05)
@@ -116,7 +115,7 @@ def test_csv_upload_shows_progress_and_errors(
         expect(rows.nth(i).locator("td").nth(0)).to_have_text(str(line))
         expect(rows.nth(i).locator("td").nth(1)).to_contain_text(message)
     page.set_viewport_size({"width": 1440, "height": 1100})
-    page.screenshot(path=str(DOCS / "audiences-csv-upload.png"), full_page=True)
+    docs_screenshot(page, "audiences-csv-upload.png", full_page=True)
 
     # The customers table finds an imported customer; paging moves through the million-row way.
     page.get_by_role("link", name="Customers").click()
@@ -137,7 +136,7 @@ def test_csv_upload_shows_progress_and_errors(
     expect(table_rows.first.get_by_role("link")).to_have_text(first_id)
 
 
-def test_segment_builder_live_count(live_server_url, marketer, browser_page: Page):
+def test_segment_builder_live_count(live_server_url, marketer, browser_page: Page, docs_screenshot):
     page = browser_page
     people = [
         {
@@ -206,7 +205,7 @@ def test_segment_builder_live_count(live_server_url, marketer, browser_page: Pag
         expect(sample).to_contain_text(customer["external_id"])
     page.get_by_role("button", name="Show JSON").click()
     page.set_viewport_size({"width": 1440, "height": 1100})
-    page.screenshot(path=str(DOCS / "audiences-segment-builder.png"), full_page=True)
+    docs_screenshot(page, "audiences-segment-builder.png", full_page=True)
 
     page.get_by_role("button", name="Save segment").click()
     expect(page.get_by_text("Saved segment “Pro buyers outside VIPs”.")).to_be_visible()
@@ -220,7 +219,9 @@ def test_segment_builder_live_count(live_server_url, marketer, browser_page: Pag
     ).to_be_checked()
 
 
-def test_channel_setup_default_and_test_send(live_server_url, marketer, browser_page: Page):
+def test_channel_setup_default_and_test_send(
+    live_server_url, marketer, browser_page: Page, docs_screenshot
+):
     page = browser_page
     sign_in(page, live_server_url, "/channels")
     expect(page.get_by_role("heading", name="No channels yet")).to_be_visible()
@@ -274,4 +275,4 @@ def test_channel_setup_default_and_test_send(live_server_url, marketer, browser_
     result = dialog.locator("[data-test-result]")
     expect(result).to_have_attribute("data-test-result", "sent")
     expect(result).to_contain_text(re.compile(r"provider id sandbox-\d+"))
-    page.screenshot(path=str(DOCS / "channels-test-send.png"))
+    docs_screenshot(page, "channels-test-send.png")

@@ -1,7 +1,7 @@
 """The Settings page end to end: an owner invites a member, changes their role, is refused when
 demoting the last owner (the 409 message is shown), and sets the workspace time zone and push
-limits, with the server's field error shown for an unknown zone. The stored rows are then read
-with the ORM."""
+limits, with the server's field error shown for an unknown zone, and renames the workspace (the
+sidebar's switcher shows the new name at once). The stored rows are then read with the ORM."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def owned_workspace(live_server_url) -> Workspace:
     owner = User.objects.create_user("owner@example.com", PASSWORD)
-    return workspace_create(name="Acme Shop", owner=owner)
+    workspace = workspace_create(name="Acme Shop", owner=owner)
+    workspace_create(name="Beta Labs", owner=owner)  # the switcher lists both
+    return workspace
 
 
 def open_settings(page: Page, url: str) -> None:
@@ -28,6 +30,7 @@ def open_settings(page: Page, url: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("link", name="Settings")).to_be_visible()
+    page.get_by_label("Workspace", exact=True).select_option(label="Acme Shop")
     page.get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
 
@@ -62,14 +65,22 @@ def test_owner_manages_members_and_workspace(live_server_url, owned_workspace, b
     owned_workspace.refresh_from_db()
     assert owned_workspace.timezone == "UTC"
 
+    switcher = page.get_by_label("Workspace", exact=True)
+    expect(switcher.locator("option:checked")).to_have_text("Acme Shop")
+    form.get_by_label("Name").fill("Acme Store")
     form.get_by_label("Time zone").fill("Europe/Berlin")
     form.get_by_label("Push title limit").fill("40")
     form.get_by_role("button", name="Save workspace").click()
     expect(form.get_by_role("status")).to_have_text("Saved")
     expect(form.locator(".field-error")).to_have_count(0)
+    # The switcher follows the rename without a reload, and still acts in the same workspace.
+    expect(switcher.locator("option:checked")).to_have_text("Acme Store")
+    expect(switcher.locator("option")).to_have_count(2)
+    expect(switcher.locator("option", has_text="Beta Labs")).to_have_count(1)
 
     # What the user saw is what is stored.
     owned_workspace.refresh_from_db()
+    assert owned_workspace.name == "Acme Store"
     assert owned_workspace.timezone == "Europe/Berlin"
     assert owned_workspace.settings.get("push_title_max") == 40
     roles = dict(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from audiences.models import Customer
 from audiences.services import events_ingest
-from journeys.models import Enrollment, Journey, StepEvent
+from journeys.enrollments import enrollment_history
+from journeys.models import Enrollment, Journey
 from journeys.services import journey_create, journey_start
 from tests.conftest import wait_for
 
@@ -54,9 +55,8 @@ def enrollment(journey, customer) -> Enrollment | None:
 
 
 def history(e: Enrollment) -> list[tuple[str, str, str]]:
-    return list(
-        StepEvent.objects.for_workspace(e.workspace_id).filter(enrollment=e).order_by("id").values_list("node_id", "kind", "handle")
-    )
+    """The timeline as the API shows it (arrivals expanded from the rows that carry them)."""
+    return [(step["node_id"], step["kind"], step["handle"]) for step in enrollment_history(enrollment=e)]
 
 
 def passed(e: Enrollment) -> list[tuple[str, str]]:

@@ -48,7 +48,9 @@ def test_two_workers_racing_on_the_same_batch_step_each_once(workspace, transact
     assert set(Enrollment.objects.for_workspace(workspace).values_list("state", flat=True)) == {"completed"}
     assert _steps(workspace, kind="passed", node_id="u").count() == 300
     assert _steps(workspace, kind="completed").count() == 300
-    assert _steps(workspace).count() == 300 * 6  # entered, passed, arrived, passed, arrived, completed
+    # entered, passed (start → u), passed (u → end), completed: arrivals ride on the passed rows
+    assert _steps(workspace).count() == 300 * 4
+    assert _steps(workspace, kind="passed", node_id="u", to_node_id="end").count() == 300
 
 
 def test_late_and_duplicate_tasks_do_nothing(workspace, transactional_db):

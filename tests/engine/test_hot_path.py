@@ -59,6 +59,8 @@ def test_one_batch_locks_loads_runs_and_writes_history(workspace, db):
         ]
         note = StepEvent.objects.for_workspace(workspace).get(enrollment=e, node_id="u", kind="passed")
         assert note.data == {"set": {"greeting": f"Hi N{i}"}}
+        assert note.to_node_id == "end"  # the arrival rides on the passed row: one row per move
+        assert StepEvent.objects.for_workspace(workspace).filter(enrollment=e).count() == 4
         assert note.at.tzinfo is not None and abs(note.at - datetime.now(UTC)).total_seconds() < 60
     assert Customer.objects.for_workspace(workspace).get(id=people[2].id).tags == []
     assert not StepEvent.objects.for_workspace(workspace).filter(enrollment_id=ids[2]).exclude(kind="entered").exists()

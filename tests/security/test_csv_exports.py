@@ -79,3 +79,24 @@ def test_every_csv_export_defuses_formulas(workspace, celery_worker):
     assert "'" + PAYLOADS["group"] in text  # the handle counts cell starts with the group's name
     _assert_no_formula(detail)
     _assert_no_formula(listing)
+
+
+COVERED_CSV_EXPORTS = {"/api/v1/journeys/{id}/analytics.csv", "/api/v1/analytics/journeys.csv"}
+
+
+def test_every_csv_export_in_the_schema_is_covered_here(db):
+    """A new CSV export must join the test above: the schema lists every route answering text/csv.
+    (Import error reports are JSON: GET /imports/{id}; customer attributes and imported cells,
+    formulas included, reach no CSV; test_import_robustness.py stores them verbatim.)"""
+    from rest_framework.test import APIClient
+
+    schema = APIClient().get("/api/v1/schema", {"format": "json"}).json()
+    exports = {
+        path
+        for path, operations in schema["paths"].items()
+        for operation in operations.values()
+        if isinstance(operation, dict)
+        for response in operation.get("responses", {}).values()
+        if "text/csv" in response.get("content", {})
+    }
+    assert exports == COVERED_CSV_EXPORTS

@@ -170,3 +170,46 @@ def test_session_write_without_csrf_token_is_refused_and_stores_nothing(workspac
     assert client.post("/api/v1/lists", {"name": "forged"}, format="json").status_code == 403
     assert client.get("/api/v1/lists").json()["results"] == []
     assert client.post("/api/v1/lists", {"name": "real"}, format="json", HTTP_X_CSRFTOKEN=token).status_code == 201
+
+
+# ---- Every JSON body goes through the project's parser ------------------------------------
+@pytest.fixture
+def json_endpoints(api, workspace) -> list[tuple[str, str]]:
+    """The views that once pinned DRF's plain JSONParser: list members and journey enrollments."""
+    from tests.engine.helpers import chain, node, published
+
+    customer_list = api.post("/api/v1/lists", {"name": "l"}, format="json").json()
+    journey = published(workspace, chain(node("start", "start"), node("end", "exit")))
+    return [
+        ("put", f"/api/v1/lists/{customer_list['id']}/members"),
+        ("post", f"/api/v1/journeys/{journey.id}/enrollments"),
+    ]
+
+
+def _send(client, method: str, path: str, body: bytes):
+    return getattr(client, method)(path, body, content_type="application/json")
+
+
+def test_list_members_and_enrollments_refuse_unstorable_json_naming_the_field(api, workspace, json_endpoints):
+    from journeys.models import Enrollment
+
+    for method, path in json_endpoints:
+        response = _send(api, method, path, json.dumps({"customer_ids": ["ok", "nul\u0000byte"]}).encode())
+        assert response.status_code == 400, (path, response.status_code, response.content[:200])
+        assert "customer_ids[1]" in response.json()["error"]["details"], (path, response.json())
+        deep = b'{"customer_ids": ' + b"[" * 200 + b"]" * 200 + b"}"
+        response = _send(api, method, path, deep)
+        assert response.status_code == 400, (path, response.status_code)
+        response = _send(api, method, path, b'{"customer_ids": ["a",')
+        assert response.status_code == 400 and response.json()["error"]["code"] == "parse_error", path
+    assert not Enrollment.objects.for_workspace(workspace).exists()
+    assert api.get("/api/v1/customers").json()["results"] == []
+
+
+def test_list_members_and_enrollments_answer_413_over_the_body_limit(api, json_endpoints, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({"customer_ids": [f"c{i}" for i in range(5000)]}).encode()
+    for method, path in json_endpoints:
+        response = _send(api, method, path, body)
+        assert response.status_code == 413, (path, response.status_code)
+        assert response.json()["error"]["code"] == "payload_too_large"

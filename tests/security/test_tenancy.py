@@ -182,3 +182,103 @@ def test_same_ids_and_event_names_never_cross_enroll(workspace, other_workspace,
     wait_for(lambda: _states(workspace, mine) == {"c1": "completed", "c2": "waiting"})
     assert Enrollment.objects.for_workspace(workspace).count() == 2
     assert Enrollment.objects.for_workspace(other_workspace).count() == 1
+
+
+def _welcome(workspace, channel_id: int):
+    """signup enters; one email to the customer; done."""
+    graph = chain(node("start", "start"), node("mail", "message", {
+        "channel": "email", "channel_id": channel_id,
+        "content": {"subject": "Hi {{ customer.email }}", "text": "Welcome {{ customer.external_id }}"}}),
+        node("done", "exit"))
+    return published(workspace, graph, {"entry": {"type": "event", "events": [{"name": "signup"}]}}, name="Welcome")
+
+
+def test_same_ids_and_event_names_never_cross_message_or_count(workspace, other_workspace, celery_worker):
+    from analytics.services import rollups_refresh
+    from channels_app.models import Message
+    from channels_app.services import channel_create
+
+    api, other_api = make_client(workspace), make_client(other_workspace)
+    mine = _welcome(workspace, channel_create(workspace=workspace, channel="email", provider="sandbox", name="s").pk)
+    theirs = _welcome(other_workspace, channel_create(workspace=other_workspace, channel="email", provider="sandbox",
+                                                      name="s").pk)
+    for client, domain in ((api, "mine.example"), (other_api, "theirs.example")):
+        rows = [{"external_id": x, "email": f"{x}@{domain}"} for x in ("c1", "c2")]
+        assert client.post("/api/v1/customers", {"customers": rows}, format="json").status_code == 200
+    sent = api.post("/api/v1/events", {"events": [{"customer_id": x, "name": "signup"} for x in ("c1", "c2")]},
+                    format="json")
+    assert sent.status_code == 202, sent.content
+
+    def delivered(ws):
+        return sorted(Message.objects.for_workspace(ws).filter(status="sent").values_list("to", flat=True))
+
+    wait_for(lambda: delivered(workspace) == ["c1@mine.example", "c2@mine.example"], timeout=30)
+    assert _states(workspace, mine) == {"c1": "completed", "c2": "completed"}
+    assert _states(other_workspace, theirs) == {} and delivered(other_workspace) == []
+
+    assert other_api.post("/api/v1/events", {"events": [{"customer_id": "c1", "name": "signup"}]},
+                          format="json").status_code == 202
+    wait_for(lambda: delivered(other_workspace) == ["c1@theirs.example"], timeout=30)
+    assert delivered(workspace) == ["c1@mine.example", "c2@mine.example"]  # no second message here
+    assert Message.objects.for_workspace(workspace).count() == 2
+
+    # Messages and analytics, read through the API, count each workspace's own only.
+    rollups_refresh()
+    for client, journey, started, emails in ((api, mine, 2, {"c1@mine.example", "c2@mine.example"}),
+                                             (other_api, theirs, 1, {"c1@theirs.example"})):
+        listed = client.get("/api/v1/messages").json()["results"]
+        assert {m["to"] for m in listed} == emails
+        summary = client.get(f"/api/v1/journeys/{journey.id}/analytics").json()["summary"]
+        assert (summary["started"], summary["completed"]) == (started, started)
+        overview = client.get("/api/v1/analytics/journeys").json()
+        rows = overview["results"] if isinstance(overview, dict) else overview
+        assert [(r["id"], r["started"]) for r in rows] == [(journey.id, started)]
+        # And the other's journey and messages are not there to read.
+        other = theirs if journey is mine else mine
+        assert client.get(f"/api/v1/journeys/{other.id}/analytics").status_code == 404
+        assert client.get("/api/v1/messages", {"journey_id": other.id}).json()["results"] == []
+
+
+# ---- More places a related id is accepted ---------------------------------------------------
+@pytest.mark.django_db
+def test_channel_test_send_and_message_filters_refuse_another_workspaces_ids(api, theirs):
+    response = api.post(f"/api/v1/channels/{theirs['channel'].id}/test", {"to": "me@x.io", "content": {
+        "subject": "s", "text": "t"}}, format="json")
+    assert response.status_code == 404, response.content
+    for params in ({"customer_id": "shared"}, {"channel_id": theirs["channel"].id}):
+        listed = api.get("/api/v1/messages", params)
+        assert listed.status_code in (200, 400) and "t@x.io" not in listed.content.decode()
+
+
+@pytest.mark.django_db
+def test_enrollment_csv_and_lookups_stay_in_the_callers_workspace(editor_api, workspace, theirs):
+    journey = published(workspace, chain(node("start", "start"), node("w", "wait", {
+        "mode": "duration", "duration": {"value": 1, "unit": "days"}})))
+    url = f"/api/v1/journeys/{journey.id}/enrollments"
+    upload = SimpleUploadedFile("ids.csv", b"external_id\nshared\n", content_type="text/csv")
+    assert editor_api.post(url, {"file": upload}, format="multipart").status_code in (202, 400)
+    assert not Enrollment.objects.for_workspace(theirs["customer"].workspace).exists()
+    assert all(e.customer.workspace_id == workspace.id
+               for e in Enrollment.objects.for_workspace(workspace).select_related("customer"))
+    # Their customer's id reads as "not enrolled here", never as theirs.
+    assert editor_api.get(f"{url}/shared").status_code == 404 or "t@x.io" not in editor_api.get(f"{url}/shared").content.decode()
+    assert editor_api.delete(f"{url}/shared").status_code in (404, 204)
+    assert editor_api.get(url, {"customer_id": "shared"}).status_code in (200, 400)
+
+
+@pytest.mark.django_db
+def test_conditions_in_nodes_and_goals_cannot_point_at_another_workspace(editor_api, theirs):
+    for condition in ({"list": theirs["list"].id}, {"segment": theirs["segment"].id}):
+        graph = chain(node("start", "start"), node("b", "branch", {"groups": [
+            {"id": "g", "name": "G", "condition": condition}]}), node("end", "exit"))
+        settings = {"entry": {"type": "api"}, "goals": [{"id": "goal", "name": "Goal", "condition": condition}]}
+        created = editor_api.post("/api/v1/journeys", {"name": "j", "graph": graph, "settings": settings},
+                                  format="json")
+        if created.status_code == 400:
+            continue
+        journey_id = created.json()["id"]
+        result = editor_api.post(f"/api/v1/journeys/{journey_id}/validate").json()
+        fields = {e.get("node_id") or "": e["field"] for e in result["errors"]}
+        assert not result["valid"] and "b" in fields, result["errors"]
+        assert any("goals" in e["field"] for e in result["errors"]), result["errors"]
+        assert editor_api.put(f"/api/v1/journeys/{journey_id}/start").status_code == 409

@@ -230,6 +230,43 @@ export interface paths {
         patch: operations["customers_partial_update"];
         trace?: never;
     };
+    "/api/v1/customers/{external_id}/enrollments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A customer's passes through every journey, newest first (any role may read); another
+         *     workspace's customer is a 404.
+         */
+        get: operations["customers_enrollments_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/customers/{external_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A customer's events (any role may read); another workspace's customer is a 404. */
+        get: operations["customers_events_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/customers/{external_id}/inbox": {
         parameters: {
             query?: never;
@@ -1304,6 +1341,47 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly updated_at: string;
+        };
+        CustomerEnrollment: {
+            readonly id: number;
+            readonly journey_id: number;
+            journey_name: string;
+            version: number;
+            readonly state: components["schemas"]["StateEnum"];
+            readonly node_id: string;
+            /** @description The current (or last) node's name. */
+            readonly node_name: string;
+            /** Format: date-time */
+            readonly entered_at: string;
+            /** Format: date-time */
+            readonly finished_at: string | null;
+            readonly exit_reason: string;
+            readonly goals: unknown;
+            readonly holdout: boolean;
+            /** Format: date-time */
+            readonly wake_at: string | null;
+            /** @description Node id → name in this pass's version. */
+            readonly node_names: {
+                [key: string]: string;
+            };
+        };
+        CustomerEnrollmentPage: {
+            results: components["schemas"]["CustomerEnrollment"][];
+            next: string | null;
+        };
+        CustomerEvent: {
+            readonly id: number;
+            readonly name: string;
+            readonly properties: unknown;
+            /** Format: date-time */
+            readonly occurred_at: string;
+            /** Format: date-time */
+            readonly received_at: string;
+            readonly idempotency_id: string | null;
+        };
+        CustomerEventPage: {
+            results: components["schemas"]["CustomerEvent"][];
+            next: string | null;
         };
         CustomerInRequest: {
             external_id: string;
@@ -4376,6 +4454,203 @@ export interface operations {
             };
         };
     };
+    customers_enrollments_list: {
+        parameters: {
+            query?: {
+                /** @description `next` of the previous page. */
+                cursor?: string;
+                /** @description 1–1000, default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                external_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerEnrollmentPage"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    customers_events_list: {
+        parameters: {
+            query?: {
+                /** @description `next` of the previous page. */
+                cursor?: string;
+                limit?: number;
+                /** @description Only events of this name. */
+                name?: string;
+            };
+            header?: never;
+            path: {
+                external_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerEventPage"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     customers_inbox_list: {
         parameters: {
             query?: never;
@@ -6055,8 +6330,8 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["EnrollInputRequest"];
-                "multipart/form-data": components["schemas"]["EnrollInputRequest"];
                 "application/x-www-form-urlencoded": components["schemas"]["EnrollInputRequest"];
+                "multipart/form-data": components["schemas"]["EnrollInputRequest"];
             };
         };
         responses: {
@@ -8471,8 +8746,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ListInRequest"];
-                "multipart/form-data": components["schemas"]["ListInRequest"];
                 "application/x-www-form-urlencoded": components["schemas"]["ListInRequest"];
+                "multipart/form-data": components["schemas"]["ListInRequest"];
             };
         };
         responses: {

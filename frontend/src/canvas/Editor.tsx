@@ -22,6 +22,7 @@ import { Button, Dialog } from '../components/ui';
 import { copySelection, pasteClip, type Clip } from '../lib/clipboard';
 import { edgeId, type FlowEdge, flowToGraph, graphToFlow, type ApiGraph, newNodeId } from '../lib/graph';
 import { type History, historyPush, historyRedo, historyStart, historyUndo } from '../lib/history';
+import { renameHandle as renamedData } from '../lib/handles';
 import { autoLayout, NODE_WIDTH } from '../lib/layout';
 import { DRAG_MIME, PALETTE_ITEMS, type PaletteItem } from '../lib/palette';
 import { canConnect, graphProblems, type Problem, problemsByNode } from '../lib/rules';
@@ -34,7 +35,7 @@ import { type JourneyNode, nodeTypes } from './nodes';
 import { Palette } from './Palette';
 import { SettingsDrawer } from './SettingsDrawer';
 import { SimulatePanel } from './SimulatePanel';
-import { useLiveCounts } from './useLiveCounts';
+import { type LiveMode, useLiveCounts } from './useLiveCounts';
 
 interface Snapshot {
   nodes: JourneyNode[];
@@ -62,6 +63,13 @@ const CONFIRM: Record<Action, { title: string; text: string; button: string; dan
     button: 'Stop journey',
     danger: true,
   },
+};
+
+const LIVE_DOT: Record<LiveMode, { text: string; title: string }> = {
+  live: { text: 'Live', title: 'Counts are pushed as customers move' },
+  connecting: { text: 'Connecting…', title: 'Opening the live connection' },
+  polling: { text: 'Reconnecting…', title: 'The live connection dropped: counts refresh every few seconds until it is back' },
+  unavailable: { text: 'Not live', title: 'Counts as of the last refresh' },
 };
 
 function isTyping(target: EventTarget | null): boolean {
@@ -177,7 +185,19 @@ export function Editor({ initial }: { initial: Journey }) {
   // ---- live counts ------------------------------------------------------------------------
   const live = useLiveCounts(initial.id, meta.version != null);
 
-  const info: CanvasInfo = useMemo(() => ({ problems, counts: live.counts, path, settings }), [problems, live.counts, path, settings]);
+  // ---- renaming an output on the canvas (double-click its label) ---------------------------
+  const renameHandle = useCallback(
+    (nodeId: string, handle: string, label: string) => {
+      setNodes((ns) => ns.map((n) => (n.id === nodeId ? ({ ...n, data: renamedData(n.type, n.data, handle, label) } as JourneyNode) : n)));
+      commit();
+    },
+    [commit],
+  );
+
+  const info: CanvasInfo = useMemo(
+    () => ({ problems, counts: live.counts, path, settings, live: live.mode, renameHandle: readOnly ? null : renameHandle }),
+    [problems, live.counts, live.mode, path, settings, readOnly, renameHandle],
+  );
 
   // ---- editing ----------------------------------------------------------------------------
   const onNodesChange = useCallback(
@@ -393,8 +413,8 @@ export function Editor({ initial }: { initial: Journey }) {
         <SaveIndicator state={saveState} error={saveError} readOnly={readOnly} onRetry={() => saveNow().catch(() => undefined)} />
         <div className="grow" />
         {live.counts && (
-          <span className={`live-dot live-${live.mode}`} title={live.mode === 'live' ? 'Live over websocket' : 'Refreshing every few seconds'}>
-            {live.mode === 'live' ? 'Live' : 'Auto-refresh'}
+          <span className={`live-dot live-${live.mode}`} role="status" title={LIVE_DOT[live.mode].title}>
+            {LIVE_DOT[live.mode].text}
           </span>
         )}
         <Button onClick={() => setPanel(panel?.kind === 'settings' ? null : { kind: 'settings' })}>Journey settings</Button>

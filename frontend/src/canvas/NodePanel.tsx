@@ -14,6 +14,7 @@ import {
 } from '../components/inputs';
 import { AWAITABLE, CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel, PUSH_PLATFORMS } from '../lib/channels';
 import type { Config, JourneyNodeData, NodeKind } from '../lib/graph';
+import { canRenameHandle, handleLabel, handlesFor, renameHandle } from '../lib/handles';
 import type { Problem } from '../lib/rules';
 import { type Condition, type Duration, entrySummary, type Filter } from '../lib/settings';
 import { useCanvasInfo } from './context';
@@ -103,6 +104,7 @@ export function NodePanel({
         {kind === 'split' && <SplitForm {...props} />}
         {kind === 'update_profile' && <UpdateProfileForm {...props} />}
         {kind === 'exit' && <p className="muted">Customers who reach this node complete the journey.</p>}
+        <OutputNames kind={kind} data={data} onChange={onChange} />
       </fieldset>
       {!readOnly && (
         <footer className="side-foot">
@@ -112,6 +114,23 @@ export function NodePanel({
         </footer>
       )}
     </aside>
+  );
+}
+
+/** Names for a fork's outputs that no group or path names (event arrived / timed out, yes / no,
+ * everyone else); the same names can be edited on the canvas by double-clicking a label. */
+function OutputNames({ kind, data, onChange }: { kind: NodeKind; data: JourneyNodeData; onChange: (data: JourneyNodeData) => void }) {
+  const outputs = handlesFor(kind, data.config).filter((h) => canRenameHandle(kind, data.config, h) && (kind !== 'split' && (kind !== 'branch' || h === 'else')));
+  if (outputs.length === 0) return null;
+  return (
+    <section className="stack" aria-label="Output names">
+      <h3 className="small">Output names</h3>
+      {outputs.map((h) => (
+        <Field key={h} label={`Name of output “${handleLabel(kind, data.config, h)}”`} hint={h === outputs[0] ? 'Shown on the canvas; double-click a label there to rename it too.' : undefined}>
+          <input value={data.handle_labels?.[h] ?? ''} placeholder={handleLabel(kind, data.config, h)} onChange={(e) => onChange(renameHandle(kind, data, h, e.target.value))} />
+        </Field>
+      ))}
+    </section>
   );
 }
 

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { countsFrom } from './useLiveCounts';
+import { countsFrom, POLL_MS, reconnectDelay, type SocketLike, startLiveFeed } from './useLiveCounts';
 
 describe('countsFrom', () => {
   it('reads the REST list and the websocket map alike', () => {
@@ -11,5 +11,121 @@ describe('countsFrom', () => {
   it('ignores messages that carry no counts', () => {
     expect(countsFrom({ type: 'hello' })).toBeNull();
     expect(countsFrom('nope')).toBeNull();
+  });
+});
+
+describe('reconnectDelay', () => {
+  it('doubles from one second up to thirty, with half of it random', () => {
+    const none = () => 0;
+    const full = () => 0.999999;
+    expect([0, 1, 2, 3, 4, 5, 6, 10].map((a) => reconnectDelay(a, none))).toEqual([500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+    expect(reconnectDelay(0, full)).toBeCloseTo(1000, 0);
+    expect(reconnectDelay(20, full)).toBeCloseTo(30000, 0);
+  });
+});
+
+class FakeSocket implements SocketLike {
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  closed = false;
+  close() {
+    this.closed = true;
+  }
+  open() {
+    this.onopen!(new Event('open'));
+  }
+  push(data: unknown) {
+    this.onmessage!({ data: JSON.stringify(data) } as MessageEvent);
+  }
+  drop() {
+    this.onclose!({ code: 1006 } as CloseEvent);
+  }
+}
+
+describe('startLiveFeed', () => {
+  let sockets: FakeSocket[];
+  let reads: number;
+  let modes: string[];
+  let rows: unknown[][];
+  let stop: () => void;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    sockets = [];
+    reads = 0;
+    modes = [];
+    rows = [];
+    stop = startLiveFeed({
+      openSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+      fetchCounts: async () => {
+        reads += 1;
+        return { nodes: [{ node_id: 'start', entered: reads }] };
+      },
+      onCounts: (r) => rows.push(r),
+      onMode: (m) => modes.push(m),
+      random: () => 0,
+    });
+  });
+  afterEach(() => {
+    stop();
+    vi.useRealTimers();
+  });
+
+  it('reads once, then takes pushed counts over the socket without polling', async () => {
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reads).toBe(1);
+    sockets[0].open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(modes).toEqual(['connecting', 'live']);
+    sockets[0].push({ type: 'counts', nodes: { wait: { waiting: 3 } } });
+    expect(rows.at(-1)).toEqual([{ node_id: 'wait', waiting: 3 }]);
+    const before = reads;
+    await vi.advanceTimersByTimeAsync(POLL_MS * 5);
+    expect(reads).toBe(before); // no polling while live
+  });
+
+  it('polls while the socket is down, reconnects with growing delays and catches up on open', async () => {
+    await vi.advanceTimersByTimeAsync(0);
+    sockets[0].drop();
+    expect(modes.at(-1)).toBe('polling');
+    // Reconnect attempts after 0.5 s, then 1 s, then 2 s (random() = 0 → half the ceiling).
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sockets).toHaveLength(2);
+    sockets[1].drop();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sockets).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets).toHaveLength(3);
+    sockets[2].drop();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(sockets).toHaveLength(4);
+    // Meanwhile (3.5 s since the drop) the counts were polled once on top of the first read.
+    expect(reads).toBe(2);
+    const beforeOpen = reads;
+    sockets[3].open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(modes.at(-1)).toBe('live');
+    expect(reads).toBe(beforeOpen + 1); // the catch-up read
+    // Live again: polling stopped, and the next drop starts the backoff from the beginning.
+    const live = reads;
+    await vi.advanceTimersByTimeAsync(POLL_MS * 3);
+    expect(reads).toBe(live);
+    sockets[3].drop();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sockets).toHaveLength(5);
+  });
+
+  it('stops everything when stopped', async () => {
+    sockets[0].drop();
+    stop();
+    const before = reads;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(reads).toBe(before);
+    expect(sockets).toHaveLength(1);
   });
 });

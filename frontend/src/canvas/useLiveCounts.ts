@@ -1,13 +1,18 @@
-// Per-node live counts of a journey: pushed over the websocket /ws/journeys/{id}/, or, when the
-// socket cannot be opened or drops, polled from GET /journeys/{id}/analytics every few seconds.
+// Per-node live counts of a journey: pushed over the websocket /ws/journeys/{id}/, and, while the
+// socket is down, polled from GET /journeys/{id}/analytics every few seconds. A dropped socket is
+// reopened with exponential backoff, and every (re)connection re-reads the counts so nothing
+// pushed while it was down is missed.
 import { useEffect, useState } from 'react';
 
 import { journeyAnalytics, type NodeCounts } from '../api/analytics';
 import { useSession } from '../session';
 
 export const POLL_MS = 3000;
-export const RECONNECT_MS = 5000;
+export const RECONNECT_BASE_MS = 1000;
+export const RECONNECT_MAX_MS = 30_000;
 
+/** connecting: first attempt · live: socket open · polling: socket down, polled meanwhile and
+ * retried · unavailable: no analytics for this journey (never started, or no analytics app). */
 export type LiveMode = 'connecting' | 'live' | 'polling' | 'unavailable';
 
 /** Node counts out of a socket message or an analytics body. The REST body lists nodes
@@ -23,6 +28,119 @@ export function countsFrom(message: unknown): NodeCounts[] | null {
   return null;
 }
 
+/** How long to wait before reconnect attempt `attempt` (0-based): doubling from 1 s up to 30 s,
+ * with "equal jitter" (half fixed, half random) so many open canvases do not reconnect in step
+ * after a server restart. */
+export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.max(0, attempt));
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+/** The part of WebSocket the feed uses (a fake one in tests). */
+export interface SocketLike {
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onclose: ((event: CloseEvent) => void) | null;
+  close: () => void;
+}
+
+export interface FeedOptions {
+  openSocket: () => SocketLike;
+  /** the analytics body, or null when the journey has no analytics */
+  fetchCounts: () => Promise<unknown>;
+  onCounts: (rows: NodeCounts[]) => void;
+  onMode: (mode: LiveMode) => void;
+  random?: () => number;
+}
+
+/** Runs the feed until the returned function is called. Framework-free so it can be tested with
+ * fake timers and a fake socket. */
+export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, random }: FeedOptions): () => void {
+  let stopped = false;
+  let mode: LiveMode = 'connecting';
+  let attempt = 0;
+  let socket: SocketLike | null = null;
+  let pollTimer: ReturnType<typeof setInterval> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let reading = false;
+
+  const setMode = (next: LiveMode) => {
+    if (next !== mode) {
+      mode = next;
+      onMode(next);
+    }
+  };
+  const read = () => {
+    if (reading) return; // a slow server: never stack reads
+    reading = true;
+    fetchCounts()
+      .then((body) => {
+        if (stopped) return;
+        if (body === null) {
+          if (mode !== 'live') setMode('unavailable');
+          return;
+        }
+        onCounts(countsFrom(body) ?? []);
+      })
+      .catch(() => undefined) // the next poll or push tries again
+      .finally(() => {
+        reading = false;
+      });
+  };
+  const startPolling = () => {
+    pollTimer ??= setInterval(read, POLL_MS);
+  };
+  const stopPolling = () => {
+    clearInterval(pollTimer);
+    pollTimer = undefined;
+  };
+  const lost = () => {
+    socket = null;
+    if (stopped) return;
+    if (mode !== 'unavailable') setMode('polling');
+    startPolling();
+    retryTimer = setTimeout(connect, reconnectDelay(attempt++, random));
+  };
+  function connect() {
+    if (stopped) return;
+    try {
+      socket = openSocket();
+    } catch {
+      lost();
+      return;
+    }
+    socket.onopen = () => {
+      if (stopped) return;
+      attempt = 0;
+      stopPolling();
+      setMode('live');
+      read(); // catch up on whatever changed while the socket was down
+    };
+    socket.onmessage = (event) => {
+      try {
+        const rows = countsFrom(JSON.parse(String(event.data)));
+        if (rows) onCounts(rows);
+      } catch {
+        // A message that is not JSON is not for us.
+      }
+    };
+    socket.onclose = lost;
+  }
+
+  onMode(mode);
+  read();
+  connect();
+  return () => {
+    stopped = true;
+    stopPolling();
+    clearTimeout(retryTimer);
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
+    }
+  };
+}
+
 export function useLiveCounts(journeyId: number, enabled: boolean): { counts: Map<string, NodeCounts> | null; mode: LiveMode } {
   const { workspace } = useSession();
   const [counts, setCounts] = useState<Map<string, NodeCounts> | null>(null);
@@ -33,80 +151,19 @@ export function useLiveCounts(journeyId: number, enabled: boolean): { counts: Ma
       setMode('unavailable');
       return;
     }
-    let closed = false;
-    let timer: ReturnType<typeof setInterval> | undefined;
-    const merge = (rows: NodeCounts[]) =>
-      setCounts((prev) => {
-        const next = new Map(prev ?? []);
-        for (const r of rows) next.set(r.node_id, { ...next.get(r.node_id), ...r });
-        return next;
-      });
-
-    const poll = () =>
-      journeyAnalytics(journeyId)
-        .then((body) => {
-          if (closed) return;
-          if (body === null) {
-            setMode((m) => (m === 'live' ? m : 'unavailable'));
-            return;
-          }
-          merge(countsFrom(body) ?? []);
-        })
-        .catch(() => undefined);
-
-    const startPolling = () => {
-      if (closed || timer) return;
-      setMode('polling');
-      timer = setInterval(poll, POLL_MS);
-    };
-    const stopPolling = () => {
-      clearInterval(timer);
-      timer = undefined;
-    };
-
-    // The first numbers come from the REST read either way; the socket then pushes changes.
-    // A dropped socket falls back to polling and is retried, so the canvas recovers by itself.
-    poll();
-    let socket: WebSocket | null = null;
-    let retry: ReturnType<typeof setTimeout> | undefined;
-    const connect = () => {
-      if (closed) return;
-      try {
-        const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-        socket = new WebSocket(`${scheme}://${window.location.host}/ws/journeys/${journeyId}/?workspace=${encodeURIComponent(workspace.slug)}`);
-      } catch {
-        startPolling();
-        return;
-      }
-      socket.onopen = () => {
-        if (closed) return;
-        stopPolling();
-        setMode('live');
-      };
-      socket.onmessage = (event) => {
-        try {
-          const rows = countsFrom(JSON.parse(String(event.data)));
-          if (rows) merge(rows);
-        } catch {
-          // A message that is not JSON is not for us.
-        }
-      };
-      socket.onclose = () => {
-        if (closed) return;
-        startPolling();
-        retry = setTimeout(connect, RECONNECT_MS);
-      };
-    };
-    connect();
-    return () => {
-      closed = true;
-      stopPolling();
-      clearTimeout(retry);
-      if (socket) {
-        socket.onclose = null;
-        socket.close();
-      }
-    };
+    const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+    const url = `${scheme}://${window.location.host}/ws/journeys/${journeyId}/?workspace=${encodeURIComponent(workspace.slug)}`;
+    return startLiveFeed({
+      openSocket: () => new WebSocket(url),
+      fetchCounts: () => journeyAnalytics(journeyId),
+      onMode: setMode,
+      onCounts: (rows) =>
+        setCounts((prev) => {
+          const next = new Map(prev ?? []);
+          for (const r of rows) next.set(r.node_id, { ...next.get(r.node_id), ...r });
+          return next;
+        }),
+    });
   }, [journeyId, enabled, workspace.slug]);
 
   return { counts, mode };

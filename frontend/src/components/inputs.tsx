@@ -313,9 +313,12 @@ export const ATTRIBUTE_SUGGESTIONS = [
 /** The `{…}` button: inserts `{{ customer.attr | default: "" }}` at the caret of a text field. */
 export function AttributeButton({
   target,
+  value,
   onInsert,
 }: {
   target: RefObject<HTMLInputElement | HTMLTextAreaElement | null>;
+  /** the field's current text (the caret is only trusted while the box shows this text) */
+  value: string;
   onInsert: (nextText: string) => void;
 }) {
   const [open, setOpen] = useState(false);
@@ -323,9 +326,10 @@ export function AttributeButton({
   const insert = (path: string) => {
     const el = target.current;
     const token = `{{ ${path} }}`;
-    const text = el?.value ?? '';
-    const start = el?.selectionStart ?? text.length;
-    const end = el?.selectionEnd ?? text.length;
+    const text = value;
+    const caret = el && el.value === value;
+    const start = (caret && el.selectionStart) ?? text.length;
+    const end = (caret && el.selectionEnd) ?? text.length;
     onInsert(text.slice(0, start) + token + text.slice(end));
     setOpen(false);
     setCustom('');
@@ -386,7 +390,7 @@ export function TemplateInput({
       ) : (
         <input ref={ref} aria-label={label} aria-invalid={invalid || undefined} value={value} onChange={(e) => onChange(e.target.value)} />
       )}
-      <AttributeButton target={ref} onInsert={onChange} />
+      <AttributeButton target={ref} value={value} onInsert={onChange} />
     </span>
   );
 }

@@ -7,6 +7,7 @@ import {
   funnelChartData,
   funnelRows,
   holdoutView,
+  datePresets,
   lastDays,
   lastWeek,
   type MessageCounts,
@@ -14,6 +15,7 @@ import {
   nodeChannels,
   seriesChartData,
   summaryCards,
+  todayIn,
 } from './chart-data';
 
 const counts = (c: Partial<MessageCounts>): MessageCounts => ({
@@ -196,5 +198,26 @@ describe('date presets', () => {
 
   it('gives the last n days including today', () => {
     expect(lastDays(7, new Date(2026, 0, 3))).toEqual({ from: '2025-12-28', to: '2026-01-03' });
+  });
+
+  it("counts from the workspace's date, not the browser's", () => {
+    // 23:30 UTC on Sunday 22 Nov is already Monday 23 Nov in Berlin and still Sunday in New York.
+    const now = new Date(Date.UTC(2026, 10, 22, 23, 30));
+    expect(todayIn('Europe/Berlin', now)).toEqual(new Date(2026, 10, 23));
+    expect(todayIn('America/New_York', now)).toEqual(new Date(2026, 10, 22));
+    expect(lastWeek(todayIn('Europe/Berlin', now))).toEqual({ from: '2026-11-16', to: '2026-11-22' });
+    expect(lastWeek(todayIn('America/New_York', now))).toEqual({ from: '2026-11-09', to: '2026-11-15' });
+  });
+
+  it('falls back to the browser date for an unknown zone', () => {
+    const now = new Date(2026, 4, 9, 15, 0);
+    expect(todayIn('Mars/Olympus', now)).toEqual(new Date(2026, 4, 9));
+  });
+
+  it('offers the presets in order, all time last and empty', () => {
+    const presets = datePresets(new Date(2026, 10, 23));
+    expect(presets.map((p) => p.label)).toEqual(['Last week', 'Last 7 days', 'Last 30 days', 'All time']);
+    expect(presets[1]).toEqual({ label: 'Last 7 days', from: '2026-11-17', to: '2026-11-23' });
+    expect(presets[3]).toEqual({ label: 'All time', from: '', to: '' });
   });
 });

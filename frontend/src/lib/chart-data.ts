@@ -268,3 +268,32 @@ export function lastWeek(today: Date): { from: string; to: string } {
 export function lastDays(n: number, today: Date): { from: string; to: string } {
   return { from: iso(addDays(today, -(n - 1))), to: iso(today) };
 }
+
+/** Today's calendar date where the workspace is (the API reads `from`/`to` in the workspace's
+ * time zone), as a local-midnight Date the presets above can count from. An unknown zone falls
+ * back to the browser's own date. */
+export function todayIn(timeZone: string | undefined, now: Date): Date {
+  try {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).formatToParts(now);
+    const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    return new Date(part('year'), part('month') - 1, part('day'));
+  } catch {
+    return new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  }
+}
+
+export interface DatePreset {
+  label: string;
+  from: string;
+  to: string;
+}
+
+/** The dashboard's date presets for a workspace-local `today`; "All time" clears the range. */
+export function datePresets(today: Date): DatePreset[] {
+  return [
+    { label: 'Last week', ...lastWeek(today) },
+    { label: 'Last 7 days', ...lastDays(7, today) },
+    { label: 'Last 30 days', ...lastDays(30, today) },
+    { label: 'All time', from: '', to: '' },
+  ];
+}

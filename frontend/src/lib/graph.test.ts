@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { type ApiGraph, flowToGraph, graphToFlow, newNodeId } from './graph';
-import { handleLabel, handlesFor } from './handles';
+import { canRenameHandle, handleLabel, handlesFor, renameHandle } from './handles';
 
 const graph: ApiGraph = {
   nodes: [
@@ -76,5 +76,45 @@ describe('handles mirror the backend node types', () => {
     expect(handleLabel('branch', config, 'g2')).toBe('g2');
     expect(handleLabel('branch', config, 'else')).toBe('Everyone else');
     expect(handleLabel('message', { await: { status: 'opened' } }, 'no')).toBe('Not opened');
+  });
+
+  it('renames a group or path in its config and any other fork output in handle_labels', () => {
+    const branch = { name: 'Has a phone?', config: { groups: [{ id: 'phone', name: 'Has a phone', condition: {} }] } };
+    const renamed = renameHandle('branch', branch, 'phone', 'Reachable by SMS');
+    expect(renamed.config.groups).toEqual([{ id: 'phone', name: 'Reachable by SMS', condition: {} }]);
+    expect(handleLabel('branch', renamed.config, 'phone')).toBe('Reachable by SMS');
+    expect(renameHandle('branch', branch, 'phone', '   ')).toBe(branch); // a group keeps a name
+    const everyoneElse = renameHandle('branch', branch, 'else', 'No phone');
+    expect(everyoneElse.handle_labels).toEqual({ else: 'No phone' });
+    expect(handleLabel('branch', everyoneElse.config, 'else', everyoneElse.handle_labels)).toBe('No phone');
+
+    const wait = { name: 'Purchased?', config: { mode: 'event', event: 'purchase', timeout: { value: 1, unit: 'hours' } } };
+    const named = renameHandle('wait', renameHandle('wait', wait, 'event', 'Purchased'), 'timeout', 'No purchase');
+    expect(named.handle_labels).toEqual({ event: 'Purchased', timeout: 'No purchase' });
+    expect(named.config).toBe(wait.config); // the run is unchanged
+    // A blank or default label removes the override; none left removes the key.
+    const reset = renameHandle('wait', renameHandle('wait', named, 'event', ''), 'timeout', 'Timed out');
+    expect(reset).toEqual(wait);
+  });
+
+  it('offers renaming on forks only, never on next or failed', () => {
+    expect(canRenameHandle('wait', { mode: 'event' }, 'timeout')).toBe(true);
+    expect(canRenameHandle('wait', { mode: 'duration' }, 'next')).toBe(false);
+    expect(canRenameHandle('event_branch', {}, 'yes')).toBe(true);
+    expect(canRenameHandle('message', { channel: 'email', await: { status: 'opened' } }, 'no')).toBe(true);
+    expect(canRenameHandle('message', { channel: 'email' }, 'failed')).toBe(false);
+    expect(canRenameHandle('split', { paths: [{ id: 'a' }, { id: 'b' }] }, 'c')).toBe(false);
+  });
+
+  it('keeps output names through the API graph', () => {
+    const api: ApiGraph = {
+      nodes: [{ id: 'w', type: 'wait', config: { mode: 'event', event: 'purchase', timeout: { value: 1, unit: 'hours' } }, handle_labels: { event: 'Purchased' } }],
+      edges: [],
+    };
+    const { nodes, edges } = graphToFlow(api);
+    expect(nodes[0].data.handle_labels).toEqual({ event: 'Purchased' });
+    expect(flowToGraph(nodes, edges).nodes[0].handle_labels).toEqual({ event: 'Purchased' });
+    const bad = graphToFlow({ nodes: [{ id: 'w', type: 'exit', config: {}, handle_labels: { x: 1 } as never }], edges: [] });
+    expect(bad.nodes[0].data).not.toHaveProperty('handle_labels');
   });
 });

@@ -36,6 +36,8 @@ export interface ApiNode {
   name?: string;
   position?: { x: number; y: number };
   config: Config;
+  /** the marketer's names for the node's outputs (canvas only; the run ignores them) */
+  handle_labels?: Record<string, string>;
 }
 
 export interface ApiEdge {
@@ -54,6 +56,7 @@ export interface ApiGraph {
 export interface JourneyNodeData extends Record<string, unknown> {
   name: string;
   config: Config;
+  handle_labels?: Record<string, string>;
 }
 
 export type FlowNode = Node<JourneyNodeData, NodeKind>;
@@ -61,6 +64,10 @@ export type FlowEdge = Edge;
 
 export function isNodeKind(value: string): value is NodeKind {
   return (NODE_KINDS as readonly string[]).includes(value);
+}
+
+function isLabels(value: unknown): value is Record<string, string> {
+  return !!value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 export function edgeId(source: string, handle: string, target: string): string {
@@ -78,7 +85,11 @@ export function graphToFlow(graph: ApiGraph | null | undefined): { nodes: FlowNo
       type: node.type,
       // Nodes saved without a position get a column so they are at least visible.
       position: node.position ?? { x: 0, y: i * 140 },
-      data: { name: node.name ?? '', config: node.config ?? {} },
+      data: {
+        name: node.name ?? '',
+        config: node.config ?? {},
+        ...(isLabels(node.handle_labels) && Object.keys(node.handle_labels).length ? { handle_labels: node.handle_labels } : {}),
+      },
     });
   }
   const known = new Set(nodes.map((n) => n.id));
@@ -105,6 +116,7 @@ export function flowToGraph(nodes: readonly FlowNode[], edges: readonly FlowEdge
       name: n.data.name,
       position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
       config: n.data.config,
+      ...(n.data.handle_labels ? { handle_labels: n.data.handle_labels } : {}),
     })),
     edges: edges
       .filter((e) => handles.get(e.source)?.includes(e.sourceHandle ?? '') && handles.has(e.target))

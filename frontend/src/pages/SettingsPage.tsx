@@ -70,6 +70,7 @@ function limitValue(text: string): number | null {
 }
 
 function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
+  const { refreshMe } = useSession();
   const [workspace, setWorkspace] = useState<Workspace | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [name, setName] = useState('');
@@ -111,6 +112,8 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
       const body = { name, timezone, settings: { push_title_max: limitValue(titleMax), push_body_max: limitValue(bodyMax) } };
       show(await ok(api.PATCH('/api/v1/workspace', { body })));
       setSaved(true);
+      // The switcher lists names from /auth/me: re-read it so a rename shows there at once.
+      refreshMe().catch(() => undefined);
     } catch (err) {
       setErrors(fieldErrors(err));
     } finally {

@@ -13,8 +13,7 @@ export function BranchNodeView({ id, data, selected }: NodeProps<BranchNode>) {
     <NodeShell
       id={id}
       kind="branch"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon="BR"
       tone="flow"

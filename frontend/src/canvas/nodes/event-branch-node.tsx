@@ -13,8 +13,7 @@ export function EventBranchNodeView({ id, data, selected }: NodeProps<EventBranc
     <NodeShell
       id={id}
       kind="event_branch"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon="EV"
       tone="flow"

@@ -11,8 +11,7 @@ export function ExitNodeView({ id, data, selected }: NodeProps<ExitNode>) {
     <NodeShell
       id={id}
       kind="exit"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon="EX"
       tone="exit"

@@ -1,6 +1,8 @@
 // Every canvas node type: one union, and the nodeTypes map React Flow needs (defined once at
-// module level so React Flow never sees a new object and re-mounts the nodes).
+// module level so React Flow never sees a new object and re-mounts the nodes). Each view is
+// memoized: dragging one node of a 150-node journey re-renders that node, not all of them.
 import type { NodeTypes } from '@xyflow/react';
+import { memo } from 'react';
 
 import type { NodeKind } from '../../lib/graph';
 import { type BranchNode, BranchNodeView } from './branch-node';
@@ -25,13 +27,13 @@ export type JourneyNode =
   | ExitNode;
 
 export const nodeTypes = {
-  start: StartNodeView,
-  message: MessageNodeView,
-  webhook: WebhookNodeView,
-  wait: WaitNodeView,
-  branch: BranchNodeView,
-  event_branch: EventBranchNodeView,
-  split: SplitNodeView,
-  update_profile: UpdateProfileNodeView,
-  exit: ExitNodeView,
+  start: memo(StartNodeView),
+  message: memo(MessageNodeView),
+  webhook: memo(WebhookNodeView),
+  wait: memo(WaitNodeView),
+  branch: memo(BranchNodeView),
+  event_branch: memo(EventBranchNodeView),
+  split: memo(SplitNodeView),
+  update_profile: memo(UpdateProfileNodeView),
+  exit: memo(ExitNodeView),
 } satisfies Record<NodeKind, NodeTypes[string]>;

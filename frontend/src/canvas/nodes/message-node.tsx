@@ -31,8 +31,7 @@ export function MessageNodeView({ id, data, selected }: NodeProps<MessageNode>) 
     <NodeShell
       id={id}
       kind="message"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon={ICONS[String(channel)] ?? 'MSG'}
       tone="channel"

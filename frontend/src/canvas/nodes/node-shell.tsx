@@ -1,18 +1,19 @@
 // The card every node type draws: icon, name, a one-line summary, live counts, problem marker,
-// one input on top and one labelled output per handle along the bottom.
+// one input on top and one labelled output per handle along the bottom. A forking node's output
+// labels are renamed in place: double-click one (or focus it and press Enter) and type.
 import { Handle, Position } from '@xyflow/react';
-import { memo, type ReactNode } from 'react';
+import { type KeyboardEvent, memo, type ReactNode, useState } from 'react';
 
 import type { NodeCounts } from '../../api/analytics';
-import type { Config, NodeKind } from '../../lib/graph';
-import { handleLabel, handlesFor, hasInput } from '../../lib/handles';
+import type { JourneyNodeData, NodeKind } from '../../lib/graph';
+import { canRenameHandle, handleLabel, handlesFor, hasInput } from '../../lib/handles';
 import { useCanvasInfo } from '../context';
+import type { LiveMode } from '../useLiveCounts';
 
 export interface ShellProps {
   id: string;
   kind: NodeKind;
-  name: string;
-  config: Config;
+  data: JourneyNodeData;
   selected: boolean;
   icon: string;
   tone: string;
@@ -27,7 +28,14 @@ function fmt(n: number | undefined): string {
   return n >= 10_000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : n.toLocaleString();
 }
 
-function Counts({ counts, message }: { counts: NodeCounts | undefined; message?: boolean }) {
+const LIVE_TITLES: Record<LiveMode, string> = {
+  live: 'Live: counts update as customers move',
+  connecting: 'Connecting to live counts…',
+  polling: 'Live connection lost: refreshing every few seconds while reconnecting',
+  unavailable: 'Counts as of the last refresh',
+};
+
+function Counts({ counts, message, live }: { counts: NodeCounts | undefined; message?: boolean; live: LiveMode }) {
   const items: [string, number | undefined][] = message
     ? [
         ['entered', counts?.entered],
@@ -41,7 +49,8 @@ function Counts({ counts, message }: { counts: NodeCounts | undefined; message?:
         ['passed', counts?.passed],
       ];
   return (
-    <div className="node-counts" data-testid="node-counts">
+    <div className={`node-counts counts-${live}`} data-testid="node-counts" data-live={live} title={LIVE_TITLES[live]}>
+      <span className="counts-dot" aria-hidden />
       {items.map(([label, value]) => (
         <span key={label} className="count" data-count={label}>
           <b>{fmt(value)}</b> {label}
@@ -51,10 +60,62 @@ function Counts({ counts, message }: { counts: NodeCounts | undefined; message?:
   );
 }
 
+/** One output's label; a renamable one turns into a text box on double-click or Enter. */
+function OutputLabel({ nodeId, handle, label, rename }: { nodeId: string; handle: string; label: string; rename: ((text: string) => void) | null }) {
+  const [editing, setEditing] = useState(false);
+  if (!rename) return <span className="handle-label">{label}</span>;
+  if (editing) {
+    const done = (text: string | null) => {
+      setEditing(false);
+      if (text !== null && text.trim() !== label) rename(text.trim());
+    };
+    return (
+      <input
+        className="handle-label-input nodrag nopan"
+        aria-label={`Name of output ${label}`}
+        defaultValue={label}
+        maxLength={60}
+        autoFocus
+        onFocus={(e) => e.target.select()}
+        onBlur={(e) => done(e.target.value)}
+        onKeyDown={(e) => {
+          e.stopPropagation(); // typing here must not reach the canvas shortcuts
+          if (e.key === 'Enter') done(e.currentTarget.value);
+          if (e.key === 'Escape') done(null);
+        }}
+      />
+    );
+  }
+  const start = (e: KeyboardEvent) => {
+    if (e.key === 'Enter' || e.key === 'F2') {
+      e.preventDefault();
+      e.stopPropagation();
+      setEditing(true);
+    }
+  };
+  return (
+    <span
+      className="handle-label renamable"
+      role="button"
+      tabIndex={0}
+      title="Double-click to rename this output"
+      data-handle-label={`${nodeId}:${handle}`}
+      onDoubleClick={(e) => {
+        e.stopPropagation();
+        setEditing(true);
+      }}
+      onKeyDown={start}
+    >
+      {label}
+    </span>
+  );
+}
+
 export const NodeShell = memo(function NodeShell(p: ShellProps) {
-  const { problems, counts, path } = useCanvasInfo();
+  const { problems, counts, path, live, renameHandle } = useCanvasInfo();
+  const { name, config, handle_labels: labels } = p.data;
   const mine = problems.get(p.id);
-  const handles = handlesFor(p.kind, p.config);
+  const handles = handlesFor(p.kind, config);
   const classes = ['wm-node', `tone-${p.tone}`];
   if (p.selected) classes.push('selected');
   if (mine?.length) classes.push('invalid');
@@ -69,7 +130,7 @@ export const NodeShell = memo(function NodeShell(p: ShellProps) {
         </span>
         <div className="node-titles">
           <div className="node-type">{p.typeLabel}</div>
-          <div className="node-name">{p.name || p.typeLabel}</div>
+          <div className="node-name">{name || p.typeLabel}</div>
         </div>
         {mine && mine.length > 0 && (
           <span className="node-problem" title={mine.map((m) => m.message).join('\n')} data-testid="node-problem">
@@ -78,12 +139,17 @@ export const NodeShell = memo(function NodeShell(p: ShellProps) {
         )}
       </div>
       <div className="node-summary">{p.summary}</div>
-      {counts && <Counts counts={counts.get(p.id)} message={p.messageCounts} />}
+      {counts && <Counts counts={counts.get(p.id)} message={p.messageCounts} live={live} />}
       {handles.length > 0 && (
         <div className="node-outputs">
           {handles.map((h) => (
             <div key={h} className="node-output">
-              <span className="handle-label">{handleLabel(p.kind, p.config, h)}</span>
+              <OutputLabel
+                nodeId={p.id}
+                handle={h}
+                label={handleLabel(p.kind, config, h, labels)}
+                rename={renameHandle && canRenameHandle(p.kind, config, h) ? (text) => renameHandle(p.id, h, text) : null}
+              />
               <Handle type="source" id={h} position={Position.Bottom} className={`wm-handle-out handle-${h}`} />
             </div>
           ))}

@@ -12,8 +12,7 @@ export function SplitNodeView({ id, data, selected }: NodeProps<SplitNode>) {
     <NodeShell
       id={id}
       kind="split"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon="AB"
       tone="flow"

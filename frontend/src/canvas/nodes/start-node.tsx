@@ -14,8 +14,7 @@ export function StartNodeView({ id, data, selected }: NodeProps<StartNode>) {
     <NodeShell
       id={id}
       kind="start"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon="GO"
       tone="trigger"

@@ -18,8 +18,7 @@ export function UpdateProfileNodeView({ id, data, selected }: NodeProps<UpdatePr
     <NodeShell
       id={id}
       kind="update_profile"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon="UP"
       tone="action"

@@ -23,8 +23,7 @@ export function WaitNodeView({ id, data, selected }: NodeProps<WaitNode>) {
     <NodeShell
       id={id}
       kind="wait"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon={forEvent ? 'WE' : 'WT'}
       tone="flow"

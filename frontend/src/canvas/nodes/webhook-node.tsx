@@ -12,8 +12,7 @@ export function WebhookNodeView({ id, data, selected }: NodeProps<WebhookNode>) 
     <NodeShell
       id={id}
       kind="webhook"
-      name={data.name}
-      config={data.config}
+      data={data}
       selected={selected}
       icon="WH"
       tone="channel"

@@ -11,9 +11,8 @@ import {
   channelChartData,
   channelRows,
   type GraphIn,
+  datePresets,
   holdoutView,
-  lastDays,
-  lastWeek,
   MESSAGE_METRICS,
   nodeChannels,
   pct,
@@ -21,6 +20,7 @@ import {
   summaryCards,
   funnelChartData,
   funnelRows,
+  todayIn,
 } from '../../lib/chart-data';
 import { useSession } from '../../session';
 import { ChartPanel, colored } from './ChartPanel';
@@ -91,6 +91,8 @@ export default function JourneyDashboardPage() {
   if (from) csvQuery.set('from', from);
   if (to) csvQuery.set('to', to);
   const range = from || to ? `${from || '…'} → ${to || '…'}` : 'all time';
+  // Dates are whole days in the workspace's time zone, as the API reads them.
+  const presets = useMemo(() => datePresets(todayIn(workspace.timezone, new Date())), [workspace.timezone]);
 
   return (
     <div className="page dashboard">
@@ -103,7 +105,7 @@ export default function JourneyDashboardPage() {
             {journey?.name ?? `Journey #${id}`} {journey && <StatusBadge status={journey.status} />}
           </h1>
           <p className="muted small">
-            {version ? `Version ${version}` : 'All versions'} · {range}
+            {version ? `Version ${version}` : 'All versions'} · {range} · days in {workspace.timezone}
           </p>
         </div>
         <div className="row-gap">
@@ -137,18 +139,17 @@ export default function JourneyDashboardPage() {
           <input type="date" aria-label="To" value={to} onChange={(e) => set({ to: e.target.value })} />
         </label>
         <div className="presets" role="group" aria-label="Date presets">
-          <button type="button" className="btn btn-ghost btn-sm" onClick={() => set(lastWeek(new Date()))}>
-            Last week
-          </button>
-          <button type="button" className="btn btn-ghost btn-sm" onClick={() => set(lastDays(7, new Date()))}>
-            Last 7 days
-          </button>
-          <button type="button" className="btn btn-ghost btn-sm" onClick={() => set(lastDays(30, new Date()))}>
-            Last 30 days
-          </button>
-          <button type="button" className="btn btn-ghost btn-sm" onClick={() => set({ from: '', to: '' })}>
-            All time
-          </button>
+          {presets.map((p) => (
+            <button
+              key={p.label}
+              type="button"
+              className={`btn btn-sm ${p.from === from && p.to === to ? 'btn-secondary' : 'btn-ghost'}`}
+              aria-pressed={p.from === from && p.to === to}
+              onClick={() => set({ from: p.from, to: p.to })}
+            >
+              {p.label}
+            </button>
+          ))}
         </div>
       </form>
 
@@ -210,7 +211,8 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
             {funnel.map((r) => (
               <tr key={r.node_id} data-node={r.node_id}>
                 <td>
-                  <strong>{r.label}</strong> <span className="muted small">{r.type ?? 'removed'}</span>
+                  <strong>{r.label}</strong>{' '}
+                  <span className="muted small">{r.type === 'message' ? `message · ${channels.get(r.node_id) ?? 'unknown channel'}` : (r.type ?? 'removed')}</span>
                 </td>
                 <td className="num" data-col="entered">{r.entered.toLocaleString()}</td>
                 <td className="num">{pct(r.reach)}</td>
@@ -280,7 +282,7 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
           </table>
         )}
         {messageNodes.length > 0 && (
-          <details>
+          <details open>
             <summary>Per message node</summary>
             <table className="table compact" aria-label="Message nodes">
               <thead>

@@ -1,18 +1,21 @@
-// One customer: identity, attributes and tags, the journeys they went through with each pass's
-// timeline, and the messages sent to them with their statuses.
-import { useEffect, useState } from 'react';
+// One customer: identity, attributes and tags, the journeys they are or were in (one call) with
+// the node-by-node timeline of each journey's latest pass, their events (newest first, filtered
+// by name, paged) and the messages sent to them with their statuses.
+import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 
-import { api, ApiError, errorMessage, type Journey, ok, type Schemas } from '../../api/client';
-import { Badge, EmptyState, ErrorBanner, Spinner } from '../../components/ui';
+import { api, ApiError, errorMessage, ok, type Schemas } from '../../api/client';
+import { LoadMore, type Paged, usePaged } from '../../components/paged';
+import { Badge, Button, EmptyState, ErrorBanner, Spinner } from '../../components/ui';
 import { AudienceTabs } from './AudienceTabs';
 
 type Customer = Schemas['Customer'];
-type Enrollment = Schemas['EnrollmentDetail'];
+type Pass = Schemas['CustomerEnrollment'];
+type Detail = Schemas['EnrollmentDetail'];
+type CustomerEvent = Schemas['CustomerEvent'];
 type Message = Schemas['Message'];
 
-// Journeys checked for this customer's passes: the newest ones that have ever been started.
-const JOURNEYS_CHECKED = 100;
+const PAGE = 25;
 
 const STATE_TONE: Record<string, string> = { active: 'neutral', waiting: 'warning', completed: 'success', exited: 'muted', failed: 'danger' };
 const MESSAGE_TONE: Record<string, string> = {
@@ -27,37 +30,23 @@ const MESSAGE_TONE: Record<string, string> = {
   bounced: 'danger',
 };
 
+const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+
 export default function CustomerPage() {
   const { externalId = '' } = useParams();
   const [customer, setCustomer] = useState<Customer | null>(null);
   const [missing, setMissing] = useState(false);
-  const [passes, setPasses] = useState<{ journey: Journey; enrollment: Enrollment }[] | null>(null);
-  const [messages, setMessages] = useState<Message[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
+    setCustomer(null);
+    setMissing(false);
+    setError(null);
     ok(api.GET('/api/v1/customers/{external_id}', { params: { path: { external_id: externalId } } }))
       .then(setCustomer)
       .catch((e) => (e instanceof ApiError && e.status === 404 ? setMissing(true) : setError(errorMessage(e))));
-    ok(api.GET('/api/v1/messages', { params: { query: { customer_id: externalId, limit: 100 } } }))
-      .then((p) => setMessages(p.results))
-      .catch(() => setMessages([]));
-    // The API answers a customer's pass per journey: ask the started journeys, keep the hits.
-    ok(api.GET('/api/v1/journeys', { params: { query: { limit: JOURNEYS_CHECKED } } }))
-      .then((page) =>
-        Promise.all(
-          page.results
-            .filter((j) => j.version !== null)
-            .map((journey) =>
-              ok(api.GET('/api/v1/journeys/{journey_id}/enrollments/{customer_id}', { params: { path: { journey_id: journey.id, customer_id: externalId } } }))
-                .then((enrollment) => ({ journey, enrollment }))
-                .catch(() => null),
-            ),
-        ),
-      )
-      .then((found) => setPasses(found.filter((x): x is { journey: Journey; enrollment: Enrollment } => x !== null)))
-      .catch(() => setPasses([]));
-  }, [externalId]);
+  }, [externalId, attempt]);
 
   if (missing) {
     return (
@@ -68,8 +57,6 @@ export default function CustomerPage() {
       </div>
     );
   }
-
-  const attributes = Object.entries((customer?.attributes ?? {}) as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
 
   return (
     <div className="page">
@@ -82,74 +69,284 @@ export default function CustomerPage() {
         </div>
       </header>
       <AudienceTabs />
-      {error && <ErrorBanner message={error} />}
+      {error && <ErrorBanner message={error} onRetry={() => setAttempt((n) => n + 1)} />}
       {!customer && !error && <Spinner label="Loading customer…" />}
       {customer && (
-        <div className="grid-2">
-          <section className="panel" aria-label="Profile">
-            <h2>Profile</h2>
-            <dl className="kv">
-              <dt>External id</dt>
-              <dd>
-                <code>{customer.external_id}</code>
-              </dd>
-              <dt>Email</dt>
-              <dd>{customer.email || '—'}</dd>
-              <dt>Phone</dt>
-              <dd>{customer.phone || '—'}</dd>
-              <dt>Time zone</dt>
-              <dd>{customer.timezone || '—'}</dd>
-              <dt>Locale</dt>
-              <dd>{customer.locale || '—'}</dd>
-              <dt>Tags</dt>
-              <dd>
-                {customer.tags.length
-                  ? customer.tags.map((t) => (
-                      <span key={t} className="badge" style={{ marginRight: 4 }}>
-                        {t}
-                      </span>
-                    ))
-                  : '—'}
-              </dd>
-              <dt>Unsubscribed</dt>
-              <dd>{customer.unsubscribed.length ? customer.unsubscribed.join(', ') : 'none'}</dd>
-              <dt>Push tokens</dt>
-              <dd>{customer.push_tokens.length ? customer.push_tokens.map((p) => p.platform).join(', ') : 'none'}</dd>
-              <dt>Created</dt>
-              <dd>{new Date(customer.created_at).toLocaleString()}</dd>
-              <dt>Updated</dt>
-              <dd>{new Date(customer.updated_at).toLocaleString()}</dd>
-            </dl>
-          </section>
-          <section className="panel" aria-label="Attributes">
-            <h2>Attributes</h2>
-            {attributes.length === 0 ? (
-              <p className="muted">No attributes.</p>
-            ) : (
-              <dl className="kv">
-                {attributes.map(([k, v]) => (
-                  <FactRow key={k} name={k} value={v} />
-                ))}
-              </dl>
-            )}
-          </section>
+        <>
+          <div className="grid-2">
+            <Profile customer={customer} />
+            <Attributes customer={customer} />
+          </div>
+          <Journeys externalId={externalId} />
+          <Events externalId={externalId} />
+          <Messages externalId={externalId} />
+        </>
+      )}
+    </div>
+  );
+}
+
+function Profile({ customer }: { customer: Customer }) {
+  return (
+    <section className="panel" aria-label="Profile">
+      <h2>Profile</h2>
+      <dl className="kv">
+        <dt>External id</dt>
+        <dd>
+          <code>{customer.external_id}</code>
+        </dd>
+        <dt>Email</dt>
+        <dd>{customer.email || '—'}</dd>
+        <dt>Phone</dt>
+        <dd>{customer.phone || '—'}</dd>
+        <dt>Time zone</dt>
+        <dd>{customer.timezone || '—'}</dd>
+        <dt>Locale</dt>
+        <dd>{customer.locale || '—'}</dd>
+        <dt>Tags</dt>
+        <dd aria-label="Tags">
+          {customer.tags.length ? (
+            <span className="tag-list">
+              {customer.tags.map((t) => (
+                <span key={t} className="badge">
+                  {t}
+                </span>
+              ))}
+            </span>
+          ) : (
+            '—'
+          )}
+        </dd>
+        <dt>Unsubscribed</dt>
+        <dd>{customer.unsubscribed.length ? customer.unsubscribed.join(', ') : 'none'}</dd>
+        <dt>Push tokens</dt>
+        <dd>{customer.push_tokens.length ? customer.push_tokens.map((p) => p.platform).join(', ') : 'none'}</dd>
+        <dt>Created</dt>
+        <dd>{when(customer.created_at)}</dd>
+        <dt>Updated</dt>
+        <dd>{when(customer.updated_at)}</dd>
+      </dl>
+    </section>
+  );
+}
+
+function Attributes({ customer }: { customer: Customer }) {
+  const attributes = Object.entries((customer.attributes ?? {}) as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+  return (
+    <section className="panel" aria-label="Attributes">
+      <h2>Attributes</h2>
+      {attributes.length === 0 ? (
+        <p className="muted">No attributes. They arrive with a CSV import, POST /customers or a journey's profile update.</p>
+      ) : (
+        <dl className="kv">
+          {attributes.map(([k, v]) => (
+            <FactRow key={k} name={k} value={v} />
+          ))}
+        </dl>
+      )}
+    </section>
+  );
+}
+
+function FactRow({ name, value }: { name: string; value: unknown }) {
+  return (
+    <>
+      <dt>{name}</dt>
+      <dd>{typeof value === 'object' && value !== null ? <code>{JSON.stringify(value)}</code> : String(value)}</dd>
+    </>
+  );
+}
+
+/** A paged section's states: loading, error with retry, empty, or the rows. */
+function PagedBody<T>({ paged, loading, empty, children }: { paged: Paged<T>; loading: string; empty: string; children: (rows: T[]) => ReactNode }) {
+  if (paged.error && !paged.rows) return <ErrorBanner message={paged.error} onRetry={paged.reload} />;
+  if (!paged.rows) return <Spinner label={loading} />;
+  if (paged.rows.length === 0) return <p className="muted">{empty}</p>;
+  return (
+    <>
+      {children(paged.rows)}
+      {paged.error && <ErrorBanner message={paged.error} onRetry={paged.loadMore} />}
+    </>
+  );
+}
+
+function Journeys({ externalId }: { externalId: string }) {
+  const load = useCallback(
+    (cursor?: string) =>
+      ok(api.GET('/api/v1/customers/{external_id}/enrollments', { params: { path: { external_id: externalId }, query: { limit: PAGE, cursor } } })),
+    [externalId],
+  );
+  const passes = usePaged<Pass>(load);
+  // The node-by-node history is served for each journey's latest pass; the list is newest first.
+  const latest = new Set<number>();
+  const seen = new Set<number>();
+  for (const p of passes.rows ?? []) {
+    if (!seen.has(p.journey_id)) latest.add(p.id);
+    seen.add(p.journey_id);
+  }
+  return (
+    <section className="panel" aria-label="Journeys">
+      <h2>Journeys</h2>
+      <PagedBody paged={passes} loading="Loading this customer's journeys…" empty="This customer has not entered a journey.">
+        {(rows) => (
+          <div className="stack passes">
+            {rows.map((p, i) => (
+              <JourneyPass key={p.id} pass={p} externalId={externalId} isLatest={latest.has(p.id)} openAtFirst={i === 0} />
+            ))}
+          </div>
+        )}
+      </PagedBody>
+      <LoadMore paged={passes} what="journeys" />
+    </section>
+  );
+}
+
+function JourneyPass({ pass, externalId, isLatest, openAtFirst }: { pass: Pass; externalId: string; isLatest: boolean; openAtFirst: boolean }) {
+  const [open, setOpen] = useState(openAtFirst && isLatest);
+  const goals = Array.isArray(pass.goals) ? (pass.goals as { id?: string }[]).map((g) => g?.id ?? String(g)) : [];
+  const finished = pass.state === 'completed' || pass.state === 'exited' || pass.state === 'failed';
+  const timelineId = `timeline-${pass.id}`;
+  return (
+    <div className="pass" data-journey={pass.journey_id} data-enrollment={pass.id}>
+      <div className="row-gap pass-head">
+        <Link className="row-title" to={`/analytics/journeys/${pass.journey_id}`}>
+          {pass.journey_name}
+        </Link>
+        <Badge tone={STATE_TONE[pass.state] ?? 'muted'}>{pass.state}</Badge>
+        <span className="muted small">
+          v{pass.version} · {finished ? 'last at' : 'at'} <strong>{pass.node_name}</strong> · entered {when(pass.entered_at)}
+          {pass.finished_at && ` · left ${when(pass.finished_at)}`}
+          {pass.exit_reason && ` · exit: ${pass.exit_reason}`}
+          {pass.state === 'waiting' && pass.wake_at && ` · wakes ${when(pass.wake_at)}`}
+          {pass.holdout && ' · holdout'}
+          {goals.length > 0 && ` · goals: ${goals.join(', ')}`}
+        </span>
+        {isLatest && (
+          <Button size="sm" variant="ghost" aria-expanded={open} aria-controls={timelineId} onClick={() => setOpen((o) => !o)}>
+            {open ? 'Hide timeline' : 'Show timeline'}
+          </Button>
+        )}
+      </div>
+      {open && (
+        <div id={timelineId}>
+          <Timeline pass={pass} externalId={externalId} />
         </div>
       )}
+    </div>
+  );
+}
 
-      <section className="panel" aria-label="Journeys">
-        <h2>Journeys</h2>
-        {passes === null && <Spinner label="Looking for this customer's journeys…" />}
-        {passes?.length === 0 && <p className="muted">This customer has not entered a journey.</p>}
-        {passes?.map(({ journey, enrollment }) => (
-          <JourneyPass key={journey.id} journey={journey} enrollment={enrollment} />
-        ))}
-      </section>
+function Timeline({ pass, externalId }: { pass: Pass; externalId: string }) {
+  const [detail, setDetail] = useState<Detail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    setError(null);
+    ok(api.GET('/api/v1/journeys/{journey_id}/enrollments/{customer_id}', { params: { path: { journey_id: pass.journey_id, customer_id: externalId } } }))
+      .then(setDetail)
+      .catch((e) => setError(errorMessage(e)));
+  }, [pass.journey_id, externalId, attempt]);
+  if (error) return <ErrorBanner message={`Could not load the timeline: ${error}`} onRetry={() => setAttempt((n) => n + 1)} />;
+  if (!detail) return <Spinner label="Loading timeline…" />;
+  if (detail.history.length === 0) return <p className="muted small">No steps recorded yet.</p>;
+  return (
+    <ol className="timeline" aria-label={`Timeline of ${pass.journey_name}`}>
+      {detail.history.map((h) => (
+        <li key={`${h.step_seq}-${h.kind}-${h.node_id}`} data-kind={h.kind}>
+          <span className="muted small">{when(h.at)}</span> · <strong>{pass.node_names[h.node_id] ?? h.node_id}</strong> · {h.kind}
+          {h.handle && <span className="muted"> → {h.handle}</span>}
+          {stepNote(h.data)}
+        </li>
+      ))}
+    </ol>
+  );
+}
 
-      <section className="panel" aria-label="Messages">
-        <h2>Messages</h2>
-        {messages === null && <Spinner label="Loading messages…" />}
-        {messages?.length === 0 && <p className="muted">No messages were sent to this customer.</p>}
-        {messages && messages.length > 0 && (
+/** What a step's data adds for a reader: why it exited, which goal, until when it waits. */
+function stepNote(data: unknown) {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const note = d.reason ? `reason: ${d.reason}` : d.goal_id ? `goal: ${d.goal_id}` : d.wake_at ? `until ${when(String(d.wake_at))}` : '';
+  return note ? <span className="muted small"> ({note})</span> : null;
+}
+
+function Events({ externalId }: { externalId: string }) {
+  const [draft, setDraft] = useState('');
+  const [name, setName] = useState('');
+  const load = useCallback(
+    (cursor?: string) =>
+      ok(api.GET('/api/v1/customers/{external_id}/events', { params: { path: { external_id: externalId }, query: { limit: PAGE, cursor, name: name || undefined } } })),
+    [externalId, name],
+  );
+  const events = usePaged<CustomerEvent>(load);
+  const filter = (e: FormEvent) => {
+    e.preventDefault();
+    setName(draft.trim());
+  };
+  return (
+    <section className="panel" aria-label="Events">
+      <div className="panel-head">
+        <h2>Events</h2>
+        <form className="row-gap" role="search" aria-label="Filter events" onSubmit={filter}>
+          <input className="search" aria-label="Event name" placeholder="Event name, e.g. purchase" value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <Button size="sm" type="submit">
+            Filter
+          </Button>
+          {name && (
+            <Button
+              size="sm"
+              variant="ghost"
+              onClick={() => {
+                setDraft('');
+                setName('');
+              }}
+            >
+              Clear
+            </Button>
+          )}
+        </form>
+      </div>
+      <PagedBody paged={events} loading="Loading events…" empty={name ? `No “${name}” events for this customer.` : 'No events for this customer yet (POST /events).'}>
+        {(rows) => (
+          <table className="table compact" aria-label="Customer events">
+            <thead>
+              <tr>
+                <th>Happened</th>
+                <th>Event</th>
+                <th>Properties</th>
+                <th>Received</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((ev) => (
+                <tr key={ev.id} data-event={ev.id}>
+                  <td className="small">{when(ev.occurred_at)}</td>
+                  <td>
+                    <code>{ev.name}</code>
+                  </td>
+                  <td className="small">{propertiesGist(ev.properties)}</td>
+                  <td className="small muted">{when(ev.received_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </PagedBody>
+      <LoadMore paged={events} what="events" />
+    </section>
+  );
+}
+
+function Messages({ externalId }: { externalId: string }) {
+  const load = useCallback(
+    (cursor?: string) => ok(api.GET('/api/v1/messages', { params: { query: { customer_id: externalId, limit: PAGE, cursor } } })),
+    [externalId],
+  );
+  const messages = usePaged<Message>(load);
+  return (
+    <section className="panel" aria-label="Messages">
+      <h2>Messages</h2>
+      <PagedBody paged={messages} loading="Loading messages…" empty="No messages were sent to this customer.">
+        {(rows) => (
           <table className="table compact">
             <thead>
               <tr>
@@ -162,9 +359,9 @@ export default function CustomerPage() {
               </tr>
             </thead>
             <tbody>
-              {messages.map((m) => (
+              {rows.map((m) => (
                 <tr key={m.id} data-message={m.id}>
-                  <td className="small">{m.created_at ? new Date(m.created_at).toLocaleString() : '—'}</td>
+                  <td className="small">{when(m.created_at)}</td>
                   <td>{m.channel}</td>
                   <td className="small">{m.to || '—'}</td>
                   <td className="small">{messageGist(m.content)}</td>
@@ -186,56 +383,9 @@ export default function CustomerPage() {
             </tbody>
           </table>
         )}
-      </section>
-
-      <section className="panel" aria-label="Events">
-        <h2>Events</h2>
-        <p className="muted">
-          The API stores this customer's events (<code>POST /events</code>) but has no endpoint to read them back yet, so they are not listed here. Their
-          effects show above: the journeys they triggered and the steps they moved.
-        </p>
-      </section>
-    </div>
-  );
-}
-
-function FactRow({ name, value }: { name: string; value: unknown }) {
-  return (
-    <>
-      <dt>{name}</dt>
-      <dd>{typeof value === 'object' && value !== null ? <code>{JSON.stringify(value)}</code> : String(value)}</dd>
-    </>
-  );
-}
-
-function JourneyPass({ journey, enrollment }: { journey: Journey; enrollment: Enrollment }) {
-  const goals = Array.isArray(enrollment.goals) ? (enrollment.goals as unknown[]).map(String) : [];
-  const names = new Map(((journey.graph as { nodes?: { id: string; name?: string; type?: string }[] }).nodes ?? []).map((n) => [n.id, n.name || n.type || n.id]));
-  return (
-    <div className="stack" data-journey={journey.id} style={{ gap: 6, borderTop: '1px solid var(--border)', paddingTop: 12 }}>
-      <div className="row-gap" style={{ alignItems: 'center' }}>
-        <Link className="row-title" to={`/analytics/journeys/${journey.id}`}>
-          {journey.name}
-        </Link>
-        <Badge tone={STATE_TONE[enrollment.state ?? ''] ?? 'muted'}>{enrollment.state}</Badge>
-        <span className="muted small">
-          v{enrollment.version}
-          {enrollment.entered_at && ` · entered ${new Date(enrollment.entered_at).toLocaleString()}`}
-          {enrollment.finished_at && ` · finished ${new Date(enrollment.finished_at).toLocaleString()}`}
-          {enrollment.exit_reason && ` · exit: ${enrollment.exit_reason}`}
-          {enrollment.holdout && ' · holdout'}
-          {goals.length > 0 && ` · goals: ${goals.join(', ')}`}
-        </span>
-      </div>
-      <ol className="timeline" aria-label={`Timeline of ${journey.name}`}>
-        {enrollment.history.map((h) => (
-          <li key={`${h.step_seq}-${h.kind}-${h.node_id}`}>
-            <span className="muted small">{new Date(h.at).toLocaleString()}</span> · <strong>{names.get(h.node_id) ?? h.node_id}</strong> · {h.kind}
-            {h.handle && <span className="muted"> → {h.handle}</span>}
-          </li>
-        ))}
-      </ol>
-    </div>
+      </PagedBody>
+      <LoadMore paged={messages} what="messages" />
+    </section>
   );
 }
 
@@ -249,4 +399,11 @@ function messageGist(content: unknown): string {
   const c = (content ?? {}) as Record<string, unknown>;
   const text = [c.subject, c.title, c.text, c.body, c.template].find((v) => typeof v === 'string' && v);
   return text ? String(text).slice(0, 80) : '—';
+}
+
+function propertiesGist(properties: unknown): string {
+  const entries = Object.entries((properties ?? {}) as Record<string, unknown>);
+  if (entries.length === 0) return '—';
+  const text = entries.map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(' · ');
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

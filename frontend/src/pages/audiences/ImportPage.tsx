@@ -10,6 +10,7 @@ import { AudienceTabs } from './AudienceTabs';
 
 type Job = Schemas['ImportJob'];
 const POLL_MS = 400;
+const RETRY_MS = 2000;
 
 export default function ImportPage() {
   const { workspace } = useSession();
@@ -23,13 +24,21 @@ export default function ImportPage() {
   const [recent, setRecent] = useState<Job[]>([]);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  const loadRecent = () =>
+  const loadRecent = (): Promise<Job[]> =>
     ok(api.GET('/api/v1/imports', { params: { query: { limit: 10 } } }))
-      .then((p) => setRecent(p.results))
-      .catch(() => setRecent([]));
+      .then((p) => p.results)
+      .catch(() => [])
+      .then((jobs) => {
+        setRecent(jobs);
+        return jobs;
+      });
 
   useEffect(() => {
-    loadRecent();
+    // Back on the page while an import runs (a reload, another tab): follow it again.
+    loadRecent().then((jobs) => {
+      const live = jobs.find((j) => j.status === 'queued' || j.status === 'running');
+      if (live) poll(live.id);
+    });
     ok(api.GET('/api/v1/lists', { params: { query: { limit: 200 } } }))
       .then((p) => setLists(p.results))
       .catch(() => setLists([]));
@@ -41,11 +50,21 @@ export default function ImportPage() {
   function poll(id: number) {
     ok(api.GET('/api/v1/imports/{id}', { params: { path: { id } } }))
       .then((j) => {
+        setError(null);
         setJob(j);
         if (j.status === 'queued' || j.status === 'running') timer.current = setTimeout(() => poll(id), POLL_MS);
         else loadRecent();
       })
-      .catch((e) => setError(errorMessage(e)));
+      .catch((e) => {
+        // The import goes on in the worker whatever the page sees: a dropped poll is retried.
+        setError(`${errorMessage(e)} Still importing; checking again…`);
+        timer.current = setTimeout(() => poll(id), RETRY_MS);
+      });
+  }
+
+  function follow(id: number) {
+    if (timer.current) clearTimeout(timer.current);
+    poll(id);
   }
 
   async function upload(e: FormEvent) {
@@ -64,7 +83,7 @@ export default function ImportPage() {
           bodySerializer: (body) => body as unknown as FormData,
         }),
       );
-      poll(created.import_id);
+      follow(created.import_id);
     } catch (err) {
       setError(errorMessage(err));
     } finally {
@@ -129,7 +148,7 @@ export default function ImportPage() {
               {recent.map((j) => (
                 <tr key={j.id}>
                   <td>
-                    <button type="button" className="link-btn" onClick={() => setJob(j)}>
+                    <button type="button" className="link-btn" aria-label={`Show import #${j.id}`} onClick={() => follow(j.id)}>
                       #{j.id}
                     </button>
                   </td>

@@ -1,0 +1,83 @@
+"""GET /customers/{external_id}/enrollments: every journey a customer is or was in, in one call
+for the customer page (the node-by-node history stays at /journeys/{id}/enrollments/{customer})."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+
+from audiences.selectors import customer_get
+from workspaces.pagination import CursorPagination
+from workspaces.viewsets import WorkspaceAPIView
+
+from ..models import Enrollment
+from ..selectors import customer_enrollments, version_node_names
+
+
+class CustomerEnrollmentSerializer(serializers.ModelSerializer):
+    journey_name = serializers.CharField(source="journey.name")
+    version = serializers.IntegerField(source="version.number")
+    node_name = serializers.SerializerMethodField(help_text="The current (or last) node's name.")
+    node_names = serializers.SerializerMethodField(help_text="Node id → name in this pass's version.")
+
+    class Meta:
+        model = Enrollment
+        fields = [
+            "id", "journey_id", "journey_name", "version", "state", "node_id", "node_name",
+            "entered_at", "finished_at", "exit_reason", "goals", "holdout", "wake_at", "node_names",
+        ]
+        read_only_fields = fields
+
+    def _names(self, enrollment) -> dict[str, str]:
+        return self.context["node_names"].get(enrollment.version_id, {})
+
+    def get_node_name(self, enrollment) -> str:
+        return self._names(enrollment).get(enrollment.node_id, enrollment.node_id)
+
+    def get_node_names(self, enrollment) -> dict[str, str]:
+        return self._names(enrollment)
+
+
+class CustomerEnrollmentsView(WorkspaceAPIView):
+    """A customer's passes through every journey, newest first (any role may read); another
+    workspace's customer is a 404."""
+
+    cursor_field = "-id"
+
+    @extend_schema(
+        operation_id="customers_enrollments_list",
+        parameters=[
+            OpenApiParameter("limit", int, description="1–1000, default 50."),
+            OpenApiParameter("cursor", str, description="`next` of the previous page."),
+        ],
+        responses=inline_serializer(
+            name="CustomerEnrollmentPage",
+            fields={
+                "results": CustomerEnrollmentSerializer(many=True),
+                "next": serializers.CharField(allow_null=True),
+            },
+        ),
+    )
+    def get(self, request, external_id: str):
+        customer = customer_get(workspace=self.workspace, external_id=external_id)
+        if customer is None:
+            raise Http404
+        paginator = CursorPagination()
+        page = paginator.paginate_queryset(
+            customer_enrollments(workspace=self.workspace, customer=customer), request, view=self
+        )
+        names = version_node_names(workspace=self.workspace, version_ids={e.version_id for e in page})
+        data = CustomerEnrollmentSerializer(page, many=True, context={"node_names": names}).data
+        return paginator.get_paginated_response(data)
+
+
+urls = [
+    # <path:…>: an external_id may hold '/'; audiences' converter leaves …/enrollments to this route.
+    path(
+        "customers/<path:external_id>/enrollments",
+        CustomerEnrollmentsView.as_view(),
+        name="customer-enrollments",
+    ),
+]
