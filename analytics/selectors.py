@@ -132,8 +132,10 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
             params,
         )
         step_rows = cursor.fetchall()
+        # Without a date range the all-time totals answer: a few hundred rows, not days × buckets.
+        durations = "analytics_durationrollup" if first or last else "analytics_durationtotal"
         cursor.execute(
-            f"SELECT duration_bucket, sum(count), sum(seconds_sum) FROM analytics_durationrollup"
+            f"SELECT duration_bucket, sum(count), sum(seconds_sum) FROM {durations}"
             f" WHERE {where} GROUP BY duration_bucket",
             params,
         )

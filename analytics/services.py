@@ -131,7 +131,8 @@ ZONES_SQL = """
 
 
 def _fold_steps(low: int, high: int) -> set[int]:
-    """Adds StepEvents with low < id <= high to StepRollup, NodeTotal and DurationRollup."""
+    """Adds StepEvents with low < id <= high to StepRollup, NodeTotal, DurationRollup and
+    DurationTotal."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -183,15 +184,23 @@ def _fold_steps(low: int, high: int) -> set[int]:
                 JOIN journeys_journeyversion v ON v.id = s.version_id
                 JOIN journeys_enrollment e ON e.id = s.enrollment_id
                 WHERE s.id > %s AND s.id <= %s AND s.kind = 'completed'
+            ), buckets AS (
+                SELECT workspace_id, journey_id, version, day, floor(ln(1 + seconds) / ln(%s))::int AS bucket,
+                       count(*) AS n, sum(seconds) AS seconds
+                FROM done GROUP BY 1, 2, 3, 4, 5
+            ), daily AS (
+                INSERT INTO analytics_durationrollup
+                    (workspace_id, journey_id, version, day, duration_bucket, count, seconds_sum)
+                SELECT * FROM buckets
+                ON CONFLICT (journey_id, version, day, duration_bucket)
+                DO UPDATE SET count = analytics_durationrollup.count + EXCLUDED.count,
+                              seconds_sum = analytics_durationrollup.seconds_sum + EXCLUDED.seconds_sum
             )
-            INSERT INTO analytics_durationrollup
-                (workspace_id, journey_id, version, day, duration_bucket, count, seconds_sum)
-            SELECT workspace_id, journey_id, version, day, floor(ln(1 + seconds) / ln(%s))::int,
-                   count(*), sum(seconds)
-            FROM done GROUP BY 1, 2, 3, 4, 5
-            ON CONFLICT (journey_id, version, day, duration_bucket)
-            DO UPDATE SET count = analytics_durationrollup.count + EXCLUDED.count,
-                          seconds_sum = analytics_durationrollup.seconds_sum + EXCLUDED.seconds_sum
+            INSERT INTO analytics_durationtotal (workspace_id, journey_id, version, duration_bucket, count, seconds_sum)
+            SELECT workspace_id, journey_id, version, bucket, sum(n), sum(seconds) FROM buckets GROUP BY 1, 2, 3, 4
+            ON CONFLICT (journey_id, version, duration_bucket)
+            DO UPDATE SET count = analytics_durationtotal.count + EXCLUDED.count,
+                          seconds_sum = analytics_durationtotal.seconds_sum + EXCLUDED.seconds_sum
             """,
             [low, high, low, high, DURATION_BASE],
         )

@@ -41,10 +41,13 @@ class Customer(WorkspaceModel):
             # Also serves ?search=, a prefix match on external_id: the pattern opclass lets a btree
             # answer LIKE 'abc%' under any collation and still answers =, so one index does both
             # (every index costs ~3 µs per imported row; see bench/bench_audiences.py).
+            # It carries the id too, so resolving external ids (every event batch) is an index-only
+            # scan instead of a random heap page per id (measured ~11 µs an id on 1M customers).
             models.UniqueConstraint(
                 fields=["workspace", "external_id"],
                 name="customer_unique_external_id",
                 opclasses=["int8_ops", "varchar_pattern_ops"],
+                include=["id"],
             ),
         ]
         indexes = [
@@ -82,7 +85,13 @@ class Event(WorkspaceModel):
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # No database constraint: its deferred check ran per event at commit, a random probe of the
+    # customers' primary key (~12 µs an event on 1M customers). Ingest key-share-locks the
+    # customers it writes events for instead (one set-based statement, ~3 µs an event), and
+    # erasure locks the customer before collecting its events, so neither can orphan the other.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
     name = models.CharField(max_length=200)
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(default=now)

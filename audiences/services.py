@@ -187,7 +187,7 @@ def customers_upsert(*, workspace: Workspace, customers: list[Any]) -> UpsertRes
             for c in Customer.objects.for_workspace(workspace)
             .filter(external_id__in=list(by_id))
             .order_by("id")
-            .select_for_update()
+            .select_for_update(no_key=True)  # an update, not a delete: event ingest may share it
         }
         rows = []
         for external_id, changes in by_id.items():
@@ -222,7 +222,7 @@ def customer_update(*, workspace: Workspace, customer: Customer, data: Any) -> C
     except FieldError as exc:
         raise ServiceValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
     with transaction.atomic():
-        customer = Customer.objects.for_workspace(workspace).select_for_update().get(pk=customer.pk)
+        customer = Customer.objects.for_workspace(workspace).select_for_update(no_key=True).get(pk=customer.pk)
         _apply(customer, cleaned, timezone.now())
         customer.save(update_fields=[*(n for n in cleaned if n != "external_id"), "updated_at"])
         _on_commit_customers_changed(workspace.pk, [customer.pk])
@@ -233,7 +233,11 @@ def customer_erase(*, workspace: Workspace, customer: Customer) -> None:
     """Erases the customer and everything about them: events, list memberships, enrollments and
     messages go with the row through their ON DELETE CASCADE foreign keys."""
     with transaction.atomic():
-        Customer.objects.for_workspace(workspace).filter(pk=customer.pk).delete()
+        # Locked first: an event batch for this customer (which key-share-locks it) either commits
+        # before we collect the events, or waits and then finds the customer gone.
+        customers = Customer.objects.for_workspace(workspace).filter(pk=customer.pk)
+        list(customers.select_for_update().values_list("pk", flat=True))
+        customers.delete()
 
 
 # ---- Events -------------------------------------------------------------------------------
@@ -320,7 +324,10 @@ RETURNING id, external_id
 """
 _SELECT_CUSTOMER_IDS_SQL = (
     # varchar[] (the column's type), so the (workspace_id, external_id) index applies directly.
+    # FOR KEY SHARE stands in for the event's foreign key (see Event.customer): an erasure or a
+    # merge (FOR UPDATE) of one of these customers waits for this batch, or this batch for it.
     "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)b::varchar[])"
+    " ORDER BY external_id FOR KEY SHARE"
 )
 
 _INSERT_EVENTS_SQL = """

@@ -87,7 +87,7 @@ class Enrollment(WorkspaceModel):
         FAILED = "failed"
 
     # No single-column indexes on journey and customer: enrollment_journey_state_node and
-    # enrollment_customer_state lead with them, and every engine UPDATE (never HOT: state, node_id
+    # enrollment_customer_journey lead with them, and every engine UPDATE (never HOT: state, node_id
     # and wake_at are indexed) pays for each index the row has.
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
     version = models.ForeignKey(JourneyVersion, on_delete=models.CASCADE, related_name="enrollments")
@@ -119,7 +119,10 @@ class Enrollment(WorkspaceModel):
         ]
         indexes = [
             models.Index(fields=["journey", "state", "node_id"], name="enrollment_journey_state_node"),
-            models.Index(fields=["customer", "state"], name="enrollment_customer_state"),
+            # (customer, journey): the re-entry guard asks "has this customer been in this journey?"
+            # per customer entering; with (customer, state) the planner ANDed a bitmap of the whole
+            # journey's rows into every probe, so enrolling got slower as the journey filled up.
+            models.Index(fields=["customer", "journey"], name="enrollment_customer_journey"),
             models.Index(
                 fields=["wake_at"], name="enrollment_waiting_wake_at", condition=models.Q(state="waiting")
             ),

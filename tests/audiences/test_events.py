@@ -118,3 +118,59 @@ def test_the_json_body_is_read_directly_with_the_same_answers(api, workspace):
     stored = Event.objects.for_workspace(workspace).get(customer__external_id="n")
     assert stored.properties["x"] == 1 and float(stored.properties["big"]) == pytest.approx(1.2345678901234568e29)
     assert api.post("/api/v1/events", {"events": "x"}, format="multipart").status_code in (400, 415)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["ingest", "erase"])
+def test_erasure_and_a_concurrent_batch_never_leave_orphan_events(workspace, first):
+    """Events carry no database foreign key to their customer: ingest key-share-locks the
+    customers it writes for, erasure locks the customer first. Whichever commits first, no event
+    is left pointing at an erased customer, and a batch that waited re-creates the customer."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from audiences import services
+
+    customer = CustomerFactory(workspace=workspace, external_id="gone")
+    holding, release, finished = threading.Event(), threading.Event(), []
+
+    def ingest():
+        try:
+            with transaction.atomic():
+                services.events_ingest(workspace=workspace, events=[{"customer_id": "gone", "name": "late"}])
+                if first == "ingest":
+                    holding.set()
+                    release.wait(10)
+        finally:
+            connection.close()
+            finished.append("ingest")
+
+    def erase():
+        try:
+            with transaction.atomic():
+                services.customer_erase(workspace=workspace, customer=customer)
+                if first == "erase":
+                    holding.set()
+                    release.wait(10)
+        finally:
+            connection.close()
+            finished.append("erase")
+
+    threads = {"ingest": threading.Thread(target=ingest), "erase": threading.Thread(target=erase)}
+    threads[first].start()
+    assert holding.wait(10)
+    second = "erase" if first == "ingest" else "ingest"
+    threads[second].start()
+    threads[second].join(1)
+    assert threads[second].is_alive()  # waits on the first one's row lock
+    release.set()
+    for thread in threads.values():
+        thread.join(10)
+    assert sorted(finished) == ["erase", "ingest"]
+    customer_ids = set(Customer.objects.for_workspace(workspace).values_list("pk", flat=True))
+    events = list(Event.objects.for_workspace(workspace).values_list("customer_id", flat=True))
+    assert all(pk in customer_ids for pk in events)
+    assert customer.pk not in customer_ids
+    # Ingest first: its event went with the erased customer. Erase first: the batch re-created it.
+    assert len(events) == (0 if first == "ingest" else 1)

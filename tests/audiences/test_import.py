@@ -134,12 +134,12 @@ def test_tabs_backslashes_quotes_and_nul_survive_the_copy(celery_worker, api, wo
     """Rows travel to PostgreSQL in COPY's text format: its special characters are escaped, and a
     NUL (which PostgreSQL text cannot hold) refuses its own line only."""
     content = (
-        'external_id,email,note,path\n'
-        'c\\1,,"tab\there","C:\\dir\\n"\n'
-        'c2,,"say ""hi""\r\nbye",\\\n'
-        'c3,,"nul\x00",x\n'
-        'c4,,ok,\n'
-    ).encode()
+        b'external_id,email,note,path\n'
+        b'c\\1,,"tab\there","C:\\dir\\n"\n'
+        b'c2,,"say ""hi""\r\nbye",\\\n'
+        b'c3,,"nul\x00",x\n'
+        b'c4,,ok,\n'
+    )
     data = finished(api, upload(api, content).json()["import_id"])
     assert data["status"] == "done", data
     assert (data["created"], data["failed"]) == (3, 1)
@@ -150,3 +150,19 @@ def test_tabs_backslashes_quotes_and_nul_survive_the_copy(celery_worker, api, wo
         "c2": {"note": 'say "hi"\r\nbye', "path": "\\"},
         "c4": {"note": "ok"},
     }
+
+
+def test_new_customers_then_existing_ones_in_later_chunks(celery_worker, api, workspace, monkeypatch):
+    """New customers take the plain INSERT path (list membership included); a later chunk that
+    meets existing ones rolls back to its savepoint and merges them instead."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    CustomerFactory(workspace=workspace, external_id="old", attributes={"plan": "legacy", "seats": 2})
+    lst = CustomerListFactory(workspace=workspace)
+    rows = "".join(f"n{i},free\n" for i in range(5)) + "old,pro\nn6,team\n"
+    data = finished(api, upload(api, f"external_id,plan\n{rows}".encode(), f"?list_id={lst.pk}").json()["import_id"])
+    assert (data["status"], data["created"], data["updated"], data["processed"]) == ("done", 6, 1, 7), data
+    customers = {c.external_id: c.attributes for c in Customer.objects.for_workspace(workspace)}
+    assert customers["old"] == {"plan": "pro", "seats": 2}
+    assert customers["n6"] == {"plan": "team"} and customers["n0"] == {"plan": "free"}
+    members = set(ListMember.objects.for_workspace(workspace).filter(customer_list=lst).values_list("customer__external_id", flat=True))
+    assert members == {*(f"n{i}" for i in range(5)), "old", "n6"}

@@ -6,6 +6,7 @@ API. A second test holds a 150-node journey to a loading, arranging and panning 
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -304,11 +305,6 @@ def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
 
     # Ada does not: the timeout sends the reminder email, then the SMS, and she finishes.
     expect(count(page, "exit_2", "entered")).to_have_text("1", timeout=60_000)
-    import json, time as _t
-    for _ in range(10):
-        print("DEBUG analytics", json.dumps([n for n in account.get(f"/journeys/{journey_id}/analytics").json()["nodes"] if n["node_id"].startswith("message")]))
-        print("DEBUG messages", json.dumps([(m["node_id"], m["status"], m.get("error")) for m in account.get("/messages", params={"journey_id": journey_id}).json()["results"]]))
-        _t.sleep(2)
     expect(count(page, "message_1", "sent")).to_have_text("1", timeout=30_000)
     expect(count(page, "message_2", "sent")).to_have_text("1", timeout=30_000)
     expect(count(page, "wait_2", "waiting")).to_have_text("0")
@@ -372,10 +368,11 @@ def _big_graph(size: int) -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
-def _renderer_cpu_seconds(cdp) -> float:
-    """Main-thread time the page's renderer spent on tasks (script, style, layout, paint)."""
-    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-    return metrics["TaskDuration"]
+def _chromium_cpu_seconds(cdp) -> float:
+    """CPU time all of Chromium's processes have used so far (renderer with its ELK worker, GPU,
+    browser): the page's real cost, which a loaded machine does not inflate the way it does
+    wall-clock time."""
+    return sum(p["cpuTime"] for p in cdp.send("SystemInfo.getProcessInfo")["processInfo"])
 
 
 def test_a_150_node_journey_loads_arranges_and_pans_smoothly(
@@ -389,29 +386,28 @@ def test_a_150_node_journey_loads_arranges_and_pans_smoothly(
     journey_id = created.json()["id"]
 
     sign_in(page, live_server_url)
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
+    cdp = page.context.browser.new_browser_cdp_session()
     figures = {}
 
     # Open it from the list (client-side navigation) until the canvas answers.
     link = page.get_by_role("link", name="Big cart journey")
     expect(link).to_be_visible()
-    cpu, began = _renderer_cpu_seconds(cdp), time.perf_counter()
+    cpu, began = _chromium_cpu_seconds(cdp), time.perf_counter()
     link.click()
     expect(page.get_by_role("button", name="Auto arrange")).to_be_enabled()
     expect(page.locator(".react-flow__node").first).to_be_visible()
-    figures["load"] = (time.perf_counter() - began, _renderer_cpu_seconds(cdp) - cpu)
+    figures["load"] = (time.perf_counter() - began, _chromium_cpu_seconds(cdp) - cpu)
 
     # Auto arrange lays all 150 out (elkjs in a worker) and fits the view.
     start_node = node(page, "start")
     before = start_node.get_attribute("style")
-    cpu, began = _renderer_cpu_seconds(cdp), time.perf_counter()
+    cpu, began = _chromium_cpu_seconds(cdp), time.perf_counter()
     page.get_by_role("button", name="Auto arrange").click()
     page.wait_for_function(
         "before => document.querySelector('.react-flow__node[data-id=\"start\"]')?.getAttribute('style') !== before",
         arg=before,
     )
-    figures["arrange"] = (time.perf_counter() - began, _renderer_cpu_seconds(cdp) - cpu)
+    figures["arrange"] = (time.perf_counter() - began, _chromium_cpu_seconds(cdp) - cpu)
     expect(page.get_by_test_id("save-state")).to_have_text("All changes saved", timeout=15_000)
     stored = account.get(f"/journeys/{journey_id}").json()["graph"]["nodes"]
     assert len({(n["position"]["x"], n["position"]["y"]) for n in stored}) == 150  # no overlaps
@@ -422,20 +418,22 @@ def test_a_150_node_journey_loads_arranges_and_pans_smoothly(
     box = page.get_by_test_id("canvas").bounding_box()
     assert box
     x, y = box["x"] + box["width"] - 120, box["y"] + 80
-    cpu, began = _renderer_cpu_seconds(cdp), time.perf_counter()
+    cpu, began = _chromium_cpu_seconds(cdp), time.perf_counter()
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x - 400, y + 300, steps=30)
     page.mouse.up()
-    figures["pan"] = (time.perf_counter() - began, _renderer_cpu_seconds(cdp) - cpu)
+    figures["pan"] = (time.perf_counter() - began, _chromium_cpu_seconds(cdp) - cpu)
     assert viewport.get_attribute("style") != transform
 
     print(
-        "150-node canvas: "
-        + ", ".join(f"{k} {wall:.2f} s wall / {cpu:.2f} s renderer CPU" for k, (wall, cpu) in figures.items())
+        f"150-node canvas (load average {os.getloadavg()[0]:.1f}): "
+        + ", ".join(f"{k} {wall:.2f} s wall / {cpu:.2f} s Chromium CPU" for k, (wall, cpu) in figures.items())
     )
-    # Generous bounds: they catch a pathological regression (a re-render storm, a layout on the
-    # main thread), not a slow afternoon on a shared CI machine.
-    assert figures["load"][0] < 5, figures
-    assert figures["arrange"][0] < 5, figures
-    assert figures["pan"][0] < 3, figures
+    # Generous bounds that catch a pathological regression (a re-render storm, layout on the main
+    # thread), not a slow afternoon: CPU is what the page costs; wall-clock, on a shared machine,
+    # also waits for everyone else, hence its looser bound.
+    for phase, cpu_limit in (("load", 5), ("arrange", 5), ("pan", 3)):
+        wall, cpu = figures[phase]
+        assert cpu < cpu_limit, (phase, figures)
+        assert wall < 3 * cpu_limit, (phase, figures)

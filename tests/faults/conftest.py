@@ -49,6 +49,7 @@ class Provider:
     def __init__(self):
         self.received: Counter = Counter()
         self.idempotency_keys: defaultdict[str, set] = defaultdict(set)
+        self.arrivals: defaultdict[str, list[float]] = defaultdict(list)  # monotonic, per key
         self.script: list[str] = []
         self.default = "ok"
         self.delay = 0.0
@@ -69,6 +70,7 @@ class Provider:
                 with provider.lock:
                     mode = provider.script.pop(0) if provider.script else provider.default
                     provider.received[key] += 1
+                    provider.arrivals[key].append(time.monotonic())
                     provider.idempotency_keys[key].add(self.headers.get("Idempotency-Key"))
                 if provider.delay:
                     time.sleep(provider.delay)

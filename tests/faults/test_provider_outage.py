@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from channels_app.services import MAX_SEND_ATTEMPTS, RETRY_BACKOFF_SECONDS
+
 from .conftest import Provider, wait_until
 from .flows import customers_upload, edge, email_node, enroll, http_channel, journey_started, node
-
-# channels_app.services: 4 attempts, backoff 2 s, 10 s, 60 s between them.
-MAX_SEND_ATTEMPTS = 4
 
 
 @pytest.fixture
@@ -85,6 +84,12 @@ def test_provider_times_out_fails_then_recovers_and_one_that_never_does_fails(li
     assert messages[flaky_customer] == ("sent", 3)
     assert messages[dead_customer] == ("failed", MAX_SEND_ATTEMPTS)
     assert broken_provider.total() == MAX_SEND_ATTEMPTS
+    # With backoff: each retry waited at least its scheduled delay after the attempt before it.
+    (arrivals,) = broken_provider.arrivals.values()
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    print(f"\nprovider never recovers: {len(arrivals)} attempts, gaps {[round(g, 1) for g in gaps]}s "
+          f"(backoff {list(RETRY_BACKOFF_SECONDS)}s)")
+    assert all(gap >= delay - 0.5 for gap, delay in zip(gaps, RETRY_BACKOFF_SECONDS, strict=True)), gaps
     # The flaky provider saw the message three times (timeout, 500, ok): retries, not doubles,
     # and nothing after the success.
     assert provider.total() == 3

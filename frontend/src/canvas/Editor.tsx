@@ -48,6 +48,10 @@ type Action = 'start' | 'pause' | 'resume' | 'stop';
 
 const AUTOSAVE_MS = 800;
 const TYPING_COMMIT_MS = 500; // one undo step per pause in typing, not per keystroke
+// Drawing only the nodes in view pays off for very large journeys; below this, checking what is
+// in view on every pan frame costs more than drawing everything (a fitted 150-node journey is all
+// in view anyway).
+const VISIBLE_ONLY_FROM = 300;
 
 const CONFIRM: Record<Action, { title: string; text: string; button: string; danger?: boolean }> = {
   start: {
@@ -132,7 +136,9 @@ export function Editor({ initial }: { initial: Journey }) {
   // ---- autosave ---------------------------------------------------------------------------
   const graph = useMemo(() => flowToGraph(nodes, edges), [nodes, edges]);
   const draftBody = useMemo(() => JSON.stringify({ name, graph, settings }), [name, graph, settings]);
-  const lastSaved = useRef(JSON.stringify({ name: initial.name, graph: flowToGraph(start.nodes, start.edges), settings: initial.settings ?? {} }));
+  // Lazily: a useRef argument is evaluated on every render, and this one serializes the graph.
+  const lastSaved = useRef<string>(null as unknown as string);
+  lastSaved.current ??= JSON.stringify({ name: initial.name, graph: flowToGraph(start.nodes, start.edges), settings: initial.settings ?? {} });
   const [saveState, setSaveState] = useState<SaveState>('saved');
   const [saveError, setSaveError] = useState<string | null>(null);
   const draftRef = useRef(draftBody);
@@ -487,7 +493,7 @@ export function Editor({ initial }: { initial: Journey }) {
               nodesConnectable={!readOnly}
               deleteKeyCode={readOnly ? null : ['Backspace', 'Delete']}
               defaultEdgeOptions={{ type: 'smoothstep' }}
-              onlyRenderVisibleElements={nodes.length > 60}
+              onlyRenderVisibleElements={nodes.length > VISIBLE_ONLY_FROM}
               // Only for a stored graph: on an empty canvas it would re-center the first dropped node.
               fitView={start.nodes.length > 0}
               fitViewOptions={{ padding: 0.2, maxZoom: 1 }}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { countsFrom, POLL_MS, reconnectDelay, type SocketLike, startLiveFeed } from './useLiveCounts';
+import { countsFrom, LIVE_REFRESH_MS, POLL_MS, PUSH_REFRESH_MS, reconnectDelay, type SocketLike, startLiveFeed } from './useLiveCounts';
 
 describe('countsFrom', () => {
   it('reads the REST list and the websocket map alike', () => {
@@ -76,17 +76,24 @@ describe('startLiveFeed', () => {
     vi.useRealTimers();
   });
 
-  it('reads once, then takes pushed counts over the socket without polling', async () => {
+  it('reads once, then takes pushed counts over the socket, re-reading only after pushes and slowly', async () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(reads).toBe(1);
     sockets[0].open();
     await vi.advanceTimersByTimeAsync(0);
     expect(modes).toEqual(['connecting', 'live']);
+    expect(reads).toBe(2); // the catch-up read on open
     sockets[0].push({ type: 'counts', nodes: { wait: { waiting: 3 } } });
-    expect(rows.at(-1)).toEqual([{ node_id: 'wait', waiting: 3 }]);
-    const before = reads;
-    await vi.advanceTimersByTimeAsync(POLL_MS * 5);
-    expect(reads).toBe(before); // no polling while live
+    sockets[0].push({ type: 'counts', nodes: { wait: { waiting: 4 } } });
+    expect(rows.at(-1)).toEqual([{ node_id: 'wait', waiting: 4 }]);
+    // One REST read shortly after a burst of pushes brings the message numbers the socket lacks.
+    await vi.advanceTimersByTimeAsync(PUSH_REFRESH_MS);
+    expect(reads).toBe(3);
+    // No fast polling while live: the next read is the slow refresh.
+    await vi.advanceTimersByTimeAsync(LIVE_REFRESH_MS - PUSH_REFRESH_MS - 1);
+    expect(reads).toBe(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(reads).toBe(4);
   });
 
   it('polls while the socket is down, reconnects with growing delays and catches up on open', async () => {
@@ -111,7 +118,7 @@ describe('startLiveFeed', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(modes.at(-1)).toBe('live');
     expect(reads).toBe(beforeOpen + 1); // the catch-up read
-    // Live again: polling stopped, and the next drop starts the backoff from the beginning.
+    // Live again: fast polling stopped, and the next drop starts the backoff from the beginning.
     const live = reads;
     await vi.advanceTimersByTimeAsync(POLL_MS * 3);
     expect(reads).toBe(live);

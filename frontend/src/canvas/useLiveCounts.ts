@@ -1,13 +1,19 @@
 // Per-node live counts of a journey: pushed over the websocket /ws/journeys/{id}/, and, while the
 // socket is down, polled from GET /journeys/{id}/analytics every few seconds. A dropped socket is
 // reopened with exponential backoff, and every (re)connection re-reads the counts so nothing
-// pushed while it was down is missed.
+// pushed while it was down is missed. The socket carries step counts only; message numbers
+// (sent, opened, clicked) come from the REST read, repeated shortly after each push and slowly
+// while live.
 import { useEffect, useState } from 'react';
 
 import { journeyAnalytics, type NodeCounts } from '../api/analytics';
 import { useSession } from '../session';
 
 export const POLL_MS = 3000;
+/** after a push, the REST read that brings the message numbers along (at most one per this) */
+export const PUSH_REFRESH_MS = 1500;
+/** while live, a slow REST read for what changes without a push (receipts: opened, clicked) */
+export const LIVE_REFRESH_MS = 15_000;
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_MAX_MS = 30_000;
 
@@ -62,6 +68,7 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
   let socket: SocketLike | null = null;
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let reading = false;
 
   const setMode = (next: LiveMode) => {
@@ -87,18 +94,24 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
         reading = false;
       });
   };
-  const startPolling = () => {
-    pollTimer ??= setInterval(read, POLL_MS);
+  const readSoon = () => {
+    refreshTimer ??= setTimeout(() => {
+      refreshTimer = undefined;
+      read();
+    }, PUSH_REFRESH_MS);
   };
-  const stopPolling = () => {
+  let pollMs = 0;
+  const pollEvery = (ms: number) => {
+    if (pollMs === ms) return; // already at this pace: a new interval would restart the clock
     clearInterval(pollTimer);
-    pollTimer = undefined;
+    pollMs = ms;
+    pollTimer = setInterval(read, ms);
   };
   const lost = () => {
     socket = null;
     if (stopped) return;
     if (mode !== 'unavailable') setMode('polling');
-    startPolling();
+    pollEvery(POLL_MS);
     retryTimer = setTimeout(connect, reconnectDelay(attempt++, random));
   };
   function connect() {
@@ -112,14 +125,17 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
     socket.onopen = () => {
       if (stopped) return;
       attempt = 0;
-      stopPolling();
+      pollEvery(LIVE_REFRESH_MS);
       setMode('live');
       read(); // catch up on whatever changed while the socket was down
     };
     socket.onmessage = (event) => {
       try {
         const rows = countsFrom(JSON.parse(String(event.data)));
-        if (rows) onCounts(rows);
+        if (rows) {
+          onCounts(rows);
+          readSoon();
+        }
       } catch {
         // A message that is not JSON is not for us.
       }
@@ -132,8 +148,9 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
   connect();
   return () => {
     stopped = true;
-    stopPolling();
+    clearInterval(pollTimer);
     clearTimeout(retryTimer);
+    clearTimeout(refreshTimer);
     if (socket) {
       socket.onclose = null;
       socket.close();

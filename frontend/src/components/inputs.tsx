@@ -327,9 +327,9 @@ export function AttributeButton({
     const el = target.current;
     const token = `{{ ${path} }}`;
     const text = value;
-    const caret = el && el.value === value;
-    const start = (caret && el.selectionStart) ?? text.length;
-    const end = (caret && el.selectionEnd) ?? text.length;
+    const caret = el?.value === value ? el : null;
+    const start = caret?.selectionStart ?? text.length;
+    const end = caret?.selectionEnd ?? text.length;
     onInsert(text.slice(0, start) + token + text.slice(end));
     setOpen(false);
     setCustom('');

@@ -24,7 +24,13 @@ export default function CustomersPage() {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]); // cursor of each page seen
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const cursor = cursors[cursors.length - 1];
+  // Which query the rows on screen answer: derived while rendering, so the table is marked busy
+  // in the same frame the filters change.
+  const queryKey = JSON.stringify([search, tag, segmentId, listId, cursor ?? null, attempt]);
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
+  const loading = loadedKey !== queryKey && !error;
 
   useEffect(() => {
     ok(api.GET('/api/v1/segments', { params: { query: { limit: 200 } } }))
@@ -46,7 +52,9 @@ export default function CustomersPage() {
   useEffect(() => setCursors([undefined]), [search, tag, segmentId, listId]);
 
   useEffect(() => {
-    setRows(null);
+    // The rows shown stay until the next ones arrive (dimmed): no flash of a spinner per keystroke.
+    // A slower answer to an earlier query must not overwrite a later one.
+    let superseded = false;
     setError(null);
     const query = {
       limit: PAGE,
@@ -58,11 +66,17 @@ export default function CustomersPage() {
     };
     ok(api.GET('/api/v1/customers', { params: { query } }))
       .then((page) => {
+        if (superseded) return;
         setRows(page.results);
         setNext(page.next ?? null);
+        setLoadedKey(queryKey);
       })
-      .catch((e) => setError(errorMessage(e)));
-  }, [search, tag, segmentId, listId, cursor]);
+      .catch((e) => superseded || setError(errorMessage(e)));
+    return () => {
+      superseded = true;
+    };
+    // queryKey is these same values, serialized.
+  }, [search, tag, segmentId, listId, cursor, attempt]);
 
   function update(changes: Record<string, string>) {
     const nextParams = new URLSearchParams(params);
@@ -111,7 +125,7 @@ export default function CustomersPage() {
           ))}
         </select>
       </div>
-      {error && <ErrorBanner message={error} />}
+      {error && <ErrorBanner message={error} onRetry={() => setAttempt((n) => n + 1)} />}
       {rows === null && !error && <Spinner label="Loading customers…" />}
       {rows?.length === 0 &&
         (filtered ? (
@@ -124,7 +138,7 @@ export default function CustomersPage() {
           </EmptyState>
         ))}
       {rows && rows.length > 0 && (
-        <table className="table" aria-label="Customers">
+        <table className={loading ? 'table table-stale' : 'table'} aria-label="Customers" aria-busy={loading}>
           <thead>
             <tr>
               <th>Customer</th>
@@ -143,8 +157,8 @@ export default function CustomersPage() {
                   </Link>
                   {displayName(c) && <div className="muted small">{displayName(c)}</div>}
                 </td>
-                <td>{c.email ?? <span className="muted">—</span>}</td>
-                <td>{c.phone ?? <span className="muted">—</span>}</td>
+                <td>{c.email || <span className="muted">—</span>}</td>
+                <td>{c.phone || <span className="muted">—</span>}</td>
                 <td>
                   {c.tags.map((t) => (
                     <span key={t} className="badge" style={{ marginRight: 4 }}>
@@ -159,11 +173,11 @@ export default function CustomersPage() {
         </table>
       )}
       <div className="row-center row-gap">
-        <Button disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+        <Button disabled={cursors.length === 1 || loading} onClick={() => setCursors(cursors.slice(0, -1))}>
           ← Previous
         </Button>
         <span className="muted small">Page {cursors.length}</span>
-        <Button disabled={!next} onClick={() => next && setCursors([...cursors, next])}>
+        <Button disabled={!next || loading} onClick={() => next && setCursors([...cursors, next])}>
           Next →
         </Button>
       </div>
