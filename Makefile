@@ -24,11 +24,12 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 FRONTEND_BUILD := frontend/dist/index.html
 
-.PHONY: help install run test bench loadtest lint frontend
+.PHONY: help install run test bench loadtest lint frontend faults
 
 help:
 	@echo "make run        start Waymark (web, worker, beat, timers) at http://127.0.0.1:$(PORT)"
 	@echo "make test       the whole suite: front-end build, pytest (ARGS=... goes to pytest), vitest"
+	@echo "make faults     only the fault tests (tests/faults: kill -9, Redis/PostgreSQL restarts, outages)"
 	@echo "make bench      run bench/bench_*.py (≤ 15 min) and write bench/results.json"
 	@echo "make loadtest   wrk against POST /events for 5 minutes (LOADTEST_SECONDS=...)"
 	@echo "make lint       ruff check"
@@ -63,6 +64,11 @@ run: $(INSTALLED) $(FRONTEND_BUILD)
 # alongside the test results instead of stopping before them.
 test: $(INSTALLED) $(NODE_MODULES)
 	$(PY) -m devtools.testrun $(ARGS)
+
+# The fault tests start their own throwaway PostgreSQL and Redis (tests/faults/stack.py), so no
+# services are needed; `make test` runs them too, with everything else.
+faults: $(INSTALLED)
+	$(PY) -m pytest tests/faults -p no:cacheprovider -rA $(ARGS)
 
 bench: $(INSTALLED)
 	$(PY) -m bench.run $(ARGS)

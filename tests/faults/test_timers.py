@@ -29,7 +29,7 @@ def _states(live, journey_id: int) -> dict:
     return dict(live.sql("SELECT state, count(*) FROM journeys_enrollment WHERE journey_id = %s GROUP BY 1", [journey_id]))
 
 
-def _fired_once_never_early(live, journey_id: int, wake_at: dict) -> dict[int, float]:
+def _fired_once_never_early(live, journey_id: int, wake_at: dict, record_property) -> dict[int, float]:
     """Each enrollment passed its wait exactly once, and not before its wake_at; returns how
     late each one passed (seconds), by enrollment id."""
     rows = live.sql(
@@ -37,6 +37,8 @@ def _fired_once_never_early(live, journey_id: int, wake_at: dict) -> dict[int, f
            WHERE journey_id = %s AND node_id = 'wait' AND kind = 'passed' GROUP BY 1""",
         [journey_id],
     )
+    record_property("timers_lost", len(wake_at) - len(rows))
+    record_property("timers_doubled", sum(r[1] > 1 for r in rows))
     assert len(rows) == len(wake_at), f"{len(wake_at) - len(rows)} waits never fired"
     assert [r for r in rows if r[1] != 1] == [], "a wait fired twice"
     lateness = {eid: (at - wake_at[eid]).total_seconds() for eid, _, at in rows}
@@ -56,7 +58,7 @@ def _timers_stored(live) -> dict[str, float]:
 ENGINE_SLACK = 5.0
 
 
-def test_redis_lost_while_10000_wait_every_timer_is_restored(live):
+def test_redis_lost_while_10000_wait_every_timer_is_restored(live, record_property):
     n = 10_000
     live.web()
     live.worker("worker", concurrency=3)
@@ -83,7 +85,7 @@ def test_redis_lost_while_10000_wait_every_timer_is_restored(live):
     assert _timers_stored(live) == {}
     wait_until(lambda: _states(live, journey_id).get("completed") == n, 300, 1.0,
                what="every wait fired and completed")
-    lateness = _fired_once_never_early(live, journey_id, wake_at)
+    lateness = _fired_once_never_early(live, journey_id, wake_at, record_property)
     # Late by at most the reconcile interval once Redis is back (plus the engine's own time);
     # a wait that came due while Redis was down is also late by that downtime, and no more.
     over = [(late, bound) for eid, late in lateness.items()
@@ -98,7 +100,7 @@ def test_redis_lost_while_10000_wait_every_timer_is_restored(live):
     assert _timers_stored(live) == {}  # every timer fired and was removed: none left to fire twice
 
 
-def test_timers_process_killed_and_restarted_loses_and_doubles_nothing(live):
+def test_timers_process_killed_and_restarted_loses_and_doubles_nothing(live, record_property):
     n = 1000
     live.web()
     live.worker("worker", concurrency=3)
@@ -119,7 +121,7 @@ def test_timers_process_killed_and_restarted_loses_and_doubles_nothing(live):
     time.sleep(downtime)
     live.timers(RECONCILE_SECONDS)
     wait_until(lambda: _states(live, journey_id).get("completed") == n, 120, 0.5, what="every wait fired")
-    lateness = _fired_once_never_early(live, journey_id, wake_at)
+    lateness = _fired_once_never_early(live, journey_id, wake_at, record_property)
     # Timers still in Redis fire as soon as a pump runs again; the ones the killed process had
     # popped but not yet queued exist only in PostgreSQL, and the reconciler re-queues a wait
     # once it is OVERDUE_GRACE late: late by that much, never lost.

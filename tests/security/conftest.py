@@ -25,7 +25,7 @@ def pytest_terminal_summary(terminalreporter, config):
     for reports in terminalreporter.stats.values():
         for report in reports:
             stats = getattr(report, "_hypothesis_stats", None)
-            if getattr(report, "when", None) == "call" and stats:
+            if getattr(report, "when", None) == "teardown" and stats:  # where the plugin puts them
                 tests += 1
                 tried += sum(int(passing) + int(failing) for passing, failing, _ in _PHASE_CASES.findall(stats))
     answers = config.stash.get(API_ANSWERS, Counter())

@@ -1465,6 +1465,7 @@ export interface components {
             /** Format: date-time */
             wake_at?: string | null;
             readonly history: components["schemas"]["HistoryItem"][];
+            readonly messages: components["schemas"]["TimelineMessage"][];
         };
         EnrollmentList: {
             results: components["schemas"]["Enrollment"][];
@@ -1858,6 +1859,12 @@ export interface components {
          * @enum {string}
          */
         MessageStatusEnum: "queued" | "sent" | "delivered" | "opened" | "read" | "clicked" | "replied" | "failed" | "bounced";
+        MessageStatusEvent: {
+            status: string;
+            source: string;
+            /** Format: date-time */
+            at: string;
+        };
         MessageStatusRequest: {
             status: components["schemas"]["MessageStatusStatusEnum"];
             /** Format: date-time */
@@ -2155,6 +2162,24 @@ export interface components {
          * @enum {string}
          */
         TemplateEnum: "abandoned_cart" | "birthday" | "onboarding" | "post_purchase" | "promotion" | "re_engagement";
+        /** @description A message of the enrollment's timeline (selectors.enrollment_messages). */
+        TimelineMessage: {
+            id: number;
+            node_id: string;
+            /** @description The history step that sent it. */
+            step_seq: number | null;
+            channel: string;
+            provider: string;
+            /** @description The latest status. */
+            status: string;
+            error: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** @description Every status it went through, oldest first. */
+            events: components["schemas"]["MessageStatusEvent"][];
+        };
         TrackingAliasRequest: {
             /** @description The customer's external_id. */
             userId?: string;

@@ -48,9 +48,8 @@ type Action = 'start' | 'pause' | 'resume' | 'stop';
 
 const AUTOSAVE_MS = 800;
 const TYPING_COMMIT_MS = 500; // one undo step per pause in typing, not per keystroke
-// Drawing only the nodes in view pays off for very large journeys; below this, checking what is
-// in view on every pan frame costs more than drawing everything (a fitted 150-node journey is all
-// in view anyway).
+// Drawing only the nodes in view pays off for very large journeys; below this the per-frame "what
+// is in view" check during a pan buys nothing (a fitted 150-node journey is all in view anyway).
 const VISIBLE_ONLY_FROM = 300;
 
 const CONFIRM: Record<Action, { title: string; text: string; button: string; danger?: boolean }> = {
@@ -137,7 +136,7 @@ export function Editor({ initial }: { initial: Journey }) {
   const graph = useMemo(() => flowToGraph(nodes, edges), [nodes, edges]);
   const draftBody = useMemo(() => JSON.stringify({ name, graph, settings }), [name, graph, settings]);
   // Lazily: a useRef argument is evaluated on every render, and this one serializes the graph.
-  const lastSaved = useRef<string>(null as unknown as string);
+  const lastSaved = useRef<string | null>(null);
   lastSaved.current ??= JSON.stringify({ name: initial.name, graph: flowToGraph(start.nodes, start.edges), settings: initial.settings ?? {} });
   const [saveState, setSaveState] = useState<SaveState>('saved');
   const [saveError, setSaveError] = useState<string | null>(null);

@@ -25,4 +25,12 @@ class Migration(migrations.Migration):
             model_name='customer',
             constraint=models.UniqueConstraint(fields=('workspace', 'external_id'), include=('id',), name='customer_unique_external_id', opclasses=['int8_ops', 'varchar_pattern_ops']),
         ),
+        migrations.RemoveIndex(
+            model_name='event',
+            name='event_workspace_name_at',
+        ),
+        migrations.AddIndex(
+            model_name='event',
+            index=models.Index(fields=['workspace', 'name', 'occurred_at'], include=('customer',), name='event_workspace_name_at'),
+        ),
     ]
