@@ -21,6 +21,7 @@ and a writer still running after WRITER_WAIT_SECONDS just defers its range to th
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -120,41 +121,64 @@ def _label_sql() -> str:
                                ELSE '' END, 100)"""
 
 
-# Each workspace's zone, or UTC when it is not one PostgreSQL knows (AT TIME ZONE would fail).
-ZONES_SQL = """
-    zones AS (
-        SELECT w.id, CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = w.timezone)
-                          THEN w.timezone ELSE 'UTC' END AS tz
-        FROM workspaces_workspace w
-        WHERE w.id IN (SELECT DISTINCT workspace_id FROM {table} WHERE id > %s AND id <= %s)
-    )"""
+# Zone names PostgreSQL knows, asked once per process: pg_timezone_names reads every zone file
+# (~0.2 s a query), and a zone it does not know would make AT TIME ZONE fail the whole fold.
+_zone_known: dict[str, bool] = {}
+
+
+def _zones() -> str:
+    """{workspace id: zone} as JSON for the workspaces whose zone is not UTC (any other, and a
+    zone PostgreSQL does not know, counts days in UTC). Resolved once per fold and passed as a
+    constant, so the fold's statements carry no join whose row estimate could mislead the plan."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, timezone FROM workspaces_workspace WHERE timezone <> 'UTC'")
+        zones = dict(cursor.fetchall())
+        if unasked := set(zones.values()) - _zone_known.keys():
+            cursor.execute("SELECT name FROM pg_timezone_names WHERE name = ANY(%s)", [sorted(unasked)])
+            known = {row[0] for row in cursor.fetchall()}
+            _zone_known.update({name: name in known for name in unasked})
+    return json.dumps({str(ws): zone for ws, zone in zones.items() if _zone_known[zone]})
+
+
+def _day_sql(at: str, workspace_id: str) -> str:
+    """SQL for the date of `at` in its workspace's zone (%(zones)s is _zones())."""
+    return f"({at} AT TIME ZONE coalesce(%(zones)s::jsonb ->> {workspace_id}::text, 'UTC'))::date"
 
 
 def _fold_steps(low: int, high: int) -> set[int]:
     """Adds StepEvents with low < id <= high to StepRollup, NodeTotal, DurationRollup and
     DurationTotal."""
+    params = {"zones": _zones(), "low": low, "high": high, "base": DURATION_BASE}
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH {ZONES_SQL.format(table=STEPS)}, delta AS (
-                SELECT s.workspace_id, s.journey_id, v.number AS version, x.node_id,
-                       (s.at AT TIME ZONE z.tz)::date AS day, x.kind, x.label, x.holdout, count(*) AS n
+            -- Grouped twice: first the chunk's rows by their own columns (hundreds of groups out
+            -- of ~500k rows, hashed), then those groups expanded into the rollups' rows.
+            WITH steps AS (
+                SELECT s.workspace_id, s.journey_id, s.version_id, s.node_id, s.to_node_id, s.kind,
+                       {_label_sql()} AS label, {_day_sql("s.at", "s.workspace_id")} AS day,
+                       coalesce(e.holdout, false) AS holdout,
+                       -- an enrollment converts on its first goal: goals is append-only, so the goal
+                       -- event whose id is goals[0] is the one conversion of that enrollment
+                       coalesce(s.kind = 'goal' AND e.goals -> 0 ->> 'id' = s.data ->> 'goal_id', false)
+                         AS converts,
+                       count(*) AS n
                 FROM journeys_stepevent s
-                JOIN zones z ON z.id = s.workspace_id
-                JOIN journeys_journeyversion v ON v.id = s.version_id
                 LEFT JOIN journeys_enrollment e ON s.kind IN ('entered', 'goal') AND e.id = s.enrollment_id
+                WHERE s.id > %(low)s AND s.id <= %(high)s
+                GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+            ), delta AS (
+                SELECT s.workspace_id, s.journey_id, v.number AS version, x.node_id, s.day, x.kind, x.label,
+                       x.holdout, sum(s.n)::bigint AS n
+                FROM steps s
+                JOIN journeys_journeyversion v ON v.id = s.version_id
                 CROSS JOIN LATERAL (VALUES
-                    (s.node_id, s.kind::text, {_label_sql()}, s.kind = 'entered' AND coalesce(e.holdout, false)),
-                    -- an enrollment converts on its first goal: goals is append-only, so the goal
-                    -- event whose id is goals[0] is the one conversion of that enrollment
-                    (s.node_id, 'converted', '', coalesce(e.holdout, false)),
+                    (s.node_id, s.kind::text, s.label, s.kind = 'entered' AND s.holdout),
+                    (s.node_id, 'converted', '', s.holdout),
                     -- a passed row also records the arrival at to_node_id (StepEvent.to_node_id)
                     (s.to_node_id, 'arrived', '', false)
                 ) AS x(node_id, kind, label, holdout)
-                WHERE s.id > %s AND s.id <= %s
-                  AND x.node_id <> ''
-                  AND (x.kind <> 'converted'
-                       OR (s.kind = 'goal' AND e.goals -> 0 ->> 'id' = s.data ->> 'goal_id'))
+                WHERE x.node_id <> '' AND (x.kind <> 'converted' OR s.converts)
                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
             ), rollup AS (
                 INSERT INTO analytics_steprollup
@@ -171,21 +195,20 @@ def _fold_steps(low: int, high: int) -> set[int]:
             )
             SELECT DISTINCT journey_id FROM delta
             """,
-            [low, high, low, high],
+            params,
         )
         touched = {row[0] for row in cursor.fetchall()}
         cursor.execute(
             f"""
-            WITH {ZONES_SQL.format(table=STEPS)}, done AS (
-                SELECT s.workspace_id, s.journey_id, v.number AS version, (s.at AT TIME ZONE z.tz)::date AS day,
+            WITH done AS (
+                SELECT s.workspace_id, s.journey_id, v.number AS version, {_day_sql("s.at", "s.workspace_id")} AS day,
                        greatest(extract(epoch FROM s.at - e.entered_at)::float8, 0) AS seconds
                 FROM journeys_stepevent s
-                JOIN zones z ON z.id = s.workspace_id
                 JOIN journeys_journeyversion v ON v.id = s.version_id
                 JOIN journeys_enrollment e ON e.id = s.enrollment_id
-                WHERE s.id > %s AND s.id <= %s AND s.kind = 'completed'
+                WHERE s.id > %(low)s AND s.id <= %(high)s AND s.kind = 'completed'
             ), buckets AS (
-                SELECT workspace_id, journey_id, version, day, floor(ln(1 + seconds) / ln(%s))::int AS bucket,
+                SELECT workspace_id, journey_id, version, day, floor(ln(1 + seconds) / ln(%(base)s))::int AS bucket,
                        count(*) AS n, sum(seconds) AS seconds
                 FROM done GROUP BY 1, 2, 3, 4, 5
             ), daily AS (
@@ -202,31 +225,33 @@ def _fold_steps(low: int, high: int) -> set[int]:
             DO UPDATE SET count = analytics_durationtotal.count + EXCLUDED.count,
                           seconds_sum = analytics_durationtotal.seconds_sum + EXCLUDED.seconds_sum
             """,
-            [low, high, low, high, DURATION_BASE],
+            params,
         )
     return touched
 
 
-def _implies_values() -> tuple[str, list[str]]:
-    """(received status, status it sets) pairs, as SQL VALUES: a click also sets delivered and
-    opened (channels_app.services.IMPLIES), so Message's *_at columns are the closure."""
+def _implies_values() -> tuple[str, dict[str, str]]:
+    """(received status, status it sets) pairs, as SQL VALUES with their parameters: a click also
+    sets delivered and opened (channels_app.services.IMPLIES), so Message's *_at columns are the
+    closure."""
     pairs = [(received, reached) for received, implied in IMPLIES.items() for reached in (received, *implied)]
     pairs = [(a, b) for a, b in pairs if b in MESSAGE_METRICS]
-    return ", ".join(["(%s, %s)"] * len(pairs)), [v for pair in pairs for v in pair]
+    values = ", ".join(f"(%(received{i})s, %(reached{i})s)" for i in range(len(pairs)))
+    params = {f"{name}{i}": status for i, pair in enumerate(pairs) for name, status in zip(("received", "reached"), pair)}
+    return values, params
 
 
 def _fold_deliveries(low: int, high: int) -> set[int]:
     """Adds DeliveryEvents with low < id <= high to MessageRollup: each status a message reaches
     is counted once, at the first event that sets it (all lower ids are final by now)."""
-    values, params = _implies_values()
+    values, implied = _implies_values()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH implies(received, reached) AS (VALUES {values}), {ZONES_SQL.format(table=DELIVERIES)},
-            reached AS (
+            WITH implies(received, reached) AS (VALUES {values}), reached AS (
                 SELECT d.id, d.message_id, d.at, i.reached AS status
                 FROM channels_app_deliveryevent d JOIN implies i ON i.received = d.status
-                WHERE d.id > %s AND d.id <= %s
+                WHERE d.id > %(low)s AND d.id <= %(high)s
             ), firsts AS (
                 SELECT r.* FROM reached r
                 WHERE NOT EXISTS (
@@ -235,15 +260,15 @@ def _fold_deliveries(low: int, high: int) -> set[int]:
                 )
             )
             INSERT INTO analytics_messagerollup (workspace_id, journey_id, version, node_id, day, status, count)
-            SELECT m.workspace_id, m.journey_id, m.version, m.node_id, (f.at AT TIME ZONE z.tz)::date, f.status,
+            SELECT m.workspace_id, m.journey_id, m.version, m.node_id, {_day_sql("f.at", "m.workspace_id")}, f.status,
                    count(*)
-            FROM firsts f JOIN channels_app_message m ON m.id = f.message_id JOIN zones z ON z.id = m.workspace_id
+            FROM firsts f JOIN channels_app_message m ON m.id = f.message_id
             WHERE m.journey_id IS NOT NULL AND m.version IS NOT NULL
             GROUP BY 1, 2, 3, 4, 5, 6
             ON CONFLICT (journey_id, version, node_id, day, status)
             DO UPDATE SET count = analytics_messagerollup.count + EXCLUDED.count
             """,
-            [*params, low, high, low, high],
+            {**implied, "zones": _zones(), "low": low, "high": high},
         )
     return set()
 

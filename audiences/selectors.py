@@ -77,21 +77,48 @@ def import_get(*, workspace: Workspace, import_id: int) -> ImportJob | None:
     return ImportJob.objects.for_workspace(workspace).filter(pk=import_id).first()
 
 
+# Without a name filter, the newest page is read name by name: the (customer, name, occurred_at)
+# index hands each name's newest rows in order, and the first `limit` of their merge is the page.
+# The names come from a skip scan down the same index. Sorting every event of the customer
+# instead measured 154 ms for a customer with 200,000 events (0.1 ms for one with 300); this is
+# a few index probes per distinct name. (A second index on (customer, occurred_at) would cost
+# every ingested event.)
+_NEWEST_EVENTS_SQL = """
+WITH RECURSIVE names(name) AS (
+    SELECT min(name) FROM audiences_event WHERE customer_id = %(customer)s
+    UNION ALL
+    SELECT (SELECT min(e.name) FROM audiences_event e WHERE e.customer_id = %(customer)s AND e.name > names.name)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT page.* FROM names CROSS JOIN LATERAL (
+    SELECT * FROM audiences_event e
+    WHERE e.customer_id = %(customer)s AND e.name = names.name AND e.workspace_id = %(workspace)s
+      AND (%(at)s::timestamptz IS NULL
+           OR (e.occurred_at <= %(at)s AND (e.occurred_at < %(at)s OR e.id < %(id)s::bigint)))
+    ORDER BY e.occurred_at DESC, e.id DESC
+    LIMIT %(limit)s
+) page
+ORDER BY page.occurred_at DESC, page.id DESC
+LIMIT %(limit)s
+"""
+
+
 def customer_events(
     *,
     workspace: Workspace,
     customer: Customer,
+    limit: int,
     name: str = "",
     before: tuple[datetime, int] | None = None,
-) -> QuerySet[Event]:
-    """A customer's events, newest first by (occurred_at, id) — a backfilled event sorts by when
-    it happened, not when it arrived — optionally of one name and strictly after the keyset
-    `before` (the last row of the previous page). The (customer, name, occurred_at) index serves
-    the name filter and the per-customer scan."""
-    events = Event.objects.for_workspace(workspace).filter(customer=customer)
-    if name:
-        events = events.filter(name=name)
+) -> list[Event]:
+    """Up to `limit` of a customer's events, newest first by (occurred_at, id) — a backfilled
+    event sorts by when it happened, not when it arrived — optionally of one name, strictly after
+    the keyset `before` (the last row of the previous page)."""
+    at, event_id = before if before is not None else (None, None)
+    if not name:
+        params = {"customer": customer.pk, "workspace": workspace.pk, "at": at, "id": event_id, "limit": limit}
+        return list(Event.all_workspaces.raw(_NEWEST_EVENTS_SQL, params))
+    events = Event.objects.for_workspace(workspace).filter(customer=customer, name=name)
     if before is not None:
-        at, event_id = before
         events = events.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=event_id))
-    return events.order_by("-occurred_at", "-id")
+    return list(events.order_by("-occurred_at", "-id")[:limit])

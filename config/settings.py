@@ -1,5 +1,6 @@
 """The one settings module: every value comes from the environment, with safe dev defaults."""
 
+import sys
 from pathlib import Path
 
 import environ
@@ -70,8 +71,32 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/waymark"),
 }
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# Connections: a pool in the web process, persistent connections everywhere else.
+# Under ASGI every request runs its sync code in a fresh thread, so CONN_MAX_AGE connections
+# never outlive the request: each request paid a new PostgreSQL backend (~5 ms idle, ~30 ms
+# loaded). The web process therefore borrows from psycopg's pool instead (Django requires
+# CONN_MAX_AGE=0 with it). It is on when an ASGI server runs this process (uvicorn however
+# started: Procfile, docker-compose, tests, bench; its --workers children inherit argv), and
+# DB_POOL=true/false overrides that (gunicorn with uvicorn workers needs DB_POOL=true).
+# Celery workers, beat, run_timers and manage.py keep long-lived threads, where persistent
+# connections already work and a pool's threads would not survive Celery's prefork (psycopg
+# prepares statements per connection, so prepare_threshold in OPTIONS works with the pool,
+# though not behind PgBouncer in transaction mode). A request that gets no connection
+# within DB_POOL_TIMEOUT seconds (PostgreSQL down) raises PoolTimeout, an OperationalError,
+# which the middleware answers with 503; CONN_HEALTH_CHECKS makes the pool check each
+# connection before lending it, so connections broken by a PostgreSQL restart are replaced.
+ASGI_SERVERS = {"uvicorn", "daphne", "hypercorn"}  # argv[0] is bin/uvicorn or uvicorn/__main__.py
+DB_POOL = env.bool("DB_POOL", default=bool(ASGI_SERVERS & set(Path(sys.argv[0]).parts[-2:])))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DB_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -68,13 +68,12 @@ class CustomerEventsView(WorkspaceAPIView):
         params = CustomerEventsQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         limit = params.validated_data["limit"]
-        events = list(
-            selectors.customer_events(
-                workspace=self.workspace,
-                customer=customer,
-                name=params.validated_data.get("name", ""),
-                before=params.validated_data.get("cursor"),
-            )[: limit + 1]
+        events = selectors.customer_events(
+            workspace=self.workspace,
+            customer=customer,
+            limit=limit + 1,
+            name=params.validated_data.get("name", ""),
+            before=params.validated_data.get("cursor"),
         )
         more = len(events) > limit
         events = events[:limit]

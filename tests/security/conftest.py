@@ -32,7 +32,8 @@ def pytest_terminal_summary(terminalreporter, config):
     if not tests and not answers:
         return
     terminalreporter.write_sep("-", "fuzzing figures")
-    terminalreporter.write_line(f"hypothesis (schemathesis included): {tried} inputs tried by {tests} tests")
+    terminalreporter.write_line(f"hypothesis: {tried} generated inputs in {tests} tests (one per schemathesis "
+                                f"operation; schemathesis adds its own coverage cases, counted below)")
     if answers:
         server_errors = sum(n for status, n in answers.items() if status >= 500)
         by_status = ", ".join(f"{status}: {n}" for status, n in sorted(answers.items()))
