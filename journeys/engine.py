@@ -65,8 +65,8 @@ def raw_cursor() -> psycopg.Cursor:
 
 # LIMITS.md: ~100 enrollments per task with set-based SQL reaches ~29k steps/s; per-customer tasks
 # stall at ~680/s. 250 halves the per-task overhead again (Celery ~1 ms of CPU per task) while a
-# batch still commits within tens of milliseconds. (500 measured no better: 89 µs CPU per step
-# against 67 µs at 250, under the same machine load.)
+# batch still commits within tens of milliseconds. (500 was no better in one bench run under
+# load ~18: 89 µs CPU per step against 67 µs at 250.)
 BATCH_SIZE = 250
 # A run stops after this many node executions per enrollment and re-queues it, so one long
 # straight path cannot hold a batch's row locks for long. Graphs are acyclic (graph.py).
