@@ -111,11 +111,12 @@ def _template(source: str):
     return _liquid_env().from_string(source)
 
 
-@lru_cache(maxsize=1)
 def _liquid_env():
-    from liquid import Environment
+    # The sandboxed environment the message channels use: no loader, bounded loops, output and
+    # CPU time — a marketer's template must not be able to stall a worker.
+    from channels_app.rendering import ENV
 
-    return Environment()
+    return ENV
 
 
 # Renders keyed by the values a template reads (from python-liquid's own static analysis): a
@@ -163,7 +164,8 @@ def _memo_key(source: str, context: dict) -> tuple | None:
 
 
 def render_liquid(source: str, context: dict) -> str:
-    """Renders a Liquid template with the journey context (API.md: customer, event, journey)."""
+    """Renders a Liquid template with the journey context (API.md: customer, event, journey);
+    raises liquid's LiquidError when it breaks a sandbox limit."""
     if "{" not in source:
         return source  # no output or tag markup: the text is the result
     key = _memo_key(source, context)

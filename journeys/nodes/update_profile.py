@@ -5,33 +5,16 @@ at least one change. Handles: `next`."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from liquid.exceptions import LiquidError
 
-from channels_app.rendering import ENV, has_liquid, template_error
+from channels_app.rendering import has_liquid, template_error
 
 from ..fields import nonempty_str, unknown_keys
 from .base import ConfigError, Fail, Next, NodeType, Result, register
 
 MAX_NAME = 100  # Customer.tags entries are varchar(100); attribute names follow suit
-
-
-@lru_cache(maxsize=2048)
-def _compiled(source: str):
-    """Parsed once per worker: parsing costs more than rendering, and a journey's values repeat
-    for every customer who passes the node."""
-    return ENV.from_string(source)
-
-
-def render_value(source: str, context: dict) -> str:
-    """A `set` value through the sandboxed Liquid environment the message channels use (no
-    template loader, bounded loops, nesting and output); text without Liquid markup is the
-    value itself and is never parsed."""
-    if not has_liquid(source):
-        return source
-    return _compiled(source).render(**context)
 
 
 def _names_errors(value: Any, field: str, what: str) -> list[ConfigError]:
@@ -81,10 +64,11 @@ class UpdateProfileNode(NodeType):
 
     def execute(self, ctx) -> Result:
         to_set = ctx.config.get("set") or {}
-        context = ctx.liquid_context() if any(isinstance(v, str) and has_liquid(v) for v in to_set.values()) else {}
         try:
+            # ctx.render: the engine's memoized render through the sandboxed environment
+            # (bounded loops, output and CPU time); text without Liquid markup is never parsed.
             values = {
-                name: render_value(value, context) if isinstance(value, str) else value
+                name: ctx.render(value) if isinstance(value, str) and has_liquid(value) else value
                 for name, value in to_set.items()
             }
         except LiquidError as exc:
