@@ -244,7 +244,9 @@ def _implies_values() -> tuple[str, dict[str, str]]:
     pairs = [(received, reached) for received, implied in IMPLIES.items() for reached in (received, *implied)]
     pairs = [(a, b) for a, b in pairs if b in MESSAGE_METRICS]
     values = ", ".join(f"(%(received{i})s, %(reached{i})s)" for i in range(len(pairs)))
-    params = {f"{name}{i}": status for i, pair in enumerate(pairs) for name, status in zip(("received", "reached"), pair)}
+    params = {}
+    for i, (received, reached) in enumerate(pairs):
+        params[f"received{i}"], params[f"reached{i}"] = received, reached
     return values, params
 
 

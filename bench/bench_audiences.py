@@ -5,8 +5,9 @@
 
 run() -> list of {"path", "figure", "unit", "target", "ok", "reference", "note"}; alone:
 `python -m bench.bench_audiences` (then the same-run references are measured here, into the note).
-Uses its own database (BENCH_DATABASE_URL, default waymark_bench, recreated) and Redis DB
-(BENCH_REDIS_URL, default db 5, flushed). Sizes can be shrunk for a smoke run with
+Uses its own database (BENCH_DATABASE_URL, default waymark_bench_audiences on DATABASE_URL's
+server, recreated) and Redis DB (BENCH_REDIS_URL, default db 5 of REDIS_URL's server, flushed);
+run alone without DATABASE_URL / REDIS_URL it starts embedded ones, as bench/run.py does. Sizes can be shrunk for a smoke run with
 BENCH_CUSTOMERS and BENCH_EVENT_SECONDS, and limited to some phases with BENCH_ONLY (a comma list
 of import, events, count; events and count need the imported customers).
 """
@@ -25,15 +26,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 import httpx
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/waymark_bench")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+# Set by _configure(): a database and Redis db of their own on the servers of DATABASE_URL /
+# REDIS_URL (the embedded ones under bench/run.py, or started here when run alone).
+DATABASE_URL = REDIS_URL = ""
+BENCH_DATABASE = "waymark_bench_audiences"
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
 EVENT_SECONDS = float(os.environ.get("BENCH_EVENT_SECONDS", "60"))
 EVENT_BATCH = 1000
@@ -64,6 +67,14 @@ def _env() -> dict[str, str]:
         "IMPORT_DIR": str(ROOT / ".data" / "bench" / "imports"),
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def _configure() -> None:
+    global DATABASE_URL, REDIS_URL
+    database = urlsplit(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
+    redis_server = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or urlunsplit(database._replace(path=f"/{BENCH_DATABASE}"))
+    REDIS_URL = os.environ.get("BENCH_REDIS_URL") or urlunsplit(redis_server._replace(path="/5"))
 
 
 def _manage(*args: str) -> str:
@@ -390,6 +401,7 @@ def bench_segment_count(procs: Processes, key: str) -> dict:
 
 
 def run() -> list[dict]:
+    _configure()
     (ROOT / ".data" / "bench").mkdir(parents=True, exist_ok=True)
     key = _prepare_database()
     rows = []
@@ -403,6 +415,18 @@ def run() -> list[dict]:
     return rows
 
 
+def _main() -> None:
+    """Alone: on embedded PostgreSQL and Redis (as bench/run.py) unless DATABASE_URL / REDIS_URL are set."""
+    import tempfile
+
+    from devtools.services import load_dotenv, services
+
+    load_dotenv()
+    with tempfile.TemporaryDirectory(prefix="waymark-bench-audiences-") as data_dir, services(Path(data_dir)) as urls:
+        os.environ.update(urls)
+        for row in run():
+            print(json.dumps(row), flush=True)
+
+
 if __name__ == "__main__":
-    for row in run():
-        print(json.dumps(row))
+    _main()

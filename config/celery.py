@@ -11,9 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("waymark")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
-# Four queues (ARCHITECTURE.md): the engine advances journeys, messages sends, imports
+# Five queues (ARCHITECTURE.md): the engine advances journeys, messages sends, imports
 # loads CSV files, default takes the rest. Routing is by module so a task's home says its queue.
-app.conf.task_queues = [Queue("engine"), Queue("messages"), Queue("imports"), Queue("default")]
+# `timers` carries only the timer pump's wake batches (journeys.timers): a worker takes from its
+# queues in turn, so waits due now are not queued behind a 100k-enrollment backlog on `engine`.
+app.conf.task_queues = [Queue("timers"), Queue("engine"), Queue("messages"), Queue("imports"), Queue("default")]
 app.conf.task_routes = {
     "journeys.tasks.*": {"queue": "engine"},
     "channels_app.tasks.*": {"queue": "messages"},

@@ -27,6 +27,8 @@ POP_LIMIT = 1000
 # Ids per engine task: the engine's batch size (LIMITS.md: batches of 100–500 reach the ceiling).
 TASK_BATCH = BATCH_SIZE
 POLL_SECONDS = 0.05
+# The wake batches' own queue (config/celery.py), so they do not wait behind bulk enrollments.
+WAKE_QUEUE = "timers"
 ZADD_PIPELINE = 1000
 EPOCH_KEY = "timers:epoch"
 # Waiting rows this far past wake_at are re-queued by the reconciler: well beyond normal pump
@@ -90,7 +92,7 @@ def _enqueue_timer_wakes(ids: list[int]) -> None:
     from .tasks import advance_task
 
     for i in range(0, len(ids), TASK_BATCH):
-        advance_task.apply_async(args=[[[x, None, {"kind": "timer"}] for x in ids[i : i + TASK_BATCH]]])
+        advance_task.apply_async(args=[[[x, None, {"kind": "timer"}] for x in ids[i : i + TASK_BATCH]]], queue=WAKE_QUEUE)
 
 
 def pump_once(now: float | None = None, shards: Iterable[int] | None = None) -> int:

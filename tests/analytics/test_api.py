@@ -152,6 +152,15 @@ def test_workspace_time_zone_sets_the_days(api, workspace):
     assert series[0] == {"date": "2026-11-03", "started": 10, "completed": 6, "goal_conversions": 4}
 
 
+def test_each_workspace_counts_days_in_its_own_zone(api, other_api, workspace, other_workspace):
+    workspace.timezone = "Pacific/Kiritimati"
+    workspace.save(update_fields=["timezone"])
+    ours = _story(workspace)
+    theirs = _story(other_workspace)  # folded while the zones map holds only the first workspace
+    assert api.get(f"/api/v1/journeys/{ours.pk}/analytics").json()["series"][0]["date"] == "2026-11-03"
+    assert other_api.get(f"/api/v1/journeys/{theirs.pk}/analytics").json()["series"][0]["date"] == "2026-11-02"
+
+
 def test_version_filter(workspace, api):
     journey = published(workspace, chain(node("start", "start"), node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}})))
     first = _enroll(journey, 3, prefix="v1-")

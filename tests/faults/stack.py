@@ -200,7 +200,7 @@ class Stack:
 
     def worker(self, name: str = "worker", concurrency: int = 2) -> Process:
         return self.process(name, [
-            PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "engine,messages,imports,default",
+            PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "timers,engine,messages,imports,default",
             "-c", str(concurrency), "--loglevel", "WARNING", "-n", f"{name}-{time.time_ns()}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ])
