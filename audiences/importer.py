@@ -37,8 +37,9 @@ ID_COLUMNS = ("external_id", "customerid", "customer_id")  # compared lower-case
 KNOWN_COLUMNS = ("email", "phone", "timezone", "locale", "tags")
 CHUNK_ROWS = 50_000  # one COPY + upsert + progress update per chunk
 # ...or fewer when the rows are wide: up to four chunks are in memory at once (parsed, queued,
-# stored), so bytes, not rows, bound the worker's memory (tests/audiences/test_import_robustness.py).
+# two stored), so bytes, not rows, bound the worker's memory (tests/audiences/test_import_robustness.py).
 CHUNK_CHARS = 8 << 20
+STORERS = 2  # chunks stored at once, each by its own connection (see _run)
 MAX_ERRORS_KEPT = 1000  # `failed` counts them all; the list keeps the first ones
 HOOK_SLICE = 10_000  # customers_changed is fired in slices of at most this many ids
 ANALYZE_AFTER = 10_000  # an import creating more customers than this refreshes table statistics
@@ -329,6 +330,9 @@ class _Chunk:
     text: str
     rows: int
     errors: list[tuple[int, str]]
+    # Holds an id of the chunk before it: it is stored only once that one has committed, so the
+    # later line wins (chunks without one are stored alongside their predecessor).
+    follows_previous: bool = False
 
 
 def _chunks(reader, layout: _Layout) -> Iterator[_Chunk]:
@@ -340,6 +344,8 @@ def _chunks(reader, layout: _Layout) -> Iterator[_Chunk]:
     lines: list[str] = []
     chars = 0  # in `lines`, less their newlines
     seen: set[str] = set()
+    previous: set[str] = set()  # the ids of the chunk before
+    follows = False
     errors: list[tuple[int, str]] = []
     last_line = 1  # the header
     while True:
@@ -363,8 +369,8 @@ def _chunks(reader, layout: _Layout) -> Iterator[_Chunk]:
             continue
         external_id = row[id_index]
         if external_id in seen or len(seen) >= CHUNK_ROWS or chars >= CHUNK_CHARS:
-            yield _Chunk("".join(lines), len(seen), errors)
-            lines, seen, errors, chars = [], set(), [], 0
+            yield _Chunk("".join(lines), len(seen), errors, follows)
+            lines, previous, seen, errors, chars, follows = [], seen, set(), [], 0, False
         cells = [external_id, *[row[i] for i in known], attributes(row)]
         text = "\t".join(cells)
         if special(text) or text.count("\t") >= len(cells):  # a NUL in an attribute is escaped by JSON: a backslash
@@ -373,9 +379,10 @@ def _chunks(reader, layout: _Layout) -> Iterator[_Chunk]:
                 continue
             text = "\t".join(cell.translate(escapes) for cell in cells)
         seen.add(external_id)
+        follows = follows or external_id in previous
         lines.append(text + "\n")
         chars += len(text)
-    yield _Chunk("".join(lines), len(seen), errors)
+    yield _Chunk("".join(lines), len(seen), errors, follows)
 
 
 def _parse_into(chunks: queue.Queue, reader, layout: _Layout, stop: threading.Event) -> None:
@@ -400,8 +407,10 @@ def _parse_into(chunks: queue.Queue, reader, layout: _Layout, stop: threading.Ev
 
 
 def _run(progress: _Job, raw) -> None:
-    """Parsing (Python, this process) and storing (PostgreSQL, its backend) overlap: a thread
-    parses chunk N+1 while the database upserts chunk N, so two cores both work."""
+    """Parsing (Python, a thread of this process) overlaps storing, and STORERS threads store
+    chunks at once, each through its own connection (PostgreSQL backend): a chunk's COPY and
+    INSERT run beside the previous chunk's, so PostgreSQL, the larger cost, uses both cores.
+    Chunks still commit in file order (_Turns), each with its progress and errors."""
     job = progress.job
     reader = csv.reader(_open_text(raw))
     try:
@@ -411,67 +420,139 @@ def _run(progress: _Job, raw) -> None:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise FieldError(f"The header cannot be read as UTF-8 CSV: {exc}") from exc
     layout = _layout(header)
-    stage = f"import_stage_{job.pk}"
-    columns = ["external_id", *layout.known, "attributes"]
-    copy_sql = f"COPY {stage} ({', '.join(columns)}) FROM STDIN"
-    connection.ensure_connection()
-    pg = connection.connection
     with_list = job.customer_list_id is not None
-    store = _Store(
-        pg,
-        copy_sql,
-        insert_sql=_store_sql(stage, layout, with_list=with_list, upsert=False),
-        upsert_sql=_store_sql(stage, layout, with_list=with_list, upsert=True),
-    )
-    # psycopg.Cursor binds parameters server-side (Django's default cursor quotes them in Python).
-    with psycopg.Cursor(pg) as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {stage}")
-        types = ", ".join(f"{c} text" for c in columns)
-        # Emptied by every commit, so each chunk's transaction starts from a clean stage.
-        cur.execute(f"CREATE TEMP TABLE {stage} ({types}) ON COMMIT DELETE ROWS")
-    chunks: queue.Queue = queue.Queue(maxsize=2)
+    statements = {"upsert": False, "insert": True}
+    chunks: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
     parser = threading.Thread(target=_parse_into, args=(chunks, reader, layout, stop), name=f"import-{job.pk}", daemon=True)
+    source = _Numbered(chunks)
+    turns = _Turns()
+    stores = [
+        _Store(f"import_stage_{job.pk}_{n}", layout, with_list=with_list, shared=statements)
+        for n in range(STORERS)
+    ]
+    storers = [
+        threading.Thread(target=store.run, args=(progress, source, turns), name=f"import-{job.pk}-store-{n}", daemon=True)
+        for n, store in enumerate(stores)
+    ]
     parser.start()
+    for storer in storers:
+        storer.start()
     try:
-        while (chunk := chunks.get()) is not None:
-            if isinstance(chunk, BaseException):
-                raise chunk
-            store.chunk(progress, chunk)
+        for storer in storers:
+            storer.join()
     finally:
         stop.set()
         parser.join()
-        with psycopg.Cursor(pg) as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {stage}")
+    if turns.failed is not None:
+        raise turns.failed
+
+
+class _Numbered:
+    """The parsed chunks, numbered in file order, shared by the storing threads."""
+
+    def __init__(self, chunks: queue.Queue):
+        self.chunks, self.lock, self.next = chunks, threading.Lock(), 0
+
+    def get(self) -> tuple[int, _Chunk | BaseException | None]:
+        with self.lock:
+            item = self.chunks.get()
+            if item is None or isinstance(item, BaseException):
+                self.chunks.put(None)  # the parser has ended: the end for the other storers too
+            number, self.next = self.next, self.next + 1
+            return number, item
+
+
+class _Abandoned(Exception):
+    """An earlier chunk failed: this one is rolled back and the import ends."""
+
+
+class _Turns:
+    """Chunk n commits only after chunk n - 1 has: progress moves in file order, and a repeated
+    id keeps the last line's values. The first failure ends everyone's wait."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.committed = 0  # chunks 0 .. committed - 1 are stored
+        self.failed: BaseException | None = None
+
+    def wait(self, number: int) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.committed >= number or self.failed is not None)
+            if self.failed is not None:
+                raise _Abandoned
+
+    def done(self, number: int) -> None:
+        with self.cond:
+            self.committed = number + 1
+            self.cond.notify_all()
+
+    def fail(self, exc: BaseException) -> None:
+        with self.cond:
+            if self.failed is None:
+                self.failed = exc
+            self.cond.notify_all()
 
 
 class _Store:
-    """Stores chunks. New customers take a plain INSERT (~4.5 µs a row less than ON CONFLICT's
-    speculative insertion, measured on 1M rows); the first chunk that meets an existing
-    external_id rolls back to a savepoint and is upserted, and so is every chunk after it."""
+    """Stores chunks through this thread's own connection and staging table. New customers take a
+    plain INSERT (~4.5 µs a row less than ON CONFLICT's speculative insertion, measured on 1M
+    rows); the first chunk that meets an existing external_id rolls back to a savepoint and is
+    upserted, and so is every chunk after it (`shared`, across the storing threads)."""
 
-    def __init__(self, pg, copy_sql: str, *, insert_sql: str, upsert_sql: str):
-        self.pg, self.copy_sql, self.insert_sql, self.upsert_sql = pg, copy_sql, insert_sql, upsert_sql
-        self.all_new = True
+    def __init__(self, stage: str, layout: _Layout, *, with_list: bool, shared: dict):
+        self.stage = stage
+        columns = ["external_id", *layout.known, "attributes"]
+        self.create_sql = f"CREATE TEMP TABLE {stage} ({', '.join(f'{c} text' for c in columns)}) ON COMMIT DELETE ROWS"
+        self.copy_sql = f"COPY {stage} ({', '.join(columns)}) FROM STDIN"
+        self.insert_sql = _store_sql(stage, layout, with_list=with_list, upsert=False)
+        self.upsert_sql = _store_sql(stage, layout, with_list=with_list, upsert=True)
+        self.shared = shared
+
+    def run(self, progress: _Job, source: _Numbered, turns: _Turns) -> None:
+        """The storing thread: takes chunks until the end or a failure (handed to `turns`)."""
+        try:
+            connection.ensure_connection()
+            self.pg = connection.connection
+            # psycopg.Cursor binds parameters server-side (Django's cursor quotes them in Python).
+            with psycopg.Cursor(self.pg) as cur:
+                # Emptied by every commit, so each chunk's transaction starts from a clean stage.
+                cur.execute(self.create_sql)
+            while turns.failed is None:
+                number, item = source.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):  # the parser's: raised once the chunks before it are stored
+                    turns.wait(number)
+                    turns.fail(item)
+                    return
+                self.chunk(progress, number, item, turns)
+        except _Abandoned:
+            pass
+        except BaseException as exc:
+            turns.fail(exc)
+        finally:
+            connection.close()  # this thread's connection (its temporary stage goes with it)
 
     def _write(self, cur, params: dict) -> tuple[list[int], int]:
-        if self.all_new:
+        if not self.shared["upsert"]:
             try:
                 with transaction.atomic():  # a savepoint: the staged chunk survives its rollback
                     cur.execute(self.insert_sql, params)
                     return cur.fetchone()
             except psycopg.errors.UniqueViolation:
-                self.all_new = False
+                self.shared["upsert"] = True
         cur.execute(self.upsert_sql, params)
         return cur.fetchone()
 
-    def chunk(self, progress: _Job, chunk: _Chunk) -> None:
-        """COPYs one chunk into the stage, stores it and records progress, in one transaction."""
+    def chunk(self, progress: _Job, number: int, chunk: _Chunk, turns: _Turns) -> None:
+        """COPYs one chunk into the stage, stores it and records progress, in one transaction
+        that commits after chunk number - 1's."""
         job = progress.job
-        for line, message in chunk.errors:
-            progress.error(line, message)
         with transaction.atomic():
             if chunk.rows:
+                if chunk.follows_previous:
+                    turns.wait(number)
                 with psycopg.Cursor(self.pg) as cur:
                     # A chunk's commit need not wait for its WAL flush: the job's final status is
                     # written by a synchronous commit, which flushes every chunk before it, and a
@@ -481,6 +562,10 @@ class _Store:
                         copy.write(chunk.text)
                     params = {"ws": job.workspace_id, "list": job.customer_list_id, "now": timezone.now()}
                     ids, created = self._write(cur, params)
+            turns.wait(number)  # from here on, this thread alone touches the job's counters
+            for line, message in chunk.errors:
+                progress.error(line, message)
+            if chunk.rows:
                 job.created += created
                 job.updated += chunk.rows - created
                 job.processed += chunk.rows
@@ -491,3 +576,4 @@ class _Store:
                         lambda part=part: hooks.customers_changed(workspace_id=workspace_id, customer_ids=part)
                     )
             progress.save()
+        turns.done(number)

@@ -60,7 +60,7 @@ def _cached_data_costs():
 
 def segment_count(*, workspace: Workspace, condition: dict) -> int:
     with _cached_data_costs():
-        return customers_matching(workspace_id=workspace.pk, condition=condition).count()
+        return customers_matching(workspace_id=workspace.pk, condition=condition, whole_workspace=True).count()
 
 
 def segment_preview(*, workspace: Workspace, condition: dict, sample_size: int = 10) -> tuple[int, list[Customer]]:

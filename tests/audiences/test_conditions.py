@@ -335,5 +335,8 @@ def test_evaluate_and_sql_always_agree(workspace, inner, outer, people):
         facts = facts_for(workspace_id=workspace.pk, customers=stored, conditions=[condition])
         in_python = {c.external_id for c in stored if evaluate(condition, facts[c.pk], now=NOW)}
         in_sql = set(customers_matching(workspace_id=workspace.pk, condition=condition, now=NOW).values_list("external_id", flat=True))
+        # The whole-audience form (segment counts) drives "did X" clauses from the event index.
+        whole = customers_matching(workspace_id=workspace.pk, condition=condition, now=NOW, whole_workspace=True)
+        in_whole = set(whole.values_list("external_id", flat=True))
         transaction.set_rollback(True)
-    assert in_python == in_sql, (condition, people)
+    assert in_python == in_sql == in_whole, (condition, people)
