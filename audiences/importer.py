@@ -532,7 +532,12 @@ class _Store:
         except BaseException as exc:
             turns.fail(exc)
         finally:
-            connection.close()  # this thread's connection (its temporary stage goes with it)
+            try:  # gone with the connection anyway, unless a pool keeps that open
+                with psycopg.Cursor(connection.connection) as cur:
+                    cur.execute(f"DROP TABLE IF EXISTS {self.stage}")
+            except Exception:  # a broken connection: closing it drops the stage
+                pass
+            connection.close()  # this thread's own connection
 
     def _write(self, cur, params: dict) -> tuple[list[int], int]:
         if not self.shared["upsert"]:
