@@ -4,28 +4,12 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import task_postrun
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("waymark")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-
-# Celery's Django fixup closes the database connection before and after every task unless
-# DB_REUSE_MAX is set, so every engine batch paid a new PostgreSQL backend (a sixth of a worker
-# child's time in the timer benchmark, and the backend's start-up on the database side). Reuse it
-# for up to 1,000 tasks; after each task Django's own rule (as after a web request) closes one
-# that failed or outlived CONN_MAX_AGE, so a PostgreSQL restart costs one task, not a thousand.
-app.conf.CELERY_DB_REUSE_MAX = 1000
-
-
-@task_postrun.connect
-def _close_unusable_db_connections(**kwargs) -> None:
-    from django.db import close_old_connections
-
-    close_old_connections()
-
 
 # Five queues (ARCHITECTURE.md): the engine advances journeys, messages sends, imports
 # loads CSV files, default takes the rest. Routing is by module so a task's home says its queue.
