@@ -1,4 +1,4 @@
-"""The live canvas: a websocket that pushes a journey's node counts while they change."""
+"""The live canvas: a websocket that pushes a journey's node and message counts while they change."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ _read_counts = database_sync_to_async(journey_live_counts)
 
 class JourneyCountsConsumer(AsyncJsonWebsocketConsumer):
     """/ws/journeys/{id}/: session-authenticated members of the journey's workspace receive
-    {"type": "counts", "journey_id", "summary", "nodes"} on connect and after each change.
+    {"type": "counts", "journey_id", "summary", "nodes"} on connect and after each change
+    (selectors.journey_live_counts: a node that sent messages carries their "messages" numbers,
+    so delivery receipts are pushed too).
 
     Changes arrive as group notices from the rollup run (analytics.live); a reconnecting client
     simply gets the current counts first, so nothing depends on what an earlier socket saw."""

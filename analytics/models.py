@@ -55,8 +55,9 @@ class StepRollup(WorkspaceModel):
 
 
 class NodeTotal(WorkspaceModel):
-    """All-time StepRollup totals per (journey, node, kind, label) across versions and hours:
-    what the journey list and the live canvas read, a handful of rows per node."""
+    """All-time StepRollup totals per (journey, node, kind, label) across versions and hours, and
+    MessageRollup's as kind "message" with the status as label: what the journey list and the
+    live canvas read, a handful of rows per node."""
 
     journey_id = models.BigIntegerField()
     node_id = models.CharField(max_length=100)

@@ -298,7 +298,9 @@ def journeys_summary_rows(*, workspace_id: int, journeys: list[Journey]) -> list
 
 def journey_live_counts(*, journey_id: int, workspace_id: int) -> dict:
     """The canvas's live numbers: per node entered/active/waiting/passed/exited/failed and handle
-    counts, all versions, all time. Reads a few rows per node; cheap enough to poll."""
+    counts, and for a node that sent messages their "messages" (MESSAGE_METRICS, the shape of
+    journey_analytics' nodes); all versions, all time. Reads a few rows per node; cheap enough
+    to poll."""
     nodes: dict[str, dict] = {}
 
     def node_row(node_id: str) -> dict:
@@ -321,6 +323,8 @@ def journey_live_counts(*, journey_id: int, workspace_id: int) -> dict:
         elif kind in FINISHED:
             row[kind] += n
             summary[kind] += n
+        elif kind == "message":  # label: the status (services._fold_deliveries)
+            row.setdefault("messages", dict.fromkeys(MESSAGE_METRICS, 0))[label] += n
         if kind == "entered":
             summary["started"] += n
     for node_id, state, n in (

@@ -94,10 +94,11 @@ def _closable_id(table: str) -> int | None:
     return last
 
 
-def _roll(source: str, fold, touched: set[int]) -> int:
+def _roll(source: str, fold, touched: set[int], *, recount: bool = True) -> int:
     """Folds (closed_id, closable] of `source` into the rollups in chunks, each chunk in one
-    transaction with the cursor move. Returns the closed id (unchanged when another run holds
-    the cursor)."""
+    transaction with the cursor move; adds the journeys whose numbers moved to `touched`, and
+    with `recount` recounts their live positions too. Returns the closed id (unchanged when
+    another run holds the cursor)."""
     RollupCursor.objects.get_or_create(source=source)
     target = _closable_id(source)
     while True:
@@ -118,7 +119,8 @@ def _roll(source: str, fold, touched: set[int]) -> int:
             folded = fold(low, high)
             # Recounted in the fold's transaction: a reader never sees a chunk's finishes next to
             # live positions counted before them (e.g. completed 5 and still active 5).
-            live_counts_recount(journey_ids=folded)
+            if recount:
+                live_counts_recount(journey_ids=folded)
             touched |= folded
             cursor_row.closed_id = high
             cursor_row.save(update_fields=["closed_id"])
@@ -255,8 +257,10 @@ def _implies_values() -> tuple[str, dict[str, str]]:
 
 
 def _fold_deliveries(low: int, high: int) -> set[int]:
-    """Adds DeliveryEvents with low < id <= high to MessageRollup: each status a message reaches
-    is counted once, at the first event that sets it (all lower ids are final by now)."""
+    """Adds DeliveryEvents with low < id <= high to MessageRollup and NodeTotal (kind "message"):
+    each status a message reaches is counted once, at the first event that sets it (all lower ids
+    are final by now). Returns the journeys whose message numbers moved (their canvases are told,
+    analytics.live)."""
     values, implied = _implies_values()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -271,19 +275,30 @@ def _fold_deliveries(low: int, high: int) -> set[int]:
                     SELECT 1 FROM channels_app_deliveryevent p JOIN implies i ON i.received = p.status
                     WHERE p.message_id = r.message_id AND p.id < r.id AND i.reached = r.status
                 )
+            ), delta AS (
+                SELECT m.workspace_id, m.journey_id, m.version, m.node_id, {_day_sql("f.at", "m.workspace_id")} AS day,
+                       f.status, count(*) AS n
+                FROM firsts f JOIN channels_app_message m ON m.id = f.message_id
+                WHERE m.journey_id IS NOT NULL AND m.version IS NOT NULL
+                GROUP BY 1, 2, 3, 4, 5, 6
+            ), rollup AS (
+                INSERT INTO analytics_messagerollup (workspace_id, journey_id, version, node_id, day, status, count)
+                SELECT * FROM delta
+                ON CONFLICT (journey_id, version, node_id, day, status)
+                DO UPDATE SET count = analytics_messagerollup.count + EXCLUDED.count
+            ), totals AS (
+                -- All-time per node, beside the step totals: what the live canvas reads.
+                INSERT INTO analytics_nodetotal (workspace_id, journey_id, node_id, kind, label, count)
+                SELECT workspace_id, journey_id, node_id, 'message', status, sum(n) FROM delta
+                GROUP BY workspace_id, journey_id, node_id, status
+                ON CONFLICT (journey_id, node_id, kind, label)
+                DO UPDATE SET count = analytics_nodetotal.count + EXCLUDED.count
             )
-            INSERT INTO analytics_messagerollup (workspace_id, journey_id, version, node_id, day, status, count)
-            SELECT m.workspace_id, m.journey_id, m.version, m.node_id, {_day_sql("f.at", "m.workspace_id")}, f.status,
-                   count(*)
-            FROM firsts f JOIN channels_app_message m ON m.id = f.message_id
-            WHERE m.journey_id IS NOT NULL AND m.version IS NOT NULL
-            GROUP BY 1, 2, 3, 4, 5, 6
-            ON CONFLICT (journey_id, version, node_id, day, status)
-            DO UPDATE SET count = analytics_messagerollup.count + EXCLUDED.count
+            SELECT DISTINCT journey_id FROM delta
             """,
             {**implied, "zones": _zones(), "low": low, "high": high},
         )
-    return set()
+        return {row[0] for row in cursor.fetchall()}
 
 
 def live_counts_recount(*, journey_ids: set[int]) -> None:
@@ -316,12 +331,15 @@ def rollups_refresh() -> RefreshReport:
     started = timezone.now()
     touched: set[int] = set()
     report.steps_closed_id = _roll(STEPS, _fold_steps, touched)
-    report.deliveries_closed_id = _roll(DELIVERIES, _fold_deliveries, set())
+    # A receipt moves no enrollment: the journeys it touches get a notice (their canvases show
+    # message numbers) but no recount of live positions.
+    messaged: set[int] = set()
+    report.deliveries_closed_id = _roll(DELIVERIES, _fold_deliveries, messaged, recount=False)
     since = (previous_run or started) - EDIT_LOOKBACK
     edited = set(Journey.objects.unscoped().filter(updated_at__gte=since).values_list("id", flat=True))
     live_counts_recount(journey_ids=edited - touched)  # the folds recounted the journeys that moved
     touched |= edited
-    journeys_counts_changed(journey_ids=touched)
+    journeys_counts_changed(journey_ids=touched | messaged)
     RollupCursor.objects.filter(source=STEPS).update(last_run_at=started)
     report.journeys_recounted = touched
     return report

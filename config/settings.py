@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audiences.api.paths.CustomerPathMiddleware",  # a %2F in a customer id stays part of the id
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,26 +1,9 @@
 """Routes of the audiences API (mounted under /api/v1 by config/urls.py)."""
 
-from django.urls import path, register_converter
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import customer_views, views
-
-
-class ExternalIdConverter:
-    """A customer's external_id may hold any character, '/', '.' and '@' included. The paths that
-    cannot be an id are the customer's sub-resources: …/inbox (channels_app), …/enrollments
-    (journeys) and …/events (below)."""
-
-    regex = r"(?:(?!/(?:inbox|enrollments|events)(?:/|$)).)+"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(ExternalIdConverter, "external_id")
+from . import customer_views, paths, views  # noqa: F401  (paths registers the external_id converter)
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("customers", views.CustomerViewSet, basename="customer")
@@ -29,7 +12,8 @@ router.register("lists", views.CustomerListViewSet, basename="list")
 router.register("imports", views.ImportViewSet, basename="import")
 
 urlpatterns = [
-    # Before the router: "import" would otherwise read as a customer's external_id.
+    # Before the router: "import" would otherwise read as a customer's external_id (for methods
+    # other than PUT, paths.CustomerPathMiddleware sends /customers/import to the customer "import").
     path("customers/import", views.CustomerImportView.as_view(), name="customer-import"),
     path("events", views.EventIngestView.as_view(), name="event-ingest"),
     path(

@@ -1,6 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from audiences.api import paths  # noqa: F401  (registers the external_id path converter)
+
 from .. import callbacks
 from . import views
 
@@ -9,9 +11,10 @@ router.register("channels", views.ChannelConfigViewSet, basename="channel")
 router.register("messages", views.MessageViewSet, basename="message")
 
 urlpatterns = [
-    path("customers/<str:external_id>/inbox", views.InboxView.as_view(), name="customer-inbox"),
+    # Any external id, '/' included (audiences.api.paths).
+    path("customers/<external_id:external_id>/inbox", views.InboxView.as_view(), name="customer-inbox"),
     path(
-        "customers/<str:external_id>/inbox/<int:pk>/read",
+        "customers/<external_id:external_id>/inbox/<int:pk>/read",
         views.InboxReadView.as_view(),
         name="customer-inbox-read",
     ),

@@ -8,6 +8,7 @@ from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 
+from audiences.api import paths  # noqa: F401  (registers the external_id path converter)
 from audiences.selectors import customer_get
 from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView
@@ -74,9 +75,9 @@ class CustomerEnrollmentsView(WorkspaceAPIView):
 
 
 urls = [
-    # <path:…>: an external_id may hold '/'; audiences' converter leaves …/enrollments to this route.
+    # audiences' external_id converter: an id may hold '/' (or %2F, audiences.api.paths).
     path(
-        "customers/<path:external_id>/enrollments",
+        "customers/<external_id:external_id>/enrollments",
         CustomerEnrollmentsView.as_view(),
         name="customer-enrollments",
     ),

@@ -7,7 +7,8 @@ from collections import defaultdict
 
 from django.db import connection
 
-from tests.engine.helpers import edge, node, published, seconds
+from channels_app.services import channel_create
+from tests.engine.helpers import chain, edge, node, published, seconds
 
 METRICS = ("sent", "delivered", "opened", "read", "clicked", "replied", "failed", "bounced")
 
@@ -34,6 +35,18 @@ def forked_graph(*, wait_seconds: int = 1, event_timeout: int = 2) -> dict:
         # vip:else and buy:timeout are left open: those customers complete there
     ]
     return {"nodes": nodes, "edges": edges}
+
+
+def sms_then_wait_journey(workspace):
+    """A sandbox SMS channel and a published start → sms → wait an hour → exit: each customer
+    gets one message, then waits where the test can look at the message's numbers."""
+    channel_create(workspace=workspace, channel="sms", provider="sandbox", name="Sandbox SMS")
+    return published(workspace, chain(
+        node("start", "start"),
+        node("sms", "message", {"channel": "sms", "content": {"text": "Hi"}}),
+        node("pause", "wait", {"mode": "duration", "duration": seconds(3600)}),
+        node("end", "exit"),
+    ))
 
 
 def forked_journey(workspace, *, holdout: int | None = 25, name: str = "Forked", **graph_options):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import threading
@@ -16,10 +17,13 @@ from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from analytics.consumers import MIN_PUSH_SECONDS
+from analytics.consumers import MIN_PUSH_SECONDS, RESYNC_SECONDS
 from analytics.live import journey_group
 from analytics.selectors import journey_live_counts
+from channels_app.models import Message
+from channels_app.services import message_receipt
 from journeys.enrollments import enrollments_create
+from tests.analytics.helpers import sms_then_wait_journey
 from tests.analytics.test_recount import Refresher
 from tests.conftest import wait_for
 from tests.engine.helpers import chain, customers, node, published, seconds
@@ -47,6 +51,9 @@ def live_server_url(transactional_db):
     # The consumers' queries ran on asgiref's one shared thread: close its connection too, so the
     # test database can be dropped.
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+    # HTTP requests ran each on its own short-lived thread (Django's ThreadSensitiveContext); their
+    # connections outlive the threads until collected.
+    gc.collect()
 
 
 def _session_headers(user, host: str) -> dict:
@@ -116,6 +123,50 @@ def test_an_open_socket_keeps_pushing_for_30_seconds_through_idle_spells(workspa
     # At most a few pushes a second (MIN_PUSH_SECONDS apart at the server; slack for the network).
     for at, _ in pushes:
         assert sum(1 for other, _ in pushes if at <= other < at + 1) <= 1 / MIN_PUSH_SECONDS + 2
+
+
+def _until(ws, done, timeout: float = 30) -> list[dict]:
+    """Reads pushes until one satisfies `done`; returns them all (the last one satisfies it)."""
+    seen, deadline = [], time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no push matched; saw {seen}"
+        seen.append(json.loads(ws.recv(timeout=left)))
+        if done(seen[-1]):
+            return seen
+
+
+def test_message_receipts_are_pushed_with_the_message_numbers_of_rest_analytics(
+    workspace, engine, live_server_url, viewer_api
+):
+    journey = sms_then_wait_journey(workspace)
+    viewer = User.objects.create_user("viewer@example.com", "pw-viewer-1")
+    membership_set(workspace=workspace, user=viewer, role=Role.VIEWER)
+    sms = lambda message: message["nodes"].get("sms", {}).get("messages")  # noqa: E731
+    with Refresher(interval=0.2), _open(live_server_url, journey.pk, _session_headers(viewer, live_server_url)) as ws:
+        assert sms(json.loads(ws.recv(timeout=10))) is None  # nothing sent yet: no message numbers
+        enrollments_create(journey=journey, customer_ids=[
+            c.id for c in customers(workspace, n=3, phone="+15550001111")
+        ])
+        sent = _until(ws, lambda m: (sms(m) or {}).get("sent") == 3
+                      and m["nodes"].get("pause", {}).get("waiting") == 3)[-1]
+        assert sms(sent) == {"sent": 3, "delivered": 0, "opened": 0, "read": 0, "clicked": 0, "replied": 0,
+                             "failed": 0, "bounced": 0}
+        # Receipts move no customer: only the message numbers change, and they are pushed.
+        first, second, _ = Message.objects.for_workspace(workspace).filter(journey=journey).order_by("id")
+        message_receipt(message=first, status="clicked", source="api")  # implies delivered and opened
+        message_receipt(message=second, status="delivered", source="api")
+        # Within 15 s, well before the socket's own 30 s re-read (RESYNC_SECONDS): the receipts'
+        # rollup run must have sent the notice.
+        assert RESYNC_SECONDS >= 30
+        pushed = _until(ws, lambda m: sms(m)["delivered"] == 2 and sms(m)["clicked"] == 1, timeout=15)[-1]
+        assert sms(pushed) == {"sent": 3, "delivered": 2, "opened": 1, "read": 0, "clicked": 1, "replied": 0,
+                               "failed": 0, "bounced": 0}
+        assert pushed["nodes"]["pause"] == sent["nodes"]["pause"] and pushed["summary"] == sent["summary"]
+        assert "messages" not in pushed["nodes"]["pause"]
+    # The socket's numbers are the REST analytics' numbers, in the same shape.
+    rest = {n["node_id"]: n for n in viewer_api.get(f"/api/v1/journeys/{journey.pk}/analytics").json()["nodes"]}
+    assert rest["sms"]["messages"] == sms(pushed)
 
 
 def test_a_reconnecting_client_gets_current_counts_and_the_closed_socket_leaves_the_group(

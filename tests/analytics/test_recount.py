@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.db import connection
 
+from analytics.selectors import journey_live_counts
 from analytics.services import rollups_refresh
 from audiences.models import Customer
 from audiences.services import events_ingest
@@ -122,3 +123,9 @@ def test_randomized_engine_run_matches_a_full_recount(workspace, engine, api):
     assert body["summary"]["holdout"]["percent"] == 25
     assert sum(body["summary"]["exited_by_reason"].values()) == body["summary"]["exited"]
     assert body["series"][-1]["started"] == 120
+    # The live canvas's message numbers (NodeTotal) are the analytics page's (MessageRollup).
+    live = journey_live_counts(journey_id=journey.pk, workspace_id=workspace.pk)["nodes"]
+    for row in body["nodes"]:
+        if row["messages"] is not None and any(row["messages"].values()):
+            assert live[row["node_id"]]["messages"] == row["messages"], row["node_id"]
+    assert any("messages" in row for row in live.values())

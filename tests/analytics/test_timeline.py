@@ -7,21 +7,15 @@ from datetime import datetime
 
 from audiences.models import Customer
 from channels_app.models import Message
-from channels_app.services import channel_create, message_receipt
+from channels_app.services import message_receipt
 from journeys.enrollments import enrollments_create
 from journeys.models import Enrollment
+from tests.analytics.helpers import sms_then_wait_journey
 from tests.conftest import wait_for
-from tests.engine.helpers import chain, node, published, seconds
 
 
 def test_timeline_shows_nodes_handles_the_wait_and_the_message_with_its_statuses(workspace, engine, viewer_api):
-    channel_create(workspace=workspace, channel="sms", provider="sandbox", name="Sandbox SMS")
-    journey = published(workspace, chain(
-        node("start", "start"),
-        node("sms", "message", {"channel": "sms", "content": {"text": "Hi"}}),
-        node("pause", "wait", {"mode": "duration", "duration": seconds(3600)}),
-        node("end", "exit"),
-    ))
+    journey = sms_then_wait_journey(workspace)
     ada = Customer.objects.unscoped().create(workspace=workspace, external_id="ada", phone="+15550001111")
     enrollments_create(journey=journey, customer_ids=[ada.id])
     # (The message node itself waits for its send first.)

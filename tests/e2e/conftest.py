@@ -147,6 +147,29 @@ def live_server_url(transactional_db, celery_worker, monkeypatch):
                 print(f"---- {name} output ----\n{output}")
 
 
+@pytest.fixture
+def sandbox_channels():
+    """`sandbox_channels(api, from_email=…)` gives the workspace of `api` (an httpx client on
+    /api/v1 with its key) sandbox email and SMS channels: they render and record every message,
+    mark it sent and deliver it nowhere, so journeys send for real without reaching anyone."""
+
+    def create(api: httpx.Client, *, from_email: str) -> None:
+        for channel, channel_settings in (("email", {"from_email": from_email}), ("sms", {})):
+            created = api.post(
+                "/channels",
+                json={
+                    "channel": channel,
+                    "provider": "sandbox",
+                    "name": f"Sandbox {channel}",
+                    "credentials": {},
+                    "settings": channel_settings,
+                },
+            )
+            assert created.status_code == 201, created.text
+
+    return create
+
+
 DOCS = BASE_DIR / "docs"
 
 

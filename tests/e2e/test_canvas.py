@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def account(live_server_url):
+def account(live_server_url, sandbox_channels):
     """A workspace with a marketer, sandbox email and SMS channels (they record and deliver
     nowhere) and the API client a developer would use to send events."""
     user = User.objects.create_user("marketer@example.com", PASSWORD)
@@ -36,18 +36,7 @@ def account(live_server_url):
     api = httpx.Client(
         base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=15
     )
-    for channel, settings in (("email", {"from_email": "hi@acme.test"}), ("sms", {})):
-        created = api.post(
-            "/channels",
-            json={
-                "channel": channel,
-                "provider": "sandbox",
-                "name": f"Sandbox {channel}",
-                "credentials": {},
-                "settings": settings,
-            },
-        )
-        assert created.status_code == 201, created.text
+    sandbox_channels(api, from_email="hi@acme.test")
     customers = [
         {
             "external_id": name,

@@ -103,7 +103,7 @@ def wait_until(predicate, timeout=60.0, interval=0.5):
 
 
 @pytest.fixture
-def ran_journey(live_server_url):
+def ran_journey(live_server_url, sandbox_channels):
     """An abandoned-cart journey that has run for CUSTOMERS customers, with receipts posted."""
     user = User.objects.create_user("ops@example.com", PASSWORD)
     workspace = workspace_create(name="Acme Shop", owner=user)
@@ -111,18 +111,7 @@ def ran_journey(live_server_url):
     api = httpx.Client(
         base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
     )
-    for channel, settings in (("email", {"from_email": "shop@acme.test"}), ("sms", {})):
-        r = api.post(
-            "/channels",
-            json={
-                "channel": channel,
-                "provider": "sandbox",
-                "name": f"Sandbox {channel}",
-                "credentials": {},
-                "settings": settings,
-            },
-        )
-        assert r.status_code == 201, r.text
+    sandbox_channels(api, from_email="shop@acme.test")
     people = [
         {
             "external_id": f"cust-{i:02d}",

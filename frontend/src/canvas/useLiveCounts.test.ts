@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { countsFrom, LIVE_REFRESH_MS, POLL_MS, PUSH_REFRESH_MS, reconnectDelay, type SocketLike, startLiveFeed } from './useLiveCounts';
+import { countsFrom, POLL_MS, reconnectDelay, type SocketLike, startLiveFeed } from './useLiveCounts';
 
 describe('countsFrom', () => {
   it('reads the REST list and the websocket map alike', () => {
@@ -50,10 +50,9 @@ describe('startLiveFeed', () => {
   let rows: unknown[][];
   let stop: () => void;
 
-  beforeEach(() => {
-    vi.useFakeTimers();
+  /** (Re)starts the feed on fake sockets, collecting its rows and modes. */
+  const start = (fetchCounts: () => Promise<unknown>) => {
     sockets = [];
-    reads = 0;
     modes = [];
     rows = [];
     stop = startLiveFeed({
@@ -62,13 +61,19 @@ describe('startLiveFeed', () => {
         sockets.push(s);
         return s;
       },
-      fetchCounts: async () => {
-        reads += 1;
-        return { nodes: [{ node_id: 'start', entered: reads }] };
-      },
+      fetchCounts,
       onCounts: (r) => rows.push(r),
       onMode: (m) => modes.push(m),
       random: () => 0,
+    });
+  };
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    reads = 0;
+    start(async () => {
+      reads += 1;
+      return { nodes: [{ node_id: 'start', entered: reads }] };
     });
   });
   afterEach(() => {
@@ -76,7 +81,7 @@ describe('startLiveFeed', () => {
     vi.useRealTimers();
   });
 
-  it('reads once, then takes pushed counts over the socket, re-reading only after pushes and slowly', async () => {
+  it('reads once, then takes pushed counts and message numbers over the socket without any REST read', async () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(reads).toBe(1);
     sockets[0].open();
@@ -84,16 +89,26 @@ describe('startLiveFeed', () => {
     expect(modes).toEqual(['connecting', 'live']);
     expect(reads).toBe(2); // the catch-up read on open
     sockets[0].push({ type: 'counts', nodes: { wait: { waiting: 3 } } });
-    sockets[0].push({ type: 'counts', nodes: { wait: { waiting: 4 } } });
-    expect(rows.at(-1)).toEqual([{ node_id: 'wait', waiting: 4 }]);
-    // One REST read shortly after a burst of pushes brings the message numbers the socket lacks.
-    await vi.advanceTimersByTimeAsync(PUSH_REFRESH_MS);
-    expect(reads).toBe(3);
-    // No fast polling while live: the next read is the slow refresh.
-    await vi.advanceTimersByTimeAsync(LIVE_REFRESH_MS - PUSH_REFRESH_MS - 1);
-    expect(reads).toBe(3);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(reads).toBe(4);
+    const sms = { entered: 5, messages: { sent: 5, delivered: 4, opened: 2, read: 0, clicked: 1, replied: 0, failed: 0, bounced: 0 } };
+    sockets[0].push({ type: 'counts', nodes: { wait: { waiting: 4 }, sms } });
+    expect(rows.at(-1)).toEqual([
+      { node_id: 'wait', waiting: 4 },
+      { node_id: 'sms', ...sms },
+    ]);
+    // Live, the pushes are the whole story: no REST re-read after them, and no polling.
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(reads).toBe(2);
+  });
+
+  it('drops a REST read that a push overtook', async () => {
+    let answer: (body: unknown) => void = () => undefined;
+    stop();
+    start(() => new Promise((resolve) => (answer = resolve)));
+    sockets[0].open(); // the catch-up read is still out when the first push arrives
+    sockets[0].push({ type: 'counts', nodes: { sms: { messages: { sent: 2, opened: 1 } } } });
+    answer({ nodes: [{ node_id: 'sms', messages: { sent: 1, opened: 0 } }] });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(rows).toEqual([[{ node_id: 'sms', messages: { sent: 2, opened: 1 } }]]);
   });
 
   it('polls while the socket is down, reconnects with growing delays and catches up on open', async () => {

@@ -1,19 +1,14 @@
 // Per-node live counts of a journey: pushed over the websocket /ws/journeys/{id}/, and, while the
 // socket is down, polled from GET /journeys/{id}/analytics every few seconds. A dropped socket is
 // reopened with exponential backoff, and every (re)connection re-reads the counts so nothing
-// pushed while it was down is missed. The socket carries step counts only; message numbers
-// (sent, opened, clicked) come from the REST read, repeated shortly after each push and slowly
-// while live.
+// pushed while it was down is missed. Pushes carry the message numbers (sent, opened, clicked…)
+// too, in the REST shape, so while the socket is live nothing is read over REST.
 import { useEffect, useState } from 'react';
 
 import { journeyAnalytics, type NodeCounts } from '../api/analytics';
 import { useSession } from '../session';
 
 export const POLL_MS = 3000;
-/** after a push, the REST read that brings the message numbers along (at most one per this) */
-export const PUSH_REFRESH_MS = 1500;
-/** while live, a slow REST read for what changes without a push (receipts: opened, clicked) */
-export const LIVE_REFRESH_MS = 15_000;
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_MAX_MS = 30_000;
 
@@ -22,7 +17,8 @@ export const RECONNECT_MAX_MS = 30_000;
 export type LiveMode = 'connecting' | 'live' | 'polling' | 'unavailable';
 
 /** Node counts out of a socket message or an analytics body. The REST body lists nodes
- * (`{nodes: [{node_id, …}]}`); the socket sends `{type: "counts", nodes: {node_id: {…}}}`.
+ * (`{nodes: [{node_id, …}]}`); the socket sends `{type: "counts", nodes: {node_id: {…}}}`, a
+ * node that sent messages with `messages: {sent, delivered, opened, …}` as in the REST body.
  * Anything else is ignored. */
 export function countsFrom(message: unknown): NodeCounts[] | null {
   if (!message || typeof message !== 'object') return null;
@@ -68,8 +64,8 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
   let socket: SocketLike | null = null;
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
-  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let reading = false;
+  let pushes = 0;
 
   const setMode = (next: LiveMode) => {
     if (next !== mode) {
@@ -80,9 +76,11 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
   const read = () => {
     if (reading) return; // a slow server: never stack reads
     reading = true;
+    const pushesBefore = pushes;
     fetchCounts()
       .then((body) => {
-        if (stopped) return;
+        // A push is the whole journey as of now: a read that started before it is older news.
+        if (stopped || pushes !== pushesBefore) return;
         if (body === null) {
           if (mode !== 'live') setMode('unavailable');
           return;
@@ -94,24 +92,18 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
         reading = false;
       });
   };
-  const readSoon = () => {
-    refreshTimer ??= setTimeout(() => {
-      refreshTimer = undefined;
-      read();
-    }, PUSH_REFRESH_MS);
+  const startPolling = () => {
+    pollTimer ??= setInterval(read, POLL_MS); // already polling: a new interval would restart the clock
   };
-  let pollMs = 0;
-  const pollEvery = (ms: number) => {
-    if (pollMs === ms) return; // already at this pace: a new interval would restart the clock
+  const stopPolling = () => {
     clearInterval(pollTimer);
-    pollMs = ms;
-    pollTimer = setInterval(read, ms);
+    pollTimer = undefined;
   };
   const lost = () => {
     socket = null;
     if (stopped) return;
     if (mode !== 'unavailable') setMode('polling');
-    pollEvery(POLL_MS);
+    startPolling();
     retryTimer = setTimeout(connect, reconnectDelay(attempt++, random));
   };
   function connect() {
@@ -125,7 +117,9 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
     socket.onopen = () => {
       if (stopped) return;
       attempt = 0;
-      pollEvery(LIVE_REFRESH_MS);
+      // Live: every change, message numbers included, arrives as a push (the server re-reads
+      // every 30 s on its own, so a lost notice is not stale for long): no REST polling.
+      stopPolling();
       setMode('live');
       read(); // catch up on whatever changed while the socket was down
     };
@@ -133,8 +127,8 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
       try {
         const rows = countsFrom(JSON.parse(String(event.data)));
         if (rows) {
+          pushes += 1;
           onCounts(rows);
-          readSoon();
         }
       } catch {
         // A message that is not JSON is not for us.
@@ -148,9 +142,8 @@ export function startLiveFeed({ openSocket, fetchCounts, onCounts, onMode, rando
   connect();
   return () => {
     stopped = true;
-    clearInterval(pollTimer);
+    stopPolling();
     clearTimeout(retryTimer);
-    clearTimeout(refreshTimer);
     if (socket) {
       socket.onclose = null;
       socket.close();
