@@ -233,8 +233,9 @@ def customer_erase(*, workspace: Workspace, customer: Customer) -> None:
     """Erases the customer and everything about them: events, list memberships, enrollments and
     messages go with the row through their ON DELETE CASCADE foreign keys."""
     with transaction.atomic():
-        # Locked first: an event batch for this customer (which key-share-locks it) either commits
-        # before we collect the events, or waits and then finds the customer gone.
+        # Locked first: an event batch for this customer either commits before we collect its
+        # events, or waits and then finds the customer gone (see customers_delete_lock).
+        customers_delete_lock(workspace_id=workspace.pk, exclusive=True)
         customers = Customer.objects.for_workspace(workspace).filter(pk=customer.pk)
         list(customers.select_for_update().values_list("pk", flat=True))
         customers.delete()
@@ -324,10 +325,7 @@ RETURNING id, external_id
 """
 _SELECT_CUSTOMER_IDS_SQL = (
     # varchar[] (the column's type), so the (workspace_id, external_id) index applies directly.
-    # FOR KEY SHARE stands in for the event's foreign key (see Event.customer): an erasure or a
-    # merge (FOR UPDATE) of one of these customers waits for this batch, or this batch for it.
     "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)b::varchar[])"
-    " ORDER BY external_id FOR KEY SHARE"
 )
 
 _INSERT_EVENTS_SQL = """
@@ -346,6 +344,25 @@ def _raw_cursor():
     quoted literals, which matters on the ingest hot path. Same connection and transaction as the ORM."""
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
+
+
+# Events have no database foreign key to their customer (see Event.customer). What it would
+# guarantee, no event left pointing at an erased or merged-away customer, comes from one advisory
+# lock per workspace: a transaction that writes events holds it shared, one that erases or merges
+# customers holds it exclusive, each taking it before any customer row lock (so the two orders
+# cannot deadlock). An erasure waits for the batches in flight and later batches wait for it, then
+# re-create a customer they name that is gone. It replaced a FOR KEY SHARE lock on every event's
+# customer, which wrote that customer's heap page (and after a checkpoint its 8 KiB image to the
+# WAL): measured 31 ms instead of 5 ms to look up 1,000 random customers of 1M (~800 pages dirtied).
+_CUSTOMERS_DELETE_LOCK = 0x574D4344  # the advisory lock's class ("WMCD"); its key is the workspace id
+_LOCK_SQL = "SELECT pg_advisory_xact_lock{}(%s, (%s %% 2147483648)::int)"  # int4 keys: ids wrap, harmlessly
+
+
+def customers_delete_lock(*, workspace_id: int, exclusive: bool) -> None:
+    """Takes the workspace's customer-deletion lock until the transaction ends: exclusive to erase or
+    merge customers, shared to write events. Call it before taking any customer row lock."""
+    with _raw_cursor() as cur:
+        cur.execute(_LOCK_SQL.format("" if exclusive else "_shared"), (_CUSTOMERS_DELETE_LOCK, workspace_id))
 
 
 def _relaxed_commit(cur) -> None:
@@ -397,6 +414,7 @@ def events_ingest(*, workspace: Workspace, events: Any) -> IngestResult:
     with transaction.atomic():
         with _raw_cursor() as cur:
             _relaxed_commit(cur)
+        customers_delete_lock(workspace_id=workspace.pk, exclusive=False)
         ids, created = customers_ensure(workspace_id=workspace.pk, external_ids=[r[0] for r in rows], now=now)
         with _raw_cursor() as cur:
             cur.execute(

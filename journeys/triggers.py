@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -29,16 +30,47 @@ DATE_LATE = timedelta(hours=1)  # a run that started late still takes what fell 
 
 # ---- Hooks from audiences -------------------------------------------------------------------
 def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
-    """The ingest hook: only queue the work (one task per ~1,000 events)."""
+    """The ingest hook: only queue the work (one task per ~1,000 events), and none at all when
+    nothing in the workspace can react to events (no active journey, no live enrollment): one
+    indexed query here instead of a task per batch. Checked after the batch committed, so a journey
+    started or a customer enrolled before that is seen; one started (or enrolled) after the check
+    went live after these events were stored, and events from before it went live are not its
+    entries, exits or awaited events."""
     from .tasks import events_process_task
 
     ids = list(event_ids)
 
     def send():
+        if not _events_can_matter(workspace_id):
+            return
         for i in range(0, len(ids), EVENTS_PER_TASK):
             events_process_task.delay(workspace_id, ids[i : i + EVENTS_PER_TASK])
 
     transaction.on_commit(send)
+
+
+# Whether the workspace has an active journey (events may enter it) or a live enrollment (events
+# may exit, convert or wake it). Enrollments are found per journey through
+# enrollment_journey_state_node, so other workspaces' millions of rows are never read. Raw SQL:
+# it runs in the request of every ingested batch, and the ORM's compile of it cost ~1 ms there.
+_EVENTS_CAN_MATTER_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM {Journey._meta.db_table} j
+    WHERE j.workspace_id = %(ws)s AND (
+        (j.status = %(active)s AND j.live_version_id IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM {Enrollment._meta.db_table} e
+                   WHERE e.journey_id = j.id AND e.workspace_id = %(ws)s AND e.state = ANY(%(live)s))
+    )
+)
+"""
+
+
+def _events_can_matter(workspace_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVENTS_CAN_MATTER_SQL, {"ws": workspace_id, "active": Journey.Status.ACTIVE.value, "live": [str(s) for s in LIVE]}
+        )
+        return cursor.fetchone()[0]
 
 
 def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
@@ -70,14 +102,32 @@ def _event_payload(event: Event) -> dict:
     }
 
 
+def _event_entries(journeys: list[Journey]) -> list[tuple[Journey, list[dict]]]:
+    """The active journeys that events enter, with their trigger specs."""
+    found = []
+    for journey in journeys:
+        entry = (compiled_version(journey.live_version_id).settings or {}).get("entry") or {}
+        if entry.get("type") == "event":
+            found.append((journey, entry.get("events") or []))
+    return found
+
+
 def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | None = None) -> EnrollResult:
     """For stored events: wake the enrollments they concern (exit conditions, goals, event waits —
-    the engine decides under its row lock), then enroll into journeys they trigger."""
+    the engine decides under its row lock), then enroll into journeys they trigger. Only events
+    that can matter are loaded: a name some event-entry journey triggers on, or a customer with a
+    live enrollment; the rest of a batch (most of it, in a busy workspace) is left in SQL."""
     from audiences.conditions import event_matches
 
     now = now or timezone.now()
+    entries = _event_entries(_active_journeys(workspace_id))
+    names = sorted({spec.get("name", spec.get("event")) for _, specs in entries for spec in specs} - {None})
+    live = Enrollment.objects.for_workspace(workspace_id).filter(customer_id=OuterRef("customer_id"), state__in=LIVE)
     events = list(
-        Event.objects.for_workspace(workspace_id).filter(id__in=event_ids).order_by("occurred_at", "id")
+        Event.objects.for_workspace(workspace_id)
+        .filter(id__in=event_ids)
+        .filter(Q(name__in=names) | Q(Exists(live)))
+        .order_by("occurred_at", "id")
     )
     if not events:
         return EnrollResult()
@@ -89,10 +139,10 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
     # goals read every stored event, so any of the customer's events serves; an event wait takes
     # the first event it matches.
     items = []
-    live = Enrollment.objects.for_workspace(workspace_id).filter(
+    live_enrollments = Enrollment.objects.for_workspace(workspace_id).filter(
         customer_id__in=list(by_customer), state__in=LIVE
     ).values_list("id", "customer_id", "version_id", "wait")
-    for enrollment_id, customer_id, version_id, wait in live:
+    for enrollment_id, customer_id, version_id, wait in live_enrollments:
         version = compiled_version(version_id)
         awaited = (wait or {}).get("event")
         chosen = None
@@ -109,11 +159,7 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
     advance_enqueue(items)
 
     result = EnrollResult()
-    for journey in _active_journeys(workspace_id):
-        entry = (compiled_version(journey.live_version_id).settings or {}).get("entry") or {}
-        if entry.get("type") != "event":
-            continue
-        specs = entry.get("events") or []
+    for journey, specs in entries:
         contexts: dict[int, dict] = {}
         for event in events:
             if event.customer_id in contexts:

@@ -45,6 +45,7 @@ from ..services import (
     MAX_EVENT_NAME,
     MAX_IDEMPOTENCY_ID,
     customer_erase,
+    customers_delete_lock,
     customers_ensure,
     customers_upsert,
     events_ingest,
@@ -423,6 +424,7 @@ def _merge_links(workspace: Workspace, links: dict[str, _Link]) -> int:
     ]
     if not todo:
         return 0
+    customers_delete_lock(workspace_id=workspace.pk, exclusive=True)  # before any row lock: it merges
     ids, created = customers_ensure(
         workspace_id=workspace.pk, external_ids=[link.user_id for link in todo], now=timezone.now()
     )
@@ -635,6 +637,9 @@ def tracking_apply(*, workspace: Workspace, messages: list[Message]) -> Tracking
         links = _links(messages)
         targets = _targets(workspace, messages, links)
         result.merged = _merge_links(workspace, links)
+        # events_ingest takes this lock too; taken here, before the profiles' row locks, so a
+        # concurrent merge (lock, then rows) and this call (rows, then lock) cannot deadlock.
+        customers_delete_lock(workspace_id=workspace.pk, exclusive=False)
         result.profiles = _profiles_apply(workspace, messages, targets)
         rows = _event_rows(messages, targets)
         if rows:

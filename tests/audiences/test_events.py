@@ -123,8 +123,8 @@ def test_the_json_body_is_read_directly_with_the_same_answers(api, workspace):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("first", ["ingest", "erase"])
 def test_erasure_and_a_concurrent_batch_never_leave_orphan_events(workspace, first):
-    """Events carry no database foreign key to their customer: ingest key-share-locks the
-    customers it writes for, erasure locks the customer first. Whichever commits first, no event
+    """Events carry no database foreign key to their customer: ingest holds the workspace's
+    customer-deletion lock shared, erasure takes it exclusive first. Whichever commits first, no event
     is left pointing at an erased customer, and a batch that waited re-creates the customer."""
     import threading
 
@@ -163,7 +163,7 @@ def test_erasure_and_a_concurrent_batch_never_leave_orphan_events(workspace, fir
     second = "erase" if first == "ingest" else "ingest"
     threads[second].start()
     threads[second].join(1)
-    assert threads[second].is_alive()  # waits on the first one's row lock
+    assert threads[second].is_alive()  # waits on the first one's lock
     release.set()
     for thread in threads.values():
         thread.join(10)
@@ -174,3 +174,51 @@ def test_erasure_and_a_concurrent_batch_never_leave_orphan_events(workspace, fir
     assert customer.pk not in customer_ids
     # Ingest first: its event went with the erased customer. Erase first: the batch re-created it.
     assert len(events) == (0 if first == "ingest" else 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_merge_waits_for_a_batch_in_flight_and_takes_its_events_along(workspace):
+    """An alias merges the anonymous customer into the known one while a batch for the anonymous
+    id is still open: the merge waits for it, then moves its event over instead of erasing it."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from audiences import services
+    from audiences.segment_api.services import tracking_apply, tracking_parse
+
+    CustomerFactory(workspace=workspace, external_id="anon:dev")
+    holding, release, finished = threading.Event(), threading.Event(), []
+
+    def ingest():
+        try:
+            with transaction.atomic():
+                services.events_ingest(workspace=workspace, events=[{"customer_id": "anon:dev", "name": "late"}])
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+            finished.append("ingest")
+
+    def merge():
+        try:
+            messages = tracking_parse(body={"previousId": "dev", "userId": "known"}, kind="alias", received_at=timezone.now())
+            tracking_apply(workspace=workspace, messages=messages)
+        finally:
+            connection.close()
+            finished.append("merge")
+
+    batch, alias = threading.Thread(target=ingest), threading.Thread(target=merge)
+    batch.start()
+    assert holding.wait(10)
+    alias.start()
+    alias.join(1)
+    assert alias.is_alive()  # waits for the open batch
+    release.set()
+    batch.join(10)
+    alias.join(10)
+    assert sorted(finished) == ["ingest", "merge"]
+    customers = dict(Customer.objects.for_workspace(workspace).values_list("external_id", "pk"))
+    assert "anon:dev" not in customers
+    events = list(Event.objects.for_workspace(workspace).values_list("name", "customer_id"))
+    assert events == [("late", customers["known"])]
