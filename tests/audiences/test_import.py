@@ -166,3 +166,18 @@ def test_new_customers_then_existing_ones_in_later_chunks(celery_worker, api, wo
     assert customers["n6"] == {"plan": "team"} and customers["n0"] == {"plan": "free"}
     members = set(ListMember.objects.for_workspace(workspace).filter(customer_list=lst).values_list("customer__external_id", flat=True))
     assert members == {*(f"n{i}" for i in range(5)), "old", "n6"}
+
+
+def test_a_redelivered_finished_job_removes_the_upload_it_left(workspace, tmp_path):
+    """A worker stopped after the job ended but before removing the file (acks_late redelivers
+    the task): the redelivery removes it and imports nothing again."""
+    left = tmp_path / "left.csv"
+    left.write_bytes(b"external_id\nz1\n")
+    job = ImportJob.objects.for_workspace(workspace).create(
+        workspace=workspace, file_path=str(left), file_size=15, status=ImportJob.Status.DONE, created=7
+    )
+    importer.customers_import(job_id=job.pk)
+    assert not left.exists()
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("done", 7)
+    assert not Customer.objects.for_workspace(workspace).exists()
