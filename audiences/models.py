@@ -86,9 +86,9 @@ class Event(WorkspaceModel):
         Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     # No database constraint: its deferred check ran per event at commit, a random probe of the
-    # customers' primary key (~12 µs an event on 1M customers). Ingest key-share-locks the
-    # customers it writes events for instead (one set-based statement, ~3 µs an event), and
-    # erasure locks the customer before collecting its events, so neither can orphan the other.
+    # customers' primary key (~12 µs an event on 1M customers). Ingest holds its workspace's
+    # customer-deletion lock shared instead (services.customers_delete_lock, one per batch), and
+    # erasures and merges hold it exclusive before collecting events, so neither orphans the other.
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
     )
