@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import chain, islice
 
 import psycopg
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from . import hooks
@@ -33,6 +33,10 @@ from .normalize import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The database went away (Django's wrappers, or psycopg's own from the raw cursors the storing
+# threads use): the import is retried, not failed.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 ID_COLUMNS = ("external_id", "customerid", "customer_id")  # compared lower-cased
 KNOWN_COLUMNS = ("email", "phone", "timezone", "locale", "tags")
@@ -237,6 +241,12 @@ def customers_import(*, job_id: int) -> None:
         progress.save(status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now())
         _remove(job.file_path)
         return
+    except DATABASE_UNAVAILABLE:
+        # PostgreSQL went away mid-import: the job cannot even record that. The file stays and the
+        # task runs the job again from its first line once the database is back (audiences.tasks;
+        # the upsert is idempotent, so customers end the same).
+        logger.warning("import %s interrupted: the database is unavailable; it will be retried", job.pk)
+        raise
     except Exception as exc:
         logger.exception("import %s failed", job.pk)
         progress.save(status=ImportJob.Status.FAILED, message=f"Import failed: {exc}", finished_at=timezone.now())

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .importer import customers_import
+from .importer import DATABASE_UNAVAILABLE, customers_import
 
 
-@shared_task(acks_late=True, name="audiences.tasks.import_customers")
+# A job interrupted because PostgreSQL went away runs again when it is back: backoff 2, 4, 8 … s,
+# at most 2 minutes apart, for about an hour before Celery gives up on it.
+@shared_task(acks_late=True, name="audiences.tasks.import_customers", autoretry_for=DATABASE_UNAVAILABLE,
+             retry_backoff=2, retry_backoff_max=120, retry_jitter=False, max_retries=35)
 def import_customers(job_id: int) -> None:
     """Runs a CSV import (routed to the `imports` queue by config/celery.py)."""
     customers_import(job_id=job_id)
