@@ -118,9 +118,15 @@ def enrollments_create(
             version_id=version.id,
             start_id=version.start_id,
             customer_ids=allowed,
-            contexts=[json.dumps(contexts.get(c) or {}, default=str) for c in allowed],
-            holdouts=[stable_bucket("holdout", journey.id, c) < holdout_percent * 100 for c in allowed],
-            wakes=[start_at.get(c) for c in allowed],
+            # Empty lists where every customer has the default (no context, no holdout, no parking):
+            # unnest pads them with NULLs, the INSERT reads those as the defaults, and the API's
+            # bulk enrollments skip a hash and an encoded value per customer.
+            contexts=[json.dumps(contexts.get(c) or {}, default=str) for c in allowed] if contexts else [],
+            holdouts=(
+                [stable_bucket("holdout", journey.id, c) < holdout_percent * 100 for c in allowed]
+                if holdout_percent > 0 else []
+            ),
+            wakes=[start_at.get(c) for c in allowed] if start_at else [],
             guard=guard,
             guard_params=guard_params,
             now=now,
@@ -133,20 +139,26 @@ def enrollments_create(
 def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, wakes, guard, guard_params, now):
     if not customer_ids:
         return []
+    # `known` looks up exactly these ids by primary key: joined with the customer table itself, the
+    # planner hashed every customer of the workspace for each chunk whenever the table's statistics
+    # were missing or stale (measured: 30 ms per 5,000 ids at 100,000 customers).
     with raw_cursor() as cursor:
         cursor.execute(
             f"""
             WITH t AS (
                 SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bool[], %s::timestamptz[])
                     AS t(customer_id, context, holdout, wake_at)
+            ), known AS (
+                SELECT id FROM audiences_customer WHERE id = ANY(%s::bigint[]) AND workspace_id = %s
             ), ins AS (
                 INSERT INTO journeys_enrollment (workspace_id, journey_id, version_id, customer_id, state,
                     node_id, step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait)
                 SELECT %s, %s, %s, t.customer_id,
                        CASE WHEN t.wake_at IS NULL THEN 'active' ELSE 'waiting' END,
-                       %s, 0, COALESCE(t.wake_at, %s), %s, '', t.holdout, t.context::jsonb, '[]'::jsonb,
+                       %s, 0, COALESCE(t.wake_at, %s), %s, '', COALESCE(t.holdout, false),
+                       COALESCE(t.context, '{{}}')::jsonb, '[]'::jsonb,
                        CASE WHEN t.wake_at IS NULL THEN '{{}}'::jsonb ELSE '{{"entry": true}}'::jsonb END
-                FROM t JOIN audiences_customer c ON c.id = t.customer_id AND c.workspace_id = %s
+                FROM t JOIN known c ON c.id = t.customer_id
                 WHERE {guard}
                   AND EXISTS (SELECT 1 FROM journeys_journey j WHERE j.id = %s AND j.status = 'active')
                 ON CONFLICT DO NOTHING
@@ -160,8 +172,8 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
             """,
             [
                 customer_ids, contexts, holdouts, wakes,
+                customer_ids, journey.workspace_id,
                 journey.workspace_id, journey.id, version_id, start_id, now, now,
-                journey.workspace_id,
                 *guard_params,
                 journey.id,
                 journey.workspace_id, journey.id, version_id, start_id, StepEvent.Kind.ENTERED, now,

@@ -74,10 +74,41 @@ def _events_can_matter(workspace_id: int) -> bool:
 
 
 def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
+    """The profile-change hook: queue customers_changed, unless the workspace has no live
+    enrollment. customers_changed only re-checks exit conditions and goals of live enrollments;
+    entries by segment or attribute are evaluated by their own runs (recurring segment entries,
+    date entries), and a branch or wait reads attributes when the engine reaches it. An import of
+    1M customers fired 100 tasks of 10k ids costing the engine worker 10-15 s of CPU where no
+    journey had anyone inside. Checked after commit, so an enrollment made before that is seen; one
+    made after it starts from the profile already changed."""
     from .tasks import customers_changed_task
 
     ids = list(customer_ids)
-    transaction.on_commit(lambda: customers_changed_task.delay(workspace_id, ids))
+
+    def send():
+        if _customers_can_matter(workspace_id):
+            customers_changed_task.delay(workspace_id, ids)
+
+    transaction.on_commit(send)
+
+
+# Whether the workspace has a live enrollment, found per journey through
+# enrollment_journey_state_node as in _EVENTS_CAN_MATTER_SQL (raw SQL for the same reason: it
+# runs once per stored chunk of an import or profile write).
+_CUSTOMERS_CAN_MATTER_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM {Journey._meta.db_table} j
+    WHERE j.workspace_id = %(ws)s AND EXISTS (
+        SELECT 1 FROM {Enrollment._meta.db_table} e
+        WHERE e.journey_id = j.id AND e.workspace_id = %(ws)s AND e.state = ANY(%(live)s))
+)
+"""
+
+
+def _customers_can_matter(workspace_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_CUSTOMERS_CAN_MATTER_SQL, {"ws": workspace_id, "live": [str(s) for s in LIVE]})
+        return cursor.fetchone()[0]
 
 
 def connect() -> None:
