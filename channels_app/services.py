@@ -577,6 +577,30 @@ def _messages_claim(*, message_ids: list[int], workspace_id: int) -> list[_Claim
         ]
 
 
+# Messages of this task that were sent but whose enrollment still waits for the send's signal:
+# a worker killed between the commit and publishing the signals (after commit) left them so, and
+# acks_late brings its task back here. Signalling again wakes them now instead of after
+# SEND_CHECK_AFTER; a signal that did arrive moved the step on, so a repeat is a no-op.
+_STRANDED_SQL = """
+    SELECT m.id, m.enrollment_id, m.step_seq, m.status
+    FROM channels_app_message m JOIN journeys_enrollment e ON e.id = m.enrollment_id
+    WHERE m.id = ANY(%s) AND m.workspace_id = %s AND m.status <> 'queued'
+      AND e.state = 'waiting' AND e.step_seq = m.step_seq AND e.wait->'data'->>'phase' = 'send'
+"""
+
+
+def _messages_stranded(*, message_ids: set[int], workspace_id: int) -> list[tuple[_Claimed, str]]:
+    if not message_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_STRANDED_SQL, [list(message_ids), workspace_id])
+        rows = cursor.fetchall()
+    return [
+        (_Claimed(message_id, "", None, "", None, enrollment_id, step_seq, "", [], {}, 0, status), status)
+        for message_id, enrollment_id, step_seq, status in rows
+    ]
+
+
 def _provider_results(
     config: ChannelConfig | None, channel: str, group: list[_Claimed]
 ) -> list[SendResult]:
@@ -607,6 +631,9 @@ def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = Tr
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")  # see the comment on _CLAIM_SQL
         messages = _messages_claim(message_ids=message_ids, workspace_id=workspace_id)
+        stranded = _messages_stranded(
+            message_ids=set(message_ids) - {m.id for m in messages}, workspace_id=workspace_id
+        )
         configs = ChannelConfig.objects.for_workspace(workspace_id).in_bulk(
             {m.channel_config_id for m in messages if m.channel_config_id is not None}
         )
@@ -649,6 +676,7 @@ def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = Tr
                     message.error_detail = result.detail
                     counts["failed"] += 1
                 signals.append((message, message.status))
+        signals += stranded
         _messages_write(written, workspace_id=workspace_id, now=timezone.now())
         for customer_id, targets in invalid_tokens:
             push_tokens_invalidate(customer_id=customer_id, targets=targets)

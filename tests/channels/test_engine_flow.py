@@ -112,3 +112,49 @@ def test_failed_when_there_is_no_address(celery_worker, workspace):
     enrollment = _enroll(workspace, journey, make_customer(workspace, phone=""))
     assert wait_for(lambda: _passed_handle(enrollment)) == "failed"
     assert Message.objects.for_workspace(workspace).get(enrollment=enrollment).error == "no_address"
+
+
+def test_a_send_whose_signal_was_lost_wakes_its_enrollment_on_redelivery(transactional_db, workspace):
+    """kill -9 between the send's commit and publishing its signal: acks_late redelivers the send
+    task, which finds the message sent and the enrollment still waiting for it, and wakes it now
+    (not SEND_CHECK_AFTER = 10 minutes later)."""
+    from celery.contrib.testing.worker import start_worker
+    from django.db import connection
+
+    from config.celery import app
+    from journeys.engine import advance
+
+    channel_create(workspace=workspace, channel="sms", provider="sandbox", name="S")
+    journey = journey_create(
+        workspace=workspace, actor=None, name="Lost signal", settings={"entry": {"type": "api"}},
+        graph={
+            "nodes": [
+                {"id": "start", "type": "start", "config": {}},
+                {"id": "sms", "type": "message", "config": {"channel": "sms", "content": {"text": "Hi"}}},
+                {"id": "done", "type": "exit", "config": {}},
+            ],
+            "edges": [
+                {"source": "start", "source_handle": "next", "target": "sms"},
+                {"source": "sms", "source_handle": "next", "target": "done"},
+            ],
+        },
+    )
+    journey = journey_start(journey=journey, actor=None)
+    version = JourneyVersion.objects.for_workspace(workspace).get(journey=journey)
+    enrollment = Enrollment.objects.for_workspace(workspace).create(
+        workspace=workspace, journey=journey, version=version,
+        customer=make_customer(workspace, phone="+1555"), node_id="start",
+    )
+    advance(items=[[enrollment.id, None, None]])  # queues the message and its send task (no worker yet)
+    message = Message.objects.for_workspace(workspace).get(enrollment=enrollment)
+    assert message.status == "queued"
+    # What the killed worker committed before it died: the provider took the message.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE channels_app_message SET status = 'sent', sent_at = now() WHERE id = %s", [message.id])
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
+                      queues=["timers", "engine", "messages", "imports", "default"], shutdown_timeout=30):
+        # The send task (as redelivered) runs: nothing to send, but the enrollment moves on.
+        assert wait_for(lambda: _passed_handle(enrollment)) == "next"
+        assert wait_for(lambda: Enrollment.objects.for_workspace(workspace).get(pk=enrollment.pk).state) == "completed"
+    assert Message.objects.for_workspace(workspace).filter(enrollment=enrollment).count() == 1
