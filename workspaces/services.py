@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -72,19 +72,42 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
+# The key and its workspace in one statement, in raw SQL: it runs in every API request, and the
+# ORM's compile of the same select_related query cost ~1 ms CPU there, a fifth of an empty
+# POST /events. Still one indexed read per request, so a revoked key stops working at once.
+_KEY_FIELDS = ApiKey._meta.concrete_fields
+_WORKSPACE_FIELDS = Workspace._meta.concrete_fields
+_API_KEY_SQL = (
+    "SELECT "
+    + ", ".join([f'k."{f.column}"' for f in _KEY_FIELDS] + [f'w."{f.column}"' for f in _WORKSPACE_FIELDS])
+    + f' FROM "{ApiKey._meta.db_table}" k JOIN "{Workspace._meta.db_table}" w ON w."id" = k."workspace_id"'
+    + ' WHERE k."prefix" = %s AND k."revoked_at" IS NULL'
+)
+
+
+def _from_row(model, fields, values):
+    # What the ORM does to a fetched row: each field's own conversion (JSONField parses its text).
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [field.attname for field in fields], values)
+
+
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """The active key matching `raw`, compared in constant time; None otherwise."""
     if not raw.startswith(API_KEY_PREFIX) or len(raw) < len(API_KEY_PREFIX) + LOOKUP_CHARS + 1:
         return None
     lookup = raw[len(API_KEY_PREFIX) : len(API_KEY_PREFIX) + LOOKUP_CHARS]
-    key = (
-        ApiKey.objects.unscoped()
-        .select_related("workspace")
-        .filter(prefix=lookup, revoked_at__isnull=True)
-        .first()
-    )
-    if key is None or not hmac.compare_digest(key.key_hash, _hash_key(raw)):
+    with connection.cursor() as cursor:
+        cursor.execute(_API_KEY_SQL, [lookup])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    key = _from_row(ApiKey, _KEY_FIELDS, row[: len(_KEY_FIELDS)])
+    if not hmac.compare_digest(key.key_hash, _hash_key(raw)):
+        return None
+    key.workspace = _from_row(Workspace, _WORKSPACE_FIELDS, row[len(_KEY_FIELDS) :])
     now = timezone.now()
     # Touch last_used_at at most once a minute: a write per request would cap ingest speed.
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:

@@ -3,6 +3,7 @@ from django.core.management import call_command
 
 from tests.conftest import make_client
 from workspaces.models import ApiKey, Role, WorkspaceScopeError
+from workspaces.services import api_key_authenticate
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,24 @@ def test_revoked_key_is_refused_at_once(api, workspace):
     response = victim.get("/api/v1/api-keys")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_key_loads_its_workspace_as_the_orm_would(workspace, other_workspace):
+    """api_key_authenticate reads key and workspace in one raw query: the workspace must come
+    back with its own values (JSON settings parsed), another workspace's key with its own."""
+    workspace.settings = {"push_title_max": 30, "nested": {"a": [1, "b"]}}
+    workspace.timezone = "Europe/Paris"
+    workspace.save(update_fields=["settings", "timezone"])
+    ours, theirs = make_client(workspace, Role.EDITOR), make_client(other_workspace, Role.VIEWER)
+    key = api_key_authenticate(ours.raw_key)
+    assert (key.role, key.workspace_id, key.revoked_at) == ("editor", workspace.id, None)
+    assert key.workspace == workspace and key.workspace.settings == workspace.settings
+    assert (key.workspace.timezone, key.workspace.slug, key.workspace.created_at) == (
+        "Europe/Paris", workspace.slug, workspace.created_at,
+    )
+    other = api_key_authenticate(theirs.raw_key)
+    assert (other.workspace.id, other.role) == (other_workspace.id, "viewer")
+    assert api_key_authenticate(ours.raw_key[:-1] + ("A" if ours.raw_key[-1] != "A" else "B")) is None
 
 
 @pytest.mark.parametrize(
