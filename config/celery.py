@@ -4,12 +4,30 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_prerun
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("waymark")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# Celery's Django fixup closes the database connection before and after every task unless
+# DB_REUSE_MAX is set, so every engine batch paid a new PostgreSQL backend and re-planned its
+# prepared statements. Keep it for up to 1,000 tasks; before each task, Django's own rules (as
+# before a web request) close one that failed or outlived CONN_MAX_AGE, and a health check
+# replaces one PostgreSQL dropped (a restart), so no batch starts on a dead connection.
+app.conf.CELERY_DB_REUSE_MAX = 1000
+
+
+@task_prerun.connect
+def _database_connections_fit_for_task(**kwargs) -> None:
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        conn.close_if_unusable_or_obsolete()
+        conn.close_if_health_check_failed()
+
 
 # Five queues (ARCHITECTURE.md): the engine advances journeys, messages sends, imports
 # loads CSV files, default takes the rest. Routing is by module so a task's home says its queue.
