@@ -50,7 +50,8 @@ WRITER_WAIT_SECONDS = 2.0
 EDIT_LOOKBACK = timedelta(seconds=10)
 MESSAGE_METRICS = ("sent", "delivered", "opened", "read", "clicked", "replied", "failed", "bounced")
 # Durations are counted in log-scale buckets 5% wide: bucket b holds [1.05^b - 1, 1.05^(b+1) - 1)
-# seconds, so a median read from the histogram is within 2.5% of the exact one.
+# seconds, so a median read from the histogram (interpolated inside its bucket) is off by less
+# than 5% of (seconds + 1): ~5% for journeys of minutes or more, 7.5% at 2 s.
 DURATION_BASE = 1.05
 
 
