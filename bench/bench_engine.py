@@ -49,6 +49,13 @@ API_CHUNK = 10_000
 PARTS = set(os.environ.get("BENCH_ENGINE_PARTS", "events,throughput,timers").split(","))
 
 
+def settle_setup() -> None:
+    """VACUUM ANALYZE the customers the setup just bulk-created: otherwise autovacuum takes them up
+    in the middle of the measured run (seen: one run's PostgreSQL CPU per execution 109 µs against
+    23 µs, and its rate 14k against 38k/s), charging the setup's maintenance to the engine."""
+    _sql("VACUUM ANALYZE audiences_customer")
+
+
 def _recreate_database(url: str) -> None:
     """A fresh database per run when it is the benchmark's own (never someone else's)."""
     import psycopg
@@ -398,6 +405,7 @@ def run() -> list[dict]:
     Customer.objects.unscoped().bulk_create(
         [Customer(workspace=workspace, external_id=f"b{i}") for i in range(CUSTOMERS)], batch_size=5000
     )
+    settle_setup()
     pks = list(Customer.objects.for_workspace(workspace).order_by("id").values_list("id", flat=True))
     rows: list[dict] = []
     headers = {"Authorization": f"Bearer {raw_key}"}

@@ -45,6 +45,7 @@ def _prepare() -> tuple:
     Customer.objects.unscoped().bulk_create(
         [Customer(workspace=workspace, external_id=f"s{i}") for i in range(CUSTOMERS)], batch_size=5000
     )
+    bench_engine.settle_setup()
     return workspace, api_key_create(workspace=workspace, name="bench", role=Role.OWNER)[1]
 
 
