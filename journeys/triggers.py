@@ -41,7 +41,7 @@ def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
     ids = list(event_ids)
 
     def send():
-        if not _events_can_matter(workspace_id):
+        if not _can_matter(workspace_id, entries=True):
             return
         for i in range(0, len(ids), EVENTS_PER_TASK):
             events_process_task.delay(workspace_id, ids[i : i + EVENTS_PER_TASK])
@@ -49,15 +49,16 @@ def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
-# Whether the workspace has an active journey (events may enter it) or a live enrollment (events
-# may exit, convert or wake it). Enrollments are found per journey through
-# enrollment_journey_state_node, so other workspaces' millions of rows are never read. Raw SQL:
-# it runs in the request of every ingested batch, and the ORM's compile of it cost ~1 ms there.
-_EVENTS_CAN_MATTER_SQL = f"""
+# Whether anything in the workspace can react: a live enrollment (events and profile changes may
+# exit, convert or wake it) or, for events, an active journey (they may enter it). Enrollments are
+# found per journey through enrollment_journey_state_node, so other workspaces' millions of rows
+# are never read. Raw SQL: it runs for every ingested batch or stored import chunk, and the ORM's
+# compile of it cost ~1 ms there.
+_CAN_MATTER_SQL = f"""
 SELECT EXISTS (
     SELECT 1 FROM {Journey._meta.db_table} j
     WHERE j.workspace_id = %(ws)s AND (
-        (j.status = %(active)s AND j.live_version_id IS NOT NULL)
+        (%(entries)s AND j.status = %(active)s AND j.live_version_id IS NOT NULL)
         OR EXISTS (SELECT 1 FROM {Enrollment._meta.db_table} e
                    WHERE e.journey_id = j.id AND e.workspace_id = %(ws)s AND e.state = ANY(%(live)s))
     )
@@ -65,11 +66,10 @@ SELECT EXISTS (
 """
 
 
-def _events_can_matter(workspace_id: int) -> bool:
+def _can_matter(workspace_id: int, *, entries: bool) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(
-            _EVENTS_CAN_MATTER_SQL, {"ws": workspace_id, "active": Journey.Status.ACTIVE.value, "live": [str(s) for s in LIVE]}
-        )
+        cursor.execute(_CAN_MATTER_SQL, {"ws": workspace_id, "entries": entries,
+                                         "active": Journey.Status.ACTIVE.value, "live": [str(s) for s in LIVE]})
         return cursor.fetchone()[0]
 
 
@@ -86,29 +86,10 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
     ids = list(customer_ids)
 
     def send():
-        if _customers_can_matter(workspace_id):
+        if _can_matter(workspace_id, entries=False):
             customers_changed_task.delay(workspace_id, ids)
 
     transaction.on_commit(send)
-
-
-# Whether the workspace has a live enrollment, found per journey through
-# enrollment_journey_state_node as in _EVENTS_CAN_MATTER_SQL (raw SQL for the same reason: it
-# runs once per stored chunk of an import or profile write).
-_CUSTOMERS_CAN_MATTER_SQL = f"""
-SELECT EXISTS (
-    SELECT 1 FROM {Journey._meta.db_table} j
-    WHERE j.workspace_id = %(ws)s AND EXISTS (
-        SELECT 1 FROM {Enrollment._meta.db_table} e
-        WHERE e.journey_id = j.id AND e.workspace_id = %(ws)s AND e.state = ANY(%(live)s))
-)
-"""
-
-
-def _customers_can_matter(workspace_id: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(_CUSTOMERS_CAN_MATTER_SQL, {"ws": workspace_id, "live": [str(s) for s in LIVE]})
-        return cursor.fetchone()[0]
 
 
 def connect() -> None:
