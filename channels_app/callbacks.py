@@ -7,7 +7,6 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
@@ -19,26 +18,17 @@ from rest_framework.views import APIView
 from workspaces.errors import json_error
 
 from . import selectors, services, tracking
+from .callback_urls import (  # the URL builders are re-exported: this is where hooks live
+    CHANNEL_SALT,
+    twilio_callback_url,  # noqa: F401
+    whatsapp_callback_url,  # noqa: F401
+)
 from .crypto import credentials_decrypt
 from .models import ChannelConfig, Message
 from .providers.twilio import TWILIO_STATUSES, twilio_signature
 from .providers.whatsapp import WHATSAPP_STATUSES, hub_signature_valid
 
 logger = logging.getLogger(__name__)
-CHANNEL_SALT = "waymark.hooks.channel"
-
-
-def _hook_url(route: str, config_id: int) -> str:
-    token = signing.dumps(config_id, salt=CHANNEL_SALT)
-    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/hooks/{route}?{urlencode({'c': token})}"
-
-
-def twilio_callback_url(config_id: int) -> str:
-    return _hook_url("twilio", config_id)
-
-
-def whatsapp_callback_url(config_id: int) -> str:
-    return _hook_url("whatsapp", config_id)
 
 
 def _config_from(request, provider: str) -> ChannelConfig | None:

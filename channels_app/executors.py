@@ -43,19 +43,21 @@ def _version_number(version_id: int) -> int | None:
 def message_execute(ctx, node_type=None) -> Result:
     config = ctx.config
     outcome = services.message_prepare(
-        workspace=_workspace(ctx),
-        customer=ctx.customer,
-        config=config,
-        journey_id=ctx.journey_id,
-        journey_name=ctx.journey_name,
-        version_number=_version_number(ctx.version.id),
-        node_id=ctx.node_id,
-        enrollment_id=ctx.enrollment.id,
-        step_seq=ctx.step_seq,
-        journey_settings=ctx.settings,
-        event=ctx.event,
-        simulate=ctx.simulate,
-        now=ctx.now,
+        step=services.MessageStep(
+            workspace=_workspace(ctx),
+            customer=ctx.customer,
+            config=config,
+            journey_id=ctx.journey_id,
+            journey_name=ctx.journey_name,
+            version_number=_version_number(ctx.version.id),
+            node_id=ctx.node_id,
+            enrollment_id=ctx.enrollment.id,
+            step_seq=ctx.step_seq,
+            journey_settings=ctx.settings,
+            event=ctx.event,
+            simulate=ctx.simulate,
+            now=ctx.now,
+        )
     )
     awaited = config.get("await")
     if outcome.kind == "simulated":

@@ -1,5 +1,5 @@
-"""Celery tasks of the `messages` queue (config/celery.py routes channels_app.tasks.* there):
-thin wrappers over services that take ids and re-fetch."""
+"""Celery tasks for channels (config/celery.py routes them by name): thin wrappers over services
+that take ids and re-fetch. Services queue them by name (services.enqueue), never by import."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
         return sorted(credentials_decrypt(obj.credentials_encrypted))
 
     def get_callback_url(self, obj) -> str | None:
-        from ..callbacks import twilio_callback_url, whatsapp_callback_url
+        from ..callback_urls import twilio_callback_url, whatsapp_callback_url
 
         if obj.provider == "twilio":
             return twilio_callback_url(obj.pk)

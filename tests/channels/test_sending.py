@@ -10,7 +10,13 @@ import pytest
 
 from channels_app.models import DeliveryEvent, Message
 from channels_app.ratelimit import tokens_take
-from channels_app.services import channel_create, message_prepare, messages_send, quiet_hours_end
+from channels_app.services import (
+    MessageStep,
+    channel_create,
+    message_prepare,
+    messages_send,
+    quiet_hours_end,
+)
 
 from .conftest import make_customer
 
@@ -20,17 +26,17 @@ SMS = {"channel": "sms", "content": {"text": "Hi {{ customer.first_name }}"}}
 
 def _prepare(workspace, customer, config=SMS, settings=None, now=None, step_seq=1):
     return message_prepare(
-        workspace=workspace,
-        customer=customer,
-        config=config,
-        journey_id=None,
-        version_number=1,
-        node_id="m1",
-        enrollment_id=None,
-        step_seq=step_seq,
-        journey_settings=settings or {},
-        event={},
-        now=now,
+        step=MessageStep(
+            workspace=workspace,
+            customer=customer,
+            config=config,
+            version_number=1,
+            node_id="m1",
+            step_seq=step_seq,
+            journey_settings=settings or {},
+            event={},
+            now=now,
+        )
     )
 
 

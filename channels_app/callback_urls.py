@@ -1,0 +1,24 @@
+"""The signed callback URLs handed to providers (Twilio status callbacks, the WhatsApp webhook):
+built by the send path, read back by channels_app.callbacks."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+
+CHANNEL_SALT = "waymark.hooks.channel"
+
+
+def _hook_url(route: str, config_id: int) -> str:
+    token = signing.dumps(config_id, salt=CHANNEL_SALT)
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/api/v1/hooks/{route}?{urlencode({'c': token})}"
+
+
+def twilio_callback_url(config_id: int) -> str:
+    return _hook_url("twilio", config_id)
+
+
+def whatsapp_callback_url(config_id: int) -> str:
+    return _hook_url("whatsapp", config_id)

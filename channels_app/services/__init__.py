@@ -1,0 +1,66 @@
+"""Writes for channels, one module per job; the public names are re-exported here so callers
+import them from `channels_app.services` whatever module holds them."""
+
+from .channels import (
+    channel_config_resolve,
+    channel_create,
+    channel_delete,
+    channel_update,
+    provider_for,
+)
+from .enqueue import SEND_BATCH, messages_enqueue, webhook_call_enqueue
+from .prepare import MessageStep, StepOutcome, message_prepare, quiet_hours_end
+from .previews import channel_test_send, content_render_checked, message_preview
+from .receipts import (
+    FINAL_FAILURES,
+    IMPLIES,
+    RANK,
+    RECEIPT_STATUSES,
+    awaited_reached,
+    customer_unsubscribe,
+    inbox_read,
+    message_receipt,
+)
+from .sending import MAX_SEND_ATTEMPTS, RETRY_BACKOFF_SECONDS, messages_send, push_tokens_invalidate
+from .webhooks import (
+    WebhookOutcome,
+    webhook_backoff,
+    webhook_call_attempt,
+    webhook_call_prepare,
+    webhook_request,
+)
+
+__all__ = [
+    "FINAL_FAILURES",
+    "IMPLIES",
+    "MAX_SEND_ATTEMPTS",
+    "RANK",
+    "RECEIPT_STATUSES",
+    "RETRY_BACKOFF_SECONDS",
+    "SEND_BATCH",
+    "MessageStep",
+    "StepOutcome",
+    "WebhookOutcome",
+    "awaited_reached",
+    "channel_config_resolve",
+    "channel_create",
+    "channel_delete",
+    "channel_test_send",
+    "channel_update",
+    "content_render_checked",
+    "customer_unsubscribe",
+    "inbox_read",
+    "message_prepare",
+    "message_preview",
+    "message_receipt",
+    "messages_enqueue",
+    "messages_send",
+    "provider_for",
+    "push_tokens_invalidate",
+    "quiet_hours_end",
+    "webhook_backoff",
+    "webhook_call_attempt",
+    "webhook_call_enqueue",
+    "webhook_call_prepare",
+    "webhook_request",
+]

@@ -1,0 +1,240 @@
+"""A journey step's message: address, consent, frequency cap, quiet hours and rendering decided
+synchronously, and the Message created once per (enrollment, step_seq)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audiences.models import Customer
+from workspaces.models import Workspace
+
+from .. import rendering
+from ..models import DeliveryEvent, Message
+from .channels import channel_config_resolve
+from .previews import with_metadata
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStep:
+    """One visit of a message node: the node's config, whom it is for, and where in which journey
+    (a test send or simulation leaves the journey fields empty). `now` defaults to the clock."""
+
+    workspace: Workspace
+    customer: Customer
+    config: dict
+    node_id: str
+    journey_id: int | None = None
+    journey_name: str = ""
+    version_number: int | None = None
+    enrollment_id: int | None = None
+    step_seq: int | None = None
+    journey_settings: dict | None = None
+    event: dict | None = None
+    simulate: bool = False
+    now: datetime | None = None
+
+
+@dataclass
+class StepOutcome:
+    """What the message node should do: `failed` (reason on a failed Message), `defer` until a
+    time (quiet hours), `queued` (a Message to send; wait for its signal), or `simulated`
+    (rendered only). Holdout customers never get here: the engine passes them on."""
+
+    kind: str
+    message: Message | None = None
+    reason: str = ""
+    until: datetime | None = None
+    rendered: dict = field(default_factory=dict)
+
+
+def _address(channel: str, customer: Customer, content: dict) -> tuple[str, list]:
+    attributes = customer.attributes or {}
+    if channel == "email":
+        return customer.email, [customer.email] if customer.email else []
+    if channel == "push":
+        platforms = content.get("platforms") or list(rendering.PUSH_PLATFORMS)
+        tokens = [
+            {"platform": t.get("platform"), "token": t.get("token")}
+            for t in customer.push_tokens or []
+            if isinstance(t, dict)
+            and t.get("token")
+            and t.get("valid", True)
+            and t.get("platform") in platforms
+        ]
+        return ",".join(t["token"] for t in tokens)[:1000], tokens
+    if channel == "telegram":
+        chat = str(attributes.get("telegram_chat_id") or "")
+        return chat, [chat] if chat else []
+    if channel == "whatsapp":
+        phone = str(attributes.get("whatsapp_phone") or customer.phone or "")
+        return phone, [phone] if phone else []
+    if channel == "in_app":
+        return customer.external_id, [customer.external_id]
+    return customer.phone, [customer.phone] if customer.phone else []  # sms, rcs, kakao_*
+
+
+def _customer_zone(customer: Customer, workspace_tz: str) -> ZoneInfo:
+    for name in (customer.timezone, workspace_tz, "UTC"):
+        try:
+            return ZoneInfo(name) if name else ZoneInfo("UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return ZoneInfo("UTC")
+
+
+def quiet_hours_end(*, quiet_hours: dict | None, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """When `now` falls inside the quiet window (customer's local time), the window's end;
+    else None. A window may cross midnight ("21:00"–"08:00")."""
+    if not quiet_hours or not quiet_hours.get("start") or not quiet_hours.get("end"):
+        return None
+    start = dtime.fromisoformat(quiet_hours["start"])
+    end = dtime.fromisoformat(quiet_hours["end"])
+    if start == end:
+        return None
+    local = now.astimezone(zone)
+    t = local.time().replace(tzinfo=None)
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_day = local.date() if t < end else local.date() + timedelta(days=1)
+    naive = datetime.combine(end_day, end)
+    # fold=0 and a round trip through UTC settle DST gaps/overlaps on a real instant.
+    return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def _capped(*, customer_id: int, journey_id: int | None, cap: dict | None, now: datetime) -> bool:
+    if not cap or not cap.get("max") or not cap.get("per"):
+        return False
+    from journeys.fields import DURATION_UNITS
+
+    per = cap["per"]
+    window = timedelta(seconds=per["value"] * DURATION_UNITS[per["unit"]])
+    # The cap is a journey setting, so it counts this journey's messages that went (or are
+    # going) out; failed ones never reached the customer.
+    sent = (
+        Message.objects.unscoped()
+        .filter(customer_id=customer_id, journey_id=journey_id, created_at__gte=now - window)
+        .exclude(status=Message.Status.FAILED)
+        .count()
+    )
+    return sent >= cap["max"]
+
+
+def message_prepare(*, step: MessageStep) -> StepOutcome:
+    """Everything the message node decides synchronously. Creates the Message idempotently: a
+    retried step (same enrollment and step_seq) returns the message it created the first time."""
+    now = step.now or timezone.now()
+    workspace, customer, config = step.workspace, step.customer, step.config
+    journey_settings = step.journey_settings or {}
+    channel = config["channel"]
+    context = rendering.liquid_context(
+        customer=customer,
+        event=step.event,
+        journey={"id": step.journey_id, "name": step.journey_name},
+    )
+    try:
+        rendered = rendering.content_render(channel, config.get("content") or {}, context)
+        render_problems = rendering.rendered_errors(channel, rendered, workspace.settings)
+    except rendering.RenderError as exc:
+        rendered, render_problems = {}, [(exc.field, exc.message)]
+    rendered = with_metadata(channel, rendered)
+    if step.simulate:
+        return StepOutcome(
+            kind="simulated",
+            rendered=rendered,
+            reason=render_problems[0][1] if render_problems else "",
+        )
+    if step.enrollment_id is not None:
+        existing = (
+            Message.objects.for_workspace(workspace)
+            .filter(enrollment_id=step.enrollment_id, step_seq=step.step_seq)
+            .first()
+        )
+        if existing is not None:
+            kind = (
+                "failed"
+                if existing.status == Message.Status.FAILED and not existing.sent_at
+                else "queued"
+            )
+            return StepOutcome(kind=kind, message=existing, reason=existing.error)
+
+    channel_config = channel_config_resolve(
+        workspace_id=workspace.pk, channel=channel, channel_id=config.get("channel_id")
+    )
+    to, targets = _address(channel, customer, rendered)
+    reason, detail = "", ""
+    if channel_config is None and channel != "in_app":
+        reason = "no_channel_configured"
+    elif channel in (customer.unsubscribed or []):
+        reason = "unsubscribed"
+    elif not targets:
+        reason = "no_push_token" if channel == "push" else "no_address"
+    elif render_problems:
+        reason, detail = "content_invalid", "; ".join(f"{f}: {m}" for f, m in render_problems)
+    elif _capped(
+        customer_id=customer.pk,
+        journey_id=step.journey_id,
+        cap=journey_settings.get("frequency_cap"),
+        now=now,
+    ):
+        reason = "frequency_capped"
+    else:
+        until = quiet_hours_end(
+            quiet_hours=journey_settings.get("quiet_hours"),
+            zone=_customer_zone(customer, workspace.timezone),
+            now=now,
+        )
+        if until is not None:
+            return StepOutcome(kind="defer", until=until, reason="quiet_hours")
+
+    awaited = config.get("await")
+    message = Message(
+        workspace=workspace,
+        customer=customer,
+        enrollment_id=step.enrollment_id,
+        step_seq=step.step_seq,
+        journey_id=step.journey_id,
+        version=step.version_number,
+        node_id=step.node_id,
+        channel_config=channel_config,
+        channel=channel,
+        provider=channel_config.provider
+        if channel_config
+        else ("in_app" if channel == "in_app" else ""),
+        to=to,
+        targets=targets,
+        content=rendered,
+        status=Message.Status.FAILED if reason else Message.Status.QUEUED,
+        error=reason,
+        error_detail=detail[:2000],
+        failed_at=now if reason else None,
+        awaiting={"status": awaited["status"]} if awaited and not reason else None,
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+            DeliveryEvent.objects.for_workspace(workspace).create(
+                workspace=workspace,
+                message=message,
+                status=message.status,
+                source="journey",
+                at=now,
+                data={"reason": reason} if reason else {},
+            )
+    except IntegrityError:
+        # A concurrent run of the same step won the unique key: use its message.
+        message = Message.objects.for_workspace(workspace).get(
+            enrollment_id=step.enrollment_id, step_seq=step.step_seq
+        )
+        reason = message.error if message.status == Message.Status.FAILED else ""
+    if reason:
+        return StepOutcome(kind="failed", message=message, reason=reason)
+    # The caller enqueues the send after its commit (the engine: ctx.on_commit).
+    return StepOutcome(kind="queued", message=message)

@@ -1,0 +1,84 @@
+"""Previews and test sends: content rendered and limit-checked for a person (400 on a problem),
+and one synchronous send through a channel config outside any journey."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
+
+from audiences.models import Customer
+from workspaces.models import Workspace
+
+from .. import rendering
+from ..models import ChannelConfig, Message
+from .sending import messages_send
+
+
+def _raise_render(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise ValidationError({"content": {f or "content": [m] for f, m in problems}})
+
+
+def content_render_checked(
+    *, channel: str, content: Any, context: dict, workspace_settings: dict | None
+) -> dict:
+    """Validated, rendered and limit-checked content, or a 400 naming the field and position."""
+    _raise_render(rendering.content_errors(channel, content))
+    try:
+        rendered = rendering.content_render(channel, content, context)
+    except rendering.RenderError as exc:
+        raise ValidationError({"content": {exc.field: [exc.message]}}) from exc
+    _raise_render(rendering.rendered_errors(channel, rendered, workspace_settings))
+    return with_metadata(channel, rendered)
+
+
+def with_metadata(channel: str, rendered: dict) -> dict:
+    if channel == "sms":
+        encoding, segments = rendering.sms_segments(rendered.get("text") or "")
+        return {**rendered, "encoding": encoding, "segments": segments}
+    return rendered
+
+
+def message_preview(
+    *,
+    workspace: Workspace,
+    channel: str,
+    content: Any,
+    customer: Customer | None = None,
+    attributes: dict | None = None,
+) -> dict:
+    context = rendering.liquid_context(
+        customer=customer if customer is not None else (attributes or {})
+    )
+    return content_render_checked(
+        channel=channel, content=content, context=context, workspace_settings=workspace.settings
+    )
+
+
+def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Message:
+    """Sends one message synchronously (no journey) and returns it with its outcome."""
+    workspace = Workspace.objects.get(pk=config.workspace_id)
+    rendered = content_render_checked(
+        channel=config.channel,
+        content=content,
+        context=rendering.liquid_context(customer={}),
+        workspace_settings=workspace.settings,
+    )
+    targets: list = [to]
+    if config.channel == "push":
+        targets = [
+            {"platform": p, "token": to} for p in (rendered.get("platforms") or ["android"])[:1]
+        ]
+    message = Message.objects.for_workspace(workspace).create(
+        workspace=workspace,
+        channel=config.channel,
+        channel_config=config,
+        provider=config.provider,
+        to=to,
+        targets=targets,
+        content=rendered,
+    )
+    messages_send(message_ids=[message.pk], workspace_id=workspace.pk, retry=False)
+    message.refresh_from_db()
+    return message
