@@ -1,14 +1,22 @@
-"""Personalization: Liquid templates in a sandboxed environment, per-channel content rules, and
-the checks a rendered message must pass before it is sent (push lengths, SMS segments)."""
+"""Per-channel content rules: what each channel's `content` holds, rendering its template fields
+through the Liquid layer (templating), and the checks a rendered message must pass before it is
+sent (push lengths, SMS segments)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from liquid import BoundTemplate, Environment, RenderContext
-from liquid.exceptions import LiquidError, LiquidSyntaxError, ResourceLimitError
+# channels_app reaches the Liquid layer through this module (rendering.render_string, …).
+from templating import (  # noqa: F401
+    RenderError,
+    has_liquid,
+    liquid_context,
+    render_string,
+    render_value,
+    template_error,
+    template_errors_in,
+)
 
 CHANNELS = (
     "email",
@@ -22,70 +30,6 @@ CHANNELS = (
     "in_app",
 )
 PUSH_PLATFORMS = ("android", "ios", "web")
-# Email/push bodies are small; a template that renders more than this is a runaway loop.
-MAX_OUTPUT_CHARS = 200_000
-# A personalization renders in microseconds. Within the loop and size ceilings a template can
-# still burn CPU (10,000 iterations of `split` on a 100 kB string take ~30 s), so the clock
-# stops it: one second of the thread's own CPU time (not wall time, which a busy machine
-# stretches for innocent templates) is several thousand times a real template's cost.
-MAX_RENDER_SECONDS = 1.0
-
-
-class RenderTimeoutError(ResourceLimitError):
-    """A render ran past MAX_RENDER_SECONDS."""
-
-
-class _DeadlineContext(RenderContext):
-    """Checks the clock wherever a template's work multiplies: every variable lookup, filter
-    call and loop start (a loop body without either only writes text, bounded by the output
-    limit)."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.deadline = time.thread_time() + MAX_RENDER_SECONDS
-
-    def _check_clock(self, token=None) -> None:
-        if time.thread_time() > self.deadline:
-            raise RenderTimeoutError(f"rendering took longer than {MAX_RENDER_SECONDS:g} s", token=token)
-
-    def get(self, path, *, token, default=RenderContext.get.__kwdefaults__["default"]):
-        self._check_clock(token)
-        return super().get(path, token=token, default=default)
-
-    def filter(self, name, token):
-        self._check_clock(token)
-        return super().filter(name, token)
-
-    def raise_for_loop_limit(self, length: int = 1) -> None:
-        self._check_clock()
-        super().raise_for_loop_limit(length)
-
-
-class _DeadlineTemplate(BoundTemplate):
-    context_class = _DeadlineContext
-
-
-class SandboxedEnvironment(Environment):
-    """No template loader (include/render find nothing) and hard ceilings on output, loops,
-    nesting and time, so a marketer's template cannot exhaust a worker."""
-
-    template_class = _DeadlineTemplate
-    output_stream_limit = MAX_OUTPUT_CHARS
-    loop_iteration_limit = 10_000
-    context_depth_limit = 30
-    local_namespace_limit = 100_000
-
-
-ENV = SandboxedEnvironment()
-
-
-class RenderError(Exception):
-    """A template could not be parsed or rendered; `field` names the content key."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -149,66 +93,6 @@ CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
         "image_url": FieldSpec(),
     },
 }
-
-
-def _position(exc: LiquidSyntaxError) -> tuple[int, int] | None:
-    token = getattr(exc, "token", None)
-    index = getattr(token, "start_index", -1)
-    source = getattr(token, "source", "") or ""
-    if index is None or index < 0 or not source:
-        return None
-    before = source[:index]
-    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
-
-
-def template_error(source: str) -> str | None:
-    """None when `source` parses; else the problem with its "line L, column C" position."""
-    try:
-        ENV.from_string(source)
-    except LiquidError as exc:
-        message = getattr(exc, "message", None) or str(exc)
-        pos = _position(exc) if isinstance(exc, LiquidSyntaxError) else None
-        if pos:
-            return f"Invalid Liquid at line {pos[0]}, column {pos[1]}: {message}"
-        return f"Invalid Liquid: {message}"
-    return None
-
-
-def has_liquid(source: str) -> bool:
-    return "{{" in source or "{%" in source
-
-
-def render_string(source: str, context: dict[str, Any], *, field: str = "template") -> str:
-    try:
-        return ENV.from_string(source).render(**context)
-    except LiquidError as exc:
-        problem = template_error(source)
-        raise RenderError(
-            field, problem or f"Liquid failed: {getattr(exc, 'message', exc)}"
-        ) from exc
-
-
-def render_value(value: Any, context: dict[str, Any], *, field: str) -> Any:
-    """Renders every string inside a JSON value (webhook bodies, header maps, variables)."""
-    if isinstance(value, str):
-        return render_string(value, context, field=field)
-    if isinstance(value, list):
-        return [render_value(v, context, field=f"{field}.{i}") for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        return {k: render_value(v, context, field=f"{field}.{k}") for k, v in value.items()}
-    return value
-
-
-def template_errors_in(value: Any, field: str) -> list[tuple[str, str]]:
-    """(field, message) for every string inside a JSON value that is not valid Liquid."""
-    if isinstance(value, str):
-        problem = template_error(value)
-        return [(field, problem)] if problem else []
-    if isinstance(value, list):
-        return [e for i, v in enumerate(value) for e in template_errors_in(v, f"{field}.{i}")]
-    if isinstance(value, dict):
-        return [e for k, v in value.items() for e in template_errors_in(v, f"{field}.{k}")]
-    return []
 
 
 def content_errors(channel: str, content: Any) -> list[tuple[str, str]]:
@@ -335,25 +219,3 @@ def static_limit_errors(
         for key, message in rendered_errors(channel, static, workspace_settings)
         if message != "Rendered empty." and key in static
     ]
-
-
-def liquid_context(*, customer, event: dict | None = None, journey: dict | None = None) -> dict:
-    """The template variables (API.md): customer fields + attributes, trigger event properties,
-    journey id and name. `customer` may be a Customer or a plain attributes dict (previews)."""
-    if isinstance(customer, dict):
-        data = dict(customer)
-    elif customer is None:
-        data = {}
-    else:
-        data = dict(customer.attributes or {})
-        data.update(
-            external_id=customer.external_id,
-            id=customer.external_id,
-            email=customer.email,
-            phone=customer.phone,
-            timezone=customer.timezone,
-            locale=customer.locale,
-            tags=list(customer.tags or []),
-            attributes=customer.attributes or {},
-        )
-    return {"customer": data, "event": event or {}, "journey": journey or {}}

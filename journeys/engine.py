@@ -47,6 +47,8 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from audiences.models import Customer
+from templating import customer_liquid, liquid_context, render_liquid  # noqa: F401 (re-exported)
+from templating.render import memo_key as _memo_key  # noqa: F401 (re-exported)
 from workspaces.models import Workspace
 
 from .models import Enrollment, JourneyVersion, StepEvent
@@ -104,98 +106,6 @@ def zone_or_none(name: str) -> ZoneInfo | None:
         return ZoneInfo(name) if name else None
     except (ValueError, KeyError, OSError):
         return None
-
-
-@lru_cache(maxsize=2048)
-def _template(source: str):
-    return _liquid_env().from_string(source)
-
-
-def _liquid_env():
-    # The sandboxed environment the message channels use: no loader, bounded loops, output and
-    # CPU time — a marketer's template must not be able to stall a worker.
-    from channels_app.rendering import ENV
-
-    return ENV
-
-
-# Renders keyed by the values a template reads (from python-liquid's own static analysis): a
-# render costs ~25 µs, a lookup ~1 µs, and "{{ journey.name }}" is the same for every customer.
-_MEMO_LIMIT = 20_000
-_rendered: dict[tuple, str] = {}
-_MISSING = object()  # a path that does not resolve (distinct from an explicit null)
-
-
-@lru_cache(maxsize=2048)
-def _template_paths(source: str) -> tuple[tuple, ...] | None:
-    """The variable paths a template reads, or None when its output may vary with anything else
-    (the `date` filter reads the clock; dynamic lookups like customer[event.key])."""
-    analysis = _template(source).analyze()
-    if "date" in analysis.filters:
-        return None
-    paths = []
-    for variables in analysis.globals.values():
-        for variable in variables:
-            if not all(isinstance(part, str) for part in variable.segments):
-                return None
-            paths.append(tuple(variable.segments))
-    return tuple(sorted(set(paths)))
-
-
-def _memo_key(source: str, context: dict) -> tuple | None:
-    paths = _template_paths(source)
-    if paths is None:
-        return None
-    values = []
-    for path in paths:
-        value: Any = context
-        for part in path:
-            if isinstance(value, dict):
-                value = value.get(part, _MISSING)
-            elif value is _MISSING:
-                break
-            else:  # .size/.first on a list or string: Liquid computes it; not worth modelling
-                return None
-        if value is not None and value is not _MISSING and not isinstance(value, (str, int, float, bool)):
-            return None
-        # The type name keeps 1, 1.0 and true apart (equal and same hash in Python, not in Liquid).
-        values.append(("missing",) if value is _MISSING else (type(value).__name__, value))
-    return (source, *values)
-
-
-def render_liquid(source: str, context: dict) -> str:
-    """Renders a Liquid template with the journey context (API.md: customer, event, journey);
-    raises liquid's LiquidError when it breaks a sandbox limit."""
-    if "{" not in source:
-        return source  # no output or tag markup: the text is the result
-    key = _memo_key(source, context)
-    if key is None:
-        return _template(source).render(**context)
-    rendered = _rendered.get(key)
-    if rendered is None:
-        rendered = _template(source).render(**context)
-        if len(_rendered) >= _MEMO_LIMIT:
-            _rendered.clear()
-        _rendered[key] = rendered
-    return rendered
-
-
-def customer_liquid(customer: Customer) -> dict:
-    """`customer` in Liquid: its fields, with attributes merged at the top level."""
-    data = dict(customer.attributes or {})
-    data.update(
-        {
-            "id": customer.external_id,
-            "external_id": customer.external_id,
-            "email": customer.email,
-            "phone": customer.phone,
-            "timezone": customer.timezone,
-            "locale": customer.locale,
-            "tags": list(customer.tags or []),
-            "attributes": dict(customer.attributes or {}),
-        }
-    )
-    return data
 
 
 @dataclass
@@ -442,11 +352,11 @@ class StepContext:
         )
 
     def liquid_context(self) -> dict:
-        return {
-            "customer": customer_liquid(self.customer),
-            "event": self.event,
-            "journey": {"id": self.journey_id, "name": self.journey_name},
-        }
+        return liquid_context(
+            customer=self.customer,
+            event=self.event,
+            journey={"id": self.journey_id, "name": self.journey_name},
+        )
 
     def render(self, source: str) -> str:
         return render_liquid(source, self.liquid_context())

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from liquid.exceptions import LiquidError
 
-from channels_app.rendering import has_liquid, template_error
+from templating import has_liquid, template_error
 
 from ..fields import nonempty_str, unknown_keys
 from .base import ConfigError, Fail, Next, NodeType, Result, register

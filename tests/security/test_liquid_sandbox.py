@@ -1,4 +1,4 @@
-"""Liquid is sandboxed wherever a marketer's template runs: message content (channels_app.rendering)
+"""Liquid is sandboxed wherever a marketer's template runs: message content
 and the update-profile node's values (on the engine's hot path). No file access, bounded loops,
 bounded output, and a clock, so a template cannot read the server or exhaust a worker."""
 
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from audiences.models import Customer
-from channels_app.rendering import MAX_RENDER_SECONDS, RenderError, render_string
+from templating import MAX_RENDER_SECONDS, RenderError, render_string
 from journeys.enrollments import enrollments_create
 from journeys.services import journey_create
 from tests.conftest import wait_for
