@@ -13,6 +13,7 @@ from journeys.fields import (
     nonempty_str,
     unknown_keys,
 )
+from journeys.nodes import describe
 from journeys.nodes.base import ConfigError, NodeType, Result, register
 
 from . import rendering
@@ -30,6 +31,17 @@ CHANNEL_AWAITABLE: dict[str, tuple[str, ...]] = {
     "kakao_alimtalk": ("delivered", "read", "clicked"),
     "kakao_friendtalk": ("delivered", "read", "clicked"),
     "in_app": ("delivered", "read", "clicked"),
+}
+CHANNEL_LABELS = {
+    "email": "Email",
+    "sms": "SMS",
+    "push": "Push",
+    "whatsapp": "WhatsApp",
+    "rcs": "RCS",
+    "telegram": "Telegram",
+    "kakao_alimtalk": "Kakao Alimtalk",
+    "kakao_friendtalk": "Kakao Friendtalk",
+    "in_app": "In-app",
 }
 WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_WEBHOOK_TIMEOUT = 30  # seconds: a worker thread is held for the whole call
@@ -66,6 +78,48 @@ class MessageNode(NodeType):
     category = "channel"
     sends_messages = True
     default_config: ClassVar[dict] = {"channel": "email", "content": {"subject": "", "html": ""}}
+
+    # GET /node-types: one palette entry per channel, its required content fields empty.
+    icon = "MSG"
+    description = "Send a message"
+    config_schema: ClassVar[dict] = describe.object_schema(
+        {
+            "channel": {"enum": list(rendering.CHANNELS), "title": "Channel"},
+            "content": {"type": "object", "title": "Content"},
+            "channel_id": {"type": "integer", "title": "Channel config id"},
+            "await": describe.object_schema(
+                {"status": {"enum": list(AWAIT_STATUSES)}, "within": describe.DURATION},
+                ("status", "within"),
+            ),
+        },
+        ("channel", "content"),
+    )
+    outputs: ClassVar[list[dict]] = [
+        {
+            "when": {"field": "await", "present": True},
+            "handles": [
+                {"id": "yes", "label": "{await.status}"},
+                {"id": "no", "label": "Not {await.status}"},
+                describe.FAILED,
+            ],
+        },
+        {"handles": [describe.NEXT, describe.FAILED]},
+    ]
+    presets: ClassVar[list[dict]] = [
+        {
+            "key": channel,
+            "label": label,
+            "hint": f"Send a {label} message",
+            "config": {
+                "channel": channel,
+                "content": {
+                    **{k: "" for k, f in rendering.CONTENT_SPECS[channel].items() if f.required},
+                    **({"platforms": ["android", "ios"]} if channel == "push" else {}),
+                },
+            },
+        }
+        for channel, label in CHANNEL_LABELS.items()
+    ]
 
     def validate(
         self, config: dict[str, Any], *, in_journey_settings: dict | None = None
@@ -105,11 +159,6 @@ class MessageNode(NodeType):
                 errors += duration_errors(awaited.get("within"), "await.within")
         return errors
 
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        if isinstance(config, dict) and config.get("await") is not None:
-            return ["yes", "no", "failed"]
-        return ["next", "failed"]
-
     def execute(self, ctx) -> Result:
         from .executors import message_execute
 
@@ -143,6 +192,23 @@ class WebhookNode(NodeType):
         "timeout_seconds": 10,
         "retries": 2,
     }
+
+    # GET /node-types
+    icon = "WH"
+    description = "Call an external HTTP endpoint"
+    config_schema: ClassVar[dict] = describe.object_schema(
+        {
+            "method": {"enum": list(WEBHOOK_METHODS), "title": "Method"},
+            "url": {"type": "string", "minLength": 1, "title": "URL"},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "body": {"type": "string", "title": "Body (Liquid)"},
+            "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 30},
+            "retries": {"type": "integer", "minimum": 0, "maximum": 5},
+            "save_as": {"type": "string", "minLength": 1, "maxLength": 100},
+        },
+        ("url",),
+    )
+    outputs: ClassVar[list[dict]] = describe.fixed(describe.NEXT, describe.FAILED)
 
     def validate(
         self, config: dict[str, Any], *, in_journey_settings: dict | None = None
@@ -190,9 +256,6 @@ class WebhookNode(NodeType):
         if save_as is not None and (not nonempty_str(save_as) or len(save_as) > 100):
             errors.append(ConfigError("save_as", "Must be an attribute name of 1–100 characters."))
         return errors
-
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        return ["next", "failed"]
 
     def execute(self, ctx) -> Result:
         from .executors import webhook_execute

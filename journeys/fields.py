@@ -20,19 +20,27 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # workspace argument (the contract in nodes/base.py), yet a condition's {"segment": id} or
 # {"list": id} must belong to the journey's workspace; graph validation sets this around its run.
 _validation_workspace: ContextVar[Any] = ContextVar("journey_validation_workspace", default=None)
+# The journey itself (None while creating one): a `journey` node must not hand off to it.
+_validation_journey_id: ContextVar[int | None] = ContextVar("journey_validation_id", default=None)
 
 
 @contextmanager
-def validating_for(workspace) -> Iterator[None]:
+def validating_for(workspace, journey_id: int | None = None) -> Iterator[None]:
     token = _validation_workspace.set(workspace)
+    journey_token = _validation_journey_id.set(journey_id)
     try:
         yield
     finally:
+        _validation_journey_id.reset(journey_token)
         _validation_workspace.reset(token)
 
 
 def current_workspace():
     return _validation_workspace.get()
+
+
+def current_journey_id() -> int | None:
+    return _validation_journey_id.get()
 
 
 def join(prefix: str, name: str | int) -> str:

@@ -41,6 +41,12 @@ def _node_shape_problems(i: int, node: Any) -> list[Problem]:
         )
     if "config" in node and not isinstance(node["config"], dict):
         problems.append(Problem(node_id, f"{where}.config", "The config must be an object."))
+    elif problems == [] and isinstance(node.get("config"), dict):
+        node_type = get_node_type(node["type"])
+        problems += [
+            Problem(node_id, f"{where}.config.{error.field}", error.message)
+            for error in node_type.link_errors(node["config"])
+        ]
     if "name" in node and node["name"] is not None and not isinstance(node["name"], str):
         problems.append(Problem(node_id, f"{where}.name", "The name must be a string."))
     position = node.get("position")
@@ -57,7 +63,8 @@ def _node_shape_problems(i: int, node: Any) -> list[Problem]:
 
 def graph_parse(graph: Any) -> list[Problem]:
     """Well-formedness, required even of a draft: nodes + edges lists, node objects with an id
-    and a known type, config objects, unique ids, edge objects."""
+    and a known type, config objects, unique ids, edge objects, and no link from a node's config
+    to another workspace's rows (run under `validating_for` to check those)."""
     if (
         not isinstance(graph, dict)
         or not isinstance(graph.get("nodes"), list)
@@ -196,7 +203,9 @@ def _reachable(start_id: str, adjacency: dict[str, list[tuple[int, str]]]) -> se
     return seen
 
 
-def graph_validate(*, graph: Any, settings: dict | None = None, workspace=None) -> list[Problem]:
+def graph_validate(
+    *, graph: Any, settings: dict | None = None, workspace=None, journey_id: int | None = None
+) -> list[Problem]:
     """Every reason the graph cannot be published. Unconnected handles are fine: API.md says a
     handle left unconnected ends the journey there (completed)."""
     problems = graph_parse(graph)
@@ -216,7 +225,7 @@ def graph_validate(*, graph: Any, settings: dict | None = None, workspace=None) 
             Problem(extra, "type", "A journey has exactly one start node; this is another.")
         )
 
-    with validating_for(workspace):
+    with validating_for(workspace, journey_id):
         for node_id, node in nodes.items():
             node_type = get_node_type(node.get("type"))
             config = node.get("config", {})

@@ -27,7 +27,10 @@ def journeys_list(
 def journey_problems(*, journey: Journey) -> list[Problem]:
     """Everything that stops the draft from being published: graph, node configs and settings."""
     problems = graph_validate(
-        graph=journey.graph, settings=journey.settings, workspace=journey.workspace
+        graph=journey.graph,
+        settings=journey.settings,
+        workspace=journey.workspace,
+        journey_id=journey.pk,
     )
     problems += [
         Problem(None, error.field, error.message)
@@ -108,17 +111,26 @@ def journey_publish_impact(*, journey: Journey) -> list[dict]:
 
 
 def node_types_list() -> list[dict]:
-    """The registry for the canvas palette: each type's handles for its default config."""
+    """Every node type as the canvas builds on it: palette entry, config schema, handles (for the
+    default config, and `outputs`: how they follow the config) and default config."""
     rows = []
     for type_name, node_type in sorted(REGISTRY.items()):
-        default_config = getattr(node_type, "default_config", {})
+        label = node_type.label or type_name.replace("_", " ").capitalize()
+        default_config = node_type.default_config
         rows.append(
             {
                 "type": type_name,
-                "label": node_type.label or type_name.replace("_", " ").capitalize(),
+                "label": label,
                 "category": node_type.category,
+                "icon": node_type.icon or label[:2].upper(),
+                "description": node_type.description,
+                "config_schema": node_type.config_schema,
+                "outputs": node_type.outputs,
                 "handles": node_type.handles(default_config),
+                "has_input": node_type.category != "trigger",
                 "default_config": default_config,
+                "presets": node_type.presets
+                or [{"key": type_name, "label": label, "hint": node_type.description, "config": default_config}],
                 "sends_messages": node_type.sends_messages,
             }
         )

@@ -27,6 +27,7 @@ from workspaces.errors import Conflict
 from workspaces.models import User, Workspace
 
 from . import lifecycle
+from .fields import validating_for
 from .graph import graph_parse
 from .models import Journey, JourneyAuditEntry, JourneyVersion
 from .selectors import journey_problems
@@ -73,12 +74,17 @@ def _audit(
     )
 
 
-def _check_definition(*, graph: Any, settings: Any) -> None:
+def _check_definition(
+    *, graph: Any, settings: Any, workspace: Workspace | int, journey_id: int | None = None
+) -> None:
     """A draft may be incomplete, but not malformed (API.md: 400 for a graph that is not nodes +
-    edges, a node without an id or of an unknown type, duplicate ids)."""
+    edges, a node without an id or of an unknown type, duplicate ids), nor linked to another
+    workspace's rows."""
     details: dict[str, list[str]] = {}
     if graph is not None:
-        for problem in graph_parse(graph):
+        with validating_for(workspace, journey_id):
+            problems = graph_parse(graph)
+        for problem in problems:
             details.setdefault(problem.field, []).append(problem.message)
     if settings is not None and not isinstance(settings, dict):
         details["settings"] = ["The settings must be an object."]
@@ -119,7 +125,7 @@ def journey_create(
         graph = graph if graph is not None else copy.deepcopy(found["graph"])
         settings = settings if settings is not None else copy.deepcopy(found["settings"])
         description = description or found["description"]
-    _check_definition(graph=graph, settings=settings)
+    _check_definition(graph=graph, settings=settings, workspace=workspace)
     journey = Journey.objects.unscoped().create(
         workspace=workspace,
         name=name,
@@ -144,7 +150,12 @@ def journey_update(*, journey: Journey, actor: Any, **changes: Any) -> Journey:
     journey = _locked(journey)
     if journey.status in READ_ONLY:
         raise _conflict(journey, "edit")
-    _check_definition(graph=changes.get("graph"), settings=changes.get("settings"))
+    _check_definition(
+        graph=changes.get("graph"),
+        settings=changes.get("settings"),
+        workspace=journey.workspace_id,
+        journey_id=journey.pk,
+    )
     fields = [key for key in ("name", "description", "graph", "settings") if key in changes]
     for key in fields:
         setattr(journey, key, changes[key])

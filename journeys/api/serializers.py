@@ -140,14 +140,58 @@ class JourneyExportSerializer(serializers.Serializer):
     settings = AnyJSONField()
 
 
+class OutputWhenSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="A top-level config key.")
+    equals = AnyJSONField(required=False, help_text="Matches when config[field] equals this.")
+    present = serializers.BooleanField(
+        required=False, help_text="Matches when config[field] is (true) or is not (false) set."
+    )
+
+
+class OutputHandleSerializer(serializers.Serializer):
+    id = serializers.CharField(required=False, help_text="A fixed handle.")
+    label = serializers.CharField(
+        required=False, help_text="Its label; {a.b} is filled from config.a.b."
+    )
+    each = serializers.CharField(
+        required=False,
+        help_text="One handle per config[each][].id, labelled by the item's name.",
+    )
+    skip = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Ids an `each` list never yields."
+    )
+
+
+class OutputCaseSerializer(serializers.Serializer):
+    when = OutputWhenSerializer(required=False, help_text="Absent: always matches.")
+    handles = OutputHandleSerializer(many=True)
+
+
+class NodePresetSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    hint = serializers.CharField(allow_blank=True)
+    config = AnyJSONField()
+
+
 class NodeTypeSerializer(serializers.Serializer):
     type = serializers.CharField()
     label = serializers.CharField()
     category = serializers.CharField(help_text="trigger, channel, flow, action or exit")
+    icon = serializers.CharField(help_text="The monogram drawn on the node.")
+    description = serializers.CharField(allow_blank=True)
+    config_schema = AnyJSONField(help_text="JSON Schema of the node's config.")
+    outputs = OutputCaseSerializer(
+        many=True,
+        help_text="How the output handles follow the config: the first case whose `when` "
+        "matches gives them.",
+    )
     handles = serializers.ListField(
         child=serializers.CharField(), help_text="Output handles of the default config."
     )
+    has_input = serializers.BooleanField()
     default_config = AnyJSONField()
+    presets = NodePresetSerializer(many=True, help_text="Palette entries for this type.")
     sends_messages = serializers.BooleanField()
 
 

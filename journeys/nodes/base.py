@@ -70,13 +70,29 @@ class NodeType:
     # True for types that send to the customer (skipped for holdout customers).
     sends_messages: ClassVar[bool] = False
 
+    # ---- How GET /node-types describes the type to the canvas (see describe.py) ----
+    icon: ClassVar[str] = ""  # the monogram the canvas draws on the node
+    description: ClassVar[str] = ""  # one line: what the step does (palette tooltip)
+    config_schema: ClassVar[dict] = {"type": "object"}  # JSON Schema of `config`
+    outputs: ClassVar[list[dict]] = [{"handles": [{"id": "next", "label": "Next"}]}]
+    default_config: ClassVar[dict] = {}
+    # Palette entries when one type is offered several ways (a message per channel); else one.
+    presets: ClassVar[list[dict]] = []
+
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         """Every problem with `config`, at once. Must never raise for any JSON input."""
         return []
 
+    def link_errors(self, config: dict[str, Any]) -> list[ConfigError]:
+        """Problems refused even in a draft: ids in `config` that are not rows the journey may
+        link to (another workspace's). Reads the workspace from `fields.current_workspace()`."""
+        return []
+
     def handles(self, config: dict[str, Any]) -> list[str]:
         """The output handles, which may depend on config (branch groups, split paths, await)."""
-        return ["next"]
+        from .describe import handles_from_outputs
+
+        return handles_from_outputs(self.outputs, config)
 
     def execute(self, ctx) -> Result:  # ctx: journeys.engine.StepContext
         raise NotImplementedError(f"node type {self.type!r} has no executor")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from ..fields import condition_errors, nonempty_str, unique_ids_errors, unknown_keys
 from .base import ConfigError, Next, NodeType, Result, register
+from .describe import CONDITION, named_items
 
 ELSE = "else"
 
@@ -15,9 +16,17 @@ ELSE = "else"
 @register
 class BranchNode(NodeType):
     type = "branch"
-    label = "Branch"
+    label = "User branch"
     category = "flow"
-    default_config: ClassVar[dict] = {"groups": []}
+    default_config: ClassVar[dict] = {"groups": [{"id": "group_1", "name": "Group 1", "condition": {"all": []}}]}
+
+    # GET /node-types
+    icon = "BR"
+    description = "Split by profile attributes, first matching group wins"
+    config_schema: ClassVar[dict] = named_items("groups", "Groups", 1, {"condition": CONDITION}, ("condition",))
+    outputs: ClassVar[list[dict]] = [
+        {"handles": [{"each": "groups", "skip": [ELSE]}, {"id": ELSE, "label": "Everyone else"}]}
+    ]
 
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         errors = unknown_keys(config, {"groups"})

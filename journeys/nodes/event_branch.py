@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from ..fields import duration_errors, event_name_errors, unknown_keys, where_errors
 from .base import ConfigError, Next, NodeType, Result, register
+from .describe import DURATION, WHERE, fixed, object_schema
 
 SINCE_ENTRY = "since_entry"
 
@@ -18,6 +19,19 @@ class EventBranchNode(NodeType):
     label = "Event branch"
     category = "flow"
     default_config: ClassVar[dict] = {"event": "", "within": SINCE_ENTRY}
+
+    # GET /node-types
+    icon = "EV"
+    description = "Did the customer do an event?"
+    config_schema: ClassVar[dict] = object_schema(
+        {
+            "event": {"type": "string", "minLength": 1, "title": "Event name"},
+            "where": WHERE,
+            "within": {"title": "Looking back", "anyOf": [{"const": SINCE_ENTRY}, DURATION]},
+        },
+        ("event", "within"),
+    )
+    outputs: ClassVar[list[dict]] = fixed({"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"})
 
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         errors = unknown_keys(config, {"event", "where", "within"})

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..fields import unknown_keys
 from .base import Complete, ConfigError, NodeType, Result, register
+from .describe import NO_CONFIG, fixed
 
 
 @register
@@ -15,11 +16,14 @@ class ExitNode(NodeType):
     category = "exit"
     default_config: ClassVar[dict] = {}
 
+    # GET /node-types
+    icon = "EX"
+    description = "End the journey here"
+    config_schema: ClassVar[dict] = NO_CONFIG
+    outputs: ClassVar[list[dict]] = fixed()
+
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         return unknown_keys(config, set())
-
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        return []
 
     def execute(self, ctx) -> Result:
         return Complete()

@@ -7,18 +7,27 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..fields import is_number, nonempty_str, unique_ids_errors, unknown_keys
+from ..fields import is_number, unique_ids_errors, unknown_keys
 from .base import ConfigError, Next, NodeType, Result, register
+from .describe import named_items
 
 
 @register
 class SplitNode(NodeType):
     type = "split"
-    label = "Split"
+    label = "Random split"
     category = "flow"
     default_config: ClassVar[dict] = {
         "paths": [{"id": "a", "name": "A", "percent": 50}, {"id": "b", "name": "B", "percent": 50}]
     }
+
+    # GET /node-types
+    icon = "AB"
+    description = "A/B test: sticky random paths"
+    config_schema: ClassVar[dict] = named_items(
+        "paths", "Paths", 2, {"percent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100}}, ("percent",)
+    )
+    outputs: ClassVar[list[dict]] = [{"handles": [{"each": "paths"}]}]
 
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         errors = unknown_keys(config, {"paths"})
@@ -43,15 +52,6 @@ class SplitNode(NodeType):
         if all_numbers and abs(total - 100) > 1e-9:
             errors.append(ConfigError("paths", f"Percents must sum to 100 (they sum to {total:g})."))
         return errors
-
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        paths = config.get("paths") if isinstance(config, dict) else None
-        ids = [
-            p["id"]
-            for p in (paths if isinstance(paths, list) else [])
-            if isinstance(p, dict) and nonempty_str(p.get("id"))
-        ]
-        return list(dict.fromkeys(ids))
 
     def execute(self, ctx) -> Result:
         from ..engine import stable_bucket  # the engine imports the node registry

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ..fields import unknown_keys
 from .base import ConfigError, Next, NodeType, Result, register
+from .describe import NEXT, NO_CONFIG, fixed
 
 
 @register
@@ -15,11 +16,14 @@ class StartNode(NodeType):
     category = "trigger"
     default_config: ClassVar[dict] = {}
 
+    # GET /node-types
+    icon = "GO"
+    description = "Where customers enter (set the entry in Journey settings)"
+    config_schema: ClassVar[dict] = NO_CONFIG
+    outputs: ClassVar[list[dict]] = fixed(NEXT)
+
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         return unknown_keys(config, set())
-
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        return ["next"]
 
     def execute(self, ctx) -> Result:
         return Next("next")

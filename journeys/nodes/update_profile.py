@@ -12,6 +12,7 @@ from liquid.exceptions import LiquidError
 from templating import has_liquid, template_error
 
 from ..fields import nonempty_str, unknown_keys
+from . import describe
 from .base import ConfigError, Fail, Next, NodeType, Result, register
 
 MAX_NAME = 100  # Customer.tags entries are varchar(100); attribute names follow suit
@@ -32,9 +33,22 @@ def _names_errors(value: Any, field: str, what: str) -> list[ConfigError]:
 @register
 class UpdateProfileNode(NodeType):
     type = "update_profile"
-    label = "Update profile"
+    label = "Update profile / tag"
     category = "action"
     default_config: ClassVar[dict] = {"set": {}}
+
+    # GET /node-types
+    icon = "UP"
+    description = "Set attributes, add or remove tags"
+    config_schema: ClassVar[dict] = describe.object_schema(
+        {
+            "set": {"type": "object", "title": "Set attributes"},
+            "unset": {"type": "array", "items": {"type": "string"}, "title": "Unset attributes"},
+            "add_tags": {"type": "array", "items": {"type": "string"}, "title": "Add tags"},
+            "remove_tags": {"type": "array", "items": {"type": "string"}, "title": "Remove tags"},
+        },
+        minProperties=1,
+    )
 
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         errors = unknown_keys(config, {"set", "unset", "add_tags", "remove_tags"})

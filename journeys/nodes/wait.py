@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
 from ..fields import (
+    TIME_RE,
     WEEKDAYS,
     duration_errors,
     duration_seconds,
@@ -21,6 +22,7 @@ from ..fields import (
     where_errors,
 )
 from .base import ConfigError, Next, NodeType, Result, Wait, register
+from .describe import DURATION, NEXT, WHERE, object_schema
 
 MODES = ("duration", "until", "event")
 
@@ -31,6 +33,43 @@ class WaitNode(NodeType):
     label = "Wait"
     category = "flow"
     default_config: ClassVar[dict] = {"mode": "duration", "duration": {"value": 1, "unit": "days"}}
+
+    # GET /node-types
+    icon = "WT"
+    description = "Wait a while or until a time of day"
+    config_schema: ClassVar[dict] = object_schema(
+        {
+            "mode": {"enum": list(MODES), "title": "Wait"},
+            "duration": {**DURATION, "title": "Duration"},
+            "time": {"type": "string", "pattern": TIME_RE.pattern, "title": "Time (customer's time zone)"},
+            "days": {"type": "array", "minItems": 1, "items": {"enum": list(WEEKDAYS)}, "title": "On days"},
+            "event": {"type": "string", "minLength": 1, "title": "Event name"},
+            "where": WHERE,
+            "timeout": {**DURATION, "title": "Give up after"},
+        },
+        ("mode",),
+        oneOf=[
+            {"properties": {"mode": {"const": "duration"}}, "required": ["duration"]},
+            {"properties": {"mode": {"const": "until"}}, "required": ["time"]},
+            {"properties": {"mode": {"const": "event"}}, "required": ["event", "timeout"]},
+        ],
+    )
+    outputs: ClassVar[list[dict]] = [
+        {
+            "when": {"field": "mode", "equals": "event"},
+            "handles": [{"id": "event", "label": "Event arrived"}, {"id": "timeout", "label": "Timed out"}],
+        },
+        {"handles": [NEXT]},
+    ]
+    presets: ClassVar[list[dict]] = [
+        {"key": "wait", "label": "Wait", "hint": description, "config": default_config},
+        {
+            "key": "wait_event",
+            "label": "Wait for event",
+            "hint": "Wait until an event arrives, with a timeout",
+            "config": {"mode": "event", "event": "", "timeout": {"value": 1, "unit": "days"}},
+        },
+    ]
 
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         errors = unknown_keys(config, {"mode", "duration", "time", "days", "event", "where", "timeout"})
@@ -56,11 +95,6 @@ class WaitNode(NodeType):
         else:
             errors.append(ConfigError("mode", f"Must be one of {', '.join(MODES)}."))
         return errors
-
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        if isinstance(config, dict) and config.get("mode") == "event":
-            return ["event", "timeout"]
-        return ["next"]
 
     def execute(self, ctx) -> Result:
         mode = ctx.config.get("mode")

@@ -256,7 +256,7 @@ def test_node_types_lists_the_registry_for_the_palette(viewer_api):
         "message",
         "webhook",
     } <= set(rows)
-    assert rows["branch"]["handles"] == ["else"]
+    assert rows["branch"]["handles"] == ["group_1", "else"]
     assert rows["split"]["handles"] == ["a", "b"]
     assert rows["start"]["category"] == "trigger"
     assert rows["exit"]["handles"] == []

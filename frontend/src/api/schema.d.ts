@@ -1912,21 +1912,66 @@ export interface components {
             /** @description Message nodes only; null elsewhere. */
             messages: components["schemas"]["MessageMetrics"] | null;
         };
+        NodePreset: {
+            key: string;
+            label: string;
+            hint: string;
+            config: {
+                [key: string]: unknown;
+            };
+        };
         NodeType: {
             type: string;
             label: string;
             /** @description trigger, channel, flow, action or exit */
             category: string;
+            /** @description The monogram drawn on the node. */
+            icon: string;
+            description: string;
+            /** @description JSON Schema of the node's config. */
+            config_schema: {
+                [key: string]: unknown;
+            };
+            /** @description How the output handles follow the config: the first case whose `when` matches gives them. */
+            outputs: components["schemas"]["OutputCase"][];
             /** @description Output handles of the default config. */
             handles: string[];
+            has_input: boolean;
             default_config: {
                 [key: string]: unknown;
             };
+            /** @description Palette entries for this type. */
+            presets: components["schemas"]["NodePreset"][];
             sends_messages: boolean;
         };
         NodeTypeList: {
             results: components["schemas"]["NodeType"][];
             next: string | null;
+        };
+        OutputCase: {
+            /** @description Absent: always matches. */
+            when?: components["schemas"]["OutputWhen"];
+            handles: components["schemas"]["OutputHandle"][];
+        };
+        OutputHandle: {
+            /** @description A fixed handle. */
+            id?: string;
+            /** @description Its label; {a.b} is filled from config.a.b. */
+            label?: string;
+            /** @description One handle per config[each][].id, labelled by the item's name. */
+            each?: string;
+            /** @description Ids an `each` list never yields. */
+            skip?: string[];
+        };
+        OutputWhen: {
+            /** @description A top-level config key. */
+            field: string;
+            /** @description Matches when config[field] equals this. */
+            equals?: {
+                [key: string]: unknown;
+            };
+            /** @description Matches when config[field] is (true) or is not (false) set. */
+            present?: boolean;
         };
         PaginatedApiKeyList: {
             results: components["schemas"]["ApiKey"][];

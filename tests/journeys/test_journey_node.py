@@ -1,0 +1,152 @@
+"""The `journey` node (API.md "Keyed journeys, date waits, hand-offs, tags"): it enrolls the
+customer in another active journey of the workspace, whose audience, window and re-entry apply;
+`failed` when the target is not active or refuses the customer."""
+
+from __future__ import annotations
+
+import pytest
+
+from journeys.models import Enrollment
+from tests.conftest import wait_for
+
+from .builders import edge, node
+
+URL = "/api/v1/journeys"
+
+
+def journey(api, name, nodes, edges, **settings):
+    created = api.post(
+        URL,
+        {
+            "name": name,
+            "graph": {"nodes": nodes, "edges": edges},
+            "settings": {"entry": {"type": "api"}, **settings},
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    return created.json()["id"]
+
+
+def hand_off(api, target_id, name="Welcome"):
+    return journey(
+        api,
+        name,
+        [
+            node("start", "start"),
+            node("handoff", "journey", {"journey_id": target_id}),
+            node("entered", "exit"),
+            node("refused", "exit"),
+        ],
+        [
+            edge("start", "next", "handoff"),
+            edge("handoff", "next", "entered"),
+            edge("handoff", "failed", "refused"),
+        ],
+    )
+
+
+def target(api, name="VIP care", **settings):
+    return journey(
+        api,
+        name,
+        [
+            node("start", "start"),
+            node("hold", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}),
+        ],
+        [edge("start", "next", "hold")],
+        **settings,
+    )
+
+
+def start(api, journey_id):
+    answer = api.put(f"{URL}/{journey_id}/start", {}, format="json")
+    assert answer.status_code == 200, answer.json()
+
+
+def final_node(journey_id, external_id):
+    row = wait_for(
+        lambda: (
+            Enrollment.objects.unscoped()
+            .filter(journey_id=journey_id, customer__external_id=external_id, state="completed")
+            .first()
+        ),
+        timeout=30,
+    )
+    return row.node_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_off_enrolls_in_the_target_journey_by_its_own_rules(api, celery_worker):
+    api.post(
+        "/api/v1/customers",
+        {
+            "customers": [
+                {"external_id": "vip", "attributes": {"tier": "gold"}},
+                {"external_id": "plain", "attributes": {"tier": "basic"}},
+            ]
+        },
+        format="json",
+    )
+    vip_care = target(api, audience={"all": [{"attribute": "tier", "op": "eq", "value": "gold"}]})
+    welcome = hand_off(api, vip_care)
+    start(api, vip_care)
+    start(api, welcome)
+
+    enrolled = api.post(
+        f"{URL}/{welcome}/enrollments", {"customer_ids": ["vip", "plain"]}, format="json"
+    )
+    assert enrolled.status_code == 202, enrolled.json()
+
+    # The gold customer enters the target journey and is waiting there; the target's audience
+    # refuses the other one, who leaves the hand-off by `failed`.
+    assert final_node(welcome, "vip") == "entered"
+    assert final_node(welcome, "plain") == "refused"
+    there = api.get(f"{URL}/{vip_care}/enrollments/vip").json()
+    assert (there["state"], there["node_id"]) == ("waiting", "hold")
+    assert api.get(f"{URL}/{vip_care}/enrollments/plain").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_off_to_a_journey_that_is_not_active_fails(api, celery_worker):
+    api.post("/api/v1/customers", {"customers": [{"external_id": "ana"}]}, format="json")
+    draft = target(api, name="Not started")
+    welcome = hand_off(api, draft)
+    start(api, welcome)
+    api.post(f"{URL}/{welcome}/enrollments", {"customer_ids": ["ana"]}, format="json")
+    assert final_node(welcome, "ana") == "refused"
+    assert not Enrollment.objects.unscoped().filter(journey_id=draft).exists()
+
+
+@pytest.mark.django_db
+def test_the_target_must_be_a_journey_of_the_workspace_and_not_itself(api, other_api):
+    foreign = target(other_api, name="Theirs")
+    refused = api.post(
+        URL,
+        {
+            "name": "Leaky",
+            "graph": {"nodes": [node("go", "journey", {"journey_id": foreign})], "edges": []},
+        },
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"] == {
+        "graph.nodes.0.config.journey_id": [f"No journey with id {foreign} in this workspace."]
+    }
+
+    mine = target(api)
+    welcome = hand_off(api, mine)
+    graph = api.get(f"{URL}/{welcome}").json()["graph"]
+    assert api.post(f"{URL}/{welcome}/validate").json()["valid"] is True
+
+    graph["nodes"][1]["config"] = {"journey_id": welcome}
+    itself = api.patch(f"{URL}/{welcome}", {"graph": graph}, format="json")
+    assert itself.status_code == 400
+    assert itself.json()["error"]["details"] == {
+        "graph.nodes.1.config.journey_id": ["A journey cannot enroll customers in itself."]
+    }
+
+    graph["nodes"][1]["config"] = {}
+    api.patch(f"{URL}/{welcome}", {"graph": graph}, format="json")
+    errors = api.post(f"{URL}/{welcome}/validate").json()["errors"]
+    assert {(e["node_id"], e["field"]) for e in errors} == {("handoff", "config.journey_id")}
