@@ -8,10 +8,12 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audiences.conditions import event_matches
 from audiences.models import Customer, Event
 from workspaces.models import Workspace
 
-from .engine import CompiledVersion, Wake, _Run
+from .engine import CompiledVersion, Wake
+from .engine.run import Run
 from .models import Enrollment, Journey
 
 MAX_SIMULATED_STEPS = 500  # graphs are acyclic and ≤ 500 nodes (graph.py); this is a backstop
@@ -55,7 +57,7 @@ def journey_simulate(
     simulated = _simulated_events(events or [], now)
     trigger = simulated[0] if simulated else None
 
-    run = _Run(now=now, simulate=True)
+    run = Run(now=now, simulate=True)
     run.customers = {customer.pk: customer}
     run.versions = {0: version}
     run.journey_status = {journey.id: Journey.Status.ACTIVE}
@@ -108,11 +110,9 @@ def journey_simulate(
     }
 
 
-def _next_wake(run: _Run, enrollment: Enrollment, simulated: list[Event], used: set[int]) -> Wake | None:
+def _next_wake(run: Run, enrollment: Enrollment, simulated: list[Event], used: set[int]) -> Wake | None:
     """Fast-forwards a wait: a simulated event it awaits, else its timer, else (a send waiting for
     the channel's answer) a simulated success."""
-    from audiences.conditions import event_matches
-
     wait = enrollment.wait or {}
     if wait.get("event"):
         spec = {"event": wait["event"], "where": wait.get("where") or []}

@@ -94,6 +94,12 @@ class NodeType:
 
         return handles_from_outputs(self.outputs, config)
 
+    def conditions(self, config: dict[str, Any]) -> list[dict]:
+        """The conditions (audiences.conditions) a node with this config evaluates through
+        `ctx.matches`: the engine loads their facts once per batch, with the journey's exit
+        conditions and goals, instead of once per customer."""
+        return []
+
     def execute(self, ctx) -> Result:  # ctx: journeys.engine.StepContext
         raise NotImplementedError(f"node type {self.type!r} has no executor")
 

@@ -52,6 +52,9 @@ class BranchNode(NodeType):
         ]
         return [*dict.fromkeys(ids), ELSE]
 
+    def conditions(self, config: dict[str, Any]) -> list[dict]:
+        return [g.get("condition") for g in config.get("groups") or [] if isinstance(g, dict)]
+
     def execute(self, ctx) -> Result:
         for group in ctx.config.get("groups") or []:
             if ctx.matches(group["condition"]):

@@ -48,7 +48,16 @@ class EventBranchNode(NodeType):
     def handles(self, config: dict[str, Any]) -> list[str]:
         return ["yes", "no"]
 
-    def execute(self, ctx) -> Result:
-        from ..engine import event_branch_condition  # the engine imports the node registry
+    def conditions(self, config: dict[str, Any]) -> list[dict]:
+        return [event_branch_condition(config)]
 
+    def execute(self, ctx) -> Result:
         return Next("yes" if ctx.matches(event_branch_condition(ctx.config)) else "no")
+
+
+def event_branch_condition(config: dict) -> dict:
+    """An event_branch's question as a condition of the condition language."""
+    condition: dict = {"event": config.get("event"), "within": config.get("within", "since_entry")}
+    if config.get("where"):
+        condition["where"] = config["where"]
+    return condition

@@ -8,8 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from journeys import engine
-from journeys.engine import advance
+from journeys.engine import advance, rows
 from journeys.enrollments import enrollments_create
 from journeys.models import Enrollment, StepEvent
 from journeys.timers import reconcile, timers_count
@@ -71,7 +70,7 @@ def test_a_crash_before_commit_is_rerun_once(workspace, transactional_db, monkey
     journey = published(workspace, TAGGING)
     people = customers(workspace, 5)
     ids = enrollments_create(journey=journey, customer_ids=[c.id for c in people]).ids
-    real = engine._write_customers
+    real = rows.write_customers
     calls = []
 
     def crash_once(patches, now):
@@ -80,7 +79,7 @@ def test_a_crash_before_commit_is_rerun_once(workspace, transactional_db, monkey
             raise ConnectionError("worker died")
         return real(patches, now)
 
-    monkeypatch.setattr(engine, "_write_customers", crash_once)
+    monkeypatch.setattr(rows, "write_customers", crash_once)
     with pytest.raises(ConnectionError):
         advance(items=[[i, 0, None] for i in ids])
     assert _steps(workspace).exclude(kind="entered").count() == 0  # all rolled back

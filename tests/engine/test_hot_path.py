@@ -4,9 +4,11 @@ statement that locks and loads a batch, binary COPY of the history."""
 from datetime import UTC, datetime
 
 from audiences.models import Customer
-from journeys.engine import _memo_key, advance, render_liquid
+from journeys.engine import advance
 from journeys.enrollments import enrollments_create
 from journeys.models import Enrollment, StepEvent
+from templating import render_liquid
+from templating.render import memo_key as _memo_key
 from tests.engine.helpers import chain, customers, history, node, published
 
 

@@ -1,69 +1,31 @@
-"""The engine: advances batches of enrollments through their version's graph — one code path for
-triggers, timers, events, signals and simulation.
-
-The contract for node executors (journeys/nodes/*.py here, message/webhook in channels_app):
-
-* `execute(ctx: StepContext) -> Result` runs when an enrollment arrives at the node;
-  `resume(ctx, wake: Wake) -> Result` runs when a `Wait` it returned ends. Results are
-  Next(handle) | Wait(until, event, where, data) | Exit(reason) | Complete | Fail (nodes/base.py).
-* `ctx.enrollment` has the Enrollment model's field attributes (id, step_seq, wake_at, context…)
-  on a plain row object, not a model instance: read it, never save it.
-* `ctx.customer` is the Customer model instance, built on first use (`ctx.customer_id` when the
-  id is all a node needs: a batch that never touches a profile never builds one).
-* `Wake.kind` is "timer" (`Wait.until` passed), "event" (the awaited event arrived; payload
-  {"name", "properties", "event_id", "occurred_at"}) or "signal" (`signal()` below; payload as
-  given). `ctx.wait_data` is the `Wait.data` the node parked with.
-* `(ctx.enrollment.id, ctx.step_seq)` identifies one visit to one node. Use it as the
-  idempotency key of side effects (the Message row's unique key): a batch that crashed before
-  its commit is re-run from the same step_seq, and its rows rolled back with it.
-* Rows written in `execute` share the batch's transaction (a savepoint wraps types with
-  `sends_messages`, so their database errors fail the enrollment, not the batch). Anything that
-  leaves the process (enqueue a send, HTTP) goes through `ctx.on_commit(fn)`: after commit in a
-  real run; recorded and never called when `ctx.simulate` is true.
-* Holdout customers never reach an executor of a `sends_messages` type: the engine passes them
-  through `next` (or `no` when the node only has yes/no/failed) with StepEvent data
-  {"holdout": true}. `ctx.holdout` is there for anything else that should differ.
-* `signal(enrollment_id=, step_seq=, payload=)` wakes one waiting enrollment with a payload (a
-  send succeeded or failed, a receipt arrived); it is a no-op once the enrollment moved on. A
-  resume that returns `Wait` again stays on the same step_seq, so later receipts still match.
-"""
+"""The run loop: `advance` locks a batch, runs each enrollment through its node executors until it
+waits, leaves or used its steps (Run), writes the batch (rows.py), and after commit sets timers,
+queues follow-ups and runs side effects."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, transaction
-from django.db.models.base import ModelState
+from django.db import DatabaseError, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
+from audiences.conditions import evaluate, event_matches, facts_for
 from audiences.models import Customer
-from templating import customer_liquid, liquid_context, render_liquid  # noqa: F401 (re-exported)
-from templating.render import memo_key as _memo_key  # noqa: F401 (re-exported)
 from workspaces.models import Workspace
 
-from .models import Enrollment, JourneyVersion, StepEvent
-from .nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get_node_type
+from ..models import Enrollment, StepEvent
+from ..nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get_node_type
+from . import rows
+from .context import StepContext, Wake
+from .rows import AnyEnrollment, CustomerPatch, customer_from_row
+from .versions import CompiledVersion, compiled_version
 
 logger = logging.getLogger(__name__)
-
-
-def raw_cursor() -> psycopg.Cursor:
-    """A psycopg cursor with server-side binding on the ORM's connection and transaction: the
-    bulk statements' arrays travel as parameters instead of being quoted in Python. The engine's
-    hot statements also pass `prepare=True`: parsed and planned once per connection (Django
-    leaves psycopg's automatic preparing off)."""
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
 
 # LIMITS.md: ~100 enrollments per task with set-based SQL reaches ~29k steps/s; per-customer tasks
 # stall at ~680/s. 250 halves the per-task overhead again (Celery ~1 ms of CPU per task) while a
@@ -85,183 +47,7 @@ EMPTY: dict = {}
 Outcome = tuple[Result, dict]  # an executor's result and the notes it left for the StepEvent
 
 
-# ---- The contract ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Wake:
-    """Why a waiting enrollment resumes: kind "timer" | "event" | "signal", with its payload."""
-
-    kind: str
-    payload: dict = field(default_factory=dict)
-
-
-def stable_bucket(*parts: Any, buckets: int = 10_000) -> int:
-    """A deterministic bucket in [0, buckets) for sticky choices (holdout, split paths)."""
-    digest = hashlib.blake2b(":".join(str(p) for p in parts).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % buckets
-
-
-@lru_cache(maxsize=512)
-def zone_or_none(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ValueError, KeyError, OSError):
-        return None
-
-
-@dataclass
-class CompiledVersion:
-    """A version's graph in the shape the engine walks: nodes by id, edges by (source, handle)."""
-
-    id: int
-    journey_id: int
-    workspace_id: int
-    graph: dict
-    settings: dict
-    nodes: dict[str, dict]
-    edges: dict[tuple[str, str], str]
-    start_id: str | None
-
-    @classmethod
-    def build(cls, *, id: int, journey_id: int, workspace_id: int, graph: dict, settings: dict):
-        nodes = {n["id"]: n for n in graph.get("nodes", []) if isinstance(n, dict) and "id" in n}
-        edges = {
-            (e.get("source"), e.get("source_handle")): e.get("target")
-            for e in graph.get("edges", [])
-            if isinstance(e, dict)
-        }
-        start = next((nid for nid, n in nodes.items() if n.get("type") == "start"), None)
-        return cls(id, journey_id, workspace_id, graph, settings or {}, nodes, edges, start)
-
-    @property
-    def exit_conditions(self) -> list[dict]:
-        return list(self.settings.get("exit_conditions") or [])
-
-    @property
-    def goals(self) -> list[dict]:
-        return list(self.settings.get("goals") or [])
-
-    def conditions(self) -> list[dict]:
-        """Every condition this version may evaluate, so facts load once for all of them."""
-        found = [*self.exit_conditions, *(g.get("condition") for g in self.goals)]
-        for node in self.nodes.values():
-            config = node.get("config") or {}
-            if node.get("type") == "branch":
-                found += [g.get("condition") for g in config.get("groups") or [] if isinstance(g, dict)]
-            elif node.get("type") == "event_branch":
-                found.append(event_branch_condition(config))
-        return [c for c in found if isinstance(c, dict)]
-
-
-def event_branch_condition(config: dict) -> dict:
-    """An event_branch's question as a condition of the condition language."""
-    condition: dict = {"event": config.get("event"), "within": config.get("within", "since_entry")}
-    if config.get("where"):
-        condition["where"] = config["where"]
-    return condition
-
-
-_versions: dict[int, CompiledVersion] = {}
-
-
-def compiled_version(version_id: int) -> CompiledVersion | None:
-    """Versions are immutable, so each process compiles each one once."""
-    version = _versions.get(version_id)
-    if version is None:
-        row = (
-            JourneyVersion.objects.unscoped()
-            .filter(id=version_id)
-            .values("id", "journey_id", "workspace_id", "graph", "settings")
-            .first()
-        )
-        if row is None:
-            return None
-        version = CompiledVersion.build(**row)
-        if len(_versions) > 1000:
-            _versions.clear()
-        _versions[version_id] = version
-    return version
-
-
-ENROLLMENT_FIELDS = (
-    "id", "workspace_id", "journey_id", "version_id", "customer_id", "state", "node_id", "step_seq",
-    "wake_at", "entered_at", "finished_at", "exit_reason", "holdout", "context", "goals", "wait",
-)
-
-
-class EnrollmentRow:
-    """An enrollment as the engine carries it: the Enrollment model's attribute names on a plain
-    slotted object (an ORM instance costs more to build than the node executions it feeds)."""
-
-    __slots__ = ENROLLMENT_FIELDS
-
-    def __init__(self, values: Iterable) -> None:
-        for name, value in zip(ENROLLMENT_FIELDS, values, strict=True):
-            setattr(self, name, value)
-
-
-AnyEnrollment = EnrollmentRow | Enrollment  # simulation runs an unsaved Enrollment
-
-
-_EMPTY_JSON = {"{}": dict, "[]": list}
-
-
-def _json(value: Any) -> Any:
-    """jsonb read as text (see _LOCK_AND_LOAD): the empty values most rows hold skip the decoder."""
-    if not isinstance(value, str):
-        return value
-    empty = _EMPTY_JSON.get(value)
-    return empty() if empty is not None else json.loads(value)
-
-
-_CUSTOMER_FIELDS = Customer._meta.concrete_fields
-_CUSTOMER_NAMES = [f.attname for f in _CUSTOMER_FIELDS]
-_CUSTOMER_JSON = [i for i, f in enumerate(_CUSTOMER_FIELDS) if f.get_internal_type() == "JSONField"]
-_CUSTOMER_ID_AT = _CUSTOMER_NAMES.index("id")
-_JSON_AT = [ENROLLMENT_FIELDS.index(name) for name in ("context", "goals", "wait")]
-
-# One round trip locks and loads a batch: enrollments (SKIP LOCKED) joined with their customers.
-# "Not finished" rather than "state IN ('active', 'waiting')": the latter matches the predicate of
-# enrollment_one_active_per_customer, and the generic plan of the prepared statement then ANDs a
-# scan of that whole index (every live row) with the primary key (measured: 4 ms per batch).
-# jsonb columns come as text: psycopg's jsonb loader would decode every one of them, while most
-# enrollments hold empty ones and a customer's are only decoded if a node builds the customer.
-_LOCK_AND_LOAD = (
-    "SELECT " + ", ".join(f"e.{name}::text" if i in _JSON_AT else f"e.{name}" for i, name in enumerate(ENROLLMENT_FIELDS))
-    + ", " + ", ".join(f"c.{f.column}::text" if i in _CUSTOMER_JSON else f"c.{f.column}" for i, f in enumerate(_CUSTOMER_FIELDS))
-    + " FROM journeys_enrollment e JOIN audiences_customer c ON c.id = e.customer_id"
-    " WHERE e.id = ANY(%b) AND e.state NOT IN ('completed', 'exited', 'failed')"
-    " ORDER BY e.id FOR UPDATE OF e SKIP LOCKED"
-)
-# Timer wakes (the pump's batches) lock the enrollments alone and load customers for the batch on
-# first use (_Run.customer): a wait that passes on to a message-free path never builds one, and at
-# the pump's 1,000 ids the planner hashed the join over a seq scan of every customer (EXPLAIN
-# ANALYZE: 14 of 24 ms per batch at 100k customers).
-_LOCK_WAKES = (
-    "SELECT " + ", ".join(f"e.{name}::text" if i in _JSON_AT else f"e.{name}" for i, name in enumerate(ENROLLMENT_FIELDS))
-    + " FROM journeys_enrollment e"
-    " WHERE e.id = ANY(%b) AND e.state NOT IN ('completed', 'exited', 'failed')"
-    " ORDER BY e.id FOR UPDATE SKIP LOCKED"
-)
-_LOAD_CUSTOMERS = (
-    "SELECT " + ", ".join(f"c.{f.column}::text" if i in _CUSTOMER_JSON else f"c.{f.column}" for i, f in enumerate(_CUSTOMER_FIELDS))
-    + " FROM audiences_customer c WHERE c.id = ANY(%b)"
-)
-
-
-def _customer_from_row(values: list) -> Customer:
-    """What Customer.from_db builds, without Model.__init__'s per-field descriptor and signal work
-    (Customer defines no __init__ of its own): a branch node builds one per customer of a batch."""
-    for i in _CUSTOMER_JSON:
-        values[i] = _json(values[i])
-    customer = Customer.__new__(Customer)
-    customer.__dict__.update(zip(_CUSTOMER_NAMES, values, strict=True))
-    customer._state = ModelState()
-    customer._state.adding = False
-    customer._state.db = DEFAULT_DB_ALIAS
-    return customer
-
-
-class _FactsGroup:
+class FactsGroup:
     """Condition facts of one version's customers in a batch, loaded with one facts_for call on
     first use (never per customer). Facts hold the customer object itself, so profile changes
     made earlier in the run are seen without reloading."""
@@ -276,8 +62,6 @@ class _FactsGroup:
         self.loaded: dict[int, Any] | None = None
 
     def _load(self, customers: list[Customer]) -> dict[int, Any]:
-        from audiences.conditions import facts_for
-
         facts = facts_for(
             workspace_id=self.workspace_id,
             customers=customers,
@@ -297,98 +81,8 @@ class _FactsGroup:
         return self.loaded[customer_id]
 
 
-@dataclass
-class _CustomerPatch:
-    """Profile changes of one customer, applied as a JSONB patch (not a rewrite), so concurrent
-    API updates of other attributes are not lost."""
-
-    attributes: dict = field(default_factory=dict)
-    unset: set = field(default_factory=set)
-    add_tags: set = field(default_factory=set)
-    remove_tags: set = field(default_factory=set)
-
-
-class StepContext:
-    """What an executor gets for one enrollment at one node."""
-
-    def __init__(self, run: _Run, enrollment: AnyEnrollment, node: dict, version: CompiledVersion, wait_data: dict):
-        self._run = run
-        self.enrollment = enrollment
-        self.customer_id: int = enrollment.customer_id
-        self.node = node
-        self.node_id: str = node["id"]
-        self.config: dict = node.get("config") or {}
-        self.version = version
-        self.graph: dict = version.graph
-        self.settings: dict = version.settings
-        self.journey_id: int = enrollment.journey_id
-        self.journey_name: str = run.journey_names.get(enrollment.journey_id, "")
-        self.workspace_id: int = enrollment.workspace_id
-        self.now: datetime = run.now
-        self.step_seq: int = enrollment.step_seq
-        self.holdout: bool = enrollment.holdout
-        self.simulate: bool = run.simulate
-        self.wait_data: dict = wait_data
-        self.notes: dict = {}
-
-    @property
-    def customer(self) -> Customer:
-        """The enrollment's customer, with profile changes made earlier in this run."""
-        return self._run.customer(self.customer_id)
-
-    # -- the trigger event and templates
-    @property
-    def event(self) -> dict:
-        """The trigger event's properties (Liquid `event`)."""
-        return (self.enrollment.context or {}).get("event") or {}
-
-    @property
-    def timezone(self) -> ZoneInfo:
-        """The customer's timezone, else the workspace's, else UTC."""
-        return (
-            zone_or_none(self.customer.timezone)
-            or zone_or_none(self._run.workspace_timezone(self.workspace_id))
-            or ZoneInfo("UTC")
-        )
-
-    def liquid_context(self) -> dict:
-        return liquid_context(
-            customer=self.customer,
-            event=self.event,
-            journey={"id": self.journey_id, "name": self.journey_name},
-        )
-
-    def render(self, source: str) -> str:
-        return render_liquid(source, self.liquid_context())
-
-    # -- conditions
-    def facts(self):
-        """The customer's condition facts (audiences.conditions.facts_for), loaded for the batch."""
-        return self._run.facts_group(self.enrollment, self.version).get(self.customer_id)
-
-    def matches(self, condition: dict) -> bool:
-        from audiences.conditions import evaluate
-
-        return bool(evaluate(condition, self.facts(), now=self.now))
-
-    # -- effects
-    def on_commit(self, fn: Callable[[], Any]) -> None:
-        """Runs `fn` after the batch commits; in simulation it is recorded, never called."""
-        self._run.effects.append(fn)
-
-    def note(self, **data: Any) -> None:
-        """Adds details to this step's StepEvent data and the simulation's step (e.g. the rendered
-        message)."""
-        self.notes.update(data)
-
-    def update_customer(self, *, set: dict | None = None, unset: Iterable[str] = (),
-                        add_tags: Iterable[str] = (), remove_tags: Iterable[str] = ()) -> None:
-        """Changes the profile now (later nodes see it) and stores it with the batch."""
-        self._run.patch_customer(self.customer, set or {}, list(unset), list(add_tags), list(remove_tags))
-
-
 # ---- One run over a batch -------------------------------------------------------------------
-class _Run:
+class Run:
     """Runs executors for a set of loaded enrollments in memory and collects every write."""
 
     def __init__(self, *, now: datetime, simulate: bool = False):
@@ -407,15 +101,15 @@ class _Run:
         self.journey_names: dict[int, str] = {}
         self.workspace_tz: dict[int, str] = {}
         self.versions: dict[int, CompiledVersion] = {}
-        self.steps: list[tuple] = []  # StepEvent rows (see _write_steps)
+        self.steps: list[tuple] = []  # StepEvent rows (see rows.write_steps)
         self.step_log: list[dict] = []  # the same, readable (simulation output)
         self.dirty: dict[int, AnyEnrollment] = {}
         self.timers_set: dict[int, datetime] = {}
         self.timers_clear: set[int] = set()
         self.followups: list[tuple[int, int]] = []
         self.effects: list[Callable[[], Any]] = []
-        self.patches: dict[int, _CustomerPatch] = {}
-        self._facts: dict[int, _FactsGroup] = {}
+        self.patches: dict[int, CustomerPatch] = {}
+        self._facts: dict[int, FactsGroup] = {}
         self.extra_events: list | None = None  # simulation: unsaved Event objects
         self.batch: list[AnyEnrollment] = []  # every enrollment of this run (facts load for all)
         self.executions = 0
@@ -425,7 +119,7 @@ class _Run:
         if found is None:
             if customer_id in self.deferred_customers:
                 self._load_deferred_customers()
-            found = self.customers[customer_id] = _customer_from_row(self.customer_rows.pop(customer_id))
+            found = self.customers[customer_id] = customer_from_row(self.customer_rows.pop(customer_id))
         return found
 
     def has_customer(self, customer_id: int) -> bool:
@@ -438,10 +132,7 @@ class _Run:
         """Loads every deferred customer of the batch in one statement (never one per customer)."""
         ids = sorted(self.deferred_customers)
         self.deferred_customers.clear()
-        with raw_cursor() as cursor:
-            cursor.execute(_LOAD_CUSTOMERS, [ids], prepare=True, binary=True)
-            for row in cursor.fetchall():
-                self.customer_rows[row[_CUSTOMER_ID_AT]] = list(row)
+        rows.load_customers(ids, self.customer_rows)
 
     def workspace_timezone(self, workspace_id: int) -> str:
         """The workspace's timezone name, loaded on first use (most customers carry their own)."""
@@ -452,13 +143,13 @@ class _Run:
         return self.workspace_tz[workspace_id]
 
     # -- facts and profile changes
-    def facts_group(self, enrollment: AnyEnrollment, version: CompiledVersion) -> _FactsGroup:
+    def facts_group(self, enrollment: AnyEnrollment, version: CompiledVersion) -> FactsGroup:
         group = self._facts.get(version.id)
         if group is None:
             same = [e for e in self.batch if e.version_id == version.id and self.has_customer(e.customer_id)]
             members = {e.customer_id: self.customer(e.customer_id) for e in same}
             entered = {e.customer_id: e.entered_at for e in same}
-            group = _FactsGroup(
+            group = FactsGroup(
                 workspace_id=version.workspace_id,
                 conditions=version.conditions(),
                 customers=members,
@@ -471,7 +162,7 @@ class _Run:
         return group
 
     def patch_customer(self, customer: Customer, set_: dict, unset: list, add_tags: list, remove_tags: list):
-        patch = self.patches.setdefault(customer.id, _CustomerPatch())
+        patch = self.patches.setdefault(customer.id, CustomerPatch())
         attributes = dict(customer.attributes or {})
         for name, value in set_.items():
             attributes[name] = value
@@ -534,8 +225,6 @@ class _Run:
         the enrollment is still in the journey."""
         if not version.exit_conditions and not version.goals:
             return True
-        from audiences.conditions import evaluate
-
         facts = self.facts_group(e, version).get(e.customer_id)
         for condition in version.exit_conditions:
             if evaluate(condition, facts, now=self.now):
@@ -654,8 +343,6 @@ class _Run:
         if wake.kind == "event":
             if not wait.get("event") or wait["event"] != wake.payload.get("name"):
                 return None
-            from audiences.conditions import event_matches
-
             spec = {"event": wait["event"], "where": wait.get("where") or []}
             if not event_matches(spec, wake.payload.get("name"), wake.payload.get("properties") or {}):
                 return None
@@ -685,124 +372,12 @@ class _Run:
             self.dirty[e.id] = e
 
 
-# ---- Loading, locking and writing -----------------------------------------------------------
-def _lock_and_load(run: _Run, ids: list[int], *, customers: bool = True) -> list[EnrollmentRow]:
-    """Locks the live enrollments among `ids` (SKIP LOCKED) and loads them with their customers,
-    in one prepared statement, as plain rows (customers become model instances on first use).
-    Without `customers` (timer wakes, see _LOCK_WAKES) the customers load on first use."""
-    locked = []
-    width = len(ENROLLMENT_FIELDS)
-    with raw_cursor() as cursor:
-        # Binary results: timestamps and arrays decode without parsing text.
-        cursor.execute(_LOCK_AND_LOAD if customers else _LOCK_WAKES, [ids], prepare=True, binary=True)
-        for row in cursor.fetchall():
-            values = list(row[:width])
-            for i in _JSON_AT:
-                values[i] = _json(values[i])
-            e = EnrollmentRow(values)
-            locked.append(e)
-            if customers:
-                run.customer_rows[row[width + _CUSTOMER_ID_AT]] = list(row[width:])
-            else:
-                run.deferred_customers.add(e.customer_id)
-    return locked
-
-
-def _load_versions(run: _Run, enrollments: list[AnyEnrollment]) -> None:
+# ---- One batch, end to end ----------------------------------------------------------------
+def _load_versions(run: Run, enrollments: list[AnyEnrollment]) -> None:
     for version_id in {e.version_id for e in enrollments}:
         version = compiled_version(version_id)
         if version is not None:
             run.versions[version_id] = version
-
-
-# Binary COPY: no text formatting of timestamps and integers on either side.
-_COPY_STEPS = (
-    "COPY journeys_stepevent (workspace_id, enrollment_id, journey_id, version_id, customer_id,"
-    " node_id, kind, handle, to_node_id, step_seq, at, data) FROM STDIN (FORMAT BINARY)"
-)
-_STEP_TYPES = [
-    "int8", "int8", "int8", "int8", "int8", "varchar", "varchar", "varchar", "varchar", "int4", "timestamptz", "jsonb",
-]
-_EMPTY_JSONB = Jsonb({}, dumps=lambda _: "{}")  # most steps carry no data: skip the encoder
-
-
-def _json_dumps(data: Any) -> str:
-    return json.dumps(data, default=str)
-
-
-def _write_steps(rows: list[tuple]) -> None:
-    if not rows:
-        return
-    with raw_cursor() as cursor, cursor.copy(_COPY_STEPS) as copy:
-        copy.set_types(_STEP_TYPES)
-        for row in rows:
-            data = row[11]
-            copy.write_row((*row[:11], Jsonb(data, dumps=_json_dumps) if data else _EMPTY_JSONB))
-
-
-# The batch's rows travel as one JSON document: one C-speed json.dumps, where ten parameter
-# arrays cost psycopg a Python call per element (measured: the largest part of writing a batch).
-# Timestamps and jsonb are read as text and cast: json_to_recordset's own conversion of those
-# columns cost twice as much (measured: ~4 µs of PostgreSQL CPU per row).
-_UPDATE_ENROLLMENTS = """
-    UPDATE journeys_enrollment AS e SET
-        state = v.state, node_id = v.node_id, step_seq = v.step_seq, wake_at = v.wake_at::timestamptz,
-        finished_at = v.finished_at::timestamptz, exit_reason = v.exit_reason,
-        goals = v.goals::jsonb, wait = v.wait::jsonb, version_id = v.version_id
-    FROM json_to_recordset(%s::json)
-         AS v(id bigint, state text, node_id text, step_seq int, wake_at text, finished_at text,
-              exit_reason text, goals text, wait text, version_id bigint)
-    WHERE e.id = v.id
-"""
-
-
-def _write_enrollments(enrollments: Iterable[AnyEnrollment]) -> None:
-    rows = [
-        {"id": e.id, "state": e.state, "node_id": e.node_id, "step_seq": e.step_seq, "wake_at": e.wake_at,
-         "finished_at": e.finished_at, "exit_reason": e.exit_reason, "goals": e.goals or [], "wait": e.wait or {},
-         "version_id": e.version_id}
-        for e in enrollments
-    ]
-    if not rows:
-        return
-    with raw_cursor() as cursor:
-        # default=str writes datetimes as "2026-01-01 10:00:00.5+00:00", which timestamptz reads.
-        cursor.execute(_UPDATE_ENROLLMENTS, [json.dumps(rows, default=str)], prepare=True)
-
-
-def _write_customers(patches: dict[int, _CustomerPatch], now: datetime) -> None:
-    if not patches:
-        return
-    # jsonb values are read as text and cast, as in _UPDATE_ENROLLMENTS (measured: 2 against 5 ms
-    # of PostgreSQL time per 250 customers for json_to_recordset's own jsonb columns).
-    ids = sorted(patches)
-    with raw_cursor() as cursor:
-        # Lock in id order first, so two batches touching the same customers cannot deadlock.
-        cursor.execute(
-            "SELECT id FROM audiences_customer WHERE id = ANY(%b) ORDER BY id FOR NO KEY UPDATE", [ids], prepare=True
-        )
-        rows = [
-            {"id": i, "set_attrs": patches[i].attributes, "unset": sorted(patches[i].unset),
-             "add_tags": sorted(patches[i].add_tags), "remove_tags": sorted(patches[i].remove_tags),
-             "touch_tags": bool(patches[i].add_tags or patches[i].remove_tags)}
-            for i in ids
-        ]
-        cursor.execute(
-            """
-            UPDATE audiences_customer AS c SET
-                attributes = (c.attributes || v.set_attrs::jsonb) - ARRAY(SELECT jsonb_array_elements_text(v.unset::jsonb)),
-                tags = CASE WHEN v.touch_tags THEN ARRAY(
-                    SELECT DISTINCT t FROM unnest(c.tags || ARRAY(SELECT jsonb_array_elements_text(v.add_tags::jsonb))) AS t
-                    WHERE t <> ALL(ARRAY(SELECT jsonb_array_elements_text(v.remove_tags::jsonb)))
-                ) ELSE c.tags END,
-                updated_at = %s
-            FROM json_to_recordset(%s::json)
-                 AS v(id bigint, set_attrs text, unset text, add_tags text, remove_tags text, touch_tags bool)
-            WHERE c.id = v.id
-            """,
-            [now, json.dumps(rows, default=str)],
-            prepare=True,
-        )
 
 
 @dataclass
@@ -836,23 +411,15 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
     report = AdvanceReport()
     if not wanted:
         return report
-    run = _Run(now=now or timezone.now())
+    run = Run(now=now or timezone.now())
     with transaction.atomic():
-        # Journeys first, FOR KEY SHARE: a stop/pause (FOR UPDATE on the journey, then its
-        # enrollments) waits for running batches and later batches see it, in one lock order.
-        with raw_cursor() as cursor:
-            cursor.execute(
-                "SELECT id, status, name FROM journeys_journey WHERE id IN"
-                " (SELECT DISTINCT journey_id FROM journeys_enrollment WHERE id = ANY(%b))"
-                " ORDER BY id FOR KEY SHARE",
-                [list(wanted)],
-                prepare=True,
-            )
-            for journey_id, status, name in cursor.fetchall():
-                run.journey_status[journey_id] = status
-                run.journey_names[journey_id] = name
+        # Journeys first (rows.journeys_lock says why).
+        for journey_id, status, name in rows.journeys_lock(list(wanted)):
+            run.journey_status[journey_id] = status
+            run.journey_names[journey_id] = name
         timer_wakes = all(wake is not None and wake.kind == "timer" for _, wake in wanted.values())
-        locked = _lock_and_load(run, list(wanted), customers=not timer_wakes)
+        locked = rows.lock_and_load(list(wanted), customers=not timer_wakes, customer_rows=run.customer_rows,
+                                    deferred_customers=run.deferred_customers)
         report.locked = len(locked)
         missing = set(wanted) - {e.id for e in locked}
         if missing:
@@ -876,10 +443,10 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
             if e.version_id not in run.versions or not run.has_customer(e.customer_id):
                 continue
             run.run_enrollment(e, wanted[e.id][1])
-        _write_steps(run.steps)
-        _write_enrollments(run.dirty.values())
-        _write_customers(run.patches, run.now)
-        _hold_wakes(held)
+        rows.write_steps(run.steps)
+        rows.write_enrollments(run.dirty.values())
+        rows.write_customers(run.patches, run.now)
+        rows.hold_wakes(held)
         _after_commit(run)
     report.executions = run.executions
     if report.skipped_locked:
@@ -888,21 +455,6 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
         else:  # still contended: the reconciler re-queues it if it is overdue
             logger.warning("gave up on locked enrollments %s", report.skipped_locked)
     return report
-
-
-def _hold_wakes(held: list[tuple[int, dict]]) -> None:
-    """Appends wakes that arrived while the journey was paused to wait["held"]."""
-    if not held:
-        return
-    with raw_cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE journeys_enrollment AS e
-            SET wait = e.wait || jsonb_build_object('held', COALESCE(e.wait->'held', '[]'::jsonb) || v.wake::jsonb)
-            FROM unnest(%s::bigint[], %s::text[]) AS v(id, wake) WHERE e.id = v.id
-            """,
-            [[i for i, _ in held], [json.dumps([w], default=str) for _, w in held]],
-        )
 
 
 def _expected(entry: tuple[int | None, Wake | None], e: AnyEnrollment) -> bool:
@@ -918,8 +470,8 @@ def _denormalize(entry: tuple[int | None, Wake | None]) -> list:
     return [seq, {"kind": wake.kind, "payload": wake.payload} if wake else None]
 
 
-def _after_commit(run: _Run) -> None:
-    from . import timers
+def _after_commit(run: Run) -> None:
+    from .. import timers
 
     timers_set = {i: at for i, at in run.timers_set.items() if run.dirty[i].state == WAITING}
     timers_clear = {i for i in run.timers_clear if i not in timers_set and i not in run.timers_popped}
@@ -940,7 +492,7 @@ def _after_commit(run: _Run) -> None:
 
 
 def _retry_locked(items: list[list], attempt: int = 0) -> None:
-    from .tasks import advance_task
+    from ..tasks import advance_task
 
     for chunk in _chunks(items, BATCH_SIZE):
         advance_task.apply_async(args=[chunk], kwargs={"attempt": attempt + 1}, countdown=0.05 * (attempt + 1))
@@ -958,7 +510,7 @@ def advance_enqueue(items: list[list], *, batch_size: int = BATCH_SIZE) -> None:
         return
 
     def send():
-        from .tasks import advance_task
+        from ..tasks import advance_task
 
         for chunk in _chunks(items, batch_size):
             advance_task.apply_async(args=[chunk])

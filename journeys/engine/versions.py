@@ -1,0 +1,75 @@
+"""Compiled versions: a journey version's graph in the shape the engine walks, compiled once per
+process (versions are immutable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..graph import START
+from ..models import JourneyVersion
+from ..nodes.base import get_node_type
+
+
+@dataclass
+class CompiledVersion:
+    """A version's graph in the shape the engine walks: nodes by id, edges by (source, handle)."""
+
+    id: int
+    journey_id: int
+    workspace_id: int
+    graph: dict
+    settings: dict
+    nodes: dict[str, dict]
+    edges: dict[tuple[str, str], str]
+    start_id: str | None
+
+    @classmethod
+    def build(cls, *, id: int, journey_id: int, workspace_id: int, graph: dict, settings: dict):
+        nodes = {n["id"]: n for n in graph.get("nodes", []) if isinstance(n, dict) and "id" in n}
+        edges = {
+            (e.get("source"), e.get("source_handle")): e.get("target")
+            for e in graph.get("edges", [])
+            if isinstance(e, dict)
+        }
+        start = next((nid for nid, n in nodes.items() if n.get("type") == START), None)
+        return cls(id, journey_id, workspace_id, graph, settings or {}, nodes, edges, start)
+
+    @property
+    def exit_conditions(self) -> list[dict]:
+        return list(self.settings.get("exit_conditions") or [])
+
+    @property
+    def goals(self) -> list[dict]:
+        return list(self.settings.get("goals") or [])
+
+    def conditions(self) -> list[dict]:
+        """Every condition this version may evaluate (exit conditions, goals, and what each node's
+        type says its config evaluates: NodeType.conditions), so facts load once for all of them."""
+        found = [*self.exit_conditions, *(g.get("condition") for g in self.goals)]
+        for node in self.nodes.values():
+            node_type = get_node_type(node.get("type"))
+            if node_type is not None:
+                found += node_type.conditions(node.get("config") or {})
+        return [c for c in found if isinstance(c, dict)]
+
+
+_versions: dict[int, CompiledVersion] = {}
+
+
+def compiled_version(version_id: int) -> CompiledVersion | None:
+    """Versions are immutable, so each process compiles each one once."""
+    version = _versions.get(version_id)
+    if version is None:
+        row = (
+            JourneyVersion.objects.unscoped()
+            .filter(id=version_id)
+            .values("id", "journey_id", "workspace_id", "graph", "settings")
+            .first()
+        )
+        if row is None:
+            return None
+        version = CompiledVersion.build(**row)
+        if len(_versions) > 1000:
+            _versions.clear()
+        _versions[version_id] = version
+    return version
