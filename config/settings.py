@@ -241,3 +241,12 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# Email Waymark itself sends (member invitations). The console backend prints them, which is
+# what `make run` wants; set EMAIL_URL (e.g. smtp+tls://user:pass@smtp.example.com:587) in production.
+# Tests use Django's in-memory outbox (pytest-django switches the backend).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waymark <noreply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a stuck SMTP server must not hold a request
+# An invitation link works once, for this many days.
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)

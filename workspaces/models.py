@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -61,6 +63,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
 
+def new_signing_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class Workspace(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
@@ -68,6 +74,9 @@ class Workspace(models.Model):
     # Workspace-wide preferences, e.g. {"push_title_max": 30, "push_body_max": 30}.
     settings = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Mixed with SECRET_KEY into this workspace's signed links (channels_app/tracking.py), so a
+    # leaked SECRET_KEY alone forges no link, and one workspace's links say nothing of another's.
+    signing_secret = models.CharField(max_length=64, default=new_signing_secret, editable=False)
 
     def __str__(self) -> str:
         return self.name
@@ -149,3 +158,41 @@ class ApiKey(WorkspaceModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Invitation(WorkspaceModel):
+    """An emailed, single-use, expiring offer to join a workspace. Only the SHA-256 of the link's
+    token is stored; the person sets their own password (or signs in) when accepting."""
+
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.EDITOR)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open invitation per address and workspace: inviting again replaces it.
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.workspace_id} as {self.role}"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import ApiKey, Membership, User, Workspace
+from .models import ApiKey, Invitation, Membership, User, Workspace
 
 
 def membership_for(*, user: User, workspace_ref: str | None) -> Membership | None:
@@ -22,3 +22,12 @@ def workspaces_for_user(*, user: User) -> list[Membership]:
 
 def api_keys_list(*, workspace: Workspace):
     return ApiKey.objects.for_workspace(workspace).order_by("-id")
+
+
+def invitations_open(*, workspace: Workspace):
+    """Invitations not yet accepted or withdrawn (expired ones included, so they can be re-sent)."""
+    return (
+        Invitation.objects.for_workspace(workspace)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("invited_by")
+    )

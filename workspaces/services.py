@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+from datetime import timedelta
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import ApiKey, Membership, Role, User, Workspace
+from .models import ApiKey, Invitation, Membership, Role, User, Workspace
+
+logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "wm_"
 # 8 random characters after "wm_" identify the key; the remaining 32 bytes are the secret.
@@ -128,14 +136,149 @@ def _ensure_other_owner(membership: Membership) -> None:
         raise LastOwnerError("The workspace must keep at least one owner.")
 
 
+class InvitationError(Exception):
+    """An invitation that cannot be made or used; the message says why, for the person."""
+
+
+class AlreadyMemberError(InvitationError):
+    pass
+
+
+class InvitationUnusableError(InvitationError):
+    """Unknown, expired, revoked or already used."""
+
+
+class SignInRequiredError(InvitationError):
+    """The address has an account: its owner signs in to accept, nobody sets its password."""
+
+
+class WrongAccountError(InvitationError):
+    """Signed in as someone other than the invited address."""
+
+
+class InvitationNotSentError(InvitationError):
+    pass
+
+
+def invitation_url(raw_token: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/invite/{raw_token}"
+
+
+def invitation_create(
+    *, workspace: Workspace, email: str, role: str, invited_by: User | None = None
+) -> tuple[Invitation, str]:
+    """A pending invitation and the link's token (stored only as its SHA-256). Inviting an address
+    again replaces its open invitation, so only the newest link works."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    if Membership.objects.filter(workspace=workspace, user__email=email).exists():
+        raise AlreadyMemberError(f"{email} is already a member of this workspace.")
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            Invitation.objects.for_workspace(workspace).filter(
+                email=email, accepted_at__isnull=True, revoked_at__isnull=True
+            ).update(revoked_at=now)
+            invitation = Invitation.objects.unscoped().create(
+                workspace=workspace,
+                email=email,
+                role=Role(role),
+                token_hash=_hash_key(raw),
+                invited_by=invited_by,
+                expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
+            )
+    except IntegrityError as exc:  # the same address invited twice at the same instant
+        raise InvitationError(f"{email} is being invited by someone else right now; try again.") from exc
+    return invitation, raw
+
+
+def invitation_send(
+    *, workspace: Workspace, email: str, role: str, invited_by: User | None = None
+) -> Invitation:
+    """Creates the invitation and emails its link. A link that could not be sent is withdrawn,
+    so no pending invitation exists that nobody received."""
+    invitation, raw = invitation_create(workspace=workspace, email=email, role=role, invited_by=invited_by)
+    inviter = invited_by.email if invited_by is not None else "An owner"
+    try:
+        send_mail(
+            subject=f"You are invited to {workspace.name} on Waymark",
+            message=(
+                f"{inviter} invited you to the {workspace.name} workspace on Waymark as {invitation.role}.\n\n"
+                f"Accept here (the link works once, until {invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n"
+                f"{invitation_url(raw)}\n\nIf you did not expect this, ignore this email."
+            ),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
+    except Exception as exc:
+        logger.exception("invitation %s: the email could not be sent", invitation.pk)
+        invitation.delete()
+        raise InvitationNotSentError("The invitation email could not be sent; nothing was saved. Try again.") from exc
+    return invitation
+
+
+def invitation_revoke(*, invitation: Invitation) -> Invitation:
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+def _usable(invitation: Invitation | None) -> Invitation:
+    if invitation is None or invitation.status == "revoked":
+        raise InvitationUnusableError("This invitation link is not valid (it may have been withdrawn).")
+    if invitation.status == "accepted":
+        raise InvitationUnusableError("This invitation was already used. Sign in instead.")
+    if invitation.status == "expired":
+        raise InvitationUnusableError("This invitation has expired; ask a workspace owner for a new one.")
+    return invitation
+
+
+def invitation_by_token(raw_token: str) -> Invitation:
+    """The usable invitation behind a link's token; InvitationUnusableError otherwise."""
+    found = Invitation.objects.unscoped().select_related("workspace", "invited_by").filter(
+        token_hash=_hash_key(raw_token)
+    ).first()
+    return _usable(found)
+
+
 @transaction.atomic
-def member_add(*, workspace: Workspace, email: str, role: str, password: str | None = None) -> Membership:
-    """Adds a person by email; a new user gets the password given, or none (cannot log in yet)."""
-    email = email.strip().lower()
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = User.objects.create_user(email, password or None)
-    return membership_set(workspace=workspace, user=user, role=role)
+def invitation_accept(
+    *, raw_token: str, user: User | None = None, password: str | None = None, name: str = ""
+) -> Membership:
+    """Joins the invited person to the workspace, once. A signed-in user must be the invited
+    address; without a session, only an address with no account yet may accept, by choosing its
+    password here. An existing account is never given a password or a membership unasked."""
+    invitation = _usable(
+        Invitation.objects.unscoped().select_for_update().filter(token_hash=_hash_key(raw_token)).first()
+    )
+    if user is not None:
+        if user.email.lower() != invitation.email:
+            raise WrongAccountError(
+                f"This invitation is for {invitation.email}; you are signed in as {user.email}. "
+                "Sign out and sign in with the invited address."
+            )
+    else:
+        if User.objects.filter(email=invitation.email).exists():
+            raise SignInRequiredError(f"{invitation.email} already has an account: sign in, then accept.")
+        if not password:
+            raise DjangoValidationError({"password": ["Choose a password for your new account."]})
+        try:
+            validate_password(password, user=User(email=invitation.email))
+        except DjangoValidationError as exc:
+            raise DjangoValidationError({"password": exc.messages}) from exc
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(invitation.email, password, name=name.strip())
+        except IntegrityError as exc:  # the account was created a moment ago
+            raise SignInRequiredError(f"{invitation.email} already has an account: sign in, then accept.") from exc
+    membership, _ = Membership.objects.get_or_create(
+        user=user, workspace_id=invitation.workspace_id, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
 
 
 @transaction.atomic

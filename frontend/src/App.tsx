@@ -12,6 +12,7 @@ import AudiencesSection from './pages/audiences';
 import ChannelsPage from './pages/channels/ChannelsPage';
 import { NotFoundPage } from './pages/PlaceholderPages';
 import SettingsPage from './pages/SettingsPage';
+import AcceptInvitePage, { inviteTokenFromPath } from './pages/settings/AcceptInvitePage';
 import { rememberedWorkspace, rememberWorkspace, type Session, SessionContext, useSession } from './session';
 
 type State = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; me: Me; slug: string | null };
@@ -32,6 +33,9 @@ export default function App() {
       .catch(() => setState({ status: 'signed-out' }));
   }, [signedIn]);
 
+  // An invitation link works signed in or out: it has a page of its own.
+  const inviteToken = inviteTokenFromPath(window.location.pathname);
+  if (inviteToken) return <AcceptInvitePage token={inviteToken} />;
   if (state.status === 'loading') {
     return (
       <div className="center-screen">

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from workspaces.models import Membership, Role, User, Workspace
-from workspaces.services import workspace_create
+from workspaces.services import membership_set, workspace_create
 
 PASSWORD = "e2e-password-123"
 
@@ -39,12 +39,16 @@ def test_owner_manages_members_and_workspace(live_server_url, owned_workspace, b
     page = browser_page
     open_settings(page, live_server_url)
 
-    # Invite a new person as a viewer.
+    # Invite a new person as a viewer: the invitation is pending until they accept the emailed
+    # link (tests/e2e/test_invitation_page.py); here they have, and the page is reloaded.
     invite = page.get_by_role("form", name="Invite a member")
     invite.get_by_label("Email").fill("ana@example.com")
     invite.get_by_label("Role").select_option("viewer")
-    invite.get_by_role("button", name="Invite").click()
-    expect(invite.get_by_role("status")).to_have_text("ana@example.com was added.")
+    invite.get_by_role("button", name="Send invitation").click()
+    expect(invite.get_by_role("status")).to_contain_text("Invitation sent to ana@example.com")
+    expect(page.get_by_role("table", name="Pending invitations")).to_contain_text("ana@example.com")
+    membership_set(workspace=owned_workspace, user=User.objects.create_user("ana@example.com"), role=Role.VIEWER)
+    page.reload()
     ana_role = page.get_by_label("Role of ana@example.com")
     expect(ana_role).to_have_value("viewer")
 

@@ -47,3 +47,50 @@ def test_the_sweep_covers_the_write_routes():
     names = {r[0] for r in SWEPT}
     # A sample of routes every build has: if the walk finds none of them, it walks nothing.
     assert {"customer-list", "journey-list", "journey-start", "api-key-list", "event-ingest"} <= names
+
+
+# Where a password may be written: a person's own, signing in or choosing it from their own
+# invitation link. Anything else that takes one lets a caller set someone else's (the takeover
+# the security review found: POST /members with a password for a not-yet-registered address).
+OWN_PASSWORD_ROUTES = {("/api/v1/auth/login", "post"), ("/api/v1/invitations/accept", "post")}
+
+
+def _properties(schema: dict, components: dict, seen=()) -> set[str]:
+    """Every property name a (possibly nested or $ref'd) schema can carry."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return set() if name in seen else _properties(components[name], components, (*seen, name))
+    found = set(schema.get("properties", {}))
+    children = [*schema.get("properties", {}).values(), *schema.get("allOf", []), *schema.get("oneOf", []),
+                *schema.get("anyOf", []), *([schema["items"]] if isinstance(schema.get("items"), dict) else [])]
+    for child in children:
+        found |= _properties(child, components, seen)
+    return found
+
+
+@pytest.mark.django_db
+def test_no_route_but_sign_in_and_invitation_accept_takes_or_returns_a_password(api):
+    document = api.get("/api/v1/schema", {"format": "json"}).json()
+    components = document["components"]["schemas"]
+    takes, returns = set(), set()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for body in operation.get("requestBody", {}).get("content", {}).values():
+                if any("password" in p for p in _properties(body["schema"], components)):
+                    takes.add((path, method))
+            for answer in operation.get("responses", {}).values():
+                for body in answer.get("content", {}).values():
+                    if any("password" in p for p in _properties(body.get("schema", {}), components)):
+                        returns.add((path, method))
+    assert takes == OWN_PASSWORD_ROUTES, takes ^ OWN_PASSWORD_ROUTES
+    assert not returns
+
+
+@pytest.mark.django_db
+def test_inviting_needs_the_owner_role_for_every_credential(workspace, editor_api, viewer_api):
+    from workspaces.models import Invitation
+
+    for client in (editor_api, viewer_api):
+        response = client.post("/api/v1/members", {"email": "new@example.com", "role": "owner"}, format="json")
+        assert response.status_code == 403
+    assert not Invitation.objects.for_workspace(workspace).exists()

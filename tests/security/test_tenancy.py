@@ -290,3 +290,26 @@ def test_conditions_in_nodes_and_goals_cannot_point_at_another_workspace(editor_
         assert not result["valid"] and "b" in fields, result["errors"]
         assert any("goals" in e["field"] for e in result["errors"]), result["errors"]
         assert editor_api.put(f"/api/v1/journeys/{journey_id}/start").status_code == 409
+
+
+# ---- People: accounts are global, so membership must not reach across workspaces -----------
+@pytest.mark.django_db
+def test_another_workspace_cannot_plant_a_password_or_learn_a_user_id_through_members(api, other_api, workspace):
+    from django.core import mail
+
+    from workspaces.models import Membership, User
+
+    owner = User.objects.get(email="owner@example.com")
+    for body in ({"email": "owner@example.com", "role": "owner", "password": "rival-chose-this-1"},
+                 {"email": "later@example.com", "role": "owner", "password": "rival-chose-this-1"}):
+        response = other_api.post("/api/v1/members", body, format="json")
+        assert response.status_code == 400 and "password" in response.json()["error"]["details"], response.content
+    invited = other_api.post("/api/v1/members", {"email": "owner@example.com", "role": "owner"}, format="json")
+    assert invited.status_code == 201
+    # Nothing of Acme's owner comes back, in the answer or in the rival's lists.
+    for response in (invited, other_api.get("/api/v1/members"), other_api.get("/api/v1/invitations")):
+        assert f'"user_id": {owner.pk}' not in response.content.decode().replace('":', '": ')
+        assert "Acme" not in response.content.decode()
+    assert owner.check_password("pw-owner-123") and not User.objects.filter(email="later@example.com").exists()
+    assert Membership.objects.filter(user=owner).count() == 1  # still only Acme, until they accept
+    assert [m.to for m in mail.outbox] == [["owner@example.com"]]  # the person decides, by email

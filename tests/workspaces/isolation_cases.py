@@ -1,6 +1,6 @@
 from tests.isolation import isolation_case, isolation_list
-from workspaces.models import Role
-from workspaces.services import api_key_create
+from workspaces.models import Role, User
+from workspaces.services import api_key_create, invitation_create, membership_set
 
 
 @isolation_case("api-key-detail")
@@ -13,7 +13,13 @@ def api_key(workspace):
 @isolation_case("member-detail")
 @isolation_list("member-list")
 def member(workspace):
-    from workspaces.services import member_add
-
-    membership = member_add(workspace=workspace, email="hidden-member@example.com", role=Role.VIEWER)
+    user = User.objects.create_user("hidden-member@example.com", "pw-hidden-123")
+    membership = membership_set(workspace=workspace, user=user, role=Role.VIEWER)
     return {"pk": membership.pk}, ["hidden-member@example.com"]
+
+
+@isolation_case("invitation-detail")
+@isolation_list("invitation-list")
+def invitation(workspace):
+    invitation, _ = invitation_create(workspace=workspace, email="hidden-invitee@example.com", role=Role.EDITOR)
+    return {"pk": invitation.pk}, ["hidden-invitee@example.com"]

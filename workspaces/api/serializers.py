@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import ApiKey, Role
+from ..models import ApiKey, Invitation, Role
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -75,9 +75,50 @@ class MemberSerializer(serializers.Serializer):
 
 
 class MemberCreateSerializer(serializers.Serializer):
+    """Invites a person: they get an emailed link and choose their own password (or sign in)."""
+
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices, default=Role.EDITOR)
-    password = serializers.CharField(required=False, allow_blank=True, write_only=True, min_length=8)
+
+    def validate(self, attrs):
+        # Refused, not ignored: a caller relying on the old behaviour must learn it changed.
+        if "password" in self.initial_data:
+            raise serializers.ValidationError(
+                {"password": ["Not accepted: the invited person chooses their own password from the emailed link."]}
+            )
+        return attrs
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="pending or expired (open invitations only are listed)")
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "status", "invited_by", "created_at", "expires_at"]
+        read_only_fields = fields
+
+
+class InvitationPreviewSerializer(serializers.Serializer):
+    """What an invitation link offers, shown before accepting."""
+
+    workspace = serializers.CharField(source="workspace.name")
+    workspace_slug = serializers.CharField(source="workspace.slug")
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    invited_by = serializers.EmailField(source="invited_by.email", allow_null=True, default=None)
+    expires_at = serializers.DateTimeField()
+    has_account = serializers.BooleanField(help_text="The address has an account: sign in to accept.")
+    signed_in_as = serializers.EmailField(allow_null=True, help_text="The session's user, if any.")
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=100)
+    password = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False, max_length=200,
+        help_text="A new account's password; not used when signed in.",
+    )
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class MemberUpdateSerializer(serializers.Serializer):

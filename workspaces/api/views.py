@@ -1,21 +1,30 @@
 from django.contrib.auth import authenticate, login, logout
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.middleware.csrf import get_token
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..auth import csrf_check
-from ..errors import Conflict
-from ..models import ApiKey, Membership, Role
+from ..auth import SessionAuthentication, csrf_check
+from ..errors import Conflict, ServiceUnavailable
+from ..models import ApiKey, Invitation, Membership, Role, User
 from ..permissions import AuthenticatedUser
 from ..selectors import workspaces_for_user
 from ..services import (
+    InvitationError,
+    InvitationNotSentError,
+    InvitationUnusableError,
     LastOwnerError,
+    SignInRequiredError,
+    WrongAccountError,
     api_key_create,
     api_key_revoke,
-    member_add,
+    invitation_accept,
+    invitation_by_token,
+    invitation_revoke,
+    invitation_send,
     member_change_role,
     member_remove,
     workspace_update,
@@ -25,6 +34,9 @@ from .serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    InvitationAcceptSerializer,
+    InvitationPreviewSerializer,
+    InvitationSerializer,
     LoginSerializer,
     MemberCreateSerializer,
     MemberSerializer,
@@ -139,12 +151,23 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceV
     def scope_queryset(self, queryset):
         return queryset.select_related("user")
 
-    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    @extend_schema(
+        request=MemberCreateSerializer,
+        responses={201: InvitationSerializer},
+        description="Invites a person by email: they receive a single-use link (valid for a week) and "
+        "choose their own password, or sign in, to join. The answer is the pending invitation.",
+    )
     def create(self, request):
         params = MemberCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        membership = member_add(workspace=self.workspace, **params.validated_data)
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+        invited_by = request.user if getattr(request.user, "pk", None) else None
+        try:
+            invitation = invitation_send(workspace=self.workspace, invited_by=invited_by, **params.validated_data)
+        except InvitationNotSentError as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        except InvitationError as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
     def partial_update(self, request, pk=None):
@@ -164,3 +187,77 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceV
         except LastOwnerError as exc:
             raise Conflict(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):
+    """Open invitations of the workspace (sent with POST /members); owners list and withdraw them."""
+
+    model = Invitation
+    serializer_class = InvitationSerializer
+    read_role = Role.OWNER
+    write_role = Role.OWNER
+    cursor_field = "id"
+
+    def scope_queryset(self, queryset):
+        return queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True).select_related("invited_by")
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        invitation_revoke(invitation=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _session_user(request):
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+class InvitationAcceptView(APIView):
+    """The emailed link's endpoint: the token is the credential, so no key and no role is needed.
+    GET says what the invitation is for; POST joins: a new address chooses its password here, an
+    existing account must be signed in as the invited address."""
+
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [AllowAny]
+    throttle_scope = "invitation-accept"
+    throttle_rate = "30/min"  # per client address; the 256-bit token cannot be guessed anyway
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.headers.get("Authorization"):
+            raise exceptions.PermissionDenied("Invitations are accepted by a person in the web app, not with an API key.")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True, description="The token from the emailed link.")],
+        responses={200: InvitationPreviewSerializer},
+    )
+    def get(self, request):
+        try:
+            invitation = invitation_by_token(request.query_params.get("token", ""))
+        except InvitationUnusableError as exc:
+            raise exceptions.NotFound(str(exc)) from exc
+        user = _session_user(request)
+        invitation.has_account = User.objects.filter(email=invitation.email).exists()
+        invitation.signed_in_as = user.email if user is not None else None
+        return Response(InvitationPreviewSerializer(invitation).data)
+
+    @extend_schema(request=InvitationAcceptSerializer, responses={200: MeSerializer})
+    def post(self, request):
+        csrf_check(request)  # a forged accept would sign the victim in to an account the attacker made
+        params = InvitationAcceptSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        user = _session_user(request)
+        try:
+            membership = invitation_accept(
+                raw_token=data["token"], user=user, password=data.get("password") or None, name=data.get("name", "")
+            )
+        except InvitationUnusableError as exc:
+            raise exceptions.NotFound(str(exc)) from exc
+        except (SignInRequiredError, WrongAccountError) as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from exc
+        if user is None:
+            login(request._request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+        return Response(_me(membership.user))

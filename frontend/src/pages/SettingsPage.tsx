@@ -1,19 +1,17 @@
 // Workspace settings: the workspace itself (name, time zone, push limits), its members and their
-// roles, and the API keys. Owners edit; everyone else reads. A new key's secret is shown exactly
+// roles (settings/MembersPanel.tsx), and the API keys. Owners edit; everyone else reads. A new key's secret is shown exactly
 // once, right after creation; the API never returns it again.
 import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
 
 import { api, ApiError, errorMessage, ok, type Schemas } from '../api/client';
 import { Badge, Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../components/ui';
 import { useSession } from '../session';
+import MembersPanel from './settings/MembersPanel';
 
 type ApiKey = Schemas['ApiKey'];
 type Role = Schemas['RoleEnum'];
-type Member = Schemas['Member'];
 type Workspace = Schemas['Workspace'];
 type FieldErrors = Record<string, string[]>;
-
-const ROLES: Role[] = ['owner', 'editor', 'viewer'];
 
 /** The error body's `details` as dotted field → messages (`settings.push_title_max`), so each
  * message lands under its own input; anything else becomes a form-level message. */
@@ -181,171 +179,6 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
         </form>
       )}
     </section>
-  );
-}
-
-function MembersPanel({ isOwner }: { isOwner: boolean }) {
-  const { me } = useSession();
-  const [members, setMembers] = useState<Member[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [removing, setRemoving] = useState<Member | null>(null);
-
-  const load = useCallback(() => {
-    ok(api.GET('/api/v1/members', { params: { query: { limit: 200 } } }))
-      .then((page) => setMembers(page.results))
-      .catch((e) => setError(errorMessage(e)));
-  }, []);
-  useEffect(load, [load]);
-
-  function changeRole(member: Member, role: Role) {
-    setError(null);
-    ok(api.PATCH('/api/v1/members/{id}', { params: { path: { id: member.id } }, body: { role } }))
-      .then(() => {
-        // Demoting yourself changes what this session may do: reload to pick up the new role.
-        if (member.user_id === me.id) window.location.reload();
-        else load();
-      })
-      .catch((e) => {
-        setError(errorMessage(e)); // e.g. 409: the last owner cannot be demoted
-        load(); // the select shows the stored role again
-      });
-  }
-
-  function remove(member: Member) {
-    setRemoving(null);
-    setError(null);
-    ok(api.DELETE('/api/v1/members/{id}', { params: { path: { id: member.id } } }))
-      .then(() => (member.user_id === me.id ? window.location.assign('/') : load()))
-      .catch((e) => setError(errorMessage(e)));
-  }
-
-  return (
-    <section className="panel">
-      <h2>Members</h2>
-      {error && <ErrorBanner message={error} />}
-      {!members && !error && <Spinner />}
-      {members && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Member</th>
-              <th>Role</th>
-              <th>Since</th>
-              {isOwner && <th />}
-            </tr>
-          </thead>
-          <tbody>
-            {members.map((m) => (
-              <tr key={m.id}>
-                <td>
-                  {m.name || m.email}{' '}
-                  <span className="muted">
-                    ({m.email}
-                    {m.user_id === me.id ? ', you' : ''})
-                  </span>
-                </td>
-                <td>
-                  {isOwner ? (
-                    <select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => changeRole(m, e.target.value as Role)}>
-                      {ROLES.map((r) => (
-                        <option key={r} value={r}>
-                          {r}
-                        </option>
-                      ))}
-                    </select>
-                  ) : (
-                    <Badge tone="neutral">{m.role}</Badge>
-                  )}
-                </td>
-                <td>{new Date(m.created_at).toLocaleDateString()}</td>
-                {isOwner && (
-                  <td className="cell-actions">
-                    <Button size="sm" variant="danger" aria-label={`Remove ${m.email}`} onClick={() => setRemoving(m)}>
-                      Remove
-                    </Button>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {isOwner && <InviteForm onInvited={load} />}
-      <Dialog
-        title="Remove this member?"
-        open={removing !== null}
-        onClose={() => setRemoving(null)}
-        footer={
-          <>
-            <Button onClick={() => setRemoving(null)}>Cancel</Button>
-            <Button variant="danger" onClick={() => removing && remove(removing)}>
-              Remove member
-            </Button>
-          </>
-        }
-      >
-        <p>
-          <strong>{removing?.email}</strong> will lose access to this workspace at once. Their account and their work stay.
-        </p>
-      </Dialog>
-    </section>
-  );
-}
-
-function InviteForm({ onInvited }: { onInvited: () => void }) {
-  const [email, setEmail] = useState('');
-  const [role, setRole] = useState<Role>('editor');
-  const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [invited, setInvited] = useState<string | null>(null);
-
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setErrors({});
-    setInvited(null);
-    try {
-      const member = await ok(api.POST('/api/v1/members', { body: { email, role, ...(password ? { password } : {}) } }));
-      setInvited(member.email);
-      setEmail('');
-      setPassword('');
-      onInvited();
-    } catch (err) {
-      setErrors(fieldErrors(err));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  return (
-    <form className="stack" onSubmit={submit} aria-label="Invite a member">
-      <h3>Invite a member</h3>
-      <div className="row-gap">
-        <Field label="Email" error={errors.email}>
-          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} required />
-        </Field>
-        <Field label="Role" error={errors.role}>
-          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            <option value="owner">owner</option>
-            <option value="editor">editor</option>
-            <option value="viewer">viewer</option>
-          </select>
-        </Field>
-        <Field label="Initial password" hint="Optional, for a new person: at least 8 characters." error={errors.password}>
-          <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
-        </Field>
-        <Button type="submit" variant="primary" busy={busy}>
-          Invite
-        </Button>
-      </div>
-      {errors.form && <p className="form-error">{errors.form.join(' ')}</p>}
-      {invited && (
-        <p role="status" className="muted">
-          {invited} was added.
-        </p>
-      )}
-    </form>
   );
 }
 
