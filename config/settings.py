@@ -151,11 +151,11 @@ REST_FRAMEWORK = {
         "workspaces.auth.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["workspaces.permissions.WorkspaceRolePermission"],
-    # DRF's default parsers, with JSON text PostgreSQL cannot store refused as a 400 (workspaces/parsers.py).
+    # DRF's default parsers, with text PostgreSQL cannot store (JSON, form, multipart) refused as a 400 (workspaces/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "workspaces.parsers.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "workspaces.parsers.StrictFormParser",
+        "workspaces.parsers.StrictMultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "workspaces.pagination.CursorPagination",
     "PAGE_SIZE": 50,

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from rest_framework import authentication, exceptions
 
 from .selectors import membership_for
 from .services import api_key_authenticate
+
+# What a key can look like: "wm_" (or "wm_pk_"), hex lookup characters and a URL-safe secret.
+# Anything else (a NUL, non-ASCII, a megabyte of text) is refused before it reaches the database.
+API_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def api_key_lookup(raw: str):
+    """The active key `raw` names, or None; text that cannot be a key is never looked up."""
+    if not API_KEY_SHAPE.fullmatch(raw):
+        return None
+    return api_key_authenticate(raw)
 
 
 class ApiKeyPrincipal:
@@ -33,7 +46,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <api key>'.")
-        key = api_key_authenticate(parts[1])
+        key = api_key_lookup(parts[1])
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         # request.auth carries `.workspace` and `.role` for both kinds of credential.

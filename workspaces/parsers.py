@@ -1,4 +1,5 @@
-"""The API's JSON parser: JSON that PostgreSQL cannot store is a 400 naming where it is, never a 500.
+"""The API's parsers: a JSON, form or multipart body holding text PostgreSQL cannot store is a 400
+naming where it is, never a 500.
 
 JSON may carry values PostgreSQL refuses: a NUL character (text and jsonb columns cannot hold
 U+0000), a lone UTF-16 surrogate (not encodable as UTF-8), or a number too large for a float
@@ -12,12 +13,13 @@ import math
 from typing import Any
 
 from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 MAX_DEPTH = 64  # deeper JSON is refused too; no client of ours nests this far
 
 
-def _text_problem(text: str) -> str | None:
+def text_problem(text: str) -> str | None:
+    """Why PostgreSQL cannot store this text (a sentence starting "must"), or None."""
     if "\x00" in text:
         return "must not contain the NUL character (U+0000)."
     try:
@@ -33,14 +35,14 @@ def json_problem(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] 
     if depth > MAX_DEPTH:
         return path or "body", f"is nested deeper than {MAX_DEPTH} levels."
     if isinstance(value, str):
-        problem = _text_problem(value)
+        problem = text_problem(value)
         return (path or "body", problem) if problem else None
     if isinstance(value, float) and not math.isfinite(value):
         return path or "body", "must be a finite number."
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            problem = _text_problem(key)
+            problem = text_problem(key)
             if problem:
                 # The key itself is the bad text: name its parent, not an unprintable path.
                 return path or "body", f"has a key that {problem}"
@@ -68,3 +70,40 @@ class StrictJSONParser(JSONParser):
             where, message = found
             raise ValidationError({where: [message]})
         return data
+
+
+def _form_problem(data, files=None) -> dict[str, list[str]] | None:
+    """The 400 details for a form field (name or value) or an uploaded file's name holding a NUL."""
+    for name, values in data.lists():
+        for value in (name, *values):
+            problem = text_problem(value) if isinstance(value, str) else None
+            if problem:
+                return {"body" if text_problem(name) else name: [problem]}
+    for name, upload in (files or {}).items():
+        problem = text_problem(name) or text_problem(upload.name or "")
+        if problem:
+            return {"body" if text_problem(name) else name: [f"file name {problem}"]}
+    return None
+
+
+class StrictFormParser(FormParser):
+    """DRF's FormParser, then the storability check of every field (400 naming it)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        found = _form_problem(data)
+        if found:
+            raise ValidationError(found)
+        return data
+
+
+class StrictMultiPartParser(MultiPartParser):
+    """DRF's MultiPartParser, then the storability check of every field and file name. A file's
+    content is the importer's to read (it reports bad lines), not the parser's."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        found = _form_problem(parsed.data, parsed.files)
+        if found:
+            raise ValidationError(found)
+        return parsed

@@ -72,8 +72,16 @@ class TrackingBatchSerializer(serializers.Serializer):
     writeKey = serializers.CharField(required=False)
 
 
+class TrackingMessageErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The message's position in `batch`.")
+    error = serializers.CharField(help_text='Names the field, e.g. "batch[3].event: is required for track".')
+
+
 class TrackingSuccessSerializer(serializers.Serializer):
     success = serializers.BooleanField()
+    errors = TrackingMessageErrorSerializer(
+        many=True, required=False, help_text="Batch only: the messages left out (the others were stored)."
+    )
 
 
 class TrackingErrorSerializer(serializers.Serializer):

@@ -30,6 +30,7 @@ from django.db.models import Exists, OuterRef, Q, UniqueConstraint
 from django.utils import timezone
 
 from workspaces.models import Workspace
+from workspaces.parsers import json_problem
 
 from .. import hooks
 from ..models import Customer
@@ -185,6 +186,10 @@ def message_parse(
     where = f"{path}." if path else ""
     if not isinstance(raw, dict):
         raise TrackingError(path or "body", "must be a JSON object")
+    # Values PostgreSQL cannot store (NUL, lone surrogates, NaN, 1e400, deep nesting), named.
+    found = json_problem(raw, path)
+    if found:
+        raise TrackingError(found[0], found[1])
     size = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
     if size > MAX_MESSAGE_BYTES:
         raise TrackingError(
@@ -250,21 +255,26 @@ def message_parse(
     return Message(**fields)
 
 
-def tracking_parse(*, body: Any, kind: str, received_at: datetime) -> list[Message]:
-    """The messages of one call: `kind` is "batch" or a message type. Raises TrackingError for
-    the first problem, naming it (e.g. "batch[3].event")."""
+def tracking_parse(*, body: Any, kind: str, received_at: datetime) -> tuple[list[Message], list[dict]]:
+    """The messages of one call, and the errors of the batch messages left out. `kind` is "batch"
+    or a message type. A single message's problem, or the call's own (no batch list), raises
+    TrackingError naming it; in a batch a bad message is reported as {"index", "error"} (e.g.
+    "batch[3].event: is required for track") and the others are kept, as POST /events does."""
     if not isinstance(body, dict):
         raise TrackingError("body", "must be a JSON object")
     sent_at = _moment(body.get("sentAt"), "sentAt")
     if kind != "batch":
-        return [message_parse(body, path="", kind=kind, received_at=received_at, sent_at=sent_at)]
+        return [message_parse(body, path="", kind=kind, received_at=received_at, sent_at=sent_at)], []
     batch = body.get("batch")
     if not isinstance(batch, list):
         raise TrackingError("batch", "must be a list of messages")
-    return [
-        message_parse(raw, path=f"batch[{i}]", kind=None, received_at=received_at, sent_at=sent_at)
-        for i, raw in enumerate(batch)
-    ]
+    messages, errors = [], []
+    for i, raw in enumerate(batch):
+        try:
+            messages.append(message_parse(raw, path=f"batch[{i}]", kind=None, received_at=received_at, sent_at=sent_at))
+        except TrackingError as exc:
+            errors.append({"index": i, "error": str(exc)})
+    return messages, errors
 
 
 # ---- Identity -------------------------------------------------------------------------------

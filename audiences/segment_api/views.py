@@ -17,10 +17,8 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from workspaces.auth import ApiKeyPrincipal
+from workspaces.auth import ApiKeyPrincipal, api_key_lookup
 from workspaces.errors import api_exception_handler
-from workspaces.parsers import json_problem
-from workspaces.services import api_key_authenticate
 from workspaces.viewsets import WorkspaceAPIView
 
 from . import serializers as s
@@ -67,14 +65,11 @@ class TrackingBodyParser(BaseParser):
         if len(raw) > limit:
             raise _too_large(limit)
         try:
-            data = json.loads(raw)
+            # NaN, Infinity and 1e400 parse (to floats) so the one message holding them is refused
+            # by services.message_parse, naming it, like NUL and lone surrogates.
+            return json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise TrackingRefused("The body is not valid JSON.", code="invalid_json") from None
-        # Values PostgreSQL cannot store (NUL, lone surrogates, inf) is refused here, naming where it is.
-        found = json_problem(data)
-        if found:
-            raise TrackingRefused(f"{found[0]}: {found[1]}", code="invalid_request")
-        return data
 
 
 class WriteKeyAuthentication(BaseAuthentication):
@@ -101,7 +96,7 @@ class WriteKeyAuthentication(BaseAuthentication):
             raw = request.data.get("writeKey")
         if not raw:
             return None
-        key = api_key_authenticate(str(raw))
+        key = api_key_lookup(str(raw))
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked write key.")
         return ApiKeyPrincipal(key), key
@@ -172,13 +167,13 @@ class TrackingView(WorkspaceAPIView):
     def post(self, request):
         received_at = timezone.now()
         try:
-            messages = services.tracking_parse(
+            messages, errors = services.tracking_parse(
                 body=request.data, kind=self.kind, received_at=received_at
             )
         except services.TrackingError as exc:
             raise TrackingRefused(str(exc), code=exc.code) from exc
         services.tracking_apply(workspace=self.workspace, messages=messages)
-        return Response({"success": True})
+        return Response({"success": True, "errors": errors} if errors else {"success": True})
 
 
 class IdentifyView(TrackingView):
@@ -260,7 +255,8 @@ class BatchView(TrackingView):
     @_schema(
         "Batch of messages",
         s.TrackingBatchSerializer,
-        "What the SDKs send: up to 500 KB, 32 KB per message, one transaction.",
+        "What the SDKs send: up to 500 KB, 32 KB per message, one transaction. A malformed message "
+        "is left out and reported in `errors`; the others are stored.",
     )
     def post(self, request):
         return super().post(request)

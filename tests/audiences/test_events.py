@@ -202,7 +202,7 @@ def test_a_merge_waits_for_a_batch_in_flight_and_takes_its_events_along(workspac
 
     def merge():
         try:
-            messages = tracking_parse(body={"previousId": "dev", "userId": "known"}, kind="alias", received_at=timezone.now())
+            messages, _ = tracking_parse(body={"previousId": "dev", "userId": "known"}, kind="alias", received_at=timezone.now())
             tracking_apply(workspace=workspace, messages=messages)
         finally:
             connection.close()
