@@ -397,9 +397,12 @@ def _chunks(reader, layout: _Layout) -> Iterator[_Chunk]:
             raise FieldError(f"The file is not UTF-8 near line {(ends[-1] if ends else last_line) + 1}: {exc}") from exc
         built = fast(rows, chunk.seen) if rows and broken is None else None
         if built is not None:
-            chunk.add_text(*built)
+            text, ids, refused = built
+            # A refused row starts on the line after the previous row's end.
+            chunk.errors += [((ends[i - 1] if i else last_line) + 1, why) for i, why in refused]
+            chunk.add_text(text, ids)
             last_line = ends[-1]
-            row_chars = len(built[0]) / len(rows)
+            row_chars = max(len(text), 1) / len(rows)
         else:
             for line_end, row in zip(ends, rows, strict=True):
                 done = rows_path.add(chunk, last_line + 1, row)
@@ -477,11 +480,12 @@ class _Rows:
         return closed
 
 
-def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[str]] | None]:
-    """A function: a batch of rows → its COPY text and ids, computed column by column (C loops
-    over whole columns instead of Python per cell), or None when any row needs the row path
-    (_Rows): a bad line, an id already in the batch or the chunk (`seen`), a character COPY
-    must escape outside attribute values."""
+def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[str], list[tuple[int, str]]] | None]:
+    """A function: a batch of rows → its COPY text, ids and refused rows (index in the batch, why:
+    a phone, time zone or locale its cleaner refuses), computed column by column (C loops over
+    whole columns instead of Python per cell), or None when any row needs the row path (_Rows): a
+    broken line, a missing id or bad email, an id already in the batch or the chunk (`seen`), a
+    character COPY must escape outside attribute values."""
     width, id_index = layout.width, layout.id_index
     known = list(layout.known.items())
     cleaners = {"phone": phone_clean, "timezone": timezone_clean, "locale": locale_clean}
@@ -489,7 +493,7 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
     email_match = EMAIL_RE.match
     strip, lower = str.strip, str.lower
 
-    def build(rows: list[list[str]], seen: set[str]) -> tuple[str, set[str]] | None:
+    def build(rows: list[list[str]], seen: set[str]) -> tuple[str, set[str], list[tuple[int, str]]] | None:
         lengths = set(map(len, rows))
         if lengths != {width}:
             return None
@@ -501,6 +505,7 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
         if len(unique) != len(ids) or not seen.isdisjoint(unique):
             return None
         cells: list[list[str] | tuple[str, ...]] = [ids]
+        refused: dict[int, str] = {}  # row in the batch → why it cannot be imported (its first bad cell)
         for name, index in known:
             column = columns[index]
             if name == "email":
@@ -509,12 +514,12 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
                 if given and (max(map(len, given)) > 254 or not all(map(email_match, given))):
                     return None
             elif name in cleaners:
-                clean = cleaners[name]
-                try:
-                    column = [clean(cell) if strip(cell) else cell for cell in column]
-                except FieldError:
-                    return None
+                column = _clean_column(column, cleaners[name], refused)
             cells.append(column)
+        if refused:  # those rows are reported, the others stored (as the row path does)
+            keep = [i for i in range(len(ids)) if i not in refused]
+            cells = [[column[i] for i in keep] for column in cells]
+            unique.difference_update(ids[i] for i in refused)
         plain = "\x01".join(chain.from_iterable(cells))
         if _COPY_SPECIAL_OR_TAB.search(plain):
             return None
@@ -523,10 +528,26 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
             if any("\\u0000" in text for text in attributes):  # a NUL: jsonb refuses it, the row path says where
                 return None
             attributes = [text.replace("\\", "\\\\") for text in attributes]
+        if refused:
+            attributes = [text for i, text in enumerate(attributes) if i not in refused]
         cells.append(attributes)
-        return "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n", unique
+        text = "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n" if cells[0] else ""
+        return text, unique, sorted(refused.items())
 
     return build
+
+
+def _clean_column(column: tuple[str, ...], clean: Callable[[str], str], refused: dict[int, str]) -> list[str]:
+    """A known column's cells cleaned (phone, timezone, locale); a refused cell's row goes into
+    `refused` with the row path's message unless an earlier column refused it already."""
+    cleaned = list(column)
+    for i, cell in enumerate(column):
+        if cell.strip():
+            try:
+                cleaned[i] = clean(cell)
+            except FieldError as exc:
+                refused.setdefault(i, f"malformed {exc}")
+    return cleaned
 
 
 def _attribute_fragments(layout: _Layout) -> Callable[[list[tuple[str, ...]]], list[str]]:

@@ -1,9 +1,13 @@
 """Reference rates, measured first in every `make bench` run on the same machine, load and servers
 as the benchmarks judged against them (names and meaning in bench/references.py):
 
-- raw_copy_rows_s: COPY of the import benchmark's own 1M × 10 CSV into an unindexed table;
-- raw_insert_events_s: INSERT … VALUES statements of 1,000 events into an unindexed table shaped
-  like the events table, from INSERT_CLIENTS connections (one commit per statement);
+- raw_copy_rows_s: COPY of the import benchmark's own 1M-row CSV into an unindexed table of text columns;
+- indexed_copy_rows_s: COPY of the rows that import stores (cleaned, typed) into a table created from
+  the Customer model itself, so it carries exactly the customers table's columns and indexes;
+- phonenumbers_numbers_s: the phonenumbers library's parse + is_valid_number + format_number over
+  generated numbers in the forms users type (bench/realistic.py), numbers/s;
+- raw_insert_events_s: INSERT … VALUES statements of 1,000 events (the ingest bench's ~0.5 KB
+  properties) into an unindexed table shaped like the events table, from INSERT_CLIENTS connections (one commit per statement);
 - celery_noop_tasks_s: throughput of no-op tasks sent one by one to a real `celery worker` with the
   app's settings (2 prefork children, acks late, prefetch ×4), from the first send until the last
   one ran; the note gives the CPU per task, which load from others does not change;
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -25,6 +30,7 @@ from pathlib import Path
 from celery import shared_task
 
 from bench.proc import tree_cpu_seconds
+from bench.realistic import event_properties
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -64,7 +70,8 @@ def raw_copy_rows_s() -> tuple[float, str]:
 
     (ROOT / ".data" / "bench").mkdir(parents=True, exist_ok=True)
     path = _csv_file(CUSTOMERS)
-    columns = ", ".join(f"c{i} text" for i in range(10))
+    with open(path, encoding="utf-8") as f:
+        columns = ", ".join(f"c{i} text" for i in range(f.readline().count(",") + 1))
     timings = []
     with _raw_connection() as conn:
         for _ in range(COPY_RUNS):
@@ -79,6 +86,105 @@ def raw_copy_rows_s() -> tuple[float, str]:
         conn.execute("DROP TABLE bench_reference_copy")
     seconds = statistics.median(timings)
     return CUSTOMERS / seconds, f"{CUSTOMERS:,} rows, median of {COPY_RUNS}: {seconds:.2f} s"
+
+
+def _stored_rows_file(csv_path: Path) -> tuple[Path, int]:
+    """The import CSV's importable rows as COPY text for the customers table's columns, cleaned as
+    the import cleans them (phone to E.164, tags to an array, attributes to typed JSON); built once."""
+    import csv
+
+    from audiences.normalize import FieldError, locale_clean, phone_clean, timezone_clean
+
+    path = csv_path.with_suffix(".stored.copy")
+    count_path = path.with_suffix(".count")
+    if path.exists() and count_path.exists():
+        return path, int(count_path.read_text())
+
+    def typed(cell: str):
+        for kind in (int, float):
+            try:
+                return kind(cell)
+            except ValueError:
+                pass
+        return {"true": True, "false": False}.get(cell, cell)
+
+    rows = 0
+    tmp = path.with_suffix(".tmp")
+    with open(csv_path, encoding="utf-8", newline="") as source, open(tmp, "w", encoding="utf-8") as out:
+        reader = csv.reader(source)
+        header = next(reader)
+        known = {name: header.index(name) for name in ("external_id", "email", "phone", "locale", "timezone", "tags")}
+        attributes = [(name, i) for i, name in enumerate(header) if i not in known.values()]
+        for row in reader:
+            try:
+                phone = phone_clean(row[known["phone"]]) if row[known["phone"]] else ""
+                locale, zone = locale_clean(row[known["locale"]]), timezone_clean(row[known["timezone"]])
+            except FieldError:
+                continue
+            tags = "{" + ",".join(filter(None, row[known["tags"]].split(";"))) + "}"
+            attrs = json.dumps({name: typed(row[i]) for name, i in attributes if row[i]}, separators=(",", ":"))
+            out.write(f"1\t{row[known['external_id']]}\t{row[known['email']]}\t{phone}\t{zone}\t{locale}\t{attrs}\t"
+                      f"{tags}\t[]\t{{}}\t2026-01-01 00:00:00+00\t2026-01-01 00:00:00+00\n")
+            rows += 1
+    tmp.rename(path)
+    count_path.write_text(str(rows))
+    return path, rows
+
+
+def indexed_copy_rows_s() -> tuple[float, str]:
+    from django.db import connection
+
+    from audiences.models import Customer
+    from bench.bench_audiences import CUSTOMERS, _csv_file
+
+    (ROOT / ".data" / "bench").mkdir(parents=True, exist_ok=True)
+    path, rows = _stored_rows_file(_csv_file(CUSTOMERS))
+    columns = "workspace_id, external_id, email, phone, timezone, locale, attributes, tags, push_tokens, unsubscribed, created_at, updated_at"
+    timings = []
+    with _raw_connection() as conn:
+        for _ in range(COPY_RUNS):
+            conn.execute("DROP SCHEMA IF EXISTS bench_reference CASCADE")
+            conn.execute("CREATE SCHEMA bench_reference")
+            # The model's own DDL (columns, unique constraint, every index of its Meta) in a schema
+            # of its own, so its index names do not meet the real table's.
+            with connection.cursor() as cursor:
+                cursor.execute("SET search_path TO bench_reference")
+                try:
+                    with connection.schema_editor() as editor:
+                        editor.create_model(Customer)
+                finally:
+                    cursor.execute("SET search_path TO DEFAULT")
+            started = time.perf_counter()
+            with conn.cursor() as cursor, open(path, "rb") as f:
+                with cursor.copy(f"COPY bench_reference.audiences_customer ({columns}) FROM STDIN") as copy:
+                    while block := f.read(1 << 20):
+                        copy.write(block)
+            timings.append(time.perf_counter() - started)
+        indexes = conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'bench_reference'").fetchone()[0]
+        conn.execute("DROP SCHEMA bench_reference CASCADE")
+    seconds = statistics.median(timings)
+    return rows / seconds, f"{rows:,} rows (the import's stored rows), {indexes} indexes, median of {COPY_RUNS}: {seconds:.2f} s"
+
+
+PHONE_SAMPLE = int(os.environ.get("BENCH_REFERENCE_PHONES", 200_000))
+
+
+def phonenumbers_numbers_s() -> tuple[float, str]:
+    import phonenumbers
+
+    from bench.bench_audiences import phone_numbers
+
+    numbers = phone_numbers()[:PHONE_SAMPLE]
+    started = time.perf_counter()
+    for raw in numbers:
+        try:
+            number = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    seconds = time.perf_counter() - started
+    return len(numbers) / seconds, f"{len(numbers):,} numbers, {1e6 * seconds / len(numbers):.1f} µs a number"
 
 
 def raw_insert_events_s() -> tuple[float, str]:
@@ -97,10 +203,11 @@ def raw_insert_events_s() -> tuple[float, str]:
 
     def client(seed: int) -> None:
         # The parameters are built once: the reference measures PostgreSQL, not this loop.
+        rnd = random.Random(seed)
         params = []
         for i in range(INSERT_BATCH):
             params += [seed * INSERT_BATCH + i, ("view", "purchase")[i % 2],
-                       json.dumps({"amount": i % 200, "sku": f"sku-{i % 500}"}), "2026-01-01T00:00:00Z", f"{seed}-{i}"]
+                       json.dumps(event_properties(rnd)), "2026-01-01T00:00:00Z", f"{seed}-{i}"]
         count = 0
         with _raw_connection() as conn:
             while time.monotonic() < stop_at:
@@ -189,6 +296,8 @@ def _wait(predicate, *, timeout: float, what: str) -> None:
 
 MEASURES = {
     "raw_copy_rows_s": (raw_copy_rows_s, "rows/s"),
+    "indexed_copy_rows_s": (indexed_copy_rows_s, "rows/s"),
+    "phonenumbers_numbers_s": (phonenumbers_numbers_s, "numbers/s"),
     "raw_insert_events_s": (raw_insert_events_s, "events/s"),
     "celery_noop_tasks_s": (celery_noop_tasks_s, "tasks/s"),
     "redis_zadd_zpop_s": (redis_zadd_zpop_s, "ops/s"),
