@@ -63,12 +63,12 @@ def json_error(status_code: int, code: str, message: str, details: dict | None =
 TRACKING_PREFIX = "/v1/"
 
 
-def path_error(path: str, status_code: int, code: str, message: str) -> JsonResponse:
+def path_error(path: str, status_code: int, code: str, message: str, details: dict | None = None) -> JsonResponse:
     """An error answered outside DRF, in the body the path's clients expect: Segment's
     {"success": false, "code", "message"} under /v1/, the API's error body elsewhere."""
     if path.startswith(TRACKING_PREFIX):
         return JsonResponse({"success": False, "code": code, "message": message}, status=status_code)
-    return json_error(status_code, code, message)
+    return json_error(status_code, code, message, details)
 
 
 def _first_message(detail) -> str:

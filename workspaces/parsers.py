@@ -72,17 +72,14 @@ class StrictJSONParser(JSONParser):
         return data
 
 
-def _form_problem(data, files=None) -> dict[str, list[str]] | None:
-    """The 400 details for a form field (name or value) or an uploaded file's name holding a NUL."""
+def _form_problem(data) -> dict[str, list[str]] | None:
+    """The 400 details for a form field (name or value) holding a NUL. Uploaded file names need no
+    check: Django's multipart parser keeps only a sanitized base name."""
     for name, values in data.lists():
         for value in (name, *values):
             problem = text_problem(value) if isinstance(value, str) else None
             if problem:
                 return {"body" if text_problem(name) else name: [problem]}
-    for name, upload in (files or {}).items():
-        problem = text_problem(name) or text_problem(upload.name or "")
-        if problem:
-            return {"body" if text_problem(name) else name: [f"file name {problem}"]}
     return None
 
 
@@ -98,12 +95,12 @@ class StrictFormParser(FormParser):
 
 
 class StrictMultiPartParser(MultiPartParser):
-    """DRF's MultiPartParser, then the storability check of every field and file name. A file's
-    content is the importer's to read (it reports bad lines), not the parser's."""
+    """DRF's MultiPartParser, then the storability check of every field. A file's content is the
+    importer's to read (it reports bad lines), not the parser's."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         parsed = super().parse(stream, media_type, parser_context)
-        found = _form_problem(parsed.data, parsed.files)
+        found = _form_problem(parsed.data)
         if found:
             raise ValidationError(found)
         return parsed

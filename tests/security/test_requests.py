@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 
 import pytest
 from rest_framework.test import APIClient
@@ -213,3 +214,109 @@ def test_list_members_and_enrollments_answer_413_over_the_body_limit(api, json_e
         response = _send(api, method, path, body)
         assert response.status_code == 413, (path, response.status_code)
         assert response.json()["error"]["code"] == "payload_too_large"
+
+
+# ---- NUL outside JSON bodies: a 400 naming where, never a 500 -----------------------------
+def _nul_error(response, where: str) -> None:
+    assert response.status_code == 400, (response.status_code, response.content[:200])
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == [where] and "NUL" in error["details"][where][0]
+
+
+def test_nul_in_a_query_parameter_is_400_naming_it(api):
+    _nul_error(api.get("/api/v1/customers?search=a%00b"), "query.search")
+    _nul_error(api.get("/api/v1/messages?customer_id=%00"), "query.customer_id")
+
+
+def test_nul_in_a_path_is_400(api):
+    _nul_error(api.get("/api/v1/customers/a%00b"), "path")
+    _nul_error(api.delete("/api/v1/customers/a%00b/inbox"), "path")
+
+
+def test_nul_in_a_header_is_400_and_an_impossible_key_is_never_looked_up(api, django_assert_num_queries):
+    _nul_error(api.get("/api/v1/customers", HTTP_X_WORKSPACE="1\x00"), "header.X-Workspace")
+    with django_assert_num_queries(0):
+        response = APIClient().get("/api/v1/customers", HTTP_AUTHORIZATION="Bearer wm_" + "é" * 40)
+    assert response.status_code == 401
+
+
+def test_nul_in_form_and_multipart_fields_is_400_naming_the_field(api):
+    for fmt in ("multipart", None):
+        if fmt:
+            response = api.post("/api/v1/lists", {"name": "bad\x00name"}, format=fmt)
+        else:
+            response = api.post("/api/v1/lists", "name=bad%00name", content_type="application/x-www-form-urlencoded")
+        _nul_error(response, "name")
+    assert api.get("/api/v1/lists").json()["results"] == []
+    assert api.post("/api/v1/lists", "name=fine", content_type="application/x-www-form-urlencoded").status_code == 201
+
+
+def test_nul_on_the_tracking_api_is_400_in_segment_words(api):
+    response = APIClient().post("/v1/track?x=%00", {"userId": "u", "event": "e"}, format="json",
+                                HTTP_AUTHORIZATION=f"Bearer {api.raw_key}")
+    assert response.status_code == 400
+    assert response.json()["success"] is False and response.json()["code"] == "validation_error"
+
+
+def test_every_api_path_refuses_a_nul_query_the_same_way(api):
+    """The class: a NUL in a query string is stopped before any view, for every operation."""
+    paths = api.get("/api/v1/schema?format=json").json()["paths"]
+    for path, operations in paths.items():
+        url = "/api/v1" + path.removeprefix("/api/v1")
+        url = url.replace("{external_id}", "c1").replace("{writeKey}", "k")
+        url = re.sub(r"\{[^}]+\}", "1", url)
+        for method in operations.keys() & {"get", "post", "put", "patch", "delete"}:
+            response = getattr(api, method)(url + "?anything=%00")
+            assert response.status_code == 400, (method, url, response.status_code)
+
+
+# ---- Failed authentication is limited per client address, before the key lookup ----------
+def _bad_key_client() -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer wm_deadbeefNotARealSecretAtAll")
+    return client
+
+
+def test_bad_key_flood_is_429_per_address_before_any_key_lookup(api, settings, django_assert_num_queries):
+    settings.AUTH_FAILURE_RATE = "5/min"
+    flood = _bad_key_client()
+    assert [flood.get("/api/v1/customers").status_code for _ in range(5)] == [401] * 5
+    with django_assert_num_queries(0):  # refused before the key is looked up
+        limited = flood.get("/api/v1/customers")
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "throttled"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # The address is out for the window, whatever key it now sends; another address is not.
+    assert api.get("/api/v1/customers").status_code == 429
+    assert api.get("/api/v1/customers", REMOTE_ADDR="10.1.2.3").status_code == 200
+
+
+def test_unauthenticated_flood_is_429_too(db, settings):
+    settings.AUTH_FAILURE_RATE = "3/min"
+    client = APIClient()
+    codes = [client.get("/api/v1/journeys").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    tracking = APIClient().post("/v1/track", {"userId": "u", "event": "e"}, format="json")
+    assert tracking.status_code == 429 and tracking.json()["success"] is False
+
+
+def test_good_keys_are_not_counted_against_their_address(api, settings):
+    settings.AUTH_FAILURE_RATE = "3/min"
+    assert all(api.get("/api/v1/customers").status_code == 200 for _ in range(10))
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(api, settings):
+    settings.AUTH_FAILURE_RATE = "2/min"
+    flood = _bad_key_client()
+    # Untrusted peer: a made-up X-Forwarded-For does not buy a fresh budget.
+    for i in range(2):
+        assert flood.get("/api/v1/customers", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code == 401
+    assert flood.get("/api/v1/customers", HTTP_X_FORWARDED_FOR="203.0.113.99").status_code == 429
+    # Behind a trusted proxy each client address has its own budget.
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    behind = {"REMOTE_ADDR": "10.0.0.5"}
+    for _ in range(2):
+        assert flood.get("/api/v1/customers", HTTP_X_FORWARDED_FOR="198.51.100.7, 10.0.0.9", **behind).status_code == 401
+    assert flood.get("/api/v1/customers", HTTP_X_FORWARDED_FOR="198.51.100.7", **behind).status_code == 429
+    assert api.get("/api/v1/customers", HTTP_X_FORWARDED_FOR="198.51.100.8", **behind).status_code == 200
