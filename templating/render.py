@@ -3,12 +3,13 @@ their line and column, and RenderError naming the content field that broke."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 
-from .sandbox import ENV
+from .sandbox import ENV, MAX_SOURCE_CHARS, TemplateSizeError
 
 
 class RenderError(Exception):
@@ -20,41 +21,98 @@ class RenderError(Exception):
         self.message = message
 
 
-@lru_cache(maxsize=2048)
-def _template(source: str):
-    return ENV.from_string(source)
+class _SizedCache:
+    """A least-recently-used map bounded by the characters it holds, not by its entry count:
+    one entry may be a 100 kB email body or a two-word subject."""
+
+    def __init__(self, max_chars: int):
+        self.max_chars = max_chars
+        self.chars = 0
+        self.entries: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self.lock = threading.Lock()  # sync views run on a thread pool
+
+    def get(self, key: Any) -> Any:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            self.entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: Any, value: Any, chars: int) -> None:
+        if chars > self.max_chars:
+            return
+        with self.lock:
+            old = self.entries.pop(key, None)
+            if old is not None:
+                self.chars -= old[1]
+            self.entries[key] = (value, chars)
+            self.chars += chars
+            while self.chars > self.max_chars:
+                _, (_, dropped) = self.entries.popitem(last=False)
+                self.chars -= dropped
 
 
+# Parsed templates by source: a parse tree takes ~1–30 bytes per source character, so ~1 M
+# characters of source stay well under 50 MB while holding every template of a busy workspace.
+_parsed = _SizedCache(max_chars=1_000_000)
 # Renders keyed by the values a template reads (from python-liquid's own static analysis): a
 # render costs ~25 µs, a lookup ~1 µs, and "{{ journey.name }}" is the same for every customer.
-_MEMO_LIMIT = 20_000
-_rendered: dict[tuple, str] = {}
+_rendered = _SizedCache(max_chars=4_000_000)
 _MISSING = object()  # a path that does not resolve (distinct from an explicit null)
+_DYNAMIC = ()  # the paths of a template whose output may vary with more than its variables
 
 
-@lru_cache(maxsize=2048)
-def _template_paths(source: str) -> tuple[tuple, ...] | None:
-    """The variable paths a template reads, or None when its output may vary with anything else
-    (the `date` filter reads the clock; dynamic lookups like customer[event.key])."""
-    analysis = _template(source).analyze()
-    if "date" in analysis.filters:
-        return None
-    paths = []
-    for variables in analysis.globals.values():
-        for variable in variables:
-            if not all(isinstance(part, str) for part in variable.segments):
-                return None
-            paths.append(tuple(variable.segments))
-    return tuple(sorted(set(paths)))
+class _Parsed:
+    __slots__ = ("template", "_paths")
+
+    def __init__(self, template):
+        self.template = template
+        self._paths: tuple | None = None
+
+    @property
+    def paths(self) -> tuple:
+        """The variable paths the template reads, or _DYNAMIC when its output may vary with
+        anything else (the `date` filter reads the clock; dynamic lookups like
+        customer[event.key])."""
+        if self._paths is None:
+            self._paths = self._read_paths()
+        return self._paths
+
+    def _read_paths(self) -> tuple:
+        analysis = self.template.analyze()
+        if "date" in analysis.filters:
+            return _DYNAMIC
+        paths = []
+        for variables in analysis.globals.values():
+            for variable in variables:
+                if not all(isinstance(part, str) for part in variable.segments):
+                    return _DYNAMIC
+                paths.append(tuple(variable.segments))
+        return (None, *sorted(set(paths)))  # the leading None tells it from _DYNAMIC
+
+
+def _parse(source: str) -> _Parsed:
+    parsed = _parsed.get(source)
+    if parsed is None:
+        if len(source) > MAX_SOURCE_CHARS:
+            raise TemplateSizeError(
+                f"a template is at most {MAX_SOURCE_CHARS:,} characters (this one has "
+                f"{len(source):,})",
+                token=None,
+            )
+        parsed = _Parsed(ENV.from_string(source))
+        _parsed.put(source, parsed, len(source))
+    return parsed
 
 
 def memo_key(source: str, context: dict) -> tuple | None:
     """The render cache's key: the source and every value it reads; None when not cacheable."""
-    paths = _template_paths(source)
-    if paths is None:
+    paths = _parse(source).paths
+    if paths is _DYNAMIC:
         return None
     values = []
-    for path in paths:
+    for path in paths[1:]:
         value: Any = context
         for part in path:
             if isinstance(value, dict):
@@ -81,13 +139,15 @@ def render_liquid(source: str, context: dict) -> str:
         return source  # no output or tag markup: the text is the result
     key = memo_key(source, context)
     if key is None:
-        return _template(source).render(**context)
+        return _parse(source).template.render(**context)
     rendered = _rendered.get(key)
     if rendered is None:
-        rendered = _template(source).render(**context)
-        if len(_rendered) >= _MEMO_LIMIT:
-            _rendered.clear()
-        _rendered[key] = rendered
+        rendered = _parse(source).template.render(**context)
+        read = sum(
+            len(value[1]) for value in key[1:] if len(value) == 2 and isinstance(value[1], str)
+        )
+        # ~200 characters' worth for the key's tuples, so at most ~20,000 renders are held.
+        _rendered.put(key, rendered, len(rendered) + read + 200)
     return rendered
 
 
@@ -104,7 +164,7 @@ def _position(exc: LiquidSyntaxError) -> tuple[int, int] | None:
 def template_error(source: str) -> str | None:
     """None when `source` parses; else the problem with its "line L, column C" position."""
     try:
-        _template(source)
+        _parse(source)
     except LiquidError as exc:
         message = getattr(exc, "message", None) or str(exc)
         pos = _position(exc) if isinstance(exc, LiquidSyntaxError) else None
