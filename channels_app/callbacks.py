@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core import signing
 from django.http import HttpResponse, HttpResponseRedirect
+from django.utils.html import escape
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -181,12 +182,33 @@ class ClickHook(HookView):
         return HttpResponseRedirect(found[1])
 
 
-class UnsubscribeHook(HookView):
-    """GET shows the result to a person; POST is RFC 8058 one-click from the mail client."""
+UNSUBSCRIBE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Unsubscribe</title></head>
+<body><main><h1>Unsubscribe</h1><p>Stop receiving {channel} messages like this one?</p>
+<form method="post" action="{action}"><button type="submit">Unsubscribe</button></form>
+</main></body></html>"""
 
-    @extend_schema(responses={200: None, 404: None}, parameters=[OpenApiParameter("t", str)])
+
+class UnsubscribeHook(HookView):
+    """GET only shows a confirmation page: link scanners and mail previews follow links, and must
+    not unsubscribe anyone. POST unsubscribes, both from that page's form and as RFC 8058
+    one-click from the mail client (`List-Unsubscribe=One-Click` in the body)."""
+
+    @extend_schema(
+        responses={(200, "text/html"): str, 404: None}, parameters=[OpenApiParameter("t", str)]
+    )
     def get(self, request):
-        return self.post(request)
+        message = _message(tracking.unsubscribe_token_read(request.query_params.get("t", "")))
+        if message is None:
+            return json_error(404, "not_found", "Not found.")
+        page = UNSUBSCRIBE_PAGE.format(
+            channel=escape(message.channel.replace("_", " ")),
+            action=escape(request.get_full_path()),
+        )
+        response = HttpResponse(page, content_type="text/html; charset=utf-8")
+        response["Cache-Control"] = "no-store"
+        return response
 
     @extend_schema(
         request=None, responses={200: None, 404: None}, parameters=[OpenApiParameter("t", str)]
