@@ -2,7 +2,9 @@
 link-local, metadata or otherwise reserved addresses (SSRF), unless the host is listed in
 settings.OUTBOUND_ALLOWED_HOSTS. Names are resolved once, checked, and the connection is opened
 to the checked address itself, so a DNS answer that changes between check and connect
-(DNS rebinding) cannot redirect it; every redirect is a new connection, checked the same way."""
+(DNS rebinding) cannot redirect it; every redirect is a new connection, checked the same way.
+A request has one deadline for all of it (connect, TLS, headers, body, redirects) and a cap on
+the body it reads, so a target that trickles bytes or answers gigabytes cannot hold a worker."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import functools
 import ipaddress
 import smtplib
 import socket
+import time
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -17,12 +20,48 @@ import httpx
 from django.conf import settings
 
 MAX_REDIRECTS = 5
+MAX_RESPONSE_BYTES = 1024 * 1024  # the most any provider answer needs (JSON receipts are < 4 KiB)
 # Cloud metadata endpoints that are not all inside the ranges below on every provider.
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
 
 
 class OutboundBlocked(Exception):
     """The target is not allowed; the message says why (safe to record)."""
+
+
+class ResponseTooLarge(Exception):
+    """The answer's body went past the cap given to the request; reading stopped there."""
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The whole request (connect, headers, body, redirects) did not finish within its deadline."""
+
+
+# Headers a request may not set: hop-by-hop (RFC 9110 §7.6.1) and message framing. A caller's
+# Host, Content-Length or Transfer-Encoding could smuggle a second request through a proxy or
+# reach another virtual host than the guard checked; the client sets them from the URL and body.
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+    }
+)
+
+
+def header_forbidden(name: str) -> bool:
+    name = name.strip().lower()
+    return name in FORBIDDEN_HEADERS or name.startswith("proxy-")
+
+
+def headers_allowed(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` without the forbidden ones (validation refuses them; this is the send-time net)."""
+    return {k: v for k, v in headers.items() if not header_forbidden(str(k))}
 
 
 def _allowed_hosts() -> set[str]:
@@ -81,17 +120,65 @@ def url_check(url: str) -> None:
         raise OutboundBlocked(f"{parts.hostname} is a metadata endpoint")
 
 
+class _Deadline:
+    """A monotonic instant; `clamp` turns httpx's per-operation timeout into what is left of it
+    (httpx's own timeouts restart on every read, so a byte every few seconds never trips them)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def clamp(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise error(f"no complete answer within {self.seconds:g} s")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake ends by the request's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.clamp(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.clamp(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        timeout = self._deadline.clamp(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, timeout), self._deadline
+        )
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
 class GuardedNetworkBackend(httpcore.SyncBackend):
-    """httpcore's socket backend, connecting only to addresses host_addresses() approved. TLS
-    still verifies and sends SNI for the URL's host name (httpcore takes it from the origin)."""
+    """httpcore's socket backend, connecting only to addresses host_addresses() approved, and
+    (given a deadline) only until it. TLS still verifies and sends SNI for the URL's host name
+    (httpcore takes it from the origin)."""
+
+    def __init__(self, deadline: _Deadline | None = None) -> None:
+        self._deadline = deadline
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         failure: Exception | None = None
         for address in host_addresses(host, port):
+            if self._deadline is not None:
+                timeout = self._deadline.clamp(timeout, httpcore.ConnectTimeout)
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc  # try the next address, as socket.create_connection does
+                continue
+            return stream if self._deadline is None else _DeadlineStream(stream, self._deadline)
         assert failure is not None
         raise failure
 
@@ -106,7 +193,7 @@ def _ssl_context():
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's default transport whose connections are opened by GuardedNetworkBackend."""
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: _Deadline | None = None) -> None:
         super().__init__(verify=_ssl_context(), trust_env=False)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._pool = httpcore.ConnectionPool(
@@ -114,32 +201,76 @@ class GuardedTransport(httpx.HTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedNetworkBackend(),
+            network_backend=GuardedNetworkBackend(deadline),
         )
 
 
-def guarded_client(*, timeout: float = 10.0) -> httpx.Client:
+def guarded_client(*, timeout: float = 10.0, deadline: _Deadline | None = None) -> httpx.Client:
     # trust_env=False: an HTTP(S)_PROXY from the environment would resolve names itself.
     return httpx.Client(
-        transport=GuardedTransport(), timeout=timeout, follow_redirects=False, trust_env=False
+        transport=GuardedTransport(deadline),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
     )
 
 
-def guarded_request(method: str, url: str, *, timeout: float = 10.0, **kwargs) -> httpx.Response:
-    """An httpx request whose target, and every redirect's target, passes the guard."""
-    with guarded_client(timeout=timeout) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            url_check(url)
-            response = client.request(method, url, **kwargs)
-            if not response.is_redirect:
-                return response
-            url = urljoin(url, response.headers["location"])
-            if response.status_code in (301, 302, 303) and method != "HEAD":
-                method = "GET"
-                kwargs = {
-                    k: v for k, v in kwargs.items() if k not in ("content", "data", "json", "files")
-                }
-        raise OutboundBlocked("too many redirects")
+def _body_read(response: httpx.Response, max_body: int) -> None:
+    """Reads the (decoded) body into the response, stopping as soon as it passes `max_body`."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_body:
+            raise ResponseTooLarge(f"the answer is larger than {max_body:,} bytes")
+        chunks.append(chunk)
+    response._content = b"".join(chunks)  # what httpx's own read() sets, under our cap
+
+
+def guarded_request(
+    method: str,
+    url: str,
+    *,
+    timeout: float = 10.0,
+    max_body: int = MAX_RESPONSE_BYTES,
+    read_body: bool = True,
+    **kwargs,
+) -> httpx.Response:
+    """An httpx request whose target, and every redirect's target, passes the guard; all of it,
+    redirects and body included, ends within `timeout` seconds (DeadlineExceeded) and a body
+    past `max_body` bytes is not read (ResponseTooLarge). `read_body=False` leaves the body
+    unread: the answer is its status and headers."""
+    deadline = _Deadline(timeout)
+    auth = kwargs.pop("auth", None)  # a send() argument, not a request one
+    if "headers" in kwargs:
+        kwargs["headers"] = headers_allowed(dict(kwargs["headers"] or {}))
+    try:
+        with guarded_client(timeout=timeout, deadline=deadline) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                url_check(url)
+                request = client.build_request(method, url, **kwargs)
+                response = client.send(request, auth=auth, stream=True)
+                try:
+                    if response.is_redirect:
+                        url = urljoin(url, response.headers["location"])
+                    elif read_body:
+                        _body_read(response, max_body)
+                        return response
+                    else:
+                        return response
+                finally:
+                    response.close()
+                if response.status_code in (301, 302, 303) and method != "HEAD":
+                    method = "GET"
+                    kwargs = {
+                        k: v
+                        for k, v in kwargs.items()
+                        if k not in ("content", "data", "json", "files")
+                    }
+            raise OutboundBlocked("too many redirects")
+    except httpx.TimeoutException as exc:
+        if time.monotonic() >= deadline.at:
+            raise DeadlineExceeded(f"no complete answer within {timeout:g} s") from exc
+        raise
 
 
 class _GuardedSMTPMixin:

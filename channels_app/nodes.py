@@ -17,6 +17,7 @@ from journeys.nodes import describe
 from journeys.nodes.base import ConfigError, NodeType, Result, register
 
 from . import rendering
+from .guard import header_forbidden
 
 AWAIT_STATUSES = ("delivered", "opened", "read", "clicked", "replied")
 # Which receipts each channel can produce, so an `await` cannot wait for what never comes
@@ -231,6 +232,15 @@ class WebhookNode(NodeType):
                 isinstance(v, str) for v in headers.values()
             ):
                 errors.append(ConfigError("headers", "Must be an object of header name → string."))
+            elif forbidden := [name for name in headers if header_forbidden(name)]:
+                errors.append(
+                    ConfigError(
+                        "headers",
+                        f"{', '.join(forbidden)} cannot be set: hop-by-hop and framing headers "
+                        "(Host, Content-Length, Transfer-Encoding, Connection, Keep-Alive, "
+                        "Upgrade, TE, Trailer, Proxy-*) come from the URL and body.",
+                    )
+                )
             else:
                 errors += [
                     ConfigError(f, m) for f, m in rendering.template_errors_in(headers, "headers")

@@ -1,5 +1,6 @@
-"""Celery tasks for channels (config/celery.py routes them by name): thin wrappers over services
-that take ids and re-fetch. Services queue them by name (services.enqueue), never by import."""
+"""Celery tasks for channels (config/celery.py routes them to the outbound pool): thin wrappers
+over services that take ids and re-fetch. Services queue them by name (services.enqueue), never
+by import. Each has a hard time limit sized on the deadlines of the calls it makes."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(acks_late=True, name="channels_app.tasks.messages_send_task")
+# SEND_BUDGET_SECONDS of provider calls, one more call in flight, then the batch's write.
+@shared_task(
+    acks_late=True,
+    name="channels_app.tasks.messages_send_task",
+    soft_time_limit=240,
+    time_limit=300,
+)
 def messages_send_task(*, message_ids: list[int], workspace_id: int) -> dict:
     """Sends a batch (≤ services.SEND_BATCH); rows already sent are skipped, so redelivery is safe."""
-    return services.messages_send(message_ids=message_ids, workspace_id=workspace_id)
+    return services.messages_send_batch(message_ids=message_ids, workspace_id=workspace_id)
 
 
-@shared_task(acks_late=True, name="channels_app.tasks.webhook_call_task")
+# One call of at most nodes.MAX_WEBHOOK_TIMEOUT (30 s), then its write and the engine signal.
+@shared_task(
+    acks_late=True, name="channels_app.tasks.webhook_call_task", soft_time_limit=60, time_limit=90
+)
 def webhook_call_task(*, call_id: int, workspace_id: int, attempt: int = 0) -> bool | None:
     """One attempt of a webhook call; a redelivered or duplicate task finds it done and skips."""
     outcome = services.webhook_call_attempt(

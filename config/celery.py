@@ -29,13 +29,24 @@ def _database_connections_fit_for_task(**kwargs) -> None:
         conn.close_if_health_check_failed()
 
 
-# Five queues (ARCHITECTURE.md): the engine advances journeys, messages sends, imports
-# loads CSV files, default takes the rest. Routing is by module so a task's home says its queue.
+# Six queues (ARCHITECTURE.md): the engine advances journeys, messages sends, imports loads CSV
+# files, default takes the rest. Routing is by task name so a task's home says its queue.
 # `timers` carries only the timer pump's wake batches (journeys.timers): a worker takes from its
 # queues in turn, so waits due now are not queued behind a 100k-enrollment backlog on `engine`.
-app.conf.task_queues = [Queue("timers"), Queue("engine"), Queue("messages"), Queue("imports"), Queue("default")]
+# `outbound` carries webhook calls; it and `messages` (provider sends) are served by their own
+# pool (Procfile `outbound`), so a slow target holds an outbound thread, never the engine's, and
+# each workspace may hold only a few of those at once (channels_app.outbound_slots).
+app.conf.task_queues = [
+    Queue("timers"),
+    Queue("engine"),
+    Queue("messages"),
+    Queue("outbound"),
+    Queue("imports"),
+    Queue("default"),
+]
 app.conf.task_routes = {
     "journeys.tasks.*": {"queue": "engine"},
+    "channels_app.tasks.webhook_call_task": {"queue": "outbound"},
     "channels_app.tasks.*": {"queue": "messages"},
     "audiences.tasks.import_*": {"queue": "imports"},
 }

@@ -250,3 +250,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waymark <noreply@loc
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a stuck SMTP server must not hold a request
 # An invitation link works once, for this many days.
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+
+# Outbound calls (webhook nodes, provider sends) of one workspace running at once on the
+# `outbound` pool (channels_app.outbound_slots); keep it well below that pool's concurrency.
+OUTBOUND_SLOTS_PER_WORKSPACE = env.int("OUTBOUND_SLOTS_PER_WORKSPACE", default=4)
+# Every Celery task has a hard time limit (the worker kills it; acks_late re-delivers) and a soft
+# one a minute before it; the outbound tasks set tighter ones of their own (channels_app.tasks).
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1740)

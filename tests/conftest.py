@@ -67,7 +67,7 @@ def other_api(other_workspace) -> APIClient:
 
 @pytest.fixture
 def celery_worker(transactional_db):
-    """A real Celery worker (threads, all five queues) on the real Redis broker.
+    """A real Celery worker (threads, all six queues) on the real Redis broker.
 
     Tests using it see committed data only, hence `transactional_db`: write through the API or
     services, then wait for the effect (see `wait_for`)."""
@@ -81,7 +81,7 @@ def celery_worker(transactional_db):
         concurrency=4,
         perform_ping_check=False,
         loglevel="WARNING",
-        queues=["timers", "engine", "messages", "imports", "default"],
+        queues=["timers", "engine", "messages", "outbound", "imports", "default"],
         shutdown_timeout=30,
     ) as worker:
         yield worker

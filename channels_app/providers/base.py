@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ..guard import OutboundBlocked, guarded_request
+from ..guard import OutboundBlocked, ResponseTooLarge, guarded_request
+
+MAX_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
@@ -74,14 +76,20 @@ class Provider:
         raise NotImplementedError
 
     # ---- helpers for HTTP providers -------------------------------------------------------
+    def timeout_seconds(self, default: float) -> float:
+        """The channel's `timeout_seconds`, never above MAX_TIMEOUT_SECONDS: a send batch holds an
+        outbound slot while it waits (channels_app/tasks.py sizes the send task's time limit on it)."""
+        return min(float(self.settings.get("timeout_seconds", default)), MAX_TIMEOUT_SECONDS)
+
     def request(self, method: str, url: str, **kwargs) -> httpx.Response | SendResult:
-        """A guarded request; a network failure or refused target comes back as a SendResult."""
+        """A guarded request (all of it within the channel's `timeout_seconds`); a network failure,
+        refused target or oversized answer comes back as a SendResult."""
         try:
-            return guarded_request(
-                method, url, timeout=float(self.settings.get("timeout_seconds", 10)), **kwargs
-            )
+            return guarded_request(method, url, timeout=self.timeout_seconds(10), **kwargs)
         except OutboundBlocked as exc:
             return SendResult(ok=False, error="outbound_blocked", detail=str(exc))
+        except ResponseTooLarge as exc:
+            return SendResult(ok=False, error="provider_error", detail=str(exc))
         except httpx.HTTPError as exc:
             return SendResult(
                 ok=False, error="provider_unreachable", detail=str(exc)[:500], retryable=True

@@ -68,7 +68,7 @@ class SmtpProvider(Provider):
         creds = self.credentials
         email = self.build(out)
         try:
-            timeout = float(self.settings.get("timeout_seconds", 15))
+            timeout = self.timeout_seconds(15)
             # The guarded classes connect only to checked addresses (channels_app.guard).
             smtp_class = GuardedSMTPSSL if creds.get("use_ssl") else GuardedSMTP
             with smtp_class(creds["host"], int(creds["port"]), timeout=timeout) as smtp:

@@ -21,7 +21,14 @@ from .receipts import (
     inbox_read,
     message_receipt,
 )
-from .sending import MAX_SEND_ATTEMPTS, RETRY_BACKOFF_SECONDS, messages_send, push_tokens_invalidate
+from .sending import (
+    MAX_SEND_ATTEMPTS,
+    RETRY_BACKOFF_SECONDS,
+    SEND_BUDGET_SECONDS,
+    messages_send,
+    messages_send_batch,
+    push_tokens_invalidate,
+)
 from .webhooks import (
     WebhookOutcome,
     webhook_backoff,
@@ -38,6 +45,7 @@ __all__ = [
     "RECEIPT_STATUSES",
     "RETRY_BACKOFF_SECONDS",
     "SEND_BATCH",
+    "SEND_BUDGET_SECONDS",
     "MessageStep",
     "StepOutcome",
     "WebhookOutcome",
@@ -55,6 +63,7 @@ __all__ = [
     "message_receipt",
     "messages_enqueue",
     "messages_send",
+    "messages_send_batch",
     "provider_for",
     "push_tokens_invalidate",
     "quiet_hours_end",

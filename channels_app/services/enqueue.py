@@ -31,8 +31,16 @@ def messages_enqueue(
 
 def webhook_call_enqueue(*, call: WebhookCall, countdown: float | None = None) -> None:
     """Queues the call's next attempt (the task carries the attempt number it is for)."""
+    webhook_attempt_enqueue(
+        call_id=call.pk, workspace_id=call.workspace_id, attempt=call.attempts, countdown=countdown
+    )
+
+
+def webhook_attempt_enqueue(
+    *, call_id: int, workspace_id: int, attempt: int, countdown: float | None = None
+) -> None:
     current_app.send_task(
         WEBHOOK_CALL_TASK,
-        kwargs={"call_id": call.pk, "workspace_id": call.workspace_id, "attempt": call.attempts},
+        kwargs={"call_id": call_id, "workspace_id": workspace_id, "attempt": attempt},
         countdown=countdown,
     )

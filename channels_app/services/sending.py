@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from audiences.models import Customer
 from .. import tracking
 from ..callback_urls import twilio_callback_url
 from ..models import ChannelConfig, Message
+from ..outbound_slots import outbound_slot, slot_retry_seconds
 from ..providers import Outbound, SendResult
 from ..ratelimit import tokens_take
 from .channels import provider_for
@@ -26,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 4  # then the provider error is final
 RETRY_BACKOFF_SECONDS = (2, 10, 60)  # after attempt 1, 2, 3
+# A batch stops calling providers after this long and queues its unsent messages again, so with
+# one provider call in flight (≤ providers.base.MAX_TIMEOUT_SECONDS) it ends well inside the send
+# task's hard time limit (config/celery.py): a batch killed there would roll back sends it made.
+SEND_BUDGET_SECONDS = 120
 
 # ---- Sending -------------------------------------------------------------------------------
 # The send path is the hot path (LIMITS.md: per-row ORM work is 40–100× below the machine), so it
@@ -164,13 +170,17 @@ def _messages_stranded(*, message_ids: set[int], workspace_id: int) -> list[tupl
 
 
 def _provider_results(
-    config: ChannelConfig | None, channel: str, group: list[_Claimed]
+    config: ChannelConfig | None, channel: str, group: list[_Claimed], *, until: float
 ) -> list[SendResult]:
+    """The results of sending `group` in order; it stops at the monotonic instant `until`, so the
+    messages past the last result were not sent."""
     if config is None and channel != "in_app":
         return [SendResult(ok=False, error="no_channel_configured") for _ in group]
     provider = provider_for(config, channel)
     results = []
     for message in group:
+        if time.monotonic() > until:
+            break
         try:
             results.append(provider.send(_outbound(message)))
         except Exception as exc:  # a provider bug must not lose the whole batch
@@ -182,7 +192,9 @@ def _provider_results(
 def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = True) -> dict:
     """Sends the still-queued messages among `message_ids`. Rows are locked (SKIP LOCKED) while
     they are sent, and only queued rows are picked, so a duplicate or retried task sends each
-    message once. Sends beyond the channel's rate wait for tokens and are re-enqueued."""
+    message once. Sends beyond the channel's rate wait for tokens and are re-enqueued, and so
+    are those the batch had no time left for (SEND_BUDGET_SECONDS)."""
+    until = time.monotonic() + SEND_BUDGET_SECONDS
     counts = {"sent": 0, "failed": 0, "deferred": 0}
     signals: list[tuple[_Claimed, str]] = []
     invalid_tokens: list[tuple[int, list]] = []
@@ -215,8 +227,12 @@ def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = Tr
                 rate = config.rate_per_second or 1
                 later_delay = max(later_delay, (len(group) - granted) / rate)
                 counts["deferred"] += len(group) - granted
-            results = _provider_results(config, channel, group[:granted])
-            for message, result in zip(group[:granted], results, strict=True):
+            results = _provider_results(config, channel, group[:granted], until=until)
+            if len(results) < granted:  # out of time: queued again, sent by the next task
+                later += [m.id for m in group[len(results) : granted]]
+                later_delay = max(later_delay, 0.05)
+                counts["deferred"] += granted - len(results)
+            for message, result in zip(group[: len(results)], results, strict=True):
                 message.attempts += 1
                 written.append(message)
                 if result.invalid_targets and message.customer_id:
@@ -246,6 +262,18 @@ def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = Tr
             lambda: _after_send(signals, later, later_delay, retries, workspace_id)
         )
     return counts
+
+
+def messages_send_batch(*, message_ids: list[int], workspace_id: int) -> dict:
+    """The send task's work: messages_send in one of the workspace's outbound slots, or the batch
+    queued again shortly when the workspace holds them all (channels_app.outbound_slots)."""
+    with outbound_slot(workspace_id=workspace_id) as granted:
+        if granted:
+            return messages_send(message_ids=message_ids, workspace_id=workspace_id)
+    messages_enqueue(
+        message_ids=message_ids, workspace_id=workspace_id, countdown=slot_retry_seconds()
+    )
+    return {"sent": 0, "failed": 0, "deferred": len(message_ids)}
 
 
 def _messages_write(messages: list[_Claimed], *, workspace_id: int, now: datetime) -> None:

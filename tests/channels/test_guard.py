@@ -1,16 +1,21 @@
 """The outbound guard on real sockets: refused targets, redirects re-checked, the checked address
-being the connected one (DNS rebinding), and SMTP hosts under the same rule."""
+being the connected one (DNS rebinding), SMTP hosts under the same rule, and every request ending
+by its deadline with a capped body."""
 
 from __future__ import annotations
 
 import socket
+import time
 
 import httpx
 import pytest
 
-from channels_app.guard import OutboundBlocked, guarded_request
+from channels_app.guard import DeadlineExceeded, OutboundBlocked, ResponseTooLarge, guarded_request
 from channels_app.providers import Outbound
 from channels_app.providers.smtp import SmtpProvider
+from tests.conftest import wait_for
+
+from .trickle import TrickleServer
 
 
 def test_loopback_is_refused_unless_allow_listed(http_server, settings):
@@ -78,3 +83,25 @@ def test_smtp_host_is_refused_unless_allow_listed(smtp_server, settings):
     settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     assert provider.send(out).ok
     assert len(smtp_server.envelopes) == 1
+
+
+def test_a_trickling_target_is_cut_off_at_the_request_deadline():
+    """httpx's timeouts are per read: a byte every second never trips a 2 s read timeout. The
+    guard's deadline covers connect, headers and body together."""
+    server = TrickleServer(interval=1.0, lasting=20.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded, match="within 2 s"):
+            guarded_request("GET", server.url, timeout=2)
+        assert time.monotonic() - started < 2.5
+        assert wait_for(lambda: server.durations()[0] is not None, timeout=3)
+        assert server.durations()[0] < 2.5
+    finally:
+        server.close()
+
+
+def test_a_body_past_the_cap_is_not_read(http_server):
+    http_server.route("GET", "/big", 200, {"blob": "x" * 200_000})
+    with pytest.raises(ResponseTooLarge, match="larger than 65,536 bytes"):
+        guarded_request("GET", f"{http_server.url}/big", max_body=65536)
+    assert guarded_request("GET", f"{http_server.url}/big", max_body=300_000).json()["blob"]

@@ -129,26 +129,7 @@ def test_a_redelivered_attempt_calls_once(workspace, http_server):
     """The call's row, not a cache, remembers it was made: a task delivered twice (or after a
     Redis flush) finds the attempt done and calls nobody."""
     http_server.route("POST", "/hook", 200, {"ok": True})
-    customer = make_customer(workspace)
-    journey = _journey(workspace, f"{http_server.url}/hook")
-    version = JourneyVersion.objects.for_workspace(workspace).get(journey=journey)
-    enrollment = Enrollment.objects.for_workspace(workspace).create(
-        workspace=workspace, journey=journey, version=version, customer=customer, node_id="hook"
-    )
-    call = WebhookCall.objects.for_workspace(workspace).create(
-        workspace=workspace,
-        enrollment=enrollment,
-        step_seq=3,
-        customer=customer,
-        request={
-            "method": "POST",
-            "url": f"{http_server.url}/hook",
-            "headers": {},
-            "body": {"n": 1},
-            "timeout_seconds": 2,
-            "retries": 0,
-        },
-    )
+    call = _call(workspace, http_server)
     first = webhook_call_attempt(call_id=call.pk, workspace_id=workspace.pk, attempt=0)
     from workspaces.redis import get_redis
 
@@ -184,3 +165,133 @@ def test_erasing_the_customer_erases_their_calls(workspace):
     )
     Customer.objects.for_workspace(workspace).filter(pk=customer.pk).delete()
     assert not WebhookCall.objects.for_workspace(workspace).exists()
+
+
+def _graph(headers: dict) -> dict:
+    hook = {"method": "POST", "url": "https://example.com/hook", "headers": headers}
+    return {
+        "nodes": [
+            {
+                "id": "start",
+                "type": "start",
+                "name": "",
+                "position": {"x": 0, "y": 0},
+                "config": {},
+            },
+            {
+                "id": "hook",
+                "type": "webhook",
+                "name": "",
+                "position": {"x": 0, "y": 0},
+                "config": hook,
+            },
+            {"id": "end", "type": "exit", "name": "", "position": {"x": 0, "y": 0}, "config": {}},
+        ],
+        "edges": [
+            {"source": "start", "source_handle": "next", "target": "hook"},
+            {"source": "hook", "source_handle": "next", "target": "end"},
+            {"source": "hook", "source_handle": "failed", "target": "end"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Host", "content-length", "Transfer-Encoding", "Connection", "TE", "Proxy-Authorization"],
+)
+def test_hop_by_hop_and_framing_headers_are_refused_naming_the_field(api, name):
+    body = {
+        "name": "H",
+        "graph": _graph({name: "x", "X-Ok": "1"}),
+        "settings": {"entry": {"type": "api"}},
+    }
+    journey = api.post("/api/v1/journeys", body, format="json").json()
+    started = api.put(f"/api/v1/journeys/{journey['id']}/start", {}, format="json")
+    # API.md: starting an invalid journey is a 409 carrying the per-node errors.
+    assert started.status_code == 409, started.content
+    [error] = started.json()["error"]["details"]["errors"]
+    assert (error["node_id"], error["field"]) == ("hook", "config.headers")
+    assert error["message"].startswith(f"{name} cannot be set")
+    errors = api.post(f"/api/v1/journeys/{journey['id']}/validate").json()["errors"]
+    assert [(e["node_id"], e["field"]) for e in errors] == [("hook", "config.headers")]
+
+
+def test_forbidden_headers_are_stripped_at_send_time(workspace, http_server):
+    """A call stored before validation refused them still cannot set them."""
+    http_server.route("POST", "/hook", 200, {"ok": True})
+    call = _call(
+        workspace, http_server, headers={"Host": "evil.test", "Content-Length": "1", "X-Ok": "1"}
+    )
+    outcome = webhook_call_attempt(call_id=call.pk, workspace_id=workspace.pk, attempt=0)
+    assert outcome is not None and outcome.ok
+    [request] = http_server.requests
+    assert request.headers["Host"] == http_server.url.removeprefix("http://")
+    assert request.headers["X-Ok"] == "1" and request.json() == {"n": 1}
+
+
+def _call(workspace, http_server, customer=None, **request) -> WebhookCall:
+    customer = customer or make_customer(workspace)
+    journey = _journey(workspace, f"{http_server.url}/hook")
+    version = JourneyVersion.objects.for_workspace(workspace).get(journey=journey)
+    enrollment = Enrollment.objects.for_workspace(workspace).create(
+        workspace=workspace, journey=journey, version=version, customer=customer, node_id="hook"
+    )
+    return WebhookCall.objects.for_workspace(workspace).create(
+        workspace=workspace,
+        enrollment=enrollment,
+        step_seq=3,
+        customer=customer,
+        request={
+            "method": "POST",
+            "url": f"{http_server.url}/hook",
+            "headers": {},
+            "body": {"n": 1},
+            "timeout_seconds": 2,
+            "retries": 0,
+            **request,
+        },
+    )
+
+
+def test_save_as_never_stores_an_answer_past_the_attribute_cap(workspace, http_server):
+    """The answer is read no further than 64 KiB; the call fails saying so and stores nothing."""
+    http_server.route("POST", "/hook", 200, {"blob": "x" * 3_000_000})
+    customer = make_customer(workspace, attributes={"plan": "pro"})
+    call = _call(workspace, http_server, customer, save_as="crm")
+    outcome = webhook_call_attempt(call_id=call.pk, workspace_id=workspace.pk, attempt=0)
+    assert outcome is not None and not outcome.ok
+    call.refresh_from_db()
+    assert call.status == "failed" and call.error.startswith("response_too_large")
+    customer.refresh_from_db()
+    assert customer.attributes == {"plan": "pro"}
+
+
+def test_save_as_refuses_an_answer_that_would_push_the_attributes_past_the_cap(
+    workspace, http_server
+):
+    http_server.route("POST", "/hook", 200, {"blob": "x" * 40_000})
+    customer = make_customer(workspace, attributes={"notes": "y" * 40_000})
+    call = _call(workspace, http_server, customer, save_as="crm")
+    outcome = webhook_call_attempt(call_id=call.pk, workspace_id=workspace.pk, attempt=0)
+    assert outcome is not None and not outcome.ok
+    call.refresh_from_db()
+    assert call.status == "failed" and call.status_code == 200
+    assert call.error.startswith("save_as: the answer would make the customer's attributes larger")
+    customer.refresh_from_db()
+    assert "crm" not in customer.attributes
+
+
+def test_a_workspace_holding_all_its_outbound_slots_waits_and_others_do_not(workspace, settings):
+    from channels_app.outbound_slots import outbound_slot
+
+    settings.OUTBOUND_SLOTS_PER_WORKSPACE = 2
+    with (
+        outbound_slot(workspace_id=workspace.pk) as first,
+        outbound_slot(workspace_id=workspace.pk) as second,
+    ):
+        with outbound_slot(workspace_id=workspace.pk) as third:
+            assert (first, second, third) == (True, True, False)
+        with outbound_slot(workspace_id=workspace.pk + 1) as other:
+            assert other is True
+    with outbound_slot(workspace_id=workspace.pk) as again:
+        assert again is True  # given back on exit

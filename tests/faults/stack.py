@@ -198,9 +198,10 @@ class Stack:
         self.processes.append(proc)
         return proc.start()
 
-    def worker(self, name: str = "worker", concurrency: int = 2) -> Process:
+    def worker(self, name: str = "worker", concurrency: int = 2,
+               queues: str = "timers,engine,messages,outbound,imports,default", pool: str = "prefork") -> Process:
         return self.process(name, [
-            PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", "timers,engine,messages,imports,default",
+            PYTHON, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-P", pool,
             "-c", str(concurrency), "--loglevel", "WARNING", "-n", f"{name}-{time.time_ns()}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ])
