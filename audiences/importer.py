@@ -31,6 +31,7 @@ from .normalize import (
     phone_clean,
     timezone_clean,
 )
+from .services import MAX_ATTRIBUTES_BYTES, database_error_message
 
 logger = logging.getLogger(__name__)
 
@@ -248,8 +249,8 @@ def customers_import(*, job_id: int) -> None:
         logger.warning("import %s interrupted: the database is unavailable; it will be retried", job.pk)
         raise
     except Exception as exc:
-        logger.exception("import %s failed", job.pk)
-        progress.save(status=ImportJob.Status.FAILED, message=f"Import failed: {exc}", finished_at=timezone.now())
+        logger.exception("import %s failed", job.pk)  # the raw error is for us; the user reads what it means
+        progress.save(status=ImportJob.Status.FAILED, message=database_error_message(exc), finished_at=timezone.now())
         _remove(job.file_path)
         raise
     job.total = job.processed
@@ -466,6 +467,9 @@ class _Rows:
             chunk.errors.append((line, refused))
             return None
         cells = [row[self.id_index], *[row[i] for i in self.known], self.attributes(row)]
+        if len(cells[-1]) > MAX_ATTRIBUTES_BYTES:  # the API's cap (services._clean_attributes)
+            chunk.errors.append((line, f"attributes are larger than {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON"))
+            return None
         text = "\t".join(cells)
         if _COPY_SPECIAL.search(text) or text.count("\t") >= len(cells):  # a NUL in an attribute is escaped by JSON: a backslash
             if any("\x00" in cell for cell in row):  # PostgreSQL text cannot hold it
@@ -524,6 +528,8 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
         if _COPY_SPECIAL_OR_TAB.search(plain):
             return None
         attributes = fragments(columns)
+        if max(map(len, attributes), default=0) > MAX_ATTRIBUTES_BYTES:  # the row path says which line
+            return None
         if any("\\" in text for text in attributes):  # JSON escapes: COPY doubles the backslash
             if any("\\u0000" in text for text in attributes):  # a NUL: jsonb refuses it, the row path says where
                 return None

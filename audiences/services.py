@@ -602,6 +602,31 @@ def list_members_remove(*, workspace: Workspace, customer_list: CustomerList, cu
 
 
 # ---- CSV import ---------------------------------------------------------------------------
+# What a failed import tells the user, by the PostgreSQL error class (SQLSTATE, first two
+# characters or the whole code): what is wrong with the file, never the database's own words
+# (they name tables and types). The raw error goes to the log.
+_IMPORT_FAILURES = {
+    "22001": "A value in the file is longer than its column allows (a tag is at most 100 characters, "
+    "an external_id 255, an email 254).",
+    "22003": "A number in the file is out of the range that can be stored.",
+    "22021": "The file holds a character that cannot be stored (a NUL or invalid text).",
+    "22P05": "The file holds a character that cannot be stored (a NUL or invalid text).",
+    "22": "A value in the file cannot be stored in its column; check the file for unusual values.",
+    "23": "The file's customers changed while it was imported; import the file again.",
+    "54": "A line of the file holds more data than a customer can store.",
+}
+_IMPORT_FAILED = "The import failed on our side and has been logged; try again, or contact support with the import id."
+
+
+def database_error_message(exc: BaseException) -> str:
+    """A user's sentence for an import that a database error (or anything unexpected) ended."""
+    for error in (exc, exc.__cause__):
+        sqlstate = getattr(error, "sqlstate", None)
+        if sqlstate:
+            return _IMPORT_FAILURES.get(sqlstate) or _IMPORT_FAILURES.get(sqlstate[:2]) or _IMPORT_FAILED
+    return _IMPORT_FAILED
+
+
 def import_dir() -> Path:
     path = Path(settings.IMPORT_DIR) if getattr(settings, "IMPORT_DIR", None) else Path(settings.BASE_DIR) / ".data" / "imports"
     path.mkdir(parents=True, exist_ok=True)
