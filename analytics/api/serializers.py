@@ -1,7 +1,11 @@
 """Shapes of the analytics endpoints (API.md "Analytics"), for validation and the OpenAPI schema."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from journeys.api.engine_views import EnrollmentHistorySerializer
+
+from ..selectors import enrollment_messages
 from ..services import MESSAGE_METRICS
 
 
@@ -115,3 +119,15 @@ class TimelineMessageSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     sent_at = serializers.DateTimeField(allow_null=True)
     events = MessageStatusEventSerializer(many=True, help_text="Every status it went through, oldest first.")
+
+
+# The debugger timeline: a pass with its history and the messages it sent.
+class EnrollmentDetailSerializer(EnrollmentHistorySerializer):
+    messages = serializers.SerializerMethodField()
+
+    class Meta(EnrollmentHistorySerializer.Meta):
+        fields = [*EnrollmentHistorySerializer.Meta.fields, "messages"]
+
+    @extend_schema_field(TimelineMessageSerializer(many=True))
+    def get_messages(self, enrollment) -> list[dict]:
+        return TimelineMessageSerializer(enrollment_messages(enrollment=enrollment), many=True).data

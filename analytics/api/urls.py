@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -8,4 +9,11 @@ router.register("journeys", views.JourneyAnalyticsViewSet, basename="journey")
 # analytics-journeys, analytics-journeys-csv
 router.register("analytics", views.AnalyticsViewSet, basename="analytics")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path(
+        "journeys/<int:journey_id>/enrollments/<str:customer_id>",
+        views.EnrollmentTimelineView.as_view(),
+        name="journey-enrollment-detail",
+    ),
+]

@@ -1,13 +1,15 @@
-"""Analytics endpoints: a journey's metrics (JSON and CSV) and the one-row-per-journey list."""
+"""Analytics endpoints: a journey's metrics (JSON and CSV), the one-row-per-journey list and an
+enrollment's timeline."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from journeys.api.engine_views import JourneyEnrollmentDetailView
 from journeys.models import Journey
 from workspaces.viewsets import WorkspaceViewSet
 
@@ -15,6 +17,7 @@ from ..export import csv_response, journey_analytics_rows, journeys_csv_rows
 from ..selectors import analytics_range, journey_analytics, journeys_summary_rows
 from .serializers import (
     AnalyticsQuerySerializer,
+    EnrollmentDetailSerializer,
     JourneyAnalyticsSerializer,
     JourneySummaryRowSerializer,
 )
@@ -86,3 +89,18 @@ class AnalyticsViewSet(WorkspaceViewSet):
             renderer_classes=[JSONRenderer, CSVRenderer], pagination_class=None)
     def journeys_csv(self, request):
         return csv_response(journeys_csv_rows(workspace_id=self.workspace.pk), "journeys-analytics.csv")
+
+
+# The journeys detail view (the pass and its history; DELETE removes it) with the messages the pass
+# sent, which only analytics reads: routed here so journeys never imports analytics.
+class EnrollmentTimelineView(JourneyEnrollmentDetailView):
+    """A customer's latest pass through the journey, with its history; DELETE removes them."""
+
+    detail_serializer_class = EnrollmentDetailSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("customer_id", str, OpenApiParameter.PATH, description="external id")],
+        responses=EnrollmentDetailSerializer,
+    )
+    def get(self, request, journey_id: int, customer_id: str):
+        return super().get(request, journey_id, customer_id)

@@ -1,4 +1,5 @@
-"""Enrollment endpoints (enroll, list, detail, remove) and the draft simulator."""
+"""Enrollment endpoints (enroll, list, detail, remove) and the draft simulator. The detail path
+is routed by analytics, whose timeline view adds the enrollment's messages to this one."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from analytics.api.serializers import TimelineMessageSerializer
-from analytics.selectors import enrollment_messages
 from audiences.models import Customer
 from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView
@@ -76,20 +75,15 @@ class HistoryItemSerializer(serializers.Serializer):
     data = serializers.JSONField()
 
 
-class EnrollmentDetailSerializer(EnrollmentSerializer):
+class EnrollmentHistorySerializer(EnrollmentSerializer):
     history = serializers.SerializerMethodField()
-    messages = serializers.SerializerMethodField()
 
     class Meta(EnrollmentSerializer.Meta):
-        fields = [*EnrollmentSerializer.Meta.fields, "history", "messages"]
+        fields = [*EnrollmentSerializer.Meta.fields, "history"]
 
     @extend_schema_field(HistoryItemSerializer(many=True))
     def get_history(self, enrollment) -> list[dict]:
         return HistoryItemSerializer(enrollment_history(enrollment=enrollment), many=True).data
-
-    @extend_schema_field(TimelineMessageSerializer(many=True))
-    def get_messages(self, enrollment) -> list[dict]:
-        return TimelineMessageSerializer(enrollment_messages(enrollment=enrollment), many=True).data
 
 
 class EnrollmentListQuerySerializer(serializers.Serializer):
@@ -188,17 +182,20 @@ class JourneyEnrollmentsView(_JourneyScoped):
 
 
 class JourneyEnrollmentDetailView(_JourneyScoped):
-    """A customer's latest pass through the journey, with its history; DELETE removes them."""
+    """A customer's latest pass through the journey, with its history; DELETE removes them.
+    Routed as analytics' EnrollmentTimelineView, which adds the messages it sent."""
+
+    detail_serializer_class: type[EnrollmentHistorySerializer] = EnrollmentHistorySerializer
 
     @extend_schema(
         parameters=[OpenApiParameter("customer_id", str, OpenApiParameter.PATH, description="external id")],
-        responses=EnrollmentDetailSerializer,
+        responses=EnrollmentHistorySerializer,
     )
     def get(self, request, journey_id: int, customer_id: str):
         enrollment = enrollment_latest(journey=self.journey(journey_id), external_id=customer_id)
         if enrollment is None:
             raise Http404
-        return Response(EnrollmentDetailSerializer(enrollment).data)
+        return Response(self.detail_serializer_class(enrollment).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("customer_id", str, OpenApiParameter.PATH, description="external id")],
@@ -236,10 +233,6 @@ class JourneySimulateView(_JourneyScoped):
 
 urls = [
     path("journeys/<int:journey_id>/enrollments", JourneyEnrollmentsView.as_view(), name="journey-enrollments"),
-    path(
-        "journeys/<int:journey_id>/enrollments/<str:customer_id>",
-        JourneyEnrollmentDetailView.as_view(),
-        name="journey-enrollment-detail",
-    ),
+    # journeys/<id>/enrollments/<customer_id>: analytics.api.urls (the timeline)
     path("journeys/<int:journey_id>/simulate", JourneySimulateView.as_view(), name="journey-simulate"),
 ]
