@@ -258,3 +258,10 @@ OUTBOUND_SLOTS_PER_WORKSPACE = env.int("OUTBOUND_SLOTS_PER_WORKSPACE", default=4
 # one a minute before it; the outbound tasks set tighter ones of their own (channels_app.tasks).
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1800)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1740)
+
+# /api/docs serves Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN:
+# a CDN "@latest" without integrity would run whatever it serves next with the user's session.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
+# Failed authentications (401) one client address may cause before it gets 429 (workspaces/middleware.py).
+AUTH_FAILURE_RATE = env.str("AUTH_FAILURE_RATE", default="60/min")
