@@ -12,7 +12,15 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-secret-key-change-me-in-production-0123456789")
+# Unset: this installation's own random key, made on first start and kept in .data/secret_key
+# (SECRET_KEY_FILE), never a value written in the repository. Production requires it set.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    from devtools.services import installation_secret_key
+
+    SECRET_KEY = installation_secret_key(Path(env.str("SECRET_KEY_FILE", default=str(BASE_DIR / ".data" / "secret_key"))))
+# Earlier keys still accepted while a new SECRET_KEY rolls out (sessions, signed links).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # A CSRF failure under /api or /v1 answers with the JSON error body (workspaces/views.py).

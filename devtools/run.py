@@ -14,7 +14,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-from devtools.services import BASE_DIR, die_with_parent, free_port, load_dotenv, services
+from devtools.services import (
+    BASE_DIR,
+    die_with_parent,
+    free_port,
+    installation_secret_key,
+    load_dotenv,
+    services,
+)
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -47,6 +54,8 @@ def main() -> int:
             # Local runs may call webhooks on this machine; links point at this server.
             os.environ.setdefault("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
             os.environ.setdefault("PUBLIC_BASE_URL", base_url)
+            # One random secret per installation (.data/secret_key), the same for every process.
+            os.environ.setdefault("SECRET_KEY", installation_secret_key(BASE_DIR / ".data" / "secret_key"))
             demo = _migrate_and_seed()
 
             honcho = subprocess.Popen(

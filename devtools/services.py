@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -25,6 +26,33 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE = "waymark"
 START_TIMEOUT = 60  # seconds; a cold initdb + first start on a slow disk takes ~5
 STOP_TIMEOUT = 30  # seconds before a server that ignores its shutdown signal is killed
+
+
+def installation_secret_key(path: Path) -> str:
+    """This installation's SECRET_KEY: random, made on first use and kept in `path` (readable by
+    its owner only), so no two installations share one and none is written in the repository."""
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return _read_secret(path)
+    with os.fdopen(fd, "w") as file:
+        file.write(key + "\n")
+    return key
+
+
+def _read_secret(path: Path, attempts: int = 50) -> str:
+    for _ in range(attempts):  # a file created a moment ago may not be written yet
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty: delete it to have a new secret key made")
 
 
 def load_dotenv() -> None:

@@ -4,6 +4,7 @@ issue, and refuse to start without the secrets a deployment must set (docs/opera
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -49,3 +50,35 @@ def test_production_refuses_to_start_without_its_secrets():
         result = _run("check", drop=(name,))
         assert result.returncode != 0, name
         assert name in result.stderr, (name, result.stderr[-500:])
+
+
+def _secret_key_of(secret_file: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+    env["SECRET_KEY_FILE"] = str(secret_file)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; django.setup(); print(settings.SECRET_KEY)"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_without_secret_key_each_installation_makes_and_keeps_its_own(tmp_path):
+    first = _secret_key_of(tmp_path / "one" / "secret_key")
+    assert len(first) >= 50
+    assert _secret_key_of(tmp_path / "one" / "secret_key") == first  # every process of it agrees
+    assert (tmp_path / "one" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert _secret_key_of(tmp_path / "two" / "secret_key") != first  # another installation differs
+
+
+def test_no_secret_key_is_written_in_the_repository():
+    compose = (ROOT / "docker-compose.yml").read_text()
+    # Compose refuses to start without one (${VAR:?message}); it never falls back to a value here.
+    assert re.search(r"SECRET_KEY: \$\{SECRET_KEY:\?[^}]+\}", compose), "docker-compose.yml must require SECRET_KEY"
+    for name in ("config/settings.py", "config/settings_production.py", ".env.example", "docker-compose.yml"):
+        text = (ROOT / name).read_text()
+        for literal in (r"""SECRET_KEY\s*[:=]\s*["'][^"']{8,}["']""",  # SECRET_KEY = "…"
+                        r"""SECRET_KEY["']?,\s*default=["'][^"']+""",  # env.str("SECRET_KEY", default="…")
+                        r"(?m)^#?\s*SECRET_KEY=\S{8,}",  # .env style
+                        r"\$\{SECRET_KEY:-"):  # compose fallback
+            assert not re.search(literal, text), f"{name} carries a default SECRET_KEY ({literal})"
