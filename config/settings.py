@@ -273,3 +273,12 @@ INSTALLED_APPS += ["drf_spectacular_sidecar"]
 SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
 # Failed authentications (401) one client address may cause before it gets 429 (workspaces/middleware.py).
 AUTH_FAILURE_RATE = env.str("AUTH_FAILURE_RATE", default="60/min")
+
+# Client addresses: X-Forwarded-For is believed only from these proxies (addresses or networks,
+# comma-separated, e.g. 10.0.0.0/8); by default from none, since any client can send the header.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Sign-in limits (API and admin): failures per account and per client address in a window.
+AUTHENTICATION_BACKENDS = ["workspaces.login_limits.RateLimitedModelBackend"]
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=50)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from ..auth import SessionAuthentication, csrf_check
 from ..errors import Conflict, ServiceUnavailable
+from ..login_limits import login_retry_after
 from ..models import ApiKey, Invitation, Membership, Role, User
 from ..permissions import AuthenticatedUser
 from ..selectors import workspaces_for_user
@@ -88,16 +89,18 @@ class CsrfView(APIView):
 class LoginView(APIView):
     permission_classes = [AllowAny]
     throttle_scope = "login"
-    throttle_rate = "10/min"  # per client address: slows password guessing
+    throttle_rate = "10/min"  # per client address (TRUSTED_PROXIES decides which): slows guessing
 
     @extend_schema(request=LoginSerializer, responses={200: MeSerializer})
     def post(self, request):
         csrf_check(request)
         params = LoginSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        user = authenticate(
-            request, email=params.validated_data["email"].lower(), password=params.validated_data["password"]
-        )
+        email = params.validated_data["email"].lower()
+        wait = login_retry_after(request, email)
+        if wait is not None:
+            raise exceptions.Throttled(wait, "Too many failed sign-ins for this account or from this address.")
+        user = authenticate(request, email=email, password=params.validated_data["password"])
         if user is None:
             raise exceptions.AuthenticationFailed("Wrong email or password.")
         login(request._request, user)
@@ -259,5 +262,5 @@ class InvitationAcceptView(APIView):
         except DjangoValidationError as exc:
             raise exceptions.ValidationError(exc.message_dict) from exc
         if user is None:
-            login(request._request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request._request, membership.user)
         return Response(_me(membership.user))
