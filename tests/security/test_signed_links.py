@@ -82,7 +82,7 @@ def test_rotating_a_workspaces_secret_retires_its_links_cleanly(workspace):
 
 @pytest.mark.parametrize("token", [
     "", "~", "abc~def", "1~", "~x", "99999999999999999999999999~x", "9223372036854775808~x",
-    "-1~x", "1~not-signed", "%00", "1~" + "A" * 5000,
+    "-1~x", "1~not-signed", "1~" + "A" * 5000,  # (a NUL is refused earlier: tests/security/test_requests.py)
 ])
 def test_crafted_tokens_answer_404_never_500(workspace, token):
     _message(workspace)
