@@ -184,7 +184,7 @@ def _static_url_error(url: str) -> str | None:
 class WebhookNode(NodeType):
     type = "webhook"
     label = "Webhook"
-    category = "action"
+    category = "channel"
     default_config: ClassVar[dict] = {
         "method": "POST",
         "url": "",

@@ -142,7 +142,7 @@ class JourneyExportSerializer(serializers.Serializer):
 
 class OutputWhenSerializer(serializers.Serializer):
     field = serializers.CharField(help_text="A top-level config key.")
-    equals = AnyJSONField(required=False, help_text="Matches when config[field] equals this.")
+    equals = serializers.JSONField(required=False, help_text="Matches when config[field] equals this.")
     present = serializers.BooleanField(
         required=False, help_text="Matches when config[field] is (true) or is not (false) set."
     )

@@ -12,7 +12,7 @@ from .describe import NEXT, NO_CONFIG, fixed
 @register
 class StartNode(NodeType):
     type = "start"
-    label = "Start"
+    label = "Trigger"
     category = "trigger"
     default_config: ClassVar[dict] = {}
 

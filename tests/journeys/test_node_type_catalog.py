@@ -4,12 +4,15 @@ same description read in Python."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import jsonschema
 import pytest
+from django.conf import settings
 
 from journeys.nodes.base import REGISTRY
 from journeys.nodes.describe import handles_from_outputs
-
 
 BLANKS = {"required", "minLength"}  # what a fresh node leaves to fill in, not a wrong shape
 
@@ -79,3 +82,10 @@ def test_handle_labels_come_with_the_description(catalog):
             ]
         }
     ]
+
+
+def test_the_canvas_unit_tests_read_the_servers_own_catalog(catalog):
+    """frontend/src/lib/node-types.fixture.json is GET /node-types as the canvas's Vitest tests
+    see it; `npm run gen:node-types` rewrites it when a node type changes."""
+    fixture = Path(settings.BASE_DIR) / "frontend" / "src" / "lib" / "node-types.fixture.json"
+    assert {row["type"]: row for row in json.loads(fixture.read_text())} == catalog

@@ -2067,9 +2067,7 @@ export interface components {
             /** @description A top-level config key. */
             field: string;
             /** @description Matches when config[field] equals this. */
-            equals?: {
-                [key: string]: unknown;
-            };
+            equals?: unknown;
             /** @description Matches when config[field] is (true) or is not (false) set. */
             present?: boolean;
         };

@@ -1,17 +1,18 @@
-// The palette: items are dragged onto the canvas (HTML5 drag and drop); Enter or a click on an
-// item adds it too, so the palette works from the keyboard.
-import type { DragEvent } from 'react';
+// The palette, built from the server's node types: items are dragged onto the canvas (HTML5 drag
+// and drop); Enter or a click on an item adds it too, so the palette works from the keyboard.
+import { type DragEvent, useMemo } from 'react';
 
-import { DRAG_MIME, PALETTE, type PaletteItem } from '../lib/palette';
+import { DRAG_MIME, type NodeCatalog, type PaletteItem, paletteGroups } from '../lib/node-types';
 
-export function Palette({ onAdd, disabled, hasStart }: { onAdd: (item: PaletteItem) => void; disabled: boolean; hasStart: boolean }) {
+export function Palette({ catalog, onAdd, disabled, hasStart }: { catalog: NodeCatalog; onAdd: (item: PaletteItem) => void; disabled: boolean; hasStart: boolean }) {
+  const groups = useMemo(() => paletteGroups(catalog), [catalog]);
   const start = (e: DragEvent, item: PaletteItem) => {
     e.dataTransfer.setData(DRAG_MIME, item.key);
     e.dataTransfer.effectAllowed = 'move';
   };
   return (
     <nav className="palette" aria-label="Palette">
-      {PALETTE.map((group) => (
+      {groups.map((group) => (
         <section key={group.title}>
           <h3>{group.title}</h3>
           <ul>

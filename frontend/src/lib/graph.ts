@@ -3,30 +3,10 @@
 // the shape lives here, next to the code that reads it.
 import type { Edge, Node } from '@xyflow/react';
 
-import { handlesFor } from './handles';
+import { handlesFor, type NodeCatalog } from './node-types';
 
-export type NodeKind =
-  | 'start'
-  | 'message'
-  | 'webhook'
-  | 'wait'
-  | 'branch'
-  | 'event_branch'
-  | 'split'
-  | 'update_profile'
-  | 'exit';
-
-export const NODE_KINDS: readonly NodeKind[] = [
-  'start',
-  'message',
-  'webhook',
-  'wait',
-  'branch',
-  'event_branch',
-  'split',
-  'update_profile',
-  'exit',
-];
+/** A node type's name (GET /node-types lists them). */
+export type NodeKind = string;
 
 export type Config = Record<string, unknown>;
 
@@ -62,10 +42,6 @@ export interface JourneyNodeData extends Record<string, unknown> {
 export type FlowNode = Node<JourneyNodeData, NodeKind>;
 export type FlowEdge = Edge;
 
-export function isNodeKind(value: string): value is NodeKind {
-  return (NODE_KINDS as readonly string[]).includes(value);
-}
-
 function isLabels(value: unknown): value is Record<string, string> {
   return !!value && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
@@ -74,12 +50,12 @@ export function edgeId(source: string, handle: string, target: string): string {
   return `${source}-${handle}-${target}`;
 }
 
-/** The API graph as React Flow nodes and edges. Unknown node types are dropped (the API
- * refuses them on write, so they can only come from a newer server). */
-export function graphToFlow(graph: ApiGraph | null | undefined): { nodes: FlowNode[]; edges: FlowEdge[] } {
+/** The API graph as React Flow nodes and edges. Node types the catalog does not know are dropped
+ * (the API refuses them on write, so they can only come from a newer server). */
+export function graphToFlow(graph: ApiGraph | null | undefined, catalog: NodeCatalog): { nodes: FlowNode[]; edges: FlowEdge[] } {
   const nodes: FlowNode[] = [];
   for (const [i, node] of (graph?.nodes ?? []).entries()) {
-    if (!isNodeKind(node.type)) continue;
+    if (!catalog.has(node.type)) continue;
     nodes.push({
       id: node.id,
       type: node.type,
@@ -107,8 +83,8 @@ export function graphToFlow(graph: ApiGraph | null | undefined): { nodes: FlowNo
 /** React Flow state back to the API graph. Positions are rounded (sub-pixel drags are noise in
  * diffs) and edges from handles a config change removed are dropped, since the API would
  * reject them at validate time anyway. */
-export function flowToGraph(nodes: readonly FlowNode[], edges: readonly FlowEdge[]): ApiGraph {
-  const handles = new Map(nodes.map((n) => [n.id, handlesFor(n.type, n.data.config)]));
+export function flowToGraph(nodes: readonly FlowNode[], edges: readonly FlowEdge[], catalog: NodeCatalog): ApiGraph {
+  const handles = new Map(nodes.map((n) => [n.id, handlesFor(catalog.get(n.type), n.data.config)]));
   return {
     nodes: nodes.map((n) => ({
       id: n.id,
@@ -137,4 +113,13 @@ export function newNodeId(kind: NodeKind, taken: Iterable<string>): string {
     const id = `${kind}_${n}`;
     if (!used.has(id)) return id;
   }
+}
+
+/** An id for a new branch group or split path from its name, unique among `taken` and never
+ * `else` (the branch's own handle). */
+export function slugId(name: string, taken: string[], fallback: string): string {
+  const base = name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || fallback;
+  let id = base;
+  for (let n = 2; taken.includes(id) || id === 'else'; n++) id = `${base}_${n}`;
+  return id;
 }

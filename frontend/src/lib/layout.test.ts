@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 
 import type { FlowEdge, FlowNode, NodeKind } from './graph';
 import { autoLayout } from './layout';
+import { catalogOf, type NodeTypeInfo } from './node-types';
+import SERVER_TYPES from './node-types.fixture.json';
+
+const catalog = catalogOf(SERVER_TYPES as unknown as NodeTypeInfo[]);
 
 function node(id: string, type: NodeKind, config: Record<string, unknown> = {}): FlowNode {
   return { id, type, position: { x: 0, y: 0 }, data: { name: id, config } };
@@ -22,7 +26,7 @@ describe('autoLayout', { timeout: 60_000 }, () => {
       { id: '2', source: 'split', sourceHandle: 'b', target: 'right' },
       { id: '3', source: 'split', sourceHandle: 'a', target: 'left' },
     ];
-    const laid = new Map((await autoLayout(nodes, edges)).map((n) => [n.id, n.position]));
+    const laid = new Map((await autoLayout(nodes, edges, catalog)).map((n) => [n.id, n.position]));
     expect(laid.get('start')!.y).toBeLessThan(laid.get('split')!.y);
     expect(laid.get('split')!.y).toBeLessThan(laid.get('left')!.y);
     expect(laid.get('left')!.y).toBe(laid.get('right')!.y);
@@ -37,7 +41,7 @@ describe('autoLayout', { timeout: 60_000 }, () => {
       const parent = i === 1 ? 'start' : `w${Math.floor(i / 2)}`;
       edges.push({ id: `e${i}`, source: parent, sourceHandle: 'next', target: `w${i}` });
     }
-    const laid = await autoLayout(nodes, edges);
+    const laid = await autoLayout(nodes, edges, catalog);
     const spots = new Set(laid.map((n) => `${Math.round(n.position.x)},${Math.round(n.position.y)}`));
     expect(spots.size).toBe(150);
   });

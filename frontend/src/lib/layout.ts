@@ -3,7 +3,7 @@
 import type { ELK as ElkEngine, ElkNode } from 'elkjs/lib/elk-api';
 
 import type { FlowEdge, FlowNode } from './graph';
-import { handlesFor } from './handles';
+import { handlesFor, type NodeCatalog } from './node-types';
 
 // In-thread ELK for tests and as a fallback; the canvas passes a Web Worker one (canvas/elk.ts)
 // so a big journey never freezes the page while it lays out.
@@ -12,8 +12,8 @@ let inThread: ElkEngine | null = null;
 export const NODE_WIDTH = 240;
 export const NODE_HEIGHT = 96;
 
-export async function autoLayout<N extends FlowNode>(nodes: readonly N[], edges: readonly FlowEdge[], elk?: ElkEngine): Promise<N[]> {
-  const handles = new Map(nodes.map((n) => [n.id, handlesFor(n.type, n.data.config)]));
+export async function autoLayout<N extends FlowNode>(nodes: readonly N[], edges: readonly FlowEdge[], catalog: NodeCatalog, elk?: ElkEngine): Promise<N[]> {
+  const handles = new Map(nodes.map((n) => [n.id, handlesFor(catalog.get(n.type), n.data.config)]));
   const graph: ElkNode = {
     id: 'root',
     layoutOptions: {

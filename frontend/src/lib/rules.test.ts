@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
+import { canvasCatalog } from '../canvas/nodes';
 import type { FlowEdge, FlowNode, NodeKind } from './graph';
+import type { NodeTypeInfo } from './node-types';
+import SERVER_TYPES from './node-types.fixture.json';
 import { canConnect, configProblems, graphProblems } from './rules';
+
+// The server's own node types (npm run gen:node-types) with the canvas's hint rules.
+const catalog = canvasCatalog(SERVER_TYPES as unknown as NodeTypeInfo[]);
 
 function node(id: string, type: NodeKind, config: Record<string, unknown> = {}): FlowNode {
   return { id, type, position: { x: 0, y: 0 }, data: { name: id, config } };
@@ -20,43 +26,43 @@ const goodEdges = [edge('start', 'next', 'wait'), edge('wait', 'next', 'mail'), 
 
 describe('validation hints', () => {
   it('finds nothing wrong with a complete journey', () => {
-    expect(graphProblems(good, goodEdges)).toEqual([]);
+    expect(graphProblems(good, goodEdges, catalog)).toEqual([]);
   });
 
   it('asks for a trigger, and for one only', () => {
-    expect(graphProblems([node('done', 'exit')], [])).toContainEqual(expect.objectContaining({ node_id: null, field: 'graph.nodes' }));
-    const twice = graphProblems([...good, node('start_2', 'start')], goodEdges);
+    expect(graphProblems([node('done', 'exit')], [], catalog)).toContainEqual(expect.objectContaining({ node_id: null, field: 'graph.nodes' }));
+    const twice = graphProblems([...good, node('start_2', 'start')], goodEdges, catalog);
     expect(twice).toContainEqual(expect.objectContaining({ node_id: 'start_2', field: 'type' }));
   });
 
   it('marks nodes not reachable from the start', () => {
-    const problems = graphProblems(good, goodEdges.slice(0, 2));
+    const problems = graphProblems(good, goodEdges.slice(0, 2), catalog);
     expect(problems).toEqual([expect.objectContaining({ node_id: 'done', field: 'node' })]);
   });
 
   it('names the config field that is missing, in the API field format', () => {
-    expect(configProblems(node('m', 'message', { channel: 'sms', content: { text: ' ' } }))).toEqual([
+    expect(configProblems(node('m', 'message', { channel: 'sms', content: { text: ' ' } }), catalog)).toEqual([
       { node_id: 'm', field: 'config.content.text', message: 'Text is required.' },
     ]);
-    expect(configProblems(node('w', 'wait', { mode: 'event', event: '', timeout: { value: 0, unit: 'days' } })).map((p) => p.field)).toEqual([
+    expect(configProblems(node('w', 'wait', { mode: 'event', event: '', timeout: { value: 0, unit: 'days' } }), catalog).map((p) => p.field)).toEqual([
       'config.event',
       'config.timeout',
     ]);
-    expect(configProblems(node('h', 'webhook', { url: 'ftp://x' }))[0].field).toBe('config.url');
-    expect(configProblems(node('h', 'webhook', { url: 'https://{{ customer.host }}/x' }))).toEqual([]);
-    expect(configProblems(node('s', 'split', { paths: [{ id: 'a', percent: 50 }, { id: 'b', percent: 40 }] }))[0].message).toMatch(/sum to 100 \(they sum to 90\)/);
-    expect(configProblems(node('b', 'branch', { groups: [{ id: 'g', condition: { all: [] } }] }))[0].field).toBe('config.groups.0.condition');
-    expect(configProblems(node('u', 'update_profile', { set: {}, add_tags: [] }))[0].field).toBe('config.set');
-    expect(configProblems(node('u', 'update_profile', { add_tags: ['vip'] }))).toEqual([]);
+    expect(configProblems(node('h', 'webhook', { url: 'ftp://x' }), catalog)[0].field).toBe('config.url');
+    expect(configProblems(node('h', 'webhook', { url: 'https://{{ customer.host }}/x' }), catalog)).toEqual([]);
+    expect(configProblems(node('s', 'split', { paths: [{ id: 'a', percent: 50 }, { id: 'b', percent: 40 }] }), catalog)[0].message).toMatch(/sum to 100 \(they sum to 90\)/);
+    expect(configProblems(node('b', 'branch', { groups: [{ id: 'g', condition: { all: [] } }] }), catalog)[0].field).toBe('config.groups.0.condition');
+    expect(configProblems(node('u', 'update_profile', { set: {}, add_tags: [] }), catalog)[0].field).toBe('config.set');
+    expect(configProblems(node('u', 'update_profile', { add_tags: ['vip'] }), catalog)).toEqual([]);
   });
 });
 
 describe('canConnect', () => {
   it('refuses loops, edges into the start, self edges and unknown handles', () => {
-    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'wait' })).toBe(false);
-    expect(canConnect(good, goodEdges, { source: 'wait', sourceHandle: 'next', target: 'start' })).toBe(false);
-    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'mail' })).toBe(false);
-    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'yes', target: 'done' })).toBe(false);
-    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'done' })).toBe(true);
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'wait' }, catalog)).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'wait', sourceHandle: 'next', target: 'start' }, catalog)).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'mail' }, catalog)).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'yes', target: 'done' }, catalog)).toBe(false);
+    expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'done' }, catalog)).toBe(true);
   });
 });

@@ -1,22 +1,27 @@
-// /journeys/:id — loads the journey and hands it to the canvas editor.
+// /journeys/:id — loads the journey and the node types, and hands them to the canvas editor.
 import { ReactFlowProvider } from '@xyflow/react';
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 
 import { api, ApiError, errorMessage, type Journey, ok } from '../api/client';
 import { Editor } from '../canvas/Editor';
+import { loadNodeCatalog } from '../canvas/node-catalog';
+import type { NodeCatalog } from '../lib/node-types';
 import { EmptyState, ErrorBanner, Spinner } from '../components/ui';
 
 export default function JourneyEditorPage() {
   const id = Number(useParams().id);
   const [journey, setJourney] = useState<Journey | null>(null);
+  const [catalog, setCatalog] = useState<NodeCatalog | null>(null);
   const [error, setError] = useState<{ status: number; message: string } | null>(null);
 
   const load = useCallback(() => {
     setError(null);
+    const failed = (e: unknown) => setError({ status: e instanceof ApiError ? e.status : 0, message: errorMessage(e) });
     ok(api.GET('/api/v1/journeys/{id}', { params: { path: { id: String(id) } } }))
       .then(setJourney)
-      .catch((e) => setError({ status: e instanceof ApiError ? e.status : 0, message: errorMessage(e) }));
+      .catch(failed);
+    loadNodeCatalog().then(setCatalog).catch(failed);
   }, [id]);
   useEffect(load, [load]);
 
@@ -36,10 +41,10 @@ export default function JourneyEditorPage() {
       </div>
     );
   }
-  if (!journey) return <Spinner label="Loading journey…" />;
+  if (!journey || !catalog) return <Spinner label="Loading journey…" />;
   return (
     <ReactFlowProvider>
-      <Editor key={journey.id} initial={journey} />
+      <Editor key={journey.id} initial={journey} catalog={catalog} />
     </ReactFlowProvider>
   );
 }

@@ -1,24 +1,48 @@
 // An event branch: did the customer do an event (since entry or within a duration)?
-import type { Node, NodeProps } from '@xyflow/react';
+import { Field } from '../../components/ui';
+import { DurationInput, FiltersEditor } from '../../components/inputs';
+import type { Config, JourneyNodeData } from '../../lib/graph';
+import type { ConfigProblem } from '../../lib/node-types';
+import { blank, durationProblem } from '../../lib/rules';
+import { type Duration, type Filter, formatDuration } from '../../lib/settings';
+import type { FormProps, NodeUi } from './node-ui';
 
-import type { JourneyNodeData } from '../../lib/graph';
-import { formatDuration } from '../../lib/settings';
-import { NodeShell } from './node-shell';
-
-export type EventBranchNode = Node<JourneyNodeData, 'event_branch'>;
-
-export function EventBranchNodeView({ id, data, selected }: NodeProps<EventBranchNode>) {
+function Summary({ data }: { data: JourneyNodeData }) {
   const within = data.config.within === 'since_entry' ? 'since entry' : `in the last ${formatDuration(data.config.within)}`;
+  return data.config.event ? <>{`Did “${data.config.event}” ${within}?`}</> : <span className="muted">No event chosen</span>;
+}
+
+function hints(c: Config): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  if (blank(c.event)) out.push({ field: 'event', message: 'Name the event.' });
+  if (c.within !== 'since_entry') {
+    const problem = durationProblem(c.within);
+    if (problem) out.push({ field: 'within', message: problem });
+  }
+  return out;
+}
+
+function Form({ config, set, errors }: FormProps) {
+  const since = config.within === 'since_entry';
   return (
-    <NodeShell
-      id={id}
-      kind="event_branch"
-      data={data}
-      selected={selected}
-      icon="EV"
-      tone="flow"
-      typeLabel="Event branch"
-      summary={data.config.event ? `Did “${data.config.event}” ${within}?` : <span className="muted">No event chosen</span>}
-    />
+    <div className="stack">
+      <Field label="Event name *" error={errors('event')}>
+        <input value={String(config.event ?? '')} onChange={(e) => set({ event: e.target.value })} placeholder="e.g. purchase" />
+      </Field>
+      <Field label="Where" error={errors('where')}>
+        <FiltersEditor value={config.where as Filter[]} onChange={(w) => set({ where: w.length ? w : undefined })} />
+      </Field>
+      <Field label="Looking back" error={errors('within')}>
+        <span className="row-gap">
+          <select value={since ? 'since_entry' : 'within'} onChange={(e) => set({ within: e.target.value === 'since_entry' ? 'since_entry' : { value: 7, unit: 'days' } })}>
+            <option value="since_entry">since entering the journey</option>
+            <option value="within">within the last…</option>
+          </select>
+          {!since && <DurationInput label="within" value={config.within as Duration} onChange={(d) => set({ within: d })} />}
+        </span>
+      </Field>
+    </div>
   );
 }
+
+export const ui: NodeUi = { type: 'event_branch', Summary, Form, hints };

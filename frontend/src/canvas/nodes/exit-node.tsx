@@ -1,22 +1,8 @@
 // The exit: the customer completes the journey here.
-import type { Node, NodeProps } from '@xyflow/react';
+import type { NodeUi } from './node-ui';
 
-import type { JourneyNodeData } from '../../lib/graph';
-import { NodeShell } from './node-shell';
-
-export type ExitNode = Node<JourneyNodeData, 'exit'>;
-
-export function ExitNodeView({ id, data, selected }: NodeProps<ExitNode>) {
-  return (
-    <NodeShell
-      id={id}
-      kind="exit"
-      data={data}
-      selected={selected}
-      icon="EX"
-      tone="exit"
-      typeLabel="Exit"
-      summary="The journey completes here"
-    />
-  );
-}
+export const ui: NodeUi = {
+  type: 'exit',
+  Summary: () => <>The journey completes here</>,
+  Form: () => <p className="muted">Customers who reach this node complete the journey.</p>,
+};

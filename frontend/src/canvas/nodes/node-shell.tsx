@@ -6,7 +6,7 @@ import { type KeyboardEvent, memo, type ReactNode, useState } from 'react';
 
 import type { NodeCounts } from '../../api/analytics';
 import type { JourneyNodeData, NodeKind } from '../../lib/graph';
-import { canRenameHandle, handleLabel, handlesFor, hasInput } from '../../lib/handles';
+import { canRenameHandle, handleLabel, handlesFor, hasInput } from '../../lib/node-types';
 import { useCanvasInfo } from '../context';
 import type { LiveMode } from '../useLiveCounts';
 
@@ -112,10 +112,11 @@ function OutputLabel({ nodeId, handle, label, rename }: { nodeId: string; handle
 }
 
 export const NodeShell = memo(function NodeShell(p: ShellProps) {
-  const { problems, counts, path, live, renameHandle } = useCanvasInfo();
+  const { catalog, problems, counts, path, live, renameHandle } = useCanvasInfo();
   const { name, config, handle_labels: labels } = p.data;
+  const info = catalog.get(p.kind);
   const mine = problems.get(p.id);
-  const handles = handlesFor(p.kind, config);
+  const handles = handlesFor(info, config);
   const classes = ['wm-node', `tone-${p.tone}`];
   if (p.selected) classes.push('selected');
   if (mine?.length) classes.push('invalid');
@@ -123,7 +124,7 @@ export const NodeShell = memo(function NodeShell(p: ShellProps) {
   if (path?.has(p.id)) classes.push('on-path');
   return (
     <div className={classes.join(' ')} data-node-id={p.id} data-node-type={p.kind}>
-      {hasInput(p.kind) && <Handle type="target" position={Position.Top} className="wm-handle-in" />}
+      {hasInput(info) && <Handle type="target" position={Position.Top} className="wm-handle-in" />}
       <div className="node-head">
         <span className="node-icon" aria-hidden>
           {p.icon}
@@ -147,8 +148,8 @@ export const NodeShell = memo(function NodeShell(p: ShellProps) {
               <OutputLabel
                 nodeId={p.id}
                 handle={h}
-                label={handleLabel(p.kind, config, h, labels)}
-                rename={renameHandle && canRenameHandle(p.kind, config, h) ? (text) => renameHandle(p.id, h, text) : null}
+                label={handleLabel(info, config, h, labels)}
+                rename={renameHandle && canRenameHandle(info, config, h) ? (text) => renameHandle(p.id, h, text) : null}
               />
               <Handle type="source" id={h} position={Position.Bottom} className={`wm-handle-out handle-${h}`} />
             </div>

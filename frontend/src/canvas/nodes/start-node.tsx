@@ -1,25 +1,24 @@
-// The trigger: where customers enter; its summary is the journey's entry rule.
-import type { Node, NodeProps } from '@xyflow/react';
-
-import type { JourneyNodeData } from '../../lib/graph';
+// The trigger: where customers enter; its card and panel show the journey's entry rule.
+import { Button } from '../../components/ui';
 import { entrySummary } from '../../lib/settings';
 import { useCanvasInfo } from '../context';
-import { NodeShell } from './node-shell';
+import type { FormProps, NodeUi } from './node-ui';
 
-export type StartNode = Node<JourneyNodeData, 'start'>;
+function Summary() {
+  const { settings } = useCanvasInfo();
+  return <>{entrySummary(settings.entry)}</>;
+}
 
-export function StartNodeView({ id, data, selected }: NodeProps<StartNode>) {
+function Form({ openSettings }: FormProps) {
   const { settings } = useCanvasInfo();
   return (
-    <NodeShell
-      id={id}
-      kind="start"
-      data={data}
-      selected={selected}
-      icon="GO"
-      tone="trigger"
-      typeLabel="Trigger"
-      summary={entrySummary(settings.entry)}
-    />
+    <div className="stack">
+      <p>
+        Entry: <strong>{entrySummary(settings.entry)}</strong>
+      </p>
+      <Button onClick={openSettings}>Edit entry, audience and exit rules</Button>
+    </div>
   );
 }
+
+export const ui: NodeUi = { type: 'start', Summary, Form };
