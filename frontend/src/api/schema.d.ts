@@ -391,10 +391,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description GET shows the result to a person; POST is RFC 8058 one-click from the mail client. */
+        /**
+         * @description GET only shows a confirmation page: link scanners and mail previews follow links, and must
+         *     not unsubscribe anyone. POST unsubscribes, both from that page's form and as RFC 8058
+         *     one-click from the mail client (`List-Unsubscribe=One-Click` in the body).
+         */
         get: operations["hooks_unsubscribe_retrieve"];
         put?: never;
-        /** @description GET shows the result to a person; POST is RFC 8058 one-click from the mail client. */
+        /**
+         * @description GET only shows a confirmation page: link scanners and mail previews follow links, and must
+         *     not unsubscribe anyone. POST unsubscribes, both from that page's form and as RFC 8058
+         *     one-click from the mail client (`List-Unsubscribe=One-Click` in the body).
+         */
         post: operations["hooks_unsubscribe_create"];
         delete?: never;
         options?: never;
@@ -1163,7 +1171,7 @@ export interface paths {
         put?: never;
         /**
          * Batch of messages
-         * @description What the SDKs send: up to 500 KB, 32 KB per message, one transaction.
+         * @description What the SDKs send: up to 500 KB, 32 KB per message, one transaction. A malformed message is left out and reported in `errors`; the others are stored.
          */
         post: operations["tracking_batch"];
         delete?: never;
@@ -2432,6 +2440,12 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        TrackingMessageError: {
+            /** @description The message's position in `batch`. */
+            index: number;
+            /** @description Names the field, e.g. "batch[3].event: is required for track". */
+            error: string;
+        };
         TrackingPageRequest: {
             /** @description The customer's external_id. */
             userId?: string;
@@ -2465,6 +2479,8 @@ export interface components {
         };
         TrackingSuccess: {
             success: boolean;
+            /** @description Batch only: the messages left out (the others were stored). */
+            errors?: components["schemas"]["TrackingMessageError"][];
         };
         TrackingTrackRequest: {
             /** @description The customer's external_id. */
@@ -5527,12 +5543,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No response body */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/html": string;
+                };
             };
             /** @description Validation error: `details` maps each field to its messages. */
             400: {
