@@ -13,6 +13,9 @@ NAMES = {
     "indexed_copy_rows_s": "COPY of the import's stored rows into a table indexed exactly like the customers table, rows/s",
     "phonenumbers_numbers_s": "phonenumbers parse + is_valid_number + format_number, numbers/s",
     "raw_insert_events_s": "INSERT … VALUES of 1,000 events per statement into an unindexed table, events/s",
+    # Measured by bench/bench_segments.py on its own generated history (seconds, not rates):
+    "event_window_scan_s": "SELECT count(*) of one event name in a 30-day window, index range scan, s",
+    "event_batch_probe_s": "SELECT … GROUP BY customer of one event name in 30 days for a batch's customer ids, s",
     "celery_noop_tasks_s": "Celery no-op task round trips (sent → done), tasks/s",
     "redis_zadd_zpop_s": "pipelined Redis ZADD then ZPOPMIN, 1,000 per call, operations/s",
 }
