@@ -1,4 +1,4 @@
-"""The message and webhook executors against the engine's contract (journeys/engine.py): the
+"""The message and webhook executors against the engine's contract (journeys/engine/): the
 message node prepares a Message and waits for its send's signal (then, with `await`, for the
 awaited receipt); the webhook node renders its request and waits for the call's signal."""
 

@@ -13,15 +13,20 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audiences.conditions import customers_matching, duration_timedelta
 from audiences.models import Customer, ListMember
 
-from .engine import BATCH_SIZE, advance, advance_enqueue, raw_cursor, stable_bucket
+from .dispatch import BATCH_SIZE, advance_enqueue, after_commit
+from .engine import advance, compiled_version, raw_cursor, stable_bucket
 from .models import Enrollment, Journey, StepEvent
+from .timers import timers_update
 
 logger = logging.getLogger(__name__)
 
 # Customers per INSERT statement: large enough for set-based speed, small enough for short locks.
 INSERT_CHUNK = 5000
+# Customers per transaction when enrolling a whole audience (segment, list, all, an upload).
+AUDIENCE_CHUNK = 5000
 
 
 @dataclass
@@ -46,8 +51,6 @@ def _in_window(settings: dict, now: datetime) -> bool:
 def _audience_filter(*, workspace_id: int, condition: dict | None, customer_ids: list[int], now: datetime) -> list[int]:
     if not condition:
         return customer_ids
-    from audiences.conditions import customers_matching
-
     allowed = set(
         customers_matching(workspace_id=workspace_id, condition=condition, now=now)
         .filter(id__in=customer_ids)
@@ -65,8 +68,6 @@ def _re_entry_sql(settings: dict, journey_id: int, now: datetime) -> tuple[str, 
         return "TRUE", []
     previous = "SELECT 1 FROM journeys_enrollment p WHERE p.journey_id = %s AND p.customer_id = t.customer_id"
     if policy == "after":
-        from audiences.conditions import duration_timedelta
-
         # The cooldown counts from the previous entry (Braze's "re-eligibility" window).
         cutoff = now - duration_timedelta(re_entry["cooldown"])
         return f"NOT EXISTS ({previous} AND p.entered_at > %s)", [journey_id, cutoff]
@@ -95,8 +96,6 @@ def enrollments_create(
     result = EnrollResult(skipped=len(wanted))
     if journey.status != Journey.Status.ACTIVE or journey.live_version_id is None or not wanted:
         return result
-    from .engine import compiled_version
-
     version = compiled_version(journey.live_version_id)
     settings = version.settings
     if version.start_id is None or not _in_window(settings, now):
@@ -185,16 +184,14 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
 def _after_insert(rows: list[tuple], *, run_now: bool = False) -> None:
     """Active ones run (queued, or in this process with `run_now` for up to a batch); parked
     ones get their timer (all after commit)."""
-    from .timers import timers_update
-
     items = [[r[0], 0, None] for r in rows if r[2] == Enrollment.State.ACTIVE]
     if run_now and 0 < len(items) <= BATCH_SIZE:
-        transaction.on_commit(lambda: _advance_or_enqueue(items))
+        after_commit(lambda: _advance_or_enqueue(items))
     else:
         advance_enqueue(items)
     parked = {r[0]: r[3] for r in rows if r[2] == Enrollment.State.WAITING}
     if parked:
-        transaction.on_commit(lambda: timers_update(add=parked))
+        after_commit(lambda: timers_update(add=parked))
 
 
 def _advance_or_enqueue(items: list[list]) -> None:
@@ -203,6 +200,21 @@ def _advance_or_enqueue(items: list[list]) -> None:
     except Exception:  # whatever failed here, a worker retries it like any queued batch
         logger.exception("advancing new enrollments in place failed; queueing them")
         advance_enqueue(items)
+
+
+def enroll_in_chunks(*, journey: Journey, customer_ids, now: datetime | None = None) -> EnrollResult:
+    """Enrolls an iterable of customer ids, AUDIENCE_CHUNK per transaction."""
+    result, chunk = EnrollResult(), []
+    for customer_id in customer_ids.iterator(chunk_size=AUDIENCE_CHUNK) if hasattr(customer_ids, "iterator") else customer_ids:
+        chunk.append(customer_id)
+        if len(chunk) >= AUDIENCE_CHUNK:
+            with transaction.atomic():
+                result.add(enrollments_create(journey=journey, customer_ids=chunk, now=now))
+            chunk = []
+    if chunk:
+        with transaction.atomic():
+            result.add(enrollments_create(journey=journey, customer_ids=chunk, now=now))
+    return result
 
 
 def enrollments_exit(*, enrollment_ids: Sequence[int] | None = None, journey: Journey | None = None,
@@ -245,9 +257,7 @@ def enrollments_exit(*, enrollment_ids: Sequence[int] | None = None, journey: Jo
         )
         ids = [row[0] for row in cursor.fetchall()]
     if ids:
-        from .timers import timers_update
-
-        transaction.on_commit(lambda: timers_update(remove=ids))
+        after_commit(lambda: timers_update(remove=ids))
     return len(ids)
 
 
@@ -305,8 +315,6 @@ def enrollments_request(
     from audiences.models import CustomerList, Segment
     from workspaces.errors import Conflict
 
-    from .triggers import enroll_in_chunks
-
     if journey.status != Journey.Status.ACTIVE:
         raise Conflict(f"The journey is {journey.status}; customers can only enter an active journey.")
     workspace_id = journey.workspace_id
@@ -325,8 +333,6 @@ def enrollments_request(
     if segment_id is not None:
         if not Segment.objects.for_workspace(workspace_id).filter(pk=segment_id).exists():
             raise ValidationError({"segment_id": [f"No segment with id {segment_id} in this workspace."]})
-        from audiences.conditions import customers_matching
-
         ids = customers_matching(workspace_id=workspace_id, condition={"segment": segment_id})
         return enroll_in_chunks(journey=journey, customer_ids=list(ids.values_list("id", flat=True)))
     if all_customers:

@@ -1,6 +1,7 @@
 """What a journey's status change does to its customers: the engine's side of start, stop,
 pause, resume and publish. The definition services (journeys/services.py) call these inside
-their transaction, after the journey row is updated; effects on workers go through on_commit."""
+their transaction, after the journey row is updated; work for workers goes through journeys.dispatch,
+after commit."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .engine import advance_enqueue
+from .dispatch import advance_enqueue, journey_entry_enqueue, journey_release_enqueue
 from .enrollments import enrollments_exit
 from .models import Journey, JourneyVersion
 
@@ -19,9 +20,7 @@ AUDIENCE_ENTRIES = ("segment", "list", "all")
 def journey_activated(*, journey: Journey, version: JourneyVersion) -> None:
     """First start of a journey: enroll the entry audience for segment/list/all entries."""
     if ((version.settings or {}).get("entry") or {}).get("type") in AUDIENCE_ENTRIES:
-        from .tasks import journey_entry_task
-
-        transaction.on_commit(lambda: journey_entry_task.delay(journey.id))
+        journey_entry_enqueue(journey.id)
 
 
 def journey_version_published(
@@ -49,9 +48,7 @@ def journey_paused(*, journey: Journey) -> None:
 
 def journey_resumed(*, journey: Journey) -> None:
     """Release what became due while paused (after the status commit)."""
-    from .tasks import journey_release_task
-
-    transaction.on_commit(lambda: journey_release_task.delay(journey.id))
+    journey_release_enqueue(journey.id)
 
 
 @transaction.atomic

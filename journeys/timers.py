@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from workspaces.redis import get_redis
 
+from .dispatch import WAKE_QUEUE, advance_enqueue, timer_wakes_send  # noqa: F401 (WAKE_QUEUE: the pump's queue)
+
 logger = logging.getLogger(__name__)
 
 # Popped per Lua call; LIMITS.md measures ~770k/s at 1,000 per call.
@@ -29,8 +31,6 @@ POP_LIMIT = 1000
 # per 50 ms poll).
 TASK_BATCH = POP_LIMIT
 POLL_SECONDS = 0.05
-# The wake batches' own queue (config/celery.py), so they do not wait behind bulk enrollments.
-WAKE_QUEUE = "timers"
 ZADD_PIPELINE = 1000
 EPOCH_KEY = "timers:epoch"
 # Waiting rows this far past wake_at are re-queued by the reconciler: well beyond normal pump
@@ -90,31 +90,16 @@ def timers_count() -> int:
     return sum(redis.zcard(shard_key(s)) for s in range(shard_count()))
 
 
-def _enqueue_timer_wakes(ids: list[int]) -> None:
-    from .tasks import advance_task
-
-    for i in range(0, len(ids), TASK_BATCH):
-        chunk = ids[i : i + TASK_BATCH]
-        # argsrepr: Celery would otherwise saferepr() the whole batch into the message headers (a
-        # sixth of the pump's time, profiled); the ids are in the body anyway.
-        advance_task.apply_async(
-            args=[[[x, None, {"kind": "timer"}] for x in chunk]],
-            queue=WAKE_QUEUE,
-            argsrepr=f"[{len(chunk)} timer wakes from {chunk[0]}]",
-            kwargsrepr="{}",
-        )
-
-
 def pump_once(now: float | None = None, shards: Iterable[int] | None = None) -> int:
-    """Pops every due timer of `shards` (default all) in batches and queues engine batches;
-    returns how many. One pump per shard (`run_timers --shard k`) spreads the popping."""
+    """Pops every due timer of `shards` (default all) in batches and queues engine batches on
+    WAKE_QUEUE; returns how many. One pump per shard (`run_timers --shard k`) spreads the popping."""
     now = time.time() if now is None else now
     total = 0
     for shard in range(shard_count()) if shards is None else shards:
         while True:
             ids = timers_pop_due(shard=shard, now=now)
             if ids:
-                _enqueue_timer_wakes(ids)
+                timer_wakes_send(ids, batch_size=TASK_BATCH)
                 total += len(ids)
             if len(ids) < POP_LIMIT:
                 break
@@ -162,8 +147,6 @@ def reconcile(now: datetime | None = None, shards: Iterable[int] | None = None) 
         )
         rows = cursor.fetchall()
     if rows:
-        from .engine import advance_enqueue
-
         # The engine's own batch size: these batches mix timer wakes with stalled active rows.
         advance_enqueue([[i, None, {"kind": "timer"} if state == "waiting" else None] for i, state in rows])
     return {"restored": restored, "requeued": len(rows)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -12,16 +13,17 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audiences import hooks
+from audiences.conditions import customers_matching, event_matches
 from audiences.models import Customer, Event, ListMember
+from workspaces.models import Workspace
 
-from .engine import LIVE, advance_enqueue, compiled_version
-from .enrollments import EnrollResult, enrollments_create
+from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
+from .engine import LIVE, compiled_version, zone_or_none
+from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .models import Enrollment, Journey
 
 logger = logging.getLogger(__name__)
 
-EVENTS_PER_TASK = 1000
-AUDIENCE_CHUNK = 5000
 # Date entries: the daily run enrolls occurrences due within this horizon (one day plus the
 # widest timezone spread), parked until their local time; the occurrence key keeps it once a year.
 DATE_LOOKAHEAD = timedelta(hours=26)
@@ -30,23 +32,14 @@ DATE_LATE = timedelta(hours=1)  # a run that started late still takes what fell 
 
 # ---- Hooks from audiences -------------------------------------------------------------------
 def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
-    """The ingest hook: only queue the work (one task per ~1,000 events), and none at all when
-    nothing in the workspace can react to events (no active journey, no live enrollment): one
-    indexed query here instead of a task per batch. Checked after the batch committed, so a journey
-    started or a customer enrolled before that is seen; one started (or enrolled) after the check
-    went live after these events were stored, and events from before it went live are not its
-    entries, exits or awaited events."""
-    from .tasks import events_process_task
-
-    ids = list(event_ids)
-
-    def send():
-        if not _can_matter(workspace_id, entries=True):
-            return
-        for i in range(0, len(ids), EVENTS_PER_TASK):
-            events_process_task.delay(workspace_id, ids[i : i + EVENTS_PER_TASK])
-
-    transaction.on_commit(send)
+    """The ingest hook (called after the batch committed): only queue the work (one task per
+    ~1,000 events), and none at all when nothing in the workspace can react to events (no active
+    journey, no live enrollment): one indexed query here instead of a task per batch. Checked after
+    the batch committed, so a journey started or a customer enrolled before that is seen; one
+    started (or enrolled) after the check went live after these events were stored, and events
+    from before it went live are not its entries, exits or awaited events."""
+    if _can_matter(workspace_id, entries=True):
+        events_process_enqueue(workspace_id, event_ids)
 
 
 # Whether anything in the workspace can react: a live enrollment (events and profile changes may
@@ -81,15 +74,8 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
     1M customers fired 100 tasks of 10k ids costing the engine worker 10-15 s of CPU where no
     journey had anyone inside. Checked after commit, so an enrollment made before that is seen; one
     made after it starts from the profile already changed."""
-    from .tasks import customers_changed_task
-
-    ids = list(customer_ids)
-
-    def send():
-        if _can_matter(workspace_id, entries=False):
-            customers_changed_task.delay(workspace_id, ids)
-
-    transaction.on_commit(send)
+    if _can_matter(workspace_id, entries=False):
+        customers_changed_enqueue(workspace_id, customer_ids)
 
 
 def connect() -> None:
@@ -129,8 +115,6 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
     the engine decides under its row lock), then enroll into journeys they trigger. Only events
     that can matter are loaded: a name some event-entry journey triggers on, or a customer with a
     live enrollment; the rest of a batch (most of it, in a busy workspace) is left in SQL."""
-    from audiences.conditions import event_matches
-
     now = now or timezone.now()
     entries = _event_entries(_active_journeys(workspace_id))
     names = sorted({spec.get("name", spec.get("event")) for _, specs in entries for spec in specs} - {None})
@@ -209,8 +193,6 @@ def _entry_customers(journey: Journey, entry: dict):
     """The customer ids a segment/list/all entry covers, as a lazy values_list."""
     kind = entry.get("type")
     if kind == "segment":
-        from audiences.conditions import customers_matching
-
         condition = {"segment": entry["segment_id"]} if entry.get("segment_id") else entry.get("condition")
         return customers_matching(workspace_id=journey.workspace_id, condition=condition).values_list("id", flat=True)
     if kind == "list":
@@ -222,21 +204,6 @@ def _entry_customers(journey: Journey, entry: dict):
     if kind == "all":
         return Customer.objects.for_workspace(journey.workspace_id).values_list("id", flat=True)
     return None
-
-
-def enroll_in_chunks(*, journey: Journey, customer_ids, now: datetime | None = None) -> EnrollResult:
-    """Enrolls an iterable of customer ids, AUDIENCE_CHUNK per transaction."""
-    result, chunk = EnrollResult(), []
-    for customer_id in customer_ids.iterator(chunk_size=AUDIENCE_CHUNK) if hasattr(customer_ids, "iterator") else customer_ids:
-        chunk.append(customer_id)
-        if len(chunk) >= AUDIENCE_CHUNK:
-            with transaction.atomic():
-                result.add(enrollments_create(journey=journey, customer_ids=chunk, now=now))
-            chunk = []
-    if chunk:
-        with transaction.atomic():
-            result.add(enrollments_create(journey=journey, customer_ids=chunk, now=now))
-    return result
 
 
 def journey_entry_audience(*, journey_id: int) -> EnrollResult:
@@ -299,12 +266,6 @@ def date_attribute_entries(*, now: datetime | None = None) -> EnrollResult:
     """Daily: for each active date-attribute journey, customers whose anniversary (plus offset)
     at `time` in their timezone (else the workspace's) falls within the next day are enrolled,
     parked before the start node until that moment. Once a year: the occurrence is the key."""
-    from zoneinfo import ZoneInfo
-
-    from workspaces.models import Workspace
-
-    from .engine import zone_or_none
-
     now = now or timezone.now()
     result = EnrollResult()
     for journey in _active_journeys():

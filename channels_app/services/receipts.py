@@ -35,7 +35,7 @@ def _engine_signal(message: Message, status: str) -> None:
     """Wakes the enrollment that sent `message` (its step_seq makes a late signal a no-op)."""
     if message.enrollment_id is None or message.step_seq is None:
         return
-    from journeys.engine import signal
+    from journeys.dispatch import signal
 
     signal(
         enrollment_id=message.enrollment_id,

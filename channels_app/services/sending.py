@@ -299,7 +299,7 @@ def _messages_write(messages: list[_Claimed], *, workspace_id: int, now: datetim
 
 def _after_send(signals, later, later_delay, retries, workspace_id) -> None:
     # One engine batch per 100 signals (advance_enqueue), not one task per message.
-    from journeys.engine import advance_enqueue
+    from journeys.dispatch import advance_enqueue
 
     advance_enqueue(
         [

@@ -136,7 +136,7 @@ def webhook_call_attempt(*, call_id: int, workspace_id: int, attempt: int) -> We
 
 
 def _attempt(*, call_id: int, workspace_id: int, attempt: int) -> WebhookOutcome | None:
-    from journeys.engine import signal
+    from journeys.dispatch import signal
 
     with transaction.atomic():
         call = (

@@ -18,8 +18,10 @@ from audiences.conditions import evaluate, event_matches, facts_for
 from audiences.models import Customer
 from workspaces.models import Workspace
 
+from .. import dispatch
 from ..models import Enrollment, StepEvent
 from ..nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get_node_type
+from ..timers import timers_update
 from . import rows
 from .context import StepContext, Wake
 from .rows import AnyEnrollment, CustomerPatch, customer_from_row
@@ -27,11 +29,6 @@ from .versions import CompiledVersion, compiled_version
 
 logger = logging.getLogger(__name__)
 
-# LIMITS.md: ~100 enrollments per task with set-based SQL reaches ~29k steps/s; per-customer tasks
-# stall at ~680/s. 250 halves the per-task overhead again (Celery ~1 ms of CPU per task) while a
-# batch still commits within tens of milliseconds. (500 was no better in one bench run under
-# load ~18: 89 µs CPU per step against 67 µs at 250.)
-BATCH_SIZE = 250
 # A run stops after this many node executions per enrollment and re-queues it, so one long
 # straight path cannot hold a batch's row locks for long. Graphs are acyclic (graph.py).
 MAX_STEPS_PER_RUN = 50
@@ -451,7 +448,7 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
     report.executions = run.executions
     if report.skipped_locked:
         if attempt < MAX_LOCK_RETRIES:
-            _retry_locked([[i, *_denormalize(wanted[i])] for i in report.skipped_locked], attempt)
+            dispatch.advance_retry([[i, *_denormalize(wanted[i])] for i in report.skipped_locked], attempt=attempt)
         else:  # still contended: the reconciler re-queues it if it is overdue
             logger.warning("gave up on locked enrollments %s", report.skipped_locked)
     return report
@@ -471,54 +468,12 @@ def _denormalize(entry: tuple[int | None, Wake | None]) -> list:
 
 
 def _after_commit(run: Run) -> None:
-    from .. import timers
-
+    """Sets and clears the batch's timers, queues its follow-ups and runs its side effects, after
+    commit, each on its own (dispatch.after_commit_each)."""
     timers_set = {i: at for i, at in run.timers_set.items() if run.dirty[i].state == WAITING}
     timers_clear = {i for i in run.timers_clear if i not in timers_set and i not in run.timers_popped}
     followups = [[i, seq, None] for i, seq in run.followups]
-    effects = list(run.effects)
-
-    def after():
-        # Each part on its own: a Redis blip must not cost the others. A timer that failed to
-        # set is restored by the reconciler from wake_at (late, never lost).
-        for part in (lambda: timers.timers_update(add=timers_set, remove=timers_clear),
-                     lambda: advance_enqueue(followups), *effects):
-            try:
-                part()
-            except Exception:
-                logger.exception("after-commit step failed")
-
-    transaction.on_commit(after)
-
-
-def _retry_locked(items: list[list], attempt: int = 0) -> None:
-    from ..tasks import advance_task
-
-    for chunk in _chunks(items, BATCH_SIZE):
-        advance_task.apply_async(args=[chunk], kwargs={"attempt": attempt + 1}, countdown=0.05 * (attempt + 1))
-
-
-def _chunks(seq: list, size: int):
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
-
-
-def advance_enqueue(items: list[list], *, batch_size: int = BATCH_SIZE) -> None:
-    """Queues engine batches after the current transaction commits (at once outside one)."""
-    items = list(items)
-    if not items:
-        return
-
-    def send():
-        from ..tasks import advance_task
-
-        for chunk in _chunks(items, batch_size):
-            advance_task.apply_async(args=[chunk])
-
-    transaction.on_commit(send)
-
-
-def signal(*, enrollment_id: int, step_seq: int, payload: dict) -> None:
-    """Wakes one waiting enrollment at `step_seq` with `payload` (after the caller's commit); a
-    no-op when the enrollment has moved on."""
-    advance_enqueue([[enrollment_id, step_seq, {"kind": "signal", "payload": payload}]])
+    dispatch.after_commit_each(
+        [lambda: timers_update(add=timers_set, remove=timers_clear), lambda: dispatch.advance_send(followups),
+         *run.effects]
+    )

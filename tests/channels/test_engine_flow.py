@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from channels_app.models import Message
 from channels_app.services import channel_create, message_receipt
-from journeys.engine import advance_enqueue
+from journeys.dispatch import advance_enqueue
 from journeys.models import Enrollment, JourneyVersion, StepEvent
 from journeys.services import journey_create, journey_start
 from journeys.timers import pump_once

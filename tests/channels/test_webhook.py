@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from audiences.models import Customer
 from channels_app.models import WebhookCall
 from channels_app.services import webhook_call_attempt
-from journeys.engine import advance_enqueue
+from journeys.dispatch import advance_enqueue
 from journeys.models import Enrollment, JourneyVersion, StepEvent
 from journeys.services import journey_create, journey_start
 from tests.conftest import wait_for

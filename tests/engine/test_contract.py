@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from journeys.engine import signal
+from journeys.dispatch import signal
 from journeys.enrollments import enrollments_create
 from journeys.models import StepEvent
 from journeys.nodes.base import REGISTRY, Next, NodeType, Wait
