@@ -12,6 +12,7 @@ import functools
 import ipaddress
 import smtplib
 import socket
+import threading
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -275,17 +276,46 @@ def guarded_request(
 
 class _GuardedSMTPMixin:
     """smtplib opens its socket in `_get_socket`; connect it to a checked address while the
-    client keeps the host name for STARTTLS/SSL (SNI and certificate checks)."""
+    client keeps the host name for STARTTLS/SSL (SNI and certificate checks). smtplib's timeout
+    is per socket operation, so with `deadline` (seconds) a timer also shuts the connection down
+    when the whole session has run that long: a server trickling its replies cannot hold on."""
+
+    def __init__(self, *args, deadline: float | None = None, **kwargs):
+        self._deadline = _Deadline(deadline) if deadline else None
+        self._watchdog: threading.Timer | None = None
+        super().__init__(*args, **kwargs)
 
     def _get_socket(self, host, port, timeout):
         failure: OSError | None = None
         for address in host_addresses(host, port):
             try:
-                return super()._get_socket(address, port, timeout)
+                sock = super()._get_socket(address, port, timeout)
             except OSError as exc:
                 failure = exc
+                continue
+            if self._deadline is not None and self._watchdog is None:
+                left = max(self._deadline.at - time.monotonic(), 0.0)
+                self._watchdog = threading.Timer(left, self._cut)
+                self._watchdog.daemon = True
+                self._watchdog.start()
+            return sock
         assert failure is not None
         raise failure
+
+    def _cut(self) -> None:
+        # The current socket (STARTTLS replaces it); a blocked read then sees the end of stream.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
+            pass
+
+    def deadline_passed(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline.at
+
+    def close(self):
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        super().close()
 
 
 class GuardedSMTP(_GuardedSMTPMixin, smtplib.SMTP):

@@ -61,6 +61,8 @@ def outbound_slot(*, workspace_id: int) -> Iterator[bool]:
             get_redis().zrem(_key(workspace_id), token)
 
 
-def slot_retry_seconds() -> float:
-    # Jittered so the waiting tasks of one workspace do not all come back in the same instant.
-    return 0.5 + random.random()
+def slot_retry_seconds(waits: int) -> float:
+    """When a task that found no free slot `waits` times before tries again: 0.5 s doubling up
+    to 30 s, so a workspace with thousands of calls queued re-checks at most ~1/30 of them a
+    second, jittered so they do not all come back in the same instant."""
+    return min(30.0, 0.5 * 2 ** min(waits, 6)) * random.uniform(0.75, 1.25)

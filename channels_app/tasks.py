@@ -16,18 +16,22 @@ from . import services
     soft_time_limit=240,
     time_limit=300,
 )
-def messages_send_task(*, message_ids: list[int], workspace_id: int) -> dict:
+def messages_send_task(*, message_ids: list[int], workspace_id: int, slot_waits: int = 0) -> dict:
     """Sends a batch (≤ services.SEND_BATCH); rows already sent are skipped, so redelivery is safe."""
-    return services.messages_send_batch(message_ids=message_ids, workspace_id=workspace_id)
+    return services.messages_send_batch(
+        message_ids=message_ids, workspace_id=workspace_id, slot_waits=slot_waits
+    )
 
 
 # One call of at most nodes.MAX_WEBHOOK_TIMEOUT (30 s), then its write and the engine signal.
 @shared_task(
     acks_late=True, name="channels_app.tasks.webhook_call_task", soft_time_limit=60, time_limit=90
 )
-def webhook_call_task(*, call_id: int, workspace_id: int, attempt: int = 0) -> bool | None:
+def webhook_call_task(
+    *, call_id: int, workspace_id: int, attempt: int = 0, slot_waits: int = 0
+) -> bool | None:
     """One attempt of a webhook call; a redelivered or duplicate task finds it done and skips."""
     outcome = services.webhook_call_attempt(
-        call_id=call_id, workspace_id=workspace_id, attempt=attempt
+        call_id=call_id, workspace_id=workspace_id, attempt=attempt, slot_waits=slot_waits
     )
     return None if outcome is None else outcome.ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import time
 from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -67,11 +68,15 @@ class SmtpProvider(Provider):
     def send(self, out: Outbound) -> SendResult:
         creds = self.credentials
         email = self.build(out)
+        timeout = self.timeout_seconds(15)
+        started = time.monotonic()
         try:
-            timeout = self.timeout_seconds(15)
-            # The guarded classes connect only to checked addresses (channels_app.guard).
+            # The guarded classes connect only to checked addresses, and end the whole session
+            # by its deadline (channels_app.guard).
             smtp_class = GuardedSMTPSSL if creds.get("use_ssl") else GuardedSMTP
-            with smtp_class(creds["host"], int(creds["port"]), timeout=timeout) as smtp:
+            with smtp_class(
+                creds["host"], int(creds["port"]), timeout=timeout, deadline=timeout
+            ) as smtp:
                 if creds.get("use_tls") and not creds.get("use_ssl"):
                     smtp.starttls(context=ssl.create_default_context())
                 if creds.get("username"):
@@ -79,19 +84,30 @@ class SmtpProvider(Provider):
                 refused = smtp.send_message(email)
         except OutboundBlocked as exc:
             return SendResult(ok=False, error="outbound_blocked", detail=str(exc))
-        except smtplib.SMTPResponseException as exc:
+        except (smtplib.SMTPException, OSError) as exc:
+            if time.monotonic() - started < timeout:
+                return self._failure(exc)
+            # Cut off at the deadline, whatever half a reply smtplib made of it.
+            detail = f"no complete answer within {timeout:g} s ({exc})"
+            return SendResult(
+                ok=False, error="provider_unreachable", detail=detail[:1000], retryable=True
+            )
+        if refused:
+            return SendResult(ok=False, error="address_rejected", detail=str(refused)[:1000])
+        return SendResult(ok=True, provider_message_id=email["Message-ID"])
+
+    @staticmethod
+    def _failure(exc: Exception) -> SendResult:
+        """What an SMTP error within the deadline means for the message."""
+        if isinstance(exc, smtplib.SMTPResponseException):
             return SendResult(
                 ok=False,
                 error="provider_error",
                 detail=f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:1000],
                 retryable=exc.smtp_code in TRANSIENT,
             )
-        except smtplib.SMTPRecipientsRefused as exc:
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
             return SendResult(ok=False, error="address_rejected", detail=str(exc.recipients)[:1000])
-        except (smtplib.SMTPException, OSError) as exc:
-            return SendResult(
-                ok=False, error="provider_unreachable", detail=str(exc)[:1000], retryable=True
-            )
-        if refused:
-            return SendResult(ok=False, error="address_rejected", detail=str(refused)[:1000])
-        return SendResult(ok=True, provider_message_id=email["Message-ID"])
+        return SendResult(
+            ok=False, error="provider_unreachable", detail=str(exc)[:1000], retryable=True
+        )

@@ -16,14 +16,21 @@ WEBHOOK_CALL_TASK = "channels_app.tasks.webhook_call_task"
 
 
 def messages_enqueue(
-    *, message_ids: list[int], workspace_id: int, countdown: float | None = None
+    *,
+    message_ids: list[int],
+    workspace_id: int,
+    countdown: float | None = None,
+    slot_waits: int = 0,
 ) -> None:
+    """Queues send tasks of ≤ SEND_BATCH messages; `slot_waits` counts how often this work found
+    no free outbound slot (channels_app.outbound_slots), so its next wait is longer."""
     for start in range(0, len(message_ids), SEND_BATCH):
         current_app.send_task(
             MESSAGES_SEND_TASK,
             kwargs={
                 "message_ids": message_ids[start : start + SEND_BATCH],
                 "workspace_id": workspace_id,
+                **({"slot_waits": slot_waits} if slot_waits else {}),
             },
             countdown=countdown,
         )
@@ -37,10 +44,14 @@ def webhook_call_enqueue(*, call: WebhookCall, countdown: float | None = None) -
 
 
 def webhook_attempt_enqueue(
-    *, call_id: int, workspace_id: int, attempt: int, countdown: float | None = None
+    *,
+    call_id: int,
+    workspace_id: int,
+    attempt: int,
+    countdown: float | None = None,
+    slot_waits: int = 0,
 ) -> None:
-    current_app.send_task(
-        WEBHOOK_CALL_TASK,
-        kwargs={"call_id": call_id, "workspace_id": workspace_id, "attempt": attempt},
-        countdown=countdown,
-    )
+    kwargs = {"call_id": call_id, "workspace_id": workspace_id, "attempt": attempt}
+    if slot_waits:
+        kwargs["slot_waits"] = slot_waits
+    current_app.send_task(WEBHOOK_CALL_TASK, kwargs=kwargs, countdown=countdown)

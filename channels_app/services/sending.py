@@ -264,14 +264,17 @@ def messages_send(*, message_ids: list[int], workspace_id: int, retry: bool = Tr
     return counts
 
 
-def messages_send_batch(*, message_ids: list[int], workspace_id: int) -> dict:
+def messages_send_batch(*, message_ids: list[int], workspace_id: int, slot_waits: int = 0) -> dict:
     """The send task's work: messages_send in one of the workspace's outbound slots, or the batch
     queued again shortly when the workspace holds them all (channels_app.outbound_slots)."""
     with outbound_slot(workspace_id=workspace_id) as granted:
         if granted:
             return messages_send(message_ids=message_ids, workspace_id=workspace_id)
     messages_enqueue(
-        message_ids=message_ids, workspace_id=workspace_id, countdown=slot_retry_seconds()
+        message_ids=message_ids,
+        workspace_id=workspace_id,
+        countdown=slot_retry_seconds(slot_waits),
+        slot_waits=slot_waits + 1,
     )
     return {"sent": 0, "failed": 0, "deferred": len(message_ids)}
 

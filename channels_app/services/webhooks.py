@@ -114,7 +114,9 @@ def webhook_call_prepare(
     return call
 
 
-def webhook_call_attempt(*, call_id: int, workspace_id: int, attempt: int) -> WebhookOutcome | None:
+def webhook_call_attempt(
+    *, call_id: int, workspace_id: int, attempt: int, slot_waits: int = 0
+) -> WebhookOutcome | None:
     """Makes attempt `attempt` (0-based) of a pending call, at most once: the row is locked (SKIP
     LOCKED) for the request and must still be pending with exactly `attempt` attempts made, so a
     redelivered or duplicate task finds it finished, moved on or in progress and does nothing.
@@ -129,7 +131,8 @@ def webhook_call_attempt(*, call_id: int, workspace_id: int, attempt: int) -> We
                 call_id=call_id,
                 workspace_id=workspace_id,
                 attempt=attempt,
-                countdown=slot_retry_seconds(),
+                countdown=slot_retry_seconds(slot_waits),
+                slot_waits=slot_waits + 1,
             )
             return None
         return _attempt(call_id=call_id, workspace_id=workspace_id, attempt=attempt)

@@ -105,3 +105,34 @@ def test_a_body_past_the_cap_is_not_read(http_server):
     with pytest.raises(ResponseTooLarge, match="larger than 65,536 bytes"):
         guarded_request("GET", f"{http_server.url}/big", max_body=65536)
     assert guarded_request("GET", f"{http_server.url}/big", max_body=300_000).json()["blob"]
+
+
+def test_a_trickling_smtp_server_is_cut_off_at_the_channel_timeout():
+    """smtplib's timeout is per socket operation too: a greeting trickled a byte a second held
+    the send for as long as the server liked."""
+    server = TrickleServer(
+        interval=1.0,
+        lasting=20.0,
+        answer=b"220 slow.test ESMTP" + b"." * 40 + b"\r\n",
+        reads_request=False,
+    )
+    port = int(server.url.split(":")[2].split("/")[0])
+    provider = SmtpProvider(
+        {"host": "127.0.0.1", "port": port},
+        {"from_email": "shop@example.com", "timeout_seconds": 2},
+    )
+    try:
+        started = time.monotonic()
+        result = provider.send(
+            Outbound(
+                message_id=1,
+                channel="email",
+                to="a@example.com",
+                content={"subject": "s", "text": "t"},
+            )
+        )
+        assert time.monotonic() - started < 2.5
+        assert not result.ok and result.retryable
+        assert result.detail.startswith("no complete answer within 2 s")
+    finally:
+        server.close()

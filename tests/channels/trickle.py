@@ -1,5 +1,7 @@
-"""A local HTTP target that answers one byte at a time, every `interval` seconds: the slow-loris
-answer that per-read timeouts never catch. It records how long each connection stayed open."""
+"""A local target that answers one byte at a time, every `interval` seconds: the slow-loris answer
+that per-read timeouts never catch. It speaks HTTP by default (after reading the request) or
+any `answer` given (an SMTP greeting is sent before the client says anything), and records how
+long each connection stayed open."""
 
 from __future__ import annotations
 
@@ -10,13 +12,22 @@ import time
 
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n"
-    + b'{"slow": "' + b"z" * 52 + b'"}'
+    + b'{"slow": "'
+    + b"z" * 52
+    + b'"}'
 )
 
 
 class TrickleServer:
-    def __init__(self, interval: float = 1.0, lasting: float = 40.0):
+    def __init__(
+        self,
+        interval: float = 1.0,
+        lasting: float = 40.0,
+        answer: bytes = ANSWER,
+        reads_request: bool = True,
+    ):
         self.interval, self.lasting = interval, lasting
+        self.answer, self.reads_request = answer, reads_request
         self.connections: list[tuple[float, float | None]] = []  # (opened, closed by the client)
         self.lock = threading.Lock()
         self.sock = socket.create_server(("127.0.0.1", 0))
@@ -44,9 +55,10 @@ class TrickleServer:
             index = len(self.connections)
             self.connections.append((time.monotonic(), None))
         opened = self.connections[index][0]
-        conn.recv(65536)  # the request (small: headers and a short body)
+        if self.reads_request:
+            conn.recv(65536)  # the request (small: headers and a short body)
         closed = None
-        for byte in ANSWER:
+        for byte in self.answer:
             if time.monotonic() - opened > self.lasting or not self.running:
                 break
             # Readable while we wait means the client hung up (recv gives b"").
