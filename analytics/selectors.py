@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from rest_framework.exceptions import ValidationError
 
 from journeys.engine import zone_or_none
 from journeys.models import Journey, JourneyVersion
 from journeys.nodes.base import get_node_type
+from workspaces.errors import ServiceValidationError
 
 from .models import LiveCount, NodeTotal
 from .services import DURATION_BASE, MESSAGE_METRICS
@@ -118,7 +118,7 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
     if version is not None:
         chosen = next((v for v in versions if v["number"] == version), None)
         if chosen is None:
-            raise ValidationError({"version": [f"This journey has no version {version}."]})
+            raise ServiceValidationError({"version": [f"This journey has no version {version}."]})
     order, catalog = _node_catalog(journey, versions, chosen)
     where, params = _filters(journey_id=journey.id, version=version, first=first, last=last)
 
@@ -354,14 +354,14 @@ def analytics_range(*, raw_from: str | None, raw_to: str | None, tz_name: str) -
         except ValueError:
             day = moment = None
         if day is None and moment is None:
-            raise ValidationError({name: ["Use an ISO date (2026-11-01) or date-time (2026-11-01T09:00:00Z)."]})
+            raise ServiceValidationError({name: ["Use an ISO date (2026-11-01) or date-time (2026-11-01T09:00:00Z)."]})
         if day is None:
             day = (moment.astimezone(zone) if moment.tzinfo else moment).date()
         return day
 
     first, last = parse("from", raw_from), parse("to", raw_to)
     if first and last and first > last:
-        raise ValidationError({"to": ["Must not be before from."]})
+        raise ServiceValidationError({"to": ["Must not be before from."]})
     return first, last
 
 

@@ -21,9 +21,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
-from workspaces.errors import Conflict
+from workspaces.errors import Conflict, ServiceValidationError
 from workspaces.models import User, Workspace
 
 from . import lifecycle
@@ -89,7 +88,7 @@ def _check_definition(
     if settings is not None and not isinstance(settings, dict):
         details["settings"] = ["The settings must be an object."]
     if details:
-        raise ValidationError(details)
+        raise ServiceValidationError(details)
 
 
 def _locked(journey: Journey) -> Journey:
@@ -121,7 +120,7 @@ def journey_create(
     if template is not None:
         found = template_get(key=template)
         if found is None:
-            raise ValidationError({"template": [f"Unknown template {template!r}."]})
+            raise ServiceValidationError({"template": [f"Unknown template {template!r}."]})
         graph = graph if graph is not None else copy.deepcopy(found["graph"])
         settings = settings if settings is not None else copy.deepcopy(found["settings"])
         description = description or found["description"]
@@ -194,7 +193,7 @@ def journey_start(*, journey: Journey, actor: Any, in_flight: str = "move") -> J
     """Validates and publishes the draft. A draft becomes active on version 1; an active journey
     gets a new version and its in-flight customers move to it (or stay, with "keep")."""
     if in_flight not in IN_FLIGHT_CHOICES:
-        raise ValidationError({"in_flight": [f"Must be one of {', '.join(IN_FLIGHT_CHOICES)}."]})
+        raise ServiceValidationError({"in_flight": [f"Must be one of {', '.join(IN_FLIGHT_CHOICES)}."]})
     journey = _locked(journey)
     if journey.status not in (Status.DRAFT, Status.ACTIVE):
         raise _conflict(journey, "start")
@@ -336,24 +335,24 @@ def journey_import(
 ) -> Journey:
     """A new draft from `journey_export`'s JSON."""
     if data.get("format") != EXPORT_FORMAT:
-        raise ValidationError(
+        raise ServiceValidationError(
             {"format": [f"Must be {EXPORT_FORMAT!r} (a Waymark journey export)."]}
         )
     if data.get("format_version") != EXPORT_FORMAT_VERSION:
-        raise ValidationError(
+        raise ServiceValidationError(
             {"format_version": [f"Only version {EXPORT_FORMAT_VERSION} can be imported."]}
         )
     journey_name = name or data.get("name")
     if not isinstance(journey_name, str) or not journey_name.strip():
-        raise ValidationError({"name": ["A name is required."]})
+        raise ServiceValidationError({"name": ["A name is required."]})
     description = data.get("description") or ""
     if not isinstance(description, str):
-        raise ValidationError({"description": ["Must be a string."]})
+        raise ServiceValidationError({"description": ["Must be a string."]})
     missing = {
         key: ["Required in an export."] for key in ("graph", "settings") if data.get(key) is None
     }
     if missing:
-        raise ValidationError(missing)
+        raise ServiceValidationError(missing)
     journey = journey_create(
         workspace=workspace,
         actor=actor,

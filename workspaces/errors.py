@@ -11,21 +11,50 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 logger = logging.getLogger(__name__)
 
 
-class Conflict(exceptions.APIException):
-    """The object's state does not allow this (e.g. stopping a draft journey)."""
+class ServiceError(Exception):
+    """A service refusing what it was asked, by its rules. Services raise this family (never
+    DRF's exceptions); api_exception_handler turns it into the error body, here only."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "error"
+    default_message = "The request was refused."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, details: dict | None = None):
+        self.message = message or self.default_message
+        self.code = code or self.default_code
+        self.details = details or {}
+        super().__init__(self.message)
+
+
+class ServiceValidationError(ServiceError, ValueError):
+    """400: input the service refuses; `details` maps each field to its messages (the message is
+    the first of them, as for a serializer's errors)."""
+
+    default_code = "validation_error"
+
+    def __init__(self, details: dict[str, list[str]]):
+        super().__init__(_first_message(details), details=details)
+
+
+class Conflict(ServiceError):
+    """409: the object's state does not allow this (e.g. stopping a draft journey)."""
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-    default_detail = "The object's state does not allow this."
+    default_message = "The object's state does not allow this."
 
-    def __init__(self, detail=None, code=None, details: dict | None = None):
-        super().__init__(detail, code)
-        self.details = details or {}
+
+class ObjectNotFound(ServiceError):
+    """404, with the body of any missing object (another workspace's included)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_message = "Not found."
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -82,6 +111,9 @@ def _first_message(detail) -> str:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        set_rollback()  # as DRF does for its own exceptions: nothing of a refused request is kept
+        return JSONErrorResponse(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)):
         # The database or Redis is down: tell the client to retry, never a 500.
         logger.warning("backing service unavailable: %s", exc)
