@@ -6,12 +6,22 @@ from rest_framework import viewsets
 from rest_framework.views import APIView
 
 from .auth import require_workspace
+from .errors import ObjectNotFound
 
 
 class WorkspaceMixin:
     @property
     def workspace(self):
         return require_workspace(self.request)
+
+    def scoped_get(self, model, **lookup):
+        """The one row of this workspace matching `lookup` — how a nested endpoint resolves its
+        parent (the journey of /journeys/{id}/enrollments). Another workspace's row is the
+        same 404 as a missing one."""
+        found = model.objects.for_workspace(self.workspace).filter(**lookup).first()
+        if found is None:
+            raise ObjectNotFound()
+        return found
 
 
 class WorkspaceAPIView(WorkspaceMixin, APIView):

@@ -3,13 +3,12 @@ for the customer page (the node-by-node history stays at /journeys/{id}/enrollme
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 
 from audiences.api import paths  # noqa: F401  (registers the external_id path converter)
-from audiences.selectors import customer_get
+from audiences.models import Customer
 from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView
 
@@ -62,9 +61,7 @@ class CustomerEnrollmentsView(WorkspaceAPIView):
         ),
     )
     def get(self, request, external_id: str):
-        customer = customer_get(workspace=self.workspace, external_id=external_id)
-        if customer is None:
-            raise Http404
+        customer = self.scoped_get(Customer, external_id=external_id)
         paginator = CursorPagination()
         page = paginator.paginate_queryset(
             customer_enrollments(workspace=self.workspace, customer=customer), request, view=self

@@ -127,15 +127,7 @@ class SimulateResultSerializer(serializers.Serializer):
     customer = serializers.JSONField()
 
 
-class _JourneyScoped(WorkspaceAPIView):
-    def journey(self, journey_id: int) -> Journey:
-        journey = Journey.objects.for_workspace(self.workspace).filter(pk=journey_id).first()
-        if journey is None:
-            raise Http404
-        return journey
-
-
-class JourneyEnrollmentsView(_JourneyScoped):
+class JourneyEnrollmentsView(WorkspaceAPIView):
     """GET lists a journey's enrollments; POST enrolls customers (editor)."""
 
     cursor_field = "-id"
@@ -149,7 +141,7 @@ class JourneyEnrollmentsView(_JourneyScoped):
         ),
     )
     def get(self, request, journey_id: int):
-        journey = self.journey(journey_id)
+        journey = self.scoped_get(Journey, pk=journey_id)
         params = EnrollmentListQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         queryset = enrollments_list(
@@ -163,7 +155,7 @@ class JourneyEnrollmentsView(_JourneyScoped):
 
     @extend_schema(request=EnrollInputSerializer, responses={202: EnrollResultSerializer})
     def post(self, request, journey_id: int):
-        journey = self.journey(journey_id)
+        journey = self.scoped_get(Journey, pk=journey_id)
         params = EnrollInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
@@ -181,7 +173,7 @@ class JourneyEnrollmentsView(_JourneyScoped):
         )
 
 
-class JourneyEnrollmentDetailView(_JourneyScoped):
+class JourneyEnrollmentDetailView(WorkspaceAPIView):
     """A customer's latest pass through the journey, with its history; DELETE removes them.
     Routed as analytics' EnrollmentTimelineView, which adds the messages it sent."""
 
@@ -192,7 +184,7 @@ class JourneyEnrollmentDetailView(_JourneyScoped):
         responses=EnrollmentHistorySerializer,
     )
     def get(self, request, journey_id: int, customer_id: str):
-        enrollment = enrollment_latest(journey=self.journey(journey_id), external_id=customer_id)
+        enrollment = enrollment_latest(journey=self.scoped_get(Journey, pk=journey_id), external_id=customer_id)
         if enrollment is None:
             raise Http404
         return Response(self.detail_serializer_class(enrollment).data)
@@ -202,21 +194,21 @@ class JourneyEnrollmentDetailView(_JourneyScoped):
         responses={204: None},
     )
     def delete(self, request, journey_id: int, customer_id: str):
-        journey = self.journey(journey_id)
-        customer = Customer.objects.for_workspace(self.workspace).filter(external_id=customer_id).first()
-        if customer is None or not enrollment_remove(journey=journey, customer=customer):
+        journey = self.scoped_get(Journey, pk=journey_id)
+        customer = self.scoped_get(Customer, external_id=customer_id)
+        if not enrollment_remove(journey=journey, customer=customer):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class JourneySimulateView(_JourneyScoped):
+class JourneySimulateView(WorkspaceAPIView):
     """The path a customer would take through the draft; sends and stores nothing."""
 
     write_role = "viewer"  # a dry run changes nothing
 
     @extend_schema(request=SimulateInputSerializer, responses=SimulateResultSerializer)
     def post(self, request, journey_id: int):
-        journey = self.journey(journey_id)
+        journey = self.scoped_get(Journey, pk=journey_id)
         params = SimulateInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
