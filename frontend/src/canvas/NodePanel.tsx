@@ -49,7 +49,7 @@ export function NodePanel({
     <aside className="side-panel" aria-label="Node settings" data-testid="node-panel">
       <header className="side-head">
         <div>
-          <div className="muted small">{ui?.card?.(data.config).label ?? title}</div>
+          <div className="muted small">{ui?.panelTitle?.(data.config) ?? title}</div>
           <h2>{data.name || title}</h2>
         </div>
         <button type="button" className="icon-btn" aria-label="Close panel" onClick={onClose}>

@@ -244,5 +244,6 @@ export const ui: NodeUi = {
   Form,
   hints,
   messageCounts: true,
+  panelTitle: (config) => (isChannel(config.channel) ? `${CHANNEL_LABELS[config.channel]} message` : 'Message'),
   card: (config) => (isChannel(config.channel) ? { icon: ICONS[config.channel], label: CHANNEL_LABELS[config.channel] } : {}),
 };

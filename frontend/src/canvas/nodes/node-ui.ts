@@ -25,6 +25,8 @@ export interface NodeUi {
   Summary?: ComponentType<{ data: JourneyNodeData }>;
   /** the card's monogram and type label when they follow the config (a message's channel) */
   card?: (config: Config) => { icon?: string; label?: string };
+  /** the settings panel's heading when it follows the config (default: the type's label) */
+  panelTitle?: (config: Config) => string;
   /** message nodes show delivery numbers instead of passed */
   messageCounts?: boolean;
   Form?: ComponentType<FormProps>;
