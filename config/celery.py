@@ -70,5 +70,10 @@ app.conf.beat_schedule["journeys-date-attribute-entries"] = {
     "task": "journeys.tasks.date_attribute_entries_task",
     "schedule": crontab(minute=0, hour=0),
 }
+# Event retention (audiences.retention): each workspace's events past event_retention_days, daily.
+app.conf.beat_schedule["audiences-events-retention"] = {
+    "task": "audiences.tasks.events_retention",
+    "schedule": crontab(minute=30, hour=3),
+}
 
 app.autodiscover_tasks()

@@ -77,6 +77,8 @@ class Workspace(models.Model):
     # Mixed with SECRET_KEY into this workspace's signed links (channels_app/tracking.py), so a
     # leaked SECRET_KEY alone forges no link, and one workspace's links say nothing of another's.
     signing_secret = models.CharField(max_length=64, default=new_signing_secret, editable=False)
+    # Events older than this are deleted by the daily retention sweep (audiences/retention.py).
+    event_retention_days = models.PositiveIntegerField(default=400)
 
     def __str__(self) -> str:
         return self.name

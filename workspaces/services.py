@@ -300,7 +300,7 @@ def member_remove(*, membership: Membership) -> None:
 
 def workspace_update(*, workspace: Workspace, data: dict) -> Workspace:
     fields = []
-    for name in ("name", "timezone"):
+    for name in ("name", "timezone", "event_retention_days"):
         if name in data:
             setattr(workspace, name, data[name])
             fields.append(name)

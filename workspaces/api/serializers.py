@@ -62,6 +62,7 @@ class WorkspaceSerializer(serializers.Serializer):
     slug = serializers.CharField(read_only=True)
     timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
     settings = WorkspaceSettingsSerializer(required=False)
+    event_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
     created_at = serializers.DateTimeField(read_only=True)
 
 
