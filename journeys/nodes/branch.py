@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..fields import condition_errors, nonempty_str, unique_ids_errors, unknown_keys
+from ..fields import condition_errors, unique_ids_errors, unknown_keys
 from .base import ConfigError, Next, NodeType, Result, register
 from .describe import CONDITION, named_items
 
@@ -42,15 +42,6 @@ class BranchNode(NodeType):
                 errors.append(ConfigError(f"groups.{i}.name", "Must be a string."))
             errors += condition_errors(group.get("condition"), f"groups.{i}.condition")
         return errors
-
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        groups = config.get("groups") if isinstance(config, dict) else None
-        ids = [
-            g["id"]
-            for g in (groups if isinstance(groups, list) else [])
-            if isinstance(g, dict) and nonempty_str(g.get("id")) and g["id"] != ELSE
-        ]
-        return [*dict.fromkeys(ids), ELSE]
 
     def conditions(self, config: dict[str, Any]) -> list[dict]:
         return [g.get("condition") for g in config.get("groups") or [] if isinstance(g, dict)]

@@ -45,9 +45,6 @@ class EventBranchNode(NodeType):
                 errors += duration_errors(within, "within")
         return errors
 
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        return ["yes", "no"]
-
     def conditions(self, config: dict[str, Any]) -> list[dict]:
         return [event_branch_condition(config)]
 

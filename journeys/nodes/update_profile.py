@@ -73,9 +73,6 @@ class UpdateProfileNode(NodeType):
                 errors.append(ConfigError("set", "Set, unset, add or remove at least one thing."))
         return errors
 
-    def handles(self, config: dict[str, Any]) -> list[str]:
-        return ["next"]
-
     def execute(self, ctx) -> Result:
         to_set = ctx.config.get("set") or {}
         try:
