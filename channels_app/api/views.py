@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from workspaces.models import Role
+from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView, WorkspaceViewSet
 
 from .. import selectors, services
@@ -129,12 +130,11 @@ class _InboxMixin:
 
 
 class InboxView(_InboxMixin, WorkspaceAPIView):
-    pagination_class = None
+    # Declared so the schema says what the answer is: a page, {"results", "next"}, with limit/cursor.
+    pagination_class = CursorPagination
 
     @extend_schema(responses={200: InboxMessageSerializer(many=True)})
     def get(self, request, external_id: str):
-        from workspaces.pagination import CursorPagination
-
         customer = self._customer(external_id)
         paginator = CursorPagination()
         rows = paginator.paginate_queryset(
