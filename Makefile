@@ -24,13 +24,14 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 FRONTEND_BUILD := frontend/dist/index.html
 
-.PHONY: help install run test bench loadtest lint frontend faults
+.PHONY: help install run test bench bench-scale loadtest lint frontend faults
 
 help:
 	@echo "make run        start Waymark (web, worker, beat, timers) at http://127.0.0.1:$(PORT)"
 	@echo "make test       the whole suite: front-end build, pytest (ARGS=... goes to pytest), vitest"
 	@echo "make faults     only the fault tests (tests/faults: kill -9, Redis/PostgreSQL restarts, outages)"
 	@echo "make bench      run bench/bench_*.py (≤ 15 min) and write bench/results.json"
+	@echo "make bench-scale the benchmarks at 5M customers / 50M events, with database sizes (≤ 45 min)"
 	@echo "make loadtest   wrk against POST /events for 5 minutes (LOADTEST_SECONDS=...)"
 	@echo "make lint       ruff check"
 	@echo "make frontend   build frontend/dist"
@@ -72,6 +73,10 @@ faults: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m bench.run $(ARGS)
+
+# Not part of `make bench`: generating its history alone takes longer than that whole run.
+bench-scale: $(INSTALLED)
+	$(PY) -m bench.scale $(ARGS)
 
 loadtest: $(INSTALLED)
 	$(PY) -m bench.loadtest.run

@@ -162,7 +162,31 @@ def _with_services(modules: list[str]) -> list[dict]:
         import django
 
         django.setup()
-        return run_all(modules)
+        rows = run_all(modules)
+        return rows + (_database_sizes() if os.environ.get("BENCH_DATABASE_SIZES") else [])
+
+
+def _database_sizes() -> list[dict]:
+    """One row per database on the benchmarks' server with its size on disk (bench/scale.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT datname, pg_database_size(datname) FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'"
+            " ORDER BY 2 DESC"
+        )
+        sizes = cursor.fetchall()
+        cursor.execute(
+            "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'r' AND n.nspname = 'public' ORDER BY 2 DESC LIMIT 5"
+        )
+        largest = ", ".join(f"{name} {size / 1e9:.2f} GB" for name, size in cursor.fetchall())
+    return [
+        {"module": "scale", "path": f"database {name} on disk", "figure": round(size / 1e9, 2), "unit": "GB",
+         "target": None, "ok": True, "note": f"largest tables of {connection.settings_dict['NAME']}: {largest}"
+         if name == connection.settings_dict["NAME"] else ""}
+        for name, size in sizes
+    ]
 
 
 if __name__ == "__main__":
