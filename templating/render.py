@@ -9,7 +9,7 @@ from typing import Any
 
 from liquid.exceptions import LiquidError, LiquidSyntaxError
 
-from .sandbox import ENV, MAX_SOURCE_CHARS, TemplateSizeError
+from .sandbox import ENV, MAX_MARKUP_CHARS, MAX_SOURCE_CHARS, TemplateSizeError
 
 
 class RenderError(Exception):
@@ -92,6 +92,22 @@ class _Parsed:
         return (None, *sorted(set(paths)))  # the leading None tells it from _DYNAMIC
 
 
+def markup_chars(source: str) -> int:
+    """The characters inside `{{ }}` and `{% %}` (an unclosed one runs to the end), in one pass."""
+    total, pos = 0, 0
+    while (start := source.find("{", pos)) >= 0 and start + 1 < len(source):
+        opener = source[start + 1]
+        if opener not in "{%":
+            pos = start + 1
+            continue
+        end = source.find("}}" if opener == "{" else "%}", start + 2)
+        if end < 0:
+            return total + len(source) - start
+        total += end + 2 - start
+        pos = end + 2
+    return total
+
+
 def _parse(source: str) -> _Parsed:
     parsed = _parsed.get(source)
     if parsed is None:
@@ -99,6 +115,12 @@ def _parse(source: str) -> _Parsed:
             raise TemplateSizeError(
                 f"a template is at most {MAX_SOURCE_CHARS:,} characters (this one has "
                 f"{len(source):,})",
+                token=None,
+            )
+        if (markup := markup_chars(source)) > MAX_MARKUP_CHARS:
+            raise TemplateSizeError(
+                f"a template holds at most {MAX_MARKUP_CHARS:,} characters of Liquid markup "
+                f"({{{{ }}}} and {{% %}}; this one has {markup:,})",
                 token=None,
             )
         parsed = _Parsed(ENV.from_string(source))

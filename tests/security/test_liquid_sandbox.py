@@ -84,18 +84,35 @@ def test_message_preview_answers_400_for_exhausting_templates(api, template):
     assert "more than" in response.json()["error"]["details"]["content"]["text"][0]
 
 
+# Parsing is not under the render clock: markup costs ~300 bytes and ~14 µs per character.
+COSTLY_TO_PARSE = {
+    # 2 MB of `{{ a }}`: ~600 MB of parse tree.
+    "source_length": ("{{ a }}" * 300_000, "at most 200,000 characters"),
+    # ~195 kB of one filter's arguments: ~2.7 s and ~52 MB to parse.
+    "markup_args": ("{{ a | f: " + ",".join(["1"] * 97_000) + " }}", "characters of Liquid markup"),
+    # ~195 kB of one `or` chain: ~66 MB before the parser gives up.
+    "markup_or_chain": ("{% if " + " or ".join(["a"] * 39_000) + " %}y{% endif %}", "characters of Liquid markup"),
+}
+
+
 @pytest.mark.django_db
-def test_message_preview_refuses_a_template_too_long_to_parse(api):
-    """A parse tree takes up to ~30 bytes per source character: 2 MB of `{{ a }}` would be
-    ~60 MB before anything renders."""
+@pytest.mark.parametrize(("template", "problem"), COSTLY_TO_PARSE.values(), ids=COSTLY_TO_PARSE.keys())
+def test_message_preview_refuses_templates_too_costly_to_parse(api, template, problem):
     with bounded_run():
         response = api.post(
             "/api/v1/messages/preview",
-            {"channel": "sms", "attributes": {}, "content": {"text": "{{ a }}" * 300_000}},
+            {"channel": "sms", "attributes": {}, "content": {"text": template}},
             format="json",
         )
     assert response.status_code == 400, response.content
-    assert "at most 200,000 characters" in response.json()["error"]["details"]["content"]["text"][0]
+    assert problem in response.json()["error"]["details"]["content"]["text"][0]
+
+
+def test_a_long_email_body_with_little_markup_still_renders():
+    body = "<p style='margin:0;padding:8px;font-family:Arial'>Static text of an email.</p>\n" * 1_500
+    template = "Hi {{ customer.first_name }}! " + body + "{% for t in customer.tags %}{{ t }}{% endfor %}"
+    rendered = render_liquid(template, {"customer": {"first_name": "Ada", "tags": ["a", "b"]}})
+    assert rendered.startswith("Hi Ada! ") and rendered.endswith("ab") and len(rendered) > 100_000
 
 
 def test_the_render_cache_holds_a_bounded_amount_of_text():
