@@ -16,7 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import ApiKey, Invitation, Membership, Role, User, Workspace
+from .live import membership_changed_notify
+from .models import ROLE_RANK, ApiKey, Invitation, Membership, Role, User, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -286,8 +287,11 @@ def member_change_role(*, membership: Membership, role: str) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if role != Role.OWNER:
         _ensure_other_owner(membership)
+    lowered = ROLE_RANK[Role(role)] < ROLE_RANK[Role(membership.role)]
     membership.role = Role(role)
     membership.save(update_fields=["role"])
+    if lowered:
+        membership_changed_notify(user_id=membership.user_id, workspace_id=membership.workspace_id, reason="role_lowered")
     return membership
 
 
@@ -296,6 +300,7 @@ def member_remove(*, membership: Membership) -> None:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     _ensure_other_owner(membership)
     membership.delete()
+    membership_changed_notify(user_id=membership.user_id, workspace_id=membership.workspace_id, reason="removed")
 
 
 def workspace_update(*, workspace: Workspace, data: dict) -> Workspace:
