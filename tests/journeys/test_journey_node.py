@@ -84,6 +84,7 @@ def test_a_hand_off_enrolls_in_the_target_journey_by_its_own_rules(api, celery_w
             "customers": [
                 {"external_id": "vip", "attributes": {"tier": "gold"}},
                 {"external_id": "plain", "attributes": {"tier": "basic"}},
+                {"external_id": "again", "attributes": {"tier": "gold"}},
             ]
         },
         format="json",
@@ -92,16 +93,22 @@ def test_a_hand_off_enrolls_in_the_target_journey_by_its_own_rules(api, celery_w
     welcome = hand_off(api, vip_care)
     start(api, vip_care)
     start(api, welcome)
+    # "again" is already in the target journey, which takes nobody twice (re-entry "never").
+    api.post(f"{URL}/{vip_care}/enrollments", {"customer_ids": ["again"]}, format="json")
+    wait_for(
+        lambda: api.get(f"{URL}/{vip_care}/enrollments/again").json().get("state") == "waiting"
+    )
 
     enrolled = api.post(
-        f"{URL}/{welcome}/enrollments", {"customer_ids": ["vip", "plain"]}, format="json"
+        f"{URL}/{welcome}/enrollments", {"customer_ids": ["vip", "plain", "again"]}, format="json"
     )
     assert enrolled.status_code == 202, enrolled.json()
 
     # The gold customer enters the target journey and is waiting there; the target's audience
-    # refuses the other one, who leaves the hand-off by `failed`.
+    # refuses the basic one and its re-entry rule the one already inside: both leave by `failed`.
     assert final_node(welcome, "vip") == "entered"
     assert final_node(welcome, "plain") == "refused"
+    assert final_node(welcome, "again") == "refused"
     there = api.get(f"{URL}/{vip_care}/enrollments/vip").json()
     assert (there["state"], there["node_id"]) == ("waiting", "hold")
     assert api.get(f"{URL}/{vip_care}/enrollments/plain").status_code == 404
