@@ -1,5 +1,6 @@
 """Thin Celery wrappers over the engine and trigger services (queue `engine`, see config/celery.py).
-Every task takes ids, is idempotent (step_seq and state checks), and acks late."""
+Every task takes ids, is idempotent (step_seq and state checks), and acks late. Nothing imports
+this module: journeys/dispatch.py queues these tasks by their registered names."""
 
 from __future__ import annotations
 
