@@ -22,6 +22,8 @@ def text_problem(text: str) -> str | None:
     """Why PostgreSQL cannot store this text (a sentence starting "must"), or None."""
     if "\x00" in text:
         return "must not contain the NUL character (U+0000)."
+    if text.isascii():  # a flag CPython keeps on the string: no encoding pass on the hot path
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -173,3 +173,37 @@ def test_any_json_in_one_event_is_stored_intact_or_refused_alone(api, workspace,
         assert len(stored) == 1 and stored[0][0] == bad["name"]  # accepted means kept as sent
         assert _numbers_as_floats(stored[0][1]) == _numbers_as_floats(properties)
     assert Event.objects.for_workspace(workspace).filter(idempotency_id="stable").count() == 1
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(attributes=st.dictionaries(NASTY_TEXT, JSON_VALUES, max_size=4))
+def test_any_json_in_one_customer_is_stored_intact_or_refused_alone(api, workspace, attributes):
+    who = f"fuzzed-{next(_EXAMPLE)}"
+    body = json.dumps({"customers": [{"external_id": "good"}, {"external_id": who, "attributes": attributes}]}, allow_nan=True)
+    response = api.post("/api/v1/customers", body, content_type="application/json")
+    assert response.status_code == 200, response.content[:300]
+    errors = response.json()["errors"]
+    stored = Customer.objects.for_workspace(workspace).filter(external_id=who).first()
+    if errors:
+        assert [e["index"] for e in errors] == [1] and stored is None
+    else:  # a null attribute removes the key (merge patch); everything else is kept as sent
+        expected = {k: v for k, v in attributes.items() if v is not None}
+        assert _numbers_as_floats(stored.attributes) == _numbers_as_floats(expected)
+    assert Customer.objects.for_workspace(workspace).filter(external_id="good").exists()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(properties=st.dictionaries(NASTY_TEXT, JSON_VALUES, max_size=4))
+def test_any_json_in_one_tracking_message_is_stored_intact_or_refused_alone(api, workspace, properties):
+    who = f"fuzzed-{next(_EXAMPLE)}"
+    batch = [{"type": "track", "userId": "good", "event": "ok", "messageId": "stable"},
+             {"type": "track", "userId": who, "event": "fuzzed", "properties": properties}]
+    response = send("batch", None, api.raw_key, raw=json.dumps({"batch": batch}, allow_nan=True).encode())
+    assert response.status_code == 200, response.content[:300]
+    errors = response.json().get("errors", [])
+    stored = list(Event.objects.for_workspace(workspace).filter(customer__external_id=who).values_list("properties", flat=True))
+    if errors:
+        assert [e["index"] for e in errors] == [1] and stored == []
+    else:
+        assert [_numbers_as_floats(p) for p in stored] == [_numbers_as_floats(properties)]
+    assert Event.objects.for_workspace(workspace).filter(idempotency_id="stable").count() == 1
