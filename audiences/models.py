@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import Value
 from django.db.models.fields.json import KeyTransform
 from django.utils.timezone import now
 
@@ -33,6 +34,9 @@ class Customer(WorkspaceModel):
     push_tokens = models.JSONField(default=list, blank=True)
     # Channels the customer opted out of, e.g. ["email", "sms"].
     unsubscribed = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    # Choices about marketing topics, {topic_key: bool} (audiences/topics.py); a topic not named
+    # here follows its default. The database default serves the raw INSERTs of ingest and import.
+    subscriptions = models.JSONField(default=dict, blank=True, db_default=Value({}, output_field=models.JSONField()))
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
 
@@ -173,3 +177,6 @@ class ImportJob(WorkspaceModel):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+from .topics import Topic  # noqa: E402, F401  (the model lives with its rules)

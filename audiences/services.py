@@ -21,7 +21,7 @@ from django.utils import timezone
 from workspaces.models import Workspace
 from workspaces.parsers import MAX_DEPTH, json_problem, text_problem
 
-from . import hooks
+from . import hooks, topics
 from .conditions import ConditionError, segment_cycle, validate_condition
 from .models import Customer, CustomerList, ImportJob, ListMember, Segment
 from .normalize import (
@@ -45,6 +45,7 @@ MAX_PROPERTIES_BYTES = 32 * 1024
 MAX_IDEMPOTENCY_ID = 255
 CUSTOMER_FIELDS = {
     "external_id", "email", "phone", "timezone", "locale", "attributes", "tags", "push_tokens", "unsubscribed",
+    "subscriptions",
 }
 
 
@@ -113,6 +114,7 @@ def _clean_customer_fields(data: dict, *, partial: bool) -> dict[str, Any]:
         "tags": tags_clean,
         "push_tokens": lambda v: _clean_push_tokens(v or []),
         "unsubscribed": _clean_unsubscribed,
+        "subscriptions": topics.subscriptions_clean,
     }
     cleaned: dict[str, Any] = {}
     if not partial:
@@ -151,6 +153,8 @@ def _apply(customer: Customer, cleaned: dict[str, Any], now: datetime) -> None:
         customer.attributes = _merge_attributes(customer.attributes, cleaned["attributes"])
     if "push_tokens" in cleaned:
         customer.push_tokens = _merge_push_tokens(customer.push_tokens, cleaned["push_tokens"], now)
+    if "subscriptions" in cleaned:
+        customer.subscriptions = topics.subscriptions_merge(customer.subscriptions, cleaned["subscriptions"])
     customer.updated_at = now
 
 
@@ -169,6 +173,7 @@ def customers_upsert(*, workspace: Workspace, customers: list[Any]) -> UpsertRes
         raise ServiceValidationError({"customers": [f"Must be a list of at most {MAX_BATCH} customers."]})
     result = UpsertResult()
     by_id: dict[str, list[dict]] = {}
+    known_topics: set[str] | None = None  # read once, when a row names topics
     for index, row in enumerate(customers):
         try:
             if not isinstance(row, dict):
@@ -177,6 +182,10 @@ def customers_upsert(*, workspace: Workspace, customers: list[Any]) -> UpsertRes
             if problem:
                 raise FieldError(problem)
             cleaned = _clean_customer_fields(row, partial=False)
+            if cleaned.get("subscriptions"):
+                known_topics = known_topics if known_topics is not None else topics.topic_keys(workspace=workspace)
+                if unknown := set(cleaned["subscriptions"]) - known_topics:
+                    raise FieldError(f"subscriptions: no topic {sorted(unknown)[0]!r} in this workspace")
         except FieldError as exc:
             result.errors.append({"index": index, "error": str(exc)})
             continue
@@ -205,7 +214,7 @@ def customers_upsert(*, workspace: Workspace, customers: list[Any]) -> UpsertRes
             rows,
             update_conflicts=True,
             unique_fields=["workspace", "external_id"],
-            update_fields=["email", "phone", "timezone", "locale", "attributes", "tags", "push_tokens", "unsubscribed", "updated_at"],
+            update_fields=["email", "phone", "timezone", "locale", "attributes", "tags", "push_tokens", "unsubscribed", "subscriptions", "updated_at"],
         )
         result.updated = sum(1 for c in rows if c.external_id in existing)
         result.created = len(rows) - result.updated
@@ -225,6 +234,8 @@ def customer_update(*, workspace: Workspace, customer: Customer, data: Any) -> C
         cleaned = _clean_customer_fields(data, partial=True)
     except FieldError as exc:
         raise ServiceValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+    if unknown := set(cleaned.get("subscriptions") or ()) - topics.topic_keys(workspace=workspace):
+        raise ServiceValidationError({"subscriptions": [f"No topic {sorted(unknown)[0]!r} in this workspace."]})
     with transaction.atomic():
         customer = Customer.objects.for_workspace(workspace).select_for_update(no_key=True).get(pk=customer.pk)
         _apply(customer, cleaned, timezone.now())

@@ -84,6 +84,11 @@ class Message(WorkspaceModel):
     targets = models.JSONField(default=list, blank=True)
     content = models.JSONField(default=dict, blank=True)  # as rendered
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # marketing (counted by frequency caps, held by quiet hours and opt-outs) or transactional.
+    category = models.CharField(max_length=16, default="marketing", db_default="marketing")
+    topic = models.CharField(max_length=64, blank=True, default="", db_default="")  # the node's topic key
+    # The content.locales key the content came from ("" for the top-level fields).
+    locale = models.CharField(max_length=32, blank=True, default="", db_default="")
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
     error = models.CharField(
         max_length=255, blank=True, default=""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from audiences.topics import TOPIC_KEY_RE, topic_get
 from journeys.fields import (
     current_workspace,
     duration_errors,
@@ -44,6 +45,8 @@ CHANNEL_LABELS = {
     "kakao_friendtalk": "Kakao Friendtalk",
     "in_app": "In-app",
 }
+# API.md: transactional messages ignore caps, quiet hours and topic opt-outs; marketing is default.
+CATEGORIES = ("marketing", "transactional")
 WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_WEBHOOK_TIMEOUT = 30  # seconds: a worker thread is held for the whole call
 MAX_WEBHOOK_RETRIES = 5
@@ -72,6 +75,20 @@ def _channel_config_errors(channel_id: Any, channel: Any) -> list[ConfigError]:
     return []
 
 
+def _consent_errors(category: Any, topic: Any) -> list[ConfigError]:
+    errors = []
+    if category is not None and category not in CATEGORIES:
+        errors.append(ConfigError("category", f"Must be one of {', '.join(CATEGORIES)}."))
+    if topic is None:
+        return errors
+    if not isinstance(topic, str) or not TOPIC_KEY_RE.match(topic):
+        return [*errors, ConfigError("topic", "Must be a topic key.")]
+    workspace = current_workspace()
+    if workspace is not None and topic_get(workspace=workspace, key=topic) is None:
+        errors.append(ConfigError("topic", f"No topic {topic!r} in this workspace."))
+    return errors
+
+
 @register
 class MessageNode(NodeType):
     type = "message"
@@ -88,6 +105,8 @@ class MessageNode(NodeType):
             "channel": {"enum": list(rendering.CHANNELS), "title": "Channel"},
             "content": {"type": "object", "title": "Content"},
             "channel_id": {"type": "integer", "title": "Channel config id"},
+            "category": {"enum": list(CATEGORIES), "title": "Category", "default": "marketing"},
+            "topic": {"type": "string", "minLength": 1, "maxLength": 64, "title": "Topic key"},
             "await": describe.object_schema(
                 {"status": {"enum": list(AWAIT_STATUSES)}, "within": describe.DURATION},
                 ("status", "within"),
@@ -127,7 +146,9 @@ class MessageNode(NodeType):
     ) -> list[ConfigError]:
         if not isinstance(config, dict):
             return [ConfigError("", "Must be an object.")]
-        errors = unknown_keys(config, {"channel", "content", "channel_id", "await"})
+        errors = unknown_keys(
+            config, {"channel", "content", "channel_id", "await", "category", "topic"}
+        )
         channel = config.get("channel")
         if channel not in rendering.CHANNELS:
             errors.append(
@@ -146,6 +167,7 @@ class MessageNode(NodeType):
                     )
                 errors += [ConfigError(f"content.{f}" if f else "content", m) for f, m in problems]
         errors += _channel_config_errors(config.get("channel_id"), channel)
+        errors += _consent_errors(config.get("category"), config.get("topic"))
         awaited = config.get("await")
         if awaited is not None:
             if not isinstance(awaited, dict):

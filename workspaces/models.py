@@ -79,6 +79,10 @@ class Workspace(models.Model):
     signing_secret = models.CharField(max_length=64, default=new_signing_secret, editable=False)
     # Events older than this are deleted by the daily retention sweep (audiences/retention.py).
     event_retention_days = models.PositiveIntegerField(default=400)
+    # Marketing messages across all journeys (API.md "Consent"): {"max", "per": DURATION} and
+    # {"start": "HH:MM", "end": "HH:MM"} in the customer's time zone; null for none.
+    frequency_cap = models.JSONField(null=True, blank=True)
+    quiet_hours = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

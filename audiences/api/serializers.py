@@ -20,7 +20,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         model = Customer
         fields = [
             "external_id", "email", "phone", "timezone", "locale", "attributes", "tags",
-            "push_tokens", "unsubscribed", "created_at", "updated_at",
+            "push_tokens", "unsubscribed", "subscriptions", "created_at", "updated_at",
         ]
         read_only_fields = fields
 
@@ -35,6 +35,11 @@ class CustomerInSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(), required=False)
     push_tokens = PushTokenSerializer(many=True, required=False)
     unsubscribed = serializers.ListField(child=serializers.CharField(), required=False)
+    subscriptions = serializers.DictField(
+        child=serializers.BooleanField(allow_null=True),
+        required=False,
+        help_text="Topic key → subscribed (true) or not (false); null returns to the topic's default.",
+    )
 
 
 class CustomerPatchSerializer(CustomerInSerializer):

@@ -3,13 +3,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import customer_views, paths, views  # noqa: F401  (paths registers the external_id converter)
+from . import customer_views, paths, topic_views, views  # noqa: F401  (paths registers the external_id converter)
 
 router = SimpleRouter(trailing_slash=False, use_regex_path=False)
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("segments", views.SegmentViewSet, basename="segment")
 router.register("lists", views.CustomerListViewSet, basename="list")
 router.register("imports", views.ImportViewSet, basename="import")
+router.register("topics", topic_views.TopicViewSet, basename="topic")
 
 urlpatterns = [
     # Before the router: "import" would otherwise read as a customer's external_id (for methods

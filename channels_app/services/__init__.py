@@ -8,8 +8,9 @@ from .channels import (
     channel_update,
     provider_for,
 )
+from .consent import quiet_hours_end
 from .enqueue import SEND_BATCH, messages_enqueue, webhook_call_enqueue
-from .prepare import MessageStep, StepOutcome, message_prepare, quiet_hours_end
+from .prepare import MessageStep, StepOutcome, message_prepare
 from .previews import channel_test_send, content_render_checked, message_preview
 from .receipts import (
     FINAL_FAILURES,

@@ -4,8 +4,7 @@ synchronously, and the Message created once per (enrollment, step_seq)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import time as dtime
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, transaction
@@ -16,6 +15,7 @@ from workspaces.models import Workspace
 
 from .. import rendering
 from ..models import DeliveryEvent, Message
+from . import consent
 from .channels import channel_config_resolve
 from .previews import with_metadata
 
@@ -88,44 +88,6 @@ def _customer_zone(customer: Customer, workspace_tz: str) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def quiet_hours_end(*, quiet_hours: dict | None, zone: ZoneInfo, now: datetime) -> datetime | None:
-    """When `now` falls inside the quiet window (customer's local time), the window's end;
-    else None. A window may cross midnight ("21:00"–"08:00")."""
-    if not quiet_hours or not quiet_hours.get("start") or not quiet_hours.get("end"):
-        return None
-    start = dtime.fromisoformat(quiet_hours["start"])
-    end = dtime.fromisoformat(quiet_hours["end"])
-    if start == end:
-        return None
-    local = now.astimezone(zone)
-    t = local.time().replace(tzinfo=None)
-    inside = (start <= t < end) if start < end else (t >= start or t < end)
-    if not inside:
-        return None
-    end_day = local.date() if t < end else local.date() + timedelta(days=1)
-    naive = datetime.combine(end_day, end)
-    # fold=0 and a round trip through UTC settle DST gaps/overlaps on a real instant.
-    return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).astimezone(zone)
-
-
-def _capped(*, customer_id: int, journey_id: int | None, cap: dict | None, now: datetime) -> bool:
-    if not cap or not cap.get("max") or not cap.get("per"):
-        return False
-    from journeys.fields import DURATION_UNITS
-
-    per = cap["per"]
-    window = timedelta(seconds=per["value"] * DURATION_UNITS[per["unit"]])
-    # The cap is a journey setting, so it counts this journey's messages that went (or are
-    # going) out; failed ones never reached the customer.
-    sent = (
-        Message.objects.unscoped()
-        .filter(customer_id=customer_id, journey_id=journey_id, created_at__gte=now - window)
-        .exclude(status=Message.Status.FAILED)
-        .count()
-    )
-    return sent >= cap["max"]
-
-
 def message_prepare(*, step: MessageStep) -> StepOutcome:
     """Everything the message node decides synchronously. Creates the Message idempotently: a
     retried step (same enrollment and step_seq) returns the message it created the first time."""
@@ -133,6 +95,8 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
     workspace, customer, config = step.workspace, step.customer, step.config
     journey_settings = step.journey_settings or {}
     channel = config["channel"]
+    category = config.get("category") or consent.MARKETING
+    topic_key = config.get("topic") or ""
     context = rendering.liquid_context(
         customer=customer,
         event=step.event,
@@ -168,25 +132,22 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         workspace_id=workspace.pk, channel=channel, channel_id=config.get("channel_id")
     )
     to, targets = _address(channel, customer, rendered)
+    marketing = category == consent.MARKETING
     reason, detail = "", ""
     if channel_config is None and channel != "in_app":
         reason = "no_channel_configured"
-    elif channel in (customer.unsubscribed or []):
+    elif marketing and consent.opted_out(
+        workspace=workspace, customer=customer, channel=channel, topic_key=topic_key
+    ):
         reason = "unsubscribed"
     elif not targets:
         reason = "no_push_token" if channel == "push" else "no_address"
     elif render_problems:
         reason, detail = "content_invalid", "; ".join(f"{f}: {m}" for f, m in render_problems)
-    elif _capped(
-        customer_id=customer.pk,
-        journey_id=step.journey_id,
-        cap=journey_settings.get("frequency_cap"),
-        now=now,
-    ):
-        reason = "frequency_capped"
-    else:
-        until = quiet_hours_end(
-            quiet_hours=journey_settings.get("quiet_hours"),
+    elif marketing:
+        until = consent.quiet_until(
+            workspace=workspace,
+            journey_settings=journey_settings,
             zone=_customer_zone(customer, workspace.timezone),
             now=now,
         )
@@ -210,6 +171,8 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         to=to,
         targets=targets,
         content=rendered,
+        category=category,
+        topic=topic_key,
         status=Message.Status.FAILED if reason else Message.Status.QUEUED,
         error=reason,
         error_detail=detail[:2000],
@@ -219,6 +182,21 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
     )
     try:
         with transaction.atomic():
+            # Counted and created in one transaction, under the customer's lock (consent.py).
+            if (
+                marketing
+                and not reason
+                and consent.frequency_capped_locked(
+                    workspace=workspace,
+                    customer_id=customer.pk,
+                    journey_id=step.journey_id,
+                    journey_cap=journey_settings.get("frequency_cap"),
+                    now=now,
+                )
+            ):
+                reason = "frequency_capped"
+                message.status, message.error, message.failed_at = Message.Status.FAILED, reason, now
+                message.awaiting = None
             message.save(force_insert=True)
             DeliveryEvent.objects.for_workspace(workspace).create(
                 workspace=workspace,

@@ -58,3 +58,12 @@ def customer_reads(workspace):
         state=Enrollment.State.WAITING,
     )
     return {"external_id": c.external_id}, ["secret.reader", "secret_event", "secret-sku", "secret-journey"]
+
+
+@isolation_case("topic-detail")
+@isolation_list("topic-list")
+def topic(workspace):
+    from audiences.topics import Topic
+
+    Topic.objects.for_workspace(workspace).create(workspace=workspace, key="secret-topic", name="Secret topic name")
+    return {"key": "secret-topic"}, ["secret-topic", "Secret topic name"]

@@ -56,6 +56,30 @@ class WorkspaceSettingsSerializer(serializers.Serializer):
     push_body_max = serializers.IntegerField(min_value=1, max_value=4000, required=False, allow_null=True)
 
 
+class DurationSerializer(serializers.Serializer):
+    value = serializers.IntegerField(min_value=1, max_value=3650)
+    unit = serializers.ChoiceField(choices=["seconds", "minutes", "hours", "days", "weeks"])
+
+
+class FrequencyCapSerializer(serializers.Serializer):
+    """Marketing messages per customer across all journeys (API.md "Consent")."""
+
+    max = serializers.IntegerField(min_value=1, max_value=1000)
+    per = DurationSerializer()
+
+
+class QuietHoursSerializer(serializers.Serializer):
+    """Customer-local window in which marketing sends wait; it may cross midnight."""
+
+    start = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", help_text="HH:MM")
+    end = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", help_text="HH:MM")
+
+    def validate(self, attrs):
+        if attrs["start"] == attrs["end"]:
+            raise serializers.ValidationError({"end": ["Quiet hours must not start and end at the same time."]})
+        return attrs
+
+
 class WorkspaceSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=200, required=False)
@@ -63,6 +87,8 @@ class WorkspaceSerializer(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
     settings = WorkspaceSettingsSerializer(required=False)
     event_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    frequency_cap = FrequencyCapSerializer(required=False, allow_null=True)
+    quiet_hours = QuietHoursSerializer(required=False, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
 
 

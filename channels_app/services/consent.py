@@ -1,0 +1,106 @@
+"""Whether a marketing message may go to a customer: channel and topic opt-outs, quiet hours and
+frequency caps (the workspace's across all journeys, and the journey's own). Transactional
+messages never ask."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+
+from audiences.models import Customer
+from audiences.topics import topic_get, topic_subscribed
+from journeys.fields import duration_seconds
+from workspaces.models import Workspace
+
+from ..models import Message
+
+MARKETING, TRANSACTIONAL = "marketing", "transactional"
+# The advisory lock class of a customer's frequency count ("WMFC"); its key is the customer id.
+_CAP_LOCK = 0x574D4643
+_CAP_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, (%s %% 2147483648)::int)"  # int4 keys: ids wrap, harmlessly
+
+
+def quiet_hours_end(*, quiet_hours: dict | None, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """When `now` falls inside the quiet window (customer's local time), the window's end;
+    else None. A window may cross midnight ("21:00"–"08:00")."""
+    if not quiet_hours or not quiet_hours.get("start") or not quiet_hours.get("end"):
+        return None
+    start = dtime.fromisoformat(quiet_hours["start"])
+    end = dtime.fromisoformat(quiet_hours["end"])
+    if start == end:
+        return None
+    local = now.astimezone(zone)
+    t = local.time().replace(tzinfo=None)
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_day = local.date() if t < end else local.date() + timedelta(days=1)
+    naive = datetime.combine(end_day, end)
+    # fold=0 and a round trip through UTC settle DST gaps/overlaps on a real instant.
+    return naive.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def opted_out(*, workspace: Workspace, customer: Customer, channel: str, topic_key: str) -> bool:
+    """The customer unsubscribed from the channel, or is not subscribed to the topic."""
+    if channel in (customer.unsubscribed or []):
+        return True
+    if not topic_key:
+        return False
+    topic = topic_get(workspace=workspace, key=topic_key)
+    return not topic_subscribed(customer=customer, topic=topic, topic_key=topic_key)
+
+
+def quiet_until(
+    *, workspace: Workspace, journey_settings: dict, zone: ZoneInfo, now: datetime
+) -> datetime | None:
+    """The end of the later quiet window `now` falls in (workspace's, journey's), or None."""
+    ends = [
+        end
+        for quiet in (workspace.quiet_hours, journey_settings.get("quiet_hours"))
+        if (end := quiet_hours_end(quiet_hours=quiet, zone=zone, now=now)) is not None
+    ]
+    return max(ends) if ends else None
+
+
+def _window(cap: dict | None) -> timedelta | None:
+    if not isinstance(cap, dict) or not cap.get("max") or not isinstance(cap.get("per"), dict):
+        return None
+    return timedelta(seconds=duration_seconds(cap["per"]))
+
+
+def frequency_capped_locked(
+    *,
+    workspace: Workspace,
+    customer_id: int,
+    journey_id: int | None,
+    journey_cap: dict | None,
+    now: datetime,
+) -> bool:
+    """Whether one more marketing message would pass a cap. Call it inside the transaction that
+    then creates the message: the customer's advisory lock, held until that transaction ends,
+    makes count-then-insert one step, so two workers sending to the same customer at once are
+    counted one after the other (tests/channels/test_frequency_race.py)."""
+    caps = [
+        (cap, window, scope)
+        for cap, scope in ((workspace.frequency_cap, None), (journey_cap, journey_id))
+        if (window := _window(cap)) is not None
+    ]
+    if not caps:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(_CAP_LOCK_SQL, [_CAP_LOCK, customer_id])
+    for cap, window, scope in caps:
+        # Messages that went (or are going) out; failed ones never reached the customer.
+        sent = (
+            Message.objects.for_workspace(workspace)
+            .filter(customer_id=customer_id, category=MARKETING, created_at__gt=now - window)
+            .exclude(status=Message.Status.FAILED)
+        )
+        if scope is not None:
+            sent = sent.filter(journey_id=scope)
+        if sent.count() >= cap["max"]:
+            return True
+    return False
