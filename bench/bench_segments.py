@@ -176,7 +176,7 @@ def run() -> list[dict]:
     events_sql, events_params = _facts_events_sql(workspace.pk, customers, condition)
     branch_plan = _explain(events_sql, events_params)
     branch_plan = re.sub(r"'\{[0-9,]{200,}\}'", "'{…the batch's customer ids…}'", branch_plan)
-    events_sql = re.sub(r"\([0-9, ]{200,}\)", "(…the batch's customer ids…)", events_sql)
+    events_sql = re.sub(r"'\{[0-9,]{200,}\}'", "'{…the batch's customer ids…}'", events_sql)
     PLANS.write_text(
         f"-- segment count: {count:,} of {CUSTOMERS:,} customers, {EVENTS:,} events\n{sql % tuple(repr(p) for p in params)}\n\n"
         f"{count_plan}\n\n-- journey branch: the events facts_for loads for a batch of {len(customers):,}\n{events_sql}\n\n"
