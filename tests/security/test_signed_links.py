@@ -72,6 +72,11 @@ def test_one_workspaces_key_forges_nothing_of_another(workspace, other_workspace
     assert workspace.signing_secret != other_workspace.signing_secret and len(workspace.signing_secret) >= 40
 
 
+def test_the_workspace_signing_secret_is_never_returned(api, workspace):
+    body = api.get("/api/v1/workspace").content.decode()
+    assert workspace.signing_secret not in body and "signing_secret" not in body
+
+
 def test_rotating_a_workspaces_secret_retires_its_links_cleanly(workspace):
     message = _message(workspace)
     link = _path(tracking.click_url(message.pk, "https://acme.test/p"))

@@ -191,6 +191,10 @@ def test_owners_list_and_withdraw_pending_invitations_others_cannot(api, editor_
     assert [(i["email"], i["role"], i["status"]) for i in listed] == [("ana@example.com", "viewer", "pending")]
     expires = timezone.datetime.fromisoformat(listed[0]["expires_at"])
     assert timedelta(days=6, hours=23) < expires - timezone.now() <= timedelta(days=7)
+    # The link's token is in the email only: no answer carries it or its hash.
+    token, stored = _link_token("ana@example.com"), Invitation.objects.for_workspace(workspace).get()
+    for response in (api.get("/api/v1/invitations"), api.get(f"/api/v1/invitations/{stored.pk}")):
+        assert token not in response.content.decode() and stored.token_hash not in response.content.decode()
     assert editor_api.get("/api/v1/invitations").status_code == 403
     assert editor_api.delete(f"/api/v1/invitations/{listed[0]['id']}").status_code == 403
     assert api.delete(f"/api/v1/invitations/{listed[0]['id']}").status_code == 204
