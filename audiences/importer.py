@@ -100,6 +100,8 @@ def csv_external_ids(file, *, batch_size: int) -> Iterator[list[str]]:
     try:
         for row in reader:
             if len(row) > column and row[column].strip():
+                if "\x00" in row[column]:  # no customer id can hold it: PostgreSQL text cannot
+                    raise FieldError(f"Line {reader.line_num}: the external_id contains a NUL character.")
                 batch.append(row[column].strip()[:MAX_EXTERNAL_ID])
                 if len(batch) >= batch_size:
                     yield batch

@@ -301,6 +301,8 @@ def _csv_external_ids(upload) -> list[str]:
         raise ValidationError({"file": [f"Not a readable UTF-8 CSV file: {exc}"]}) from exc
     if len(ids) > MAX_API_CUSTOMER_IDS:
         raise ValidationError({"file": [f"At most {MAX_API_CUSTOMER_IDS} customers per upload."]})
+    if any("\x00" in x for x in ids):  # PostgreSQL text cannot hold it (a 500 otherwise)
+        raise ValidationError({"file": ["An external_id contains a NUL character."]})
     return ids
 
 

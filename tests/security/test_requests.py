@@ -252,6 +252,30 @@ def test_nul_in_form_and_multipart_fields_is_400_naming_the_field(api):
     assert api.post("/api/v1/lists", "name=fine", content_type="application/x-www-form-urlencoded").status_code == 201
 
 
+def test_nul_in_an_uploaded_csv_of_ids_is_400_and_adds_no_one(api, workspace):
+    """Every upload of customer ids (list members, journey enrollments) refuses a NUL by name."""
+    import io
+
+    from journeys.models import Enrollment
+    from tests.engine.helpers import chain, node, published
+
+    customer_list = api.post("/api/v1/lists", {"name": "l"}, format="json").json()
+    journey = published(workspace, chain(node("start", "start"), node("end", "exit")))
+    api.post("/api/v1/customers", {"customers": [{"external_id": "ok"}]}, format="json")
+    uploads = [
+        ("put", f"/api/v1/lists/{customer_list['id']}/members", "Line 3: the external_id contains a NUL character."),
+        ("post", f"/api/v1/journeys/{journey.id}/enrollments", "An external_id contains a NUL character."),
+    ]
+    for method, path, message in uploads:
+        upload = io.BytesIO(b"external_id\nok\na\x00b\n")
+        upload.name = "ids.csv"
+        response = getattr(api, method)(path, {"file": upload}, format="multipart")
+        assert response.status_code == 400, (path, response.status_code, response.content[:200])
+        assert response.json()["error"]["details"]["file"] == [message]
+    assert api.get(f"/api/v1/lists/{customer_list['id']}").json()["member_count"] == 0
+    assert not Enrollment.objects.for_workspace(workspace).exists()
+
+
 def test_nul_on_the_tracking_api_is_400_in_segment_words(api):
     response = APIClient().post("/v1/track?x=%00", {"userId": "u", "event": "e"}, format="json",
                                 HTTP_AUTHORIZATION=f"Bearer {api.raw_key}")
