@@ -258,6 +258,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Waymark <noreply@loc
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a stuck SMTP server must not hold a request
 # An invitation link works once, for this many days.
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+# Invitations one workspace may send per hour: each is an email from our domain to any address.
+INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=50)
 
 # Outbound calls (webhook nodes, provider sends) of one workspace running at once on the
 # `outbound` pool (channels_app.outbound_slots); keep it well below that pool's concurrency.

@@ -161,6 +161,10 @@ class InvitationNotSentError(InvitationError):
     pass
 
 
+class TooManyInvitationsError(InvitationError):
+    """The workspace sent INVITATIONS_PER_HOUR already: our mail server is not a spam relay."""
+
+
 def invitation_url(raw_token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/invite/{raw_token}"
 
@@ -173,8 +177,13 @@ def invitation_create(
     email = User.objects.normalize_email(email.strip()).lower()
     if Membership.objects.filter(workspace=workspace, user__email=email).exists():
         raise AlreadyMemberError(f"{email} is already a member of this workspace.")
-    raw = secrets.token_urlsafe(32)
     now = timezone.now()
+    sent = Invitation.objects.for_workspace(workspace).filter(created_at__gte=now - timedelta(hours=1)).count()
+    if sent >= settings.INVITATIONS_PER_HOUR:
+        raise TooManyInvitationsError(
+            f"This workspace sent {sent} invitations in the last hour, the most allowed; try again later."
+        )
+    raw = secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             Invitation.objects.for_workspace(workspace).filter(

@@ -205,3 +205,15 @@ def test_inviting_a_member_again_is_a_conflict(api):
     response = api.post("/api/v1/members", {"email": "owner@example.com", "role": "viewer"}, format="json")
     assert response.status_code == 409 and "already a member" in response.json()["error"]["message"]
     assert mail.outbox == []
+
+
+def test_a_workspace_cannot_use_invitations_to_send_mail_in_bulk(api, other_api, settings):
+    settings.INVITATIONS_PER_HOUR = 3
+    for i in range(3):
+        assert api.post("/api/v1/members", {"email": f"p{i}@example.com"}, format="json").status_code == 201
+    refused = api.post("/api/v1/members", {"email": "p3@example.com"}, format="json")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "invitations in the last hour" in refused.json()["error"]["message"]
+    assert len(mail.outbox) == 3
+    # Counted per workspace: another one is not held up.
+    assert other_api.post("/api/v1/members", {"email": "p3@example.com"}, format="json").status_code == 201

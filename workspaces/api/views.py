@@ -19,6 +19,7 @@ from ..services import (
     InvitationUnusableError,
     LastOwnerError,
     SignInRequiredError,
+    TooManyInvitationsError,
     WrongAccountError,
     api_key_create,
     api_key_revoke,
@@ -168,6 +169,8 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceV
             invitation = invitation_send(workspace=self.workspace, invited_by=invited_by, **params.validated_data)
         except InvitationNotSentError as exc:
             raise ServiceUnavailable(str(exc)) from exc
+        except TooManyInvitationsError as exc:
+            raise exceptions.Throttled(60 * 60, str(exc)) from exc
         except InvitationError as exc:
             raise Conflict(str(exc)) from exc
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
