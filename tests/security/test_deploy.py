@@ -78,7 +78,7 @@ def test_no_secret_key_is_written_in_the_repository():
     assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", compose["x-app"]["environment"]["SECRET_KEY"])
     for name in ("config/settings.py", "config/settings_production.py", ".env.example", "docker-compose.yml"):
         text = (ROOT / name).read_text()
-        for literal in (r"""SECRET_KEY\s*[:=]\s*["'][^"']{8,}["']""",  # SECRET_KEY = "…"
+        for literal in (r"""SECRET_KEY\s*[:=]\s*["'](?!\$\{)[^"']{8,}["']""",  # SECRET_KEY = "…", not "${…}"
                         r"""SECRET_KEY["']?,\s*default=["'][^"']+""",  # env.str("SECRET_KEY", default="…")
                         r"(?m)^#?\s*SECRET_KEY=\S{8,}",  # .env style
                         r"\$\{SECRET_KEY:-"):  # compose fallback
