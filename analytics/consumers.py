@@ -148,6 +148,8 @@ class JourneyCountsConsumer(AsyncJsonWebsocketConsumer):
             self.member_checked = self.last_push
         try:
             counts = await _read_counts(journey_id=self.journey_id, workspace_id=self.workspace_id)
+            if self.closing:  # closed while reading: a send after the close would abort the connection
+                return
             if counts != self.last_sent:
                 await self.send_json({"type": "counts", "journey_id": self.journey_id, **counts})
                 self.last_sent = counts
