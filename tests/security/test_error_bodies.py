@@ -130,3 +130,24 @@ def test_an_error_from_a_csv_export_is_json_whatever_was_negotiated(api, how):
     response = api.get("/api/v1/journeys/999999/analytics.csv", query, **headers)
     assert response.status_code == 404
     assert _error(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"quiet_hours": {}}, "quiet_hours.start"),
+        ({"quiet_hours": {"start": "22:00"}}, "quiet_hours.end"),
+        ({"frequency_cap": {"max": 3}}, "frequency_cap.per"),
+        ({"frequency_cap": {"max": 3, "per": {"value": 1}}}, "frequency_cap.per.unit"),
+    ],
+)
+def test_a_half_nested_object_in_a_partial_patch_is_a_400_naming_what_is_missing(api, body, field):
+    # Found by tests/security/test_schemathesis.py: PATCH /workspace {"quiet_hours": {}} was a 500.
+    response = api.patch("/api/v1/workspace", body, format="json")
+    assert response.status_code == 400, response.content[:200]
+    details = _error(response)["details"]
+    where = field.split(".")
+    for key in where:
+        assert key in details, (field, details)
+        details = details[key]
+    assert api.get("/api/v1/workspace").json()["quiet_hours"] is None

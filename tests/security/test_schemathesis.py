@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -32,6 +32,7 @@ from schemathesis.checks import (
 from schemathesis.core.failures import FailureGroup
 
 from tests.conftest import make_client
+from workspaces.redis import get_redis
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 WORKFLOWS = int(os.environ.get("FUZZ_WORKFLOWS", "25"))
@@ -91,6 +92,15 @@ def test_api_workflows_never_500_and_keep_the_schema(owner_key, api_answers):
     headers = {"Authorization": f"Bearer {owner_key}"}
 
     class Workflow(schema.as_state_machine()):
+        # Each workflow starts from the same database and Redis state, so hypothesis can replay a
+        # failing one exactly (what a workflow may do next depends on what earlier calls answered).
+        def setup(self):
+            self.savepoint = transaction.savepoint()
+            get_redis().flushdb()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+
         def get_call_kwargs(self, case):
             return {"headers": headers}
 

@@ -56,25 +56,37 @@ class WorkspaceSettingsSerializer(serializers.Serializer):
     push_body_max = serializers.IntegerField(min_value=1, max_value=4000, required=False, allow_null=True)
 
 
-class DurationSerializer(serializers.Serializer):
+class WholeObjectSerializer(serializers.Serializer):
+    """A nested object that is replaced whole: its fields stay required in a partial PATCH (DRF
+    skips required checks below a partial root; a half object failed later as a 500)."""
+
+    def validate(self, attrs):
+        missing = {n: ["This field is required."] for n, f in self.fields.items() if f.required and n not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class DurationSerializer(WholeObjectSerializer):
     value = serializers.IntegerField(min_value=1, max_value=3650)
     unit = serializers.ChoiceField(choices=["seconds", "minutes", "hours", "days", "weeks"])
 
 
-class FrequencyCapSerializer(serializers.Serializer):
+class FrequencyCapSerializer(WholeObjectSerializer):
     """Marketing messages per customer across all journeys (API.md "Consent")."""
 
     max = serializers.IntegerField(min_value=1, max_value=1000)
     per = DurationSerializer()
 
 
-class QuietHoursSerializer(serializers.Serializer):
+class QuietHoursSerializer(WholeObjectSerializer):
     """Customer-local window in which marketing sends wait; it may cross midnight."""
 
     start = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", help_text="HH:MM")
     end = serializers.RegexField(r"^([01]\d|2[0-3]):[0-5]\d$", help_text="HH:MM")
 
     def validate(self, attrs):
+        attrs = super().validate(attrs)
         if attrs["start"] == attrs["end"]:
             raise serializers.ValidationError({"end": ["Quiet hours must not start and end at the same time."]})
         return attrs
