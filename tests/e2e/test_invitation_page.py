@@ -9,9 +9,11 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import make_client
 from workspaces.models import Membership, Role, User
 from workspaces.services import workspace_create
 
@@ -78,3 +80,29 @@ def test_an_invited_person_joins_from_the_emailed_link(mail_dir, live_server_url
     # The link is spent.
     page.goto(link)
     expect(page.get_by_role("alert")).to_contain_text("already used")
+
+
+def test_someone_with_an_account_signs_in_on_the_page_to_accept(mail_dir, live_server_url, browser_page: Page):
+    owner = User.objects.create_user("owner@example.com", PASSWORD)
+    workspace = workspace_create(name="Acme Shop", owner=owner)
+    elsewhere = User.objects.create_user("omar@example.com", "omars-password-9")
+    workspace_create(name="Omar Co", owner=elsewhere)
+    invite = httpx.post(f"{live_server_url}/api/v1/members", json={"email": "omar@example.com", "role": "editor"},
+                        headers={"Authorization": f"Bearer {make_client(workspace).raw_key}"})
+    assert invite.status_code == 201, invite.text
+
+    page = browser_page
+    page.goto(_link(mail_dir, "omar@example.com"))
+    offer = page.get_by_role("form", name="Accept the invitation")
+    expect(offer).to_contain_text("already have an account")
+    expect(offer.get_by_label("Choose a password")).to_have_count(0)  # nobody sets an account's password here
+    offer.get_by_label("Password").fill("not-omars-password")
+    offer.get_by_role("button", name="Join Acme Shop").click()
+    expect(page.get_by_role("alert")).to_contain_text("Wrong email or password")
+    assert not Membership.objects.filter(workspace=workspace, user=elsewhere).exists()
+    offer.get_by_label("Password").fill("omars-password-9")
+    offer.get_by_role("button", name="Join Acme Shop").click()
+    expect(page).to_have_url(re.compile(r"/journeys$"))
+    assert Membership.objects.get(workspace=workspace, user=elsewhere).role == Role.EDITOR
+    elsewhere.refresh_from_db()
+    assert elsewhere.check_password("omars-password-9")

@@ -94,3 +94,27 @@ def test_inviting_needs_the_owner_role_for_every_credential(workspace, editor_ap
         response = client.post("/api/v1/members", {"email": "new@example.com", "role": "owner"}, format="json")
         assert response.status_code == 403
     assert not Invitation.objects.for_workspace(workspace).exists()
+
+
+# Routes anyone may call without a key or a session, each with what guards it instead. A new
+# unauthenticated route fails the test below until it is listed here with its reason.
+OPEN_ROUTES = {
+    "auth-csrf": "sets the CSRF cookie; reads nothing",
+    "auth-login": "the password; limited per account and per address (workspaces/login_limits.py)",
+    "auth-logout": "ends the caller's own session",
+    "invitation-accept": "the emailed single-use token; never sets an existing account's password",
+}
+
+
+def test_every_route_open_without_credentials_is_known():
+    from rest_framework.permissions import AllowAny
+
+    open_routes = set()
+    for name, _, callback in ROUTES:
+        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if view_class is not None and any(p is AllowAny for p in getattr(view_class, "permission_classes", [])):
+            open_routes.add(name)
+    # Provider callbacks and tracking links verify signatures or signed tokens (hook-*).
+    assert {"auth-login", "invitation-accept"} <= open_routes  # the walk finds them at all
+    unknown = {n for n in open_routes if not n.startswith("hook-")} - set(OPEN_ROUTES)
+    assert not unknown, f"unauthenticated routes nobody vetted: {sorted(unknown)}"
