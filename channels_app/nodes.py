@@ -17,7 +17,7 @@ from journeys.fields import (
 from journeys.nodes import describe
 from journeys.nodes.base import ConfigError, NodeType, Result, register
 
-from . import rendering
+from . import locales, rendering
 from .guard import header_forbidden
 
 AWAIT_STATUSES = ("delivered", "opened", "read", "clicked", "replied")
@@ -159,10 +159,10 @@ class MessageNode(NodeType):
             if content is None:
                 errors.append(ConfigError("content", "Content is required."))
             else:
-                problems = rendering.content_errors(channel, content)
+                problems = locales.content_errors(channel, content)
                 if not problems and isinstance(content, dict):
                     workspace = current_workspace()
-                    problems = rendering.static_limit_errors(
+                    problems = locales.static_limit_errors(
                         channel, content, getattr(workspace, "settings", None)
                     )
                 errors += [ConfigError(f"content.{f}" if f else "content", m) for f, m in problems]

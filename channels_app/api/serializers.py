@@ -92,6 +92,9 @@ class MessageSerializer(serializers.ModelSerializer):
             "provider",
             "to",
             "content",
+            "locale",
+            "category",
+            "topic",
             "status",
             "error",
             "error_detail",
@@ -122,6 +125,12 @@ class MessagePreviewSerializer(serializers.Serializer):
     content = serializers.JSONField()
     customer_id = serializers.CharField(required=False, max_length=255)
     attributes = serializers.JSONField(required=False)
+    locale = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="Render the content.locales variant this locale picks (es-MX, then es, else the "
+        "top level); default: the customer's locale.",
+    )
 
     def validate_attributes(self, value):
         if not isinstance(value, dict):

@@ -115,6 +115,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
             content=data["content"],
             customer=customer,
             attributes=data.get("attributes"),
+            locale=data.get("locale"),
         )
         return Response({"channel": data["channel"], "content": rendered})
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from audiences.models import Customer
 from workspaces.models import Workspace
 
-from .. import rendering
+from .. import locales, rendering
 from ..models import DeliveryEvent, Message
 from . import consent
 from .channels import channel_config_resolve
@@ -102,8 +102,9 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         event=step.event,
         journey={"id": step.journey_id, "name": step.journey_name},
     )
+    locale, content = locales.content_for_locale(channel, config.get("content") or {}, customer.locale)
     try:
-        rendered = rendering.content_render(channel, config.get("content") or {}, context)
+        rendered = rendering.content_render(channel, content, context)
         render_problems = rendering.rendered_errors(channel, rendered, workspace.settings)
     except rendering.RenderError as exc:
         rendered, render_problems = {}, [(exc.field, exc.message)]
@@ -173,6 +174,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         content=rendered,
         category=category,
         topic=topic_key,
+        locale=locale,
         status=Message.Status.FAILED if reason else Message.Status.QUEUED,
         error=reason,
         error_detail=detail[:2000],

@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from audiences.models import Customer
 from workspaces.models import Workspace
 
-from .. import rendering
+from .. import locales, rendering
 from ..models import ChannelConfig, Message
 from .sending import messages_send
 
@@ -21,10 +21,17 @@ def _raise_render(problems: list[tuple[str, str]]) -> None:
 
 
 def content_render_checked(
-    *, channel: str, content: Any, context: dict, workspace_settings: dict | None
+    *,
+    channel: str,
+    content: Any,
+    context: dict,
+    workspace_settings: dict | None,
+    locale: str | None = None,
 ) -> dict:
-    """Validated, rendered and limit-checked content, or a 400 naming the field and position."""
-    _raise_render(rendering.content_errors(channel, content))
+    """Validated, rendered and limit-checked content (the variant `locale` picks), or a 400
+    naming the field and position."""
+    _raise_render(locales.content_errors(channel, content))
+    _, content = locales.content_for_locale(channel, content, locale)
     try:
         rendered = rendering.content_render(channel, content, context)
     except rendering.RenderError as exc:
@@ -47,12 +54,21 @@ def message_preview(
     content: Any,
     customer: Customer | None = None,
     attributes: dict | None = None,
+    locale: str | None = None,
 ) -> dict:
+    """The content as `customer` (or `attributes`) would get it, in `locale` when given, else
+    in the customer's own locale (attributes' `locale` for a preview without a customer)."""
     context = rendering.liquid_context(
         customer=customer if customer is not None else (attributes or {})
     )
+    if locale is None:
+        locale = customer.locale if customer is not None else str((attributes or {}).get("locale") or "")
     return content_render_checked(
-        channel=channel, content=content, context=context, workspace_settings=workspace.settings
+        channel=channel,
+        content=content,
+        context=context,
+        workspace_settings=workspace.settings,
+        locale=locale,
     )
 
 
