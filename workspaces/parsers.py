@@ -9,6 +9,7 @@ without this check they reach the database and fail there, after part of a reque
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -74,14 +75,31 @@ class StrictJSONParser(JSONParser):
         return data
 
 
+def _form_value_problem(value: str) -> str | None:
+    """Why a form field's text cannot be stored: its own characters, or, when it holds a JSON
+    object or array, what that JSON decodes to (DRF's JSONField reads a form field as JSON, so
+    "\\u0000" or NaN there would reach the database as they would from a JSON body)."""
+    problem = text_problem(value)
+    if problem or value.lstrip()[:1] not in ("{", "["):
+        return problem
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return None  # not JSON: plain text, already checked
+    found = json_problem(parsed)
+    return (found[1] if found[0] == "body" else f"{found[0]}: {found[1]}") if found else None
+
+
 def _form_problem(data) -> dict[str, list[str]] | None:
-    """The 400 details for a form field (name or value) holding a NUL. Uploaded file names need no
-    check: Django's multipart parser keeps only a sanitized base name."""
+    """The 400 details for a form field (name or value) holding what PostgreSQL cannot store.
+    Uploaded file names need no check: Django's multipart parser keeps only a sanitized base name."""
     for name, values in data.lists():
-        for value in (name, *values):
-            problem = text_problem(value) if isinstance(value, str) else None
+        if text_problem(name):
+            return {"body": [f"a field name {text_problem(name)}"]}
+        for value in values:
+            problem = _form_value_problem(value) if isinstance(value, str) else None
             if problem:
-                return {"body" if text_problem(name) else name: [problem]}
+                return {name: [problem]}
     return None
 
 

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 from rest_framework.test import APIClient
@@ -274,6 +275,24 @@ def test_nul_in_an_uploaded_csv_of_ids_is_400_and_adds_no_one(api, workspace):
         assert response.json()["error"]["details"]["file"] == [message]
     assert api.get(f"/api/v1/lists/{customer_list['id']}").json()["member_count"] == 0
     assert not Enrollment.objects.for_workspace(workspace).exists()
+
+
+def test_json_inside_a_form_field_is_checked_like_a_json_body(api, workspace):
+    """DRF's JSONField reads a form or multipart field as JSON: what it decodes to (a NUL, a lone
+    surrogate, NaN) is refused as from a JSON body. Found by schemathesis (POST /journeys, multipart)."""
+    from journeys.models import Journey
+
+    for bad, where in (('{"a": "x\\u0000"}', "a"), ('{"k": [NaN]}', "k[0]"), ('{"\\ud800": 1}', "has a key")):
+        for fmt in ("multipart", None):
+            fields = {"name": "J", "settings": bad}
+            if fmt:
+                response = api.post("/api/v1/journeys", fields, format=fmt)
+            else:
+                response = api.post("/api/v1/journeys", urlencode(fields), content_type="application/x-www-form-urlencoded")
+            assert response.status_code == 400, (bad, fmt, response.status_code, response.content[:200])
+            assert where in response.json()["error"]["details"]["settings"][0], response.json()
+    assert not Journey.objects.for_workspace(workspace).exists()
+    assert api.post("/api/v1/lists", {"name": "[not json] {either"}, format="multipart").status_code == 201
 
 
 def test_nul_on_the_tracking_api_is_400_in_segment_words(api):
