@@ -1,6 +1,7 @@
 """Provider callbacks under /api/v1/hooks/: Twilio status callbacks and the WhatsApp Cloud
 webhook (each verified by the provider's signature), plus the open pixel, click redirect and
-one-click unsubscribe (signed tokens). None of them uses an API key."""
+signed tracking links (the unsubscribe and preference pages: preference_views.py). None of them
+uses an API key."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core import signing
 from django.http import HttpResponse, HttpResponseRedirect
-from django.utils.html import escape
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
@@ -180,42 +180,3 @@ class ClickHook(HookView):
                 message=message, status="clicked", source="click", data={"url": found[1]}
             )
         return HttpResponseRedirect(found[1])
-
-
-UNSUBSCRIBE_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Unsubscribe</title></head>
-<body><main><h1>Unsubscribe</h1><p>Stop receiving {channel} messages like this one?</p>
-<form method="post" action="{action}"><button type="submit">Unsubscribe</button></form>
-</main></body></html>"""
-
-
-class UnsubscribeHook(HookView):
-    """GET only shows a confirmation page: link scanners and mail previews follow links, and must
-    not unsubscribe anyone. POST unsubscribes, both from that page's form and as RFC 8058
-    one-click from the mail client (`List-Unsubscribe=One-Click` in the body)."""
-
-    @extend_schema(
-        responses={(200, "text/html"): str, 404: None}, parameters=[OpenApiParameter("t", str)]
-    )
-    def get(self, request):
-        message = _message(tracking.unsubscribe_token_read(request.query_params.get("t", "")))
-        if message is None:
-            return json_error(404, "not_found", "Not found.")
-        page = UNSUBSCRIBE_PAGE.format(
-            channel=escape(message.channel.replace("_", " ")),
-            action=escape(request.get_full_path()),
-        )
-        response = HttpResponse(page, content_type="text/html; charset=utf-8")
-        response["Cache-Control"] = "no-store"
-        return response
-
-    @extend_schema(
-        request=None, responses={200: None, 404: None}, parameters=[OpenApiParameter("t", str)]
-    )
-    def post(self, request):
-        message = _message(tracking.unsubscribe_token_read(request.query_params.get("t", "")))
-        if message is None:
-            return json_error(404, "not_found", "Not found.")
-        services.customer_unsubscribe(message=message)
-        return HttpResponse("You are unsubscribed.", content_type="text/plain")

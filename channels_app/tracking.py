@@ -15,6 +15,7 @@ from .models import Message
 OPEN_SALT = "waymark.tracking.open"
 CLICK_SALT = "waymark.tracking.click"
 UNSUBSCRIBE_SALT = "waymark.tracking.unsubscribe"
+PREFERENCES_SALT = "waymark.tracking.preferences"
 HREF_RE = re.compile(r"""(href\s*=\s*)(["'])(https?://[^"'\s>]+)\2""", re.IGNORECASE)
 # The 43-byte transparent GIF every open pixel answers with.
 PIXEL_GIF = (
@@ -87,8 +88,12 @@ def click_url(message_id: int, target: str, *, workspace_secret: str | None = No
     return _url("click", _sign(message_id, [message_id, target], CLICK_SALT, workspace_secret))
 
 
-def unsubscribe_url(message_id: int) -> str:
-    return _url("unsubscribe", _sign(message_id, message_id, UNSUBSCRIBE_SALT))
+def unsubscribe_url(message_id: int, *, workspace_secret: str | None = None) -> str:
+    return _url("unsubscribe", _sign(message_id, message_id, UNSUBSCRIBE_SALT, workspace_secret))
+
+
+def preferences_url(message_id: int, *, workspace_secret: str | None = None) -> str:
+    return _url("preferences", _sign(message_id, message_id, PREFERENCES_SALT, workspace_secret))
 
 
 def open_token_read(token: str) -> int | None:
@@ -111,6 +116,11 @@ def click_token_read(token: str) -> tuple[int, str] | None:
 
 def unsubscribe_token_read(token: str) -> int | None:
     value = _unsign(token, UNSUBSCRIBE_SALT)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def preferences_token_read(token: str) -> int | None:
+    value = _unsign(token, PREFERENCES_SALT)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from audiences.api import paths  # noqa: F401  (registers the external_id path converter)
 
-from .. import callbacks
+from .. import callbacks, preference_views
 from . import views
 
 router = SimpleRouter(trailing_slash=False)
@@ -22,6 +22,7 @@ urlpatterns = [
     path("hooks/whatsapp", callbacks.WhatsAppHook.as_view(), name="hook-whatsapp"),
     path("hooks/open", callbacks.OpenPixelHook.as_view(), name="hook-open"),
     path("hooks/click", callbacks.ClickHook.as_view(), name="hook-click"),
-    path("hooks/unsubscribe", callbacks.UnsubscribeHook.as_view(), name="hook-unsubscribe"),
+    path("hooks/unsubscribe", preference_views.UnsubscribeHook.as_view(), name="hook-unsubscribe"),
+    path("hooks/preferences", preference_views.PreferencesHook.as_view(), name="hook-preferences"),
     *router.urls,
 ]

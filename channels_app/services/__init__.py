@@ -10,6 +10,7 @@ from .channels import (
 )
 from .consent import quiet_hours_end
 from .enqueue import SEND_BATCH, messages_enqueue, webhook_call_enqueue
+from .preferences import customer_unsubscribe, preferences_for, preferences_save
 from .prepare import MessageStep, StepOutcome, message_prepare
 from .previews import channel_test_send, content_render_checked, message_preview
 from .receipts import (
@@ -18,7 +19,6 @@ from .receipts import (
     RANK,
     RECEIPT_STATUSES,
     awaited_reached,
-    customer_unsubscribe,
     inbox_read,
     message_receipt,
 )
@@ -61,6 +61,8 @@ __all__ = [
     "inbox_read",
     "message_prepare",
     "message_preview",
+    "preferences_for",
+    "preferences_save",
     "message_receipt",
     "messages_enqueue",
     "messages_send",

@@ -15,7 +15,7 @@ from workspaces.models import Workspace
 
 from .. import locales, rendering
 from ..models import DeliveryEvent, Message
-from . import consent
+from . import consent, links
 from .channels import channel_config_resolve
 from .previews import with_metadata
 
@@ -103,6 +103,11 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         journey={"id": step.journey_id, "name": step.journey_name},
     )
     locale, content = locales.content_for_locale(channel, config.get("content") or {}, customer.locale)
+    message_id = None
+    if not step.simulate and links.mentions_links(content):
+        # The links are signed for this message, so its id is taken before it is rendered.
+        message_id = links.message_id_reserve()
+    context.update(links.link_variables(message_id, workspace))
     try:
         rendered = rendering.content_render(channel, content, context)
         render_problems = rendering.rendered_errors(channel, rendered, workspace.settings)
@@ -157,6 +162,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
 
     awaited = config.get("await")
     message = Message(
+        id=message_id,
         workspace=workspace,
         customer=customer,
         enrollment_id=step.enrollment_id,

@@ -12,6 +12,7 @@ from workspaces.models import Workspace
 
 from .. import locales, rendering
 from ..models import ChannelConfig, Message
+from .links import link_variables
 from .sending import messages_send
 
 
@@ -61,6 +62,7 @@ def message_preview(
     context = rendering.liquid_context(
         customer=customer if customer is not None else (attributes or {})
     )
+    context.update(link_variables(None, workspace))  # sample links: no message to sign for
     if locale is None:
         locale = customer.locale if customer is not None else str((attributes or {}).get("locale") or "")
     return content_render_checked(

@@ -1,5 +1,5 @@
 """Delivery receipts: a status (and those it implies) recorded on the message with a
-DeliveryEvent, waking the enrollment that awaits it; inbox reads and unsubscribes."""
+DeliveryEvent, waking the enrollment that awaits it; and inbox reads."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
-
-from audiences.models import Customer
 
 from ..models import DeliveryEvent, Message
 
@@ -106,17 +104,3 @@ def message_receipt(
 
 def inbox_read(*, message: Message) -> Message:
     return message_receipt(message=message, status="read", source="inbox")
-
-
-def customer_unsubscribe(*, message: Message) -> None:
-    """One-click unsubscribe from the message's channel (List-Unsubscribe, RFC 8058)."""
-    if message.customer_id is None:
-        return
-    with transaction.atomic():
-        customer = (
-            Customer.objects.unscoped().select_for_update().filter(pk=message.customer_id).first()
-        )
-        if customer is not None and message.channel not in customer.unsubscribed:
-            customer.unsubscribed = [*customer.unsubscribed, message.channel]
-            customer.updated_at = timezone.now()
-            customer.save(update_fields=["unsubscribed", "updated_at"])

@@ -1,5 +1,6 @@
-"""The unsubscribe link: a GET (a person, or a link scanner) only shows a confirmation form; a
-POST unsubscribes, from that form or as RFC 8058 one-click from the mail client."""
+"""The unsubscribe link: a GET (a person, or a link scanner) only shows the preference page with an
+unsubscribe button; a POST unsubscribes, from that button or as RFC 8058 one-click from the mail
+client."""
 
 from __future__ import annotations
 
@@ -23,14 +24,14 @@ def _emailed(workspace):
     return customer, tracking.unsubscribe_url(message.pk).replace("http://testserver", "")
 
 
-def test_get_shows_a_confirmation_form_and_unsubscribes_nobody(client, workspace):
+def test_get_shows_an_unsubscribe_button_and_unsubscribes_nobody(client, workspace):
     customer, url = _emailed(workspace)
     for _ in range(3):  # a scanner may follow the link more than once
         page = client.get(url)
         assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
     customer.refresh_from_db()
     assert customer.unsubscribed == []
-    [action] = re.findall(r'<form method="post" action="([^"]+)"', page.content.decode())
+    [action] = re.findall(r'<form id="unsubscribe" method="post" action="([^"]+)"', page.content.decode())
     assert action.replace("&amp;", "&") == url
     confirmed = client.post(action.replace("&amp;", "&"))
     assert confirmed.status_code == 200
