@@ -14,7 +14,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, islice
 
 import psycopg
@@ -32,6 +32,7 @@ from .normalize import (
     timezone_clean,
 )
 from .services import MAX_ATTRIBUTES_BYTES, database_error_message
+from .topics import CSV_COLUMN_PREFIX, topic_cells_clean, topic_columns, topic_keys
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ class _Layout:
     id_index: int
     known: dict[str, int]  # email/phone/timezone/locale/tags → file column
     attributes: list[tuple[str, int]]  # attribute name → file column
+    # topic:<key> columns (staged among the attributes, moved to subscriptions by _store_sql):
+    # file column → topic key
+    topics: dict[int, str] = field(default_factory=dict)
 
 
 def _layout(header: list[str]) -> _Layout:
@@ -133,8 +137,13 @@ def _layout(header: list[str]) -> _Layout:
         raise FieldError(f"The header names column {duplicate!r} twice.")
     known = {name: lowered.index(name) for name in KNOWN_COLUMNS if name in lowered}
     taken = {id_index, *known.values()}
-    attributes = [(n, i) for i, n in enumerate(names) if i not in taken and n]
-    return _Layout(width=len(header), id_index=id_index, known=known, attributes=attributes)
+    topics = topic_columns(names)
+    attributes = [
+        (f"{CSV_COLUMN_PREFIX}{topics[i]}" if i in topics else n, i)
+        for i, n in enumerate(names)
+        if i not in taken and n
+    ]
+    return _Layout(width=len(header), id_index=id_index, known=known, attributes=attributes, topics=topics)
 
 
 def _store_sql(stage: str, layout: _Layout, *, with_list: bool, upsert: bool) -> str:
@@ -159,8 +168,18 @@ def _store_sql(stage: str, layout: _Layout, *, with_list: bool, upsert: bool) ->
         if with_list
         else ""
     )
-    on_conflict = """
+    attributes, subscriptions = "s.attributes::jsonb", "'{}'::jsonb"
+    if layout.topics:  # topic:<key> cells (true/false) move from the staged attributes
+        names = ", ".join(f"'{CSV_COLUMN_PREFIX}{key}'" for key in layout.topics.values())  # keys: [a-z0-9_.-]
+        attributes = f"s.attributes::jsonb - ARRAY[{names}]::text[]"
+        subscriptions = (
+            f"(SELECT COALESCE(jsonb_object_agg(substr(a.key, {len(CSV_COLUMN_PREFIX) + 1}), a.value), '{{}}') "
+            f"FROM jsonb_each(s.attributes::jsonb) a WHERE a.key IN ({names}))"
+        )
+    merge_subscriptions = "subscriptions = c.subscriptions || EXCLUDED.subscriptions," if layout.topics else ""
+    on_conflict = f"""
         ON CONFLICT (workspace_id, external_id) DO UPDATE SET
+            {merge_subscriptions}
             email = CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email ELSE c.email END,
             phone = CASE WHEN EXCLUDED.phone <> '' THEN EXCLUDED.phone ELSE c.phone END,
             timezone = CASE WHEN EXCLUDED.timezone <> '' THEN EXCLUDED.timezone ELSE c.timezone END,
@@ -172,10 +191,10 @@ def _store_sql(stage: str, layout: _Layout, *, with_list: bool, upsert: bool) ->
     return f"""
     WITH up AS (
         INSERT INTO audiences_customer AS c (workspace_id, external_id, email, phone, timezone, locale,
-            attributes, tags, push_tokens, unsubscribed, created_at, updated_at)
+            attributes, tags, push_tokens, unsubscribed, subscriptions, created_at, updated_at)
         SELECT %(ws)s, s.external_id, COALESCE({known("email")}, ''), COALESCE({known("phone")}, ''),
             COALESCE({known("timezone")}, ''), COALESCE({known("locale")}, ''),
-            s.attributes::jsonb, {tags}, '[]'::jsonb, '{{}}', %(now)s, %(now)s
+            {attributes}, {tags}, '[]'::jsonb, '{{}}', {subscriptions}, %(now)s, %(now)s
         FROM {stage} s
         {on_conflict}
     ){list_insert}
@@ -286,6 +305,7 @@ def _row_cleaner(layout: _Layout) -> Callable[[list[str]], str | None]:
     others = [(i, clean) for name, clean in (("phone", phone_clean), ("timezone", timezone_clean), ("locale", locale_clean))
               if (i := layout.known.get(name)) is not None]
     email_match = EMAIL_RE.match
+    topics = layout.topics
 
     def problem(row: list[str]) -> str | None:
         if len(row) != width:
@@ -307,6 +327,11 @@ def _row_cleaner(layout: _Layout) -> Callable[[list[str]], str | None]:
                     row[index] = clean(row[index])
         except FieldError as exc:
             return f"malformed {exc}"
+        for index, key in topics.items():
+            column = {}
+            row[index] = topic_cells_clean(key, [row[index]], column)[0]
+            if column:
+                return column[0]
         return None
 
     return problem
@@ -522,6 +547,8 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
             elif name in cleaners:
                 column = _clean_column(column, cleaners[name], refused)
             cells.append(column)
+        for index, key in layout.topics.items():  # typed true/false for the attribute fragments
+            columns[index] = topic_cells_clean(key, columns[index], refused)
         if refused:  # those rows are reported, the others stored (as the row path does)
             keep = [i for i in range(len(ids)) if i not in refused]
             cells = [[column[i] for i in keep] for column in cells]
@@ -625,6 +652,8 @@ def _run(progress: _Job, raw) -> None:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise FieldError(f"The header cannot be read as UTF-8 CSV: {exc}") from exc
     layout = _layout(header)
+    if unknown := sorted(set(layout.topics.values()) - topic_keys(workspace=job.workspace_id)):
+        raise FieldError(f"Column {CSV_COLUMN_PREFIX}{unknown[0]} names no topic of this workspace.")
     with_list = job.customer_list_id is not None
     statements = {"upsert": False, "insert": True}
     chunks: queue.Queue = queue.Queue(maxsize=1)

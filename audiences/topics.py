@@ -158,6 +158,32 @@ def subscriptions_merge(current: dict | None, patch: dict[str, bool | None]) -> 
     return merged
 
 
+def topic_columns(names: list[str]) -> dict[int, str]:
+    """The file's topic:<key> columns (prefix in any case): column index → topic key."""
+    topics = {}
+    for index, name in enumerate(names):
+        if name.lower().startswith(CSV_COLUMN_PREFIX):
+            key = name[len(CSV_COLUMN_PREFIX) :].strip()
+            if not TOPIC_KEY_RE.match(key):
+                raise FieldError(f"Column {name!r}: {key!r} is not a topic key ({TOPIC_KEY_HELP}).")
+            topics[index] = key
+    return topics
+
+
+def topic_cells_clean(key: str, cells, refused: dict[int, str]) -> list[str]:
+    """A topic:<key> column's cells as "true", "false" or "" (no change); a cell that is none of
+    true/false/yes/no/1/0 puts its row in `refused` (unless an earlier column did)."""
+    cleaned = []
+    for i, cell in enumerate(cells):
+        try:
+            choice = subscription_csv_value(cell)
+        except FieldError as exc:
+            refused.setdefault(i, f"{CSV_COLUMN_PREFIX}{key}: {exc}")
+            choice = None
+        cleaned.append("" if choice is None else ("true" if choice else "false"))
+    return cleaned
+
+
 def subscription_csv_value(raw: str) -> bool | None:
     """A topic:<key> cell: true/yes/1 or false/no/0 (any case); empty leaves the choice as it is.
     Raises FieldError otherwise."""
