@@ -31,6 +31,8 @@ from django.db.models import (
     Exists,
     Expression,
     F,
+    FloatField,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -593,11 +595,13 @@ def facts_for(
             Event.objects.for_workspace(workspace_id)
             .filter(wanted, _any_customer(ids))
             .order_by()  # sorted below: an ORDER BY here made PostgreSQL walk every event of the name
-            .values_list("customer_id", "name", "occurred_at", *(["properties"] if with_properties else []))
+            .annotate(at=_EPOCH)
+            .values_list("customer_id", "name", "at", *(["properties"] if with_properties else []))
         )
-        for customer_id, name, occurred_at, *properties in sorted(rows, key=lambda row: row[2]):
+        at = datetime.fromtimestamp
+        for customer_id, name, epoch, *properties in sorted(rows, key=lambda row: row[2]):
             facts[customer_id].events.append(
-                EventFact(name, occurred_at, properties[0] if properties and name in with_properties else EMPTY_PROPERTIES)
+                EventFact(name, at(epoch, UTC), properties[0] if properties and name in with_properties else EMPTY_PROPERTIES)
             )
     if list_ids and ids:
         rows = (
@@ -611,9 +615,15 @@ def facts_for(
 
 
 def _any_customer(ids: list[int]) -> SQL:
-    """`customer_id = ANY(%s)` with the ids as one array parameter: `__in` sent 10,000 parameters,
-    whose conversion took longer than the query."""
-    return SQL("{0} = ANY(%s::bigint[])", [F("customer_id")], [ids])
+    """`customer_id = ANY('{…}'::bigint[])` with the ids as one array literal: `__in` sent 10,000
+    parameters, whose conversion took longer than the query (a list parameter, ~2.5 µs an id)."""
+    stored = [str(int(pk)) for pk in ids if pk is not None]  # a simulated customer has no id
+    return SQL("{0} = ANY(%s::bigint[])", [F("customer_id")], ["{" + ",".join(stored) + "}"])
+
+
+# occurred_at as epoch seconds: a float8 carries microseconds exactly for these dates (its step near
+# 2e9 s is 0.24 µs) and loads ~5x faster than the ISO text Django parses for a timestamptz.
+_EPOCH = Func(F("occurred_at"), template="extract(epoch FROM %(expressions)s)::float8", output_field=FloatField())
 
 
 EMPTY_PROPERTIES: dict = {}  # shared, never written: events whose properties no clause reads

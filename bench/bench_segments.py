@@ -35,6 +35,7 @@ BATCH = int(os.environ.get("BENCH_SEGMENT_BATCH", 10_000))
 DAYS = 90
 LISTED = 0.1  # of the customers are on list L
 LOAD_CHUNK = 1_000_000  # events per INSERT … SELECT (one transaction each)
+REBUILT_INDEXES = ("event_customer_name_at", "event_workspace_name_at")  # dropped for the load, rebuilt after
 TARGET_COUNT_S = 1.0
 TARGET_BRANCH_S = 0.1
 PLANS = ROOT / ".data" / "bench" / "segment-plans.txt"
@@ -81,7 +82,32 @@ def _prepare():
             " SELECT %s, %s, id, now() FROM audiences_customer WHERE workspace_id = %s AND random() < %s",
             [ws, listed.pk, ws, LISTED],
         )
-    # Events in time order (as ingest appends them), each chunk its own transaction.
+    # Events in time order (as ingest appends them), each chunk its own transaction; the two
+    # secondary indexes are built once afterwards (a sorted build, not 20M random inserts into
+    # an index larger than shared_buffers), from their own definitions, whatever happens.
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audiences_event' AND indexname = ANY(%s)",
+                    [list(REBUILT_INDEXES)])
+        definitions = cur.fetchall()
+        for name, _ in definitions:
+            cur.execute(f'DROP INDEX "{name}"')
+    try:
+        _load_events(ws, low, high)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SET maintenance_work_mem = '512MB'")  # the sort of a 20M-row build in memory
+            for _, definition in definitions:
+                cur.execute(definition)
+            cur.execute("RESET maintenance_work_mem")
+    with connection.cursor() as cur:
+        for table in ("audiences_customer", "audiences_listmember", "audiences_event"):
+            cur.execute(f"VACUUM (ANALYZE) {table}")
+    return workspace, listed, time.monotonic() - started
+
+
+def _load_events(ws: int, low: int, high: int) -> None:
+    from django.db import connection
+
     for start in range(0, EVENTS, LOAD_CHUNK):
         with connection.cursor() as cur:
             cur.execute(
@@ -97,10 +123,6 @@ def _prepare():
                 {"ws": ws, "low": low, "span": high - low + 1, "days": DAYS, "total": EVENTS,
                  "start": start, "stop": min(EVENTS, start + LOAD_CHUNK)},
             )
-    with connection.cursor() as cur:
-        for table in ("audiences_customer", "audiences_listmember", "audiences_event"):
-            cur.execute(f"VACUUM (ANALYZE) {table}")
-    return workspace, listed, time.monotonic() - started
 
 
 def _median(fn, runs: int = 5) -> tuple[float, list[float], object]:
@@ -164,7 +186,9 @@ def run() -> list[dict]:
 
     # As the engine calls it today (no `now`: every purchase of the batch's customers), and with
     # the batch's `now` (only the window's).
+    cpu = time.process_time()
     branch_s, branch_runs, branch_true = _median(lambda: branch(False))
+    branch_cpu = (time.process_time() - cpu) / len(branch_runs)  # this process: Python, not PostgreSQL
     bounded_s, _, bounded_true = _median(lambda: branch(True))
     assert bounded_true == branch_true
     pks = [c.pk for c in customers]
@@ -202,6 +226,7 @@ def run() -> list[dict]:
             "figure": round(branch_s, 3), "unit": "s", "target": TARGET_BRANCH_S, "ok": branch_s <= TARGET_BRANCH_S,
             "reference": "event_batch_probe_s",
             "note": f"{branch_true:,} take the branch; median of 5 ({', '.join(f'{t:.3f}' for t in branch_runs)}); "
+            f"{1e3 * branch_cpu:.0f} ms of Python CPU a batch; "
             f"given the batch's now (only the window's events loaded) {bounded_s:.3f} s; "
             f"bare probe of the batch's purchase events {probe_s:.3f} s; load average {load}",
         },
