@@ -83,3 +83,17 @@ def test_no_secret_key_is_written_in_the_repository():
                         r"(?m)^#?\s*SECRET_KEY=\S{8,}",  # .env style
                         r"\$\{SECRET_KEY:-"):  # compose fallback
             assert not re.search(literal, text), f"{name} carries a default SECRET_KEY ({literal})"
+
+
+def test_the_web_process_believes_forwarded_headers_only_from_trusted_proxies():
+    """uvicorn rewrites the client address from X-Forwarded-For when the peer is in its
+    FORWARDED_ALLOW_IPS, which defaults to 127.0.0.1: unless the Procfile (make run) and compose
+    give it TRUSTED_PROXIES, a local client could forge the address the limits count."""
+    procfile = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert re.search(r'FORWARDED_ALLOW_IPS="\$\{TRUSTED_PROXIES:-\}" uvicorn ', procfile["web"])
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    web_env = compose["services"]["web"]["environment"]
+    assert web_env["FORWARDED_ALLOW_IPS"] == "${TRUSTED_PROXIES:-}"
