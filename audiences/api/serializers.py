@@ -15,6 +15,9 @@ class PushTokenSerializer(serializers.Serializer):
 
 class CustomerSerializer(serializers.ModelSerializer):
     push_tokens = PushTokenSerializer(many=True, read_only=True)
+    subscriptions = serializers.DictField(
+        child=serializers.BooleanField(), read_only=True, help_text="Topic key → the customer's choice."
+    )
 
     class Meta:
         model = Customer
