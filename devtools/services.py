@@ -83,6 +83,9 @@ def free_port(start: int) -> int:
     """The first port from `start` that nothing on this machine listens on."""
     for port in range(start, start + 200):
         with socket.socket() as probe:
+            # Bind as the servers do (uvicorn, postgres, redis all set SO_REUSEADDR): connections
+            # left in TIME-WAIT by a server that just stopped do not stop it binding again.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
