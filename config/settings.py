@@ -284,3 +284,9 @@ AUTHENTICATION_BACKENDS = ["workspaces.login_limits.RateLimitedModelBackend"]
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=50)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+
+# Publishable keys (wm_pk_…) in web pages: CORS on /v1/ for their allowed origins, answered right
+# after the request guard; and their own rate limits, per key and per key and client address.
+MIDDLEWARE.insert(MIDDLEWARE.index("workspaces.middleware.RequestGuardMiddleware") + 1, "workspaces.origins.TrackingCorsMiddleware")
+PUBLISHABLE_KEY_RATE = env.str("PUBLISHABLE_KEY_RATE", default="3000/min")
+PUBLISHABLE_KEY_ADDRESS_RATE = env.str("PUBLISHABLE_KEY_ADDRESS_RATE", default="300/min")

@@ -49,6 +49,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_lookup(parts[1])
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        if key.kind == "publishable":  # web pages hold it: it only writes tracking calls (/v1/)
+            raise exceptions.PermissionDenied("A publishable key works only on the /v1/ tracking endpoints.")
         # request.auth carries `.workspace` and `.role` for both kinds of credential.
         return ApiKeyPrincipal(key), key
 

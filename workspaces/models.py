@@ -146,6 +146,11 @@ class Membership(models.Model):
         return f"{self.user} in {self.workspace} as {self.role}"
 
 
+class ApiKeyKind(models.TextChoices):
+    SECRET = "secret", "Secret"
+    PUBLISHABLE = "publishable", "Publishable"
+
+
 class ApiKey(WorkspaceModel):
     """A secret shown once; only its SHA-256 and a lookup prefix are stored."""
 
@@ -157,6 +162,10 @@ class ApiKey(WorkspaceModel):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A publishable key (wm_pk_…) sits in web pages and apps: it only writes tracking calls, and
+    # browsers may use it only from `allowed_origins` (e.g. "https://shop.example").
+    kind = models.CharField(max_length=16, choices=ApiKeyKind.choices, default=ApiKeyKind.SECRET)
+    allowed_origins = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.workspace_id})"

@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .live import membership_changed_notify
-from .models import ROLE_RANK, ApiKey, Invitation, Membership, Role, User, Workspace
+from .models import ROLE_RANK, ApiKey, ApiKeyKind, Invitation, Membership, Role, User, Workspace
 
 logger = logging.getLogger(__name__)
 
 API_KEY_PREFIX = "wm_"
+PUBLISHABLE_KEY_PREFIX = "wm_pk_"  # lookups are hex, so no secret key starts like this
 # 8 random characters after "wm_" identify the key; the remaining 32 bytes are the secret.
 LOOKUP_CHARS = 8
 
@@ -55,21 +56,32 @@ def membership_set(*, workspace: Workspace, user: User, role: str) -> Membership
 
 
 def api_key_create(
-    *, workspace: Workspace, name: str = "", role: str = Role.OWNER, created_by: User | None = None
+    *,
+    workspace: Workspace,
+    name: str = "",
+    role: str = Role.OWNER,
+    created_by: User | None = None,
+    kind: str = ApiKeyKind.SECRET,
+    allowed_origins: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """Returns the stored key and its plaintext, which is never available again."""
+    """Returns the stored key and its plaintext, which is never available again. A publishable
+    key only writes tracking calls (the editor role they need) whatever `role` says."""
+    kind = ApiKeyKind(kind)
     while True:
         lookup = secrets.token_hex(LOOKUP_CHARS // 2)
         if not ApiKey.objects.unscoped().filter(prefix=lookup).exists():
             break
-    raw = f"{API_KEY_PREFIX}{lookup}{secrets.token_urlsafe(32)}"
+    start = PUBLISHABLE_KEY_PREFIX if kind == ApiKeyKind.PUBLISHABLE else API_KEY_PREFIX
+    raw = f"{start}{lookup}{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.unscoped().create(
         workspace=workspace,
         name=name,
         prefix=lookup,
         key_hash=_hash_key(raw),
-        role=Role(role),
+        role=Role.EDITOR if kind == ApiKeyKind.PUBLISHABLE else Role(role),
         created_by=created_by,
+        kind=kind,
+        allowed_origins=list(allowed_origins or []) if kind == ApiKeyKind.PUBLISHABLE else [],
     )
     return key, raw
 
@@ -105,9 +117,10 @@ def _from_row(model, fields, values):
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
     """The active key matching `raw`, compared in constant time; None otherwise."""
-    if not raw.startswith(API_KEY_PREFIX) or len(raw) < len(API_KEY_PREFIX) + LOOKUP_CHARS + 1:
+    start = PUBLISHABLE_KEY_PREFIX if raw.startswith(PUBLISHABLE_KEY_PREFIX) else API_KEY_PREFIX
+    if not raw.startswith(start) or len(raw) < len(start) + LOOKUP_CHARS + 1:
         return None
-    lookup = raw[len(API_KEY_PREFIX) : len(API_KEY_PREFIX) + LOOKUP_CHARS]
+    lookup = raw[len(start) : len(start) + LOOKUP_CHARS]
     with connection.cursor() as cursor:
         cursor.execute(_API_KEY_SQL, [lookup])
         row = cursor.fetchone()

@@ -23,16 +23,29 @@ class WorkspaceKeyThrottle(BaseThrottle):
         rate = getattr(view, "throttle_rate", None) or settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
         limit, period = _parse_rate(rate)
         auth = getattr(request, "auth", None)
+        scope = getattr(view, "throttle_scope", self.scope)
+        if getattr(auth, "kind", None) == "publishable":
+            # Anyone can copy a key from a web page: it gets its own budget, and one address
+            # gets a small share of it, so a single client cannot spend all of it.
+            address = self.get_ident(request)
+            return self._count(
+                f"{scope}:pk:{auth.prefix}", *_parse_rate(settings.PUBLISHABLE_KEY_RATE)
+            ) and self._count(
+                f"{scope}:pk:{auth.prefix}:ip:{address}",
+                *_parse_rate(settings.PUBLISHABLE_KEY_ADDRESS_RATE),
+            )
         if auth is not None and hasattr(auth, "prefix"):
             ident = f"key:{auth.prefix}"
         elif getattr(request, "user", None) is not None and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
             ident = f"ip:{self.get_ident(request)}"
+        return self._count(f"{scope}:{ident}", limit, period)
+
+    def _count(self, ident: str, limit: int, period: int) -> bool:
         now = time.time()
         window = int(now // period)
-        scope = getattr(view, "throttle_scope", self.scope)
-        redis_key = f"wm:rl:{scope}:{ident}:{window}"
+        redis_key = f"wm:rl:{ident}:{window}"
         pipe = get_redis().pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, period + 1)

@@ -1,15 +1,36 @@
 """The Segment-compatible tracking routes, mounted at /v1/ (where the SDKs post) by config/urls.py."""
 
 from django.urls import path
+from drf_spectacular.utils import extend_schema
 
 from . import views
+from .project_settings import ProjectSettingsView
+
+TRACKING_VIEWS = (
+    views.IdentifyView,
+    views.TrackView,
+    views.PageView,
+    views.ScreenView,
+    views.GroupView,
+    views.AliasView,
+    views.BatchView,
+)
+
+
+def _short(view):
+    """The same endpoint at analytics.js's one-letter path (/v1/t, /v1/p, /v1/b, …), left out
+    of the OpenAPI document, which describes each operation once."""
+    alias = extend_schema(exclude=True)(type(f"Short{view.__name__}", (view,), {}))
+    return path(view.kind[0], alias.as_view())
+
 
 urlpatterns = [
-    path("identify", views.IdentifyView.as_view(), name="tracking-identify"),
-    path("track", views.TrackView.as_view(), name="tracking-track"),
-    path("page", views.PageView.as_view(), name="tracking-page"),
-    path("screen", views.ScreenView.as_view(), name="tracking-screen"),
-    path("group", views.GroupView.as_view(), name="tracking-group"),
-    path("alias", views.AliasView.as_view(), name="tracking-alias"),
-    path("batch", views.BatchView.as_view(), name="tracking-batch"),
+    *[path(view.kind, view.as_view(), name=f"tracking-{view.kind}") for view in TRACKING_VIEWS],
+    *[_short(view) for view in TRACKING_VIEWS],
+    # analytics.js loads these from its cdnURL before it sends anything.
+    path(
+        "projects/<str:write_key>/settings",
+        ProjectSettingsView.as_view(),
+        name="tracking-project-settings",
+    ),
 ]

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from workspaces.auth import ApiKeyPrincipal, api_key_lookup
 from workspaces.errors import api_exception_handler
+from workspaces.origins import key_allows_origin
 from workspaces.viewsets import WorkspaceAPIView
 
 from . import serializers as s
@@ -99,6 +100,10 @@ class WriteKeyAuthentication(BaseAuthentication):
         key = api_key_lookup(str(raw))
         if key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked write key.")
+        if not key_allows_origin(key, request.headers.get("Origin")):
+            raise exceptions.PermissionDenied(
+                "This write key is not allowed from this page's origin."
+            )
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request):

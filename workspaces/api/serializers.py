@@ -1,18 +1,45 @@
 from rest_framework import serializers
 
-from ..models import ApiKey, Invitation, Role
+from ..models import ApiKey, ApiKeyKind, Invitation, Role
+from ..origins import MAX_ALLOWED_ORIGINS, origin_normalize
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "role", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "role", "kind", "allowed_origins", "created_at", "last_used_at", "revoked_at"]
         read_only_fields = fields
+
+
+class OriginField(serializers.CharField):
+    """A web origin as browsers send it in `Origin`: scheme://host[:port], nothing after."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        origin = origin_normalize(text)
+        if origin is None:
+            raise serializers.ValidationError(
+                f"{text!r} is not an origin; write it like https://shop.example or http://localhost:3000."
+            )
+        return origin
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Role.choices, required=False, default=Role.OWNER)
+    kind = serializers.ChoiceField(choices=ApiKeyKind.choices, required=False, default=ApiKeyKind.SECRET)
+    allowed_origins = serializers.ListField(
+        child=OriginField(max_length=300),
+        required=False,
+        default=list,
+        max_length=MAX_ALLOWED_ORIGINS,
+        help_text="Publishable keys: the web origins whose pages may use the key.",
+    )
+
+    def validate(self, attrs):
+        if attrs.get("allowed_origins") and attrs.get("kind") != ApiKeyKind.PUBLISHABLE:
+            raise serializers.ValidationError({"allowed_origins": ["Only a publishable key has allowed origins."]})
+        return attrs
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
