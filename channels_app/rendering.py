@@ -18,6 +18,8 @@ from templating import (  # noqa: F401
     template_errors_in,
 )
 
+from . import kakao
+
 CHANNELS = (
     "email",
     "sms",
@@ -37,7 +39,7 @@ class FieldSpec:
     required: bool = False
     kind: str = (
         "template"  # template | text (plain string) | list | dict | templates (list of templates)
-    )
+    )  # | template_map (name → template) | flag (boolean)
     choices: tuple[str, ...] = ()
 
 
@@ -76,15 +78,22 @@ CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
         "text": FieldSpec(required=True),
         "parse_mode": FieldSpec(kind="text", choices=("HTML", "MarkdownV2")),
     },
+    # Kakao's own rules (buttons, #{name} variables, the dealers' limits) are in kakao.py.
     "kakao_alimtalk": {
         "template_code": FieldSpec(required=True, kind="text"),
         "text": FieldSpec(required=True),
+        "variables": FieldSpec(kind="template_map"),
         "buttons": FieldSpec(kind="list"),
+        "failover_text": FieldSpec(),
+        "failover_subject": FieldSpec(),
     },
     "kakao_friendtalk": {
         "text": FieldSpec(required=True),
         "image_url": FieldSpec(),
         "buttons": FieldSpec(kind="list"),
+        "is_ad": FieldSpec(kind="flag"),
+        "failover_text": FieldSpec(),
+        "failover_subject": FieldSpec(),
     },
     "in_app": {
         "title": FieldSpec(required=True),
@@ -139,6 +148,8 @@ def content_errors(channel: str, content: Any) -> list[tuple[str, str]]:
             errors.append((key, "Must be an object."))
     if channel == "email" and not (content.get("html") or content.get("text")):
         errors.append(("html", "An email needs an html or a text body."))
+    if channel in kakao.CHANNELS:
+        errors += kakao.content_errors(channel, content)
     if channel == "whatsapp":
         if bool(content.get("template")) == bool(content.get("text")):
             errors.append(("template", "Give either a template (with language) or a text."))
@@ -159,6 +170,10 @@ def content_render(channel: str, content: dict, context: dict[str, Any]) -> dict
             rendered[key] = [
                 render_string(v, context, field=f"{key}.{i}") for i, v in enumerate(value)
             ]
+        elif rule.kind == "template_map" and isinstance(value, dict):
+            rendered[key] = {
+                k: render_string(v, context, field=f"{key}.{k}") for k, v in value.items()
+            }
         else:
             rendered[key] = value
     return rendered
@@ -206,6 +221,8 @@ def rendered_errors(
         limit = settings.get("sms_max_segments", DEFAULT_SMS_MAX_SEGMENTS)
         if isinstance(limit, int) and segments > limit:
             errors.append(("text", f"{segments} SMS segments; the limit is {limit}."))
+    if channel in kakao.CHANNELS:
+        errors += kakao.rendered_errors(channel, rendered)
     return errors
 
 

@@ -23,6 +23,18 @@ def messages_send_task(*, message_ids: list[int], workspace_id: int, slot_waits:
     )
 
 
+# POLL_BATCH dealer calls of at most providers.base.MAX_TIMEOUT_SECONDS each would exceed this,
+# but the dealers answer a result query in well under a second; a run cut short resumes next time.
+@shared_task(
+    name="channels_app.tasks.dealer_results_poll_task",
+    soft_time_limit=240,
+    time_limit=300,
+)
+def dealer_results_poll_task() -> dict:
+    """Delivery results of the Kakao dealers (services.dealer_results_poll)."""
+    return services.dealer_results_poll()
+
+
 # One call of at most nodes.MAX_WEBHOOK_TIMEOUT (30 s), then its write and the engine signal.
 @shared_task(
     acks_late=True, name="channels_app.tasks.webhook_call_task", soft_time_limit=60, time_limit=90

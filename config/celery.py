@@ -47,6 +47,7 @@ app.conf.task_queues = [
 app.conf.task_routes = {
     "journeys.tasks.*": {"queue": "engine"},
     "channels_app.tasks.webhook_call_task": {"queue": "outbound"},
+    "channels_app.tasks.dealer_results_poll_task": {"queue": "outbound"},
     "channels_app.tasks.*": {"queue": "messages"},
     "audiences.tasks.import_*": {"queue": "imports"},
 }
@@ -74,6 +75,13 @@ app.conf.beat_schedule["journeys-date-attribute-entries"] = {
 app.conf.beat_schedule["audiences-events-retention"] = {
     "task": "audiences.tasks.events_retention",
     "schedule": crontab(minute=30, hour=3),
+}
+
+# Kakao dealers' delivery results (channels_app.services.dealer_results): they are asked, not told.
+app.conf.beat_schedule["channels-dealer-results-poll"] = {
+    "task": "channels_app.tasks.dealer_results_poll_task",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
 }
 
 app.autodiscover_tasks()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from .base import Outbound, Provider, ProviderConfigError, SendResult
 from .fcm import FcmProvider
 from .http import HttpProvider
+from .ncloud_sens import NcloudSensProvider
+from .nhn_bizmessage import NhnBizmessageProvider
 from .simple import InboxProvider, SandboxProvider
 from .smtp import SmtpProvider
 from .telegram import TelegramProvider
@@ -23,6 +25,8 @@ PROVIDERS: dict[str, type[Provider]] = {
         TelegramProvider,
         HttpProvider,
         InboxProvider,
+        NcloudSensProvider,
+        NhnBizmessageProvider,
     )
 }
 

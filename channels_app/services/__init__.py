@@ -9,6 +9,7 @@ from .channels import (
     provider_for,
 )
 from .consent import quiet_hours_end
+from .dealer_results import dealer_results_poll
 from .enqueue import SEND_BATCH, messages_enqueue, webhook_call_enqueue
 from .preferences import customer_unsubscribe, preferences_for, preferences_save
 from .prepare import MessageStep, StepOutcome, message_prepare
@@ -58,6 +59,7 @@ __all__ = [
     "channel_update",
     "content_render_checked",
     "customer_unsubscribe",
+    "dealer_results_poll",
     "inbox_read",
     "message_prepare",
     "message_preview",

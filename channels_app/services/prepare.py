@@ -13,7 +13,7 @@ from django.utils import timezone
 from audiences.models import Customer
 from workspaces.models import Workspace
 
-from .. import locales, rendering
+from .. import kakao, locales, rendering
 from ..models import DeliveryEvent, Message
 from . import consent, links
 from .channels import channel_config_resolve
@@ -157,6 +157,8 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
             zone=_customer_zone(customer, workspace.timezone),
             now=now,
         )
+        if until is None and kakao.is_ad(channel, rendered):
+            until = kakao.ad_ban_until(now)  # Korea: no ads 20:00–08:00 KST
         if until is not None:
             return StepOutcome(kind="defer", until=until, reason="quiet_hours")
 

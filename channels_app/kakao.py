@@ -1,0 +1,190 @@
+"""KakaoTalk content rules shared by the Korean dealers' providers: AlimTalk template variables
+(#{name}), buttons and their dealer field names, the dealers' length limits, SMS/LMS by EUC-KR
+bytes, the night-time ad ban, and the national phone form the dealers want."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ALIMTALK, FRIENDTALK = "kakao_alimtalk", "kakao_friendtalk"
+CHANNELS = (ALIMTALK, FRIENDTALK)
+
+# The dealers' limits (Kakao's, which both NAVER Cloud SENS and NHN Cloud pass on).
+MAX_CONTENT = 1000  # characters of an AlimTalk or FriendTalk body
+MAX_CONTENT_WITH_IMAGE = 400  # characters of a FriendTalk body with an image
+MAX_BUTTONS = 5
+MAX_BUTTON_NAME = 14
+SMS_MAX_BYTES = 90  # EUC-KR bytes: longer text goes as LMS
+LMS_MAX_BYTES = 2000
+
+# Button type → (our content fields required, our field → the dealers' field names: SENS, NHN).
+BUTTON_TYPES: dict[str, tuple[str, ...]] = {
+    "WL": ("url_mobile",),  # web link
+    "AL": ("scheme_android", "scheme_ios"),  # app link
+    "BK": (),  # bot keyword
+    "MD": (),  # message delivery
+    "AC": (),  # channel add (AlimTalk only)
+}
+BUTTON_FIELDS = {
+    # ours: (SENS, NHN)
+    "url_mobile": ("linkMobile", "linkMo"),
+    "url_pc": ("linkPc", "linkPc"),
+    "scheme_android": ("schemeAndroid", "schemeAndroid"),
+    "scheme_ios": ("schemeIos", "schemeIos"),
+}
+
+PLACEHOLDER = re.compile(r"#\{([^{}]+)\}")
+KOREA = ZoneInfo("Asia/Seoul")
+AD_BAN_START, AD_BAN_END = time(20, 0), time(8, 0)  # Korea's night-time ad ban (KST)
+
+
+def placeholders(text: str) -> list[str]:
+    return PLACEHOLDER.findall(text or "")
+
+
+def fill(text: str, variables: dict[str, str]) -> str:
+    """The template body with its #{name} placeholders replaced by the rendered variables."""
+    return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), m.group(0))), text or "")
+
+
+def _button_errors(channel: str, buttons: Any) -> list[tuple[str, str]]:
+    if not isinstance(buttons, list):
+        return [("buttons", "Must be a list.")]
+    errors: list[tuple[str, str]] = []
+    if len(buttons) > MAX_BUTTONS:
+        errors.append(("buttons", f"At most {MAX_BUTTONS} buttons (Kakao); got {len(buttons)}."))
+    for i, button in enumerate(buttons):
+        where = f"buttons.{i}"
+        if not isinstance(button, dict):
+            errors.append((where, "Must be an object with type and name."))
+            continue
+        kind = button.get("type")
+        if kind not in BUTTON_TYPES or (kind == "AC" and channel != ALIMTALK):
+            allowed = [t for t in BUTTON_TYPES if channel == ALIMTALK or t != "AC"]
+            errors.append((f"{where}.type", f"Must be one of {', '.join(allowed)}."))
+            continue
+        name = button.get("name")
+        if not isinstance(name, str) or not name.strip():
+            errors.append((f"{where}.name", "This field is required."))
+        elif len(name) > MAX_BUTTON_NAME:
+            errors.append((f"{where}.name", f"At most {MAX_BUTTON_NAME} characters (Kakao)."))
+        for field in BUTTON_TYPES[kind]:
+            if not isinstance(button.get(field), str) or not button[field].strip():
+                errors.append((f"{where}.{field}", f"A {kind} button needs {field}."))
+        for field in button:
+            if field not in ("type", "name", *BUTTON_FIELDS):
+                errors.append((f"{where}.{field}", f"Unknown button field {field!r}."))
+    return errors
+
+
+def content_errors(channel: str, content: dict) -> list[tuple[str, str]]:
+    """Kakao's structural rules: buttons, the ad flag, and AlimTalk variables matching the
+    template's #{name} placeholders. Called by rendering.content_errors."""
+    errors: list[tuple[str, str]] = []
+    if content.get("buttons") is not None:
+        errors += _button_errors(channel, content["buttons"])
+    if channel == FRIENDTALK and not isinstance(content.get("is_ad", False), bool):
+        errors.append(("is_ad", "Must be true or false."))
+    if channel == ALIMTALK:
+        variables = content.get("variables") or {}
+        if not isinstance(variables, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+        ):
+            return errors + [("variables", "Must be an object of variable name → text.")]
+        wanted = placeholders(content.get("text") or "")
+        for name in wanted:
+            if name not in variables:
+                errors.append(
+                    (f"variables.{name}", f"The template uses #{{{name}}}: give its value.")
+                )
+        for name in variables:
+            if name not in wanted:
+                errors.append((f"variables.{name}", f"The template has no #{{{name}}}."))
+    return errors
+
+
+def rendered_errors(channel: str, rendered: dict) -> list[tuple[str, str]]:
+    """The dealers' length limits on a rendered message (or a design-time one without Liquid)."""
+    text = rendered.get("text")
+    if not isinstance(text, str):
+        return []
+    if channel == ALIMTALK:
+        text = fill(text, rendered.get("variables") or {})
+    limit, why = MAX_CONTENT, ""
+    if channel == FRIENDTALK and rendered.get("image_url"):
+        limit, why = MAX_CONTENT_WITH_IMAGE, " with an image"
+    if len(text) > limit:
+        return [("text", f"{len(text)} characters; Kakao allows {limit}{why}.")]
+    return []
+
+
+def euc_kr_bytes(text: str) -> int:
+    """Bytes of `text` in EUC-KR as the carriers count them (a character EUC-KR lacks costs 2)."""
+    total = 0
+    for ch in text:
+        try:
+            total += len(ch.encode("euc_kr"))
+        except UnicodeEncodeError:
+            total += 2
+    return total
+
+
+def sms_type(text: str) -> str:
+    """SMS up to 90 EUC-KR bytes, LMS beyond (both dealers' rule)."""
+    return "SMS" if euc_kr_bytes(text) <= SMS_MAX_BYTES else "LMS"
+
+
+def national_number(phone: str) -> str:
+    """The dealers want Korean numbers in national form: +821012345678 → 01012345678."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if phone.startswith("+82") or (digits.startswith("82") and not phone.startswith("0")):
+        return "0" + digits[2:]
+    return digits
+
+
+def ad_ban_until(now: datetime) -> datetime | None:
+    """When an ad may go out if `now` falls in Korea's 20:00–08:00 KST ban, else None."""
+    local = now.astimezone(KOREA)
+    if AD_BAN_END <= local.time() < AD_BAN_START:
+        return None
+    day = local.date() if local.time() < AD_BAN_END else local.date() + timedelta(days=1)
+    return datetime.combine(day, AD_BAN_END, tzinfo=KOREA)
+
+
+def is_ad(channel: str, content: dict) -> bool:
+    """AlimTalk is informational only; a FriendTalk is an ad when it carries the ad flag."""
+    return channel == FRIENDTALK and bool(content.get("is_ad"))
+
+
+def dealer_buttons(buttons: list, dealer: str) -> list[dict]:
+    """Our buttons in a dealer's field names (`sens` or `nhn`; NHN also numbers them)."""
+    column = 0 if dealer == "sens" else 1
+    out = []
+    for i, button in enumerate(buttons or []):
+        item: dict[str, Any] = {"type": button["type"], "name": button["name"]}
+        if dealer == "nhn":
+            item = {"ordering": i + 1, **item}
+        for ours, names in BUTTON_FIELDS.items():
+            if button.get(ours):
+                item[names[column]] = button[ours]
+        out.append(item)
+    return out
+
+
+def sms_failover(content: dict, text: str, settings: dict, sms_from: str) -> dict | None:
+    """The SMS/LMS a dealer sends when KakaoTalk cannot deliver (channel setting `sms_failover`
+    and a registered calling number): {type, from, content, subject (LMS only)}, or None."""
+    if not (settings.get("sms_failover") and sms_from):
+        return None
+    failover_text = content.get("failover_text") or text
+    kind = sms_type(failover_text)
+    subject = content.get("failover_subject") or text[:20]
+    return {
+        "type": kind,
+        "from": sms_from,
+        "content": failover_text,
+        **({"subject": subject} if kind == "LMS" else {}),
+    }

@@ -1,0 +1,294 @@
+"""Local servers speaking two Korean Kakao dealers' wire formats, checking what the dealers
+check (paths, headers, signature, body fields, Kakao's limits) and answering as they answer:
+NAVER Cloud SENS (AlimTalk, SMS/LMS) and NHN Cloud KakaoTalk Bizmessage v2.3."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+NATIONAL_MOBILE = re.compile(r"01[016789][0-9]{7,8}")
+BUTTON_LINKS = {
+    "sens": {"WL": ("linkMobile",), "AL": ("schemeAndroid", "schemeIos")},
+    "nhn": {"WL": ("linkMo",), "AL": ("schemeAndroid", "schemeIos")},
+}
+
+
+def euc_kr_bytes(text: str) -> int:
+    return len(text.encode("euc_kr", errors="replace"))
+
+
+def template_matches(template: str, content: str) -> bool:
+    """SENS compares the content with the approved template, each #{var} standing for any text."""
+    parts = re.split(r"#\{[^{}]+\}", template)
+    return re.fullmatch("(?s)" + "(.*?)".join(re.escape(p) for p in parts), content) is not None
+
+
+def button_problem(buttons, dealer: str, allow_ac: bool = True) -> str:
+    if not isinstance(buttons, list) or len(buttons) > 5:
+        return "buttons: at most 5"
+    for b in buttons:
+        if b.get("type") not in ("WL", "AL", "BK", "MD", "AC") or (b["type"] == "AC" and not allow_ac):
+            return f"button type {b.get('type')} not allowed"
+        if not b.get("name") or len(b["name"]) > 14:
+            return "button name required, at most 14 characters"
+        for needed in BUTTON_LINKS[dealer].get(b["type"], ()):
+            if not b.get(needed):
+                return f"{b['type']} button needs {needed}"
+    return ""
+
+
+@dataclass
+class Dealer:
+    """Shared state: what was accepted, who has KakaoTalk, and canned failures to answer with."""
+
+    kakao_users: set = field(default_factory=set)  # national numbers with KakaoTalk
+    templates: dict = field(default_factory=dict)  # templateCode → approved text
+    fail_next: list = field(default_factory=list)  # (status, body) answered before checking
+    accepted: list = field(default_factory=list)  # the messages the dealer took
+    sms: list = field(default_factory=list)  # SMS/LMS it sent (directly or as failover)
+    results: dict = field(default_factory=dict)  # requestId → [per-recipient results]
+    requests: list = field(default_factory=list)  # (method, path, headers, body)
+    url: str = ""
+
+
+class _Server:
+    def __init__(self, dealer: Dealer, handle):
+        self.dealer = dealer
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self):
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                dealer.requests.append((self.command, self.path, headers, raw))
+                if dealer.fail_next:
+                    status, body = dealer.fail_next.pop(0)
+                else:
+                    status, body = handle(self.command, parts.path, parts.query, headers, raw)
+                data = json.dumps(body, ensure_ascii=False).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        dealer.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---- NAVER Cloud SENS ------------------------------------------------------------------------
+def _gateway_error(status: int, code: str, message: str):
+    return status, {"error": {"errorCode": code, "message": message, "details": message}}
+
+
+def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_service_id,
+                plus_friend_id, sms_from) -> _Server:
+    def handle(method, path, query, headers, raw):
+        uri = path + (f"?{query}" if query else "")
+        timestamp = headers.get("x-ncp-apigw-timestamp", "")
+        if headers.get("x-ncp-iam-access-key") != access_key:
+            return _gateway_error(401, "200", "Authentication Failed")
+        if not timestamp.isdigit() or abs(int(timestamp) - time.time() * 1000) > 5 * 60 * 1000:
+            return _gateway_error(401, "300", "Timestamp is expired or invalid")
+        expected = base64.b64encode(hmac.new(
+            secret_key.encode(), f"{method} {uri}\n{timestamp}\n{access_key}".encode(), hashlib.sha256
+        ).digest()).decode()
+        if headers.get("x-ncp-apigw-signature-v2") != expected:
+            return _gateway_error(401, "200", "Signature mismatch")
+        if method == "POST" and path == f"/alimtalk/v2/services/{service_id}/messages":
+            return alimtalk(json.loads(raw))
+        if method == "POST" and path == f"/sms/v2/services/{sms_service_id}/messages":
+            return sms(json.loads(raw))
+        if method == "GET" and path in (
+            f"/alimtalk/v2/services/{service_id}/messages", f"/sms/v2/services/{sms_service_id}/messages"
+        ):
+            request_id = parse_qs(query).get("requestId", [""])[0]
+            if request_id not in dealer.results:
+                return 404, {}
+            return 200, {"requestId": request_id, "statusCode": "202", "statusName": "success",
+                         "messages": dealer.results[request_id]}
+        return _gateway_error(404, "300", "Not Found Exception")
+
+    def alimtalk(body):
+        if body.get("plusFriendId") != plus_friend_id:
+            return 400, {"status": 400, "errorMessage": "plusFriendId is not registered"}
+        template = dealer.templates.get(body.get("templateCode"))
+        if template is None:
+            return 400, {"status": 400, "errorMessage": "templateCode not found"}
+        messages = body.get("messages") or []
+        if not 1 <= len(messages) <= 100:
+            return 400, {"status": 400, "errorMessage": "messages: 1 to 100"}
+        request_id = "R-" + uuid.uuid4().hex
+        answers, results = [], []
+        for m in messages:
+            content, to = m.get("content") or "", m.get("to") or ""
+            if len(content) > 1000 or not template_matches(template, content):
+                return 400, {"status": 400, "errorMessage": "content does not match the template"}
+            if problem := button_problem(m.get("buttons") or [], "sens"):
+                return 400, {"status": 400, "errorMessage": problem}
+            failover = m.get("failoverConfig") if m.get("useSmsFailover") else None
+            if failover is not None:
+                kind, text = failover.get("type"), failover.get("content") or content
+                if failover.get("from") != sms_from or kind not in ("SMS", "LMS"):
+                    return 400, {"status": 400, "errorMessage": "failoverConfig.from/type invalid"}
+                if kind == "SMS" and euc_kr_bytes(text) > 90:
+                    return 400, {"status": 400, "errorMessage": "failoverConfig.content over 90 bytes for SMS"}
+            message_id = uuid.uuid4().hex
+            if not NATIONAL_MOBILE.fullmatch(to):
+                answers.append({"messageId": message_id, "to": to, "requestStatusCode": "E001",
+                                "requestStatusName": "fail", "requestStatusDesc": "Invalid recipient number"})
+                continue
+            answers.append({"messageId": message_id, "to": to, "countryCode": "82",
+                            "requestStatusCode": "A000", "requestStatusName": "success",
+                            "requestStatusDesc": "accepted", "useSmsFailover": bool(failover)})
+            dealer.accepted.append({"to": to, "content": content, "buttons": m.get("buttons")})
+            result = {"messageId": message_id, "to": to, "requestStatusCode": "A000",
+                      "useSmsFailover": bool(failover)}
+            if to in dealer.kakao_users:
+                result.update(messageStatusCode="0000", messageStatusName="success",
+                              messageStatusDesc="delivered")
+            else:
+                result.update(messageStatusCode="3019", messageStatusName="fail",
+                              messageStatusDesc="Not a KakaoTalk user")
+                if failover is not None:
+                    dealer.sms.append({"to": to, "type": failover["type"],
+                                       "content": failover.get("content") or content})
+                    result.update(failoverStatusCode="0", failoverStatusName="success")
+            results.append(result)
+        dealer.results[request_id] = results
+        return 202, {"requestId": request_id, "requestTime": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                     "statusCode": "202", "statusName": "success", "messages": answers}
+
+    def sms(body):
+        kind, content = body.get("type"), body.get("content") or ""
+        if body.get("from") != sms_from:
+            return 400, {"status": 400, "errorMessage": "from is not a registered calling number"}
+        limit = {"SMS": 90, "LMS": 2000}.get(kind)
+        if limit is None or euc_kr_bytes(content) > limit:
+            return 400, {"status": 400, "errorMessage": f"content over {limit} bytes for {kind}"}
+        request_id = "S-" + uuid.uuid4().hex
+        dealer.results[request_id] = []
+        for m in body.get("messages") or []:
+            if not NATIONAL_MOBILE.fullmatch(m.get("to") or ""):
+                return 400, {"status": 400, "errorMessage": "invalid to"}
+            dealer.sms.append({"to": m["to"], "type": kind, "content": content})
+            dealer.results[request_id].append(
+                {"to": m["to"], "status": "COMPLETED", "statusCode": "0", "statusName": "success"}
+            )
+        return 202, {"requestId": request_id, "statusCode": "202", "statusName": "success"}
+
+    return _Server(dealer, handle)
+
+
+# ---- NHN Cloud KakaoTalk Bizmessage -------------------------------------------------------
+def _nhn_header(code=0, message="success", ok=True):
+    return {"header": {"resultCode": code, "resultMessage": message, "isSuccessful": ok}}
+
+
+def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _Server:
+    seen_keys: dict = {}  # X-NC-API-IDEMPOTENCY-KEY → the first answer
+
+    def handle(method, path, query, headers, raw):
+        m = re.fullmatch(r"/(alimtalk|friendtalk)/v2\.3/appkeys/([^/]+)/messages(?:/([^/]+)/(\d+))?", path)
+        if m is None or m.group(2) != appkey:
+            return 404, _nhn_header(-1, "Not found", False)
+        if headers.get("x-secret-key") != secret_key:
+            return 401, _nhn_header(-1, "Unauthorized secret key", False)
+        if method == "GET" and m.group(3):
+            result = dealer.results.get(m.group(3))
+            if result is None:
+                return 200, _nhn_header(-1007, "requestId not found", False)
+            return 200, {**_nhn_header(), "message": result}
+        if headers.get("content-type", "").replace(" ", "").lower() != "application/json;charset=utf-8":
+            return 415, _nhn_header(-1, "Content-Type must be application/json;charset=UTF-8", False)
+        key = headers.get("x-nc-api-idempotency-key")
+        if key and key in seen_keys:
+            return seen_keys[key]
+        answer = send(m.group(1), json.loads(raw))
+        if key:
+            seen_keys[key] = answer
+        return answer
+
+    def send(product, body):
+        if body.get("senderKey") != sender_key:
+            return 200, _nhn_header(-1002, "Invalid senderKey", False)
+        recipients = body.get("recipientList") or []
+        if not 1 <= len(recipients) <= 1000:
+            return 200, _nhn_header(-1003, "recipientList: 1 to 1000", False)
+        template = None
+        if product == "alimtalk":
+            template = dealer.templates.get(body.get("templateCode"))
+            if template is None:
+                return 200, _nhn_header(-3026, "Template not found", False)
+        request_id = uuid.uuid4().hex[:20]
+        send_results = []
+        for seq, r in enumerate(recipients, start=1):
+            number = r.get("recipientNo") or ""
+            if template is not None:
+                params = r.get("templateParameter") or {}
+                missing = [n for n in re.findall(r"#\{([^{}]+)\}", template) if n not in params]
+                if missing:
+                    return 200, _nhn_header(-3027, f"templateParameter missing {missing}", False)
+                content = re.sub(r"#\{([^{}]+)\}", lambda x, p=params: str(p[x.group(1)]), template)
+            else:
+                content = r.get("content") or ""
+                limit = 400 if r.get("imageUrl") else 1000
+                if not content or len(content) > limit:
+                    return 200, _nhn_header(-2001, f"content: 1 to {limit} characters", False)
+                if not isinstance(r.get("isAd"), bool):
+                    return 200, _nhn_header(-2002, "isAd must be a boolean", False)
+                if r["isAd"]:
+                    content = "(광고) " + content  # Kakao's ad marker, added by the dealer
+            if problem := button_problem(r.get("buttons") or [], "nhn", allow_ac=template is not None):
+                return 200, _nhn_header(-2003, problem, False)
+            resend = r.get("resendParameter")
+            if resend and resend.get("isResend"):
+                if resend.get("resendSendNo") != sms_from or resend.get("resendType") not in ("SMS", "LMS"):
+                    return 200, _nhn_header(-2004, "resendSendNo/resendType invalid", False)
+                if resend["resendType"] == "SMS" and euc_kr_bytes(resend.get("resendContent") or "") > 90:
+                    return 200, _nhn_header(-2005, "resendContent over 90 bytes for SMS", False)
+            if not NATIONAL_MOBILE.fullmatch(number):
+                send_results.append({"recipientSeq": seq, "recipientNo": number,
+                                     "resultCode": -1005, "resultMessage": "Invalid recipientNo"})
+                continue
+            send_results.append({"recipientSeq": seq, "recipientNo": number,
+                                 "resultCode": 0, "resultMessage": "success"})
+            dealer.accepted.append({"product": product, "to": number, "content": content,
+                                    "buttons": r.get("buttons"), "isAd": r.get("isAd")})
+            result = {"requestId": request_id, "recipientSeq": seq, "recipientNo": number,
+                      "content": content}
+            if number in dealer.kakao_users:
+                result.update(messageStatus="COMPLETED", resultCode="1000", resultCodeName="Success")
+            else:
+                result.update(messageStatus="FAILED", resultCode="3018",
+                              resultCodeName="Not a KakaoTalk user", resendStatus="RSC01")
+                if resend and resend.get("isResend"):
+                    dealer.sms.append({"to": number, "type": resend["resendType"],
+                                       "content": resend.get("resendContent")})
+                    result["resendStatus"] = "RSC03"
+            dealer.results[request_id] = result
+        return 200, {**_nhn_header(), "message": {"requestId": request_id, "senderGroupingKey": None,
+                                                  "sendResults": send_results}}
+
+    return _Server(dealer, handle)
