@@ -654,6 +654,11 @@ def _event_needs(
     return needs
 
 
+def event_clauses(condition: Any) -> list[dict]:
+    """The event clauses of a condition, however nested."""
+    return _event_nodes([condition])
+
+
 def _event_nodes(conditions: list[Any]) -> list[dict]:
     found: list[dict] = []
     stack = list(conditions)

@@ -173,12 +173,19 @@ def _goal_errors(goals: Any) -> list[ConfigError]:
     for i, goal in enumerate(goals):
         if not isinstance(goal, dict):
             continue
-        errors += unknown_keys(goal, {"id", "name", "condition", "exit"}, f"{f}.{i}")
+        errors += unknown_keys(goal, {"id", "name", "condition", "exit", "window", "value"}, f"{f}.{i}")
         if not nonempty_str(goal.get("name")):
             errors.append(ConfigError(f"{f}.{i}.name", "A goal needs a name."))
         errors += condition_errors(goal.get("condition"), f"{f}.{i}.condition")
         if "exit" in goal and not isinstance(goal["exit"], bool):
             errors.append(ConfigError(f"{f}.{i}.exit", "Must be true or false."))
+        if "window" in goal:
+            errors += duration_errors(goal["window"], f"{f}.{i}.window")
+        value = goal.get("value")
+        if "value" in goal and not (
+            isinstance(value, dict) and set(value) == {"property"} and nonempty_str(value.get("property"))
+        ):
+            errors.append(ConfigError(f"{f}.{i}.value", 'Must be {"property": "<event property>"}.'))
     return errors
 
 

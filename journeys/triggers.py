@@ -19,6 +19,7 @@ from workspaces.models import Workspace
 
 from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
 from .engine import LIVE, compiled_version, zone_or_none
+from .engine.goals import finished_goals_convert
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .models import Enrollment, Journey
 
@@ -116,6 +117,8 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
     that can matter are loaded: a name some event-entry journey triggers on, or a customer with a
     live enrollment; the rest of a batch (most of it, in a busy workspace) is left in SQL."""
     now = now or timezone.now()
+    # Goals keep converting after a customer completed or exited, until their window closes.
+    finished_goals_convert(workspace_id=workspace_id, event_ids=event_ids, now=now)
     entries = _event_entries(_active_journeys(workspace_id))
     names = sorted({spec.get("name", spec.get("event")) for _, specs in entries for spec in specs} - {None})
     live = Enrollment.objects.for_workspace(workspace_id).filter(customer_id=OuterRef("customer_id"), state__in=LIVE)

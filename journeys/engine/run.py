@@ -24,6 +24,7 @@ from ..nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get
 from ..timers import timers_update
 from . import rows
 from .context import StepContext, Wake
+from .goals import first_conversion
 from .rows import AnyEnrollment, CustomerPatch, customer_from_row
 from .versions import CompiledVersion, compiled_version
 
@@ -229,11 +230,13 @@ class Run:
                 return False
         reached = {g.get("id") for g in e.goals or []}
         for goal in version.goals:
-            if goal.get("id") in reached or not isinstance(goal.get("condition"), dict):
+            if goal.get("id") in reached:
                 continue
-            if evaluate(goal["condition"], facts, now=self.now):
-                e.goals = [*(e.goals or []), {"id": goal["id"], "at": self.now.isoformat()}]
-                self.record(e, StepEvent.Kind.GOAL, data={"goal_id": goal["id"]})
+            hit = first_conversion(goal, facts, entered_at=e.entered_at, now=self.now)
+            if hit is not None:
+                at, value = hit
+                e.goals = [*(e.goals or []), {"id": goal["id"], "at": at.isoformat(), "value": value}]
+                self.record(e, StepEvent.Kind.GOAL, data={"goal_id": goal["id"], "value": value})
                 if goal.get("exit"):
                     self.exit(e, "goal")
                     return False

@@ -45,7 +45,9 @@ class CompiledVersion:
     def conditions(self) -> list[dict]:
         """Every condition this version may evaluate (exit conditions, goals, and what each node's
         type says its config evaluates: NodeType.conditions), so facts load once for all of them."""
-        found = [*self.exit_conditions, *(g.get("condition") for g in self.goals)]
+        from .goals import value_clauses  # goals imports this module
+
+        found = [*self.exit_conditions, *(g.get("condition") for g in self.goals), *value_clauses(self.goals)]
         for node in self.nodes.values():
             node_type = get_node_type(node.get("type"))
             if node_type is not None:

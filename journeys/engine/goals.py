@@ -1,0 +1,182 @@
+"""Goal conversions: when a goal converts (the first time its condition holds within its window
+after entry, at most once per enrollment), what it is worth, and the conversions of enrollments
+that already completed or exited (found by one set-based query over their open windows)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from audiences.conditions import (
+    CustomerFacts,
+    duration_timedelta,
+    evaluate,
+    event_clauses,
+    facts_for,
+)
+from audiences.models import Customer, Event
+
+from ..models import Enrollment, StepEvent
+from .rows import raw_cursor, write_steps
+from .versions import compiled_version
+
+DEFAULT_WINDOW = timedelta(days=7)  # API.md: a goal's window defaults to 7 days
+DURATION_SECONDS_SQL = (
+    "CASE {d}->>'unit' WHEN 'seconds' THEN 1 WHEN 'minutes' THEN 60 WHEN 'hours' THEN 3600"
+    " WHEN 'days' THEN 86400 WHEN 'weeks' THEN 604800 END * ({d}->>'value')::float8"
+)
+
+
+def goal_window(goal: dict) -> timedelta:
+    window = goal.get("window")
+    return duration_timedelta(window) if isinstance(window, dict) else DEFAULT_WINDOW
+
+
+def _event_names(condition: Any) -> set[str]:
+    """The event names a condition counts."""
+    return {node["event"] for node in event_clauses(condition)}
+
+
+def value_clauses(goals: list[dict]) -> list[dict]:
+    """Extra clauses for facts_for, so the events a goal takes its value from load with their
+    properties (facts_for loads properties only for names some clause filters on)."""
+    return [
+        {"event": name, "where": [{"property": goal["value"]["property"], "op": "exists"}]}
+        for goal in goals
+        if isinstance(goal.get("value"), dict) and isinstance(goal["value"].get("property"), str)
+        for name in sorted(_event_names(goal.get("condition")))
+    ]
+
+
+def event_value(goal: dict, properties: dict | None) -> float:
+    """The converting event's `value.property` as a number; missing or non-numeric → 0."""
+    spec = goal.get("value")
+    if not isinstance(spec, dict) or not isinstance(properties, dict):
+        return 0.0
+    raw: Any = properties
+    for part in str(spec.get("property") or "").split("."):
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    if isinstance(raw, bool):
+        return 0.0
+    try:
+        number = float(raw) if isinstance(raw, int | float | str) else 0.0
+    except ValueError:
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def first_conversion(goal: dict, facts: CustomerFacts, *, entered_at: datetime,
+                     now: datetime) -> tuple[datetime, float] | None:
+    """When the goal first converted for an enrollment that entered at `entered_at`, as of `now`,
+    and its value: the earliest event (since entry, before the window's end) with which its
+    condition holds, else `now` if the condition holds without one while the window is open.
+    None when it has not converted. Events before entry never count."""
+    condition = goal.get("condition")
+    if not isinstance(condition, dict):
+        return None
+    end = entered_at + goal_window(goal)
+    horizon = min(now, end)
+    every = facts.events
+    inside = [ev for ev in every if entered_at <= ev.occurred_at < end and ev.occurred_at <= now]
+    saved_entry = facts.entered_at
+    facts.entered_at = entered_at
+
+    def holds(events: list, at: datetime) -> bool:
+        facts.events = events
+        return evaluate(condition, facts, now=at)
+
+    try:
+        if not holds(inside, horizon):
+            return None
+        names = _event_names(condition)
+        for i, ev in enumerate(inside):
+            if ev.name in names and holds(inside[: i + 1], ev.occurred_at):
+                return ev.occurred_at, event_value(goal, ev.properties)
+        return (now, 0.0) if now < end else None
+    finally:
+        facts.events = every
+        facts.entered_at = saved_entry
+
+
+# ---- Conversions after the journey --------------------------------------------------------------
+# Finished enrollments of the batch's customers whose goal window is still open at one of their
+# events (entered_at + the version's widest goal window > the customer's first event of the batch),
+# with a goal still to convert; through enrollment_customer_journey (customer first), locked in id
+# order. A window that closed is never read again: nothing is scheduled for it.
+_OPEN_WINDOWS = f"""
+WITH batch AS (
+    SELECT customer_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at
+    FROM {Event._meta.db_table} WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s) GROUP BY customer_id
+)
+SELECT e.id, e.version_id, e.customer_id, e.entered_at, e.goals::text
+FROM batch b
+JOIN journeys_enrollment e ON e.customer_id = b.customer_id
+JOIN journeys_journeyversion v ON v.id = e.version_id
+WHERE e.workspace_id = %(ws)s AND e.state IN ('completed', 'exited', 'failed')
+  AND e.entered_at <= b.last_at
+  AND jsonb_array_length(e.goals) < jsonb_array_length(coalesce(v.settings -> 'goals', '[]'::jsonb))
+  AND e.entered_at + make_interval(secs => (
+        SELECT max(coalesce({DURATION_SECONDS_SQL.format(d="g -> 'window'")}, {DEFAULT_WINDOW.total_seconds()}))
+        FROM jsonb_array_elements(v.settings -> 'goals') g)) > b.first_at
+ORDER BY e.id
+FOR UPDATE OF e
+"""
+
+
+def finished_goals_convert(*, workspace_id: int, event_ids: list[int], now: datetime) -> int:
+    """Converts goals of enrollments that completed or exited before these events (holdout ones
+    included): one query finds the open windows, facts load once per version. Returns how many
+    conversions were recorded. Exits nothing: those enrollments already left."""
+    converted = 0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_OPEN_WINDOWS, {"ws": workspace_id, "ids": list(event_ids)})
+            found = cursor.fetchall()
+        if not found:
+            return 0
+        enrollments = {
+            e.id: e for e in Enrollment.objects.unscoped().filter(id__in=[row[0] for row in found])
+        }
+        customers = Customer.objects.unscoped().in_bulk({row[2] for row in found})
+        by_version: dict[int, list[Enrollment]] = {}
+        for row in found:
+            by_version.setdefault(row[1], []).append(enrollments[row[0]])
+        steps, changed = [], []
+        for version_id, members in by_version.items():
+            version = compiled_version(version_id)
+            if version is None:
+                continue
+            facts = facts_for(
+                workspace_id=workspace_id,
+                customers=[customers[c] for c in {e.customer_id for e in members}],
+                conditions=[g["condition"] for g in version.goals if isinstance(g.get("condition"), dict)]
+                + value_clauses(version.goals),
+            )
+            for e in members:
+                reached = {g.get("id") for g in e.goals or []}
+                for goal in version.goals:
+                    if goal.get("id") in reached:
+                        continue
+                    hit = first_conversion(goal, facts[e.customer_id], entered_at=e.entered_at, now=now)
+                    if hit is None:
+                        continue
+                    at, value = hit
+                    e.goals = [*(e.goals or []), {"id": goal["id"], "at": at.isoformat(), "value": value}]
+                    steps.append((e.workspace_id, e.id, e.journey_id, e.version_id, e.customer_id, e.node_id,
+                                  StepEvent.Kind.GOAL.value, "", "", e.step_seq, now,
+                                  {"goal_id": goal["id"], "value": value}))
+                    changed.append(e)
+                    converted += 1
+        write_steps(steps)
+        if changed:
+            with raw_cursor() as cursor:
+                cursor.execute(
+                    "UPDATE journeys_enrollment e SET goals = v.goals::jsonb"
+                    " FROM json_to_recordset(%s::json) AS v(id bigint, goals text) WHERE e.id = v.id",
+                    [json.dumps([{"id": e.id, "goals": json.dumps(e.goals)} for e in {x.id: x for x in changed}.values()])],
+                )
+    return converted

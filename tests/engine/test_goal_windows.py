@@ -1,0 +1,138 @@
+"""Goal conversion windows: a goal converts once per enrollment within its window after entry —
+inside the journey, after completion or exit, holdout customers too — with the converting
+event's value."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from journeys.enrollments import enrollments_create
+from journeys.models import Enrollment, StepEvent
+from tests.conftest import wait_for
+from tests.engine.helpers import (
+    chain,
+    customers,
+    enrollment,
+    node,
+    published,
+    send_events,
+    wait_state,
+)
+
+DONE_AT_ONCE = chain(node("start", "start"))  # completes on entry
+LONG_WAIT = chain(node("start", "start"), node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}))
+PURCHASE = {"id": "bought", "name": "Bought", "condition": {"event": "purchase"}, "value": {"property": "amount"}}
+
+
+def converted(journey, customer) -> Enrollment:
+    return wait_for(lambda: (e := enrollment(journey, customer)).goals and e)
+
+
+def goal_steps(journey) -> list[tuple[int, str, float]]:
+    return sorted(
+        StepEvent.objects.for_workspace(journey.workspace_id).filter(journey_id=journey.id, kind="goal")
+        .values_list("customer_id", "data__goal_id", "data__value")
+    )
+
+
+def test_a_purchase_after_completion_converts_once_with_its_value(workspace, engine):
+    journey = published(workspace, DONE_AT_ONCE, {"goals": [PURCHASE]})
+    (c,) = customers(workspace)
+    enrollments_create(journey=journey, customer_ids=[c.id])
+    wait_state(journey, c, "completed")
+    send_events(workspace, {"customer_id": c.external_id, "name": "purchase", "properties": {"amount": 30}})
+    e = converted(journey, c)
+    assert e.state == "completed" and [(g["id"], g["value"]) for g in e.goals] == [("bought", 30.0)]
+    send_events(workspace, {"customer_id": c.external_id, "name": "purchase", "properties": {"amount": 99}})
+    send_events(workspace, {"customer_id": c.external_id, "name": "browse"})
+    wait_for(lambda: StepEvent.objects.for_workspace(workspace).filter(customer_id=c.id).count() >= 3)
+    from tests.engine.conftest import settle
+
+    settle()
+    assert goal_steps(journey) == [(c.id, "bought", 30.0)]
+
+
+def test_a_purchase_after_an_exit_converts_and_a_missing_value_is_zero(workspace, engine):
+    journey = published(workspace, LONG_WAIT, {
+        "goals": [PURCHASE], "exit_conditions": [{"event": "unsubscribed", "within": "since_entry"}],
+    })
+    (c,) = customers(workspace)
+    enrollments_create(journey=journey, customer_ids=[c.id])
+    wait_state(journey, c, "waiting")
+    send_events(workspace, {"customer_id": c.external_id, "name": "unsubscribed"})
+    wait_state(journey, c, "exited")
+    send_events(workspace, {"customer_id": c.external_id, "name": "purchase", "properties": {"amount": "lots"}})
+    e = converted(journey, c)
+    assert e.state == "exited" and e.exit_reason == "exit_condition"
+    assert goal_steps(journey) == [(c.id, "bought", 0.0)]
+
+
+def test_the_window_closes_at_its_edge(workspace, engine):
+    journey = published(workspace, DONE_AT_ONCE, {"goals": [PURCHASE]})
+    inside, outside = customers(workspace, 2)
+    enrollments_create(journey=journey, customer_ids=[inside.id, outside.id])
+    wait_state(journey, inside, "completed")
+    wait_state(journey, outside, "completed")
+    now = timezone.now()
+    # The default window is 7 days: one entered just under, one just over 7 days before the purchase.
+    Enrollment.objects.for_workspace(workspace).filter(customer=inside).update(entered_at=now - timedelta(days=7) + timedelta(minutes=1))
+    Enrollment.objects.for_workspace(workspace).filter(customer=outside).update(entered_at=now - timedelta(days=7) - timedelta(minutes=1))
+    send_events(
+        workspace,
+        {"customer_id": outside.external_id, "name": "purchase", "properties": {"amount": 5}},
+        {"customer_id": inside.external_id, "name": "purchase", "properties": {"amount": 7}},
+    )
+    converted(journey, inside)
+    from tests.engine.conftest import settle
+
+    settle()
+    assert goal_steps(journey) == [(inside.id, "bought", 7.0)]
+    assert enrollment(journey, outside).goals == []
+
+
+def test_a_custom_window_and_an_event_before_entry_do_not_convert(workspace, engine):
+    goal = {**PURCHASE, "window": {"value": 1, "unit": "hours"}}
+    journey = published(workspace, DONE_AT_ONCE, {"goals": [goal]})
+    early, late = customers(workspace, 2)
+    send_events(workspace, {"customer_id": early.external_id, "name": "purchase", "properties": {"amount": 1}})
+    enrollments_create(journey=journey, customer_ids=[early.id, late.id])
+    wait_state(journey, early, "completed")
+    wait_state(journey, late, "completed")
+    Enrollment.objects.for_workspace(workspace).filter(customer=late).update(
+        entered_at=timezone.now() - timedelta(hours=1, seconds=5)
+    )
+    send_events(workspace, {"customer_id": late.external_id, "name": "purchase", "properties": {"amount": 2}},
+                {"customer_id": early.external_id, "name": "browse"})
+    from tests.engine.conftest import settle
+
+    wait_for(lambda: StepEvent.objects.for_workspace(workspace).filter(journey_id=journey.id).count() >= 4)
+    settle()
+    assert goal_steps(journey) == []
+
+
+def test_holdout_customers_convert_after_finishing_at_once(workspace, engine):
+    journey = published(workspace, chain(node("start", "start"), node("m", "message", {
+        "channel": "sms", "content": {"text": "hi"}})), {"goals": [PURCHASE], "holdout": {"percent": 50}})
+    group = customers(workspace, 12)
+    enrollments_create(journey=journey, customer_ids=[c.id for c in group])
+    finished = wait_for(lambda: (rows := list(
+        Enrollment.objects.for_workspace(workspace).filter(journey=journey, state__in=["completed", "exited", "failed"])
+    )) and len(rows) == 12 and rows)
+    held = [e for e in finished if e.holdout]
+    assert held and len(held) < 12
+    by_id = {c.id: c for c in group}
+    send_events(workspace, *[{"customer_id": by_id[e.customer_id].external_id, "name": "purchase",
+                              "properties": {"amount": 10}} for e in held])
+    wait_for(lambda: len(goal_steps(journey)) == len(held))
+    assert {customer for customer, _, _ in goal_steps(journey)} == {e.customer_id for e in held}
+
+
+def test_goal_window_and_value_are_validated_naming_the_field(workspace):
+    from journeys.settings_schema import settings_validate
+
+    settings = {"entry": {"type": "api"}, "goals": [
+        {**PURCHASE, "window": {"value": 0, "unit": "days"}, "value": {"property": ""}},
+    ]}
+    fields = {e.field for e in settings_validate(settings=settings, workspace=workspace)}
+    assert {"settings.goals.0.window.value", "settings.goals.0.value"} <= fields
+    assert settings_validate(settings={"entry": {"type": "api"}, "goals": [PURCHASE]}, workspace=workspace) == []
