@@ -57,14 +57,17 @@ def journey_analytics_rows(analytics: dict) -> Iterator[list]:
         yield [key, summary[key]]
     for reason, n in summary["exited_by_reason"].items():
         yield [f"exited:{reason}", n]
-    for goal, n in summary["goals"].items():
-        yield [f"goal:{goal}", n]
+    yield ["revenue", summary["revenue"]]
+    for goal, row in summary["goals"].items():
+        yield [f"goal:{goal}", row["conversions"]]
+        yield [f"goal_revenue:{goal}", row["revenue"]]
     holdout = summary.get("holdout")
     if holdout:
         for group in ("holdout", "treatment"):
             for key, value in holdout[group].items():
                 yield [f"{group}_{key}", value]
-        yield ["uplift", holdout["uplift"]]
+        for key, value in (holdout["uplift"] or {}).items():
+            yield [f"uplift_{key}", value]
     yield []
     yield ["node_id", "type", "name", "entered", "waiting", "active", "passed", "exited", "failed", "completed",
            "handles", *(f"messages_{m}" for m in MESSAGE_METRICS)]

@@ -43,6 +43,8 @@ class StepRollup(WorkspaceModel):
     # One day's count fits an int, and sum(int) adds in int8 where sum(bigint) goes through
     # numeric: the read path sums thousands of these per request.
     count = models.IntegerField(default=0)
+    # kind "goal": the summed value of those conversions (the goal's value.property), the revenue.
+    value_sum = models.FloatField(default=0, db_default=0)
 
     class Meta:
         constraints = [

@@ -16,6 +16,7 @@ from workspaces.errors import ServiceValidationError
 
 from .models import LiveCount, NodeTotal
 from .services import DURATION_BASE, MESSAGE_METRICS
+from .stats import rate_difference
 
 # Series longer than this are cut to their last days (a year of daily points is plenty to draw).
 MAX_SERIES_DAYS = 366
@@ -125,7 +126,7 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT node_id, kind, label, holdout, day, sum(count)
+            SELECT node_id, kind, label, holdout, day, sum(count), sum(value_sum)
             FROM analytics_steprollup WHERE {where}
             GROUP BY node_id, kind, label, holdout, day
             """,
@@ -176,9 +177,10 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
     summary = defaultdict(int)
     exited_by_reason: dict[str, int] = defaultdict(int)
     goals: dict[str, int] = defaultdict(int)
+    revenue: dict[str, float] = defaultdict(float)
     split = {True: defaultdict(int), False: defaultdict(int)}  # holdout → started/converted
     series: dict[date, dict] = defaultdict(lambda: {"started": 0, "completed": 0, "goal_conversions": 0})
-    for node_id, kind, label, holdout, day, n in step_rows:
+    for node_id, kind, label, holdout, day, n, value in step_rows:
         n = int(n)
         row = node_row(node_id)
         if kind in ("entered", "arrived"):
@@ -194,6 +196,7 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
                 exited_by_reason[label] += n
         elif kind == "goal":
             goals[label] += n
+            revenue[label] += float(value or 0)
         if kind == "entered":
             summary["started"] += n
             split[holdout]["started"] += n
@@ -231,7 +234,8 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
         "avg_duration_seconds": round(seconds / completed_count, 3) if completed_count else None,
         "median_duration_seconds": _median_from_histogram([(b, int(n)) for b, n, _ in duration_rows]),
         "exited_by_reason": dict(exited_by_reason),
-        "goals": dict(goals),
+        "revenue": round(sum(revenue.values()), 6),
+        "goals": _goals(settings, goals, revenue, summary["started"]),
         "holdout": _holdout(settings, split),
     }
     return {
@@ -250,10 +254,20 @@ def _holdout(settings: dict, split: dict) -> dict | None:
     for name, key in (("holdout", True), ("treatment", False)):
         started, converted = split[key]["started"], split[key]["converted"]
         groups[name] = {"started": started, "goal_conversions": converted, "conversion_rate": _rate(converted, started)}
-    base = groups["holdout"]["conversion_rate"]
-    # Relative uplift of the treated group over the control group (0.25 = converts 25% more).
-    uplift = round((groups["treatment"]["conversion_rate"] - base) / base, 4) if base else None
+    uplift = rate_difference(treated=(split[False]["converted"], split[False]["started"]),
+                             control=(split[True]["converted"], split[True]["started"]))
     return {"percent": percent or 0, **groups, "uplift": uplift}
+
+
+def _goals(settings: dict, counts: dict[str, int], revenue: dict[str, float], started: int) -> dict:
+    """Goal id → {name, conversions, rate (of started), revenue}: the version's goals, then any
+    goal an older version counted."""
+    names = {g["id"]: g.get("name") or g["id"] for g in (settings.get("goals") or []) if isinstance(g, dict) and "id" in g}
+    return {
+        goal_id: {"name": names.get(goal_id, goal_id), "conversions": counts.get(goal_id, 0),
+                  "rate": _rate(counts.get(goal_id, 0), started), "revenue": round(revenue.get(goal_id, 0.0), 6)}
+        for goal_id in [*names, *(g for g in counts if g not in names)]
+    }
 
 
 def _series(days: dict[date, dict], *, first: date | None, last: date | None) -> list[dict]:

@@ -176,14 +176,17 @@ def _fold_steps(low: int, high: int) -> set[int]:
                        -- event whose id is goals[0] is the one conversion of that enrollment
                        coalesce(s.kind = 'goal' AND e.goals -> 0 ->> 'id' = s.data ->> 'goal_id', false)
                          AS converts,
-                       count(*) AS n
+                       count(*) AS n,
+                       sum(CASE WHEN s.kind = 'goal' AND jsonb_typeof(s.data -> 'value') = 'number'
+                                THEN (s.data ->> 'value')::float8 ELSE 0 END) AS value
                 FROM journeys_stepevent s
                 LEFT JOIN journeys_enrollment e ON s.kind IN ('entered', 'goal') AND e.id = s.enrollment_id
                 WHERE s.id > %(low)s AND s.id <= %(high)s
                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
             ), delta AS (
                 SELECT s.workspace_id, s.journey_id, v.number AS version, x.node_id, s.day, x.kind, x.label,
-                       x.holdout, sum(s.n)::bigint AS n
+                       x.holdout, sum(s.n)::bigint AS n,
+                       sum(CASE WHEN x.kind = 'goal' THEN s.value ELSE 0 END) AS value
                 FROM steps s
                 JOIN journeys_journeyversion v ON v.id = s.version_id
                 CROSS JOIN LATERAL (VALUES
@@ -196,10 +199,11 @@ def _fold_steps(low: int, high: int) -> set[int]:
                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
             ), rollup AS (
                 INSERT INTO analytics_steprollup
-                    (workspace_id, journey_id, version, node_id, day, kind, label, holdout, count)
-                SELECT workspace_id, journey_id, version, node_id, day, kind, label, holdout, n FROM delta
+                    (workspace_id, journey_id, version, node_id, day, kind, label, holdout, count, value_sum)
+                SELECT workspace_id, journey_id, version, node_id, day, kind, label, holdout, n, value FROM delta
                 ON CONFLICT (journey_id, version, node_id, day, kind, label, holdout)
-                DO UPDATE SET count = analytics_steprollup.count + EXCLUDED.count
+                DO UPDATE SET count = analytics_steprollup.count + EXCLUDED.count,
+                              value_sum = analytics_steprollup.value_sum + EXCLUDED.value_sum
             ), totals AS (
                 INSERT INTO analytics_nodetotal (workspace_id, journey_id, node_id, kind, label, count)
                 SELECT workspace_id, journey_id, node_id, kind, label, sum(n) FROM delta

@@ -34,12 +34,26 @@ class GroupConversionSerializer(serializers.Serializer):
     conversion_rate = serializers.FloatField()
 
 
+class UpliftSerializer(serializers.Serializer):
+    absolute = serializers.FloatField(help_text="Treatment rate − holdout rate.")
+    relative = serializers.FloatField(allow_null=True, help_text="absolute / holdout rate; null when that is 0.")
+    ci95 = serializers.ListField(child=serializers.FloatField(), help_text="Newcombe 95% interval of absolute.")
+    p_value = serializers.FloatField(help_text="Two-sided: two-proportion z-test, Fisher's exact when counts are small.")
+
+
+class GoalSummarySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    conversions = serializers.IntegerField()
+    rate = serializers.FloatField(help_text="conversions / started.")
+    revenue = serializers.FloatField(help_text="Sum of the converting events' value.property.")
+
+
 class HoldoutSerializer(serializers.Serializer):
     percent = serializers.FloatField()
     holdout = GroupConversionSerializer()
     treatment = GroupConversionSerializer()
-    uplift = serializers.FloatField(
-        allow_null=True, help_text="(treatment rate - holdout rate) / holdout rate; null when the holdout has no conversions."
+    uplift = UpliftSerializer(
+        allow_null=True, help_text="Treatment − holdout conversion rate; null until each group has a customer."
     )
 
 
@@ -54,7 +68,8 @@ class SummarySerializer(serializers.Serializer):
     avg_duration_seconds = serializers.FloatField(allow_null=True, help_text="Entry to completion, completed passes.")
     median_duration_seconds = serializers.FloatField(allow_null=True, help_text="Within 2.5% (log-scale histogram).")
     exited_by_reason = serializers.DictField(child=serializers.IntegerField())
-    goals = serializers.DictField(child=serializers.IntegerField(), help_text="Goal id → enrollments that reached it.")
+    revenue = serializers.FloatField(help_text="Every goal conversion's value, summed.")
+    goals = serializers.DictField(child=GoalSummarySerializer(), help_text="Goal id → its conversions and revenue.")
     holdout = HoldoutSerializer(allow_null=True)
 
 

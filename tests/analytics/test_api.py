@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analytics.services import rollups_refresh
+from analytics.stats import rate_difference
 from audiences.models import Customer
 from channels_app.models import DeliveryEvent, Message
 from journeys.enrollments import enrollments_create
@@ -100,7 +101,9 @@ def test_summary_nodes_and_series(story, viewer_api):
         "conversion_rate": 0.4,
         "avg_duration_seconds": body["summary"]["avg_duration_seconds"],  # see test_durations
         "median_duration_seconds": body["summary"]["median_duration_seconds"],
-        "exited_by_reason": {"exit_condition": 1}, "goals": {"bought": 4}, "holdout": None,
+        "exited_by_reason": {"exit_condition": 1}, "revenue": 0.0,
+        "goals": {"bought": {"name": "Bought", "conversions": 4, "rate": 0.4, "revenue": 0.0},
+                  "clicked": {"name": "Clicked", "conversions": 0, "rate": 0.0, "revenue": 0.0}}, "holdout": None,
     }
     nodes = _nodes(body)
     assert [n["node_id"] for n in body["nodes"]] == [n["id"] for n in forked_graph()["nodes"]]
@@ -247,7 +250,7 @@ def test_holdout_comparison_and_uplift(workspace, api):
         "percent": 50,
         "holdout": {"started": len(held), "goal_conversions": 1, "conversion_rate": h_rate},
         "treatment": {"started": len(treated), "goal_conversions": 4, "conversion_rate": t_rate},
-        "uplift": round((t_rate - h_rate) / h_rate, 4),
+        "uplift": rate_difference(treated=(4, len(treated)), control=(1, len(held))),
     }
 
 
