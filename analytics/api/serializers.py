@@ -146,3 +146,14 @@ class EnrollmentDetailSerializer(EnrollmentHistorySerializer):
     @extend_schema_field(TimelineMessageSerializer(many=True))
     def get_messages(self, enrollment) -> list[dict]:
         return TimelineMessageSerializer(enrollment_messages(enrollment=enrollment), many=True).data
+
+
+class FunnelStepSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    reached = serializers.IntegerField(help_text="Enrollments that reached this step after every earlier one.")
+    rate_from_previous = serializers.FloatField(allow_null=True, help_text="reached / the previous step's; null first.")
+    median_seconds_from_previous = serializers.FloatField(allow_null=True)
+
+
+class FunnelSerializer(serializers.Serializer):
+    steps = FunnelStepSerializer(many=True)

@@ -14,10 +14,12 @@ from journeys.models import Journey
 from workspaces.viewsets import WorkspaceViewSet
 
 from ..export import csv_response, journey_analytics_rows, journeys_csv_rows
+from ..funnel import funnel_steps_parse, journey_funnel
 from ..selectors import analytics_range, journey_analytics, journeys_summary_rows
 from .serializers import (
     AnalyticsQuerySerializer,
     EnrollmentDetailSerializer,
+    FunnelSerializer,
     JourneyAnalyticsSerializer,
     JourneySummaryRowSerializer,
 )
@@ -61,6 +63,16 @@ class JourneyAnalyticsViewSet(WorkspaceViewSet):
     @action(detail=True, methods=["get"], url_path="analytics", url_name="analytics")
     def analytics(self, request, pk=None):
         return Response(_analytics_for(self, self.get_object()))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("steps", str, required=True, description="Node ids in order, comma-separated.")],
+        responses={200: FunnelSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="analytics/funnel", url_name="analytics-funnel")
+    def analytics_funnel(self, request, pk=None):
+        journey = self.get_object()
+        steps = funnel_steps_parse(journey=journey, raw=request.query_params.get("steps"))
+        return Response(journey_funnel(journey=journey, steps=steps))
 
     @extend_schema(parameters=[AnalyticsQuerySerializer], responses=CSV_RESPONSE)
     @action(detail=True, methods=["get"], url_path=r"analytics\.csv", url_name="analytics-csv",

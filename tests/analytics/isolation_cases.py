@@ -13,7 +13,7 @@ def _journey_with_numbers(workspace):
     return journey
 
 
-@isolation_case("journey-analytics", "journey-analytics-csv")
+@isolation_case("journey-analytics", "journey-analytics-csv", "journey-analytics-funnel")
 def journey_analytics(workspace):
     journey = _journey_with_numbers(workspace)
     return {"pk": journey.pk}, ["secret-analytics-journey", "secret-node-id"]
