@@ -17,7 +17,7 @@ from journeys.fields import (
 from journeys.nodes import describe
 from journeys.nodes.base import ConfigError, NodeType, Result, register
 
-from . import locales, rendering
+from . import kakao, locales, rendering
 from .guard import header_forbidden
 
 AWAIT_STATUSES = ("delivered", "opened", "read", "clicked", "replied")
@@ -168,6 +168,10 @@ class MessageNode(NodeType):
                 errors += [ConfigError(f"content.{f}" if f else "content", m) for f, m in problems]
         errors += _channel_config_errors(config.get("channel_id"), channel)
         errors += _consent_errors(config.get("category"), config.get("topic"))
+        content = config.get("content")
+        if config.get("category") == "transactional" and isinstance(content, dict):
+            if kakao.is_ad(channel, content):  # ads are held at night; transactional is not
+                errors.append(ConfigError("category", "An ad FriendTalk is marketing (Korea's ad rules)."))
         awaited = config.get("await")
         if awaited is not None:
             if not isinstance(awaited, dict):

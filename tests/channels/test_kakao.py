@@ -260,3 +260,32 @@ def test_korean_phones_are_stored_in_e164_and_the_national_form_is_refused():
     assert phone_clean("+82 10-1234-5678") == phone_clean("+821012345678") == "+821012345678"
     with pytest.raises(FieldError, match="E.164"):
         phone_clean("010-1234-5678")
+
+
+def test_a_journey_with_kakao_content_over_the_dealers_limits_is_refused_naming_the_field(api):
+    six_buttons = [dict(CART_BUTTON) for _ in range(6)]
+    graph = {
+        "nodes": [
+            {"id": "start", "type": "start", "config": {}},
+            {"id": "cart", "type": "message", "config": {
+                "channel": "kakao_alimtalk", "content": _alimtalk(buttons=six_buttons)}},
+            {"id": "sale", "type": "message", "config": {
+                "channel": "kakao_friendtalk", "category": "transactional",
+                "content": {"text": "가" * 401, "image_url": "https://shop.test/a.jpg", "is_ad": True}}},
+            {"id": "done", "type": "exit", "config": {}},
+        ],
+        "edges": [
+            {"source": "start", "source_handle": "next", "target": "cart"},
+            {"source": "cart", "source_handle": "next", "target": "sale"},
+            {"source": "sale", "source_handle": "next", "target": "done"},
+        ],
+    }
+    response = api.post("/api/v1/journeys", {"name": "Cart", "graph": graph}, format="json")
+    assert response.status_code == 201, response.content
+    problems = api.post(f"/api/v1/journeys/{response.json()['id']}/validate", {}, format="json").json()
+    assert problems["valid"] is False
+    assert {(e["node_id"], e["field"], e["message"]) for e in problems["errors"]} == {
+        ("cart", "config.content.buttons", "At most 5 buttons (Kakao); got 6."),
+        ("sale", "config.content.text", "401 characters; Kakao allows 400 with an image."),
+        ("sale", "config.category", "An ad FriendTalk is marketing (Korea's ad rules)."),
+    }
