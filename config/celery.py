@@ -48,6 +48,7 @@ app.conf.task_routes = {
     "journeys.tasks.*": {"queue": "engine"},
     "channels_app.tasks.webhook_call_task": {"queue": "outbound"},
     "channels_app.tasks.dealer_results_poll_task": {"queue": "outbound"},
+    "webhooks_out.tasks.*": {"queue": "outbound"},  # event webhooks: fan-out and deliveries
     "channels_app.tasks.*": {"queue": "messages"},
     "audiences.tasks.import_*": {"queue": "imports"},
 }
@@ -75,6 +76,12 @@ app.conf.beat_schedule["journeys-date-attribute-entries"] = {
 app.conf.beat_schedule["audiences-events-retention"] = {
     "task": "audiences.tasks.events_retention",
     "schedule": crontab(minute=30, hour=3),
+}
+# Event webhooks (webhooks_out.services): fan out new step and delivery events, queue due retries.
+app.conf.beat_schedule["webhooks-out-pump"] = {
+    "task": "webhooks_out.tasks.event_webhooks_pump_task",
+    "schedule": 2.0,
+    "options": {"expires": 2.0},
 }
 
 # Kakao dealers' delivery results (channels_app.services.dealer_results): they are asked, not told.

@@ -290,3 +290,10 @@ LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=1
 MIDDLEWARE.insert(MIDDLEWARE.index("workspaces.middleware.RequestGuardMiddleware") + 1, "workspaces.origins.TrackingCorsMiddleware")
 PUBLISHABLE_KEY_RATE = env.str("PUBLISHABLE_KEY_RATE", default="3000/min")
 PUBLISHABLE_KEY_ADDRESS_RATE = env.str("PUBLISHABLE_KEY_ADDRESS_RATE", default="300/min")
+
+# Outbound event webhooks (webhooks_out): a failed delivery is retried after the base doubling
+# (at most an hour apart) until this window has passed since the event; a webhook whose every
+# delivery failed for the whole window is disabled.
+INSTALLED_APPS += ["webhooks_out"]
+EVENT_WEBHOOK_RETRY_BASE_SECONDS = env.float("EVENT_WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+EVENT_WEBHOOK_RETRY_WINDOW_SECONDS = env.int("EVENT_WEBHOOK_RETRY_WINDOW_SECONDS", default=24 * 3600)

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("journeys.api.urls")),
     path("", include("channels_app.api.urls")),
     path("", include("analytics.api.urls")),
+    path("", include("webhooks_out.api.urls")),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
 ]
 
