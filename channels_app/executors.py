@@ -74,8 +74,8 @@ def message_execute(ctx, node_type=None) -> Result:
     if outcome.kind == "failed":
         ctx.note(message_id=outcome.message.pk if outcome.message else None, reason=outcome.reason)
         return Next("failed")
-    if outcome.kind == "defer":
-        ctx.note(reason="quiet_hours")
+    if outcome.kind == "defer":  # quiet hours, or a frequency count another worker holds
+        ctx.note(reason=outcome.reason or "quiet_hours")
         return Wait(until=outcome.until, data={"quiet_hours": True})
     message = outcome.message
     if message.status == Message.Status.QUEUED:

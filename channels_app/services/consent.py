@@ -4,6 +4,7 @@ messages never ask."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
@@ -20,7 +21,31 @@ from ..models import Message
 MARKETING, TRANSACTIONAL = "marketing", "transactional"
 # The advisory lock class of a customer's frequency count ("WMFC"); its key is the customer id.
 _CAP_LOCK = 0x574D4643
-_CAP_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, (%s %% 2147483648)::int)"  # int4 keys: ids wrap, harmlessly
+_CAP_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(%s, (%s %% 2147483648)::int)"  # int4 keys: ids wrap, harmlessly
+# An engine batch holds the locks of its customers until it commits, so two batches taking the
+# same customers in opposite orders would wait on each other forever (a deadlock PostgreSQL ends
+# by failing one). Instead a lock is tried for this long (backing off 5 ms → 100 ms), and a step
+# that cannot get it waits CAP_BUSY_RETRY and tries again (tests/channels/test_frequency_race.py).
+CAP_LOCK_WAIT_SECONDS = 2.0
+CAP_BUSY_RETRY = timedelta(seconds=15)
+
+
+class CapBusy(Exception):
+    """Another transaction holds the customer's frequency count: try the step again later."""
+
+
+def _cap_lock(customer_id: int) -> None:
+    deadline = time.monotonic() + CAP_LOCK_WAIT_SECONDS
+    pause = 0.005
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(_CAP_LOCK_SQL, [_CAP_LOCK, customer_id])
+            if cursor.fetchone()[0]:
+                return
+            if time.monotonic() >= deadline:
+                raise CapBusy(customer_id)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 def quiet_hours_end(*, quiet_hours: dict | None, zone: ZoneInfo, now: datetime) -> datetime | None:
@@ -82,7 +107,8 @@ def frequency_capped_locked(
     """Whether one more marketing message would pass a cap. Call it inside the transaction that
     then creates the message: the customer's advisory lock, held until that transaction ends,
     makes count-then-insert one step, so two workers sending to the same customer at once are
-    counted one after the other (tests/channels/test_frequency_race.py)."""
+    counted one after the other (tests/channels/test_frequency_race.py). Raises CapBusy when the
+    lock stays taken for CAP_LOCK_WAIT_SECONDS."""
     caps = [
         (cap, window, scope)
         for cap, scope in ((workspace.frequency_cap, None), (journey_cap, journey_id))
@@ -90,8 +116,7 @@ def frequency_capped_locked(
     ]
     if not caps:
         return False
-    with connection.cursor() as cursor:
-        cursor.execute(_CAP_LOCK_SQL, [_CAP_LOCK, customer_id])
+    _cap_lock(customer_id)
     for cap, window, scope in caps:
         # Messages that went (or are going) out; failed ones never reached the customer.
         sent = (

@@ -216,6 +216,9 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
                 at=now,
                 data={"reason": reason} if reason else {},
             )
+    except consent.CapBusy:
+        # Nothing was written (the savepoint rolled back): the step comes back shortly.
+        return StepOutcome(kind="defer", until=now + consent.CAP_BUSY_RETRY, reason="frequency_cap_busy")
     except IntegrityError:
         # A concurrent run of the same step won the unique key: use its message.
         message = Message.objects.for_workspace(workspace).get(

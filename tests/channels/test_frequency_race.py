@@ -1,6 +1,7 @@
 """The workspace frequency cap is exact under concurrency: many workers preparing a marketing
 message for the same customer at the same instant (threads, each on its own database connection,
-released together by a barrier) let exactly `max` through."""
+released together by a barrier) let exactly `max` through; and two batches holding each other's
+customers defer a step instead of failing on a database deadlock."""
 
 from __future__ import annotations
 
@@ -60,3 +61,59 @@ def test_concurrent_sends_to_one_customer_pass_the_cap_exactly(transactional_db,
     assert sorted(results) == sorted(["queued"] * cap + ["frequency_capped"] * (WORKERS - cap))
     stored = Message.objects.for_workspace(workspace).exclude(status="failed").count()
     assert stored == cap
+
+
+def test_two_batches_taking_the_same_customers_in_opposite_orders_defer_instead_of_deadlocking(
+    transactional_db,
+):
+    """As two engine batches: each transaction prepares for one customer, then (both holding
+    their first customer's count) for the other's. Neither may fail the customer with a database
+    deadlock: the second step of each is deferred for a retry, and nothing was sent twice."""
+    workspace = Workspace.objects.create(
+        name="Cross", slug="cross", frequency_cap={"max": 5, "per": {"value": 1, "unit": "days"}}
+    )
+    channel_create(workspace=workspace, channel="sms", provider="sandbox", name="S")
+    ann, bob = (
+        Customer.objects.for_workspace(workspace).create(workspace=workspace, external_id=x, phone="+15550001")
+        for x in ("ann", "bob")
+    )
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def batch(name: str, order: list[int]):
+        try:
+            ws = Workspace.objects.get(pk=workspace.pk)
+            with transaction.atomic():
+                kinds = []
+                for n, customer_id in enumerate(order):
+                    customer = Customer.objects.for_workspace(ws).get(pk=customer_id)
+                    with transaction.atomic():  # the engine's savepoint around a message step
+                        outcome = message_prepare(step=MessageStep(
+                            workspace=ws, customer=customer, node_id=f"{name}{n}",
+                            config={"channel": "sms", "content": {"text": "x"}},
+                        ))
+                    kinds.append(outcome.kind)
+                    if n == 0:
+                        barrier.wait(timeout=10)
+                outcomes[name] = kinds
+        except BaseException as exc:  # noqa: BLE001 - the test reports whatever ended a batch
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=batch, args=("a", [ann.pk, bob.pk])),
+        threading.Thread(target=batch, args=("b", [bob.pk, ann.pk])),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert [kinds[0] for kinds in outcomes.values()] == ["queued", "queued"]
+    # At least one batch gave up waiting and deferred its second step; the other may then have
+    # got the count the first released at its commit.
+    seconds = sorted(kinds[1] for kinds in outcomes.values())
+    assert seconds in (["defer", "defer"], ["defer", "queued"])
+    assert Message.objects.for_workspace(workspace).count() == 2 + seconds.count("queued")
