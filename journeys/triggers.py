@@ -19,7 +19,7 @@ from workspaces.models import Workspace
 
 from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
 from .engine import LIVE, compiled_version, zone_or_none
-from .engine.goals import finished_goals_convert
+from .engine.goals import finished_goals_convert, finished_windows_open
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .models import Enrollment, Journey
 
@@ -39,7 +39,7 @@ def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
     the batch committed, so a journey started or a customer enrolled before that is seen; one
     started (or enrolled) after the check went live after these events were stored, and events
     from before it went live are not its entries, exits or awaited events."""
-    if _can_matter(workspace_id, entries=True):
+    if _can_matter(workspace_id, entries=True) or finished_windows_open(workspace_id=workspace_id, event_ids=event_ids):
         events_process_enqueue(workspace_id, event_ids)
 
 

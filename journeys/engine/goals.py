@@ -107,12 +107,12 @@ def first_conversion(goal: dict, facts: CustomerFacts, *, entered_at: datetime,
 # events (entered_at + the version's widest goal window > the customer's first event of the batch),
 # with a goal still to convert; through enrollment_customer_journey (customer first), locked in id
 # order. A window that closed is never read again: nothing is scheduled for it.
-_OPEN_WINDOWS = f"""
+_OPEN_WINDOWS_FROM = f"""
 WITH batch AS (
     SELECT customer_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at
     FROM {Event._meta.db_table} WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s) GROUP BY customer_id
 )
-SELECT e.id, e.version_id, e.customer_id, e.entered_at, e.goals::text
+SELECT {{columns}}
 FROM batch b
 JOIN journeys_enrollment e ON e.customer_id = b.customer_id
 JOIN journeys_journeyversion v ON v.id = e.version_id
@@ -122,9 +122,17 @@ WHERE e.workspace_id = %(ws)s AND e.state IN ('completed', 'exited', 'failed')
   AND e.entered_at + make_interval(secs => (
         SELECT max(coalesce({DURATION_SECONDS_SQL.format(d="g -> 'window'")}, {DEFAULT_WINDOW.total_seconds()}))
         FROM jsonb_array_elements(v.settings -> 'goals') g)) > b.first_at
-ORDER BY e.id
-FOR UPDATE OF e
 """
+_OPEN_WINDOWS = _OPEN_WINDOWS_FROM.format(columns="e.id, e.version_id, e.customer_id") + "ORDER BY e.id FOR UPDATE OF e"
+_ANY_OPEN_WINDOW = f"SELECT EXISTS ({_OPEN_WINDOWS_FROM.format(columns='1')})"
+
+
+def finished_windows_open(*, workspace_id: int, event_ids: list[int]) -> bool:
+    """Whether any of these events' customers has a finished enrollment with a goal window open:
+    the ingest hook's check when nothing in the workspace is live (a stopped journey's goals)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ANY_OPEN_WINDOW, {"ws": workspace_id, "ids": list(event_ids)})
+        return cursor.fetchone()[0]
 
 
 def finished_goals_convert(*, workspace_id: int, event_ids: list[int], now: datetime) -> int:

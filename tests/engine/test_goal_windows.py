@@ -136,3 +136,17 @@ def test_goal_window_and_value_are_validated_naming_the_field(workspace):
     fields = {e.field for e in settings_validate(settings=settings, workspace=workspace)}
     assert {"settings.goals.0.window.value", "settings.goals.0.value"} <= fields
     assert settings_validate(settings={"entry": {"type": "api"}, "goals": [PURCHASE]}, workspace=workspace) == []
+
+
+def test_a_purchase_after_the_journey_stopped_still_converts(workspace, engine):
+    from journeys.services import journey_stop
+
+    journey = published(workspace, LONG_WAIT, {"goals": [PURCHASE]})
+    (c,) = customers(workspace)
+    enrollments_create(journey=journey, customer_ids=[c.id])
+    wait_state(journey, c, "waiting")
+    journey_stop(journey=journey, actor=None)
+    wait_state(journey, c, "exited")  # nothing in the workspace is live any more
+    send_events(workspace, {"customer_id": c.external_id, "name": "purchase", "properties": {"amount": 4}})
+    assert converted(journey, c).exit_reason == "journey_stopped"
+    assert goal_steps(journey) == [(c.id, "bought", 4.0)]
