@@ -188,3 +188,64 @@ def sms_failover(content: dict, text: str, settings: dict, sms_from: str) -> dic
         "content": failover_text,
         **({"subject": subject} if kind == "LMS" else {}),
     }
+
+
+# ---- Templates as the dealers keep them ---------------------------------------------------
+TEMPLATE_CODE = re.compile(r"[A-Za-z0-9_-]{1,30}")
+MAX_TEMPLATE_NAME = 150
+# The dealers' review states → ours.
+TEMPLATE_STATUSES = {
+    "APR": "approved",  # SENS
+    "REJ": "rejected",
+    "TSC03": "approved",  # NHN
+    "TSC04": "rejected",
+}
+
+
+def buttons_from_dealer(buttons: list, dealer: str) -> list[dict]:
+    """A dealer's buttons in our content's field names (the inverse of dealer_buttons)."""
+    column = 0 if dealer == "sens" else 1
+    out = []
+    for button in buttons or []:
+        item = {"type": button.get("type"), "name": button.get("name")}
+        for ours, names in BUTTON_FIELDS.items():
+            if button.get(names[column]):
+                item[ours] = button[names[column]]
+        out.append(item)
+    return out
+
+
+def template_view(code: str, name: str, text: str, status: str, buttons: list) -> dict:
+    """A dealer's template as GET /channels/{id}/templates shows it."""
+    return {
+        "code": code,
+        "name": name,
+        "text": text,
+        "variables": list(dict.fromkeys(placeholders(text))),
+        "buttons": buttons,
+        "status": TEMPLATE_STATUSES.get(status, "pending"),
+        "dealer_status": status,
+    }
+
+
+def template_errors(data) -> dict[str, list[str]]:
+    """A new AlimTalk template's problems, by field, before it goes to the dealer for review."""
+    if not isinstance(data, dict):
+        return {"non_field_errors": ["Must be an object with code, name and text."]}
+    errors: dict[str, list[str]] = {}
+    for field in data:
+        if field not in ("code", "name", "text", "buttons"):
+            errors[field] = [f"Unknown field {field!r}."]
+    code, name, text = data.get("code"), data.get("name"), data.get("text")
+    if not isinstance(code, str) or not TEMPLATE_CODE.fullmatch(code):
+        errors["code"] = ["1 to 30 letters, digits, _ or -."]
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_TEMPLATE_NAME:
+        errors["name"] = [f"1 to {MAX_TEMPLATE_NAME} characters."]
+    if not isinstance(text, str) or not text.strip():
+        errors["text"] = ["This field is required."]
+    elif len(text) > MAX_CONTENT:
+        errors["text"] = [f"{len(text)} characters; Kakao allows {MAX_CONTENT}."]
+    if data.get("buttons") is not None:
+        for field, message in _button_errors(ALIMTALK, data["buttons"]):
+            errors.setdefault(field, []).append(message)
+    return errors

@@ -70,7 +70,9 @@ class MessageListQuerySerializer(serializers.Serializer):
     naming the parameter, never a database error."""
 
     journey_id = serializers.IntegerField(required=False, min_value=1)
-    customer_id = serializers.CharField(required=False, max_length=255, help_text="The customer's external_id.")
+    customer_id = serializers.CharField(
+        required=False, max_length=255, help_text="The customer's external_id."
+    )
     node_id = serializers.CharField(required=False, max_length=100)
     status = serializers.ChoiceField(choices=Message.Status.choices, required=False)
     channel = serializers.ChoiceField(choices=[(c, c) for c in CHANNELS], required=False)
@@ -147,3 +149,22 @@ class MessageStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=RECEIPT_STATUSES)
     at = serializers.DateTimeField(required=False)
     error = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class KakaoTemplateWriteSerializer(serializers.Serializer):
+    """POST /channels/{id}/templates (checked by kakao.template_errors, naming each field)."""
+
+    code = serializers.CharField(max_length=30)
+    name = serializers.CharField(max_length=150)
+    text = serializers.CharField()
+    buttons = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class KakaoTemplateSerializer(KakaoTemplateWriteSerializer):
+    variables = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=["approved", "pending", "rejected"])
+    dealer_status = serializers.CharField()
+
+
+class KakaoTemplateListSerializer(serializers.Serializer):
+    results = KakaoTemplateSerializer(many=True)

@@ -18,6 +18,9 @@ from .serializers import (
     ChannelConfigWriteSerializer,
     ChannelTestSerializer,
     InboxMessageSerializer,
+    KakaoTemplateListSerializer,
+    KakaoTemplateSerializer,
+    KakaoTemplateWriteSerializer,
     MessageListQuerySerializer,
     MessagePreviewResultSerializer,
     MessagePreviewSerializer,
@@ -66,6 +69,21 @@ class ChannelConfigViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Wor
         params.is_valid(raise_exception=True)
         message = services.channel_test_send(config=config, **params.validated_data)
         return Response(MessageSerializer(message).data)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: KakaoTemplateListSerializer})
+    @extend_schema(
+        methods=["POST"],
+        request=KakaoTemplateWriteSerializer,
+        responses={201: KakaoTemplateSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="templates", url_name="templates")
+    def templates(self, request, pk=None):
+        """AlimTalk templates at the channel's Kakao dealer; POST submits one for review."""
+        config = self.get_object()
+        if request.method == "POST":
+            template = services.channel_template_register(config=config, data=request.data)
+            return Response(template, status=status.HTTP_201_CREATED)
+        return Response({"results": services.channel_templates(config=config)})
 
 
 class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):

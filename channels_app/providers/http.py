@@ -40,7 +40,10 @@ class HttpProvider(Provider):
             json=payload,
             # A send interrupted by a worker crash is retried (at-least-once); the key lets the
             # gateway drop the repeat, as payment-style APIs do with Idempotency-Key.
-            headers={**(self.credentials.get("headers") or {}), "Idempotency-Key": str(out.message_id)},
+            headers={
+                **(self.credentials.get("headers") or {}),
+                "Idempotency-Key": str(out.message_id),
+            },
         )
         if isinstance(response, SendResult):
             return response

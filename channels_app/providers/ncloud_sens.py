@@ -162,3 +162,43 @@ class NcloudSensProvider(Provider):
         ):
             return "delivered", reason, "sms"
         return "failed", reason, ""
+
+    # ---- Templates (reviewed by Kakao through the dealer) ------------------------------------
+    def templates_list(self) -> list[dict] | SendResult:
+        path = f"/alimtalk/v2/services/{self.credentials['service_id']}/templates"
+        response = self._call("GET", path, query={"channelId": self.credentials["plus_friend_id"]})
+        if isinstance(response, SendResult):
+            return response
+        if not response.is_success:
+            return self._result(response)
+        try:
+            rows = response.json()
+        except ValueError:
+            rows = []
+        return [
+            kakao.template_view(
+                t.get("templateCode", ""),
+                t.get("templateName", ""),
+                t.get("content", ""),
+                t.get("templateInspectionStatus", ""),
+                kakao.buttons_from_dealer(t.get("buttons"), "sens"),
+            )
+            for t in (rows if isinstance(rows, list) else [])
+            if isinstance(t, dict)
+        ]
+
+    def template_register(self, template: dict) -> SendResult:
+        body = {
+            "channelId": self.credentials["plus_friend_id"],
+            "templateCode": template["code"],
+            "templateName": template["name"],
+            "content": template["text"],
+            "messageType": "BA",  # basic: text (and buttons) only
+            "emphasizeType": "NONE",
+            "buttons": [
+                {"order": i + 1, **b}
+                for i, b in enumerate(kakao.dealer_buttons(template.get("buttons") or [], "sens"))
+            ],
+        }
+        path = f"/alimtalk/v2/services/{self.credentials['service_id']}/templates"
+        return self._result(self._call("POST", path, body=body))

@@ -132,3 +132,60 @@ class NhnBizmessageProvider(Provider):
         if resend not in (None, "", "RSC01", RESEND_FAILED):
             return None  # the SMS resend is still under way
         return "failed", reason, ""
+
+    # ---- Templates (reviewed by Kakao through the dealer) ------------------------------------
+    def _templates_url(self) -> str:
+        return (
+            f"{self.base_url}/alimtalk/{API_VERSION}/appkeys/{self.credentials['appkey']}"
+            f"/senders/{self.credentials['sender_key']}/templates"
+        )
+
+    def _header_failure(self, response) -> SendResult | None:
+        """The failure a dealer answer says, or None when it succeeded."""
+        data = json_or_empty(response)
+        header = data.get("header") or {}
+        if response.is_success and header.get("isSuccessful"):
+            return None
+        if not response.is_success:
+            return http_failure(
+                response,
+                f"NHN {header.get('resultCode')}: {header.get('resultMessage') or response.text}",
+            )
+        return SendResult(
+            ok=False,
+            error="provider_error",
+            detail=f"NHN {header.get('resultCode')}: {header.get('resultMessage')}"[:1000],
+        )
+
+    def templates_list(self) -> list[dict] | SendResult:
+        response = self.request("GET", self._templates_url(), headers=self._headers())
+        if isinstance(response, SendResult):
+            return response
+        if failure := self._header_failure(response):
+            return failure
+        listing = json_or_empty(response).get("templateListResponse") or {}
+        return [
+            kakao.template_view(
+                t.get("templateCode", ""),
+                t.get("templateName", ""),
+                t.get("templateContent", ""),
+                t.get("status", ""),
+                kakao.buttons_from_dealer(t.get("buttons"), "nhn"),
+            )
+            for t in listing.get("templates") or []
+            if isinstance(t, dict)
+        ]
+
+    def template_register(self, template: dict) -> SendResult:
+        body = {
+            "templateCode": template["code"],
+            "templateName": template["name"],
+            "templateContent": template["text"],
+            "templateMessageType": "BA",  # basic: text (and buttons) only
+            "templateEmphasizeType": "NONE",
+            "buttons": kakao.dealer_buttons(template.get("buttons") or [], "nhn"),
+        }
+        response = self.request("POST", self._templates_url(), json=body, headers=self._headers())
+        if isinstance(response, SendResult):
+            return response
+        return self._header_failure(response) or SendResult(ok=True)

@@ -11,6 +11,7 @@ from .channels import (
 from .consent import quiet_hours_end
 from .dealer_results import dealer_results_poll
 from .enqueue import SEND_BATCH, messages_enqueue, webhook_call_enqueue
+from .kakao_templates import channel_template_register, channel_templates
 from .preferences import customer_unsubscribe, preferences_for, preferences_save
 from .prepare import MessageStep, StepOutcome, message_prepare
 from .previews import channel_test_send, content_render_checked, message_preview
@@ -55,6 +56,8 @@ __all__ = [
     "channel_config_resolve",
     "channel_create",
     "channel_delete",
+    "channel_template_register",
+    "channel_templates",
     "channel_test_send",
     "channel_update",
     "content_render_checked",

@@ -14,7 +14,7 @@ def _channel(workspace):
     )
 
 
-@isolation_case("channel-detail", "channel-test")
+@isolation_case("channel-detail", "channel-test", "channel-templates")
 @isolation_list("channel-list")
 def channel(workspace):
     config = _channel(workspace)

@@ -53,6 +53,7 @@ class Dealer:
 
     kakao_users: set = field(default_factory=set)  # national numbers with KakaoTalk
     templates: dict = field(default_factory=dict)  # templateCode → approved text
+    pending: dict = field(default_factory=dict)  # templateCode → (name, text, buttons) in review
     fail_next: list = field(default_factory=list)  # (status, body) answered before checking
     accepted: list = field(default_factory=list)  # the messages the dealer took
     sms: list = field(default_factory=list)  # SMS/LMS it sent (directly or as failover)
@@ -102,6 +103,11 @@ def _gateway_error(status: int, code: str, message: str):
     return status, {"error": {"errorCode": code, "message": message, "details": message}}
 
 
+def sens_template(code, name, text, status, buttons):
+    return {"templateCode": code, "templateName": name, "content": text, "channelId": "@shop",
+            "templateInspectionStatus": status, "buttons": buttons}
+
+
 def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_service_id,
                 plus_friend_id, sms_from) -> _Server:
     def handle(method, path, query, headers, raw):
@@ -116,6 +122,23 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
         ).digest()).decode()
         if headers.get("x-ncp-apigw-signature-v2") != expected:
             return _gateway_error(401, "200", "Signature mismatch")
+        if method == "GET" and path == f"/alimtalk/v2/services/{service_id}/templates":
+            if parse_qs(query).get("channelId") != [plus_friend_id]:
+                return 400, {"status": 400, "errorMessage": "channelId does not match"}
+            return 200, [sens_template(code, "approved", text, "APR", []) for code, text in dealer.templates.items()] + [
+                sens_template(code, name, text, "REQ", buttons) for code, (name, text, buttons) in dealer.pending.items()]
+        if method == "POST" and path == f"/alimtalk/v2/services/{service_id}/templates":
+            body = json.loads(raw)
+            code = body.get("templateCode") or ""
+            if body.get("channelId") != plus_friend_id or not body.get("content") or not body.get("templateName"):
+                return 400, {"status": 400, "errorMessage": "channelId, templateName and content are required"}
+            if code in dealer.templates or code in dealer.pending:
+                return 400, {"status": 400, "errorMessage": f"templateCode {code} already exists"}
+            if problem := button_problem([{k: v for k, v in b.items() if k != "order"}
+                                          for b in body.get("buttons") or []], "sens"):
+                return 400, {"status": 400, "errorMessage": problem}
+            dealer.pending[code] = (body["templateName"], body["content"], body.get("buttons") or [])
+            return 200, sens_template(code, body["templateName"], body["content"], "REG", body.get("buttons") or [])
         if method == "POST" and path == f"/alimtalk/v2/services/{service_id}/messages":
             return alimtalk(json.loads(raw))
         if method == "POST" and path == f"/sms/v2/services/{sms_service_id}/messages":
@@ -133,6 +156,8 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
     def alimtalk(body):
         if body.get("plusFriendId") != plus_friend_id:
             return 400, {"status": 400, "errorMessage": "plusFriendId is not registered"}
+        if body.get("templateCode") in dealer.pending:
+            return 400, {"status": 400, "errorMessage": "template is not approved"}
         template = dealer.templates.get(body.get("templateCode"))
         if template is None:
             return 400, {"status": 400, "errorMessage": "templateCode not found"}
@@ -206,10 +231,19 @@ def _nhn_header(code=0, message="success", ok=True):
     return {"header": {"resultCode": code, "resultMessage": message, "isSuccessful": ok}}
 
 
+def nhn_template(code, name, text, status, buttons):
+    return {"templateCode": code, "templateName": name, "templateContent": text, "status": status,
+            "buttons": buttons}
+
+
 def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _Server:
     seen_keys: dict = {}  # X-NC-API-IDEMPOTENCY-KEY → the first answer
 
     def handle(method, path, query, headers, raw):
+        if path == f"/alimtalk/v2.3/appkeys/{appkey}/senders/{sender_key}/templates":
+            if headers.get("x-secret-key") != secret_key:
+                return 401, _nhn_header(-1, "Unauthorized secret key", False)
+            return nhn_templates(method, json.loads(raw) if raw else {})
         m = re.fullmatch(r"/(alimtalk|friendtalk)/v2\.3/appkeys/([^/]+)/messages(?:/([^/]+)/(\d+))?", path)
         if m is None or m.group(2) != appkey:
             return 404, _nhn_header(-1, "Not found", False)
@@ -230,6 +264,22 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
             seen_keys[key] = answer
         return answer
 
+    def nhn_templates(method, body):
+        if method == "GET":
+            rows = [nhn_template(code, "approved", text, "TSC03", []) for code, text in dealer.templates.items()]
+            rows += [nhn_template(code, name, text, "TSC01", buttons)
+                     for code, (name, text, buttons) in dealer.pending.items()]
+            return 200, {**_nhn_header(), "templateListResponse": {"templates": rows, "totalCount": len(rows)}}
+        code = body.get("templateCode") or ""
+        if not body.get("templateContent") or not body.get("templateName"):
+            return 200, _nhn_header(-3001, "templateName and templateContent are required", False)
+        if code in dealer.templates or code in dealer.pending:
+            return 200, _nhn_header(-3002, f"templateCode {code} already exists", False)
+        if problem := button_problem(body.get("buttons") or [], "nhn"):
+            return 200, _nhn_header(-2003, problem, False)
+        dealer.pending[code] = (body["templateName"], body["templateContent"], body.get("buttons") or [])
+        return 200, _nhn_header()
+
     def send(product, body):
         if body.get("senderKey") != sender_key:
             return 200, _nhn_header(-1002, "Invalid senderKey", False)
@@ -237,6 +287,8 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
         if not 1 <= len(recipients) <= 1000:
             return 200, _nhn_header(-1003, "recipientList: 1 to 1000", False)
         template = None
+        if product == "alimtalk" and body.get("templateCode") in dealer.pending:
+            return 200, _nhn_header(-3029, "Template is not approved", False)
         if product == "alimtalk":
             template = dealer.templates.get(body.get("templateCode"))
             if template is None:

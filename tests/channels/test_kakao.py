@@ -289,3 +289,48 @@ def test_a_journey_with_kakao_content_over_the_dealers_limits_is_refused_naming_
         ("sale", "config.content.text", "401 characters; Kakao allows 400 with an image."),
         ("sale", "config.category", "An ad FriendTalk is marketing (Korea's ad rules)."),
     }
+
+
+# ---- Templates kept by the dealers ---------------------------------------------------------
+NEW_TEMPLATE = {
+    "code": "SHIP1",
+    "name": "배송 출발",
+    "text": "#{name}님, 주문하신 상품이 출발했어요.",
+    "buttons": [{"type": "WL", "name": "배송 조회", "url_mobile": "https://shop.test/track"}],
+}
+
+
+@pytest.mark.parametrize("dealer_name", ["sens", "nhn"])
+def test_templates_are_listed_from_the_dealer_and_new_ones_wait_for_review(api, workspace, dealer_name, request):
+    dealer = request.getfixturevalue(dealer_name)
+    config = (_sens_channel if dealer_name == "sens" else _nhn_channel)(workspace, dealer)
+    url = f"/api/v1/channels/{config.pk}/templates"
+    listed = api.get(url)
+    assert listed.status_code == 200, listed.content
+    assert listed.json()["results"] == [{
+        "code": "CART1", "name": "approved", "text": CART_TEMPLATE, "variables": ["name", "item"],
+        "buttons": [], "status": "approved", "dealer_status": "APR" if dealer_name == "sens" else "TSC03",
+    }]
+    created = api.post(url, NEW_TEMPLATE, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["status"] == "pending" and created.json()["variables"] == ["name"]
+    shown = {t["code"]: t for t in api.get(url).json()["results"]}
+    assert shown["SHIP1"]["status"] == "pending" and shown["SHIP1"]["buttons"] == NEW_TEMPLATE["buttons"]
+    # Kakao has not approved it yet: the dealer refuses to send it.
+    content = {"template_code": "SHIP1", "text": NEW_TEMPLATE["text"], "variables": {"name": "민수"}}
+    message = channel_test_send(config=config, to="+821011112222", content=content)
+    assert message.status == "failed" and "not approved" in message.error_detail
+    again = api.post(url, NEW_TEMPLATE, format="json")
+    assert again.status_code == 502 and "SHIP1 already exists" in again.json()["error"]["message"]
+
+
+def test_a_bad_template_is_refused_by_field_before_it_reaches_the_dealer(api, workspace, sens):
+    config = _sens_channel(workspace, sens)
+    bad = {"code": "no spaces!", "name": "", "text": "가" * 1001, "buttons": [{"type": "WL", "name": "x"}]}
+    response = api.post(f"/api/v1/channels/{config.pk}/templates", bad, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"code", "name", "text", "buttons.0.url_mobile"}
+    assert sens.requests == []
+    sms = channel_create(workspace=workspace, channel="sms", provider="sandbox", name="S")
+    refused = api.get(f"/api/v1/channels/{sms.pk}/templates")
+    assert refused.status_code == 400 and "channel" in refused.json()["error"]["details"]
