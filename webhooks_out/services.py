@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.services import _closable_id
-from audiences.models import Customer
+from audiences.models import Customer, Event
 from channels_app.crypto import credentials_decrypt, credentials_encrypt
 from channels_app.guard import DeadlineExceeded, OutboundBlocked, guarded_request, url_check
 from channels_app.models import DeliveryEvent, Message
@@ -84,6 +84,7 @@ def event_webhook_create(
         enabled=enabled,
         secret_encrypted=credentials_encrypt({"secret": secret}),
     )
+    subscriptions_changed()
     return webhook, secret
 
 
@@ -97,6 +98,7 @@ def event_webhook_update(*, webhook: EventWebhook, **changes) -> EventWebhook:
     for name, value in changes.items():
         setattr(webhook, name, value)
     webhook.save()
+    subscriptions_changed()
     return webhook
 
 
@@ -335,6 +337,71 @@ def _enqueue(
     if slot_waits:
         kwargs["slot_waits"] = slot_waits
     current_app.send_task(DELIVER_TASK, kwargs=kwargs, countdown=countdown)
+
+
+# ---- Events that arrive as customer events (the ingest hook) -------------------------------
+# Opt-outs are stored as customer events (channels_app.services.preferences) and reach us
+# through the ingest hook, batch by batch, after commit. The hook must cost ingest nothing for
+# workspaces without such a webhook: it reads who subscribes from a cache of a few seconds.
+CUSTOMER_EVENT_TYPES = ("customer.unsubscribed",)
+CUSTOMER_EVENTS_TASK = "webhooks_out.tasks.customer_events_fan_out_task"
+SUBSCRIPTION_CACHE_SECONDS = 5.0
+_subscribed: dict = {"at": float("-inf"), "types": {}}
+
+
+def _subscribed_types(workspace_id: int) -> set[str]:
+    if time.monotonic() - _subscribed["at"] > SUBSCRIPTION_CACHE_SECONDS:
+        types: dict[int, set[str]] = defaultdict(set)
+        for ws, events in (
+            EventWebhook.objects.unscoped()
+            .filter(enabled=True)
+            .values_list("workspace_id", "events")
+        ):
+            types[ws].update(events)
+        _subscribed.update(at=time.monotonic(), types=types)
+    return _subscribed["types"].get(workspace_id, set())
+
+
+def subscriptions_changed() -> None:
+    """Drops this process's cache of who subscribes to what (a webhook was made or changed)."""
+    _subscribed["at"] = float("-inf")
+
+
+def events_ingested(workspace_id: int, event_ids: list[int]) -> None:
+    """audiences.hooks handler: queues the fan-out of a stored batch only when the workspace has a
+    webhook for an event type that arrives this way."""
+    if _subscribed_types(workspace_id) & set(CUSTOMER_EVENT_TYPES):
+        current_app.send_task(
+            CUSTOMER_EVENTS_TASK, kwargs={"workspace_id": workspace_id, "event_ids": event_ids}
+        )
+
+
+def customer_events_fan_out(*, workspace_id: int, event_ids: list[int]) -> int:
+    """Deliveries for the opt-outs among a stored batch of customer events (made once each)."""
+    rows = list(
+        Event.objects.for_workspace(workspace_id)
+        .filter(pk__in=event_ids, name__in=CUSTOMER_EVENT_TYPES)
+        .values_list("pk", "name", "occurred_at", "properties", "customer__external_id")
+    )
+    if not rows:
+        return 0
+    events = [
+        (
+            workspace_id,
+            f"evt_event_{pk}",
+            name,
+            at,
+            {"customer_id": external_id, **(properties or {})},
+        )
+        for pk, name, at, properties, external_id in rows
+    ]
+    subscriptions = {
+        workspace_id: list(EventWebhook.objects.for_workspace(workspace_id).filter(enabled=True))
+    }
+    with transaction.atomic():
+        new = _deliveries_make(events, subscriptions)
+        transaction.on_commit(lambda: [_enqueue(pk, ws, 0) for pk, ws in new])
+    return len(new)
 
 
 # ---- Delivering ------------------------------------------------------------------------------

@@ -23,3 +23,11 @@ def event_delivery_task(
     return services.event_delivery_attempt(
         delivery_id=delivery_id, workspace_id=workspace_id, attempt=attempt, slot_waits=slot_waits
     )
+
+
+@shared_task(
+    name="webhooks_out.tasks.customer_events_fan_out_task", soft_time_limit=50, time_limit=60
+)
+def customer_events_fan_out_task(*, workspace_id: int, event_ids: list[int]) -> int:
+    """Deliveries for the opt-outs in one stored batch of customer events."""
+    return services.customer_events_fan_out(workspace_id=workspace_id, event_ids=event_ids)

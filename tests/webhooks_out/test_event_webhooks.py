@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from channels_app.models import Message
-from channels_app.services import channel_create, message_receipt
+from channels_app.services import channel_create, customer_unsubscribe, message_receipt
 from journeys.enrollments import enrollments_create
 from journeys.services import journey_create, journey_start
 from tests.conftest import make_client, wait_for
@@ -194,6 +194,7 @@ def test_journey_and_message_events_reach_the_receiver(celery_worker, workspace,
             "journey.exited",
             "message.sent",
             "message.delivered",
+            "customer.unsubscribed",
         ],
     )
     channel_create(workspace=workspace, channel="sms", provider="sandbox", name="S")
@@ -204,8 +205,14 @@ def test_journey_and_message_events_reach_the_receiver(celery_worker, workspace,
         lambda: Message.objects.for_workspace(workspace).filter(customer=ann, status="sent").first()
     )
     message_receipt(message=message, status="delivered", source="api")
+    customer_unsubscribe(message=message)  # the one-click unsubscribe link
 
-    pump_until(lambda: "message.delivered" in receiver.types() and len(receiver.types()) >= 4)
+    pump_until(
+        lambda: (
+            {"message.delivered", "customer.unsubscribed"} <= set(receiver.types())
+            and len(receiver.types()) >= 5
+        )
+    )
     by_type = {event["type"]: event for event in receiver.received}
     assert {"journey.entered", "message.sent", "message.delivered"} <= set(by_type)
     assert {"journey.completed", "journey.exited"} & set(by_type)
@@ -213,6 +220,8 @@ def test_journey_and_message_events_reach_the_receiver(celery_worker, workspace,
     assert by_type["journey.entered"]["data"]["journey_id"] == journey.pk
     assert by_type["message.sent"]["data"]["message_id"] == message.pk
     assert by_type["message.sent"]["data"]["channel"] == "sms"
+    unsubscribed = by_type["customer.unsubscribed"]["data"]
+    assert (unsubscribed["customer_id"], unsubscribed["channel"]) == ("ann0", "sms")
     assert receiver.bad_signatures == 0
     event_webhooks_pump()  # a later run fans out nothing again
     time.sleep(0.5)
