@@ -190,6 +190,7 @@ def _step_events(
         }
         if kind == StepEvent.Kind.GOAL:
             body["goal_id"] = (data or {}).get("goal_id")
+            body["value"] = (data or {}).get("value")
         if kind == StepEvent.Kind.EXITED:
             body["reason"] = (data or {}).get("reason", "")
         events.append((workspace_id, f"evt_step_{row_id}", _STEP_TYPES[kind], at, body))

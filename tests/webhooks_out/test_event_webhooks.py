@@ -18,7 +18,7 @@ from channels_app.services import channel_create, customer_unsubscribe, message_
 from journeys.enrollments import enrollments_create
 from journeys.services import journey_create, journey_start
 from tests.conftest import make_client, wait_for
-from tests.engine.helpers import customers
+from tests.engine.helpers import chain, customers, node, published, send_events, wait_state
 from webhooks_out.models import EventDelivery, EventWebhook
 from webhooks_out.services import event_webhooks_pump
 
@@ -284,3 +284,34 @@ def test_a_webhook_failing_for_the_whole_window_is_disabled(
     time.sleep(1)
     event_webhooks_pump()
     assert EventDelivery.objects.for_workspace(workspace).count() == 1  # nothing more for it
+
+
+def test_a_goal_conversion_is_sent_once_with_its_value(celery_worker, workspace, receiver):
+    register(make_client(workspace), receiver, ["goal.converted"])
+    goal = {
+        "id": "bought",
+        "name": "Bought",
+        "condition": {"event": "purchase"},
+        "value": {"property": "amount"},
+    }
+    journey = published(workspace, chain(node("start", "start")), {"goals": [goal]})
+    (buyer,) = customers(workspace, 1, prefix="buyer")
+    enrollments_create(journey=journey, customer_ids=[buyer.pk])
+    wait_state(journey, buyer, "completed")
+    for amount in (30, 99):  # a goal converts once per enrollment
+        send_events(
+            workspace,
+            {"customer_id": "buyer0", "name": "purchase", "properties": {"amount": amount}},
+        )
+
+    pump_until(lambda: receiver.received)
+    time.sleep(1)
+    event_webhooks_pump()
+    time.sleep(0.5)
+    (event,) = receiver.received
+    assert event["type"] == "goal.converted"
+    assert (event["data"]["goal_id"], event["data"]["value"], event["data"]["customer_id"]) == (
+        "bought",
+        30.0,
+        "buyer0",
+    )
