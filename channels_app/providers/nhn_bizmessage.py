@@ -80,7 +80,8 @@ class NhnBizmessageProvider(Provider):
         if not response.is_success:
             return http_failure(
                 response,
-                f"NHN {header.get('resultCode')}: {header.get('resultMessage') or response.text}",
+                f"NHN {header.get('resultCode', f'HTTP {response.status_code}')}: "
+                f"{header.get('resultMessage') or response.text}",
             )
         if not header.get("isSuccessful"):
             code = header.get("resultCode")
@@ -149,7 +150,8 @@ class NhnBizmessageProvider(Provider):
         if not response.is_success:
             return http_failure(
                 response,
-                f"NHN {header.get('resultCode')}: {header.get('resultMessage') or response.text}",
+                f"NHN {header.get('resultCode', f'HTTP {response.status_code}')}: "
+                f"{header.get('resultMessage') or response.text}",
             )
         return SendResult(
             ok=False,

@@ -52,9 +52,11 @@ class Dealer:
     """Shared state: what was accepted, who has KakaoTalk, and canned failures to answer with."""
 
     kakao_users: set = field(default_factory=set)  # national numbers with KakaoTalk
+    in_flight: set = field(default_factory=set)  # numbers whose result is not in yet
     templates: dict = field(default_factory=dict)  # templateCode → approved text
     pending: dict = field(default_factory=dict)  # templateCode → (name, text, buttons) in review
     fail_next: list = field(default_factory=list)  # (status, body) answered before checking
+    lose_answers: int = 0  # requests handled whose answer is lost on the way back (a 504)
     accepted: list = field(default_factory=list)  # the messages the dealer took
     sms: list = field(default_factory=list)  # SMS/LMS it sent (directly or as failover)
     results: dict = field(default_factory=dict)  # requestId → [per-recipient results]
@@ -77,6 +79,9 @@ class _Server:
                     status, body = dealer.fail_next.pop(0)
                 else:
                     status, body = handle(self.command, parts.path, parts.query, headers, raw)
+                if dealer.lose_answers:
+                    dealer.lose_answers -= 1
+                    status, body = 504, {"error": "Gateway Timeout"}
                 data = json.dumps(body, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=UTF-8")
@@ -190,7 +195,9 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
             dealer.accepted.append({"to": to, "content": content, "buttons": m.get("buttons")})
             result = {"messageId": message_id, "to": to, "requestStatusCode": "A000",
                       "useSmsFailover": bool(failover)}
-            if to in dealer.kakao_users:
+            if to in dealer.in_flight:
+                result.update(messageStatusName="processing")
+            elif to in dealer.kakao_users:
                 result.update(messageStatusCode="0000", messageStatusName="success",
                               messageStatusDesc="delivered")
             else:

@@ -334,3 +334,43 @@ def test_a_bad_template_is_refused_by_field_before_it_reaches_the_dealer(api, wo
     sms = channel_create(workspace=workspace, channel="sms", provider="sandbox", name="S")
     refused = api.get(f"/api/v1/channels/{sms.pk}/templates")
     assert refused.status_code == 400 and "channel" in refused.json()["error"]["details"]
+
+
+def test_a_result_not_in_yet_is_asked_again_on_the_next_poll(workspace, sens):
+    config = _sens_channel(workspace, sens)
+    sens.in_flight.add("01011112222")
+    message = channel_test_send(config=config, to="+821011112222", content=_alimtalk())
+    assert dealer_results_poll() == {"delivered": 0, "failed": 0, "pending": 1}
+    message.refresh_from_db()
+    assert message.status == "sent"
+    for results in sens.results.values():  # KakaoTalk delivered it since
+        for result in results:
+            result.update(messageStatusCode="0000", messageStatusName="success")
+    assert dealer_results_poll() == {"delivered": 1, "failed": 0, "pending": 0}
+    message.refresh_from_db()
+    assert message.status == "delivered"
+
+
+def test_nhn_rate_limit_is_retried_and_a_lost_answer_is_not_sent_twice(workspace, nhn):
+    config = _nhn_channel(workspace, nhn)
+    customer = make_customer(workspace, phone="+821011112222")
+    nhn.fail_next = [(429, {"header": {"resultCode": -429, "resultMessage": "Too many requests",
+                                       "isSuccessful": False}})]
+    message = Message.objects.for_workspace(workspace).create(
+        workspace=workspace, customer=customer, channel="kakao_alimtalk", channel_config=config,
+        provider="nhn_bizmessage", to="+821011112222", targets=["+821011112222"],
+        content={**_alimtalk(), "variables": {"name": "민수", "item": "운동화"}},
+    )
+    messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
+    message.refresh_from_db()
+    assert message.status == "queued" and "Too many requests" in message.error_detail
+    nhn.lose_answers = 1  # the dealer takes the message, but its answer never arrives
+    messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
+    message.refresh_from_db()
+    assert message.status == "queued" and "504" in message.error_detail
+    messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
+    message.refresh_from_db()
+    assert message.status == "sent" and message.attempts == 3
+    assert len(nhn.accepted) == 1  # the retry carried the same X-NC-API-IDEMPOTENCY-KEY
+    keys = [headers["x-nc-api-idempotency-key"] for _, _, headers, _ in nhn.requests]
+    assert keys == [f"waymark-{message.pk}"] * 3
