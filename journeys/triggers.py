@@ -75,7 +75,8 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
     1M customers fired 100 tasks of 10k ids costing the engine worker 10-15 s of CPU where no
     journey had anyone inside. Checked after commit, so an enrollment made before that is seen; one
     made after it starts from the profile already changed."""
-    if _can_matter(workspace_id, entries=False):
+    if _can_matter(workspace_id, entries=False) or finished_windows_open(workspace_id=workspace_id,
+                                                                       customer_ids=customer_ids):
         customers_changed_enqueue(workspace_id, customer_ids)
 
 
@@ -179,7 +180,9 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
 
 
 def customers_changed(*, workspace_id: int, customer_ids: list[int]) -> None:
-    """Profiles changed: enrollments whose journey has exit conditions or goals re-check them."""
+    """Profiles changed: enrollments whose journey has exit conditions or goals re-check them, and
+    finished ones with a goal window open may convert."""
+    finished_goals_convert(workspace_id=workspace_id, customer_ids=customer_ids, now=timezone.now())
     live = Enrollment.objects.for_workspace(workspace_id).filter(
         customer_id__in=customer_ids, state__in=LIVE
     ).values_list("id", "version_id")

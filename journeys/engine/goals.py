@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from audiences.conditions import (
     CustomerFacts,
@@ -107,11 +108,18 @@ def first_conversion(goal: dict, facts: CustomerFacts, *, entered_at: datetime,
 # events (entered_at + the version's widest goal window > the customer's first event of the batch),
 # with a goal still to convert; through enrollment_customer_journey (customer first), locked in id
 # order. A window that closed is never read again: nothing is scheduled for it.
-_OPEN_WINDOWS_FROM = f"""
-WITH batch AS (
+# The customers to look at, each with the earliest and latest moment something happened to them:
+# a batch of stored events, or customers whose profile changed now.
+_EVENT_BATCH = f"""
     SELECT customer_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at
     FROM {Event._meta.db_table} WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s) GROUP BY customer_id
-)
+"""
+_CUSTOMER_BATCH = """
+    SELECT DISTINCT unnest(%(customers)s::bigint[]) AS customer_id, %(now)s::timestamptz AS first_at,
+           %(now)s::timestamptz AS last_at
+"""
+_OPEN_WINDOWS_FROM = f"""
+WITH batch AS ({{batch}})
 SELECT {{columns}}
 FROM batch b
 JOIN journeys_enrollment e ON e.customer_id = b.customer_id
@@ -123,26 +131,45 @@ WHERE e.workspace_id = %(ws)s AND e.state IN ('completed', 'exited', 'failed')
         SELECT max(coalesce({DURATION_SECONDS_SQL.format(d="g -> 'window'")}, {DEFAULT_WINDOW.total_seconds()}))
         FROM jsonb_array_elements(v.settings -> 'goals') g)) > b.first_at
 """
-_OPEN_WINDOWS = _OPEN_WINDOWS_FROM.format(columns="e.id, e.version_id, e.customer_id") + "ORDER BY e.id FOR UPDATE OF e"
-_ANY_OPEN_WINDOW = f"SELECT EXISTS ({_OPEN_WINDOWS_FROM.format(columns='1')})"
 
 
-def finished_windows_open(*, workspace_id: int, event_ids: list[int]) -> bool:
-    """Whether any of these events' customers has a finished enrollment with a goal window open:
-    the ingest hook's check when nothing in the workspace is live (a stopped journey's goals)."""
+def _open_windows(*, exists: bool, workspace_id: int, event_ids: list[int] | None,
+                  customer_ids: list[int] | None, now: datetime) -> tuple[str, dict]:
+    batch = _EVENT_BATCH if event_ids is not None else _CUSTOMER_BATCH
+    sql = _OPEN_WINDOWS_FROM.format(batch=batch, columns="1" if exists else "e.id, e.version_id, e.customer_id")
+    sql = f"SELECT EXISTS ({sql})" if exists else sql + "ORDER BY e.id FOR UPDATE OF e"
+    return sql, {"ws": workspace_id, "ids": list(event_ids or []), "customers": list(customer_ids or []), "now": now}
+
+
+def finished_windows_open(*, workspace_id: int, event_ids: list[int] | None = None,
+                          customer_ids: list[int] | None = None, now: datetime | None = None) -> bool:
+    """Whether any of these events' (or changed customers') customers has a finished enrollment
+    with a goal window open: the hooks' check when nothing in the workspace is live (a stopped
+    journey's goals)."""
+    sql, params = _open_windows(exists=True, workspace_id=workspace_id, event_ids=event_ids,
+                                customer_ids=customer_ids, now=now or timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(_ANY_OPEN_WINDOW, {"ws": workspace_id, "ids": list(event_ids)})
+        cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
-def finished_goals_convert(*, workspace_id: int, event_ids: list[int], now: datetime) -> int:
-    """Converts goals of enrollments that completed or exited before these events (holdout ones
-    included): one query finds the open windows, facts load once per version. Returns how many
-    conversions were recorded. Exits nothing: those enrollments already left."""
+def finished_goals_convert(*, workspace_id: int, now: datetime, event_ids: list[int] | None = None,
+                           customer_ids: list[int] | None = None) -> int:
+    """Converts goals of enrollments that completed or exited before these events or profile
+    changes (holdout ones included): one query finds the open windows, facts load once per
+    version. Returns how many conversions were recorded. Exits nothing: those already left."""
     converted = 0
+    sql, params = _open_windows(exists=True, workspace_id=workspace_id, event_ids=event_ids,
+                                customer_ids=customer_ids, now=now)
+    with connection.cursor() as cursor:  # the usual answer is no: one statement, no transaction
+        cursor.execute(sql, params)
+        if not cursor.fetchone()[0]:
+            return 0
+    sql, params = _open_windows(exists=False, workspace_id=workspace_id, event_ids=event_ids,
+                                customer_ids=customer_ids, now=now)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_OPEN_WINDOWS, {"ws": workspace_id, "ids": list(event_ids)})
+            cursor.execute(sql, params)
             found = cursor.fetchall()
         if not found:
             return 0

@@ -150,3 +150,15 @@ def test_a_purchase_after_the_journey_stopped_still_converts(workspace, engine):
     send_events(workspace, {"customer_id": c.external_id, "name": "purchase", "properties": {"amount": 4}})
     assert converted(journey, c).exit_reason == "journey_stopped"
     assert goal_steps(journey) == [(c.id, "bought", 4.0)]
+
+
+def test_a_profile_change_after_completion_converts_an_attribute_goal(workspace, api, engine):
+    upgraded = {"id": "pro", "name": "Went pro", "condition": {"attribute": "plan", "op": "eq", "value": "pro"}}
+    journey = published(workspace, DONE_AT_ONCE, {"goals": [upgraded]})
+    (c,) = customers(workspace)
+    enrollments_create(journey=journey, customer_ids=[c.id])
+    wait_state(journey, c, "completed")
+    response = api.patch(f"/api/v1/customers/{c.external_id}", {"attributes": {"plan": "pro"}}, format="json")
+    assert response.status_code == 200, response.content
+    assert [g["id"] for g in converted(journey, c).goals] == ["pro"]
+    assert goal_steps(journey) == [(c.id, "pro", 0.0)]
