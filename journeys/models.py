@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
@@ -26,6 +28,7 @@ class Journey(WorkspaceModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     graph = models.JSONField(default=dict)  # the draft: {"nodes": [...], "edges": [...]}
     settings = models.JSONField(default=dict)  # the draft's settings (API.md "Settings")
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     live_version = models.ForeignKey(
         "JourneyVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -36,7 +39,10 @@ class Journey(WorkspaceModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "status"], name="journey_workspace_status")]
+        indexes = [
+            models.Index(fields=["workspace", "status"], name="journey_workspace_status"),
+            GinIndex(fields=["tags"], name="journey_tags"),  # ?tag= is `tags @> {tag}`
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -14,9 +14,15 @@ from .settings_schema import settings_validate
 
 
 def journeys_list(
-    *, workspace: Workspace, status: str | None = None, search: str | None = None
+    *,
+    workspace: Workspace,
+    status: str | None = None,
+    search: str | None = None,
+    tag: str | None = None,
 ) -> QuerySet:
     queryset = Journey.objects.for_workspace(workspace).select_related("live_version")
+    if tag:
+        queryset = queryset.filter(tags__contains=[tag])
     if status:
         queryset = queryset.filter(status=status)
     if search:

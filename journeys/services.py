@@ -37,6 +37,8 @@ Status = Journey.Status
 EXPORT_FORMAT = "waymark.journey"
 EXPORT_FORMAT_VERSION = 1
 IN_FLIGHT_CHOICES = ("move", "keep")
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
 READ_ONLY = (Status.STOPPED, Status.ARCHIVED)
 
 
@@ -91,6 +93,26 @@ def _check_definition(
         raise ServiceValidationError(details)
 
 
+def tags_clean(tags: Any) -> list[str]:
+    """The journey's tags, stripped and de-duplicated in order; a 400 naming `tags` otherwise."""
+    if not isinstance(tags, list):
+        raise ServiceValidationError({"tags": ["Must be a list of strings."]})
+    if len(tags) > MAX_TAGS:
+        raise ServiceValidationError({"tags": [f"At most {MAX_TAGS} tags."]})
+    cleaned: list[str] = []
+    for i, tag in enumerate(tags):
+        if not isinstance(tag, str) or not tag.strip():
+            raise ServiceValidationError({"tags": [f"Item {i}: must be a non-empty string."]})
+        tag = tag.strip()
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ServiceValidationError(
+                {"tags": [f"Item {i}: at most {MAX_TAG_LENGTH} characters."]}
+            )
+        if tag not in cleaned:
+            cleaned.append(tag)
+    return cleaned
+
+
 def _locked(journey: Journey) -> Journey:
     """Re-reads the journey row under a lock, so two status changes never interleave."""
     return (
@@ -115,6 +137,7 @@ def journey_create(
     graph: Any = None,
     settings: Any = None,
     template: str | None = None,
+    tags: Any = None,
 ) -> Journey:
     """A new draft, empty, from the given graph/settings, or from a built-in template."""
     if template is not None:
@@ -124,6 +147,7 @@ def journey_create(
         graph = graph if graph is not None else copy.deepcopy(found["graph"])
         settings = settings if settings is not None else copy.deepcopy(found["settings"])
         description = description or found["description"]
+    tags = tags_clean(tags) if tags is not None else []
     _check_definition(graph=graph, settings=settings, workspace=workspace)
     journey = Journey.objects.unscoped().create(
         workspace=workspace,
@@ -131,6 +155,7 @@ def journey_create(
         description=description,
         graph=graph if graph is not None else {"nodes": [], "edges": []},
         settings=settings if settings is not None else copy.deepcopy(DEFAULT_SETTINGS),
+        tags=tags,
         created_by=_actor_user(actor),
     )
     _audit(
@@ -144,8 +169,10 @@ def journey_create(
 
 @transaction.atomic
 def journey_update(*, journey: Journey, actor: Any, **changes: Any) -> Journey:
-    """Edits the draft (name, description, graph, settings). The live version is untouched until
-    the next publish."""
+    """Edits the draft (name, description, graph, settings, tags). The live version is untouched
+    until the next publish."""
+    if "tags" in changes:
+        changes["tags"] = tags_clean(changes["tags"])
     journey = _locked(journey)
     if journey.status in READ_ONLY:
         raise _conflict(journey, "edit")
@@ -155,7 +182,9 @@ def journey_update(*, journey: Journey, actor: Any, **changes: Any) -> Journey:
         workspace=journey.workspace_id,
         journey_id=journey.pk,
     )
-    fields = [key for key in ("name", "description", "graph", "settings") if key in changes]
+    fields = [
+        key for key in ("name", "description", "graph", "settings", "tags") if key in changes
+    ]
     for key in fields:
         setattr(journey, key, changes[key])
     journey.save(update_fields=[*fields, "updated_at"])
@@ -309,6 +338,7 @@ def journey_duplicate(*, journey: Journey, actor: Any, name: str | None = None) 
         description=journey.description,
         graph=copy.deepcopy(journey.graph),
         settings=copy.deepcopy(journey.settings),
+        tags=list(journey.tags),
     )
     JourneyAuditEntry.objects.for_workspace(journey.workspace_id).filter(journey=copy_).update(
         action="duplicated", details={"from_journey": journey.pk}

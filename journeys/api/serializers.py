@@ -30,6 +30,7 @@ class JourneySerializer(serializers.ModelSerializer):
             "description",
             "graph",
             "settings",
+            "tags",
             "status",
             "version",
             "created_at",
@@ -48,6 +49,9 @@ class JourneyWriteSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     graph = AnyJSONField(required=False, help_text=GRAPH_HELP)
     settings = AnyJSONField(required=False, help_text=SETTINGS_HELP)
+    tags = AnyJSONField(
+        required=False, help_text="Up to 20 strings of at most 50 characters each."
+    )
 
 
 class JourneyCreateSerializer(JourneyWriteSerializer):
@@ -61,6 +65,7 @@ class JourneyCreateSerializer(JourneyWriteSerializer):
 class JourneyListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Journey.Status.choices, required=False)
     search = serializers.CharField(required=False, max_length=200, help_text="Part of the name.")
+    tag = serializers.CharField(required=False, max_length=50, help_text="Journeys with this tag.")
 
 
 class ProblemSerializer(serializers.Serializer):
