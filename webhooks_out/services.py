@@ -287,7 +287,9 @@ def _fan_out(source: str, read, subscriptions) -> int:
             )
             if cursor is None or target is None or cursor.closed_id >= target:
                 return made  # another run holds the cursor, a writer is still open, or all done
-            high = min(target, cursor.closed_id + CHUNK_IDS)
+            # Without any webhook there is nothing to read: the cursor jumps (a first webhook on
+            # a large installation must not wait for years of history to be walked).
+            high = min(target, cursor.closed_id + CHUNK_IDS) if subscriptions else target
             if subscriptions:
                 new = _deliveries_make(
                     read(cursor.closed_id, high, list(subscriptions)), subscriptions

@@ -315,3 +315,18 @@ def test_a_goal_conversion_is_sent_once_with_its_value(celery_worker, workspace,
         30.0,
         "buyer0",
     )
+
+
+def test_only_events_after_a_webhook_is_registered_are_sent(celery_worker, workspace, receiver):
+    journey = published(workspace, chain(node("start", "start")))
+    before, after = customers(workspace, 2, prefix="w")
+    enrollments_create(journey=journey, customer_ids=[before.pk])
+    wait_state(journey, before, "completed")
+    event_webhooks_pump()  # with no webhook anywhere the fan-out only moves past these rows
+
+    register(make_client(workspace), receiver, ["journey.entered"])
+    enrollments_create(journey=journey, customer_ids=[after.pk])
+    pump_until(lambda: receiver.received)
+    time.sleep(0.5)
+    event_webhooks_pump()
+    assert [event["data"]["customer_id"] for event in receiver.received] == ["w1"]
