@@ -12,6 +12,7 @@ from .simple import InboxProvider, SandboxProvider
 from .smtp import SmtpProvider
 from .telegram import TelegramProvider
 from .twilio import TwilioProvider
+from .webpush import WebPushProvider
 from .whatsapp import WhatsAppCloudProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
@@ -27,6 +28,7 @@ PROVIDERS: dict[str, type[Provider]] = {
         InboxProvider,
         NcloudSensProvider,
         NhnBizmessageProvider,
+        WebPushProvider,
     )
 }
 

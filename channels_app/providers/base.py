@@ -68,6 +68,12 @@ class Provider:
                 errors[f"credentials.{name}"] = ["This credential is required."]
         return errors
 
+    @classmethod
+    def config_complete(cls, credentials: dict, settings: dict) -> tuple[dict, dict]:
+        """The valid credentials and settings as stored: a provider may fill in what it makes
+        itself (Web Push generates its VAPID keys)."""
+        return credentials, settings
+
     @property
     def base_url(self) -> str:
         return (self.credentials.get("base_url") or self.default_base_url).rstrip("/")

@@ -55,6 +55,7 @@ def channel_create(
     errors = _config_errors(channel, provider, credentials, settings)
     if errors:
         raise ValidationError(errors)
+    credentials, settings = PROVIDERS[provider].config_complete(credentials, settings or {})
     first = not ChannelConfig.objects.for_workspace(workspace).filter(channel=channel).exists()
     config = ChannelConfig(
         workspace=workspace,
@@ -96,6 +97,7 @@ def channel_update(
     errors = _config_errors(config.channel, provider, credentials, settings)
     if errors:
         raise ValidationError(errors)
+    credentials, settings = PROVIDERS[provider].config_complete(credentials, settings or {})
     config.name = name
     config.provider = provider
     config.credentials_encrypted = credentials_encrypt(credentials)
