@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 ALIMTALK, FRIENDTALK = "kakao_alimtalk", "kakao_friendtalk"
+BRAND_MESSAGE = "brand_message"  # a FriendTalk channel's `product` setting: always advertising
 CHANNELS = (ALIMTALK, FRIENDTALK)
 
 # The dealers' limits (Kakao's, which both NAVER Cloud SENS and NHN Cloud pass on).
@@ -154,9 +155,12 @@ def ad_ban_until(now: datetime) -> datetime | None:
     return datetime.combine(day, AD_BAN_END, tzinfo=KOREA)
 
 
-def is_ad(channel: str, content: dict) -> bool:
-    """AlimTalk is informational only; a FriendTalk is an ad when it carries the ad flag."""
-    return channel == FRIENDTALK and bool(content.get("is_ad"))
+def is_ad(channel: str, content: dict, channel_settings: dict | None = None) -> bool:
+    """AlimTalk is informational only; a FriendTalk is an ad when it carries the ad flag, and a
+    Brand Message always is."""
+    if channel != FRIENDTALK:
+        return False
+    return bool(content.get("is_ad")) or (channel_settings or {}).get("product") == BRAND_MESSAGE
 
 
 def dealer_buttons(buttons: list, dealer: str) -> list[dict]:

@@ -8,6 +8,7 @@ from .. import kakao
 from .base import Outbound, Provider, SendResult, http_failure, json_or_empty
 
 API_VERSION = "v2.3"
+BRAND_API_VERSION = "v1.0"
 # Dealer resultCodes worth retrying: throttled, or the dealer's own trouble.
 RETRYABLE_CODES = {-9999, -1000, -429}
 RESEND_SUCCESS, RESEND_FAILED = "RSC03", "RSC04"  # resendStatus of a finished SMS/LMS resend
@@ -33,17 +34,34 @@ class NhnBizmessageProvider(Provider):
             "Content-Type": "application/json;charset=UTF-8",
         }
 
+    def _brand_message(self, channel: str) -> bool:
+        """FriendTalk sent as Kakao's Brand Message (channel setting product: brand_message)."""
+        return channel == kakao.FRIENDTALK and self.settings.get("product") == kakao.BRAND_MESSAGE
+
     def _messages_url(self, channel: str) -> str:
-        return (
-            f"{self.base_url}/{self._product(channel)}/{API_VERSION}"
-            f"/appkeys/{self.credentials['appkey']}/messages"
-        )
+        appkey = self.credentials["appkey"]
+        if self._brand_message(channel):
+            return f"{self.base_url}/brand-message/{BRAND_API_VERSION}/appkeys/{appkey}/messages"
+        return f"{self.base_url}/{self._product(channel)}/{API_VERSION}/appkeys/{appkey}/messages"
 
     def send(self, out: Outbound) -> SendResult:
         content = out.content
         recipient: dict = {"recipientNo": kakao.national_number(out.to)}
         body: dict = {"senderKey": self.credentials["sender_key"]}
-        if out.channel == kakao.ALIMTALK:
+        if self._brand_message(out.channel):
+            text = content.get("text", "")
+            # A free-form Brand Message: the message is the body's, recipients only say whom.
+            body.update(chatBubbleType="IMAGE" if content.get("image_url") else "TEXT", adult=False)
+            body["content"] = text
+            if content.get("image_url"):
+                body["image"] = {"imageUrl": content["image_url"]}
+            if content.get("buttons"):
+                body["buttons"] = [
+                    {k: v for k, v in b.items() if k != "ordering"}
+                    for b in kakao.dealer_buttons(content["buttons"], "nhn")
+                ]
+            recipient["targeting"] = "I"  # channel friends among our recipients
+        elif out.channel == kakao.ALIMTALK:
             body["templateCode"] = content.get("template_code", "")
             recipient["templateParameter"] = content.get("variables") or {}
             text = kakao.fill(content.get("text", ""), content.get("variables") or {})
@@ -53,7 +71,7 @@ class NhnBizmessageProvider(Provider):
             if content.get("image_url"):
                 recipient["imageUrl"] = content["image_url"]
             recipient["isAd"] = kakao.is_ad(out.channel, content)  # the dealer adds "(광고)"
-        if content.get("buttons"):
+        if content.get("buttons") and not self._brand_message(out.channel):
             recipient["buttons"] = kakao.dealer_buttons(content["buttons"], "nhn")
         failover = kakao.sms_failover(
             content, text, self.settings, self.credentials.get("sms_from", "")

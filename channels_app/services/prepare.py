@@ -157,7 +157,8 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
             zone=_customer_zone(customer, workspace.timezone),
             now=now,
         )
-        if until is None and kakao.is_ad(channel, rendered):
+        ad_settings = channel_config.settings if channel_config else None
+        if until is None and kakao.is_ad(channel, rendered, ad_settings):
             until = kakao.ad_ban_until(now)  # Korea: no ads 20:00–08:00 KST
         if until is not None:
             return StepOutcome(kind="defer", until=until, reason="quiet_hours")

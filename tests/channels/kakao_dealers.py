@@ -251,7 +251,12 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
             if headers.get("x-secret-key") != secret_key:
                 return 401, _nhn_header(-1, "Unauthorized secret key", False)
             return nhn_templates(method, json.loads(raw) if raw else {})
-        m = re.fullmatch(r"/(alimtalk|friendtalk)/v2\.3/appkeys/([^/]+)/messages(?:/([^/]+)/(\d+))?", path)
+        m = re.fullmatch(
+            r"/(alimtalk|friendtalk|brand-message)/(?:v2\.3|v1\.0)/appkeys/([^/]+)/messages(?:/([^/]+)/(\d+))?",
+            path,
+        )
+        if m is not None and (m.group(1) == "brand-message") != path.startswith("/brand-message/v1.0/"):
+            m = None  # Brand Message is v1.0, AlimTalk and FriendTalk v2.3
         if m is None or m.group(2) != appkey:
             return 404, _nhn_header(-1, "Not found", False)
         if headers.get("x-secret-key") != secret_key:
@@ -266,7 +271,8 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
         key = headers.get("x-nc-api-idempotency-key")
         if key and key in seen_keys:
             return seen_keys[key]
-        answer = send(m.group(1), json.loads(raw))
+        body = json.loads(raw)
+        answer = brand_message(body) if m.group(1) == "brand-message" else send(m.group(1), body)
         if key:
             seen_keys[key] = answer
         return answer
@@ -286,6 +292,38 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
             return 200, _nhn_header(-2003, problem, False)
         dealer.pending[code] = (body["templateName"], body["templateContent"], body.get("buttons") or [])
         return 200, _nhn_header()
+
+    def brand_message(body):
+        """A free-form Brand Message: the content is the request's; recipients only say whom."""
+        if body.get("senderKey") != sender_key:
+            return 200, _nhn_header(-1002, "Invalid senderKey", False)
+        kind, content = body.get("chatBubbleType"), body.get("content") or ""
+        limit = {"TEXT": 1300, "IMAGE": 400}.get(kind)
+        if limit is None or not content or len(content) > limit:
+            return 200, _nhn_header(-2001, f"{kind}: content 1 to {limit} characters", False)
+        if kind == "IMAGE" and not (body.get("image") or {}).get("imageUrl"):
+            return 200, _nhn_header(-2006, "image.imageUrl is required for IMAGE", False)
+        if problem := button_problem(body.get("buttons") or [], "nhn", allow_ac=False):
+            return 200, _nhn_header(-2003, problem, False)
+        request_id = uuid.uuid4().hex[:20]
+        send_results = []
+        for seq, r in enumerate(body.get("recipientList") or [], start=1):
+            number = r.get("recipientNo") or ""
+            if r.get("targeting") not in ("M", "N", "I"):
+                return 200, _nhn_header(-2007, "targeting must be M, N or I", False)
+            send_results.append({"recipientSeq": seq, "recipientNo": number, "resultCode": 0,
+                                 "resultMessage": "success"})
+            dealer.accepted.append({"product": "brand-message", "to": number, "content": content,
+                                    "image": body.get("image"), "buttons": body.get("buttons"),
+                                    "targeting": r["targeting"]})
+            delivered = number in dealer.kakao_users
+            dealer.results[request_id] = {
+                "requestId": request_id, "recipientSeq": seq, "recipientNo": number,
+                "messageStatus": "COMPLETED" if delivered else "FAILED",
+                "resultCode": "1000" if delivered else "3018",
+                "resultCodeName": "Success" if delivered else "Not a KakaoTalk user",
+            }
+        return 200, {**_nhn_header(), "message": {"requestId": request_id, "sendResults": send_results}}
 
     def send(product, body):
         if body.get("senderKey") != sender_key:

@@ -374,3 +374,26 @@ def test_nhn_rate_limit_is_retried_and_a_lost_answer_is_not_sent_twice(workspace
     assert len(nhn.accepted) == 1  # the retry carried the same X-NC-API-IDEMPOTENCY-KEY
     keys = [headers["x-nc-api-idempotency-key"] for _, _, headers, _ in nhn.requests]
     assert keys == [f"waymark-{message.pk}"] * 3
+
+
+def test_nhn_brand_message_is_sent_free_form_and_held_at_night_as_an_ad(workspace, nhn):
+    config = _nhn_channel(workspace, nhn, channel="kakao_friendtalk", product="brand_message")
+    content = {"text": "신상품 입고 안내", "image_url": "https://shop.test/new.jpg",
+               "buttons": [{"type": "WL", "name": "구경하기", "url_mobile": "https://shop.test/new"}]}
+    message = channel_test_send(config=config, to="+821011112222", content=content)
+    assert message.status == "sent", message.error_detail
+    assert nhn.requests[0][1] == "/brand-message/v1.0/appkeys/APPKEY1/messages"
+    assert nhn.accepted == [{
+        "product": "brand-message", "to": "01011112222", "content": "신상품 입고 안내",
+        "image": {"imageUrl": "https://shop.test/new.jpg"}, "targeting": "I",
+        "buttons": [{"type": "WL", "name": "구경하기", "linkMo": "https://shop.test/new"}],
+    }]
+    assert dealer_results_poll()["delivered"] == 1
+    # A Brand Message is advertising even without is_ad: held from 20:00 KST like a FriendTalk ad.
+    customer = make_customer(workspace, phone="+821011112222")
+    outcome = message_prepare(step=MessageStep(
+        workspace=workspace, customer=customer, node_id="m1",
+        now=datetime(2026, 12, 5, 20, 30, tzinfo=KST),
+        config={"channel": "kakao_friendtalk", "content": {"text": "신상품 입고 안내"}},
+    ))
+    assert outcome.kind == "defer" and outcome.until == datetime(2026, 12, 6, 8, 0, tzinfo=KST)
