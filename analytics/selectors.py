@@ -21,6 +21,9 @@ from .stats import rate_difference
 # Series longer than this are cut to their last days (a year of daily points is plenty to draw).
 MAX_SERIES_DAYS = 366
 FINISHED = ("completed", "exited", "failed")
+# A node's "failed" counts the customers whose step failed there: those who left it by its failed
+# handle (a send that failed, connected or going on along next) and those whose run failed there.
+FAILED_HANDLE = "failed"
 
 
 def _rate(part: int, whole: int) -> float:
@@ -188,6 +191,8 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
         elif kind == "passed":
             row["passed"] += n
             row["handles"][label] = row["handles"].get(label, 0) + n
+            if label == FAILED_HANDLE:
+                row["failed"] += n
         elif kind in ("exited", "failed", "completed"):
             row[kind] += n
             summary[kind] += n
@@ -334,6 +339,8 @@ def journey_live_counts(*, journey_id: int, workspace_id: int) -> dict:
         elif kind == "passed":
             row["passed"] += n
             row["handles"][label] = row["handles"].get(label, 0) + n
+            if label == FAILED_HANDLE:
+                row["failed"] += n
         elif kind in FINISHED:
             row[kind] += n
             summary[kind] += n

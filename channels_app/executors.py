@@ -69,6 +69,7 @@ def message_execute(ctx, node_type=None) -> Result:
             }
         )
         if outcome.reason:
+            ctx.note(reason=outcome.reason)
             return Next("failed")
         return Next("yes" if awaited else "next")
     if outcome.kind == "failed":

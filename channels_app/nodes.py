@@ -47,6 +47,13 @@ CHANNEL_LABELS = {
 }
 # API.md: transactional messages ignore caps, quiet hours and topic opt-outs; marketing is default.
 CATEGORIES = ("marketing", "transactional")
+
+
+def _article(label: str) -> str:
+    """'an Email', 'an SMS' (es-em-es), 'a WhatsApp': by how the name is said."""
+    return "an" if label[0] in "AEIOU" or label in ("SMS", "RCS") else "a"
+
+
 WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_WEBHOOK_TIMEOUT = 30  # seconds: a worker thread is held for the whole call
 MAX_WEBHOOK_RETRIES = 5
@@ -89,6 +96,27 @@ def _consent_errors(category: Any, topic: Any) -> list[ConfigError]:
     return errors
 
 
+def _default_channel_errors(channel: Any) -> list[ConfigError]:
+    """A message without channel_id sends through the workspace's default for its channel: with
+    none set up every send would fail (no_channel_configured), so it cannot be published."""
+    workspace = current_workspace()
+    if workspace is None or channel not in CHANNEL_LABELS or channel == "in_app":
+        return []
+    from .services import channel_config_resolve
+
+    if (
+        channel_config_resolve(workspace_id=workspace.pk, channel=channel, channel_id=None)
+        is not None
+    ):
+        return []
+    return [
+        ConfigError(
+            "channel",
+            f"No {CHANNEL_LABELS[channel]} channel set up: add one in Channels, or every send fails.",
+        )
+    ]
+
+
 @register
 class MessageNode(NodeType):
     type = "message"
@@ -120,16 +148,16 @@ class MessageNode(NodeType):
             "handles": [
                 {"id": "yes", "label": "{await.status}"},
                 {"id": "no", "label": "Not {await.status}"},
-                describe.FAILED,
+                {**describe.FAILED, "unconnected": "no"},
             ],
         },
-        {"handles": [describe.NEXT, describe.FAILED]},
+        {"handles": [describe.NEXT, describe.FAILED_GOES_ON]},
     ]
     presets: ClassVar[list[dict]] = [
         {
             "key": channel,
             "label": label,
-            "hint": f"Send a {label} message",
+            "hint": f"Send {_article(label)} {label} message",
             "config": {
                 "channel": channel,
                 "content": {
@@ -171,7 +199,11 @@ class MessageNode(NodeType):
         content = config.get("content")
         if config.get("category") == "transactional" and isinstance(content, dict):
             if kakao.is_ad(channel, content):  # ads are held at night; transactional is not
-                errors.append(ConfigError("category", "An ad FriendTalk is marketing (Korea's ad rules)."))
+                errors.append(
+                    ConfigError("category", "An ad FriendTalk is marketing (Korea's ad rules).")
+                )
+        if config.get("channel_id") is None:
+            errors += _default_channel_errors(channel)
         awaited = config.get("await")
         if awaited is not None:
             if not isinstance(awaited, dict):
@@ -235,7 +267,7 @@ class WebhookNode(NodeType):
         },
         ("url",),
     )
-    outputs: ClassVar[list[dict]] = describe.fixed(describe.NEXT, describe.FAILED)
+    outputs: ClassVar[list[dict]] = describe.fixed(describe.NEXT, describe.FAILED_GOES_ON)
 
     def validate(
         self, config: dict[str, Any], *, in_journey_settings: dict | None = None

@@ -203,6 +203,39 @@ def _reachable(start_id: str, adjacency: dict[str, list[tuple[int, str]]]) -> se
     return seen
 
 
+def graph_warnings(graph: Any) -> list[Problem]:
+    """What does not block publishing but deserves a look: a handle left unconnected that its node
+    type sends elsewhere (a failed send going on along next) instead of ending the journey."""
+    if graph_parse(graph):
+        return []
+    connected = {
+        (edge.get("source"), edge.get("source_handle"))
+        for edge in graph["edges"]
+        if isinstance(edge, dict)
+    }
+    warnings = []
+    for node in graph["nodes"]:
+        node_type = get_node_type(node["type"])
+        config = node.get("config") or {}
+        for handle, instead in node_type.fallthrough(config).items():
+            if (node["id"], handle) in connected:
+                continue
+            goes = (
+                f"goes on along {instead!r}"
+                if (node["id"], instead) in connected
+                else "ends the journey"
+            )
+            warnings.append(
+                Problem(
+                    node["id"],
+                    f"handles.{handle}",
+                    f"{handle.capitalize()} is not connected: a customer whose send fails {goes}, "
+                    "and the failure is counted on this node. Connect it to decide otherwise.",
+                )
+            )
+    return warnings
+
+
 def graph_validate(
     *, graph: Any, settings: dict | None = None, workspace=None, journey_id: int | None = None
 ) -> list[Problem]:

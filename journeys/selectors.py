@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet
 from audiences.models import Customer
 from workspaces.models import Workspace
 
-from .graph import Problem, graph_nodes, graph_parse, graph_validate
+from .graph import Problem, graph_nodes, graph_parse, graph_validate, graph_warnings
 from .models import Enrollment, Journey, JourneyAuditEntry, JourneyVersion
 from .nodes.base import REGISTRY
 from .settings_schema import settings_validate
@@ -43,6 +43,11 @@ def journey_problems(*, journey: Journey) -> list[Problem]:
         for error in settings_validate(settings=journey.settings, workspace=journey.workspace)
     ]
     return problems
+
+
+def journey_warnings(*, journey: Journey) -> list[Problem]:
+    """What `validate` reports without blocking `start` (graph.graph_warnings)."""
+    return graph_warnings(journey.graph)
 
 
 def journey_versions_list(*, journey: Journey) -> QuerySet:

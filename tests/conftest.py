@@ -23,6 +23,24 @@ def _clean_redis():
     yield
 
 
+def sandbox_channels(workspace, *channels: str) -> None:
+    """Sandbox channels (they record and deliver nowhere) for `workspace`: a journey whose message
+    node's channel is not set up in its workspace does not validate, so cannot start."""
+    from channels_app.services import channel_create
+
+    for channel in channels:
+        channel_create(workspace=workspace, channel=channel, provider="sandbox", name=f"Sandbox {channel}")
+
+
+@pytest.fixture
+def channels_set_up(request):
+    """Gives the test's workspaces sandbox email, SMS and push channels, as a real workspace whose
+    journeys send has (directories whose journeys send use it autouse)."""
+    for name in ("workspace", "other_workspace"):
+        if name in request.fixturenames:
+            sandbox_channels(request.getfixturevalue(name), "email", "sms", "push")
+
+
 def make_client(workspace, role: str = Role.OWNER) -> APIClient:
     _, raw = api_key_create(workspace=workspace, name=f"test {role}", role=role)
     client = APIClient()

@@ -114,13 +114,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
     except rendering.RenderError as exc:
         rendered, render_problems = {}, [(exc.field, exc.message)]
     rendered = with_metadata(channel, rendered)
-    if step.simulate:
-        return StepOutcome(
-            kind="simulated",
-            rendered=rendered,
-            reason=render_problems[0][1] if render_problems else "",
-        )
-    if step.enrollment_id is not None:
+    if step.enrollment_id is not None and not step.simulate:
         existing = (
             Message.objects.for_workspace(workspace)
             .filter(enrollment_id=step.enrollment_id, step_seq=step.step_seq)
@@ -162,6 +156,10 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
             until = kakao.ad_ban_until(now)  # Korea: no ads 20:00–08:00 KST
         if until is not None:
             return StepOutcome(kind="defer", until=until, reason="quiet_hours")
+    if step.simulate:  # the same preconditions as a real send; nothing is written
+        if reason == "content_invalid":
+            reason = render_problems[0][1]
+        return StepOutcome(kind="simulated", rendered=rendered, reason=reason)
 
     awaited = config.get("await")
     message = Message(

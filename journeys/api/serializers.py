@@ -77,6 +77,9 @@ class ProblemSerializer(serializers.Serializer):
 class ValidationResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     errors = ProblemSerializer(many=True)
+    warnings = ProblemSerializer(
+        many=True, help_text="Worth a look, but they do not block start (an unconnected failed)."
+    )
 
 
 class StartSerializer(serializers.Serializer):
@@ -164,6 +167,11 @@ class OutputHandleSerializer(serializers.Serializer):
     )
     skip = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Ids an `each` list never yields."
+    )
+    unconnected = serializers.CharField(
+        required=False,
+        help_text="Left unconnected, this handle goes where this other handle leads (a failed "
+        "send goes on along next); otherwise an unconnected handle ends the journey.",
     )
 
 

@@ -98,8 +98,16 @@ class JourneyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
     # A POST only because it computes; it writes nothing, so viewers may ask too.
     @action(detail=True, methods=["post"], write_role=Role.VIEWER)
     def validate(self, request, pk=None):
-        problems = selectors.journey_problems(journey=self.get_object())
-        return Response({"valid": not problems, "errors": [p.as_dict() for p in problems]})
+        journey = self.get_object()
+        problems = selectors.journey_problems(journey=journey)
+        warnings = selectors.journey_warnings(journey=journey)
+        return Response(
+            {
+                "valid": not problems,
+                "errors": [p.as_dict() for p in problems],
+                "warnings": [w.as_dict() for w in warnings],
+            }
+        )
 
     @extend_schema(request=StartSerializer, responses={200: JourneySerializer})
     @action(detail=True, methods=["put"])

@@ -31,6 +31,15 @@ class CompiledVersion:
             for e in graph.get("edges", [])
             if isinstance(e, dict)
         }
+        # A handle its node type says falls through when unconnected (a failed send goes on along
+        # next) leads where the other handle leads.
+        for nid, node in nodes.items():
+            node_type = get_node_type(node.get("type"))
+            if node_type is None:
+                continue
+            for handle, instead in node_type.fallthrough(node.get("config") or {}).items():
+                if (nid, handle) not in edges and (nid, instead) in edges:
+                    edges[(nid, handle)] = edges[(nid, instead)]
         start = next((nid for nid, n in nodes.items() if n.get("type") == START), None)
         return cls(id, journey_id, workspace_id, graph, settings or {}, nodes, edges, start)
 

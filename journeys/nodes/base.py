@@ -94,6 +94,12 @@ class NodeType:
 
         return handles_from_outputs(self.outputs, config)
 
+    def fallthrough(self, config: dict[str, Any]) -> dict[str, str]:
+        """Handle → the handle taken instead when it has no edge (`unconnected` in `outputs`)."""
+        from .describe import fallthrough_from_outputs
+
+        return fallthrough_from_outputs(self.outputs, config)
+
     def conditions(self, config: dict[str, Any]) -> list[dict]:
         """The conditions (audiences.conditions) a node with this config evaluates through
         `ctx.matches`: the engine loads their facts once per batch, with the journey's exit

@@ -10,11 +10,16 @@ from ..fields import DURATION_UNITS, nonempty_str
 # ---- Output handles as data ------------------------------------------------------------------
 # `outputs` is a list of cases; the first whose `when` matches the config gives the handles.
 #   when:    absent (always) | {"field": F, "equals": V} | {"field": F, "present": bool}
-#   handles: [{"id": H, "label": L} | {"each": LIST, "skip"?: [H]}]
+#   handles: [{"id": H, "label": L, "unconnected"?: H2} | {"each": LIST, "skip"?: [H]}]
+# `unconnected` names the handle a customer takes instead when H has no edge (a failed send goes
+# on along `next`: a missed message must not silently end the journey); otherwise an unconnected
+# handle ends the journey there.
 # {"each": "groups"} is one handle per `config.groups[].id` (non-empty, first of duplicates),
 # labelled by the item's `name`. A label may hold `{field.path}`, filled from the config.
 NEXT = {"id": "next", "label": "Next"}
 FAILED = {"id": "failed", "label": "Failed"}
+# The failed handle of a send (message, webhook): left unconnected, the customer goes on along next.
+FAILED_GOES_ON = {**FAILED, "unconnected": "next"}
 
 
 def fixed(*handles: dict) -> list[dict]:
@@ -53,6 +58,15 @@ def handles_from_outputs(outputs: list[dict], config: Any) -> list[str]:
                 found.append(handle["id"])
         return list(dict.fromkeys(found))
     return []
+
+
+def fallthrough_from_outputs(outputs: list[dict], config: Any) -> dict[str, str]:
+    """Handle → the handle taken instead when it is unconnected, for the handles `config` has."""
+    config = config if isinstance(config, dict) else {}
+    for case in outputs:
+        if _matches(case.get("when"), config):
+            return {h["id"]: h["unconnected"] for h in case["handles"] if "unconnected" in h}
+    return {}
 
 
 # ---- Shared JSON Schema pieces ---------------------------------------------------------------

@@ -83,6 +83,8 @@ def recount(journey) -> dict:
             elif kind == "passed":
                 row["passed"] += n
                 row["handles"][handle] = row["handles"].get(handle, 0) + n
+                if handle == "failed":  # a failed send counts on its node, wherever it went on
+                    row["failed"] += n
             elif kind in ("exited", "failed", "completed"):
                 row[kind] += n
                 summary[kind] += n

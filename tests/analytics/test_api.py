@@ -112,7 +112,7 @@ def test_summary_nodes_and_series(story, viewer_api):
     assert nodes["vip"]["handles"] == {"vip": 2, "else": 0}
     assert nodes["vip"]["handle_names"]["vip"] == "VIPs"
     assert nodes["sms"] | {"messages": None} == nodes["sms"] | {
-        "entered": 5, "passed": 5, "waiting": 0, "exited": 0, "failed": 0, "type": "message", "messages": None,
+        "entered": 5, "passed": 5, "waiting": 0, "exited": 0, "failed": 2, "type": "message", "messages": None,
     }
     assert nodes["sms"]["handles"] == {"next": 3, "failed": 2}
     assert (nodes["pause"]["entered"], nodes["pause"]["waiting"]) == (3, 1)

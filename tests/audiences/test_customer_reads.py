@@ -131,7 +131,7 @@ def _pass(journey, customer, **fields) -> Enrollment:
     )
 
 
-def test_enrollments_list_every_pass_of_every_journey(api, workspace):
+def test_enrollments_list_every_pass_of_every_journey(api, workspace, channels_set_up):
     customer = CustomerFactory(workspace=workspace, external_id=SLASHED_ID)
     welcome = journey_start(journey=make_journey(workspace, name="Welcome", graph=_named_graph()), actor=None)
     cart = journey_start(journey=make_journey(workspace, name="Abandoned cart"), actor=None)
@@ -161,7 +161,7 @@ def test_enrollments_list_every_pass_of_every_journey(api, workspace):
     )
 
 
-def test_enrollments_query_count_does_not_grow_with_passes(api, workspace):
+def test_enrollments_query_count_does_not_grow_with_passes(api, workspace, channels_set_up):
     journeys = [journey_start(journey=make_journey(workspace, name=f"J{i}"), actor=None) for i in range(4)]
     one, many = CustomerFactory(workspace=workspace), CustomerFactory(workspace=workspace)
     _pass(journeys[0], one, node_id="wait", state=Enrollment.State.WAITING)
@@ -179,7 +179,7 @@ def test_enrollments_query_count_does_not_grow_with_passes(api, workspace):
     assert counts[0] == counts[1]
 
 
-def test_enrollments_viewer_reads_unknown_and_foreign_customers_are_404(viewer_api, other_api, workspace):
+def test_enrollments_viewer_reads_unknown_and_foreign_customers_are_404(viewer_api, other_api, workspace, channels_set_up):
     customer = CustomerFactory(workspace=workspace)
     journey = journey_start(journey=make_journey(workspace, name="Secret welcome"), actor=None)
     _pass(journey, customer, node_id="wait", state=Enrollment.State.WAITING)

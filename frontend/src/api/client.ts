@@ -96,8 +96,10 @@ export function errorMessage(e: unknown): string {
 
 // ---- Session -----------------------------------------------------------------------------
 
-async function ensureCsrfCookie(): Promise<void> {
-  await ok(api.GET('/api/v1/auth/csrf'));
+/** Sets the CSRF cookie; says whether a session is signed in. */
+async function ensureCsrfCookie(): Promise<boolean> {
+  const answer = (await ok(api.GET('/api/v1/auth/csrf'))) as { signed_in?: boolean } | undefined;
+  return answer?.signed_in !== false;
 }
 
 export async function login(email: string, password: string): Promise<Me> {
@@ -111,7 +113,8 @@ export async function logout(): Promise<void> {
 }
 
 export async function fetchMe(): Promise<Me> {
-  // The cookie is needed for the first write after a reload of a signed-in page.
-  await ensureCsrfCookie();
+  // The cookie is needed for the first write after a reload of a signed-in page. Signed out, the
+  // answer says so and /auth/me is not asked (its 401 would be logged before the login screen).
+  if (!(await ensureCsrfCookie())) throw new Error('Signed out.');
   return ok(api.GET('/api/v1/auth/me'));
 }

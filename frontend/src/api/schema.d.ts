@@ -2070,6 +2070,8 @@ export interface components {
             each?: string;
             /** @description Ids an `each` list never yields. */
             skip?: string[];
+            /** @description Left unconnected, this handle goes where this other handle leads (a failed send goes on along next); otherwise an unconnected handle ends the journey. */
+            unconnected?: string;
         };
         OutputWhen: {
             /** @description A top-level config key. */
@@ -2097,6 +2099,10 @@ export interface components {
         };
         PaginatedImportJobList: {
             results: components["schemas"]["ImportJob"][];
+            next: string | null;
+        };
+        PaginatedInboxMessageList: {
+            results: components["schemas"]["InboxMessage"][];
             next: string | null;
         };
         PaginatedInvitationList: {
@@ -2159,6 +2165,7 @@ export interface components {
             name?: string;
             timezone?: string;
             settings?: components["schemas"]["WorkspaceSettingsRequest"];
+            event_retention_days?: number;
         };
         /**
          * @description * `android` - android
@@ -2515,6 +2522,8 @@ export interface components {
         ValidationResult: {
             valid: boolean;
             errors: components["schemas"]["Problem"][];
+            /** @description Worth a look, but they do not block start (an unconnected failed). */
+            warnings: components["schemas"]["Problem"][];
         };
         Workspace: {
             readonly id: number;
@@ -2522,6 +2531,7 @@ export interface components {
             readonly slug: string;
             timezone?: string;
             settings?: components["schemas"]["WorkspaceSettings"];
+            event_retention_days?: number;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -4841,7 +4851,10 @@ export interface operations {
     };
     customers_inbox_list: {
         parameters: {
-            query?: never;
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
             header?: never;
             path: {
                 external_id: string;
@@ -4855,7 +4868,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InboxMessage"][];
+                    "application/json": components["schemas"]["PaginatedInboxMessageList"];
                 };
             };
             /** @description Validation error: `details` maps each field to its messages. */

@@ -3,9 +3,9 @@
 // canvas (useGraphEditing), autosave (useAutosave), the open panel (usePanels), problems
 // (useProblems), live counts (useLiveCounts) and the status actions (useJourneyActions).
 import { Background, Controls, MiniMap, Panel, ReactFlow } from '@xyflow/react';
-import { useCallback, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
-import type { Journey } from '../api/client';
+import { api, type Journey, ok } from '../api/client';
 import { Button } from '../components/ui';
 import { type ApiGraph, type FlowEdge, flowToGraph, graphToFlow } from '../lib/graph';
 import type { NodeCatalog } from '../lib/node-types';
@@ -24,13 +24,36 @@ import { SimulatePanel } from './SimulatePanel';
 import { useAutosave } from './useAutosave';
 import { useGraphEditing } from './useGraphEditing';
 import { useGraphHistory } from './useGraphHistory';
-import { useJourneyActions } from './useJourneyActions';
+import { type Findings, type Notice, useJourneyActions } from './useJourneyActions';
 import { useLiveCounts } from './useLiveCounts';
 import { usePanels } from './usePanels';
 
 // Drawing only the nodes in view pays off for very large journeys; below this the per-frame "what
 // is in view" check during a pan buys nothing (a fitted 150-node journey is all in view anyway).
 const VISIBLE_ONLY_FROM = 300;
+const noop = () => undefined;
+
+/** Validate's notice, in words that follow the problems on screen now (fixing them updates it). */
+function validationNotice(problems: number, warnings: number): Notice {
+  if (problems) return { tone: 'error', text: `${problems} problem${problems === 1 ? '' : 's'} to fix.`, validation: true };
+  const worth = warnings ? ` ${warnings} warning${warnings === 1 ? '' : 's'} worth a look.` : '';
+  return { tone: warnings ? 'info' : 'success', text: `The journey is valid and ready to start.${worth}`, validation: true };
+}
+
+/** After a problem is picked and its node's panel opens: focus the field that shows its message. */
+function focusFieldSoon(message: string) {
+  let tries = 0;
+  const look = () => {
+    const panel = document.querySelector('[data-testid="node-panel"]');
+    const error = [...(panel?.querySelectorAll('.field-error') ?? [])].find((e) => e.textContent === message);
+    const input = error?.closest('.field')?.querySelector<HTMLElement>('input, textarea, select, [contenteditable="true"]');
+    if (input) {
+      input.scrollIntoView({ block: 'center' });
+      input.focus();
+    } else if (tries++ < 10) setTimeout(look, 50);
+  };
+  setTimeout(look, 0);
+}
 
 export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCatalog }) {
   const { workspace } = useSession();
@@ -42,24 +65,46 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
   const [path, setPath] = useState<Set<string> | null>(null);
   const readOnly = !canEdit(workspace) || meta.status === 'stopped' || meta.status === 'archived';
 
-  // An edit, undo or redo makes the last Validate's answer stale.
-  const graph = useGraphHistory(start, () => check.setServerProblems(null));
+  const graph = useGraphHistory(start, noop);
   const { nodes, edges, nodesRef } = graph;
-  const check = useProblems(nodes, edges, catalog);
+  const draft = useMemo(() => JSON.stringify({ name, graph: flowToGraph(nodes, edges, catalog), settings }), [name, nodes, edges, catalog, settings]);
+  const draftRef = useRef(draft);
+  draftRef.current = draft;
+  // The server's answer holds only while the draft on screen is the one it checked.
+  const check = useProblems(nodes, edges, catalog, draft);
+  const { setServer, setShowProblems } = check;
   const panels = usePanels();
   const wrapper = useRef<HTMLDivElement>(null);
   const edit = useGraphEditing({ graph, panels, catalog, readOnly, wrapper });
 
-  const draft = useMemo(() => JSON.stringify({ name, graph: flowToGraph(nodes, edges, catalog), settings }), [name, nodes, edges, catalog, settings]);
+  // Every saved draft is checked by the server (what only it knows: a channel not set up, a
+  // segment gone), so the problems on screen are never a stale Validate's.
+  const recheck = useCallback(
+    (text: string) => {
+      ok(api.POST('/api/v1/journeys/{id}/validate', { params: { path: { id: String(initial.id) } } }))
+        .then((r) => setServer({ errors: r.errors, warnings: r.warnings, draft: text }))
+        .catch(() => undefined); // the hints stay on screen
+    },
+    [initial.id, setServer],
+  );
+  const onSaved = useCallback(
+    (journey: Journey, text: string) => {
+      setMeta(journey);
+      recheck(text);
+    },
+    [recheck],
+  );
   const saved = () => JSON.stringify({ name: initial.name, graph: flowToGraph(start.nodes, start.edges, catalog), settings: initial.settings ?? {} });
-  const { saveState, saveError, saveNow } = useAutosave({ journeyId: initial.id, draft, saved, readOnly, onSaved: setMeta });
+  const { saveState, saveError, saveNow } = useAutosave({ journeyId: initial.id, draft, saved, readOnly, onSaved });
+  // The stored draft, as opened.
+  useEffect(() => recheck(draftRef.current), [recheck]);
 
   const onProblems = useCallback(
-    (problems: Problem[] | null, show: boolean) => {
-      check.setServerProblems(problems);
-      if (problems) check.setShowProblems(show);
+    (findings: Findings | null, show: boolean) => {
+      if (findings) setServer({ ...findings, draft: draftRef.current });
+      setShowProblems(show);
     },
-    [check],
+    [setServer, setShowProblems],
   );
   const actions = useJourneyActions({ journeyId: initial.id, status: meta.status, saveNow, onChanged: setMeta, onProblems });
   const live = useLiveCounts(initial.id, meta.version != null);
@@ -72,11 +117,13 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
   const selected = panels.selectedId ? nodes.find((n) => n.id === panels.selectedId) : undefined;
   const nodeName = useCallback((id: string) => nodesRef.current.find((n) => n.id === id)?.data.name || id, [nodesRef]);
   const focusProblem = (p: Problem) => {
-    if (p.node_id) edit.focusNode(p.node_id);
-    else if (p.field.startsWith('settings')) panels.openSettings();
+    if (p.node_id) {
+      edit.focusNode(p.node_id);
+      focusFieldSoon(p.message);
+    } else if (p.field.startsWith('settings')) panels.openSettings();
   };
-  const notice = actions.notice;
   const problemList = check.problemList;
+  const notice = actions.notice?.validation ? validationNotice(problemList.length, check.warningList.length) : actions.notice;
 
   return (
     <div className="editor">
@@ -96,7 +143,7 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
       {notice && (
         <div className={`banner banner-${notice.tone}`} role={notice.tone === 'error' ? 'alert' : 'status'}>
           <span>{notice.text}</span>
-          {problemList.length > 0 && notice.tone === 'error' && (
+          {(problemList.length > 0 || check.warningList.length > 0) && notice.tone !== 'success' && (
             <button type="button" className="link-btn" onClick={() => check.setShowProblems(true)}>
               Show problems
             </button>
@@ -165,7 +212,16 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
             </ReactFlow>
           </CanvasContext.Provider>
           {check.showProblems && (
-            <ProblemsPanel problems={problemList} fromServer={check.fromServer} nodeName={nodeName} onPick={focusProblem} onClose={() => check.setShowProblems(false)} />
+            <ProblemsPanel
+              problems={problemList}
+              warnings={check.warningList}
+              fromServer={check.fromServer}
+              nodes={nodes}
+              catalog={catalog}
+              nodeName={nodeName}
+              onPick={focusProblem}
+              onClose={() => check.setShowProblems(false)}
+            />
           )}
         </div>
         <CanvasContext.Provider value={info}>
@@ -190,10 +246,7 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
             problems={problemList.filter((p) => p.node_id === null)}
             readOnly={readOnly}
             onClose={panels.close}
-            onChange={(s) => {
-              setSettings(s);
-              check.setServerProblems(null);
-            }}
+            onChange={setSettings}
           />
         )}
         {panels.panel?.kind === 'simulate' && (

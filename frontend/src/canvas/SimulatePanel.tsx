@@ -99,21 +99,57 @@ export function SimulatePanel({
               {result.exit_reason && <span className="muted"> ({result.exit_reason})</span>} after {result.steps.length} steps.
             </p>
             <ol className="sim-steps">
-              {result.steps.map((s, i) => (
-                <li key={i}>
+              {result.steps.map((s, i) => {
+                const failure = stepFailure(s);
+                return (
+                <li key={i} data-testid="sim-step" data-node-id={s.node_id} data-kind={s.kind} className={failure ? 'sim-failed' : undefined}>
                   <div>
-                    <strong>{s.name || nodeName(s.node_id)}</strong> <span className="muted small">{s.kind}</span>
-                    {s.handle && <span className="badge badge-neutral">→ {s.handle}</span>}
+                    <strong>{s.name || nodeName(s.node_id)}</strong>{' '}
+                    <span className="muted small">{failure ? 'failed' : s.kind}</span>
+                    {s.handle && <span className={`badge ${failure ? 'badge-danger' : 'badge-neutral'}`}>→ {s.handle}</span>}
                   </div>
+                  {failure && (
+                    <p className="small" role="note">
+                      {failure}
+                      {nextNode(result.steps, i) ? ` The customer goes on to ${nodeName(nextNode(result.steps, i)!)}.` : ' The journey ends here.'}
+                    </p>
+                  )}
                   <StepData data={s.data} />
                 </li>
-              ))}
+                );
+              })}
             </ol>
           </div>
         )}
       </div>
     </aside>
   );
+}
+
+type Step = Result['steps'][number];
+
+// Why a send failed, in words (channels_app's reasons).
+const FAILURE_REASONS: Record<string, string> = {
+  no_address: 'The customer has no address for this channel (no email or phone).',
+  no_push_token: 'The customer has no push token.',
+  unsubscribed: 'The customer is unsubscribed from this channel or topic.',
+  frequency_capped: 'The frequency cap was reached: the message was not sent.',
+  no_channel_configured: 'No channel of this kind is set up in Channels.',
+};
+
+/** What went wrong at a step that left by its failed output (a send that could not go), if it did. */
+function stepFailure(s: Step): string | null {
+  if (s.kind === 'failed') return `The journey failed here: ${String((s.data as Record<string, unknown>)?.reason ?? 'unknown reason')}.`;
+  if (s.handle !== 'failed') return null;
+  const d = (s.data ?? {}) as Record<string, unknown>;
+  const reason = String(d.reason ?? (d.message as Record<string, unknown> | undefined)?.error ?? '');
+  return `Not sent: ${FAILURE_REASONS[reason] ?? (reason || 'the send failed.')}`;
+}
+
+/** The node a step moved to (the next arrival after it), if any. */
+function nextNode(steps: Step[], i: number): string | null {
+  const after = steps[i + 1];
+  return after && after.kind === 'arrived' ? after.node_id : null;
 }
 
 function StepData({ data }: { data: unknown }) {

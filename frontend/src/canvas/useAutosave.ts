@@ -1,5 +1,6 @@
 // Autosave of the journey draft: the draft's JSON is PATCHed a moment after it changes, saves are
-// chained so two never race, and leaving the page with unsaved edits asks first.
+// chained so two never race; leaving the editor inside the app saves what is left at once, and
+// leaving the page with unsaved edits asks first.
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { api, errorMessage, type Journey, ok } from '../api/client';
@@ -20,7 +21,8 @@ export function useAutosave({
   draft: string;
   saved: () => string;
   readOnly: boolean;
-  onSaved: (journey: Journey) => void;
+  /** the stored journey and the draft text it was saved from */
+  onSaved: (journey: Journey, draft: string) => void;
 }) {
   // Lazily: a useRef argument is evaluated on every render, and this one serializes the graph.
   const lastSaved = useRef<string | null>(null);
@@ -42,7 +44,7 @@ export function useAutosave({
       try {
         const stored = await ok(api.PATCH('/api/v1/journeys/{id}', { params: { path: { id: String(journeyId) } }, body: JSON.parse(text) }));
         lastSaved.current = text;
-        onSavedRef.current(stored);
+        onSavedRef.current(stored, text);
         setSaveError(null);
         setSaveState(draftRef.current === text ? 'saved' : 'dirty');
       } catch (e) {
@@ -62,8 +64,17 @@ export function useAutosave({
     return () => clearTimeout(t);
   }, [draft, readOnly, saveNow]);
 
+  useEffect(
+    () => () => {
+      // Leaving the editor within the app (a link, Back) before the debounce fired: the request
+      // still goes out after the editor is gone, so the last edit is never dropped.
+      if (draftRef.current !== lastSaved.current) saveNow().catch(() => undefined);
+    },
+    [saveNow],
+  );
+
   useEffect(() => {
-    // Leaving with unsaved edits asks first (the debounce may not have fired yet).
+    // Leaving the page with unsaved edits asks first (the debounce may not have fired yet).
     const warn = (e: BeforeUnloadEvent) => {
       if (draftRef.current !== lastSaved.current && !readOnly) e.preventDefault();
     };

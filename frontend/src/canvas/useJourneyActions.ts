@@ -7,7 +7,9 @@ import { api, ApiError, errorMessage, type Journey, ok } from '../api/client';
 import type { Problem } from '../lib/rules';
 
 export type Action = 'start' | 'pause' | 'resume' | 'stop';
-export type Notice = { tone: 'info' | 'error' | 'success'; text: string };
+/** `validation`: Validate's answer, whose words follow the current problems (never go stale). */
+export type Notice = { tone: 'info' | 'error' | 'success'; text: string; validation?: boolean };
+export type Findings = { errors: Problem[]; warnings: Problem[] };
 
 export function useJourneyActions({
   journeyId,
@@ -20,8 +22,8 @@ export function useJourneyActions({
   status: Journey['status'];
   saveNow: () => Promise<void>;
   onChanged: (journey: Journey) => void;
-  /** the server's problems (or null: none to show), and whether to open the list */
-  onProblems: (problems: Problem[] | null, show: boolean) => void;
+  /** the server's findings for the draft just saved (null: nothing new), and whether to open the list */
+  onProblems: (findings: Findings | null, show: boolean) => void;
 }) {
   const [notice, setNotice] = useState<Notice | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -33,8 +35,8 @@ export function useJourneyActions({
     try {
       await saveNow();
       const result = await ok(api.POST('/api/v1/journeys/{id}/validate', { params: { path: { id: String(journeyId) } } }));
-      onProblems(result.errors, !result.valid);
-      setNotice(result.valid ? { tone: 'success', text: 'The journey is valid and ready to start.' } : { tone: 'error', text: `${result.errors.length} problem${result.errors.length === 1 ? '' : 's'} to fix.` });
+      onProblems({ errors: result.errors, warnings: result.warnings }, !result.valid);
+      setNotice({ tone: result.valid ? 'success' : 'error', text: '', validation: true });
     } catch (e) {
       setNotice({ tone: 'error', text: errorMessage(e) });
     } finally {
@@ -63,7 +65,7 @@ export function useJourneyActions({
           text: published ? `Published version ${next.version}.` : action === 'start' ? `Started: version ${next.version} is live.` : `Journey ${next.status}.`,
         });
       } catch (e) {
-        if (e instanceof ApiError && Array.isArray(e.details.errors)) onProblems(e.details.errors as Problem[], true);
+        if (e instanceof ApiError && Array.isArray(e.details.errors)) onProblems({ errors: e.details.errors as Problem[], warnings: [] }, true);
         setNotice({ tone: 'error', text: errorMessage(e) });
       } finally {
         setBusy(null);

@@ -65,6 +65,14 @@ export function handlesFor(info: NodeTypeInfo | undefined, config: Config): stri
   return [...new Set(found)];
 }
 
+/** Handle → the handle taken instead when it is left unconnected (a failed send goes on along
+ * next), for this config; other unconnected handles end the journey. */
+export function fallthroughFor(info: NodeTypeInfo | undefined, config: Config): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of outputCase(info, config)?.handles ?? []) if (h.id && h.unconnected) out[h.id] = h.unconnected;
+  return out;
+}
+
 /** The config list (`groups`, `paths`) a handle is one item of, if it is one. */
 function listOf(info: NodeTypeInfo | undefined, config: Config, handle: string): string | null {
   for (const h of outputCase(info, config)?.handles ?? []) {

@@ -3,7 +3,7 @@
 // They use the API's own {node_id, field, message} shape so server errors render the same way.
 import type { Problem } from '../api/client';
 import type { FlowEdge, FlowNode } from './graph';
-import { handlesFor, hasInput, type NodeCatalog } from './node-types';
+import { fallthroughFor, handlesFor, hasInput, type NodeCatalog } from './node-types';
 import { type JsonSchema, schemaProblems } from './schema';
 
 export type { Problem };
@@ -54,6 +54,26 @@ export function graphProblems(nodes: readonly FlowNode[], edges: readonly FlowEd
   }
   for (const n of nodes) problems.push(...configProblems(n, catalog));
   return problems;
+}
+
+/** What validate warns about without blocking start (journeys/graph.py graph_warnings): a handle
+ * left unconnected that its node type sends elsewhere, such as a send's Failed going on along Next. */
+export function graphWarnings(nodes: readonly FlowNode[], edges: readonly FlowEdge[], catalog: NodeCatalog): Problem[] {
+  const connected = new Set(edges.map((e) => `${e.source}\u0000${e.sourceHandle ?? ''}`));
+  const warnings: Problem[] = [];
+  for (const n of nodes) {
+    for (const [handle, instead] of Object.entries(fallthroughFor(catalog.get(n.type), n.data.config))) {
+      if (connected.has(`${n.id}\u0000${handle}`)) continue;
+      const goes = connected.has(`${n.id}\u0000${instead}`) ? `goes on along '${instead}'` : 'ends the journey';
+      const label = handle[0].toUpperCase() + handle.slice(1);
+      warnings.push({
+        node_id: n.id,
+        field: `handles.${handle}`,
+        message: `${label} is not connected: a customer whose send fails ${goes}, and the failure is counted on this node. Connect it to decide otherwise.`,
+      });
+    }
+  }
+  return warnings;
 }
 
 export function reachableFrom(startId: string, edges: readonly FlowEdge[]): Set<string> {

@@ -46,7 +46,7 @@ const NodeView = memo(function NodeView({ id, type, data, selected }: NodeProps<
       icon={card.icon ?? info?.icon ?? '?'}
       tone={info?.category ?? 'flow'}
       typeLabel={card.label ?? info?.label ?? type}
-      messageCounts={ui?.messageCounts}
+      messageCounts={ui?.messageCounts?.(data.config)}
       summary={ui?.Summary ? createElement(ui.Summary, { data }) : <GenericSummary data={data} info={info} />}
     />
   );

@@ -2,7 +2,9 @@
 // its form (channel, content fields, receipt to wait for) with a live preview, and its hints.
 import { useEffect, useState } from 'react';
 
-import { api, ok } from '../../api/client';
+import { Link } from 'react-router';
+
+import { api, errorMessage, ok, type Schemas } from '../../api/client';
 import { Field } from '../../components/ui';
 import { DurationInput, KeyValueRows, TemplateInput } from '../../components/inputs';
 import { AWAITABLE, CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel, PUSH_PLATFORMS } from '../../lib/channels';
@@ -134,18 +136,7 @@ function Form({ config, set, errors }: FormProps) {
           </span>
         </Field>
       )}
-      <Field label="Channel config id" hint="Leave empty to use the workspace's default for this channel." error={errors('channel_id')}>
-        <input
-          type="number"
-          value={config.channel_id == null ? '' : String(config.channel_id)}
-          onChange={(e) => {
-            const rest = { ...config };
-            if (e.target.value === '') delete rest.channel_id;
-            else rest.channel_id = Number(e.target.value);
-            set(rest);
-          }}
-        />
-      </Field>
+      <SendThrough channel={channel} config={config} set={set} error={errors('channel_id')} content={content} />
       <Field label="Branch on the result" hint="Wait for a receipt and split into yes / no / failed.">
         <span className="checks">
           <label className="check">
@@ -182,6 +173,92 @@ function Form({ config, set, errors }: FormProps) {
   );
 }
 
+type ChannelConfig = Schemas['ChannelConfig'];
+
+/** Which configured channel sends this message, picked by name (the workspace's default unless
+ * one is chosen); with none set up, says so with a link to Channels. Also a test send through it. */
+function SendThrough({ channel, config, set, error, content }: { channel: Channel; config: Config; set: (c: Config) => void; error?: string[]; content: Record<string, unknown> }) {
+  const [configs, setConfigs] = useState<ChannelConfig[] | null>(null);
+  const [to, setTo] = useState('');
+  const [sent, setSent] = useState<{ tone: 'ok' | 'error'; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    let live = true;
+    ok(api.GET('/api/v1/channels', { params: { query: { limit: 200 } } }))
+      .then((page) => live && setConfigs(page.results))
+      .catch(() => live && setConfigs([]));
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (channel === 'in_app') return null;
+  if (configs === null) return <p className="muted small">Loading channels…</p>;
+  const mine = configs.filter((c) => c.channel === channel);
+  const chosen = config.channel_id == null ? mine.find((c) => c.is_default) : mine.find((c) => c.id === config.channel_id);
+  if (mine.length === 0) {
+    return (
+      <div className="banner banner-error" role="alert" data-testid="no-channel">
+        <span>No {CHANNEL_LABELS[channel]} channel set up: every send from this step would fail.</span>{' '}
+        <Link to="/channels">Set one up in Channels</Link>
+      </div>
+    );
+  }
+  async function testSend() {
+    if (!chosen) return;
+    setBusy(true);
+    setSent(null);
+    try {
+      const message = await ok(api.POST('/api/v1/channels/{id}/test', { params: { path: { id: chosen.id } }, body: { to, content } }));
+      const failed = message.status === 'failed';
+      setSent({ tone: failed ? 'error' : 'ok', text: failed ? `Not sent: ${message.error || 'the provider refused it'}.` : `Test ${message.status} to ${to}.` });
+    } catch (e) {
+      setSent({ tone: 'error', text: errorMessage(e) });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <>
+      <Field label="Send through" hint="The workspace's default for this channel unless you pick another." error={error}>
+        <select
+          value={config.channel_id == null ? '' : String(config.channel_id)}
+          onChange={(e) => {
+            const rest = { ...config };
+            if (e.target.value === '') delete rest.channel_id;
+            else rest.channel_id = Number(e.target.value);
+            set(rest);
+          }}
+        >
+          <option value="">Workspace default{mine.find((c) => c.is_default) ? ` (${mine.find((c) => c.is_default)!.name})` : ''}</option>
+          {mine.map((c) => (
+            <option key={c.id} value={String(c.id)}>
+              {c.name} · {c.provider}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field label="Send a test" hint={channel === 'email' ? 'An email address.' : channel === 'push' ? 'A device token.' : 'A phone number or chat id.'}>
+        <span className="row-gap">
+          <input aria-label="Test recipient" value={to} onChange={(e) => setTo(e.target.value)} placeholder={channel === 'email' ? 'you@example.com' : '+15550000000'} />
+          <button type="button" className="btn btn-sm" disabled={!to.trim() || !chosen || busy} onClick={testSend}>
+            Send test
+          </button>
+        </span>
+      </Field>
+      {sent && (
+        <p className={sent.tone === 'error' ? 'form-error' : 'muted small'} role="status" data-testid="test-send-result">
+          {sent.text}
+        </p>
+      )}
+    </>
+  );
+}
+
+/** Whether content has anything to render: an empty new node asks the server nothing. */
+function hasContent(content: Record<string, unknown>): boolean {
+  return Object.values(content).some((v) => typeof v === 'string' && v.trim() !== '');
+}
+
 /** The rendered message for editable sample attributes (POST /messages/preview), refreshed as
  * the content or the sample changes. */
 function Preview({ channel, content }: { channel: Channel; content: Record<string, unknown> }) {
@@ -191,6 +268,11 @@ function Preview({ channel, content }: { channel: Channel; content: Record<strin
   const key = JSON.stringify([channel, content, sample]);
   useEffect(() => {
     let live = true;
+    if (!hasContent(content)) {
+      setRendered(null);
+      setError(null);
+      return;
+    }
     const t = setTimeout(() => {
       ok(api.POST('/api/v1/messages/preview', { body: { channel, content, attributes: sample } }))
         .then((r) => {
@@ -232,7 +314,7 @@ function Preview({ channel, content }: { channel: Channel; content: Record<strin
             )}
         </div>
       ) : (
-        <p className="muted small">Rendering…</p>
+        <p className="muted small">{hasContent(content) ? 'Rendering…' : 'Write the message to see it here.'}</p>
       )}
     </section>
   );
@@ -243,7 +325,8 @@ export const ui: NodeUi = {
   Summary,
   Form,
   hints,
-  messageCounts: true,
+  // Only the receipts the channel produces: an SMS is never "opened".
+  messageCounts: (config) => ['sent', ...['opened', 'read', 'clicked'].filter((m) => !isChannel(config.channel) || AWAITABLE[config.channel].includes(m)).slice(0, 2)],
   panelTitle: (config) => (isChannel(config.channel) ? `${CHANNEL_LABELS[config.channel]} message` : 'Message'),
   card: (config) => (isChannel(config.channel) ? { icon: ICONS[config.channel], label: CHANNEL_LABELS[config.channel] } : {}),
 };

@@ -19,8 +19,8 @@ export interface ShellProps {
   tone: string;
   typeLabel: string;
   summary: ReactNode;
-  /** message nodes show delivery numbers instead of passed */
-  messageCounts?: boolean;
+  /** message nodes show these delivery numbers instead of passed (sent, opened, …) */
+  messageCounts?: string[];
 }
 
 function fmt(n: number | undefined): string {
@@ -35,24 +35,23 @@ const LIVE_TITLES: Record<LiveMode, string> = {
   unavailable: 'Counts as of the last refresh',
 };
 
-function Counts({ counts, message, live }: { counts: NodeCounts | undefined; message?: boolean; live: LiveMode }) {
+function Counts({ counts, message, failures, live }: { counts: NodeCounts | undefined; message?: string[]; failures: boolean; live: LiveMode }) {
+  const delivery = (counts?.messages ?? {}) as Record<string, number | undefined>;
   const items: [string, number | undefined][] = message
-    ? [
-        ['entered', counts?.entered],
-        ['sent', counts?.messages?.sent],
-        ['opened', counts?.messages?.opened],
-        ['clicked', counts?.messages?.clicked],
-      ]
+    ? [['entered', counts?.entered], ...message.map((m): [string, number | undefined] => [m, delivery[m]])]
     : [
         ['entered', counts?.entered],
         ['waiting', counts?.waiting],
         ['passed', counts?.passed],
       ];
+  // A step that can fail (a send, a call) always shows its failures: a failed send whose Failed
+  // output is unconnected goes on along Next, and this is where the marketer sees it happened.
+  if (failures) items.push(['failed', counts?.failed]);
   return (
     <div className={`node-counts counts-${live}`} data-testid="node-counts" data-live={live} title={LIVE_TITLES[live]}>
       <span className="counts-dot" aria-hidden />
       {items.map(([label, value]) => (
-        <span key={label} className="count" data-count={label}>
+        <span key={label} className={`count${label === 'failed' && value ? ' count-failed' : ''}`} data-count={label}>
           <b>{fmt(value)}</b> {label}
         </span>
       ))}
@@ -140,7 +139,7 @@ export const NodeShell = memo(function NodeShell(p: ShellProps) {
         )}
       </div>
       <div className="node-summary">{p.summary}</div>
-      {counts && <Counts counts={counts.get(p.id)} message={p.messageCounts} live={live} />}
+      {counts && <Counts counts={counts.get(p.id)} message={p.messageCounts} failures={handles.includes('failed')} live={live} />}
       {handles.length > 0 && (
         <div className="node-outputs">
           {handles.map((h) => (

@@ -27,8 +27,8 @@ export interface NodeUi {
   card?: (config: Config) => { icon?: string; label?: string };
   /** the settings panel's heading when it follows the config (default: the type's label) */
   panelTitle?: (config: Config) => string;
-  /** message nodes show delivery numbers instead of passed */
-  messageCounts?: boolean;
+  /** message nodes show delivery numbers instead of passed: the ones this config's channel has */
+  messageCounts?: (config: Config) => string[];
   Form?: ComponentType<FormProps>;
   /** replaces the hints the type's JSON Schema gives */
   hints?: (config: Config) => ConfigProblem[];

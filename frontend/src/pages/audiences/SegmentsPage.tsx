@@ -1,5 +1,5 @@
-// Saved segments: each with its count on demand (a count runs the condition over every
-// customer), a link to its customers and to the builder.
+// Saved segments: each with its count (a count runs the condition over every customer, so they are
+// asked one after another, not all at once), a link to its customers and to the builder.
 import { useEffect, useState } from 'react';
 import { Link, useLocation } from 'react-router';
 
@@ -13,20 +13,32 @@ export default function SegmentsPage() {
   const { workspace } = useSession();
   const notice = (useLocation().state as { notice?: string } | null)?.notice;
   const [segments, setSegments] = useState<Schemas['Segment'][] | null>(null);
-  const [counts, setCounts] = useState<Record<number, number | 'loading'>>({});
+  const [counts, setCounts] = useState<Record<number, number | 'loading' | 'failed'>>({});
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
+    let live = true;
     ok(api.GET('/api/v1/segments', { params: { query: { limit: 200 } } }))
-      .then((p) => setSegments(p.results))
-      .catch((e) => setError(errorMessage(e)));
+      .then(async (p) => {
+        if (!live) return;
+        setSegments(p.results);
+        setCounts(Object.fromEntries(p.results.map((s) => [s.id, 'loading' as const])));
+        for (const s of p.results) {
+          if (!live) return;
+          await count(s.id);
+        }
+      })
+      .catch((e) => live && setError(errorMessage(e)));
+    return () => {
+      live = false;
+    };
   }, []);
 
-  function count(id: number) {
+  function count(id: number): Promise<void> {
     setCounts((c) => ({ ...c, [id]: 'loading' }));
-    ok(api.GET('/api/v1/segments/{id}/count', { params: { path: { id } } }))
+    return ok(api.GET('/api/v1/segments/{id}/count', { params: { path: { id } } }))
       .then((r) => setCounts((c) => ({ ...c, [id]: r.count })))
-      .catch((e) => setError(errorMessage(e)));
+      .catch(() => setCounts((c) => ({ ...c, [id]: 'failed' })));
   }
 
   return (
@@ -69,12 +81,12 @@ export default function SegmentsPage() {
                 </td>
                 <td className="small">{conditionSummary(s.condition as Condition)}</td>
                 <td className="num">
-                  {counts[s.id] === undefined ? (
-                    <Button size="sm" variant="ghost" onClick={() => count(s.id)}>
-                      Count
+                  {counts[s.id] === 'failed' ? (
+                    <Button size="sm" variant="ghost" onClick={() => count(s.id)} title="The count did not finish">
+                      Retry count
                     </Button>
-                  ) : counts[s.id] === 'loading' ? (
-                    '…'
+                  ) : counts[s.id] === undefined || counts[s.id] === 'loading' ? (
+                    <span className="muted" aria-label="Counting">…</span>
                   ) : (
                     (counts[s.id] as number).toLocaleString()
                   )}
