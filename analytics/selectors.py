@@ -83,6 +83,11 @@ def _handle_info(node: dict) -> tuple[list[str], dict[str, str]]:
     for item in [*(config.get("groups") or []), *(config.get("paths") or [])]:
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             names[item["id"]] = str(item.get("name") or item["id"])
+    # The marketer's own output names ("Purchased", "No purchase"): what the canvas shows.
+    labels = node.get("handle_labels")
+    for handle, text in (labels.items() if isinstance(labels, dict) else ()):
+        if isinstance(text, str) and text.strip():
+            names.setdefault(handle, text.strip())
     if node.get("type") == "branch":
         names.setdefault("else", "Else")
     return handles, names

@@ -159,6 +159,15 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
     if step.simulate:  # the same preconditions as a real send; nothing is written
         if reason == "content_invalid":
             reason = render_problems[0][1]
+        elif not reason and marketing and customer.pk is not None:
+            capped = consent.frequency_capped_locked(
+                workspace=workspace,
+                customer_id=customer.pk,
+                journey_id=step.journey_id,
+                journey_cap=journey_settings.get("frequency_cap"),
+                now=now,
+            )
+            reason = "frequency_capped" if capped else ""
         return StepOutcome(kind="simulated", rendered=rendered, reason=reason)
 
     awaited = config.get("await")

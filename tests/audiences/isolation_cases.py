@@ -1,6 +1,7 @@
 from audiences.models import ImportJob
 from journeys.models import Enrollment
 from journeys.services import journey_start
+from tests.conftest import sandbox_channels
 from tests.isolation import isolation_case, isolation_list
 from tests.journeys.builders import make_journey
 
@@ -52,6 +53,7 @@ def customer_reads(workspace):
     """A customer with an event and a journey pass: neither may show through another workspace."""
     c = CustomerFactory(workspace=workspace, external_id="secret.reader@x/y", email="secret-reader@example.com")
     EventFactory(customer=c, name="secret_event", properties={"sku": "secret-sku"})
+    sandbox_channels(workspace, "email")  # the journey's email needs a channel to start
     journey = journey_start(journey=make_journey(workspace, name="secret-journey"), actor=None)
     Enrollment.all_workspaces.create(
         workspace=workspace, journey=journey, version=journey.live_version, customer=c, node_id="wait",

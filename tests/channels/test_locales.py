@@ -89,7 +89,7 @@ def _validate(api, content):
     return {e["field"] for e in body["errors"] if e["node_id"] == "m"}
 
 
-def test_validate_flags_a_locale_missing_a_required_field(api):
+def test_validate_flags_a_locale_missing_a_required_field(api, channels_set_up):
     assert _validate(api, EMAIL) == set()
     missing = {**EMAIL, "locales": {**EMAIL["locales"], "ko": {"text": "제목 없음"}}}
     assert _validate(api, missing) == {"config.content.locales.ko.subject"}

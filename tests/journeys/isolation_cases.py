@@ -1,4 +1,5 @@
 from journeys.services import journey_start
+from tests.conftest import sandbox_channels
 from tests.isolation import isolation_case, isolation_list
 
 from .builders import make_journey
@@ -7,6 +8,7 @@ SECRETS = ["secret-journey-name", "signed_up"]
 
 
 def _started(workspace):
+    sandbox_channels(workspace, "email")  # its welcome email needs a channel to start
     return journey_start(journey=make_journey(workspace, name="secret-journey-name"), actor=None)
 
 

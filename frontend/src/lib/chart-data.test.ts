@@ -86,6 +86,28 @@ describe('summary cards', () => {
     expect(cards.find((c) => c.key === 'goal')?.hint).toBe('300 converted');
   });
 
+  it('does not count customers who left on reaching an exiting goal as drop-offs', () => {
+    const cards = summaryCards({
+      started: 10,
+      active: 0,
+      completed: 4,
+      exited: 6,
+      failed: 0,
+      goal_conversions: 5,
+      conversion_rate: 0.5,
+      avg_duration_seconds: null,
+      exited_by_reason: { goal: 5, exit_condition: 1 },
+    });
+    const drop = cards.find((c) => c.key === 'exited');
+    expect([drop?.value, drop?.hint]).toEqual(['1', '10.0% of started · 5 left on reaching a goal']);
+    const [row] = funnelRows(
+      [{ node_id: 'mail', type: 'message', name: 'Mail', entered: 10, waiting: 0, active: 0, passed: 8, exited: 2, failed: 3, completed: 0,
+         handles: { next: 5, failed: 3 }, exited_by_reason: { goal: 2 }, messages: null }],
+      10,
+    );
+    expect(row.dropOff).toBe(0); // the failed sends went on along next; the exits reached the goal
+  });
+
   it('formats durations with their two largest units', () => {
     expect(formatSeconds(null)).toBe('—');
     expect(formatSeconds(0)).toBe('0 s');

@@ -17,6 +17,8 @@ export interface SummaryIn {
   conversion_rate: number;
   avg_duration_seconds: number | null;
   holdout?: HoldoutIn | null;
+  /** exits by reason; "goal" is a goal reached with "exit when met": a success, not a drop-off */
+  exited_by_reason?: Record<string, number>;
 }
 export interface GroupIn {
   started: number;
@@ -42,6 +44,7 @@ export interface NodeIn {
   completed: number;
   handles?: Record<string, number>;
   handle_names?: Record<string, string>;
+  exited_by_reason?: Record<string, number>;
   messages: MessageCounts | null;
 }
 export interface SeriesIn {
@@ -92,8 +95,15 @@ export interface Card {
   hint?: string;
 }
 
+/** Left early without reaching a goal: exits on reaching an exiting goal are conversions. */
+function dropOffs(exited: number, byReason: Record<string, number> | undefined): number {
+  return exited - (byReason?.goal ?? 0);
+}
+
 export function summaryCards(s: SummaryIn): Card[] {
   const n = (v: number) => v.toLocaleString('en-US');
+  const dropped = dropOffs(s.exited, s.exited_by_reason);
+  const atGoal = s.exited - dropped;
   return [
     { key: 'started', label: 'Started', value: n(s.started) },
     { key: 'active', label: 'Active now', value: n(s.active), hint: 'in the journey right now' },
@@ -101,8 +111,8 @@ export function summaryCards(s: SummaryIn): Card[] {
     {
       key: 'exited',
       label: 'Drop-offs',
-      value: n(s.exited),
-      hint: `${pct(ratio(s.exited, s.started))} of started${s.failed ? ` · ${n(s.failed)} failed` : ''}`,
+      value: n(dropped),
+      hint: `${pct(ratio(dropped, s.started))} of started${atGoal ? ` · ${n(atGoal)} left on reaching a goal` : ''}${s.failed ? ` · ${n(s.failed)} failed` : ''}`,
     },
     { key: 'avg_duration', label: 'Average duration', value: formatSeconds(s.avg_duration_seconds), hint: 'entry to completion' },
     { key: 'goal', label: 'Goal conversion', value: pct(s.conversion_rate), hint: `${n(s.goal_conversions)} converted` },
@@ -121,7 +131,8 @@ export interface FunnelRow {
   completed: number;
   /** entered here ÷ started (the share of the journey's entrants that reached this node) */
   reach: number | null;
-  /** left the journey here early: exited + failed */
+  /** left the journey here early: exited (not on reaching a goal) + failed here (a failed send
+   * that went on along an output did not leave) */
   dropOff: number;
   /** passes out of each output handle, by the handle's display name (branch group, split path) */
   paths: [string, number][];
@@ -140,7 +151,7 @@ export function funnelRows(nodes: NodeIn[], started: number): FunnelRow[] {
     failed: node.failed,
     completed: node.completed,
     reach: ratio(node.entered, started),
-    dropOff: node.exited + node.failed,
+    dropOff: dropOffs(node.exited, node.exited_by_reason) + node.failed - (node.handles?.failed ?? 0),
     paths: Object.entries(node.handles ?? {}).map(([handle, n]) => [node.handle_names?.[handle] || handle, n] as [string, number]),
   }));
 }

@@ -191,7 +191,7 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
         fileName={`journey-${journeyId}-funnel.png`}
         data={colored(funnelChartData(funnel), 'bar')}
         height={Math.max(220, funnel.length * 36)}
-        options={{ indexAxis: 'y', scales: { x: { beginAtZero: true } } }}
+        options={{ indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }}
       >
         <table className="table compact" aria-label="Nodes">
           <thead>
