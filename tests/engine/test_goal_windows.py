@@ -110,7 +110,7 @@ def test_a_custom_window_and_an_event_before_entry_do_not_convert(workspace, eng
     assert goal_steps(journey) == []
 
 
-def test_holdout_customers_convert_after_finishing_at_once(workspace, engine):
+def test_holdout_customers_convert_after_finishing_at_once(workspace, engine, channels_set_up):
     journey = published(workspace, chain(node("start", "start"), node("m", "message", {
         "channel": "sms", "content": {"text": "hi"}})), {"goals": [PURCHASE], "holdout": {"percent": 50}})
     group = customers(workspace, 12)
