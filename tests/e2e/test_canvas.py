@@ -232,8 +232,8 @@ def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
     expect(page.get_by_text("1 problem to fix.")).to_be_visible()
     expect(node(page, "message_2").get_by_test_id("node-problem")).to_have_text("1")
     problems = page.get_by_test_id("problems")
-    expect(problems).to_contain_text("config.content.text")
-    problems.get_by_role("button", name="SMS follow-up").click()
+    expect(problems).to_contain_text("SMS follow-up · Text")  # the field's label, not its API path
+    problems.get_by_role("button", name="SMS follow-up · Text").click()
     sms_text = panel.get_by_label("Text", exact=True)
     expect(sms_text).to_have_attribute("aria-invalid", "true")
     expect(panel).to_contain_text("This field is required.")
