@@ -199,9 +199,7 @@ class MessageNode(NodeType):
         content = config.get("content")
         if config.get("category") == "transactional" and isinstance(content, dict):
             if kakao.is_ad(channel, content):  # ads are held at night; transactional is not
-                errors.append(
-                    ConfigError("category", "An ad FriendTalk is marketing (Korea's ad rules).")
-                )
+                errors.append(ConfigError("category", "An ad FriendTalk is marketing (Korea's ad rules)."))
         if config.get("channel_id") is None:
             errors += _default_channel_errors(channel)
         awaited = config.get("await")
