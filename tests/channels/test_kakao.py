@@ -20,6 +20,7 @@ from channels_app.services import (
     message_prepare,
     messages_send,
 )
+from tests.conftest import sandbox_channels
 
 from .conftest import make_customer
 from .kakao_dealers import Dealer, nhn_server, sens_server
@@ -262,7 +263,8 @@ def test_korean_phones_are_stored_in_e164_and_the_national_form_is_refused():
         phone_clean("010-1234-5678")
 
 
-def test_a_journey_with_kakao_content_over_the_dealers_limits_is_refused_naming_the_field(api):
+def test_a_journey_with_kakao_content_over_the_dealers_limits_is_refused_naming_the_field(api, workspace):
+    sandbox_channels(workspace, "kakao_alimtalk", "kakao_friendtalk")  # only the content is wrong
     six_buttons = [dict(CART_BUTTON) for _ in range(6)]
     graph = {
         "nodes": [
