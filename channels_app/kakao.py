@@ -253,3 +253,10 @@ def template_errors(data) -> dict[str, list[str]]:
         for field, message in _button_errors(ALIMTALK, data["buttons"]):
             errors.setdefault(field, []).append(message)
     return errors
+
+
+def metadata(rendered: dict) -> dict:
+    """What an AlimTalk's reader sees (its template filled in) and, for SMS failover, whether
+    that text would go as SMS or LMS: shown by previews and kept on the message."""
+    text = fill(rendered.get("text") or "", rendered.get("variables") or {})
+    return {"filled_text": text, "failover_type": sms_type(rendered.get("failover_text") or text)}

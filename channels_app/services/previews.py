@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from audiences.models import Customer
 from workspaces.models import Workspace
 
-from .. import locales, rendering
+from .. import kakao, locales, rendering
 from ..models import ChannelConfig, Message
 from .links import link_variables
 from .sending import messages_send
@@ -45,6 +45,8 @@ def with_metadata(channel: str, rendered: dict) -> dict:
     if channel == "sms":
         encoding, segments = rendering.sms_segments(rendered.get("text") or "")
         return {**rendered, "encoding": encoding, "segments": segments}
+    if channel == kakao.ALIMTALK:
+        return {**rendered, **kakao.metadata(rendered)}
     return rendered
 
 

@@ -399,3 +399,17 @@ def test_nhn_brand_message_is_sent_free_form_and_held_at_night_as_an_ad(workspac
         config={"channel": "kakao_friendtalk", "content": {"text": "신상품 입고 안내"}},
     ))
     assert outcome.kind == "defer" and outcome.until == datetime(2026, 12, 6, 8, 0, tzinfo=KST)
+
+
+def test_the_preview_shows_the_filled_alimtalk_and_its_failover_type(api):
+    response = api.post("/api/v1/messages/preview", {
+        "channel": "kakao_alimtalk", "content": _alimtalk(), "attributes": {"name": "수진"},
+    }, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["content"]["filled_text"] == "수진님, 장바구니에 운동화이(가) 남아 있어요."
+    assert body["content"]["failover_type"] == "SMS"
+    long_failover = _alimtalk(failover_text="장바구니에 담긴 상품이 곧 품절될 수 있어요. " * 3)
+    response = api.post("/api/v1/messages/preview", {"channel": "kakao_alimtalk", "content": long_failover},
+                        format="json")
+    assert response.json()["content"]["failover_type"] == "LMS"
