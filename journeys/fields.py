@@ -67,21 +67,26 @@ def unknown_keys(config: dict, allowed: set[str], prefix: str = "") -> list[Conf
     ]
 
 
-def duration_errors(value: Any, field: str, *, required: bool = True) -> list[ConfigError]:
-    """DURATION = {"value": positive integer, "unit": seconds|minutes|hours|days|weeks}."""
+def duration_errors(
+    value: Any, field: str, *, required: bool = True, signed: bool = False
+) -> list[ConfigError]:
+    """DURATION = {"value": positive integer, "unit": seconds|minutes|hours|days|weeks}; with
+    `signed` the value may be negative (an offset before a date)."""
     if value is None:
         return [ConfigError(field, "A duration is required.")] if required else []
     if not isinstance(value, dict):
         return [ConfigError(field, 'Must be a duration {"value", "unit"}.')]
     errors = unknown_keys(value, {"value", "unit"}, field)
     amount, unit = value.get("value"), value.get("unit")
-    if not is_int(amount) or amount <= 0:
+    if signed and not is_int(amount):
+        errors.append(ConfigError(join(field, "value"), "Must be a whole number."))
+    elif not signed and (not is_int(amount) or amount <= 0):
         errors.append(ConfigError(join(field, "value"), "Must be a positive whole number."))
     if unit not in DURATION_UNITS:
         errors.append(
             ConfigError(join(field, "unit"), f"Must be one of {', '.join(DURATION_UNITS)}.")
         )
-    elif is_int(amount) and amount * DURATION_UNITS[unit] > MAX_DURATION_SECONDS:
+    elif is_int(amount) and abs(amount) * DURATION_UNITS[unit] > MAX_DURATION_SECONDS:
         errors.append(ConfigError(join(field, "value"), "Must be at most ten years."))
     return errors
 

@@ -22,6 +22,7 @@ from .engine import LIVE, compiled_version, zone_or_none
 from .engine.goals import finished_goals_convert, finished_windows_open
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .models import Enrollment, Journey
+from .nodes.wait import DATE_ATTRIBUTE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ def customers_changed(*, workspace_id: int, customer_ids: list[int]) -> None:
     """Profiles changed: enrollments whose journey has exit conditions or goals re-check them, and
     finished ones with a goal window open may convert."""
     finished_goals_convert(workspace_id=workspace_id, customer_ids=customer_ids, now=timezone.now())
+    date_waits_reread(workspace_id=workspace_id, customer_ids=customer_ids)
     live = Enrollment.objects.for_workspace(workspace_id).filter(
         customer_id__in=customer_ids, state__in=LIVE
     ).values_list("id", "version_id")
@@ -192,6 +194,15 @@ def customers_changed(*, workspace_id: int, customer_ids: list[int]) -> None:
         if version is not None and (version.exit_conditions or version.goals):
             items.append([enrollment_id, None, {"kind": "check"}])
     advance_enqueue(items)
+
+
+def date_waits_reread(*, workspace_id: int, customer_ids: list[int]) -> None:
+    """Waits until a profile date re-read it (a rescheduled appointment moves the wake-up): one
+    query for these customers' waiting date-mode enrollments, each signalled at its step."""
+    waiting = Enrollment.objects.for_workspace(workspace_id).filter(
+        customer_id__in=customer_ids, state=Enrollment.State.WAITING, wait__data__has_key=DATE_ATTRIBUTE_KEY
+    ).values_list("id", "step_seq")
+    advance_enqueue([[pk, step_seq, {"kind": "signal", "payload": {"profile": True}}] for pk, step_seq in waiting])
 
 
 # ---- Audience entries (segment, list, all) --------------------------------------------------

@@ -1,15 +1,21 @@
-"""The wait node: a fixed duration, until a time of day (customer tz, optional weekdays), or until
-an event arrives with a timeout.
+"""The wait node: a fixed duration, until a time of day (customer tz, optional weekdays), until an
+event arrives with a timeout, or until a date read from the profile or the trigger event.
 
 Config: {"mode": "duration", "duration": DURATION}
       | {"mode": "until", "time": "HH:MM", "days"?: ["mon", …, "sun"]}
       | {"mode": "event", "event": name, "where"?: [filters], "timeout": DURATION}
-Handles: `next`; event mode: `event` (it arrived) and `timeout`."""
+      | {"mode": "date", "attribute": A | "event_property": P, "offset"?: ±DURATION, "time"?: "HH:MM"}
+Handles: `next`; event mode: `event` (it arrived) and `timeout`; date mode: `next` and `missed`
+(the value is absent, unreadable or already past). A date-mode wait on an attribute is re-read
+when the customer's profile changes (journeys/triggers.customers_changed): a moved appointment
+moves the wake-up."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
+
+from django.utils.dateparse import parse_date, parse_datetime
 
 from ..fields import (
     TIME_RE,
@@ -17,6 +23,7 @@ from ..fields import (
     duration_errors,
     duration_seconds,
     event_name_errors,
+    nonempty_str,
     time_errors,
     unknown_keys,
     where_errors,
@@ -24,7 +31,13 @@ from ..fields import (
 from .base import ConfigError, Next, NodeType, Result, Wait, register
 from .describe import DURATION, NEXT, WHERE, object_schema
 
-MODES = ("duration", "until", "event")
+MODES = ("duration", "until", "event", "date")
+# Wait.data of a date-mode wait on a profile attribute; customers_changed finds these waits by it.
+DATE_ATTRIBUTE_KEY = "date_attribute"
+SIGNED_DURATION = {
+    **DURATION,
+    "properties": {**DURATION["properties"], "value": {"type": "integer", "title": "Amount (negative: before)"}},
+}
 
 
 @register
@@ -46,18 +59,29 @@ class WaitNode(NodeType):
             "event": {"type": "string", "minLength": 1, "title": "Event name"},
             "where": WHERE,
             "timeout": {**DURATION, "title": "Give up after"},
+            "attribute": {"type": "string", "minLength": 1, "title": "Date attribute"},
+            "event_property": {"type": "string", "minLength": 1, "title": "Date property of the trigger event"},
+            "offset": {**SIGNED_DURATION, "title": "Offset from the date"},
         },
         ("mode",),
         oneOf=[
             {"properties": {"mode": {"const": "duration"}}, "required": ["duration"]},
             {"properties": {"mode": {"const": "until"}}, "required": ["time"]},
             {"properties": {"mode": {"const": "event"}}, "required": ["event", "timeout"]},
+            {
+                "properties": {"mode": {"const": "date"}},
+                "oneOf": [{"required": ["attribute"]}, {"required": ["event_property"]}],
+            },
         ],
     )
     outputs: ClassVar[list[dict]] = [
         {
             "when": {"field": "mode", "equals": "event"},
             "handles": [{"id": "event", "label": "Event arrived"}, {"id": "timeout", "label": "Timed out"}],
+        },
+        {
+            "when": {"field": "mode", "equals": "date"},
+            "handles": [NEXT, {"id": "missed", "label": "No date, or already past"}],
         },
         {"handles": [NEXT]},
     ]
@@ -72,7 +96,10 @@ class WaitNode(NodeType):
     ]
 
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
-        errors = unknown_keys(config, {"mode", "duration", "time", "days", "event", "where", "timeout"})
+        errors = unknown_keys(
+            config,
+            {"mode", "duration", "time", "days", "event", "where", "timeout", "attribute", "event_property", "offset"},
+        )
         mode = config.get("mode")
         if mode == "duration":
             errors += duration_errors(config.get("duration"), "duration")
@@ -92,12 +119,16 @@ class WaitNode(NodeType):
             errors += event_name_errors(config.get("event"), "event")
             errors += where_errors(config.get("where"), "where")
             errors += duration_errors(config.get("timeout"), "timeout")
+        elif mode == "date":
+            errors += _date_errors(config)
         else:
             errors.append(ConfigError("mode", f"Must be one of {', '.join(MODES)}."))
         return errors
 
     def execute(self, ctx) -> Result:
         mode = ctx.config.get("mode")
+        if mode == "date":
+            return _date_wait(ctx)
         if mode == "duration":
             return Wait(until=ctx.now + timedelta(seconds=duration_seconds(ctx.config["duration"])))
         if mode == "until":
@@ -109,8 +140,16 @@ class WaitNode(NodeType):
         )
 
     def resume(self, ctx, wake) -> Result:
+        date_mode = ctx.config.get("mode") == "date"
+        if date_mode and wake.kind == "signal" and (wake.payload or {}).get("profile"):
+            return _date_wait(ctx)  # the profile changed: re-read the date
         if wake.kind not in ("timer", "event"):  # not ours (a stray signal): keep waiting
-            return Wait(until=ctx.enrollment.wake_at, event=ctx.config.get("event"), where=ctx.config.get("where") or None)
+            return Wait(
+                until=ctx.enrollment.wake_at,
+                event=ctx.config.get("event"),
+                where=ctx.config.get("where") or None,
+                data=ctx.wait_data,
+            )
         if ctx.config.get("mode") == "event":
             return Next("event" if wake.kind == "event" else "timeout")
         return Next("next")
@@ -128,3 +167,60 @@ def next_local_time(now: datetime, tz, hhmm: str, days: list[str] | None) -> dat
         if moment > now:
             return moment
     raise ValueError("no matching weekday")  # unreachable for validated configs
+
+
+def _date_errors(config: dict) -> list[ConfigError]:
+    sources = [key for key in ("attribute", "event_property") if key in config]
+    if len(sources) != 1:
+        return [ConfigError("attribute", "Give exactly one of attribute or event_property.")]
+    errors = []
+    if not nonempty_str(config[sources[0]]):
+        errors.append(ConfigError(sources[0], "Must be a non-empty string."))
+    errors += duration_errors(config.get("offset"), "offset", required=False, signed=True)
+    if config.get("time") is not None:
+        errors += time_errors(config.get("time"), "time")
+    return errors
+
+
+def _date_wait(ctx) -> Result:
+    """Wait until the configured date; `missed` when it is absent, unreadable or already past."""
+    config = ctx.config
+    if config.get("attribute"):
+        value = (ctx.customer.attributes or {}).get(config["attribute"])
+        data = {DATE_ATTRIBUTE_KEY: config["attribute"]}
+    else:
+        value = ctx.event.get(config.get("event_property"))
+        data = {}
+    moment = date_wake_at(value, ctx.timezone, config.get("offset"), config.get("time"))
+    if moment is None or moment <= ctx.now:
+        return Next("missed")
+    return Wait(until=moment, data=data)
+
+
+def date_wake_at(value: Any, tz, offset: dict | None, hhmm: str | None) -> datetime | None:
+    """When a date-mode wait ends for `value`: an ISO date or date-time (a date-time without a
+    zone is read in `tz`), plus `offset` (wall-clock in `tz`), then at `hhmm` in `tz` when given
+    or when the value has no time of day (midnight without one). None when unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        day = parse_date(value)
+        moment = None if day is not None else parse_datetime(value)
+    except ValueError:  # well-formed but impossible, such as 2026-02-30
+        return None
+    if day is not None:
+        local = datetime.combine(day, time(0, 0), tzinfo=tz)
+    elif moment is not None:
+        local = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+    else:
+        return None
+    if offset:
+        try:
+            local = local + timedelta(seconds=duration_seconds(offset))  # aware + timedelta: wall clock
+        except OverflowError:  # past year 9999
+            return None
+    if hhmm:
+        hour, minute = (int(x) for x in hhmm.split(":"))
+        local = datetime.combine(local.date(), time(hour, minute), tzinfo=tz)
+    return local
