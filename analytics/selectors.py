@@ -14,6 +14,7 @@ from journeys.models import Journey, JourneyVersion
 from journeys.nodes.base import get_node_type
 from workspaces.errors import ServiceValidationError
 
+from .experiments import split_experiment_fields
 from .models import LiveCount, NodeTotal
 from .services import DURATION_BASE, MESSAGE_METRICS
 from .stats import rate_difference
@@ -248,6 +249,10 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
         "goals": _goals(settings, goals, revenue, summary["started"]),
         "holdout": _holdout(settings, split),
     }
+    for node_id, row in nodes.items():  # split experiments: per-path conversions and the decision
+        definition = catalog.get(node_id, {})
+        if definition.get("type") == "split" and (definition.get("config") or {}).get("experiment"):
+            row.update(split_experiment_fields(journey=journey, node=definition))
     return {
         "summary": result_summary,
         "nodes": [nodes[k] for k in order] + [v for k, v in nodes.items() if k not in set(order)],

@@ -12,7 +12,8 @@ from scipy.stats import binomtest, chi2_contingency, fisher_exact
 MIN_EXPECTED = 5
 
 
-def _wilson(converted: int, started: int) -> tuple[float, float]:
+def wilson_interval(converted: int, started: int) -> tuple[float, float]:
+    """The 95% Wilson score interval of a conversion rate."""
     ci = binomtest(converted, started).proportion_ci(confidence_level=0.95, method="wilson")
     return ci.low, ci.high
 
@@ -28,8 +29,8 @@ def rate_difference(*, treated: tuple[int, int], control: tuple[int, int]) -> di
         return None
     p1, p0 = x1 / n1, x0 / n0
     d = p1 - p0
-    l1, u1 = _wilson(x1, n1)
-    l0, u0 = _wilson(x0, n0)
+    l1, u1 = wilson_interval(x1, n1)
+    l0, u0 = wilson_interval(x0, n0)
     low = d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
     high = d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
     table = [[x1, n1 - x1], [x0, n0 - x0]]

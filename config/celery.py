@@ -91,4 +91,11 @@ app.conf.beat_schedule["channels-dealer-results-poll"] = {
     "options": {"expires": 60.0},
 }
 
+# Split experiments (journeys.experiments): one look a minute at every running experiment.
+app.conf.beat_schedule["journeys-experiments-decide"] = {
+    "task": "journeys.tasks.experiments_decide_task",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
+
 app.autodiscover_tasks()

@@ -194,3 +194,28 @@ class StepEvent(WorkspaceModel):
             models.Index(fields=["enrollment", "at"], name="stepevent_enrollment_at"),
             models.Index(fields=["journey_id", "at"], name="stepevent_journey_at"),
         ]
+
+
+class SplitExperiment(WorkspaceModel):
+    """The state of a split node's experiment (config "experiment"): running with the always-valid
+    p-values seen so far, or decided — then every later arrival takes `winner`."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        DECIDED = "decided"
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
+    node_id = models.CharField(max_length=100)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    winner = models.CharField(max_length=100, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=16, blank=True, default="")  # auto | manual
+    # "best>other" → the running minimum of the mSPRT p-value of that comparison (always valid
+    # only as a running minimum across looks).
+    p_values = models.JSONField(default=dict, blank=True)
+    p_value = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "node_id"], name="split_experiment_one_per_node")
+        ]

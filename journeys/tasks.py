@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import engine, lifecycle, triggers
+from . import engine, experiments, lifecycle, triggers
 
 
 @shared_task(name="journeys.tasks.advance_task", acks_late=True, ignore_result=True)
@@ -46,3 +46,8 @@ def segment_entries_task() -> None:
 def date_attribute_entries_task() -> None:
     """Beat (daily): date-attribute entries (birthdays) due within the next day."""
     triggers.date_attribute_entries()
+
+
+@shared_task(name="journeys.tasks.experiments_decide_task", ignore_result=True)
+def experiments_decide_task() -> int:
+    return experiments.experiments_decide()

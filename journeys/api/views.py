@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from workspaces.models import Role
 from workspaces.viewsets import WorkspaceAPIView, WorkspaceViewSet
 
-from .. import selectors, services
+from .. import experiments, selectors, services
 from ..models import Journey
 from ..templates import templates_list
 from .serializers import (
@@ -121,6 +121,21 @@ class JourneyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         return self._detail(journey)
 
     @extend_schema(request=None, responses={200: JourneySerializer})
+    @extend_schema(
+        request=inline_serializer("WinnerRequest", {"path_id": serializers.CharField()}),
+        responses={200: inline_serializer("SplitExperimentState", {
+            "status": serializers.CharField(), "winner": serializers.CharField(allow_null=True),
+            "decided_at": serializers.DateTimeField(allow_null=True),
+            "decided_by": serializers.CharField(allow_null=True), "p_value": serializers.FloatField(allow_null=True),
+        })},
+    )
+    @action(detail=True, methods=["put"], url_path=r"nodes/(?P<node_id>[^/]+)/winner", url_name="node-winner")
+    def node_winner(self, request, pk=None, node_id=None):
+        """Decides a split's experiment by hand: every later arrival takes `path_id`."""
+        journey = self.get_object()
+        path_id = request.data.get("path_id") if isinstance(request.data, dict) else None
+        return Response(experiments.experiment_winner_set(journey=journey, node_id=node_id, path_id=path_id))
+
     @action(detail=True, methods=["put"])
     def stop(self, request, pk=None):
         return self._detail(services.journey_stop(journey=self.get_object(), actor=request.user))

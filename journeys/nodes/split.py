@@ -1,13 +1,14 @@
 """The split node: a random, sticky-per-customer A/B(/n) split.
 
-Config: {"paths": [{"id", "name", "percent"}, …]} with percents summing to 100.
-Handles: each path id."""
+Config: {"paths": [{"id", "name", "percent"}, …]} with percents summing to 100, and optionally
+"experiment": {"goal_id", "min_per_path", "decide_after", "confidence"} (journeys/experiments.py
+decides a winner; every later arrival takes it). Handles: each path id."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..fields import is_number, unique_ids_errors, unknown_keys
+from ..fields import duration_errors, is_int, is_number, unique_ids_errors, unknown_keys
 from .base import ConfigError, Next, NodeType, Result, register
 from .describe import named_items
 
@@ -30,7 +31,9 @@ class SplitNode(NodeType):
     outputs: ClassVar[list[dict]] = [{"handles": [{"each": "paths"}]}]
 
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
-        errors = unknown_keys(config, {"paths"})
+        errors = unknown_keys(config, {"paths", "experiment"})
+        if "experiment" in config:
+            errors += _experiment_errors(config["experiment"], in_journey_settings)
         paths = config.get("paths")
         if not isinstance(paths, list) or len(paths) < 2:
             return [*errors, ConfigError("paths", "At least two paths are required.")]
@@ -55,6 +58,12 @@ class SplitNode(NodeType):
 
     def execute(self, ctx) -> Result:
         from ..engine import stable_bucket  # the engine imports the node registry
+        from ..experiments import experiment_winner
+
+        if ctx.config.get("experiment"):
+            winner = experiment_winner(journey_id=ctx.journey_id, node_id=ctx.node_id)
+            if winner in {p["id"] for p in ctx.config["paths"]}:
+                return Next(winner)
 
         # Sticky: the same customer takes the same path of this node every time.
         bucket = stable_bucket("split", ctx.journey_id, ctx.node_id, ctx.customer_id)
@@ -65,3 +74,20 @@ class SplitNode(NodeType):
             if bucket < edge:
                 return Next(path["id"])
         return Next(paths[-1]["id"])  # float rounding at the top edge
+
+
+def _experiment_errors(experiment: Any, settings: dict | None) -> list[ConfigError]:
+    f = "experiment"
+    if not isinstance(experiment, dict):
+        return [ConfigError(f, 'Must be {"goal_id", "min_per_path"?, "decide_after", "confidence"?}.')]
+    errors = unknown_keys(experiment, {"goal_id", "min_per_path", "decide_after", "confidence"}, f)
+    goal_ids = [g.get("id") for g in (settings or {}).get("goals") or [] if isinstance(g, dict)]
+    if not isinstance(experiment.get("goal_id"), str) or (settings is not None and experiment["goal_id"] not in goal_ids):
+        errors.append(ConfigError(f"{f}.goal_id", "Must be the id of one of the journey's goals."))
+    if "min_per_path" in experiment and (not is_int(experiment["min_per_path"]) or experiment["min_per_path"] < 1):
+        errors.append(ConfigError(f"{f}.min_per_path", "Must be a whole number of at least 1."))
+    errors += duration_errors(experiment.get("decide_after"), f"{f}.decide_after")
+    confidence = experiment.get("confidence", 0.95)
+    if not is_number(confidence) or not 0.5 <= confidence < 1:
+        errors.append(ConfigError(f"{f}.confidence", "Must be a number from 0.5 up to (not including) 1."))
+    return errors

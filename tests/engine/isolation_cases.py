@@ -1,5 +1,5 @@
 from journeys.enrollments import enrollments_create
-from tests.engine.helpers import chain, customers, node, published
+from tests.engine.helpers import chain, customers, edge, node, published
 from tests.isolation import isolation_case
 
 
@@ -20,3 +20,11 @@ def journey_with_enrollment(workspace):
 def enrollment_detail(workspace):
     journey, customer = _enrolled(workspace)
     return {"journey_id": journey.pk, "customer_id": customer.external_id}, ["secret-journey-name", "secret-customer-0"]
+
+
+@isolation_case("journey-node-winner")
+def split_winner(workspace):
+    split = node("secret-split", "split", {"paths": [{"id": "secret-path", "percent": 50}, {"id": "b", "percent": 50}]})
+    journey = published(workspace, {"nodes": [node("start", "start"), split], "edges": [edge("start", "next", "secret-split")]},
+                        name="secret-experiment-journey")
+    return {"pk": journey.pk, "node_id": "secret-split"}, ["secret-experiment-journey", "secret-path"]
