@@ -73,6 +73,23 @@ class SummarySerializer(serializers.Serializer):
     holdout = HoldoutSerializer(allow_null=True)
 
 
+class SplitPathSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    entered = serializers.IntegerField()
+    conversions = serializers.IntegerField(help_text="Of those who took the path, converted the experiment's goal.")
+    rate = serializers.FloatField()
+    ci95 = serializers.ListField(child=serializers.FloatField(), help_text="Wilson 95% interval of rate.")
+
+
+class SplitExperimentSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["running", "decided"])
+    winner = serializers.CharField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decided_by = serializers.ChoiceField(choices=["auto", "manual"], allow_null=True)
+    p_value = serializers.FloatField(allow_null=True, help_text="Always-valid (mSPRT) p-value of the last look.")
+
+
 class NodeAnalyticsSerializer(serializers.Serializer):
     node_id = serializers.CharField()
     type = serializers.CharField(allow_null=True)
@@ -88,6 +105,8 @@ class NodeAnalyticsSerializer(serializers.Serializer):
     handle_names = serializers.DictField(child=serializers.CharField(), help_text="Branch group / split path names.")
     exited_by_reason = serializers.DictField(child=serializers.IntegerField())
     messages = MessageMetricsSerializer(allow_null=True, help_text="Message nodes only; null elsewhere.")
+    paths = SplitPathSerializer(many=True, required=False, help_text="Split nodes with an experiment only.")
+    experiment = SplitExperimentSerializer(required=False, help_text="Split nodes with an experiment only.")
 
 
 class SeriesPointSerializer(serializers.Serializer):
