@@ -22,3 +22,7 @@ def twilio_callback_url(config_id: int) -> str:
 
 def whatsapp_callback_url(config_id: int) -> str:
     return _hook_url("whatsapp", config_id)
+
+
+def rbm_callback_url(config_id: int) -> str:
+    return _hook_url("rbm", config_id)

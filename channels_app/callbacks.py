@@ -1,11 +1,14 @@
-"""Provider callbacks under /api/v1/hooks/: Twilio status callbacks and the WhatsApp Cloud
-webhook (each verified by the provider's signature), plus the open pixel, click redirect and
+"""Provider callbacks under /api/v1/hooks/: Twilio status callbacks, the WhatsApp Cloud and RBM
+webhooks (each verified by the provider's signature), plus the open pixel, click redirect and
 signed tracking links (the unsubscribe and preference pages: preference_views.py). None of them
 uses an API key."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -26,6 +29,7 @@ from .callback_urls import (  # the URL builders are re-exported: this is where 
 )
 from .crypto import credentials_decrypt
 from .models import ChannelConfig, Message
+from .providers.rbm import RBM_STATUSES, rbm_signature_valid
 from .providers.twilio import TWILIO_STATUSES, twilio_signature
 from .providers.whatsapp import WHATSAPP_STATUSES, hub_signature_valid
 
@@ -148,6 +152,60 @@ class WhatsAppHook(HookView):
         services.message_receipt(
             message=message, status=status, source="whatsapp", at=at, error=error
         )
+
+
+class RbmHook(HookView):
+    """RCS Business Messaging webhook: a Pub/Sub-style push whose message.data (base64 JSON) is a
+    DELIVERED/READ event for our messageId or the user's reply, signed with X-Goog-Signature."""
+
+    @extend_schema(request=None, responses={200: None}, parameters=[OpenApiParameter("c", str)])
+    def post(self, request):
+        config = _config_from(request, "rbm")
+        if config is None:
+            return _forbidden()
+        token = credentials_decrypt(config.credentials_encrypted).get("client_token", "")
+        payload = request.data if isinstance(request.data, dict) else {}
+        try:
+            data = base64.b64decode(str((payload.get("message") or {}).get("data", "")))
+            event = json.loads(data)
+        except (binascii.Error, ValueError, AttributeError):
+            data, event = b"", None
+        if not token or not rbm_signature_valid(
+            token, data, request.headers.get("X-Goog-Signature", "")
+        ):
+            return _forbidden()
+        if not isinstance(event, dict):
+            return HttpResponse(status=200)
+        status = RBM_STATUSES.get(event.get("eventType", ""))
+        if status:
+            message = selectors.message_by_provider_id(
+                workspace_id=config.workspace_id,
+                provider_message_id=str(event.get("messageId") or ""),
+            )
+            data_out = {"event_id": event.get("eventId")}
+        elif "text" in event or "suggestionResponse" in event:
+            status = "replied"
+            message = selectors.message_latest_sent_to(
+                workspace_id=config.workspace_id,
+                channel_config_id=config.pk,
+                to=str(event.get("senderPhoneNumber") or ""),
+            )
+            response = event.get("suggestionResponse") or {}
+            data_out = {
+                "postback_data": response.get("postbackData"),
+                "text": str(event.get("text") or response.get("text") or "")[:500],
+            }
+        else:
+            message = None  # IS_TYPING and the like
+        if message is not None:
+            services.message_receipt(
+                message=message,
+                status=status,
+                source="rbm",
+                data={k: v for k, v in data_out.items() if v},
+            )
+        # RBM retries anything but 200 for up to 7 days.
+        return HttpResponse(status=200)
 
 
 def _message(message_id: int | None) -> Message | None:

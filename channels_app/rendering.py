@@ -18,7 +18,7 @@ from templating import (  # noqa: F401
     template_errors_in,
 )
 
-from . import kakao
+from . import kakao, rcs
 
 CHANNELS = (
     "email",
@@ -39,7 +39,7 @@ class FieldSpec:
     required: bool = False
     kind: str = (
         "template"  # template | text (plain string) | list | dict | templates (list of templates)
-    )  # | template_map (name → template) | flag (boolean)
+    )  # | template_map (name → template) | flag (boolean) | tree (JSON, its strings templates)
     choices: tuple[str, ...] = ()
 
 
@@ -69,10 +69,14 @@ CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
         "variables": FieldSpec(kind="templates"),
         "text": FieldSpec(),
     },
+    # RBM's cards and suggestions (limits in rcs.py); with a card, text is the fallback text.
     "rcs": {
         "text": FieldSpec(required=True),
         "media_url": FieldSpec(),
-        "suggestions": FieldSpec(kind="list"),
+        "suggestions": FieldSpec(kind="tree"),
+        "card": FieldSpec(kind="tree"),
+        "cards": FieldSpec(kind="tree"),
+        "card_width": FieldSpec(kind="text", choices=rcs.CARD_WIDTHS),
     },
     "telegram": {
         "text": FieldSpec(required=True),
@@ -144,12 +148,16 @@ def content_errors(channel: str, content: Any) -> list[tuple[str, str]]:
                 errors.append((key, "Must be a list of strings."))
             else:
                 errors += template_errors_in(value, key)
+        elif rule.kind == "tree":
+            errors += template_errors_in(value, key)
         elif rule.kind == "dict" and not isinstance(value, dict):
             errors.append((key, "Must be an object."))
     if channel == "email" and not (content.get("html") or content.get("text")):
         errors.append(("html", "An email needs an html or a text body."))
     if channel in kakao.CHANNELS:
         errors += kakao.content_errors(channel, content)
+    if channel == "rcs":
+        errors += rcs.content_errors(content)
     if channel == "whatsapp":
         if bool(content.get("template")) == bool(content.get("text")):
             errors.append(("template", "Give either a template (with language) or a text."))
@@ -170,6 +178,8 @@ def content_render(channel: str, content: dict, context: dict[str, Any]) -> dict
             rendered[key] = [
                 render_string(v, context, field=f"{key}.{i}") for i, v in enumerate(value)
             ]
+        elif rule.kind == "tree":
+            rendered[key] = render_value(value, context, field=key)
         elif rule.kind == "template_map" and isinstance(value, dict):
             rendered[key] = {
                 k: render_string(v, context, field=f"{key}.{k}") for k, v in value.items()

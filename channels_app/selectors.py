@@ -49,3 +49,16 @@ def message_by_provider_id(*, workspace_id: int, provider_message_id: str) -> Me
         .filter(provider_message_id=provider_message_id)
         .first()
     )
+
+
+def message_latest_sent_to(*, workspace_id: int, channel_config_id: int, to: str) -> Message | None:
+    """The newest message this channel sent to `to`: what an inbound reply (RBM carries no
+    reference to the message it answers) is a reply to."""
+    if not to:
+        return None
+    return (
+        Message.objects.for_workspace(workspace_id)
+        .filter(channel_config_id=channel_config_id, to=to, sent_at__isnull=False)
+        .order_by("-sent_at", "-id")
+        .first()
+    )

@@ -8,6 +8,7 @@ from .fcm import FcmProvider
 from .http import HttpProvider
 from .ncloud_sens import NcloudSensProvider
 from .nhn_bizmessage import NhnBizmessageProvider
+from .rbm import RbmProvider
 from .simple import InboxProvider, SandboxProvider
 from .smtp import SmtpProvider
 from .telegram import TelegramProvider
@@ -29,6 +30,7 @@ PROVIDERS: dict[str, type[Provider]] = {
         NcloudSensProvider,
         NhnBizmessageProvider,
         WebPushProvider,
+        RbmProvider,
     )
 }
 

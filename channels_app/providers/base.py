@@ -69,6 +69,11 @@ class Provider:
         return errors
 
     @classmethod
+    def settings_errors(cls, settings: dict) -> dict[str, list[str]]:
+        """The provider's own settings rules, keyed `settings.<name>`."""
+        return {}
+
+    @classmethod
     def config_complete(cls, credentials: dict, settings: dict) -> tuple[dict, dict]:
         """The valid credentials and settings as stored: a provider may fill in what it makes
         itself (Web Push generates its VAPID keys)."""

@@ -28,8 +28,10 @@ def _config_errors(
     errors.update(cls.credential_errors(credentials))
     if settings is not None and not isinstance(settings, dict):
         errors["settings"] = ["Must be an object."]
-    elif provider == "smtp" and not (settings or {}).get("from_email"):
-        errors["settings.from_email"] = ["SMTP needs a from_email setting."]
+    else:
+        errors.update(cls.settings_errors(settings or {}))
+        if provider == "smtp" and not (settings or {}).get("from_email"):
+            errors["settings.from_email"] = ["SMTP needs a from_email setting."]
     return errors
 
 
