@@ -257,6 +257,6 @@ def template_errors(data) -> dict[str, list[str]]:
 
 def metadata(rendered: dict) -> dict:
     """What an AlimTalk's reader sees (its template filled in) and, for SMS failover, whether
-    that text would go as SMS or LMS: shown by previews and kept on the message."""
+    that text would go as SMS or LMS: shown by previews."""
     text = fill(rendered.get("text") or "", rendered.get("variables") or {})
     return {"filled_text": text, "failover_type": sms_type(rendered.get("failover_text") or text)}

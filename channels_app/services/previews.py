@@ -45,8 +45,6 @@ def with_metadata(channel: str, rendered: dict) -> dict:
     if channel == "sms":
         encoding, segments = rendering.sms_segments(rendered.get("text") or "")
         return {**rendered, "encoding": encoding, "segments": segments}
-    if channel == kakao.ALIMTALK:
-        return {**rendered, **kakao.metadata(rendered)}
     return rendered
 
 
@@ -67,13 +65,16 @@ def message_preview(
     context.update(link_variables(None, workspace))  # sample links: no message to sign for
     if locale is None:
         locale = customer.locale if customer is not None else str((attributes or {}).get("locale") or "")
-    return content_render_checked(
+    rendered = content_render_checked(
         channel=channel,
         content=content,
         context=context,
         workspace_settings=workspace.settings,
         locale=locale,
     )
+    if channel == kakao.ALIMTALK:  # the preview only: gateways get the content as written
+        rendered.update(kakao.metadata(rendered))
+    return rendered
 
 
 def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Message:
