@@ -35,12 +35,14 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
         return sorted(credentials_decrypt(obj.credentials_encrypted))
 
     def get_callback_url(self, obj) -> str | None:
-        from ..callback_urls import twilio_callback_url, whatsapp_callback_url
+        from ..callback_urls import rbm_callback_url, twilio_callback_url, whatsapp_callback_url
 
         if obj.provider == "twilio":
             return twilio_callback_url(obj.pk)
         if obj.provider == "whatsapp_cloud":
             return whatsapp_callback_url(obj.pk)
+        if obj.provider == "rbm":
+            return rbm_callback_url(obj.pk)
         return None
 
 

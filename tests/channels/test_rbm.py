@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from channels_app.callback_urls import rbm_callback_url
 from channels_app.models import DeliveryEvent, Message
 from channels_app.services import channel_create, channel_test_send, messages_send
 
@@ -210,6 +211,11 @@ def test_phone_without_rcs_gets_the_text_by_sms_when_fallback_is_sms(workspace, 
     assert _sent(rbm) == []
     sms = next(r for r in rbm.requests if r.path.endswith("Messages.json")).form()
     assert sms["To"] == PHONE and sms["Body"] == "Shipped"
+    # A marketing message to someone who left SMS is not moved onto SMS.
+    left = make_customer(workspace, "left-sms", phone=PHONE, unsubscribed=["sms"])
+    refused = _send_queued(workspace, config, {"text": "Sale"}, customer=left)
+    assert refused.status == "failed" and refused.error == "unsubscribed"
+    assert len([r for r in rbm.requests if r.path.endswith("Messages.json")]) == 1
 
 
 def test_without_fallback_a_404_fails_unreachable_and_5xx_is_retried(workspace, rbm):
@@ -255,23 +261,23 @@ def test_bad_rcs_content_is_refused_naming_the_field(api):
 
 
 def _hook(client, config, event: dict, token: str = "hook-secret"):
-    from channels_app.callback_urls import rbm_callback_url
-
     data = json.dumps(event).encode()
     signature = base64.b64encode(hmac.new(token.encode(), data, hashlib.sha512).digest())
     return client.post(
-        rbm_callback_url(config.pk).removeprefix("http://testserver"),
+        rbm_callback_url(config.pk).removeprefix("http://testserver"),  # what RBM is given
         {"message": {"data": base64.b64encode(data).decode(), "messageId": "ps-1"}},
         format="json",
         HTTP_X_GOOG_SIGNATURE=signature.decode(),
     )
 
 
-def test_webhook_receipts_delivered_read_and_reply_and_bad_signature_refused(workspace, rbm):
+def test_webhook_receipts_delivered_read_and_reply_and_bad_signature_refused(api, workspace, rbm):
     from rest_framework.test import APIClient
 
     client = APIClient()
     config = _channel(workspace, rbm)
+    shown = api.get(f"/api/v1/channels/{config.pk}").json()["callback_url"]
+    assert shown.startswith("http://testserver/api/v1/hooks/rbm?c=")
     customer = make_customer(workspace, phone=PHONE)
     message = _send_queued(workspace, config, {"text": "Shipped"}, customer=customer)
     assert message.status == "sent"
