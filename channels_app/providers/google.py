@@ -72,9 +72,18 @@ class GoogleServiceAccountProvider(Provider):
             raise ProviderConfigError("service_account_json", f"Missing {', '.join(missing)}.")
         return account
 
+    def _cache_key(self) -> tuple[str, str, str]:
+        account = self._account(self.credentials["service_account_json"])
+        return (account["client_email"], account["token_uri"], self.oauth_scope)
+
+    def access_token_forget(self) -> None:
+        """The API refused the cached token (revoked, or the account's key was rotated)."""
+        with _token_lock:
+            _token_cache.pop(self._cache_key(), None)
+
     def access_token(self) -> str | SendResult:
         account = self._account(self.credentials["service_account_json"])
-        cache_key = (account["client_email"], account["token_uri"], self.oauth_scope)
+        cache_key = self._cache_key()
         with _token_lock:
             cached = _token_cache.get(cache_key)
             if cached and cached[1] > time.time():

@@ -144,6 +144,12 @@ class RbmProvider(GoogleServiceAccountProvider):
         if response.is_success or response.status_code == 409:
             return SendResult(ok=True, provider_message_id=message_id)
         error = json_or_empty(response).get("error") or {}
+        if response.status_code == 401:
+            # A token refused before its expiry: fetch a new one on the retry.
+            self.access_token_forget()
+            result = http_failure(response, f"RBM {error.get('status')}: {response.text}")
+            result.retryable = True
+            return result
         if response.status_code == 404:
             return self._fallback(out, f"RBM 404: {error.get('message') or response.text}"[:500])
         return http_failure(

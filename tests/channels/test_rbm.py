@@ -307,3 +307,18 @@ def test_webhook_receipts_delivered_read_and_reply_and_bad_signature_refused(api
         .values_list("status", flat=True)
     )
     assert events == ["delivered", "read", "replied"]
+
+
+def test_a_refused_token_is_fetched_again_on_the_retry(workspace, rbm):
+    issued = iter(["ya29.revoked", "ya29.rbm"])
+    rbm.route("POST", "/token", 200, lambda req: {"access_token": next(issued), "expires_in": 3600})
+    config = _channel(workspace, rbm)
+    message = _send_queued(workspace, config, {"text": "Shipped"})
+    assert message.status == "queued" and "401" in message.error_detail
+    messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert [r.headers["Authorization"] for r in _sent(rbm)] == [
+        "Bearer ya29.revoked",
+        "Bearer ya29.rbm",
+    ]
