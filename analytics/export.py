@@ -58,9 +58,9 @@ def journey_analytics_rows(analytics: dict) -> Iterator[list]:
     for reason, n in summary["exited_by_reason"].items():
         yield [f"exited:{reason}", n]
     yield ["revenue", summary["revenue"]]
-    for goal, row in summary["goals"].items():
-        yield [f"goal:{goal}", row["conversions"]]
-        yield [f"goal_revenue:{goal}", row["revenue"]]
+    for row in summary["goals"].values():  # by the goal's name, as the marketer named it
+        yield [f"goal:{row['name']}", row["conversions"]]
+        yield [f"goal_revenue:{row['name']}", row["revenue"]]
     holdout = summary.get("holdout")
     if holdout:
         for group in ("holdout", "treatment"):

@@ -163,6 +163,20 @@ def customer_enrollments(*, workspace: Workspace, customer: Customer) -> QuerySe
     )
 
 
+def version_goal_names(*, workspace: Workspace, version_ids: set[int]) -> dict[int, dict[str, str]]:
+    """Goal id → its name per version (the id when it has none), one query for a page of
+    enrollments: a timeline says "Purchased", not goal_1."""
+    rows = JourneyVersion.objects.for_workspace(workspace).filter(pk__in=version_ids).values_list("pk", "settings")
+    return {
+        pk: {
+            goal["id"]: str(goal.get("name") or goal["id"])
+            for goal in ((settings or {}).get("goals") or [])
+            if isinstance(goal, dict) and isinstance(goal.get("id"), str)
+        }
+        for pk, settings in rows
+    }
+
+
 def version_node_names(*, workspace: Workspace, version_ids: set[int]) -> dict[int, dict[str, str]]:
     """Node id → display name (its name, else its type) per version, one query for a page of
     enrollments: timelines and current nodes read as the canvas labels them."""

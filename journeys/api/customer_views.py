@@ -13,7 +13,7 @@ from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView
 
 from ..models import Enrollment
-from ..selectors import customer_enrollments, version_node_names
+from ..selectors import customer_enrollments, version_goal_names, version_node_names
 
 
 class CustomerEnrollmentSerializer(serializers.ModelSerializer):
@@ -21,12 +21,14 @@ class CustomerEnrollmentSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number")
     node_name = serializers.SerializerMethodField(help_text="The current (or last) node's name.")
     node_names = serializers.SerializerMethodField(help_text="Node id → name in this pass's version.")
+    goal_names = serializers.SerializerMethodField(help_text="Goal id → name in this pass's version.")
 
     class Meta:
         model = Enrollment
         fields = [
             "id", "journey_id", "journey_name", "version", "state", "node_id", "node_name",
             "entered_at", "finished_at", "exit_reason", "goals", "holdout", "wake_at", "node_names",
+            "goal_names",
         ]
         read_only_fields = fields
 
@@ -38,6 +40,9 @@ class CustomerEnrollmentSerializer(serializers.ModelSerializer):
 
     def get_node_names(self, enrollment) -> dict[str, str]:
         return self._names(enrollment)
+
+    def get_goal_names(self, enrollment) -> dict[str, str]:
+        return self.context["goal_names"].get(enrollment.version_id, {})
 
 
 class CustomerEnrollmentsView(WorkspaceAPIView):
@@ -66,8 +71,12 @@ class CustomerEnrollmentsView(WorkspaceAPIView):
         page = paginator.paginate_queryset(
             customer_enrollments(workspace=self.workspace, customer=customer), request, view=self
         )
-        names = version_node_names(workspace=self.workspace, version_ids={e.version_id for e in page})
-        data = CustomerEnrollmentSerializer(page, many=True, context={"node_names": names}).data
+        versions = {e.version_id for e in page}
+        context = {
+            "node_names": version_node_names(workspace=self.workspace, version_ids=versions),
+            "goal_names": version_goal_names(workspace=self.workspace, version_ids=versions),
+        }
+        data = CustomerEnrollmentSerializer(page, many=True, context=context).data
         return paginator.get_paginated_response(data)
 
 

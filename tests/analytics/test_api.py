@@ -196,7 +196,8 @@ def test_bad_parameters_are_400_naming_the_field(story, api, params, field):
 def test_csv_export_streams_summary_nodes_and_series_with_formulas_defused(workspace, api):
     graph = chain(node("start", "start"), node("end", "exit"))
     graph["nodes"][1]["name"] = '=HYPERLINK("http://evil.example","x")'
-    journey = published(workspace, graph, name="@SUM(A1)")
+    goal = {"id": "goal_1", "name": "Purchased", "condition": {"event": "purchase"}}
+    journey = published(workspace, graph, name="@SUM(A1)", settings={"goals": [goal]})
     _enroll(journey, 2)
     rollups_refresh()
     response = api.get(f"/api/v1/journeys/{journey.pk}/analytics.csv")
@@ -205,6 +206,7 @@ def test_csv_export_streams_summary_nodes_and_series_with_formulas_defused(works
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert ["started", "2"] in rows
+    assert ["goal:Purchased", "0"] in rows  # the goal by its name, not goal_1
     header = rows.index(next(r for r in rows if r and r[0] == "node_id"))
     end_row = next(r for r in rows[header:] if r and r[0] == "end")
     assert end_row[2] == '\'=HYPERLINK("http://evil.example","x")'

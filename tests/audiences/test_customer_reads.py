@@ -152,6 +152,7 @@ def test_enrollments_list_every_pass_of_every_journey(api, workspace, channels_s
         "id": first.pk, "journey_id": welcome.pk, "journey_name": "Welcome", "version": 1,
         "state": "exited", "node_id": "end", "node_name": "exit", "entered_at": None, "finished_at": None,
         "exit_reason": "exit_condition", "goals": [], "holdout": False, "wake_at": None, "node_names": None,
+        "goal_names": {},
     }
     assert by_id[first.pk]["finished_at"] is not None
     assert by_id[second.pk]["node_name"] == "Wait a day"
@@ -159,6 +160,15 @@ def test_enrollments_list_every_pass_of_every_journey(api, workspace, channels_s
     assert (by_id[third.pk]["journey_name"], by_id[third.pk]["node_name"], by_id[third.pk]["holdout"]) == (
         "Abandoned cart", "mail", True,
     )
+
+
+def test_a_pass_names_its_goals_as_the_marketer_named_them(api, workspace, channels_set_up):
+    customer = CustomerFactory(workspace=workspace, external_id="goal-getter")
+    settings = {"entry": {"type": "api"}, "goals": [{"id": "goal_1", "name": "Purchased", "condition": {"event": "purchase"}}]}
+    journey = journey_start(journey=make_journey(workspace, settings=settings), actor=None)
+    _pass(journey, customer, node_id="end", state=Enrollment.State.COMPLETED, goals=[{"id": "goal_1", "at": "2026-01-01T00:00:00Z"}])
+    (row,), _ = walk(api, enrollments_url("goal-getter"), limit=5)
+    assert row["goal_names"] == {"goal_1": "Purchased"}
 
 
 def test_enrollments_query_count_does_not_grow_with_passes(api, workspace, channels_set_up):

@@ -241,7 +241,7 @@ def test_dashboard_shows_the_api_numbers_and_exports(
     uplift = (
         "—"
         if holdout["uplift"] is None
-        else f"{'+' if holdout['uplift'] >= 0 else ''}{holdout['uplift'] * 100:.1f}%"
+        else f"{'+' if holdout['uplift']['absolute'] >= 0 else ''}{holdout['uplift']['absolute'] * 100:.1f} pts"
     )
     expect(page.locator('[data-stat="uplift"] strong')).to_have_text(uplift)
     # The email receipts posted above show in the per-channel row.

@@ -176,6 +176,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels/{id}/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description AlimTalk templates at the channel's Kakao dealer; POST submits one for review. */
+        get: operations["channels_templates_retrieve"];
+        put?: never;
+        /** @description AlimTalk templates at the channel's Kakao dealer; POST submits one for review. */
+        post: operations["channels_templates_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/channels/{id}/test": {
         parameters: {
             query?: never;
@@ -318,6 +336,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/event-webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Owners only: a webhook sends the workspace's customer data to a URL of their choosing. */
+        get: operations["event_webhooks_list"];
+        put?: never;
+        /** @description Owners only: a webhook sends the workspace's customer data to a URL of their choosing. */
+        post: operations["event_webhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/event-webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Owners only: a webhook sends the workspace's customer data to a URL of their choosing. */
+        get: operations["event_webhooks_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description Owners only: a webhook sends the workspace's customer data to a URL of their choosing. */
+        delete: operations["event_webhooks_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Owners only: a webhook sends the workspace's customer data to a URL of their choosing. */
+        patch: operations["event_webhooks_partial_update"];
+        trace?: never;
+    };
+    "/api/v1/event-webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Owners only: a webhook sends the workspace's customer data to a URL of their choosing. */
+        get: operations["event_webhooks_deliveries_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/event-webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Owners only: a webhook sends the workspace's customer data to a URL of their choosing. */
+        post: operations["event_webhooks_test_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events": {
         parameters: {
             query?: never;
@@ -367,6 +456,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hooks/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description GET shows the customer's topics and channels, each switchable, and changes nothing; POST
+         *     (the page's form) saves every choice the page showed.
+         */
+        get: operations["hooks_preferences_retrieve"];
+        put?: never;
+        /**
+         * @description GET shows the customer's topics and channels, each switchable, and changes nothing; POST
+         *     (the page's form) saves every choice the page showed.
+         */
+        post: operations["hooks_preferences_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hooks/twilio": {
         parameters: {
             query?: never;
@@ -392,16 +505,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description GET only shows a confirmation page: link scanners and mail previews follow links, and must
-         *     not unsubscribe anyone. POST unsubscribes, both from that page's form and as RFC 8058
-         *     one-click from the mail client (`List-Unsubscribe=One-Click` in the body).
+         * @description GET only shows the preference page with an unsubscribe button: link scanners and mail
+         *     previews follow links and must not unsubscribe anyone. POST unsubscribes at once, from that
+         *     button or as RFC 8058 one-click from the mail client (`List-Unsubscribe=One-Click`).
          */
         get: operations["hooks_unsubscribe_retrieve"];
         put?: never;
         /**
-         * @description GET only shows a confirmation page: link scanners and mail previews follow links, and must
-         *     not unsubscribe anyone. POST unsubscribes, both from that page's form and as RFC 8058
-         *     one-click from the mail client (`List-Unsubscribe=One-Click` in the body).
+         * @description GET only shows the preference page with an unsubscribe button: link scanners and mail
+         *     previews follow links and must not unsubscribe anyone. POST unsubscribes at once, from that
+         *     button or as RFC 8058 one-click from the mail client (`List-Unsubscribe=One-Click`).
          */
         post: operations["hooks_unsubscribe_create"];
         delete?: never;
@@ -663,6 +776,23 @@ export interface paths {
         };
         /** @description GET /journeys/{id}/analytics[.csv]: read by any role; another workspace's journey is a 404. */
         get: operations["journeys_analytics.csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/journeys/{id}/analytics/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /journeys/{id}/analytics[.csv]: read by any role; another workspace's journey is a 404. */
+        get: operations["journeys_analytics_funnel_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1122,6 +1252,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Topics by key. Writes go through audiences.topics (the rules), reads are scoped here. */
+        get: operations["topics_list"];
+        put?: never;
+        /** @description Topics by key. Writes go through audiences.topics (the rules), reads are scoped here. */
+        post: operations["topics_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/topics/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Topics by key. Writes go through audiences.topics (the rules), reads are scoped here. */
+        get: operations["topics_retrieve"];
+        /** @description Topics by key. Writes go through audiences.topics (the rules), reads are scoped here. */
+        put: operations["topics_update"];
+        post?: never;
+        /** @description Topics by key. Writes go through audiences.topics (the rules), reads are scoped here. */
+        delete: operations["topics_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspace": {
         parameters: {
             query?: never;
@@ -1240,6 +1407,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{write_key}/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * analytics.js settings for a write key
+         * @description Public like Segment's CDN: the write key in the path is the only credential, and the
+         *     answer holds nothing but that key and where to send calls.
+         */
+        get: operations["tracking_project_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/screen": {
         parameters: {
             query?: never;
@@ -1289,6 +1477,8 @@ export interface components {
             readonly name: string;
             readonly prefix: string;
             readonly role: components["schemas"]["RoleEnum"];
+            readonly kind: components["schemas"]["KindEnum"];
+            readonly allowed_origins: unknown;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1301,12 +1491,18 @@ export interface components {
             name: string;
             /** @default owner */
             role: components["schemas"]["RoleEnum"];
+            /** @default secret */
+            kind: components["schemas"]["KindEnum"];
+            /** @description Publishable keys: the web origins whose pages may use the key. */
+            allowed_origins?: string[];
         };
         ApiKeyCreated: {
             readonly id: number;
             readonly name: string;
             readonly prefix: string;
             readonly role: components["schemas"]["RoleEnum"];
+            readonly kind: components["schemas"]["KindEnum"];
+            readonly allowed_origins: unknown;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1406,6 +1602,10 @@ export interface components {
             readonly tags: string[];
             readonly push_tokens: components["schemas"]["PushToken"][];
             readonly unsubscribed: string[];
+            /** @description Topic key → the customer's choice. */
+            readonly subscriptions: {
+                [key: string]: boolean;
+            };
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -1431,6 +1631,10 @@ export interface components {
             readonly wake_at: string | null;
             /** @description Node id → name in this pass's version. */
             readonly node_names: {
+                [key: string]: string;
+            };
+            /** @description Goal id → name in this pass's version. */
+            readonly goal_names: {
                 [key: string]: string;
             };
         };
@@ -1467,6 +1671,10 @@ export interface components {
             tags?: string[];
             push_tokens?: components["schemas"]["PushTokenRequest"][];
             unsubscribed?: string[];
+            /** @description Topic key → subscribed (true) or not (false); null returns to the topic's default. */
+            subscriptions?: {
+                [key: string]: boolean | null;
+            };
         };
         CustomerList: {
             readonly id: number;
@@ -1484,8 +1692,30 @@ export interface components {
             updated: number;
             errors: components["schemas"]["RowError"][];
         };
+        /**
+         * @description * `subscribed` - Subscribed
+         *     * `unsubscribed` - Unsubscribed
+         * @enum {string}
+         */
+        DefaultEnum: "subscribed" | "unsubscribed";
         DuplicateRequest: {
             name?: string;
+        };
+        /**
+         * @description A nested object that is replaced whole: its fields stay required in a partial PATCH (DRF
+         *     skips required checks below a partial root; a half object failed later as a 500).
+         */
+        Duration: {
+            value: number;
+            unit: components["schemas"]["UnitEnum"];
+        };
+        /**
+         * @description A nested object that is replaced whole: its fields stay required in a partial PATCH (DRF
+         *     skips required checks below a partial root; a half object failed later as a 500).
+         */
+        DurationRequest: {
+            value: number;
+            unit: components["schemas"]["UnitEnum"];
         };
         EnrollInputRequest: {
             customer_ids?: string[];
@@ -1540,6 +1770,29 @@ export interface components {
             results: components["schemas"]["Enrollment"][];
             next: string | null;
         };
+        EventDelivery: {
+            readonly id: number;
+            readonly event_id: string;
+            readonly type: string;
+            readonly status: components["schemas"]["EventDeliveryStatusEnum"];
+            readonly attempts: number;
+            readonly response_code: number | null;
+            readonly last_error: string;
+            /** Format: date-time */
+            readonly next_attempt_at: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly delivered_at: string | null;
+            readonly payload: unknown;
+        };
+        /**
+         * @description * `pending` - Pending
+         *     * `delivered` - Delivered
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        EventDeliveryStatusEnum: "pending" | "delivered" | "failed";
         EventInRequest: {
             /** @description The customer's external_id; unknown ones are created. */
             customer_id: string;
@@ -1555,6 +1808,58 @@ export interface components {
             /** @description Idempotency key: a repeated id is stored once. */
             id?: string;
         };
+        EventWebhook: {
+            readonly id: number;
+            /** Format: uri */
+            readonly url: string;
+            readonly events: unknown;
+            readonly description: string;
+            readonly enabled: boolean;
+            readonly disabled_reason: string;
+            /** Format: date-time */
+            readonly failing_since: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        EventWebhookCreated: {
+            readonly id: number;
+            /** Format: uri */
+            readonly url: string;
+            readonly events: unknown;
+            readonly description: string;
+            readonly enabled: boolean;
+            readonly disabled_reason: string;
+            /** Format: date-time */
+            readonly failing_since: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** @description Signs Waymark-Signature; shown only in this response. */
+            readonly secret: string;
+        };
+        EventWebhookWriteRequest: {
+            /** Format: uri */
+            url: string;
+            events: components["schemas"]["EventsEnum"][];
+            description?: string;
+            enabled?: boolean;
+        };
+        /**
+         * @description * `message.sent` - message.sent
+         *     * `message.delivered` - message.delivered
+         *     * `message.opened` - message.opened
+         *     * `message.clicked` - message.clicked
+         *     * `message.replied` - message.replied
+         *     * `message.bounced` - message.bounced
+         *     * `message.failed` - message.failed
+         *     * `journey.entered` - journey.entered
+         *     * `journey.completed` - journey.completed
+         *     * `journey.exited` - journey.exited
+         *     * `goal.converted` - goal.converted
+         *     * `customer.unsubscribed` - customer.unsubscribed
+         *     * `experiment.decided` - experiment.decided
+         * @enum {string}
+         */
+        EventsEnum: "message.sent" | "message.delivered" | "message.opened" | "message.clicked" | "message.replied" | "message.bounced" | "message.failed" | "journey.entered" | "journey.completed" | "journey.exited" | "goal.converted" | "customer.unsubscribed" | "experiment.decided";
         EventsIngestRequest: {
             /** @description At most 10,000. */
             events: components["schemas"]["EventInRequest"][];
@@ -1565,6 +1870,45 @@ export interface components {
             /** @description Events whose id was already stored (accepted before). */
             duplicates: number;
             errors: components["schemas"]["RowError"][];
+        };
+        /** @description Marketing messages per customer across all journeys (API.md "Consent"). */
+        FrequencyCap: {
+            max: number;
+            per: components["schemas"]["Duration"];
+        };
+        /** @description Marketing messages per customer across all journeys (API.md "Consent"). */
+        FrequencyCapRequest: {
+            max: number;
+            per: components["schemas"]["DurationRequest"];
+        };
+        Funnel: {
+            steps: components["schemas"]["FunnelStep"][];
+        };
+        FunnelStep: {
+            node_id: string;
+            /** @description Enrollments that reached this step after every earlier one. */
+            reached: number;
+            /**
+             * Format: double
+             * @description reached / the previous step's; null first.
+             */
+            rate_from_previous: number | null;
+            /** Format: double */
+            median_seconds_from_previous: number | null;
+        };
+        GoalSummary: {
+            name: string;
+            conversions: number;
+            /**
+             * Format: double
+             * @description conversions / started.
+             */
+            rate: number;
+            /**
+             * Format: double
+             * @description Sum of the converting events' value.property.
+             */
+            revenue: number;
         };
         GroupConversion: {
             started: number;
@@ -1586,11 +1930,8 @@ export interface components {
             percent: number;
             holdout: components["schemas"]["GroupConversion"];
             treatment: components["schemas"]["GroupConversion"];
-            /**
-             * Format: double
-             * @description (treatment rate - holdout rate) / holdout rate; null when the holdout has no conversions.
-             */
-            uplift: number | null;
+            /** @description Treatment − holdout conversion rate; null until each group has a customer. */
+            uplift: components["schemas"]["Uplift"] | null;
         };
         ImportCreated: {
             import_id: number;
@@ -1702,6 +2043,7 @@ export interface components {
             settings: {
                 [key: string]: unknown;
             };
+            readonly tags: string[];
             readonly status: components["schemas"]["JourneyStatusEnum"];
             /** @description The live version number, or null before the first start. */
             readonly version: number | null;
@@ -1725,6 +2067,10 @@ export interface components {
             };
             /** @description entry, audience, window, re_entry, exit_conditions, goals, frequency_cap, quiet_hours, holdout (API.md Settings) */
             settings?: {
+                [key: string]: unknown;
+            };
+            /** @description Up to 20 strings of at most 50 characters each. */
+            tags?: {
                 [key: string]: unknown;
             };
             /**
@@ -1839,7 +2185,48 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+            /** @description Up to 20 strings of at most 50 characters each. */
+            tags?: {
+                [key: string]: unknown;
+            };
         };
+        /** @description POST /channels/{id}/templates (checked by kakao.template_errors, naming each field). */
+        KakaoTemplate: {
+            code: string;
+            name: string;
+            text: string;
+            buttons?: {
+                [key: string]: unknown;
+            }[];
+            variables: string[];
+            status: components["schemas"]["KakaoTemplateStatusEnum"];
+            dealer_status: string;
+        };
+        KakaoTemplateList: {
+            results: components["schemas"]["KakaoTemplate"][];
+        };
+        /**
+         * @description * `approved` - approved
+         *     * `pending` - pending
+         *     * `rejected` - rejected
+         * @enum {string}
+         */
+        KakaoTemplateStatusEnum: "approved" | "pending" | "rejected";
+        /** @description POST /channels/{id}/templates (checked by kakao.template_errors, naming each field). */
+        KakaoTemplateWriteRequest: {
+            code: string;
+            name: string;
+            text: string;
+            buttons?: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * @description * `secret` - Secret
+         *     * `publishable` - Publishable
+         * @enum {string}
+         */
+        KindEnum: "secret" | "publishable";
         ListInRequest: {
             name: string;
         };
@@ -1911,6 +2298,9 @@ export interface components {
             provider?: string;
             to?: string;
             content?: unknown;
+            locale?: string;
+            category?: string;
+            topic?: string;
             status?: components["schemas"]["MessageStatusEnum"];
             error?: string;
             error_detail?: string;
@@ -1949,6 +2339,8 @@ export interface components {
             content: unknown;
             customer_id?: string;
             attributes?: unknown;
+            /** @description Render the content.locales variant this locale picks (es-MX, then es, else the top level); default: the customer's locale. */
+            locale?: string;
         };
         MessagePreviewResult: {
             channel: string;
@@ -2097,6 +2489,14 @@ export interface components {
             results: components["schemas"]["CustomerList"][];
             next: string | null;
         };
+        PaginatedEventDeliveryList: {
+            results: components["schemas"]["EventDelivery"][];
+            next: string | null;
+        };
+        PaginatedEventWebhookList: {
+            results: components["schemas"]["EventWebhook"][];
+            next: string | null;
+        };
         PaginatedImportJobList: {
             results: components["schemas"]["ImportJob"][];
             next: string | null;
@@ -2129,6 +2529,10 @@ export interface components {
             results: components["schemas"]["Segment"][];
             next: string | null;
         };
+        PaginatedTopicList: {
+            results: components["schemas"]["Topic"][];
+            next: string | null;
+        };
         PatchedCustomerPatchRequest: {
             external_id?: string;
             email?: string | null;
@@ -2144,6 +2548,17 @@ export interface components {
             tags?: string[];
             push_tokens?: components["schemas"]["PushTokenRequest"][];
             unsubscribed?: string[];
+            /** @description Topic key → subscribed (true) or not (false); null returns to the topic's default. */
+            subscriptions?: {
+                [key: string]: boolean | null;
+            };
+        };
+        PatchedEventWebhookWriteRequest: {
+            /** Format: uri */
+            url?: string;
+            events?: components["schemas"]["EventsEnum"][];
+            description?: string;
+            enabled?: boolean;
         };
         /** @description PUT replaces name/description/graph/settings (name required); PATCH changes any of them. */
         PatchedJourneyWriteRequest: {
@@ -2157,6 +2572,10 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+            /** @description Up to 20 strings of at most 50 characters each. */
+            tags?: {
+                [key: string]: unknown;
+            };
         };
         PatchedMemberUpdateRequest: {
             role?: components["schemas"]["RoleEnum"];
@@ -2166,6 +2585,8 @@ export interface components {
             timezone?: string;
             settings?: components["schemas"]["WorkspaceSettingsRequest"];
             event_retention_days?: number;
+            frequency_cap?: components["schemas"]["FrequencyCapRequest"] | null;
+            quiet_hours?: components["schemas"]["QuietHoursRequest"] | null;
         };
         /**
          * @description * `android` - android
@@ -2174,6 +2595,16 @@ export interface components {
          * @enum {string}
          */
         PlatformEnum: "android" | "ios" | "web";
+        PreferencesFormRequest: {
+            /** @description Topic keys the page showed. */
+            topics: string[];
+            /** @description Those ticked (subscribed). */
+            topic: string[];
+            /** @description Channels the page showed. */
+            channels: string[];
+            /** @description Those ticked (allowed). */
+            channel: string[];
+        };
         Preview: {
             count: number;
             sample: components["schemas"]["Customer"][];
@@ -2203,6 +2634,20 @@ export interface components {
             platform: components["schemas"]["PlatformEnum"];
             token: string;
             valid?: boolean;
+        };
+        /** @description Customer-local window in which marketing sends wait; it may cross midnight. */
+        QuietHours: {
+            /** @description HH:MM */
+            start: string;
+            /** @description HH:MM */
+            end: string;
+        };
+        /** @description Customer-local window in which marketing sends wait; it may cross midnight. */
+        QuietHoursRequest: {
+            /** @description HH:MM */
+            start: string;
+            /** @description HH:MM */
+            end: string;
         };
         /**
          * @description * `owner` - Owner
@@ -2308,9 +2753,14 @@ export interface components {
             exited_by_reason: {
                 [key: string]: number;
             };
-            /** @description Goal id → enrollments that reached it. */
+            /**
+             * Format: double
+             * @description Every goal conversion's value, summed.
+             */
+            revenue: number;
+            /** @description Goal id → its conversions and revenue. */
             goals: {
-                [key: string]: number;
+                [key: string]: components["schemas"]["GoalSummary"];
             };
             holdout: components["schemas"]["Holdout"] | null;
         };
@@ -2341,6 +2791,38 @@ export interface components {
             sent_at: string | null;
             /** @description Every status it went through, oldest first. */
             events: components["schemas"]["MessageStatusEvent"][];
+        };
+        Topic: {
+            /** @description 1–64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit */
+            key: string;
+            name: string;
+            description?: string;
+            /**
+             * @description What a customer who never chose gets.
+             *
+             *     * `subscribed` - Subscribed
+             *     * `unsubscribed` - Unsubscribed
+             * @default subscribed
+             */
+            default: components["schemas"]["DefaultEnum"];
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        TopicRequest: {
+            /** @description 1–64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit */
+            key: string;
+            name: string;
+            description?: string;
+            /**
+             * @description What a customer who never chose gets.
+             *
+             *     * `subscribed` - Subscribed
+             *     * `unsubscribed` - Unsubscribed
+             * @default subscribed
+             */
+            default: components["schemas"]["DefaultEnum"];
         };
         TrackingAliasRequest: {
             /** @description The customer's external_id. */
@@ -2519,6 +3001,34 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @description * `seconds` - seconds
+         *     * `minutes` - minutes
+         *     * `hours` - hours
+         *     * `days` - days
+         *     * `weeks` - weeks
+         * @enum {string}
+         */
+        UnitEnum: "seconds" | "minutes" | "hours" | "days" | "weeks";
+        Uplift: {
+            /**
+             * Format: double
+             * @description Treatment rate − holdout rate.
+             */
+            absolute: number;
+            /**
+             * Format: double
+             * @description absolute / holdout rate; null when that is 0.
+             */
+            relative: number | null;
+            /** @description Newcombe 95% interval of absolute. */
+            ci95: number[];
+            /**
+             * Format: double
+             * @description Two-sided: two-proportion z-test, Fisher's exact when counts are small.
+             */
+            p_value: number;
+        };
         ValidationResult: {
             valid: boolean;
             errors: components["schemas"]["Problem"][];
@@ -2532,6 +3042,8 @@ export interface components {
             timezone?: string;
             settings?: components["schemas"]["WorkspaceSettings"];
             event_retention_days?: number;
+            frequency_cap?: components["schemas"]["FrequencyCap"] | null;
+            quiet_hours?: components["schemas"]["QuietHours"] | null;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -4036,6 +4548,209 @@ export interface operations {
             };
         };
     };
+    channels_templates_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this channel config. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KakaoTemplateList"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    channels_templates_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this channel config. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KakaoTemplateWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["KakaoTemplateWriteRequest"];
+                "multipart/form-data": components["schemas"]["KakaoTemplateWriteRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KakaoTemplate"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     channels_test_create: {
         parameters: {
             query?: never;
@@ -5155,6 +5870,711 @@ export interface operations {
             };
         };
     };
+    event_webhooks_list: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedEventWebhookList"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_webhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventWebhookWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["EventWebhookWriteRequest"];
+                "multipart/form-data": components["schemas"]["EventWebhookWriteRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventWebhookCreated"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_webhooks_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this event webhook. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventWebhook"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_webhooks_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this event webhook. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_webhooks_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this event webhook. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedEventWebhookWriteRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedEventWebhookWriteRequest"];
+                "multipart/form-data": components["schemas"]["PatchedEventWebhookWriteRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventWebhook"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_webhooks_deliveries_list: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this event webhook. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedEventDeliveryList"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    event_webhooks_test_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this event webhook. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDelivery"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     events_create: {
         parameters: {
             query?: never;
@@ -5444,6 +6864,203 @@ export interface operations {
             };
         };
     };
+    hooks_preferences_retrieve: {
+        parameters: {
+            query?: {
+                /** @description The signed token of the link in the message. */
+                t?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    hooks_preferences_create: {
+        parameters: {
+            query?: {
+                /** @description The signed token of the link in the message. */
+                t?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["PreferencesFormRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     hooks_twilio_create: {
         parameters: {
             query?: {
@@ -5548,6 +7165,7 @@ export interface operations {
     hooks_unsubscribe_retrieve: {
         parameters: {
             query?: {
+                /** @description The signed token of the link in the message. */
                 t?: string;
             };
             header?: never;
@@ -5639,6 +7257,7 @@ export interface operations {
     hooks_unsubscribe_create: {
         parameters: {
             query?: {
+                /** @description The signed token of the link in the message. */
                 t?: string;
             };
             header?: never;
@@ -5647,12 +7266,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No response body */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/html": string;
+                };
             };
             /** @description Validation error: `details` maps each field to its messages. */
             400: {
@@ -6712,6 +8332,8 @@ export interface operations {
                  *     * `archived` - Archived
                  */
                 status?: "draft" | "active" | "paused" | "stopped" | "archived";
+                /** @description Journeys with this tag. */
+                tag?: string;
             };
             header?: never;
             path?: never;
@@ -7960,6 +9582,102 @@ export interface operations {
                 };
                 content: {
                     "text/csv": string;
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    journeys_analytics_funnel_retrieve: {
+        parameters: {
+            query: {
+                /** @description Node ids in order, comma-separated. */
+                steps: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Funnel"];
                 };
             };
             /** @description Validation error: `details` maps each field to its messages. */
@@ -11665,6 +13383,508 @@ export interface operations {
             };
         };
     };
+    topics_list: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTopicList"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    topics_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TopicRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TopicRequest"];
+                "multipart/form-data": components["schemas"]["TopicRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    topics_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    topics_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TopicRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["TopicRequest"];
+                "multipart/form-data": components["schemas"]["TopicRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    topics_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     workspace_retrieve: {
         parameters: {
             query?: never;
@@ -12229,6 +14449,63 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_project_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                write_key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is larger than the server accepts at all. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -197,7 +197,7 @@ describe('holdout', () => {
       percent: 10,
       holdout: { started: 100, goal_conversions: 8, conversion_rate: 0.08 },
       treatment: { started: 900, goal_conversions: 108, conversion_rate: 0.12 },
-      uplift: 0.5,
+      uplift: { absolute: 0.05, relative: 0.5, ci95: [0.01, 0.09], p_value: 0.02 },
     });
     expect(view).toEqual({
       percent: 10,
@@ -205,7 +205,7 @@ describe('holdout', () => {
         { group: 'Treatment', started: 900, converted: 108, rate: '12.0%' },
         { group: 'Holdout', started: 100, converted: 8, rate: '8.0%' },
       ],
-      uplift: '+50.0%',
+      uplift: '+5.0 pts',
     });
     expect(holdoutView(null)).toBeNull();
     expect(holdoutView({ ...view!, holdout: { started: 0, goal_conversions: 0, conversion_rate: 0 }, treatment: { started: 1, goal_conversions: 0, conversion_rate: 0 }, uplift: null })?.uplift).toBe('—');

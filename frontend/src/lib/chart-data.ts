@@ -29,7 +29,8 @@ export interface HoldoutIn {
   percent: number;
   holdout: GroupIn;
   treatment: GroupIn;
-  uplift: number | null;
+  /** treatment − holdout conversion rate (absolute), its relative size and confidence */
+  uplift: { absolute: number; relative?: number | null; ci95?: number[] | null; p_value?: number | null } | null;
 }
 export interface NodeIn {
   node_id: string;
@@ -253,7 +254,8 @@ export function holdoutView(h: HoldoutIn | null | undefined): HoldoutView | null
     converted: g.goal_conversions,
     rate: pct(g.conversion_rate),
   });
-  const uplift = h.uplift == null ? '—' : `${h.uplift >= 0 ? '+' : ''}${(h.uplift * 100).toFixed(1)}%`;
+  // The difference of conversion rates, in percentage points (API.md: treatment − holdout).
+  const uplift = h.uplift == null ? '—' : `${h.uplift.absolute >= 0 ? '+' : ''}${(h.uplift.absolute * 100).toFixed(1)} pts`;
   return { percent: h.percent, rows: [row('Treatment', h.treatment), row('Holdout', h.holdout)], uplift };
 }
 

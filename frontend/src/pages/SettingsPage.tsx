@@ -324,7 +324,7 @@ function CreateKeyDialog({
     setBusy(true);
     setError(null);
     try {
-      onCreated(await ok(api.POST('/api/v1/api-keys', { body: { name, role } })));
+      onCreated(await ok(api.POST('/api/v1/api-keys', { body: { name, role, kind: 'secret' } })));
       setName('');
     } catch (err) {
       setError(errorMessage(err));

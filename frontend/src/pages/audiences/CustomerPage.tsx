@@ -203,7 +203,8 @@ function Journeys({ externalId }: { externalId: string }) {
 
 function JourneyPass({ pass, externalId, isLatest, openAtFirst }: { pass: Pass; externalId: string; isLatest: boolean; openAtFirst: boolean }) {
   const [open, setOpen] = useState(openAtFirst && isLatest);
-  const goals = Array.isArray(pass.goals) ? (pass.goals as { id?: string }[]).map((g) => g?.id ?? String(g)) : [];
+  const goalNames = (pass.goal_names ?? {}) as Record<string, string>;
+  const goals = Array.isArray(pass.goals) ? (pass.goals as { id?: string }[]).map((g) => (g?.id ? (goalNames[g.id] ?? g.id) : String(g))) : [];
   const finished = pass.state === 'completed' || pass.state === 'exited' || pass.state === 'failed';
   const timelineId = `timeline-${pass.id}`;
   return (
@@ -255,7 +256,7 @@ function Timeline({ pass, externalId }: { pass: Pass; externalId: string }) {
         <li key={`${h.step_seq}-${h.kind}-${h.node_id}`} data-kind={h.kind}>
           <span className="muted small">{when(h.at)}</span> · <strong>{pass.node_names[h.node_id] ?? h.node_id}</strong> · {h.kind}
           {h.handle && <span className="muted"> → {h.handle}</span>}
-          {stepNote(h.data)}
+          {stepNote(h.data, (pass.goal_names ?? {}) as Record<string, string>)}
         </li>
       ))}
     </ol>
@@ -263,9 +264,9 @@ function Timeline({ pass, externalId }: { pass: Pass; externalId: string }) {
 }
 
 /** What a step's data adds for a reader: why it exited, which goal, until when it waits. */
-function stepNote(data: unknown) {
+function stepNote(data: unknown, goalNames: Record<string, string>) {
   const d = (data ?? {}) as Record<string, unknown>;
-  const note = d.reason ? `reason: ${d.reason}` : d.goal_id ? `goal: ${d.goal_id}` : d.wake_at ? `until ${when(String(d.wake_at))}` : '';
+  const note = d.reason ? `reason: ${d.reason}` : d.goal_id ? `goal: ${goalNames[String(d.goal_id)] ?? d.goal_id}` : d.wake_at ? `until ${when(String(d.wake_at))}` : '';
   return note ? <span className="muted small"> ({note})</span> : null;
 }
 
