@@ -88,9 +88,10 @@ def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Messag
     )
     targets: list = [to]
     if config.channel == "push":
-        targets = [
-            {"platform": p, "token": to} for p in (rendered.get("platforms") or ["android"])[:1]
-        ]
+        platforms = rendered.get("platforms") or ["android"]
+        if config.provider == "webpush":  # its address is a browser subscription
+            platforms = ["web"]
+        targets = [{"platform": platforms[0], "token": to}]
     message = Message.objects.for_workspace(workspace).create(
         workspace=workspace,
         channel=config.channel,

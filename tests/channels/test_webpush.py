@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from channels_app.crypto import credentials_decrypt
 from channels_app.models import ChannelConfig, Message
-from channels_app.services import messages_send
+from channels_app.services import channel_test_send, messages_send
 
 from .conftest import make_customer
 
@@ -185,3 +185,12 @@ def test_private_push_endpoint_is_refused_by_the_outbound_guard(api, workspace, 
     messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
     message.refresh_from_db()
     assert message.status == "failed" and message.error == "outbound_blocked"
+
+
+def test_test_send_goes_to_the_browser_subscription_given_as_address(api, workspace, http_server):
+    http_server.route("POST", "/push/test", 201, None)
+    config = _channel(api)
+    browser = Browser(f"{http_server.url}/push/test")
+    message = channel_test_send(config=config, to=browser.token(), content={"body": "Hello"})
+    assert message.status == "sent"
+    assert browser.decrypt(http_server.requests[0].body) == {"title": "", "body": "Hello"}
