@@ -60,13 +60,16 @@ def _audience_filter(*, workspace_id: int, condition: dict | None, customer_ids:
 
 
 def _re_entry_sql(settings: dict, journey_id: int, now: datetime) -> tuple[str, list]:
-    """The SQL guard for the re-entry policy; the partial unique index already keeps one live
-    enrollment per customer, whatever the policy."""
+    """The SQL guard for the re-entry policy, per customer and key; the partial unique index
+    already keeps one live enrollment per customer and key, whatever the policy."""
     re_entry = settings.get("re_entry") or {"policy": "never"}
     policy = re_entry.get("policy", "never")
     if policy == "always":
         return "TRUE", []
-    previous = "SELECT 1 FROM journeys_enrollment p WHERE p.journey_id = %s AND p.customer_id = t.customer_id"
+    previous = (
+        "SELECT 1 FROM journeys_enrollment p"
+        " WHERE p.journey_id = %s AND p.customer_id = t.customer_id AND p.key = COALESCE(t.key, '')"
+    )
     if policy == "after":
         # The cooldown counts from the previous entry (Braze's "re-eligibility" window).
         cutoff = now - duration_timedelta(re_entry["cooldown"])
@@ -83,12 +86,14 @@ def enrollments_create(
     now: datetime | None = None,
     re_entry: dict | None = None,
     run_now: bool = False,
+    key: str = "",
 ) -> EnrollResult:
     """Enrolls customers (ids of the journey's workspace) into its live version: audience filter,
     entry window and re-entry policy applied, at most one live enrollment per customer (INSERT …
     ON CONFLICT DO NOTHING), holdout chosen stickily. `contexts` gives per-customer context (the
     trigger event); `start_at` parks a customer before the start node until that time (date
-    entries); `re_entry` overrides the journey's policy. The engine runs the new enrollments
+    entries); `re_entry` overrides the journey's policy; `key` is the pass's key in a keyed
+    journey (one live pass per customer and key). The engine runs the new enrollments
     after commit: queued, or with `run_now` (callers already in a worker, like event entries)
     right there, saving a queue hop. A journey that is not active takes nobody."""
     now = now or timezone.now()
@@ -126,6 +131,7 @@ def enrollments_create(
                 if holdout_percent > 0 else []
             ),
             wakes=[start_at.get(c) for c in allowed] if start_at else [],
+            keys=[key] * len(allowed) if key else [],
             guard=guard,
             guard_params=guard_params,
             now=now,
@@ -135,7 +141,7 @@ def enrollments_create(
     return result
 
 
-def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, wakes, guard, guard_params, now):
+def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, wakes, keys, guard, guard_params, now):
     if not customer_ids:
         return []
     # `known` looks up exactly these ids by primary key: joined with the customer table itself, the
@@ -145,18 +151,19 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
         cursor.execute(
             f"""
             WITH t AS (
-                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bool[], %s::timestamptz[])
-                    AS t(customer_id, context, holdout, wake_at)
+                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bool[], %s::timestamptz[], %s::text[])
+                    AS t(customer_id, context, holdout, wake_at, key)
             ), known AS (
                 SELECT id FROM audiences_customer WHERE id = ANY(%s::bigint[]) AND workspace_id = %s
             ), ins AS (
                 INSERT INTO journeys_enrollment (workspace_id, journey_id, version_id, customer_id, state,
-                    node_id, step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait)
+                    node_id, step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait, key)
                 SELECT %s, %s, %s, t.customer_id,
                        CASE WHEN t.wake_at IS NULL THEN 'active' ELSE 'waiting' END,
                        %s, 0, COALESCE(t.wake_at, %s), %s, '', COALESCE(t.holdout, false),
                        COALESCE(t.context, '{{}}')::jsonb, '[]'::jsonb,
-                       CASE WHEN t.wake_at IS NULL THEN '{{}}'::jsonb ELSE '{{"entry": true}}'::jsonb END
+                       CASE WHEN t.wake_at IS NULL THEN '{{}}'::jsonb ELSE '{{"entry": true}}'::jsonb END,
+                       COALESCE(t.key, '')
                 FROM t JOIN known c ON c.id = t.customer_id
                 WHERE {guard}
                   AND EXISTS (SELECT 1 FROM journeys_journey j WHERE j.id = %s AND j.status = 'active')
@@ -170,7 +177,7 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
             SELECT id, customer_id, state, wake_at FROM ins
             """,
             [
-                customer_ids, contexts, holdouts, wakes,
+                customer_ids, contexts, holdouts, wakes, keys,
                 customer_ids, journey.workspace_id,
                 journey.workspace_id, journey.id, version_id, start_id, now, now,
                 *guard_params,
@@ -344,7 +351,9 @@ def enrollments_request(
 
 
 # ---- Reads ------------------------------------------------------------------------------------
-def enrollments_list(*, journey: Journey, state: str | None = None, customer_external_id: str | None = None):
+def enrollments_list(
+    *, journey: Journey, state: str | None = None, customer_external_id: str | None = None, key: str | None = None
+):
     queryset = Enrollment.objects.for_workspace(journey.workspace_id).filter(journey=journey).select_related(
         "customer", "version"
     )
@@ -352,6 +361,8 @@ def enrollments_list(*, journey: Journey, state: str | None = None, customer_ext
         queryset = queryset.filter(state=state)
     if customer_external_id:
         queryset = queryset.filter(customer__external_id=customer_external_id)
+    if key is not None:
+        queryset = queryset.filter(key=key)
     return queryset
 
 

@@ -127,13 +127,16 @@ class Enrollment(WorkspaceModel):
     # What a waiting enrollment waits for besides wake_at: {"event", "where", "data"} from the
     # node's Wait, or {"entry": true} for a date-attribute entry parked before its start node.
     wait = models.JSONField(default=dict, blank=True)
+    # A keyed journey's key (the entry event's key property, e.g. a cart id): one live pass per
+    # customer and key. Empty for journeys without a key.
+    key = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["journey", "customer"],
+                fields=["journey", "customer", "key"],
                 condition=models.Q(state__in=["active", "waiting"]),
-                name="enrollment_one_active_per_customer",
+                name="enrollment_one_active_per_customer_key",
             ),
         ]
         indexes = [

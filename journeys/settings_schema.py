@@ -22,6 +22,7 @@ from .fields import (
     validating_for,
     where_errors,
 )
+from .keys import MAX_KEY_LENGTH, entry_key_property, without_same_key
 from .nodes.base import ConfigError
 
 MAX_ENTRY_EVENTS = 10  # API.md: "≤ 10 events"
@@ -71,7 +72,8 @@ def _entry_errors(entry: Any, workspace) -> list[ConfigError]:
     if kind not in ENTRY_TYPES:
         return [ConfigError(f"{f}.type", f"Must be one of {', '.join(ENTRY_TYPES)}.")]
     if kind == "event":
-        errors = unknown_keys(entry, {"type", "events"}, f)
+        errors = unknown_keys(entry, {"type", "events", "key"}, f)
+        errors += _entry_key_errors(entry.get("key"), f"{f}.key")
         events = entry.get("events")
         if not isinstance(events, list) or not events:
             return [*errors, ConfigError(f"{f}.events", "At least one entry event is required.")]
@@ -248,10 +250,37 @@ def settings_validate(*, settings: Any, workspace) -> list[ConfigError]:
         if exit_conditions is not None and not isinstance(exit_conditions, list):
             errors.append(ConfigError("settings.exit_conditions", "Must be a list of conditions."))
         elif exit_conditions:
+            keyed = bool(entry_key_property(settings))
             for i, condition in enumerate(exit_conditions):
-                errors += condition_errors(condition, f"settings.exit_conditions.{i}")
+                errors += _same_key_errors(condition, keyed, f"settings.exit_conditions.{i}")
+                errors += condition_errors(without_same_key(condition), f"settings.exit_conditions.{i}")
         errors += _goal_errors(settings.get("goals"))
         errors += _frequency_cap_errors(settings.get("frequency_cap"))
         errors += _quiet_hours_errors(settings.get("quiet_hours"))
         errors += _holdout_errors(settings.get("holdout"))
     return errors
+
+
+# ---- Keyed journeys -------------------------------------------------------------------------
+def _entry_key_errors(key: Any, f: str) -> list[ConfigError]:
+    if key is None:
+        return []
+    if not isinstance(key, dict):
+        return [ConfigError(f, 'Must be {"property": name}.')]
+    errors = unknown_keys(key, {"property"}, f)
+    prop = key.get("property")
+    if not isinstance(prop, str) or not prop.strip() or len(prop) > MAX_KEY_LENGTH:
+        errors.append(ConfigError(f"{f}.property", f"Must be a property name (1–{MAX_KEY_LENGTH} characters)."))
+    return errors
+
+
+def _same_key_errors(condition: Any, keyed: bool, f: str) -> list[ConfigError]:
+    if not isinstance(condition, dict) or "same_key" not in condition:
+        return []
+    if not isinstance(condition["same_key"], bool):
+        return [ConfigError(f"{f}.same_key", "Must be true or false.")]
+    if condition["same_key"] and not keyed:
+        return [ConfigError(f"{f}.same_key", "Only for journeys whose entry event has a key.")]
+    if condition["same_key"] and "event" not in condition:
+        return [ConfigError(f"{f}.same_key", "Only on an event condition.")]
+    return []

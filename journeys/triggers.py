@@ -21,6 +21,7 @@ from .dispatch import advance_enqueue, customers_changed_enqueue, events_process
 from .engine import LIVE, compiled_version, zone_or_none
 from .engine.goals import finished_goals_convert, finished_windows_open
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
+from .keys import entry_key_property, key_of
 from .models import Enrollment, Journey
 from .nodes.wait import DATE_ATTRIBUTE_KEY
 
@@ -161,10 +162,16 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
 
     result = EnrollResult()
     for journey, specs in entries:
-        contexts: dict[int, dict] = {}
+        key_property = entry_key_property(compiled_version(journey.live_version_id).settings)
+        # {key: {customer: context}}; "" is the one pass of a journey without a key.
+        by_key: dict[str, dict[int, dict]] = {}
         for event in events:
+            key = key_of(event.properties, key_property) if key_property else ""
+            if key is None:
+                continue  # a keyed journey's trigger without its key enters nobody
+            contexts = by_key.setdefault(key, {})
             if event.customer_id in contexts:
-                continue  # the first trigger event of a customer in this batch enrolls them
+                continue  # the first trigger event of a customer (and key) in this batch enrolls them
             if any(event_matches(spec, event.name, event.properties or {}, now=now) for spec in specs):
                 contexts[event.customer_id] = {
                     "event": event.properties or {},
@@ -172,11 +179,12 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
                     "event_id": event.id,
                     "event_at": event.occurred_at.isoformat(),
                 }
-        if contexts:
-            # run_now: this is a worker already; the first steps run here, without another queue hop.
-            result.add(enrollments_create(
-                journey=journey, customer_ids=list(contexts), contexts=contexts, now=now, run_now=True
-            ))
+        for key, contexts in by_key.items():
+            if contexts:
+                # run_now: this is a worker already; the first steps run here, without another queue hop.
+                result.add(enrollments_create(
+                    journey=journey, customer_ids=list(contexts), contexts=contexts, now=now, run_now=True, key=key
+                ))
     return result
 
 

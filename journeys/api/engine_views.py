@@ -62,7 +62,7 @@ class EnrollmentSerializer(serializers.ModelSerializer):
         model = Enrollment
         fields = [
             "id", "customer_id", "version", "state", "node_id", "entered_at", "finished_at",
-            "exit_reason", "goals", "holdout", "wake_at",
+            "exit_reason", "goals", "holdout", "wake_at", "key",
         ]
 
 
@@ -89,6 +89,7 @@ class EnrollmentHistorySerializer(EnrollmentSerializer):
 class EnrollmentListQuerySerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=Enrollment.State.choices, required=False)
     customer_id = serializers.CharField(required=False)
+    key = serializers.CharField(required=False, max_length=200, help_text="A keyed journey's passes with this key.")
 
 
 class SimulateInputSerializer(serializers.Serializer):
@@ -148,6 +149,7 @@ class JourneyEnrollmentsView(WorkspaceAPIView):
             journey=journey,
             state=params.validated_data.get("state"),
             customer_external_id=params.validated_data.get("customer_id"),
+            key=params.validated_data.get("key"),
         )
         paginator = CursorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)

@@ -30,7 +30,7 @@ def raw_cursor() -> psycopg.Cursor:
 
 ENROLLMENT_FIELDS = (
     "id", "workspace_id", "journey_id", "version_id", "customer_id", "state", "node_id", "step_seq",
-    "wake_at", "entered_at", "finished_at", "exit_reason", "holdout", "context", "goals", "wait",
+    "wake_at", "entered_at", "finished_at", "exit_reason", "holdout", "context", "goals", "wait", "key",
 )
 
 
@@ -67,7 +67,7 @@ _JSON_AT = [ENROLLMENT_FIELDS.index(name) for name in ("context", "goals", "wait
 
 # One round trip locks and loads a batch: enrollments (SKIP LOCKED) joined with their customers.
 # "Not finished" rather than "state IN ('active', 'waiting')": the latter matches the predicate of
-# enrollment_one_active_per_customer, and the generic plan of the prepared statement then ANDs a
+# enrollment_one_active_per_customer_key, and the generic plan of the prepared statement then ANDs a
 # scan of that whole index (every live row) with the primary key (measured: 4 ms per batch).
 # jsonb columns come as text: psycopg's jsonb loader would decode every one of them, while most
 # enrollments hold empty ones and a customer's are only decoded if a node builds the customer.

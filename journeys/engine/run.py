@@ -4,6 +4,7 @@ queues follow-ups and runs side effects."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from audiences.models import Customer
 from workspaces.models import Workspace
 
 from .. import dispatch
+from ..keys import key_of
 from ..models import Enrollment, StepEvent
 from ..nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get_node_type
 from ..timers import timers_update
@@ -77,6 +79,11 @@ class FactsGroup:
         if customer_id not in self.loaded:
             self.loaded.update(self._load([self.customers[customer_id]]))
         return self.loaded[customer_id]
+
+
+def _keyed(facts, prop: str, key: str):
+    """The facts with only the events whose key property is this pass's key (same_key)."""
+    return dataclasses.replace(facts, events=[ev for ev in facts.events if key_of(ev.properties, prop) == key])
 
 
 # ---- One run over a batch -------------------------------------------------------------------
@@ -224,8 +231,8 @@ class Run:
         if not version.exit_conditions and not version.goals:
             return True
         facts = self.facts_group(e, version).get(e.customer_id)
-        for condition in version.exit_conditions:
-            if evaluate(condition, facts, now=self.now):
+        for condition, same_key in zip(version.exit_conditions, version.same_key_exits, strict=True):
+            if evaluate(condition, _keyed(facts, version.key_property, e.key) if same_key else facts, now=self.now):
                 self.exit(e, "exit_condition")
                 return False
         reached = {g.get("id") for g in e.goals or []}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..graph import START
+from ..keys import entry_key_property, without_same_key
 from ..models import JourneyVersion
 from ..nodes.base import get_node_type
 
@@ -45,7 +46,27 @@ class CompiledVersion:
 
     @property
     def exit_conditions(self) -> list[dict]:
-        return list(self.settings.get("exit_conditions") or [])
+        return [without_same_key(c) for c in self.settings.get("exit_conditions") or []]
+
+    @property
+    def key_property(self) -> str | None:
+        return entry_key_property(self.settings)
+
+    @property
+    def same_key_exits(self) -> list[bool]:
+        """Per exit condition: only events carrying the enrollment's key count (keyed journeys)."""
+        keyed = self.key_property is not None
+        return [keyed and isinstance(c, dict) and c.get("same_key") is True for c in self.settings.get("exit_conditions") or []]
+
+    def _key_loaders(self) -> list[dict]:
+        """Same-key exit conditions with a filter on the key property, so the facts load those
+        events' properties (facts_for reads properties only for events a clause filters on)."""
+        where = [{"property": self.key_property, "op": "exists"}]
+        return [
+            {"event": c["event"], "where": where}
+            for c, same in zip(self.exit_conditions, self.same_key_exits, strict=True)
+            if same
+        ]
 
     @property
     def goals(self) -> list[dict]:
@@ -56,7 +77,8 @@ class CompiledVersion:
         type says its config evaluates: NodeType.conditions), so facts load once for all of them."""
         from .goals import value_clauses  # goals imports this module
 
-        found = [*self.exit_conditions, *(g.get("condition") for g in self.goals), *value_clauses(self.goals)]
+        found = [*self.exit_conditions, *self._key_loaders(), *(g.get("condition") for g in self.goals),
+                 *value_clauses(self.goals)]
         for node in self.nodes.values():
             node_type = get_node_type(node.get("type"))
             if node_type is not None:

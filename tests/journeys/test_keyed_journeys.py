@@ -1,0 +1,94 @@
+"""Keyed journeys (API.md "Keyed journeys, date waits, hand-offs, tags") through a real worker:
+an event entry with a key runs one pass per key value per customer, concurrently; a `same_key`
+exit condition ends only the pass whose key the event carries; the enrollments API filters by
+customer and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from journeys.models import Enrollment
+from journeys.settings_schema import settings_validate
+from tests.conftest import wait_for
+from tests.engine.helpers import chain, customers, node, published, send_events
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LONG_WAIT = chain(node("start", "start"), node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}))
+CART_SETTINGS = {
+    "entry": {"type": "event", "events": [{"name": "cart_updated"}], "key": {"property": "cart_id"}},
+    "re_entry": {"policy": "never"},
+    "exit_conditions": [{"event": "purchase", "same_key": True}],
+}
+
+
+def passes(journey) -> dict[str, str]:
+    rows = Enrollment.objects.for_workspace(journey.workspace_id).filter(journey=journey)
+    return dict(rows.values_list("key", "state"))
+
+
+def test_two_carts_run_apart_and_a_purchase_exits_only_its_own(api, workspace, celery_worker):
+    journey = published(workspace, LONG_WAIT, CART_SETTINGS, name="Cart recovery")
+    shopper, other = customers(workspace, 2)
+    send_events(
+        workspace,
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": "A"}},
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": 7}},
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": "A"}},
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {}},  # no key: no pass
+        {"customer_id": other.external_id, "name": "cart_updated", "properties": {"cart_id": "A"}},
+    )
+    wait_for(lambda: passes(journey) == {"A": "waiting", "7": "waiting"}, timeout=20)
+    assert Enrollment.objects.for_workspace(workspace).filter(journey=journey, customer=other).count() == 1
+
+    send_events(workspace, {"customer_id": shopper.external_id, "name": "purchase", "properties": {"cart_id": 7}})
+    wait_for(lambda: passes(journey) == {"A": "waiting", "7": "exited"}, timeout=20)
+    assert Enrollment.objects.for_workspace(workspace).get(journey=journey, customer=other).state == "waiting"
+
+    url = f"/api/v1/journeys/{journey.pk}/enrollments"
+    listed = api.get(f"{url}?customer_id={shopper.external_id}").json()["results"]
+    assert sorted((e["key"], e["state"]) for e in listed) == [("7", "exited"), ("A", "waiting")]
+    only = api.get(f"{url}?customer_id={shopper.external_id}&key=A").json()["results"]
+    assert [(e["key"], e["state"], e["customer_id"]) for e in only] == [("A", "waiting", shopper.external_id)]
+
+    # never re-enter applies per key: cart 7 does not start again, a new cart does
+    send_events(
+        workspace,
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": 7}},
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": "B"}},
+    )
+    wait_for(lambda: passes(journey) == {"A": "waiting", "7": "exited", "B": "waiting"}, timeout=20)
+    assert Enrollment.objects.for_workspace(workspace).filter(journey=journey, customer=shopper).count() == 3
+
+
+def test_a_purchase_without_same_key_exits_every_cart(workspace, celery_worker):
+    settings = {**CART_SETTINGS, "exit_conditions": [{"event": "purchase"}]}
+    journey = published(workspace, LONG_WAIT, settings, name="Cart recovery")
+    (shopper,) = customers(workspace, 1)
+    send_events(
+        workspace,
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": "A"}},
+        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": "B"}},
+    )
+    wait_for(lambda: passes(journey) == {"A": "waiting", "B": "waiting"}, timeout=20)
+    send_events(workspace, {"customer_id": shopper.external_id, "name": "purchase", "properties": {"cart_id": "A"}})
+    wait_for(lambda: passes(journey) == {"A": "exited", "B": "exited"}, timeout=20)
+
+
+@pytest.mark.parametrize(
+    "journey_settings,field",
+    [
+        ({"entry": {"type": "event", "events": [{"name": "x"}], "key": "cart_id"}}, "settings.entry.key"),
+        ({"entry": {"type": "event", "events": [{"name": "x"}], "key": {"property": ""}}}, "settings.entry.key.property"),
+        (
+            {"entry": {"type": "api"}, "exit_conditions": [{"event": "purchase", "same_key": True}]},
+            "settings.exit_conditions.0.same_key",
+        ),
+        ({**CART_SETTINGS, "exit_conditions": [{"event": "purchase", "same_key": "yes"}]}, "settings.exit_conditions.0.same_key"),
+    ],
+)
+def test_bad_keys_are_named(workspace, journey_settings, field):
+    assert field in {e.field for e in settings_validate(settings=journey_settings, workspace=workspace)}
+
+
+def test_a_good_keyed_setting_is_valid(workspace):
+    assert settings_validate(settings=CART_SETTINGS, workspace=workspace) == []
