@@ -184,21 +184,25 @@ class GuardedNetworkBackend(httpcore.SyncBackend):
         raise failure
 
 
-@functools.lru_cache(maxsize=1)
-def _ssl_context():
+@functools.lru_cache(maxsize=2)
+def _ssl_context(http2: bool = False):
     # Loading the CA bundle costs ~0.3 s; built per request it capped sends at ~2/s per worker.
-    # An SSLContext is safe to share between connections and threads.
+    # An SSLContext is safe to share between connections and threads. HTTP/2 has its own:
+    # httpcore sets the ALPN protocols on the context it is given.
     return httpx.create_ssl_context(trust_env=False)
 
 
 class GuardedTransport(httpx.HTTPTransport):
-    """httpx's default transport whose connections are opened by GuardedNetworkBackend."""
+    """httpx's default transport whose connections are opened by GuardedNetworkBackend;
+    `http2` speaks only HTTP/2 (ALPN on https, prior knowledge on http), as APNs requires."""
 
-    def __init__(self, deadline: _Deadline | None = None) -> None:
-        super().__init__(verify=_ssl_context(), trust_env=False)
+    def __init__(self, deadline: _Deadline | None = None, http2: bool = False) -> None:
+        super().__init__(verify=_ssl_context(http2), trust_env=False)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=_ssl_context(),
+            ssl_context=_ssl_context(http2),
+            http1=not http2,
+            http2=http2,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -206,10 +210,12 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def guarded_client(*, timeout: float = 10.0, deadline: _Deadline | None = None) -> httpx.Client:
+def guarded_client(
+    *, timeout: float = 10.0, deadline: _Deadline | None = None, http2: bool = False
+) -> httpx.Client:
     # trust_env=False: an HTTP(S)_PROXY from the environment would resolve names itself.
     return httpx.Client(
-        transport=GuardedTransport(deadline),
+        transport=GuardedTransport(deadline, http2=http2),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
@@ -234,18 +240,19 @@ def guarded_request(
     timeout: float = 10.0,
     max_body: int = MAX_RESPONSE_BYTES,
     read_body: bool = True,
+    http2: bool = False,
     **kwargs,
 ) -> httpx.Response:
     """An httpx request whose target, and every redirect's target, passes the guard; all of it,
     redirects and body included, ends within `timeout` seconds (DeadlineExceeded) and a body
     past `max_body` bytes is not read (ResponseTooLarge). `read_body=False` leaves the body
-    unread: the answer is its status and headers."""
+    unread: the answer is its status and headers. `http2=True` speaks HTTP/2 only."""
     deadline = _Deadline(timeout)
     auth = kwargs.pop("auth", None)  # a send() argument, not a request one
     if "headers" in kwargs:
         kwargs["headers"] = headers_allowed(dict(kwargs["headers"] or {}))
     try:
-        with guarded_client(timeout=timeout, deadline=deadline) as client:
+        with guarded_client(timeout=timeout, deadline=deadline, http2=http2) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 url_check(url)
                 request = client.build_request(method, url, **kwargs)

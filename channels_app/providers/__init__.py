@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .apns import ApnsProvider
 from .base import Outbound, Provider, ProviderConfigError, SendResult
 from .fcm import FcmProvider
 from .http import HttpProvider
@@ -31,6 +32,7 @@ PROVIDERS: dict[str, type[Provider]] = {
         NhnBizmessageProvider,
         WebPushProvider,
         RbmProvider,
+        ApnsProvider,
     )
 }
 

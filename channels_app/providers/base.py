@@ -118,6 +118,24 @@ def http_failure(response: httpx.Response, detail: str = "") -> SendResult:
     )
 
 
+def push_outcome(
+    ids: list, expired: list, failure: SendResult | None, *, expired_detail: str, none_detail: str
+) -> SendResult:
+    """One push message's result over its device tokens: sent if any took it; else the last
+    failure; else token_expired when the provider said every token is gone; `expired` always
+    rides along so the send marks those tokens invalid on the customer."""
+    if ids:
+        return SendResult(ok=True, provider_message_id=ids[0], invalid_targets=expired)
+    if failure is not None:
+        failure.invalid_targets = expired
+        return failure
+    if expired:
+        return SendResult(
+            ok=False, error="token_expired", detail=expired_detail, invalid_targets=expired
+        )
+    return SendResult(ok=False, error="no_push_token", detail=none_detail)
+
+
 def json_or_empty(response: httpx.Response) -> dict:
     try:
         data = response.json()

@@ -14,7 +14,14 @@ from py_vapid import Vapid02
 from py_vapid.utils import b64urlencode
 from pywebpush import WebPusher
 
-from .base import Outbound, Provider, ProviderConfigError, SendResult, http_failure
+from .base import (
+    Outbound,
+    Provider,
+    ProviderConfigError,
+    SendResult,
+    http_failure,
+    push_outcome,
+)
 
 DEFAULT_TTL_SECONDS = 24 * 3600  # how long the push service keeps an undelivered message
 # RFC 8292 §2: exp no more than 24 hours ahead; push services refuse tokens near that bound.
@@ -165,16 +172,10 @@ class WebPushProvider(Provider):
                 ids.append(response.headers.get("Location") or subscription["endpoint"])
             else:
                 last_failure = http_failure(response)
-        if ids:
-            return SendResult(ok=True, provider_message_id=ids[0], invalid_targets=expired)
-        if last_failure is not None:
-            last_failure.invalid_targets = expired
-            return last_failure
-        if expired:
-            return SendResult(
-                ok=False,
-                error="token_expired",
-                detail="the push service no longer knows this browser subscription (404/410)",
-                invalid_targets=expired,
-            )
-        return SendResult(ok=False, error="no_push_token", detail="no web push subscription")
+        return push_outcome(
+            ids,
+            expired,
+            last_failure,
+            expired_detail="the push service no longer knows this browser subscription (404/410)",
+            none_detail="no web push subscription",
+        )

@@ -91,6 +91,8 @@ def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Messag
         platforms = rendered.get("platforms") or ["android"]
         if config.provider == "webpush":  # its address is a browser subscription
             platforms = ["web"]
+        elif config.provider == "apns":  # its address is an iOS device token
+            platforms = ["ios"]
         targets = [{"platform": platforms[0], "token": to}]
     message = Message.objects.for_workspace(workspace).create(
         workspace=workspace,
