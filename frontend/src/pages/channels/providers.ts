@@ -70,6 +70,27 @@ export const PROVIDERS: ProviderSpec[] = [
     settings: [],
   },
   {
+    key: 'apns',
+    label: 'Apple Push Notification service',
+    channels: ['push'],
+    credentials: [
+      { key: 'team_id', label: 'Team id', required: true, placeholder: 'ABCDE12345' },
+      { key: 'key_id', label: 'Key id', required: true, placeholder: 'KEY1234567' },
+      { key: 'private_key', label: 'Private key (.p8)', required: true, secret: true, kind: 'textarea' },
+      { key: 'bundle_id', label: 'Bundle id (topic)', required: true, placeholder: 'com.example.app' },
+      { key: 'environment', label: 'Environment', required: true, placeholder: 'production or sandbox' },
+      baseUrl,
+    ],
+    settings: [
+      { key: 'push_type', label: 'Push type', placeholder: 'alert or background' },
+      { key: 'priority', label: 'Priority', kind: 'number', placeholder: '10' },
+      { key: 'ttl_seconds', label: 'Expires after (seconds)', kind: 'number', placeholder: '0' },
+      { key: 'collapse_id', label: 'Collapse id' },
+      { key: 'sound', label: 'Sound', placeholder: 'default' },
+      { key: 'badge', label: 'Badge', kind: 'number' },
+    ],
+  },
+  {
     key: 'whatsapp_cloud',
     label: 'WhatsApp Cloud API',
     channels: ['whatsapp'],
