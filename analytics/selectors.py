@@ -18,6 +18,7 @@ from .experiments import split_experiment_fields
 from .models import LiveCount, NodeTotal
 from .services import DURATION_BASE, MESSAGE_METRICS
 from .stats import rate_difference
+from .variants import message_variant_fields
 
 # Series longer than this are cut to their last days (a year of daily points is plenty to draw).
 MAX_SERIES_DAYS = 366
@@ -253,6 +254,8 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
         definition = catalog.get(node_id, {})
         if definition.get("type") == "split" and (definition.get("config") or {}).get("experiment"):
             row.update(split_experiment_fields(journey=journey, node=definition))
+        if definition.get("type") == "message" and (definition.get("config") or {}).get("variants"):
+            row.update(message_variant_fields(journey=journey, node=definition, version=version))
     return {
         "summary": result_summary,
         "nodes": [nodes[k] for k in order] + [v for k, v in nodes.items() if k not in set(order)],

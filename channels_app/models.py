@@ -89,6 +89,9 @@ class Message(WorkspaceModel):
     topic = models.CharField(max_length=64, blank=True, default="", db_default="")  # the node's topic key
     # The content.locales key the content came from ("" for the top-level fields).
     locale = models.CharField(max_length=32, blank=True, default="", db_default="")
+    # The id of the node's variant this message sent (config.variants); null (JSON null in the
+    # API) when the node has no variants, and added without rewriting the table.
+    variant = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
     error = models.CharField(
         max_length=255, blank=True, default=""

@@ -12,6 +12,7 @@ from journeys.fields import (
     is_int,
     is_number,
     nonempty_str,
+    unique_ids_errors,
     unknown_keys,
 )
 from journeys.nodes import describe
@@ -47,6 +48,8 @@ CHANNEL_LABELS = {
 }
 # API.md: transactional messages ignore caps, quiet hours and topic opt-outs; marketing is default.
 CATEGORIES = ("marketing", "transactional")
+# Message variants (A/B/n content): each customer gets one, sticky, by percent.
+MIN_VARIANTS, MAX_VARIANTS = 2, 10
 
 
 def _article(label: str) -> str:
@@ -117,6 +120,49 @@ def _default_channel_errors(channel: Any) -> list[ConfigError]:
     ]
 
 
+def message_contents(config: dict) -> list[Any]:
+    """The contents a message node can send: its variants' or its one content."""
+    variants = config.get("variants")
+    if isinstance(variants, list):
+        return [v.get("content") for v in variants if isinstance(v, dict)]
+    return [config.get("content")]
+
+
+def _content_errors(channel: str, content: Any, field: str) -> list[ConfigError]:
+    problems = locales.content_errors(channel, content)
+    if not problems and isinstance(content, dict):
+        workspace = current_workspace()
+        problems = locales.static_limit_errors(channel, content, getattr(workspace, "settings", None))
+    return [ConfigError(f"{field}.{f}" if f else field, m) for f, m in problems]
+
+
+def _variants_errors(channel: str, variants: Any) -> list[ConfigError]:
+    if not isinstance(variants, list) or not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
+        return [ConfigError("variants", f"Must be a list of {MIN_VARIANTS}–{MAX_VARIANTS} variants.")]
+    errors = unique_ids_errors(variants, "variants")
+    total, all_whole = 0, True
+    for i, variant in enumerate(variants):
+        if not isinstance(variant, dict):
+            all_whole = False
+            continue
+        errors += unknown_keys(variant, {"id", "name", "percent", "content"}, f"variants.{i}")
+        if "name" in variant and not isinstance(variant["name"], str):
+            errors.append(ConfigError(f"variants.{i}.name", "Must be a string."))
+        percent = variant.get("percent")
+        if not is_int(percent) or not 1 <= percent <= 100:
+            errors.append(ConfigError(f"variants.{i}.percent", "Must be a whole number from 1 to 100."))
+            all_whole = False
+        else:
+            total += percent
+        if variant.get("content") is None:
+            errors.append(ConfigError(f"variants.{i}.content", "Content is required."))
+        else:
+            errors += _content_errors(channel, variant["content"], f"variants.{i}.content")
+    if all_whole and total != 100:
+        errors.append(ConfigError("variants", f"Percents must sum to 100 (they sum to {total})."))
+    return errors
+
+
 @register
 class MessageNode(NodeType):
     type = "message"
@@ -132,6 +178,21 @@ class MessageNode(NodeType):
         {
             "channel": {"enum": list(rendering.CHANNELS), "title": "Channel"},
             "content": {"type": "object", "title": "Content"},
+            "variants": {
+                "type": "array",
+                "title": "Variants (instead of content)",
+                "minItems": MIN_VARIANTS,
+                "maxItems": MAX_VARIANTS,
+                "items": describe.object_schema(
+                    {
+                        "id": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "name": {"type": "string"},
+                        "percent": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "content": {"type": "object", "title": "Content"},
+                    },
+                    ("id", "percent", "content"),
+                ),
+            },
             "channel_id": {"type": "integer", "title": "Channel config id"},
             "category": {"enum": list(CATEGORIES), "title": "Category", "default": "marketing"},
             "topic": {"type": "string", "minLength": 1, "maxLength": 64, "title": "Topic key"},
@@ -140,7 +201,9 @@ class MessageNode(NodeType):
                 ("status", "within"),
             ),
         },
-        ("channel", "content"),
+        ("channel",),
+        # Content or variants, never both (validate says so naming the field).
+        anyOf=[{"required": ["content"]}, {"required": ["variants"]}],
     )
     outputs: ClassVar[list[dict]] = [
         {
@@ -175,31 +238,31 @@ class MessageNode(NodeType):
         if not isinstance(config, dict):
             return [ConfigError("", "Must be an object.")]
         errors = unknown_keys(
-            config, {"channel", "content", "channel_id", "await", "category", "topic"}
+            config, {"channel", "content", "variants", "channel_id", "await", "category", "topic"}
         )
         channel = config.get("channel")
         if channel not in rendering.CHANNELS:
             errors.append(
                 ConfigError("channel", f"Must be one of {', '.join(rendering.CHANNELS)}.")
             )
+        elif "variants" in config:
+            if "content" in config:
+                errors.append(
+                    ConfigError("content", "Give either content or variants, not both.")
+                )
+            errors += _variants_errors(channel, config["variants"])
+        elif config.get("content") is None:
+            errors.append(ConfigError("content", "Content is required."))
         else:
-            content = config.get("content")
-            if content is None:
-                errors.append(ConfigError("content", "Content is required."))
-            else:
-                problems = locales.content_errors(channel, content)
-                if not problems and isinstance(content, dict):
-                    workspace = current_workspace()
-                    problems = locales.static_limit_errors(
-                        channel, content, getattr(workspace, "settings", None)
-                    )
-                errors += [ConfigError(f"content.{f}" if f else "content", m) for f, m in problems]
+            errors += _content_errors(channel, config["content"], "content")
         errors += _channel_config_errors(config.get("channel_id"), channel)
         errors += _consent_errors(config.get("category"), config.get("topic"))
-        content = config.get("content")
-        if config.get("category") == "transactional" and isinstance(content, dict):
-            if kakao.is_ad(channel, content):  # ads are held at night; transactional is not
-                errors.append(ConfigError("category", "An ad FriendTalk is marketing (Korea's ad rules)."))
+        if config.get("category") == "transactional" and any(
+            kakao.is_ad(channel, content)  # ads are held at night; transactional is not
+            for content in message_contents(config)
+            if isinstance(content, dict)
+        ):
+            errors.append(ConfigError("category", "An ad FriendTalk is marketing (Korea's ad rules)."))
         if config.get("channel_id") is None:
             errors += _default_channel_errors(channel)
         awaited = config.get("await")

@@ -97,6 +97,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "to",
             "content",
             "locale",
+            "variant",
             "category",
             "topic",
             "status",

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audiences.models import Customer
+from journeys.engine import stable_bucket
 from workspaces.models import Workspace
 
 from .. import kakao, locales, rendering
@@ -88,6 +89,22 @@ def _customer_zone(customer: Customer, workspace_tz: str) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+def variant_pick(step: MessageStep) -> dict | None:
+    """The node's variant for this customer, by percent; sticky, as a split path is: the same
+    customer gets the same variant of this node on every visit (None without variants)."""
+    variants = step.config.get("variants")
+    if not variants:
+        return None
+    key = step.customer.pk if step.customer.pk is not None else step.customer.external_id
+    bucket = stable_bucket("variant", step.journey_id, step.node_id, key)
+    edge = 0
+    for variant in variants:
+        edge += variant["percent"] * 100
+        if bucket < edge:
+            return variant
+    return variants[-1]
+
+
 def message_prepare(*, step: MessageStep) -> StepOutcome:
     """Everything the message node decides synchronously. Creates the Message idempotently: a
     retried step (same enrollment and step_seq) returns the message it created the first time."""
@@ -102,7 +119,9 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         event=step.event,
         journey={"id": step.journey_id, "name": step.journey_name},
     )
-    locale, content = locales.content_for_locale(channel, config.get("content") or {}, customer.locale)
+    variant = variant_pick(step)
+    chosen = variant["content"] if variant else config.get("content")
+    locale, content = locales.content_for_locale(channel, chosen or {}, customer.locale)
     message_id = None
     if not step.simulate and links.mentions_links(content):
         # The links are signed for this message, so its id is taken before it is rendered.
@@ -191,6 +210,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         category=category,
         topic=topic_key,
         locale=locale,
+        variant=variant["id"] if variant else None,
         status=Message.Status.FAILED if reason else Message.Status.QUEUED,
         error=reason,
         error_detail=detail[:2000],
