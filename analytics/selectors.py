@@ -250,6 +250,8 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
         "goals": _goals(settings, goals, revenue, summary["started"]),
         "holdout": _holdout(settings, split),
     }
+    if version is not None and first is None and last is None:
+        _moved_in(result_summary, nodes.values())
     for node_id, row in nodes.items():  # split experiments: per-path conversions and the decision
         definition = catalog.get(node_id, {})
         if definition.get("type") == "split" and (definition.get("config") or {}).get("experiment"):
@@ -261,6 +263,18 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
         "nodes": [nodes[k] for k in order] + [v for k, v in nodes.items() if k not in set(order)],
         "series": _series(series, first=first, last=last),
     }
+
+
+def _moved_in(summary: dict, nodes) -> None:
+    """One version, all time: customers who did not enter in it but moved into it when it was
+    published ("move" in flight), so "Started 1, Active now 4" reads "+3 moved in". Everyone on the
+    version either entered there or moved in, and every one of them is now live or has left."""
+    finished = summary["completed"] + summary["exited"] + summary["failed"]
+    summary["moved_in"] = max(0, summary["active"] + finished - summary["started"])
+    for row in nodes:
+        failed_here = row["failed"] - row["handles"].get(FAILED_HANDLE, 0)  # passes are in passed
+        seen = row["waiting"] + row["active"] + row["passed"] + row["exited"] + row["completed"] + failed_here
+        row["moved_in"] = max(0, seen - row["entered"])
 
 
 def _holdout(settings: dict, split: dict) -> dict | None:

@@ -68,6 +68,11 @@ class SummarySerializer(serializers.Serializer):
     avg_duration_seconds = serializers.FloatField(allow_null=True, help_text="Entry to completion, completed passes.")
     median_duration_seconds = serializers.FloatField(allow_null=True, help_text="Within 2.5% (log-scale histogram).")
     exited_by_reason = serializers.DictField(child=serializers.IntegerField())
+    moved_in = serializers.IntegerField(
+        required=False,
+        help_text="With ?version= and no dates: customers moved into this version from earlier "
+        "ones when it was published (they did not enter in it).",
+    )
     revenue = serializers.FloatField(help_text="Every goal conversion's value, summed.")
     goals = serializers.DictField(child=GoalSummarySerializer(), help_text="Goal id → its conversions and revenue.")
     holdout = HoldoutSerializer(allow_null=True)
@@ -104,6 +109,11 @@ class NodeAnalyticsSerializer(serializers.Serializer):
     handles = serializers.DictField(child=serializers.IntegerField(), help_text="Output handle → passes through it.")
     handle_names = serializers.DictField(child=serializers.CharField(), help_text="Branch group / split path names.")
     exited_by_reason = serializers.DictField(child=serializers.IntegerField())
+    moved_in = serializers.IntegerField(
+        required=False,
+        help_text="With ?version= and no dates: customers moved into this version from earlier "
+        "ones when it was published (they did not enter in it).",
+    )
     messages = MessageMetricsSerializer(allow_null=True, help_text="Message nodes only; null elsewhere.")
     paths = SplitPathSerializer(many=True, required=False, help_text="Split nodes with an experiment only.")
     experiment = SplitExperimentSerializer(required=False, help_text="Split nodes with an experiment only.")

@@ -108,6 +108,11 @@ describe('summary cards', () => {
     expect(row.dropOff).toBe(0); // the failed sends went on along next; the exits reached the goal
   });
 
+  it('says how many of a version\'s customers moved in from earlier versions', () => {
+    const cards = summaryCards({ started: 1, active: 4, completed: 0, exited: 0, failed: 0, goal_conversions: 0, conversion_rate: 0, avg_duration_seconds: null, moved_in: 3 });
+    expect(cards.find((c) => c.key === 'started')?.hint).toBe('+3 moved in from earlier versions');
+  });
+
   it('formats durations with their two largest units', () => {
     expect(formatSeconds(null)).toBe('—');
     expect(formatSeconds(0)).toBe('0 s');

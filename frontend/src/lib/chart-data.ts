@@ -19,6 +19,8 @@ export interface SummaryIn {
   holdout?: HoldoutIn | null;
   /** exits by reason; "goal" is a goal reached with "exit when met": a success, not a drop-off */
   exited_by_reason?: Record<string, number>;
+  /** one version: customers moved into it from earlier versions when it was published */
+  moved_in?: number;
 }
 export interface GroupIn {
   started: number;
@@ -46,6 +48,7 @@ export interface NodeIn {
   handles?: Record<string, number>;
   handle_names?: Record<string, string>;
   exited_by_reason?: Record<string, number>;
+  moved_in?: number;
   messages: MessageCounts | null;
 }
 export interface SeriesIn {
@@ -106,7 +109,7 @@ export function summaryCards(s: SummaryIn): Card[] {
   const dropped = dropOffs(s.exited, s.exited_by_reason);
   const atGoal = s.exited - dropped;
   return [
-    { key: 'started', label: 'Started', value: n(s.started) },
+    { key: 'started', label: 'Started', value: n(s.started), ...(s.moved_in ? { hint: `+${n(s.moved_in)} moved in from earlier versions` } : {}) },
     { key: 'active', label: 'Active now', value: n(s.active), hint: 'in the journey right now' },
     { key: 'completed', label: 'Completed', value: n(s.completed), hint: `${pct(ratio(s.completed, s.started))} of started` },
     {
@@ -125,6 +128,8 @@ export interface FunnelRow {
   label: string;
   type: string | null;
   entered: number;
+  /** one version: arrived here by moving in from an earlier version, not by entering */
+  movedIn: number;
   passed: number;
   waiting: number;
   exited: number;
@@ -146,6 +151,7 @@ export function funnelRows(nodes: NodeIn[], started: number): FunnelRow[] {
     label: node.name || node.node_id,
     type: node.type,
     entered: node.entered,
+    movedIn: node.moved_in ?? 0,
     passed: node.passed,
     waiting: node.waiting,
     exited: node.exited,

@@ -214,7 +214,10 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
                   <strong>{r.label}</strong>{' '}
                   <span className="muted small">{r.type === 'message' ? `message · ${channels.get(r.node_id) ?? 'unknown channel'}` : (r.type ?? 'removed')}</span>
                 </td>
-                <td className="num" data-col="entered">{r.entered.toLocaleString()}</td>
+                <td className="num" data-col="entered">
+                  {r.entered.toLocaleString()}
+                  {r.movedIn > 0 && <span className="muted small" title="Moved in from an earlier version when this one was published"> +{r.movedIn.toLocaleString()} moved in</span>}
+                </td>
                 <td className="num">{pct(r.reach)}</td>
                 <td className="num" data-col="waiting">{r.waiting.toLocaleString()}</td>
                 <td className="num" data-col="passed">{r.passed.toLocaleString()}</td>
