@@ -20,7 +20,7 @@ from .conftest import make_customer
 pytestmark = pytest.mark.django_db
 
 TEAM_ID, KEY_ID, BUNDLE_ID = "TEAM123456", "KEY1234567", "test.acme.app"
-GOOD, GONE, BAD, BUSY = "a1" * 32, "b2" * 32, "c3" * 32, "d4" * 32
+GOOD, GONE, BAD, BUSY, DOWN, HUNG = (c * 32 for c in ("a1", "b2", "c3", "d4", "e5", "f6"))
 
 
 def _pem(key: ec.EllipticCurvePrivateKey) -> str:
@@ -43,7 +43,13 @@ def apple(team_key):
         public_key=team_key.public_key(), team_id=TEAM_ID, key_id=KEY_ID, bundle_id=BUNDLE_ID
     )
     server.answers.update(
-        {GONE: (410, "Unregistered"), BAD: (400, "BadDeviceToken"), BUSY: (429, "TooManyRequests")}
+        {
+            GONE: (410, "Unregistered"),
+            BAD: (400, "BadDeviceToken"),
+            BUSY: (429, "TooManyRequests"),
+            DOWN: (503, "ServiceUnavailable"),
+            HUNG: (None, None),
+        }
     )
     yield server
     listener.close()
@@ -165,11 +171,12 @@ def test_one_dead_token_among_live_ones_still_sends_and_drops_it(api, workspace,
     }
 
 
-def test_too_many_requests_is_retried(api, workspace, apple, team_key):
+@pytest.mark.parametrize("token, reason", [(BUSY, "TooManyRequests"), (DOWN, "ServiceUnavailable")])
+def test_busy_or_down_apns_is_retried(api, workspace, apple, team_key, token, reason):
     config = _channel(api, apple, team_key)
-    message = _send(workspace, _push(workspace, config, BUSY))
+    message = _send(workspace, _push(workspace, config, token))
     assert message.status == "queued" and message.attempts == 1
-    assert "TooManyRequests" in message.error_detail
+    assert reason in message.error_detail
     message.customer.refresh_from_db()
     assert [t["valid"] for t in message.customer.push_tokens] == [True]
 
@@ -192,6 +199,14 @@ def test_a_key_apple_refuses_fails_after_one_renewal(api, workspace, apple, team
     assert message.status == "failed" and message.error == "provider_auth_failed"
     assert "InvalidProviderToken" in message.error_detail
     assert len(apple.requests) == 2
+
+
+def test_a_silent_apns_is_given_up_at_the_channels_deadline(api, workspace, apple, team_key):
+    config = _channel(api, apple, team_key, {"timeout_seconds": 1})
+    started = time.monotonic()
+    message = _send(workspace, _push(workspace, config, HUNG))
+    assert time.monotonic() - started < 5
+    assert message.status == "queued" and "within 1 s" in message.error_detail
 
 
 def test_http1_is_refused_by_apns(apple):
