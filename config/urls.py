@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from channels_app import web_inbox
 from workspaces import views as workspace_views
 
 api_v1 = [
@@ -21,6 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("v1/", include("audiences.segment_api.urls")),  # Segment-compatible tracking API
+    path("v1/", include("channels_app.web_inbox")),  # the web inbox for sites' pages
+    path("sdk/waymark-inbox.js", web_inbox.sdk_script, name="sdk-waymark-inbox"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Anything under /api or /v1 that matched nothing is a JSON 404, never the SPA.
     re_path(r"^api/", workspace_views.api_not_found),

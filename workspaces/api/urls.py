@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import identity_views, views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
@@ -14,6 +14,11 @@ urlpatterns = [
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/me", views.MeView.as_view(), name="auth-me"),
     path("workspace", views.WorkspaceView.as_view(), name="workspace"),
+    path(
+        "workspace/identity-secret",
+        identity_views.IdentitySecretView.as_view(),
+        name="workspace-identity-secret",
+    ),
     # Before the router: "accept" must not be read as an invitation id.
     path("invitations/accept", views.InvitationAcceptView.as_view(), name="invitation-accept"),
     *router.urls,
