@@ -7,11 +7,12 @@ from pathlib import Path
 
 from django.http import Http404, HttpResponse
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from audiences.segment_api.views import WriteKeyAuthentication
+from audiences.segment_api.serializers import TrackingErrorSerializer
+from audiences.segment_api.views import WriteKeyAuthentication, tracking_exception_handler
 from workspaces.identity import identity_hash_valid
 from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView
@@ -30,7 +31,13 @@ class InboxIdentitySerializer(serializers.Serializer):
 
 
 class WebInboxMixin:
+    """Authenticated like the tracking API beside it (the key as Basic user name) and answering
+    errors in its shape, {"success": false, "code", "message"}."""
+
     authentication_classes = [WriteKeyAuthentication]
+
+    def get_exception_handler(self):
+        return tracking_exception_handler
 
     def identified_customer(self, params):
         """The customer the page shows, or None for a user id with no customer yet. A wrong or
@@ -50,6 +57,18 @@ class WebInboxMixin:
         return selectors.customer_by_external_id(workspace=self.workspace, external_id=user_id)
 
 
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(TrackingErrorSerializer, description=description)
+
+
+_ERRORS = {
+    400: _error("userId missing or too long, or a bad limit or cursor."),
+    401: _error("Unknown or revoked key."),
+    403: _error("Wrong or missing userHash, or a page origin the key does not allow."),
+    404: _error("No such message in this user's inbox."),
+    429: _error("Rate limited; see Retry-After."),
+}
+
 _IDENTITY_PARAMS = [
     OpenApiParameter("userId", str, required=True, description="Your id of the signed-in user."),
     OpenApiParameter(
@@ -65,7 +84,7 @@ class WebInboxView(WebInboxMixin, WorkspaceAPIView):
         operation_id="web_inbox_list",
         tags=["tracking"],
         parameters=_IDENTITY_PARAMS,
-        responses={200: InboxMessageSerializer(many=True)},
+        responses={200: InboxMessageSerializer(many=True), **_ERRORS},
         description="The user's in-app messages, newest first, for a web page (publishable key).",
     )
     def get(self, request):
@@ -84,7 +103,7 @@ class WebInboxReadView(WebInboxMixin, WorkspaceAPIView):
         operation_id="web_inbox_read",
         tags=["tracking"],
         request=InboxIdentitySerializer,
-        responses={200: InboxMessageSerializer},
+        responses={200: InboxMessageSerializer, **_ERRORS},
         description="Marks one of the user's in-app messages read; userId and userHash in the "
         "JSON body (or the query).",
     )

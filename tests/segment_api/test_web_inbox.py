@@ -85,7 +85,8 @@ def test_a_wrong_or_missing_hash_gets_no_data(api, workspace):
         response = inbox(key, "ann", hash_)
         assert response.status_code == 403, (hash_, response.status_code)
         assert b"Secret offer" not in response.content
-        assert "userHash" in response.json()["error"]["message"]
+        assert response.json()["code"] == "invalid_user_hash"
+        assert "userHash" in response.json()["message"]
     assert inbox(key, "", bob_hash).status_code == 400
     # The API's own secret key is no way around the hash either.
     assert inbox(api.raw_key, "ann", bob_hash).status_code == 403
