@@ -1,40 +1,26 @@
 """A message node's variants in its analytics: per variant the messages sent, delivered, opened
-and clicked, the goal conversions of the enrollments that got it, the rate and its 95% interval."""
+and clicked, the conversions of the enrollments that got it (of the experiment's goal, or any of
+the journey's goals), the rate and its 95% interval; and the experiment's status."""
 
 from __future__ import annotations
 
-from django.db import connection
-
+from channels_app.selectors import message_variant_counts
+from journeys.experiments import experiment_state
 from journeys.models import Journey
 
 from .stats import wilson_interval
 
-# One pass over the node's messages, grouped by the variant each recorded. A conversion is an
-# enrollment that got the variant (its message left) and converted any of the journey's goals.
-_VARIANT_COUNTS = """
-SELECT m.variant,
-       count(*) FILTER (WHERE m.sent_at IS NOT NULL),
-       count(*) FILTER (WHERE m.delivered_at IS NOT NULL),
-       count(*) FILTER (WHERE m.opened_at IS NOT NULL),
-       count(*) FILTER (WHERE m.clicked_at IS NOT NULL),
-       count(DISTINCT m.enrollment_id) FILTER (
-           WHERE m.sent_at IS NOT NULL AND e.goals IS NOT NULL AND e.goals <> '[]'::jsonb)
-FROM channels_app_message m LEFT JOIN journeys_enrollment e ON e.id = m.enrollment_id
-WHERE m.workspace_id = %(ws)s AND m.journey_id = %(journey)s AND m.node_id = %(node)s
-  AND m.variant IS NOT NULL AND (%(version)s::int IS NULL OR m.version = %(version)s::int)
-GROUP BY m.variant
-"""
-
 
 def message_variant_fields(*, journey: Journey, node: dict, version: int | None) -> dict:
-    """{"variants": [{id, name, sent, delivered, opened, clicked, conversions, rate, ci95}]} of a
-    message node whose config holds variants (`version` a version number, or all versions)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_VARIANT_COUNTS, {"ws": journey.workspace_id, "journey": journey.id,
-                                         "node": node["id"], "version": version})
-        counts = {row[0]: [int(n) for n in row[1:]] for row in cursor.fetchall()}
+    """{"variants": [{id, name, sent, delivered, opened, clicked, conversions, rate, ci95}],
+    "experiment"?: {...}} of a message node whose config holds variants (`version` a version
+    number, or all versions)."""
+    config = node.get("config") or {}
+    experiment = config.get("experiment")
+    counts = message_variant_counts(workspace_id=journey.workspace_id, journey_id=journey.id, node_id=node["id"],
+                                    goal_id=(experiment or {}).get("goal_id") or "", version=version)
     variants = []
-    for variant in (node.get("config") or {}).get("variants") or []:
+    for variant in config.get("variants") or []:
         sent, delivered, opened, clicked, converted = counts.get(variant.get("id"), (0, 0, 0, 0, 0))
         low, high = wilson_interval(converted, sent) if sent else (0.0, 1.0)
         variants.append({
@@ -42,4 +28,7 @@ def message_variant_fields(*, journey: Journey, node: dict, version: int | None)
             "delivered": delivered, "opened": opened, "clicked": clicked, "conversions": converted,
             "rate": round(converted / sent, 4) if sent else 0.0, "ci95": [round(low, 6), round(high, 6)],
         })
-    return {"variants": variants}
+    fields: dict = {"variants": variants}
+    if experiment:
+        fields["experiment"] = experiment_state(journey=journey, node_id=node["id"])
+    return fields

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from audiences.topics import TOPIC_KEY_RE, topic_get
+from journeys.experiments import experiment_node_register
 from journeys.fields import (
     current_workspace,
     duration_errors,
@@ -17,6 +18,7 @@ from journeys.fields import (
 )
 from journeys.nodes import describe
 from journeys.nodes.base import ConfigError, NodeType, Result, register
+from journeys.nodes.split import experiment_errors
 
 from . import kakao, locales, rendering
 from .guard import header_forbidden
@@ -50,6 +52,8 @@ CHANNEL_LABELS = {
 CATEGORIES = ("marketing", "transactional")
 # Message variants (A/B/n content): each customer gets one, sticky, by percent.
 MIN_VARIANTS, MAX_VARIANTS = 2, 10
+# Besides the journey's goals, a message experiment may be won by the receipt rate.
+EXPERIMENT_RECEIPTS = ("opened", "clicked")
 
 
 def _article(label: str) -> str:
@@ -193,6 +197,15 @@ class MessageNode(NodeType):
                     ("id", "percent", "content"),
                 ),
             },
+            "experiment": describe.object_schema(
+                {
+                    "goal_id": {"type": "string", "minLength": 1, "title": "Goal id, opened or clicked"},
+                    "min_per_path": {"type": "integer", "minimum": 1, "default": 100},
+                    "decide_after": describe.DURATION,
+                    "confidence": {"type": "number", "minimum": 0.5, "exclusiveMaximum": 1, "default": 0.95},
+                },
+                ("goal_id", "decide_after"),
+            ),
             "channel_id": {"type": "integer", "title": "Channel config id"},
             "category": {"enum": list(CATEGORIES), "title": "Category", "default": "marketing"},
             "topic": {"type": "string", "minLength": 1, "maxLength": 64, "title": "Topic key"},
@@ -238,8 +251,15 @@ class MessageNode(NodeType):
         if not isinstance(config, dict):
             return [ConfigError("", "Must be an object.")]
         errors = unknown_keys(
-            config, {"channel", "content", "variants", "channel_id", "await", "category", "topic"}
+            config,
+            {"channel", "content", "variants", "experiment", "channel_id", "await", "category", "topic"},
         )
+        if "experiment" in config:
+            if "variants" not in config:
+                errors.append(ConfigError("experiment", "An experiment needs variants."))
+            errors += experiment_errors(
+                config["experiment"], in_journey_settings, also_goals=EXPERIMENT_RECEIPTS
+            )
         channel = config.get("channel")
         if channel not in rendering.CHANNELS:
             errors.append(
@@ -288,6 +308,16 @@ class MessageNode(NodeType):
         from .executors import message_resume
 
         return message_resume(ctx, wake)
+
+
+def _variant_experiment_counts(**kwargs):
+    from .selectors import variant_experiment_counts  # models load after the registry
+
+    return variant_experiment_counts(**kwargs)
+
+
+# A message experiment's arms are its variants (journeys.experiments decides the winner).
+experiment_node_register("message", arms="variants", counts=_variant_experiment_counts)
 
 
 def _static_url_error(url: str) -> str | None:

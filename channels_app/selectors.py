@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from audiences.models import Customer
@@ -62,3 +63,43 @@ def message_latest_sent_to(*, workspace_id: int, channel_config_id: int, to: str
         .order_by("-sent_at", "-id")
         .first()
     )
+
+
+# A message node's messages grouped by the variant each recorded, in one pass. A conversion of
+# `goal` is a sent message that was opened/clicked ("opened"/"clicked") or whose enrollment
+# converted that journey goal ("" : any of the journey's goals).
+_VARIANT_COUNTS = """
+SELECT m.variant,
+       count(*) FILTER (WHERE m.sent_at IS NOT NULL),
+       count(*) FILTER (WHERE m.delivered_at IS NOT NULL),
+       count(*) FILTER (WHERE m.opened_at IS NOT NULL),
+       count(*) FILTER (WHERE m.clicked_at IS NOT NULL),
+       count(*) FILTER (WHERE m.sent_at IS NOT NULL AND CASE %(goal)s::text
+           WHEN 'opened' THEN m.opened_at IS NOT NULL
+           WHEN 'clicked' THEN m.clicked_at IS NOT NULL
+           WHEN '' THEN coalesce(e.goals, '[]'::jsonb) <> '[]'::jsonb
+           ELSE coalesce(e.goals, '[]'::jsonb) @> jsonb_build_array(jsonb_build_object('id', %(goal)s::text))
+       END)
+FROM channels_app_message m LEFT JOIN journeys_enrollment e ON e.id = m.enrollment_id
+WHERE m.workspace_id = %(ws)s AND m.journey_id = %(journey)s AND m.node_id = %(node)s
+  AND m.variant IS NOT NULL AND (%(version)s::int IS NULL OR m.version = %(version)s::int)
+GROUP BY m.variant
+"""
+
+
+def message_variant_counts(
+    *, workspace_id: int, journey_id: int, node_id: str, goal_id: str = "", version: int | None = None
+) -> dict[str, tuple[int, int, int, int, int]]:
+    """Variant id → (sent, delivered, opened, clicked, conversions of `goal_id`) of a message node
+    (`version` a version number, or every version)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VARIANT_COUNTS, {"ws": workspace_id, "journey": journey_id, "node": node_id,
+                                         "goal": goal_id or "", "version": version})
+        return {row[0]: tuple(int(n) for n in row[1:]) for row in cursor.fetchall()}
+
+
+def variant_experiment_counts(*, journey, node_id: str, goal_id: str) -> dict[str, tuple[int, int]]:
+    """A message experiment's arms for journeys.experiments: variant → (sent, converted)."""
+    counts = message_variant_counts(workspace_id=journey.workspace_id, journey_id=journey.id,
+                                    node_id=node_id, goal_id=goal_id)
+    return {variant: (row[0], row[4]) for variant, row in counts.items()}

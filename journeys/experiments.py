@@ -4,6 +4,7 @@ decides a winner (mSPRT), and the decision itself, automatic or by hand."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -52,6 +53,16 @@ def path_counts(*, journey: Journey, node_id: str, goal_id: str) -> dict[str, tu
         return {handle: (int(n), int(x)) for handle, n, x in cursor.fetchall()}
 
 
+# Node types that run experiments: type → (the config list of arms, arm id → (entered, converted)
+# for a goal). The split's arms are its paths; channels_app registers the message's variants.
+ArmCounts = Callable[..., dict[str, tuple[int, int]]]
+EXPERIMENT_NODES: dict[str, tuple[str, ArmCounts]] = {"split": ("paths", path_counts)}
+
+
+def experiment_node_register(node_type: str, *, arms: str, counts: ArmCounts) -> None:
+    EXPERIMENT_NODES[node_type] = (arms, counts)
+
+
 def experiment_state(*, journey: Journey, node_id: str) -> dict:
     row = SplitExperiment.objects.for_workspace(journey.workspace_id).filter(journey=journey, node_id=node_id).first()
     if row is None:
@@ -67,9 +78,10 @@ def experiment_winner(*, journey_id: int, node_id: str) -> str | None:
             .values_list("winner", flat=True).first())
 
 
-def _split_node(version: JourneyVersion | None, node_id: str) -> dict | None:
+def _experiment_node(version: JourneyVersion | None, node_id: str) -> dict | None:
     nodes = (version.graph if version else {}).get("nodes", [])
-    return next((n for n in nodes if isinstance(n, dict) and n.get("id") == node_id and n.get("type") == "split"), None)
+    return next((n for n in nodes if isinstance(n, dict) and n.get("id") == node_id
+                 and n.get("type") in EXPERIMENT_NODES), None)
 
 
 def experiment_decide(*, journey: Journey, node: dict, published_at: datetime, now: datetime) -> dict:
@@ -84,8 +96,9 @@ def experiment_decide(*, journey: Journey, node: dict, published_at: datetime, n
         )
         if row.status == SplitExperiment.Status.DECIDED:
             return experiment_state(journey=journey, node_id=node["id"])
-        paths = [p["id"] for p in config.get("paths") or []]
-        counts = path_counts(journey=journey, node_id=node["id"], goal_id=experiment["goal_id"])
+        arms, arm_counts = EXPERIMENT_NODES[node["type"]]
+        paths = [p["id"] for p in config.get(arms) or []]
+        counts = arm_counts(journey=journey, node_id=node["id"], goal_id=experiment["goal_id"])
         stats = {p: counts.get(p, (0, 0)) for p in paths}
         due = now >= published_at + duration_timedelta(experiment["decide_after"])
         if due and paths and all(n >= experiment["min_per_path"] for n, _ in stats.values()):
@@ -116,7 +129,8 @@ def experiments_decide(*, now: datetime | None = None) -> int:
     for journey in journeys.select_related("live_version"):
         version = journey.live_version
         for node in version.graph.get("nodes", []):
-            if isinstance(node, dict) and node.get("type") == "split" and (node.get("config") or {}).get("experiment"):
+            if (isinstance(node, dict) and node.get("type") in EXPERIMENT_NODES
+                    and (node.get("config") or {}).get("experiment")):
                 before = experiment_winner(journey_id=journey.id, node_id=node["id"])
                 state = experiment_decide(journey=journey, node=node, published_at=version.published_at, now=now)
                 decided += int(before is None and state["status"] == "decided")
@@ -127,12 +141,13 @@ def experiment_winner_set(*, journey: Journey, node_id: str, path_id) -> dict:
     """PUT /journeys/{id}/nodes/{node_id}/winner: decides by hand (a later call changes it)."""
     version = journey.live_version or JourneyVersion.objects.for_workspace(journey.workspace_id).filter(
         journey=journey).order_by("-number").first()
-    node = _split_node(version, node_id)
+    node = _experiment_node(version, node_id)
     if node is None:
-        raise ServiceValidationError({"node_id": [f"The live version has no split node {node_id!r}."]})
-    paths = [p.get("id") for p in (node.get("config") or {}).get("paths") or []]
+        raise ServiceValidationError({"node_id": [f"The live version has no split or message node {node_id!r}."]})
+    arms = EXPERIMENT_NODES[node["type"]][0]
+    paths = [p.get("id") for p in (node.get("config") or {}).get(arms) or []]
     if not isinstance(path_id, str) or path_id not in paths:
-        raise ServiceValidationError({"path_id": [f"Must be one of the split's paths: {', '.join(paths)}."]})
+        raise ServiceValidationError({"path_id": [f"Must be one of the node's {arms}: {', '.join(paths)}."]})
     with transaction.atomic():
         row, _ = SplitExperiment.objects.for_workspace(journey.workspace_id).select_for_update().get_or_create(
             workspace_id=journey.workspace_id, journey=journey, node_id=node_id

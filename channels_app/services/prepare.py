@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audiences.models import Customer
 from journeys.engine import stable_bucket
+from journeys.experiments import experiment_winner
 from workspaces.models import Workspace
 
 from .. import kakao, locales, rendering
@@ -90,11 +91,17 @@ def _customer_zone(customer: Customer, workspace_tz: str) -> ZoneInfo:
 
 
 def variant_pick(step: MessageStep) -> dict | None:
-    """The node's variant for this customer, by percent; sticky, as a split path is: the same
-    customer gets the same variant of this node on every visit (None without variants)."""
+    """The node's variant for this customer: its experiment's winner once decided, else by percent
+    and sticky, as a split path is (the same customer gets the same variant of this node on every
+    visit); None without variants."""
     variants = step.config.get("variants")
     if not variants:
         return None
+    if step.config.get("experiment") and step.journey_id is not None:
+        winner = experiment_winner(journey_id=step.journey_id, node_id=step.node_id)
+        decided = next((v for v in variants if v["id"] == winner), None)
+        if decided is not None:  # the experiment is decided: every later send is the winner
+            return decided
     key = step.customer.pk if step.customer.pk is not None else step.customer.external_id
     bucket = stable_bucket("variant", step.journey_id, step.node_id, key)
     edge = 0

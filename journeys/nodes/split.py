@@ -33,7 +33,7 @@ class SplitNode(NodeType):
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         errors = unknown_keys(config, {"paths", "experiment"})
         if "experiment" in config:
-            errors += _experiment_errors(config["experiment"], in_journey_settings)
+            errors += experiment_errors(config["experiment"], in_journey_settings)
         paths = config.get("paths")
         if not isinstance(paths, list) or len(paths) < 2:
             return [*errors, ConfigError("paths", "At least two paths are required.")]
@@ -76,14 +76,18 @@ class SplitNode(NodeType):
         return Next(paths[-1]["id"])  # float rounding at the top edge
 
 
-def _experiment_errors(experiment: Any, settings: dict | None) -> list[ConfigError]:
+def experiment_errors(experiment: Any, settings: dict | None, *, also_goals: tuple[str, ...] = ()) -> list[ConfigError]:
+    """The errors of an `experiment` config (a split's, or a message node's, whose goal may also be
+    one of `also_goals`: "opened", "clicked")."""
     f = "experiment"
     if not isinstance(experiment, dict):
         return [ConfigError(f, 'Must be {"goal_id", "min_per_path"?, "decide_after", "confidence"?}.')]
     errors = unknown_keys(experiment, {"goal_id", "min_per_path", "decide_after", "confidence"}, f)
     goal_ids = [g.get("id") for g in (settings or {}).get("goals") or [] if isinstance(g, dict)]
-    if not isinstance(experiment.get("goal_id"), str) or (settings is not None and experiment["goal_id"] not in goal_ids):
-        errors.append(ConfigError(f"{f}.goal_id", "Must be the id of one of the journey's goals."))
+    goal_id = experiment.get("goal_id")
+    if not isinstance(goal_id, str) or (goal_id not in also_goals and settings is not None and goal_id not in goal_ids):
+        also = "".join(f", or {g!r}" for g in also_goals)
+        errors.append(ConfigError(f"{f}.goal_id", f"Must be the id of one of the journey's goals{also}."))
     if "min_per_path" in experiment and (not is_int(experiment["min_per_path"]) or experiment["min_per_path"] < 1):
         errors.append(ConfigError(f"{f}.min_per_path", "Must be a whole number of at least 1."))
     errors += duration_errors(experiment.get("decide_after"), f"{f}.decide_after")

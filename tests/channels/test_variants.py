@@ -4,7 +4,10 @@ sends, receipts and goal conversions; validation names the field of a bad varian
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from analytics.services import rollups_refresh
 from analytics.stats import wilson_interval
@@ -13,7 +16,8 @@ from channels_app.services import MessageStep, message_prepare
 from channels_app.services.receipts import message_receipt
 from journeys.engine import stable_bucket
 from journeys.enrollments import enrollments_create
-from journeys.models import StepEvent
+from journeys.experiments import experiments_decide
+from journeys.models import JourneyVersion, StepEvent
 from tests.conftest import wait_for
 from tests.engine.conftest import engine, timers_pump  # noqa: F401  (fixtures)
 from tests.engine.helpers import chain, customers, node, published, send_events
@@ -25,19 +29,25 @@ VARIANTS = [
 GOALS = [{"id": "bought", "name": "Bought", "condition": {"event": "purchase"}}]
 
 
+def _message_journey(workspace, config: dict):
+    return published(workspace, chain(node("start", "start"), node("m", "message", config), node("end", "exit")),
+                     {"goals": GOALS})
+
+
+def _enroll_until_sent(journey, group) -> list[Message]:
+    """Enrolls `group` and waits until each of them has been sent its message."""
+    enrollments_create(journey=journey, customer_ids=[c.id for c in group])
+    ids = [c.id for c in group]
+    return wait_for(lambda: (rows := list(Message.objects.for_workspace(journey.workspace_id).filter(
+        journey_id=journey.id, customer_id__in=ids, status="sent"))) and len(rows) == len(ids) and rows, timeout=60)
+
+
 def test_variants_split_by_percent_record_their_content_and_count_in_analytics(
     workspace, api, engine, channels_set_up  # noqa: F811
 ):
-    journey = published(workspace, chain(
-        node("start", "start"),
-        node("m", "message", {"channel": "sms", "variants": VARIANTS}),
-        node("end", "exit"),
-    ), {"goals": GOALS})
+    journey = _message_journey(workspace, {"channel": "sms", "variants": VARIANTS})
     group = customers(workspace, 200, phone="+14155550100")
-    enrollments_create(journey=journey, customer_ids=[c.id for c in group])
-    messages = wait_for(lambda: (rows := list(
-        Message.objects.for_workspace(workspace).filter(journey_id=journey.id, status="sent")
-    )) and len(rows) == 200 and rows, timeout=60)
+    messages = _enroll_until_sent(journey, group)
 
     # The variant is the customer's bucket of this node (sticky), and its own content was rendered.
     by_customer = {m.customer_id: m for m in messages}
@@ -126,3 +136,45 @@ def test_variant_config_errors_name_the_field(api, channels_set_up):
     assert "not both" in _errors(api, {"channel": "email", "content": email, "variants": good})["config.content"]
     assert "config.variants.1.content" in _errors(api, {"channel": "email", "variants": [
         good[0], {"id": "b", "percent": 50}]})
+
+
+def test_a_message_experiment_on_clicks_decides_the_best_variant_then_sends_it_to_everyone(
+    workspace, api, engine, channels_set_up  # noqa: F811
+):
+    experiment = {"goal_id": "clicked", "min_per_path": 4, "decide_after": {"value": 1, "unit": "hours"}}
+    variants = [{**v, "percent": 50} for v in VARIANTS]
+    journey = _message_journey(workspace, {"channel": "sms", "variants": variants, "experiment": experiment})
+    messages = _enroll_until_sent(journey, customers(workspace, 24, phone="+14155550100"))
+    short = [m for m in messages if m.variant == "short"]
+    assert len(short) >= 4 and len(messages) - len(short) >= 4
+    for m in short:
+        message_receipt(message=m, status="clicked", source="test")
+    assert experiments_decide() == 0  # decide_after has not passed since the version went live
+    JourneyVersion.objects.for_workspace(workspace).filter(journey=journey).update(
+        published_at=timezone.now() - timedelta(hours=2))
+    assert experiments_decide() == 1
+    rollups_refresh()
+    nodes = api.get(f"/api/v1/journeys/{journey.pk}/analytics").json()["nodes"]
+    m_node = next(n for n in nodes if n["node_id"] == "m")
+    assert m_node["experiment"]["status"] == "decided" and m_node["experiment"]["winner"] == "short"
+    assert m_node["experiment"]["decided_by"] == "auto" and m_node["experiment"]["p_value"] < 0.05
+    rows = {v["id"]: v for v in m_node["variants"]}
+    assert rows["short"]["conversions"] == rows["short"]["clicked"] == len(short) and rows["short"]["rate"] == 1.0
+    assert rows["long"]["conversions"] == 0
+
+    sent_later = _enroll_until_sent(journey, customers(workspace, 10, prefix="later", phone="+14155550100"))
+    assert {m.variant for m in sent_later} == {"short"}
+    assert all(m.content["text"].startswith("A: hi") for m in sent_later)
+
+
+@pytest.mark.django_db
+def test_message_experiment_config_errors_name_the_field(api, channels_set_up):
+    email = {"subject": "Hi", "text": "Body"}
+    variants = [{"id": "a", "percent": 50, "content": email}, {"id": "b", "percent": 50, "content": email}]
+    ok = {"goal_id": "opened", "decide_after": {"value": 1, "unit": "days"}}
+    assert _errors(api, {"channel": "email", "variants": variants, "experiment": ok}) == {}
+    fields = _errors(api, {"channel": "email", "variants": variants,
+                           "experiment": {"goal_id": "nope", "min_per_path": 0, "decide_after": {"value": 1}}})
+    assert {"config.experiment.goal_id", "config.experiment.min_per_path"} <= set(fields)
+    assert "opened" in fields["config.experiment.goal_id"]
+    assert "config.experiment" in _errors(api, {"channel": "email", "content": email, "experiment": ok})
