@@ -57,6 +57,7 @@ def message_execute(ctx, node_type=None) -> Result:
             event=ctx.event,
             simulate=ctx.simulate,
             now=ctx.now,
+            key=getattr(ctx.enrollment, "key", ""),
         )
     )
     awaited = config.get("await")
@@ -138,11 +139,7 @@ def message_resume(ctx, wake) -> Result:
 # ---- Webhook -------------------------------------------------------------------------------
 def webhook_execute(ctx) -> Result:
     config = ctx.config
-    context = rendering.liquid_context(
-        customer=ctx.customer,
-        event=ctx.event,
-        journey={"id": ctx.journey_id, "name": ctx.journey_name},
-    )
+    context = ctx.liquid_context()
     try:
         request = {
             "method": config.get("method", "POST"),

@@ -74,6 +74,7 @@ class Message(WorkspaceModel):
     )
     version = models.PositiveIntegerField(null=True, blank=True)  # the journey version number
     node_id = models.CharField(max_length=100, blank=True, default="")
+    key = models.CharField(max_length=200, blank=True, default="")  # a keyed journey's pass key
     channel_config = models.ForeignKey(
         ChannelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

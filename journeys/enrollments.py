@@ -366,10 +366,13 @@ def enrollments_list(
     return queryset
 
 
-def enrollment_latest(*, journey: Journey, external_id: str) -> Enrollment | None:
-    """The customer's most recent pass through the journey."""
+def enrollment_latest(*, journey: Journey, external_id: str, key: str | None = None) -> Enrollment | None:
+    """The customer's most recent pass through the journey (with `key`: through that key's)."""
+    queryset = Enrollment.objects.for_workspace(journey.workspace_id)
+    if key is not None:
+        queryset = queryset.filter(key=key)
     return (
-        Enrollment.objects.for_workspace(journey.workspace_id)
+        queryset
         .filter(journey=journey, customer__external_id=external_id)
         .select_related("customer", "version")
         .order_by("-id")

@@ -30,8 +30,17 @@ def customer_liquid(customer: Any) -> dict:
 
 
 def liquid_context(
-    *, customer: Any, event: dict | None = None, journey: dict | None = None
+    *,
+    customer: Any,
+    event: dict | None = None,
+    journey: dict | None = None,
+    enrollment: dict | None = None,
 ) -> dict:
     """Everything a template can read. `customer` is a Customer, a plain attributes dict
-    (previews) or None."""
-    return {"customer": customer_liquid(customer), "event": event or {}, "journey": journey or {}}
+    (previews) or None; `enrollment` is the pass ({"key"} in a keyed journey)."""
+    return {
+        "customer": customer_liquid(customer),
+        "event": event or {},
+        "journey": journey or {},
+        "enrollment": enrollment or {},
+    }

@@ -90,6 +90,7 @@ class MessageSerializer(serializers.ModelSerializer):
             "journey_id",
             "version",
             "node_id",
+            "key",
             "customer_id",
             "channel",
             "channel_config_id",

@@ -40,6 +40,7 @@ class MessageStep:
     event: dict | None = None
     simulate: bool = False
     now: datetime | None = None
+    key: str = ""  # a keyed journey's pass key (Liquid `enrollment.key`, Message.key)
 
 
 @dataclass
@@ -125,6 +126,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         customer=customer,
         event=step.event,
         journey={"id": step.journey_id, "name": step.journey_name},
+        enrollment={"key": step.key},
     )
     variant = variant_pick(step)
     chosen = variant["content"] if variant else config.get("content")
@@ -206,6 +208,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         journey_id=step.journey_id,
         version=step.version_number,
         node_id=step.node_id,
+        key=step.key,
         channel_config=channel_config,
         channel=channel,
         provider=channel_config.provider

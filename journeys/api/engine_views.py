@@ -182,11 +182,18 @@ class JourneyEnrollmentDetailView(WorkspaceAPIView):
     detail_serializer_class: type[EnrollmentHistorySerializer] = EnrollmentHistorySerializer
 
     @extend_schema(
-        parameters=[OpenApiParameter("customer_id", str, OpenApiParameter.PATH, description="external id")],
+        parameters=[
+            OpenApiParameter("customer_id", str, OpenApiParameter.PATH, description="external id"),
+            OpenApiParameter("key", str, description="A keyed journey's pass with this key (else the newest)."),
+        ],
         responses=EnrollmentHistorySerializer,
     )
     def get(self, request, journey_id: int, customer_id: str):
-        enrollment = enrollment_latest(journey=self.scoped_get(Journey, pk=journey_id), external_id=customer_id)
+        enrollment = enrollment_latest(
+            journey=self.scoped_get(Journey, pk=journey_id),
+            external_id=customer_id,
+            key=request.query_params.get("key"),
+        )
         if enrollment is None:
             raise Http404
         return Response(self.detail_serializer_class(enrollment).data)

@@ -91,6 +91,7 @@ class StepContext:
             customer=self.customer,
             event=self.event,
             journey={"id": self.journey_id, "name": self.journey_name},
+            enrollment={"key": getattr(self.enrollment, "key", "")},
         )
 
     def render(self, source: str) -> str:

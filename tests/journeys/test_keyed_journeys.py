@@ -26,6 +26,14 @@ def passes(journey) -> dict[str, str]:
     return dict(rows.values_list("key", "state"))
 
 
+def open_carts(workspace, journey, shopper, *keys: str) -> None:
+    send_events(
+        workspace,
+        *({"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": k}} for k in keys),
+    )
+    wait_for(lambda: passes(journey) == dict.fromkeys(keys, "waiting"), timeout=20)
+
+
 def test_two_carts_run_apart_and_a_purchase_exits_only_its_own(api, workspace, celery_worker):
     journey = published(workspace, LONG_WAIT, CART_SETTINGS, name="Cart recovery")
     shopper, other = customers(workspace, 2)
@@ -49,6 +57,9 @@ def test_two_carts_run_apart_and_a_purchase_exits_only_its_own(api, workspace, c
     assert sorted((e["key"], e["state"]) for e in listed) == [("7", "exited"), ("A", "waiting")]
     only = api.get(f"{url}?customer_id={shopper.external_id}&key=A").json()["results"]
     assert [(e["key"], e["state"], e["customer_id"]) for e in only] == [("A", "waiting", shopper.external_id)]
+    one = api.get(f"{url}/{shopper.external_id}?key=7").json()
+    assert (one["key"], one["state"], one["exit_reason"]) == ("7", "exited", "exit_condition")
+    assert api.get(f"{url}/{shopper.external_id}?key=nope").status_code == 404
 
     # never re-enter applies per key: cart 7 does not start again, a new cart does
     send_events(
@@ -64,12 +75,7 @@ def test_a_purchase_without_same_key_exits_every_cart(workspace, celery_worker):
     settings = {**CART_SETTINGS, "exit_conditions": [{"event": "purchase"}]}
     journey = published(workspace, LONG_WAIT, settings, name="Cart recovery")
     (shopper,) = customers(workspace, 1)
-    send_events(
-        workspace,
-        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": "A"}},
-        {"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": "B"}},
-    )
-    wait_for(lambda: passes(journey) == {"A": "waiting", "B": "waiting"}, timeout=20)
+    open_carts(workspace, journey, shopper, "A", "B")
     send_events(workspace, {"customer_id": shopper.external_id, "name": "purchase", "properties": {"cart_id": "A"}})
     wait_for(lambda: passes(journey) == {"A": "exited", "B": "exited"}, timeout=20)
 
@@ -92,3 +98,18 @@ def test_bad_keys_are_named(workspace, journey_settings, field):
 
 def test_a_good_keyed_setting_is_valid(workspace):
     assert settings_validate(settings=CART_SETTINGS, workspace=workspace) == []
+
+
+def test_messages_record_the_key_and_liquid_reads_it(workspace, celery_worker):
+    from channels_app.models import Message
+
+    graph = chain(
+        node("start", "start"),
+        node("msg", "message", {"channel": "in_app", "content": {"title": "Your cart", "body": "Cart {{ enrollment.key }}"}}),
+        node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}),
+    )
+    journey = published(workspace, graph, CART_SETTINGS, name="Cart recovery")
+    (shopper,) = customers(workspace, 1)
+    open_carts(workspace, journey, shopper, "A", "B")
+    sent = Message.objects.for_workspace(workspace).filter(journey_id=journey.pk)
+    assert sorted((m.key, m.content["body"]) for m in sent) == [("A", "Cart A"), ("B", "Cart B")]
