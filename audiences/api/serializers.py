@@ -154,11 +154,12 @@ class ImportLineErrorSerializer(serializers.Serializer):
 class ImportJobSerializer(serializers.ModelSerializer):
     list_id = serializers.IntegerField(source="customer_list_id", read_only=True, allow_null=True)
     errors = ImportLineErrorSerializer(many=True, read_only=True)
+    number = serializers.IntegerField(read_only=True, help_text="This workspace's import #1, #2, … (ids count across workspaces).")
 
     class Meta:
         model = ImportJob
         fields = [
-            "id", "status", "total", "processed", "created", "updated", "failed", "errors", "message",
+            "id", "number", "status", "total", "processed", "created", "updated", "failed", "errors", "message",
             "list_id", "file_size", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields

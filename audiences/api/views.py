@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
@@ -146,6 +146,15 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceV
     model = ImportJob
     serializer_class = s.ImportJobSerializer
     lookup_value_converter = "int"
+
+    def scope_queryset(self, queryset):
+        # The workspace's own numbering (#1, #2, …): ids count across every workspace. A count per
+        # row (indexed by workspace and id), not a window, so every page of the list agrees.
+        earlier = (
+            ImportJob.objects.for_workspace(self.workspace).filter(pk__lte=OuterRef("pk"))
+            .order_by().values("workspace_id").annotate(n=Count("id")).values("n")[:1]
+        )
+        return queryset.annotate(number=Subquery(earlier))
 
 
 # ---- Events -------------------------------------------------------------------------------

@@ -181,3 +181,13 @@ def test_a_redelivered_finished_job_removes_the_upload_it_left(workspace, tmp_pa
     job.refresh_from_db()
     assert (job.status, job.created) == ("done", 7)
     assert not Customer.objects.for_workspace(workspace).exists()
+
+
+def test_import_jobs_are_numbered_per_workspace(api, other_api, workspace, other_workspace):
+    for _ in range(3):  # another workspace's imports come first and take the low ids
+        ImportJob.objects.unscoped().create(workspace=other_workspace, file_path="/nonexistent/x.csv")
+    mine = [ImportJob.objects.unscoped().create(workspace=workspace, file_path="/nonexistent/y.csv") for _ in range(2)]
+    listed = api.get("/api/v1/imports").json()["results"]
+    assert sorted((j["id"], j["number"]) for j in listed) == [(mine[0].pk, 1), (mine[1].pk, 2)]
+    assert api.get(f"/api/v1/imports/{mine[1].pk}").json()["number"] == 2
+    assert [j["number"] for j in other_api.get("/api/v1/imports").json()["results"]] in ([3, 2, 1], [1, 2, 3])

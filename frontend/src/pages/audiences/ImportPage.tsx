@@ -148,8 +148,8 @@ export default function ImportPage() {
               {recent.map((j) => (
                 <tr key={j.id}>
                   <td>
-                    <button type="button" className="link-btn" aria-label={`Show import #${j.id}`} onClick={() => follow(j.id)}>
-                      #{j.id}
+                    <button type="button" className="link-btn" aria-label={`Show import #${numberOf(j)}`} onClick={() => follow(j.id)}>
+                      #{numberOf(j)}
                     </button>
                   </td>
                   <td>{j.status}</td>
@@ -168,6 +168,11 @@ export default function ImportPage() {
   );
 }
 
+/** The workspace's own import number (#1, #2, …); ids count across every workspace. */
+function numberOf(job: Job): number {
+  return (job as Job & { number?: number }).number ?? job.id;
+}
+
 function ImportProgress({ job }: { job: Job }) {
   const running = job.status === 'queued' || job.status === 'running';
   const percent = job.total > 0 ? Math.min(100, Math.round((job.processed / job.total) * 100)) : job.status === 'done' ? 100 : 0;
@@ -175,7 +180,7 @@ function ImportProgress({ job }: { job: Job }) {
     <section className="panel" aria-label="Import progress" data-status={job.status}>
       <div className="panel-head">
         <h2>
-          Import #{job.id}: {running ? (job.status === 'queued' ? 'waiting for a worker…' : 'importing…') : job.status === 'done' ? 'done' : 'failed'}
+          Import #{numberOf(job)}: {running ? (job.status === 'queued' ? 'waiting for a worker…' : 'importing…') : job.status === 'done' ? 'done' : 'failed'}
         </h2>
         <span className="muted small">
           {job.processed.toLocaleString()} of {job.total ? job.total.toLocaleString() : '?'} lines
