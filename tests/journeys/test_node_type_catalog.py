@@ -89,3 +89,11 @@ def test_the_canvas_unit_tests_read_the_servers_own_catalog(catalog):
     see it; `npm run gen:node-types` rewrites it when a node type changes."""
     fixture = Path(settings.BASE_DIR) / "frontend" / "src" / "lib" / "node-types.fixture.json"
     assert {row["type"]: row for row in json.loads(fixture.read_text())} == catalog
+
+
+def test_palette_hints_read_as_english(viewer_api):
+    message = next(t for t in viewer_api.get("/api/v1/node-types").json()["results"] if t["type"] == "message")
+    hints = {p["key"]: p["hint"] for p in message["presets"]}
+    assert (hints["email"], hints["sms"], hints["whatsapp"], hints["in_app"]) == (
+        "Send an Email message", "Send an SMS message", "Send a WhatsApp message", "Send an In-app message",
+    )

@@ -65,3 +65,10 @@ def test_logout_ends_the_session(workspace):
     client = login("owner@example.com", "pw-owner-123")
     assert client.post("/api/v1/auth/logout", HTTP_X_CSRFTOKEN=client.csrf).status_code == 204
     assert client.get("/api/v1/auth/me").status_code in (401, 403)
+
+
+def test_the_csrf_call_says_whether_a_session_is_signed_in_so_the_app_asks_me_only_then(workspace):
+    # Signed out, the app learns it here and never asks /auth/me (a 401 in the console).
+    assert APIClient().get("/api/v1/auth/csrf").json()["signed_in"] is False
+    client = login("owner@example.com", "pw-owner-123")
+    assert client.get("/api/v1/auth/csrf").json()["signed_in"] is True
