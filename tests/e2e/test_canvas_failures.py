@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from journeys.models import Enrollment, Journey
 
-from .test_canvas import account, count, node, sign_in  # noqa: F401  (fixtures and helpers)
+from .test_canvas import account, count, drop, node, sign_in  # noqa: F401  (fixtures and helpers)
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +92,7 @@ def test_an_edit_made_just_before_leaving_the_editor_is_saved(live_server_url, a
     title.fill("Spring welcome")
     # Away at once, well inside the autosave pause: the edit must not be dropped.
     page.get_by_label("Back to journeys").click()
-    expect(page.get_by_role("heading", name="Journeys")).to_be_visible()
+    expect(page.get_by_role("heading", name="Journeys", exact=True)).to_be_visible()
     deadline = time.monotonic() + 10
     while Journey.objects.unscoped().get(pk=journey_id).name != "Spring welcome":
         assert time.monotonic() < deadline, "the last edit was lost on leaving the editor"
@@ -101,7 +101,7 @@ def test_an_edit_made_just_before_leaving_the_editor_is_saved(live_server_url, a
 
 def _open(page, url: str, journey_id: int) -> None:
     sign_in(page, url)
-    expect(page.get_by_role("heading", name="Journeys")).to_be_visible()
+    expect(page.get_by_role("heading", name="Journeys", exact=True)).to_be_visible()
     page.goto(f"{url}/journeys/{journey_id}")
 
 
@@ -176,3 +176,43 @@ def test_problems_are_one_list_in_words_and_a_click_opens_the_field(
     page.keyboard.press("Control+v")
     expect(page.locator(".banner").filter(has_text="1 problem to fix")).to_be_visible()
     expect(page.get_by_role("button", name="1 issue")).to_be_visible()
+
+
+def test_quiet_details_no_401_before_sign_in_no_preview_of_nothing_and_segment_counts_shown(
+    live_server_url, account, browser_page  # noqa: F811
+):
+    page = browser_page
+    failed = []
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    previews = []
+    page.on("request", lambda r: "/messages/preview" in r.url and previews.append(r.url))
+
+    # Opening the app signed out asks nothing that answers 401.
+    page.goto(live_server_url + "/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert [f for f in failed if "/auth/me" in f] == []
+    sign_in(page, live_server_url)
+    expect(page.get_by_role("heading", name="Journeys", exact=True)).to_be_visible()
+
+    # A new, empty email step asks for no preview; once it has content, it does.
+    journey_id = _create(account, {"nodes": [_node("start", "start", 0, 0)], "edges": []}, name="Empty")
+    page.goto(f"{live_server_url}/journeys/{journey_id}")
+    drop(page, "email", 360, 260)
+    panel = page.get_by_test_id("node-panel")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_text("Write the message to see it here.")).to_be_visible()
+    page.wait_for_timeout(1500)
+    assert previews == []
+    assert [f for f in failed if "/messages/preview" in f] == []
+    panel.get_by_label("Subject").fill("Hello {{ customer.first_name }}")
+    panel.get_by_label("HTML body").fill("<p>Hi</p>")
+    expect(panel.get_by_test_id("preview")).to_contain_text("Hello Alex")
+    assert previews
+
+    # The segment list shows each segment's count without a click.
+    created = account.post("/segments", json={"name": "Everyone with email",
+                                              "condition": {"attribute": "email", "op": "exists"}})
+    assert created.status_code == 201, created.text
+    page.goto(f"{live_server_url}/audiences/segments")
+    row = page.get_by_role("table", name="Segments").locator("tr").filter(has_text="Everyone with email")
+    expect(row.locator("td.num")).to_have_text("3")
