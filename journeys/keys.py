@@ -31,3 +31,30 @@ def without_same_key(condition: Any) -> Any:
     if isinstance(condition, dict) and "same_key" in condition:
         return {k: v for k, v in condition.items() if k != "same_key"}
     return condition
+
+
+# A where clause that makes the facts load an event's properties (facts_for reads them only for
+# event names some clause filters on) when the real key filter is known only per enrollment.
+PROPERTIES_LOADER = {"property": "", "op": "exists"}
+
+
+def key_filter(prop: str, key: str) -> dict:
+    """The where clause an event must meet to carry `key` in `prop` (a numeric key also matches
+    the number, as key_of writes 7 as "7")."""
+    values: list = [key]
+    try:
+        number = float(key)
+    except ValueError:
+        number = None
+    if number is not None and number == number and abs(number) != float("inf"):
+        values.append(int(number) if number.is_integer() else number)
+    return {"property": prop, "op": "in", "value": values}
+
+
+def same_key_where(ctx, where: list | None) -> list | None:
+    """A node's `where` plus its enrollment's key filter (`same_key` in a keyed journey)."""
+    prop = entry_key_property(ctx.version.settings)
+    key = getattr(ctx.enrollment, "key", "")
+    if not prop or not key:
+        return where
+    return [*(where or []), key_filter(prop, key)]

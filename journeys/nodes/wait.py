@@ -28,6 +28,7 @@ from ..fields import (
     unknown_keys,
     where_errors,
 )
+from ..keys import same_key_where
 from .base import ConfigError, Next, NodeType, Result, Wait, register
 from .describe import DURATION, NEXT, WHERE, object_schema
 
@@ -62,6 +63,7 @@ class WaitNode(NodeType):
             "attribute": {"type": "string", "minLength": 1, "title": "Date attribute"},
             "event_property": {"type": "string", "minLength": 1, "title": "Date property of the trigger event"},
             "offset": {**SIGNED_DURATION, "title": "Offset from the date"},
+            "same_key": {"type": "boolean", "title": "Only events with this pass's key"},
         },
         ("mode",),
         oneOf=[
@@ -98,7 +100,10 @@ class WaitNode(NodeType):
     def validate(self, config: dict[str, Any], *, in_journey_settings: dict | None = None) -> list[ConfigError]:
         errors = unknown_keys(
             config,
-            {"mode", "duration", "time", "days", "event", "where", "timeout", "attribute", "event_property", "offset"},
+            {
+                "mode", "duration", "time", "days", "event", "where", "timeout", "attribute", "event_property",
+                "offset", "same_key",
+            },
         )
         mode = config.get("mode")
         if mode == "duration":
@@ -119,6 +124,8 @@ class WaitNode(NodeType):
             errors += event_name_errors(config.get("event"), "event")
             errors += where_errors(config.get("where"), "where")
             errors += duration_errors(config.get("timeout"), "timeout")
+            if config.get("same_key") is not None and not isinstance(config["same_key"], bool):
+                errors.append(ConfigError("same_key", "Must be true or false."))
         elif mode == "date":
             errors += _date_errors(config)
         else:
@@ -133,10 +140,13 @@ class WaitNode(NodeType):
             return Wait(until=ctx.now + timedelta(seconds=duration_seconds(ctx.config["duration"])))
         if mode == "until":
             return Wait(until=next_local_time(ctx.now, ctx.timezone, ctx.config["time"], ctx.config.get("days")))
+        where = ctx.config.get("where") or None
+        if ctx.config.get("same_key"):
+            where = same_key_where(ctx, where)
         return Wait(
             until=ctx.now + timedelta(seconds=duration_seconds(ctx.config["timeout"])),
             event=ctx.config["event"],
-            where=ctx.config.get("where") or None,
+            where=where,
         )
 
     def resume(self, ctx, wake) -> Result:
@@ -144,12 +154,8 @@ class WaitNode(NodeType):
         if date_mode and wake.kind == "signal" and (wake.payload or {}).get("profile"):
             return _date_wait(ctx)  # the profile changed: re-read the date
         if wake.kind not in ("timer", "event"):  # not ours (a stray signal): keep waiting
-            return Wait(
-                until=ctx.enrollment.wake_at,
-                event=ctx.config.get("event"),
-                where=ctx.config.get("where") or None,
-                data=ctx.wait_data,
-            )
+            wait = ctx.enrollment.wait or {}
+            return Wait(until=ctx.enrollment.wake_at, event=wait.get("event"), where=wait.get("where"), data=ctx.wait_data)
         if ctx.config.get("mode") == "event":
             return Next("event" if wake.kind == "event" else "timeout")
         return Next("next")

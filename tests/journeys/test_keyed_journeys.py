@@ -10,7 +10,7 @@ import pytest
 from journeys.models import Enrollment
 from journeys.settings_schema import settings_validate
 from tests.conftest import wait_for
-from tests.engine.helpers import chain, customers, node, published, send_events
+from tests.engine.helpers import chain, customers, edge, node, published, send_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LONG_WAIT = chain(node("start", "start"), node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}))
@@ -113,3 +113,34 @@ def test_messages_record_the_key_and_liquid_reads_it(workspace, celery_worker):
     open_carts(workspace, journey, shopper, "A", "B")
     sent = Message.objects.for_workspace(workspace).filter(journey_id=journey.pk)
     assert sorted((m.key, m.content["body"]) for m in sent) == [("A", "Cart A"), ("B", "Cart B")]
+
+
+def test_same_key_event_waits_and_branches_read_only_their_own_cart(workspace, celery_worker):
+    graph = {
+        "nodes": [
+            node("start", "start"),
+            node("viewed", "event_branch", {"event": "viewed_cart", "within": {"value": 1, "unit": "days"}, "same_key": True}),
+            node("w", "wait", {"mode": "event", "event": "purchase", "timeout": {"value": 1, "unit": "days"}, "same_key": True}),
+            node("bought", "exit"),
+            node("never_viewed", "exit"),
+        ],
+        "edges": [
+            edge("start", "next", "viewed"),
+            edge("viewed", "yes", "w"),
+            edge("viewed", "no", "never_viewed"),
+            edge("w", "event", "bought"),
+        ],
+    }
+    journey = published(workspace, graph, {**CART_SETTINGS, "exit_conditions": []}, name="Cart recovery")
+    (shopper,) = customers(workspace, 1)
+    send_events(workspace, *({"customer_id": shopper.external_id, "name": "viewed_cart", "properties": {"cart_id": k}} for k in (1, "B")))
+    send_events(
+        workspace,
+        *({"customer_id": shopper.external_id, "name": "cart_updated", "properties": {"cart_id": k}} for k in ("1", "B", "C")),
+    )
+    rows = Enrollment.objects.for_workspace(workspace).filter(journey=journey)
+    wait_for(lambda: dict(rows.values_list("key", "node_id")) == {"1": "w", "B": "w", "C": "never_viewed"}, timeout=20)
+
+    send_events(workspace, {"customer_id": shopper.external_id, "name": "purchase", "properties": {"cart_id": 1}})
+    wait_for(lambda: dict(rows.values_list("key", "state")) == {"1": "completed", "B": "waiting", "C": "completed"}, timeout=20)
+    assert rows.get(key="1").node_id == "bought"
