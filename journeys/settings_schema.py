@@ -175,7 +175,9 @@ def _goal_errors(goals: Any) -> list[ConfigError]:
     for i, goal in enumerate(goals):
         if not isinstance(goal, dict):
             continue
-        errors += unknown_keys(goal, {"id", "name", "condition", "exit", "window", "value"}, f"{f}.{i}")
+        errors += unknown_keys(goal, {"id", "name", "condition", "exit", "window", "value", "same_key"}, f"{f}.{i}")
+        if "same_key" in goal and not isinstance(goal["same_key"], bool):
+            errors.append(ConfigError(f"{f}.{i}.same_key", "Must be true or false."))
         if not nonempty_str(goal.get("name")):
             errors.append(ConfigError(f"{f}.{i}.name", "A goal needs a name."))
         errors += condition_errors(goal.get("condition"), f"{f}.{i}.condition")

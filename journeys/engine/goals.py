@@ -4,6 +4,7 @@ that already completed or exited (found by one set-based query over their open w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from audiences.conditions import (
 )
 from audiences.models import Customer, Event
 
+from ..keys import key_of
 from ..models import Enrollment, StepEvent
 from .rows import raw_cursor, write_steps
 from .versions import compiled_version
@@ -68,6 +70,18 @@ def event_value(goal: dict, properties: dict | None) -> float:
     except ValueError:
         return 0.0
     return number if math.isfinite(number) else 0.0
+
+
+def keyed_facts(facts: CustomerFacts, prop: str, key: str) -> CustomerFacts:
+    """The facts with only the events whose key property is this pass's key (same_key)."""
+    return dataclasses.replace(facts, events=[ev for ev in facts.events if key_of(ev.properties, prop) == key])
+
+
+def goal_facts(goal: dict, facts: CustomerFacts, version, key: str) -> CustomerFacts:
+    """The facts a goal reads: a same_key goal of a keyed journey sees only its pass's events."""
+    if goal.get("same_key") is True and version.key_property:
+        return keyed_facts(facts, version.key_property, key)
+    return facts
 
 
 def first_conversion(goal: dict, facts: CustomerFacts, *, entered_at: datetime,
@@ -189,14 +203,15 @@ def finished_goals_convert(*, workspace_id: int, now: datetime, event_ids: list[
                 workspace_id=workspace_id,
                 customers=[customers[c] for c in {e.customer_id for e in members}],
                 conditions=[g["condition"] for g in version.goals if isinstance(g.get("condition"), dict)]
-                + value_clauses(version.goals),
+                + value_clauses(version.goals) + version.key_loaders(),
             )
             for e in members:
                 reached = {g.get("id") for g in e.goals or []}
                 for goal in version.goals:
                     if goal.get("id") in reached:
                         continue
-                    hit = first_conversion(goal, facts[e.customer_id], entered_at=e.entered_at, now=now)
+                    hit = first_conversion(goal, goal_facts(goal, facts[e.customer_id], version, e.key),
+                                           entered_at=e.entered_at, now=now)
                     if hit is None:
                         continue
                     at, value = hit

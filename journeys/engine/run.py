@@ -4,7 +4,6 @@ queues follow-ups and runs side effects."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,13 +19,12 @@ from audiences.models import Customer
 from workspaces.models import Workspace
 
 from .. import dispatch
-from ..keys import key_of
 from ..models import Enrollment, StepEvent
 from ..nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get_node_type
 from ..timers import timers_update
 from . import rows
 from .context import StepContext, Wake
-from .goals import first_conversion
+from .goals import first_conversion, goal_facts, keyed_facts
 from .rows import AnyEnrollment, CustomerPatch, customer_from_row
 from .versions import CompiledVersion, compiled_version
 
@@ -79,11 +77,6 @@ class FactsGroup:
         if customer_id not in self.loaded:
             self.loaded.update(self._load([self.customers[customer_id]]))
         return self.loaded[customer_id]
-
-
-def _keyed(facts, prop: str, key: str):
-    """The facts with only the events whose key property is this pass's key (same_key)."""
-    return dataclasses.replace(facts, events=[ev for ev in facts.events if key_of(ev.properties, prop) == key])
 
 
 # ---- One run over a batch -------------------------------------------------------------------
@@ -232,14 +225,14 @@ class Run:
             return True
         facts = self.facts_group(e, version).get(e.customer_id)
         for condition, same_key in zip(version.exit_conditions, version.same_key_exits, strict=True):
-            if evaluate(condition, _keyed(facts, version.key_property, e.key) if same_key else facts, now=self.now):
+            if evaluate(condition, keyed_facts(facts, version.key_property, e.key) if same_key else facts, now=self.now):
                 self.exit(e, "exit_condition")
                 return False
         reached = {g.get("id") for g in e.goals or []}
         for goal in version.goals:
             if goal.get("id") in reached:
                 continue
-            hit = first_conversion(goal, facts, entered_at=e.entered_at, now=self.now)
+            hit = first_conversion(goal, goal_facts(goal, facts, version, e.key), entered_at=e.entered_at, now=self.now)
             if hit is not None:
                 at, value = hit
                 e.goals = [*(e.goals or []), {"id": goal["id"], "at": at.isoformat(), "value": value}]

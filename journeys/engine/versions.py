@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audiences.conditions import event_clauses
+
 from ..graph import START
 from ..keys import entry_key_property, without_same_key
 from ..models import JourneyVersion
@@ -58,15 +60,18 @@ class CompiledVersion:
         keyed = self.key_property is not None
         return [keyed and isinstance(c, dict) and c.get("same_key") is True for c in self.settings.get("exit_conditions") or []]
 
-    def _key_loaders(self) -> list[dict]:
-        """Same-key exit conditions with a filter on the key property, so the facts load those
-        events' properties (facts_for reads properties only for events a clause filters on)."""
+    def key_loaders(self) -> list[dict]:
+        """A clause filtering on the key property for each event a same_key exit condition or
+        goal counts, so the facts load those events' properties (facts_for reads properties only
+        for events a clause filters on)."""
+        if self.key_property is None:
+            return []
+        names = {c["event"] for c, same in zip(self.exit_conditions, self.same_key_exits, strict=True) if same}
+        for goal in self.goals:
+            if goal.get("same_key") is True and isinstance(goal.get("condition"), dict):
+                names |= {clause["event"] for clause in event_clauses(goal["condition"])}
         where = [{"property": self.key_property, "op": "exists"}]
-        return [
-            {"event": c["event"], "where": where}
-            for c, same in zip(self.exit_conditions, self.same_key_exits, strict=True)
-            if same
-        ]
+        return [{"event": name, "where": where} for name in sorted(names)]
 
     @property
     def goals(self) -> list[dict]:
@@ -77,7 +82,7 @@ class CompiledVersion:
         type says its config evaluates: NodeType.conditions), so facts load once for all of them."""
         from .goals import value_clauses  # goals imports this module
 
-        found = [*self.exit_conditions, *self._key_loaders(), *(g.get("condition") for g in self.goals),
+        found = [*self.exit_conditions, *self.key_loaders(), *(g.get("condition") for g in self.goals),
                  *value_clauses(self.goals)]
         for node in self.nodes.values():
             node_type = get_node_type(node.get("type"))

@@ -144,3 +144,14 @@ def test_same_key_event_waits_and_branches_read_only_their_own_cart(workspace, c
     send_events(workspace, {"customer_id": shopper.external_id, "name": "purchase", "properties": {"cart_id": 1}})
     wait_for(lambda: dict(rows.values_list("key", "state")) == {"1": "completed", "B": "waiting", "C": "completed"}, timeout=20)
     assert rows.get(key="1").node_id == "bought"
+
+
+def test_a_same_key_goal_converts_only_the_pass_of_its_cart(workspace, celery_worker):
+    goal = {"id": "bought", "name": "Bought", "condition": {"event": "purchase"}, "same_key": True}
+    journey = published(workspace, LONG_WAIT, {**CART_SETTINGS, "exit_conditions": [], "goals": [goal]}, name="Cart recovery")
+    (shopper,) = customers(workspace, 1)
+    open_carts(workspace, journey, shopper, "A", "B")
+    send_events(workspace, {"customer_id": shopper.external_id, "name": "purchase", "properties": {"cart_id": "B"}})
+    rows = Enrollment.objects.for_workspace(workspace).filter(journey=journey)
+    wait_for(lambda: [g["id"] for g in rows.get(key="B").goals] == ["bought"], timeout=20)
+    assert rows.get(key="A").goals == []
