@@ -65,6 +65,14 @@ def bounded_run():
     assert cpu < MAX_RENDER_SECONDS + 0.5, f"{cpu:.1f} s of CPU"
 
 
+def _preview(api, text: str):
+    return api.post(
+        "/api/v1/messages/preview",
+        {"channel": "sms", "attributes": {}, "content": {"text": text}},
+        format="json",
+    )
+
+
 @pytest.mark.parametrize("template", EXHAUSTING.values(), ids=EXHAUSTING.keys())
 def test_one_filter_call_cannot_exhaust_the_process(template):
     with bounded_run(), pytest.raises(RenderError, match="more than"):
@@ -74,12 +82,9 @@ def test_one_filter_call_cannot_exhaust_the_process(template):
 @pytest.mark.django_db
 @pytest.mark.parametrize("template", EXHAUSTING.values(), ids=EXHAUSTING.keys())
 def test_message_preview_answers_400_for_exhausting_templates(api, template):
+    assert _preview(api, "hi {{ customer.name }}").status_code == 200  # the process's first-request setup
     with bounded_run():
-        response = api.post(
-            "/api/v1/messages/preview",
-            {"channel": "sms", "attributes": {}, "content": {"text": template}},
-            format="json",
-        )
+        response = _preview(api, template)
     assert response.status_code == 400, response.content
     assert "more than" in response.json()["error"]["details"]["content"]["text"][0]
 
@@ -98,12 +103,9 @@ COSTLY_TO_PARSE = {
 @pytest.mark.django_db
 @pytest.mark.parametrize(("template", "problem"), COSTLY_TO_PARSE.values(), ids=COSTLY_TO_PARSE.keys())
 def test_message_preview_refuses_templates_too_costly_to_parse(api, template, problem):
+    assert _preview(api, "hi {{ customer.name }}").status_code == 200  # the process's first-request setup
     with bounded_run():
-        response = api.post(
-            "/api/v1/messages/preview",
-            {"channel": "sms", "attributes": {}, "content": {"text": template}},
-            format="json",
-        )
+        response = _preview(api, template)
     assert response.status_code == 400, response.content
     assert problem in response.json()["error"]["details"]["content"]["text"][0]
 
@@ -180,6 +182,7 @@ def test_update_profile_values_render_in_the_sandbox(api, workspace, template):
 def test_update_profile_fails_exhausting_templates_within_bounds(api, workspace, template):
     """The engine's path (simulate runs the same executors): the enrollment fails with the
     limit as its reason, the profile is unchanged, and the process stays within bounds."""
+    assert _simulate_profile_update(api, workspace, "{{ 'new' }}")["state"] == "completed"  # setup
     with bounded_run():
         result = _simulate_profile_update(api, workspace, template)
     assert result["state"] == "failed", result["state"]
