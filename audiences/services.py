@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from workspaces.errors import ServiceValidationError
 from workspaces.models import Workspace
 from workspaces.parsers import MAX_DEPTH, json_problem, text_problem
 
@@ -47,14 +48,6 @@ CUSTOMER_FIELDS = {
     "external_id", "email", "phone", "timezone", "locale", "attributes", "tags", "push_tokens", "unsubscribed",
     "subscriptions",
 }
-
-
-class ServiceValidationError(ValueError):
-    """Input the service refuses; `details` maps field → messages (the API's 400 body)."""
-
-    def __init__(self, details: dict[str, list[str]]):
-        super().__init__("; ".join(f"{k}: {', '.join(v)}" for k, v in details.items()))
-        self.details = details
 
 
 def _on_commit_customers_changed(workspace_id: int, ids: list[int]) -> None:

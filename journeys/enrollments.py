@@ -3,6 +3,8 @@ insert every entry path uses; removal from a journey."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -14,7 +16,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from audiences.conditions import customers_matching, duration_timedelta
-from audiences.models import Customer, ListMember
+from audiences.models import Customer, CustomerList, ListMember, Segment
+from workspaces.errors import Conflict, ServiceValidationError
 
 from .dispatch import BATCH_SIZE, advance_enqueue, after_commit
 from .engine import advance, compiled_version, raw_cursor, stable_bucket
@@ -292,24 +295,19 @@ def _customer_ids_for(*, workspace_id: int, external_ids: list[str]) -> list[int
 
 
 def _csv_external_ids(upload) -> list[str]:
-    import csv
-    import io
-
-    from rest_framework.exceptions import ValidationError
-
     try:
         text = io.TextIOWrapper(upload.file if hasattr(upload, "file") else upload, encoding="utf-8-sig")
         reader = csv.DictReader(text)
         column = next((c for c in CSV_ID_COLUMNS if c in (reader.fieldnames or [])), None)
         if column is None:
-            raise ValidationError({"file": ["The CSV needs an external_id (or customerId) column."]})
+            raise ServiceValidationError({"file": ["The CSV needs an external_id (or customerId) column."]})
         ids = [row[column].strip() for row in reader if (row.get(column) or "").strip()]
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise ValidationError({"file": [f"Not a readable UTF-8 CSV file: {exc}"]}) from exc
+        raise ServiceValidationError({"file": [f"Not a readable UTF-8 CSV file: {exc}"]}) from exc
     if len(ids) > MAX_API_CUSTOMER_IDS:
-        raise ValidationError({"file": [f"At most {MAX_API_CUSTOMER_IDS} customers per upload."]})
+        raise ServiceValidationError({"file": [f"At most {MAX_API_CUSTOMER_IDS} customers per upload."]})
     if any("\x00" in x for x in ids):  # PostgreSQL text cannot hold it (a 500 otherwise)
-        raise ValidationError({"file": ["An external_id contains a NUL character."]})
+        raise ServiceValidationError({"file": ["An external_id contains a NUL character."]})
     return ids
 
 
@@ -319,11 +317,6 @@ def enrollments_request(
 ) -> EnrollResult:
     """The API's manual enrollment: external ids, a list, a segment, everyone or a CSV of ids.
     409 unless the journey is active; a list or segment of another workspace is a 400."""
-    from rest_framework.exceptions import ValidationError
-
-    from audiences.models import CustomerList, Segment
-    from workspaces.errors import Conflict
-
     if journey.status != Journey.Status.ACTIVE:
         raise Conflict(f"The journey is {journey.status}; customers can only enter an active journey.")
     workspace_id = journey.workspace_id
@@ -336,18 +329,18 @@ def enrollments_request(
         return result
     if list_id is not None:
         if not CustomerList.objects.for_workspace(workspace_id).filter(pk=list_id).exists():
-            raise ValidationError({"list_id": [f"No list with id {list_id} in this workspace."]})
+            raise ServiceValidationError({"list_id": [f"No list with id {list_id} in this workspace."]})
         ids = ListMember.objects.for_workspace(workspace_id).filter(customer_list_id=list_id)
         return enroll_in_chunks(journey=journey, customer_ids=list(ids.values_list("customer_id", flat=True)))
     if segment_id is not None:
         if not Segment.objects.for_workspace(workspace_id).filter(pk=segment_id).exists():
-            raise ValidationError({"segment_id": [f"No segment with id {segment_id} in this workspace."]})
+            raise ServiceValidationError({"segment_id": [f"No segment with id {segment_id} in this workspace."]})
         ids = customers_matching(workspace_id=workspace_id, condition={"segment": segment_id})
         return enroll_in_chunks(journey=journey, customer_ids=list(ids.values_list("id", flat=True)))
     if all_customers:
         ids = Customer.objects.for_workspace(workspace_id).values_list("id", flat=True)
         return enroll_in_chunks(journey=journey, customer_ids=list(ids))
-    raise ValidationError({"customer_ids": ['Give one of "customer_ids", "list_id", "segment_id", "all": true or a CSV file.']})
+    raise ServiceValidationError({"customer_ids": ['Give one of "customer_ids", "list_id", "segment_id", "all": true or a CSV file.']})
 
 
 # ---- Reads ------------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ call one service or selector, and render; the rules are in ../services.py and ..
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from django.db.models import Count, OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -18,15 +16,6 @@ from workspaces.viewsets import WorkspaceAPIView, WorkspaceViewSet
 from .. import selectors, services
 from ..models import Customer, CustomerList, ImportJob, Segment
 from . import serializers as s
-
-
-@contextmanager
-def service_errors():
-    """A service's refusal is the API's 400, with the fields it named."""
-    try:
-        yield
-    except services.ServiceValidationError as exc:
-        raise exceptions.ValidationError(exc.details) from exc
 
 
 def _object_arg(workspace, model, raw, field: str):
@@ -99,14 +88,12 @@ class CustomerViewSet(mixins.RetrieveModelMixin, WorkspaceViewSet):
 
     @extend_schema(request=s.CustomersUpsertSerializer, responses={200: s.CustomersUpsertResultSerializer})
     def create(self, request):
-        with service_errors():
-            result = services.customers_upsert(workspace=self.workspace, customers=_batch_body(request, "customers"))
+        result = services.customers_upsert(workspace=self.workspace, customers=_batch_body(request, "customers"))
         return Response({"created": result.created, "updated": result.updated, "errors": result.errors})
 
     @extend_schema(request=s.CustomerPatchSerializer, responses={200: s.CustomerSerializer})
     def partial_update(self, request, external_id=None):
-        with service_errors():
-            customer = services.customer_update(workspace=self.workspace, customer=self.get_object(), data=request.data)
+        customer = services.customer_update(workspace=self.workspace, customer=self.get_object(), data=request.data)
         return Response(s.CustomerSerializer(customer).data)
 
     @extend_schema(responses={204: None})
@@ -163,8 +150,7 @@ class EventIngestView(WorkspaceAPIView):
 
     @extend_schema(request=s.EventsIngestSerializer, responses={202: s.EventsIngestResultSerializer})
     def post(self, request):
-        with service_errors():
-            result = services.events_ingest(workspace=self.workspace, events=_batch_body(request, "events"))
+        result = services.events_ingest(workspace=self.workspace, events=_batch_body(request, "events"))
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates, "errors": result.errors},
             status=status.HTTP_202_ACCEPTED,
@@ -180,18 +166,16 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
     @extend_schema(request=s.SegmentInSerializer, responses={201: s.SegmentSerializer})
     def create(self, request):
         data = request.data if isinstance(request.data, dict) else {}
-        with service_errors():
-            segment = services.segment_create(workspace=self.workspace, name=data.get("name"), condition=data.get("condition"))
+        segment = services.segment_create(workspace=self.workspace, name=data.get("name"), condition=data.get("condition"))
         return Response(s.SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.SegmentInSerializer, responses={200: s.SegmentSerializer})
     def update(self, request, pk=None):
         segment = self.get_object()
         data = request.data if isinstance(request.data, dict) else {}
-        with service_errors():
-            segment = services.segment_update(
-                workspace=self.workspace, segment=segment, name=data.get("name"), condition=data.get("condition")
-            )
+        segment = services.segment_update(
+            workspace=self.workspace, segment=segment, name=data.get("name"), condition=data.get("condition")
+        )
         return Response(s.SegmentSerializer(segment).data)
 
     @extend_schema(responses={204: None})
@@ -209,8 +193,7 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
     @action(detail=False, methods=["post"], url_path="preview", url_name="preview")
     def preview(self, request):
         condition = _body(request, "condition")
-        with service_errors():
-            services.condition_check(workspace=self.workspace, condition=condition)
+        services.condition_check(workspace=self.workspace, condition=condition)
         count, sample = selectors.segment_preview(workspace=self.workspace, condition=condition)
         return Response({"count": count, "sample": s.CustomerSerializer(sample, many=True).data})
 
@@ -227,8 +210,7 @@ class CustomerListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Work
     @extend_schema(request=s.ListInSerializer, responses={201: s.CustomerListSerializer})
     def create(self, request):
         data = request.data if isinstance(request.data, dict) else {}
-        with service_errors():
-            customer_list = services.list_create(workspace=self.workspace, name=data.get("name"))
+        customer_list = services.list_create(workspace=self.workspace, name=data.get("name"))
         customer_list.member_count = 0
         return Response(s.CustomerListSerializer(customer_list).data, status=status.HTTP_201_CREATED)
 
@@ -246,18 +228,17 @@ class CustomerListViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Work
     @action(detail=True, methods=["put", "delete"], url_path="members", url_name="members")
     def members(self, request, pk=None):
         customer_list = self.get_object()
-        with service_errors():
-            if request.method == "DELETE":
-                removed = services.list_members_remove(
-                    workspace=self.workspace, customer_list=customer_list, customer_ids=_body(request, "customer_ids")
-                )
-                return Response({"removed": removed})
-            upload = request.FILES.get("file") if hasattr(request, "FILES") else None
-            if upload is not None:
-                result = services.list_members_add_csv(workspace=self.workspace, customer_list=customer_list, file=upload)
-            else:
-                result = services.list_members_add(
-                    workspace=self.workspace, customer_list=customer_list, customer_ids=_body(request, "customer_ids")
-                )
+        if request.method == "DELETE":
+            removed = services.list_members_remove(
+                workspace=self.workspace, customer_list=customer_list, customer_ids=_body(request, "customer_ids")
+            )
+            return Response({"removed": removed})
+        upload = request.FILES.get("file") if hasattr(request, "FILES") else None
+        if upload is not None:
+            result = services.list_members_add_csv(workspace=self.workspace, customer_list=customer_list, file=upload)
+        else:
+            result = services.list_members_add(
+                workspace=self.workspace, customer_list=customer_list, customer_ids=_body(request, "customer_ids")
+            )
         return Response({"added": result.added, "already": result.already, "not_found": result.not_found[:1000]})
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
 
+from workspaces.errors import ServiceValidationError
 from workspaces.models import Workspace
 
 from ..crypto import credentials_decrypt, credentials_encrypt
@@ -56,7 +56,7 @@ def channel_create(
     credentials = credentials or {}
     errors = _config_errors(channel, provider, credentials, settings)
     if errors:
-        raise ValidationError(errors)
+        raise ServiceValidationError(errors)
     credentials, settings = PROVIDERS[provider].config_complete(credentials, settings or {})
     first = not ChannelConfig.objects.for_workspace(workspace).filter(channel=channel).exists()
     config = ChannelConfig(
@@ -94,11 +94,11 @@ def channel_update(
     )
     if credentials is None:
         if provider != config.provider:
-            raise ValidationError({"credentials": ["Changing the provider needs its credentials."]})
+            raise ServiceValidationError({"credentials": ["Changing the provider needs its credentials."]})
         credentials = credentials_decrypt(config.credentials_encrypted)
     errors = _config_errors(config.channel, provider, credentials, settings)
     if errors:
-        raise ValidationError(errors)
+        raise ServiceValidationError(errors)
     credentials, settings = PROVIDERS[provider].config_complete(credentials, settings or {})
     config.name = name
     config.provider = provider

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.exceptions import ValidationError
-
 from audiences.models import Customer
+from workspaces.errors import ServiceValidationError
 from workspaces.models import Workspace
 
 from .. import kakao, locales, rendering
@@ -18,7 +17,7 @@ from .sending import messages_send
 
 def _raise_render(problems: list[tuple[str, str]]) -> None:
     if problems:
-        raise ValidationError({"content": {f or "content": [m] for f, m in problems}})
+        raise ServiceValidationError({"content": {f or "content": [m] for f, m in problems}})
 
 
 def content_render_checked(
@@ -36,7 +35,7 @@ def content_render_checked(
     try:
         rendered = rendering.content_render(channel, content, context)
     except rendering.RenderError as exc:
-        raise ValidationError({"content": {exc.field: [exc.message]}}) from exc
+        raise ServiceValidationError({"content": {exc.field: [exc.message]}}) from exc
     _raise_render(rendering.rendered_errors(channel, rendered, workspace_settings))
     return with_metadata(channel, rendered)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+
+from workspaces.errors import ServiceValidationError
 
 from ..models import DeliveryEvent, Message
 
@@ -63,7 +64,7 @@ def message_receipt(
     """Records a delivery receipt: the status's timestamp (and those it implies), the status if
     it moves forward, a DeliveryEvent; then wakes an enrollment waiting for it."""
     if status not in RECEIPT_STATUSES:
-        raise ValidationError({"status": [f"Must be one of {', '.join(RECEIPT_STATUSES)}."]})
+        raise ServiceValidationError({"status": [f"Must be one of {', '.join(RECEIPT_STATUSES)}."]})
     at = at or timezone.now()
     with transaction.atomic():
         message = (
