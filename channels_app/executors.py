@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 
+import templating
 from journeys.fields import duration_seconds
 from journeys.models import JourneyVersion
 from journeys.nodes.base import Next, Result, Wait
 from workspaces.models import Workspace
 
-from . import rendering, services
+from . import services
 from .models import Message, WebhookCall
 
 # A send not confirmed within this long is looked at again (a lost task or signal): re-enqueued
@@ -143,16 +144,16 @@ def webhook_execute(ctx) -> Result:
     try:
         request = {
             "method": config.get("method", "POST"),
-            "url": rendering.render_string(config["url"], context, field="url"),
-            "headers": rendering.render_value(
+            "url": templating.render_string(config["url"], context, field="url"),
+            "headers": templating.render_value(
                 config.get("headers") or {}, context, field="headers"
             ),
-            "body": rendering.render_value(config.get("body"), context, field="body"),
+            "body": templating.render_value(config.get("body"), context, field="body"),
             "timeout_seconds": float(config.get("timeout_seconds") or 10),
             "retries": int(config.get("retries") if config.get("retries") is not None else 2),
             "save_as": config.get("save_as") or "",
         }
-    except rendering.RenderError as exc:
+    except templating.RenderError as exc:
         ctx.note(reason="render_error", error=exc.message, field=exc.field)
         return Next("failed")
     if ctx.simulate:

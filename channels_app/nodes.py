@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import templating
 from audiences.topics import TOPIC_KEY_RE, topic_get
 from journeys.experiments import experiment_node_register
 from journeys.fields import (
@@ -321,7 +322,7 @@ experiment_node_register("message", arms="variants", counts=_variant_experiment_
 
 
 def _static_url_error(url: str) -> str | None:
-    if rendering.has_liquid(url):
+    if templating.has_liquid(url):
         return None  # checked again after rendering, by the outbound guard
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -373,7 +374,7 @@ class WebhookNode(NodeType):
         url = config.get("url")
         if not nonempty_str(url):
             errors.append(ConfigError("url", "A URL is required."))
-        elif problem := (rendering.template_error(url) or _static_url_error(url)):
+        elif problem := (templating.template_error(url) or _static_url_error(url)):
             errors.append(ConfigError("url", problem))
         headers = config.get("headers")
         if headers is not None:
@@ -392,11 +393,11 @@ class WebhookNode(NodeType):
                 )
             else:
                 errors += [
-                    ConfigError(f, m) for f, m in rendering.template_errors_in(headers, "headers")
+                    ConfigError(f, m) for f, m in templating.template_errors_in(headers, "headers")
                 ]
         body = config.get("body")
         if body is not None:
-            errors += [ConfigError(f, m) for f, m in rendering.template_errors_in(body, "body")]
+            errors += [ConfigError(f, m) for f, m in templating.template_errors_in(body, "body")]
         timeout = config.get("timeout_seconds")
         if timeout is not None and (
             not is_number(timeout) or not 0 < timeout <= MAX_WEBHOOK_TIMEOUT

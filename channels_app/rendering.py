@@ -7,11 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# channels_app reaches the Liquid layer through this module (rendering.render_string, …).
-from templating import (  # noqa: F401
-    RenderError,
+from templating import (
     has_liquid,
-    liquid_context,
     render_string,
     render_value,
     template_error,

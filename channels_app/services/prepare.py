@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import templating
 from audiences.models import Customer
 from journeys.engine import stable_bucket
 from journeys.experiments import experiment_winner
@@ -122,7 +123,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
     channel = config["channel"]
     category = config.get("category") or consent.MARKETING
     topic_key = config.get("topic") or ""
-    context = rendering.liquid_context(
+    context = templating.liquid_context(
         customer=customer,
         event=step.event,
         journey={"id": step.journey_id, "name": step.journey_name},
@@ -139,7 +140,7 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
     try:
         rendered = rendering.content_render(channel, content, context)
         render_problems = rendering.rendered_errors(channel, rendered, workspace.settings)
-    except rendering.RenderError as exc:
+    except templating.RenderError as exc:
         rendered, render_problems = {}, [(exc.field, exc.message)]
     rendered = with_metadata(channel, rendered)
     if step.enrollment_id is not None and not step.simulate:

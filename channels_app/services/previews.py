@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import templating
 from audiences.models import Customer
 from workspaces.errors import ServiceValidationError
 from workspaces.models import Workspace
@@ -34,7 +35,7 @@ def content_render_checked(
     _, content = locales.content_for_locale(channel, content, locale)
     try:
         rendered = rendering.content_render(channel, content, context)
-    except rendering.RenderError as exc:
+    except templating.RenderError as exc:
         raise ServiceValidationError({"content": {exc.field: [exc.message]}}) from exc
     _raise_render(rendering.rendered_errors(channel, rendered, workspace_settings))
     return with_metadata(channel, rendered)
@@ -58,7 +59,7 @@ def message_preview(
 ) -> dict:
     """The content as `customer` (or `attributes`) would get it, in `locale` when given, else
     in the customer's own locale (attributes' `locale` for a preview without a customer)."""
-    context = rendering.liquid_context(
+    context = templating.liquid_context(
         customer=customer if customer is not None else (attributes or {})
     )
     context.update(link_variables(None, workspace))  # sample links: no message to sign for
@@ -82,7 +83,7 @@ def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Messag
     rendered = content_render_checked(
         channel=config.channel,
         content=content,
-        context=rendering.liquid_context(customer={}),
+        context=templating.liquid_context(customer={}),
         workspace_settings=workspace.settings,
     )
     targets: list = [to]
