@@ -3,30 +3,16 @@
 // once, right after creation; the API never returns it again.
 import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
 
-import { api, ApiError, errorMessage, ok, type Schemas } from '../api/client';
+import { api, errorMessage, ok, type Schemas } from '../api/client';
 import { Badge, Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../components/ui';
 import { useSession } from '../session';
+import { type FieldErrors, fieldErrors } from './settings/fieldErrors';
 import MembersPanel from './settings/MembersPanel';
+import TopicsPanel from './settings/TopicsPanel';
 
 type ApiKey = Schemas['ApiKey'];
 type Role = Schemas['RoleEnum'];
 type Workspace = Schemas['Workspace'];
-type FieldErrors = Record<string, string[]>;
-
-/** The error body's `details` as dotted field → messages (`settings.push_title_max`), so each
- * message lands under its own input; anything else becomes a form-level message. */
-function fieldErrors(e: unknown): FieldErrors {
-  if (!(e instanceof ApiError) || Object.keys(e.details).length === 0) return { form: [errorMessage(e)] };
-  const out: FieldErrors = {};
-  const walk = (value: unknown, path: string) => {
-    if (Array.isArray(value)) out[path || 'form'] = value.map(String);
-    else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) walk(v, k === 'non_field_errors' ? path : path ? `${path}.${k}` : k);
-    } else out[path || 'form'] = [String(value)];
-  };
-  walk(e.details, '');
-  return out;
-}
 
 export default function SettingsPage() {
   const { workspace } = useSession();
@@ -38,6 +24,7 @@ export default function SettingsPage() {
       </header>
       <WorkspacePanel isOwner={isOwner} />
       <MembersPanel isOwner={isOwner} />
+      <TopicsPanel canEdit={workspace.role !== 'viewer'} />
       {isOwner ? (
         <ApiKeys />
       ) : (
