@@ -86,7 +86,14 @@ ABANDONED_CART = {
 SETTINGS = {
     "entry": {"type": "event", "events": [{"name": "cart_abandoned"}]},
     "re_entry": {"policy": "never"},
-    "goals": [{"id": "purchased", "name": "Purchased", "condition": {"event": "purchase"}}],
+    "goals": [
+        {
+            "id": "purchased",
+            "name": "Purchased",
+            "condition": {"event": "purchase"},
+            "value": {"property": "amount"},
+        }
+    ],
     "holdout": {"percent": 20},
 }
 
@@ -102,9 +109,8 @@ def wait_until(predicate, timeout=60.0, interval=0.5):
         time.sleep(interval)
 
 
-@pytest.fixture
-def ran_journey(live_server_url, sandbox_channels):
-    """An abandoned-cart journey that has run for CUSTOMERS customers, with receipts posted."""
+def _acme_shop(live_server_url, sandbox_channels):
+    """The ops person's workspace, an API client for it and sandboxed channels."""
     user = User.objects.create_user("ops@example.com", PASSWORD)
     workspace = workspace_create(name="Acme Shop", owner=user)
     _, key = api_key_create(workspace=workspace, name="e2e backend")
@@ -112,6 +118,13 @@ def ran_journey(live_server_url, sandbox_channels):
         base_url=f"{live_server_url}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30
     )
     sandbox_channels(api, from_email="shop@acme.test")
+    return workspace, api
+
+
+@pytest.fixture
+def ran_journey(live_server_url, sandbox_channels):
+    """An abandoned-cart journey that has run for CUSTOMERS customers, with receipts posted."""
+    workspace, api = _acme_shop(live_server_url, sandbox_channels)
     people = [
         {
             "external_id": f"cust-{i:02d}",
@@ -136,7 +149,10 @@ def ran_journey(live_server_url, sandbox_channels):
 
     def buy_when_waiting():
         for who in list(pending):
-            if api.get(f"/journeys/{journey['id']}/enrollments/{who}").json().get("node_id") == "buy":
+            if (
+                api.get(f"/journeys/{journey['id']}/enrollments/{who}").json().get("node_id")
+                == "buy"
+            ):
                 purchase = {"customer_id": who, "name": "purchase", "properties": {"amount": 80}}
                 assert api.post("/events", json={"events": [purchase]}).status_code == 202
                 pending.remove(who)
@@ -244,6 +260,17 @@ def test_dashboard_shows_the_api_numbers_and_exports(
         else f"{'+' if holdout['uplift']['absolute'] >= 0 else ''}{holdout['uplift']['absolute'] * 100:.1f} pts"
     )
     expect(page.locator('[data-stat="uplift"] strong')).to_have_text(uplift)
+    # Revenue: the buyers' purchase amounts, in the summary row and on the goal's row.
+    assert summary["revenue"] == 80 * summary["goals"]["purchased"]["conversions"] > 0
+    expect(stat(page, "revenue")).to_have_text(f"{summary['revenue']:,.2f}")
+    goal_row = page.locator('table[aria-label="Goals"] tr[data-goal="purchased"]')
+    expect(goal_row.locator("td").nth(0)).to_have_text("Purchased")
+    expect(goal_row.locator('[data-col="conversions"]')).to_have_text(
+        str(summary["goals"]["purchased"]["conversions"])
+    )
+    expect(goal_row.locator('[data-col="revenue"]')).to_have_text(
+        f"{summary['goals']['purchased']['revenue']:,.2f}"
+    )
     # The email receipts posted above show in the per-channel row.
     email_row = page.locator('table[aria-label="Channels"] tr[data-channel="email"]')
     expect(email_row.locator('[data-col="delivered"]')).to_have_text("8")
@@ -389,3 +416,179 @@ def test_customer_page_shows_events_journey_timeline_and_messages(
     expect(table.locator("tbody tr")).to_have_count(len(events))
     page.set_viewport_size({"width": 1440, "height": 1450})
     docs_screenshot(page, "audiences-customer-page.png")
+
+
+def _points(diff: float) -> str:
+    return f"{'+' if diff >= 0 else ''}{diff * 100:.1f} pts"
+
+
+OFFER_TEST = {
+    "nodes": [
+        _node("start", "start", "Signed up"),
+        _node(
+            "offer",
+            "split",
+            "Offer test",
+            {
+                "paths": [
+                    {"id": "discount", "name": "10% off", "percent": 50},
+                    {"id": "shipping", "name": "Free shipping", "percent": 50},
+                ],
+                "experiment": {
+                    "goal_id": "purchased",
+                    "decide_after": {"value": 30, "unit": "days"},
+                },
+            },
+        ),
+        _node(
+            "welcome",
+            "message",
+            "Welcome email",
+            {
+                "channel": "email",
+                "variants": [
+                    {
+                        "id": "short",
+                        "name": "Short",
+                        "percent": 50,
+                        "content": {"subject": "Hi", "html": "<p>Welcome.</p>"},
+                    },
+                    {
+                        "id": "long",
+                        "name": "Long",
+                        "percent": 50,
+                        "content": {
+                            "subject": "Welcome aboard",
+                            "html": "<p>Here is all we do.</p>",
+                        },
+                    },
+                ],
+                "experiment": {"goal_id": "clicked", "decide_after": {"value": 30, "unit": "days"}},
+            },
+        ),
+        _node("end", "exit", "Exit"),
+    ],
+    "edges": [
+        _edge("start", "next", "offer"),
+        _edge("offer", "discount", "welcome"),
+        _edge("offer", "shipping", "welcome"),
+        _edge("welcome", "next", "end"),
+        _edge("welcome", "failed", "end"),
+    ],
+}
+
+
+@pytest.fixture
+def experiment_journey(live_server_url, sandbox_channels):
+    """A split test and a two-variant email run for 20 customers (half held out); 6 buy after."""
+    _, api = _acme_shop(live_server_url, sandbox_channels)
+    people = [{"external_id": f"cust-{i:02d}", "email": f"cust{i}@example.com"} for i in range(20)]
+    assert api.post("/customers", json={"customers": people}).status_code == 200
+    settings = {
+        **SETTINGS,
+        "entry": {"type": "event", "events": [{"name": "signed_up"}]},
+        "holdout": {"percent": 50},
+    }
+    journey = api.post(
+        "/journeys", json={"name": "Welcome offer", "graph": OFFER_TEST, "settings": settings}
+    ).json()
+    assert "id" in journey, journey
+    assert api.put(f"/journeys/{journey['id']}/start", json={}).status_code == 200
+    events = [{"customer_id": p["external_id"], "name": "signed_up"} for p in people]
+    assert api.post("/events", json={"events": events}).status_code == 202
+
+    def finished():
+        s = api.get(f"/journeys/{journey['id']}/analytics").json()["summary"]
+        return s["started"] == 20 and s["active"] == 0
+
+    wait_until(finished, timeout=90)
+    # Goals convert after the journey ended too (within their window): six buy, 25 each.
+    buys = [
+        {"customer_id": f"cust-{i:02d}", "name": "purchase", "properties": {"amount": 25}}
+        for i in range(6)
+    ]
+    assert api.post("/events", json={"events": buys}).status_code == 202
+    wait_until(
+        lambda: (
+            api.get(f"/journeys/{journey['id']}/analytics").json()["summary"]["goal_conversions"]
+            == 6
+        ),
+        timeout=60,
+    )
+    decided = api.put(f"/journeys/{journey['id']}/nodes/offer/winner", json={"path_id": "shipping"})
+    assert decided.status_code == 200, decided.text
+    yield {"api": api, "journey": journey}
+    api.close()
+
+
+def test_dashboard_shows_revenue_uplift_experiments_and_a_step_funnel(
+    live_server_url, experiment_journey, browser_page: Page
+):
+    page, api, journey = browser_page, experiment_journey["api"], experiment_journey["journey"]
+    analytics = api.get(f"/journeys/{journey['id']}/analytics").json()
+    summary = analytics["summary"]
+    assert summary["revenue"] == 150
+    uplift = summary["holdout"]["uplift"]
+    assert uplift is not None  # both groups have customers at 50 % of 20
+    nodes = {n["node_id"]: n for n in analytics["nodes"]}
+
+    sign_in(page, live_server_url)
+    page.goto(f"{live_server_url}/analytics/journeys/{journey['id']}")
+    expect(page.get_by_role("heading", name="Welcome offer")).to_be_visible()
+
+    # Revenue in the summary row and per goal.
+    expect(stat(page, "revenue")).to_have_text("150.00")
+    goal_row = page.locator('table[aria-label="Goals"] tr[data-goal="purchased"]')
+    expect(goal_row.locator('[data-col="conversions"]')).to_have_text("6")
+    expect(goal_row.locator('[data-col="rate"]')).to_have_text(
+        f"{summary['goals']['purchased']['rate'] * 100:.1f}%"
+    )
+    expect(goal_row.locator('[data-col="revenue"]')).to_have_text("150.00")
+
+    # The uplift: a bar from zero, whiskers over the 95 % interval, the verdict in words.
+    chart = page.get_by_role("figure", name="Uplift")
+    lo, hi = uplift["ci95"]
+    expect(chart.locator('[data-part="interval"]')).to_have_text(
+        f"95% interval {_points(lo)} to {_points(hi)}"
+    )
+    likely = uplift["p_value"] is not None and uplift["p_value"] < 0.05
+    verdict = "Likely real" if likely else "Not yet conclusive"
+    expect(chart.locator('[data-part="verdict"]')).to_have_text(verdict)
+    expect(chart.locator('[data-part="bar"]')).to_be_visible()
+    whiskers = chart.locator('[data-part="whiskers"] line').first
+    box = whiskers.bounding_box()
+    assert box is not None and box["width"] > 0  # the interval is drawn, not just written
+
+    # The split's paths: the winner picked by hand is marked, the experiment says so.
+    split = page.locator('[data-experiment="offer"]')
+    expect(split.locator('[data-part="status"]')).to_contain_text("Decided by hand")
+    expect(split.locator('tr[data-arm="shipping"]')).to_contain_text("Winner")
+    expect(split.locator('tr[data-arm="discount"]')).not_to_contain_text("Winner")
+    for path in nodes["offer"]["paths"]:
+        row = split.locator(f'tr[data-arm="{path["id"]}"]')
+        expect(row.locator('[data-col="entered"]')).to_have_text(str(path["entered"]))
+    # The email's variants: still running, no winner.
+    variants = page.get_by_role("table", name="Variants of Welcome email")
+    expect(page.locator('[data-experiment="welcome"] [data-part="status"]')).to_have_text("Running")
+    expect(variants.locator("tbody tr")).to_have_count(2)
+    expect(variants).not_to_contain_text("Winner")
+
+    # The step funnel: pick three nodes by name, read the API's counts as bars.
+    for name in ("Signed up", "Offer test", "Welcome email"):
+        page.get_by_label("Funnel step", exact=True).select_option(label=name)
+        page.get_by_role("button", name="Add step").click()
+    funnel = api.get(
+        f"/journeys/{journey['id']}/analytics/funnel", params={"steps": "start,offer,welcome"}
+    ).json()["steps"]
+    steps = page.get_by_role("list", name="Funnel steps")
+    expect(steps.locator("li")).to_have_count(3)
+    first = funnel[0]["reached"]
+    for step in funnel:
+        item = steps.locator(f'li[data-step="{step["node_id"]}"]')
+        expect(item.locator('[data-col="reached"]')).to_have_text(str(step["reached"]))
+        width = item.locator('[data-part="bar"]').evaluate("e => parseFloat(e.style.width)")
+        assert width == pytest.approx(step["reached"] / first * 100, abs=0.05)
+    last = funnel[2]
+    expect(steps.locator('li[data-step="welcome"] [data-col="from-previous"]')).to_contain_text(
+        f"{last['rate_from_previous'] * 100:.1f}% of the previous step"
+    )

@@ -16,6 +16,12 @@ import {
   seriesChartData,
   summaryCards,
   todayIn,
+  armRows,
+  experimentStatus,
+  funnelStepRows,
+  goalRows,
+  money,
+  upliftView,
 } from './chart-data';
 
 const counts = (c: Partial<MessageCounts>): MessageCounts => ({
@@ -246,5 +252,59 @@ describe('date presets', () => {
     expect(presets.map((p) => p.label)).toEqual(['Last week', 'Last 7 days', 'Last 30 days', 'All time']);
     expect(presets[1]).toEqual({ label: 'Last 7 days', from: '2026-11-17', to: '2026-11-23' });
     expect(presets[3]).toEqual({ label: 'All time', from: '', to: '' });
+  });
+});
+
+describe('results', () => {
+  it('adds revenue to the summary cards and lists the goals', () => {
+    const cards = summaryCards({ started: 10, active: 0, completed: 10, exited: 0, failed: 0, goal_conversions: 3, conversion_rate: 0.3, avg_duration_seconds: 5, revenue: 1234.5 });
+    expect(cards.at(-1)).toMatchObject({ key: 'revenue', value: '1,234.50' });
+    expect(goalRows({ bought: { name: 'Bought', conversions: 3, rate: 0.3, revenue: 240 } })).toEqual([
+      { id: 'bought', name: 'Bought', conversions: 3, rate: 0.3, revenue: 240 },
+    ]);
+    expect(money(240)).toBe('240.00');
+  });
+
+  it('describes the uplift in points, its interval and whether it is likely real', () => {
+    const u = upliftView({ absolute: 0.05, relative: 0.5, ci95: [0.01, 0.09], p_value: 0.012 })!;
+    expect(u.absolute).toBe('+5.0 pts');
+    expect(u.interval).toBe('+1.0 pts to +9.0 pts');
+    expect(u.verdict).toBe('likely real');
+    expect(u.axis.zero).toBeCloseTo(0.5);
+    expect(u.axis.low).toBeLessThan(u.axis.value);
+    expect(u.axis.value).toBeLessThan(u.axis.high);
+    expect(upliftView({ absolute: -0.02, relative: null, ci95: [-0.1, 0.06], p_value: 0.4 })!.verdict).toBe('not yet conclusive');
+    expect(upliftView(null)).toBeNull();
+  });
+
+  it('marks the decided winner and says how it was decided', () => {
+    const decided = { status: 'decided', winner: 'b', decided_at: null, decided_by: 'manual', p_value: null };
+    const rows = armRows(
+      [
+        { id: 'a', name: 'A', conversions: 1, rate: 0.1, ci95: [0, 0.4] },
+        { id: 'b', name: 'B', conversions: 4, rate: 0.4, ci95: [0.2, 0.6] },
+      ],
+      decided,
+    );
+    expect(rows.map((r) => [r.name, r.winner, r.interval])).toEqual([
+      ['A', false, '0.0% – 40.0%'],
+      ['B', true, '20.0% – 60.0%'],
+    ]);
+    expect(experimentStatus(decided)).toBe('Decided by hand');
+    expect(experimentStatus({ ...decided, status: 'running', winner: null, decided_by: null })).toBe('Running');
+  });
+
+  it('shapes the step funnel with rates and median times from the previous step', () => {
+    const rows = funnelStepRows(
+      [
+        { node_id: 'a', reached: 20, rate_from_previous: null, median_seconds_from_previous: null },
+        { node_id: 'b', reached: 5, rate_from_previous: 0.25, median_seconds_from_previous: 90 },
+      ],
+      new Map([['a', 'Start']]),
+    );
+    expect(rows.map((r) => [r.label, r.reached, r.rate, r.median, r.share])).toEqual([
+      ['Start', 20, '', '', 1],
+      ['b', 5, '25.0%', '1 min 30 s', 0.25],
+    ]);
   });
 });

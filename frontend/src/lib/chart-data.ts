@@ -21,6 +21,9 @@ export interface SummaryIn {
   exited_by_reason?: Record<string, number>;
   /** one version: customers moved into it from earlier versions when it was published */
   moved_in?: number;
+  /** the converting events' value property, summed over every goal conversion */
+  revenue?: number;
+  goals?: Record<string, GoalIn>;
 }
 export interface GroupIn {
   started: number;
@@ -120,6 +123,7 @@ export function summaryCards(s: SummaryIn): Card[] {
     },
     { key: 'avg_duration', label: 'Average duration', value: formatSeconds(s.avg_duration_seconds), hint: 'entry to completion' },
     { key: 'goal', label: 'Goal conversion', value: pct(s.conversion_rate), hint: `${n(s.goal_conversions)} converted` },
+    ...(s.revenue == null ? [] : [{ key: 'revenue', label: 'Revenue', value: money(s.revenue), hint: 'from goal conversions' }]),
   ];
 }
 
@@ -315,4 +319,139 @@ export function datePresets(today: Date): DatePreset[] {
     { label: 'Last 30 days', ...lastDays(30, today) },
     { label: 'All time', from: '', to: '' },
   ];
+}
+
+// ---- results: revenue, goals, holdout uplift, experiments and the step funnel
+
+export interface GoalIn {
+  name: string;
+  conversions: number;
+  rate: number;
+  revenue: number;
+}
+
+/** Money as the API sums it (the converting events' value property, no currency attached). */
+export function money(value: number | null | undefined): string {
+  if (value == null || !Number.isFinite(value)) return '—';
+  return value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+export interface GoalRow extends GoalIn {
+  id: string;
+}
+
+/** The summary's goals in the API's order (the version's goals first). */
+export function goalRows(goals: Record<string, GoalIn> | null | undefined): GoalRow[] {
+  return Object.entries(goals ?? {}).map(([id, g]) => ({ id, ...g }));
+}
+
+/** Percentage points with a sign: 0.052 → "+5.2 pts". */
+export function points(diff: number, digits = 1): string {
+  return `${diff >= 0 ? '+' : ''}${(diff * 100).toFixed(digits)} pts`;
+}
+
+export interface UpliftView {
+  absolute: string;
+  relative: string;
+  interval: string;
+  /** "likely real" below p 0.05, else "not yet conclusive" */
+  verdict: 'likely real' | 'not yet conclusive';
+  pValue: string;
+  /** positions on a 0..1 axis for the bar (0 → zero line) and the 95 % whiskers */
+  axis: { zero: number; value: number; low: number; high: number };
+}
+
+export const SIGNIFICANCE = 0.05;
+
+export function upliftView(u: HoldoutIn['uplift'] | null | undefined): UpliftView | null {
+  if (!u) return null;
+  const [lo, hi] = u.ci95 && u.ci95.length === 2 ? u.ci95 : [u.absolute, u.absolute];
+  // A symmetric axis around zero, wide enough for the whole interval, so the sign is visible.
+  const span = Math.max(Math.abs(lo), Math.abs(hi), Math.abs(u.absolute), 0.01) * 1.1;
+  const at = (v: number) => (v + span) / (2 * span);
+  const p = u.p_value;
+  return {
+    absolute: points(u.absolute),
+    relative: u.relative == null ? '—' : `${u.relative >= 0 ? '+' : ''}${(u.relative * 100).toFixed(1)}%`,
+    interval: `${points(lo)} to ${points(hi)}`,
+    verdict: p != null && p < SIGNIFICANCE ? 'likely real' : 'not yet conclusive',
+    pValue: p == null ? '—' : p < 0.001 ? '< 0.001' : p.toFixed(3),
+    axis: { zero: at(0), value: at(u.absolute), low: at(lo), high: at(hi) },
+  };
+}
+
+export interface ExperimentIn {
+  status: 'running' | 'decided' | string;
+  winner: string | null;
+  decided_at: string | null;
+  decided_by: 'auto' | 'manual' | string | null;
+  p_value: number | null;
+}
+
+/** "Running" or "Decided by hand on …" / "Decided automatically on …". */
+export function experimentStatus(e: ExperimentIn | null | undefined): string {
+  if (!e) return 'No experiment';
+  if (e.status !== 'decided') return 'Running';
+  const how = e.decided_by === 'manual' ? 'by hand' : e.decided_by === 'auto' ? 'automatically' : '';
+  const when = e.decided_at ? ` on ${new Date(e.decided_at).toLocaleDateString()}` : '';
+  return `Decided ${how}${when}`.replace('  ', ' ');
+}
+
+export interface ArmIn {
+  id: string;
+  name?: string;
+  conversions: number;
+  rate: number;
+  ci95?: number[] | null;
+}
+
+export interface ArmRow {
+  id: string;
+  name: string;
+  conversions: number;
+  rate: string;
+  interval: string;
+  winner: boolean;
+}
+
+/** Rows of a split's paths or a message's variants, the experiment's winner marked. */
+export function armRows<T extends ArmIn>(arms: T[] | null | undefined, experiment: ExperimentIn | null | undefined): (ArmRow & { arm: T })[] {
+  return (arms ?? []).map((a) => ({
+    arm: a,
+    id: a.id,
+    name: a.name || a.id,
+    conversions: a.conversions,
+    rate: pct(a.rate),
+    interval: a.ci95 && a.ci95.length === 2 ? `${pct(a.ci95[0])} – ${pct(a.ci95[1])}` : '—',
+    winner: !!experiment && experiment.status === 'decided' && experiment.winner === a.id,
+  }));
+}
+
+export interface FunnelStepIn {
+  node_id: string;
+  reached: number;
+  rate_from_previous: number | null;
+  median_seconds_from_previous: number | null;
+}
+
+export interface FunnelStepRow {
+  node_id: string;
+  label: string;
+  reached: number;
+  rate: string;
+  median: string;
+  /** reached ÷ the first step's reached, for the bar's width */
+  share: number;
+}
+
+export function funnelStepRows(steps: FunnelStepIn[], names: Map<string, string>): FunnelStepRow[] {
+  const first = steps[0]?.reached ?? 0;
+  return steps.map((s) => ({
+    node_id: s.node_id,
+    label: names.get(s.node_id) || s.node_id,
+    reached: s.reached,
+    rate: s.rate_from_previous == null ? '' : pct(s.rate_from_previous),
+    median: s.median_seconds_from_previous == null ? '' : formatSeconds(s.median_seconds_from_previous),
+    share: first > 0 ? s.reached / first : 0,
+  }));
 }

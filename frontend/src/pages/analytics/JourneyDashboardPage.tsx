@@ -1,6 +1,7 @@
 // A journey's dashboard: summary cards, the funnel by node, the daily chart, per-channel message
 // metrics, holdout vs treatment, filtered by version and dates (kept in the URL so a view can be
-// shared), with CSV export and charts saved as PNG. Every number is the API's.
+// shared), goals with revenue, the holdout's uplift, experiments, a funnel over chosen steps,
+// with CSV export and charts saved as PNG. Every number is the API's.
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 
@@ -16,6 +17,7 @@ import {
   MESSAGE_METRICS,
   nodeChannels,
   pct,
+  type SummaryIn,
   seriesChartData,
   summaryCards,
   funnelChartData,
@@ -24,6 +26,7 @@ import {
 } from '../../lib/chart-data';
 import { useSession } from '../../session';
 import { ChartPanel, colored } from './ChartPanel';
+import { ExperimentsPanel, GoalsPanel, StepFunnel, UpliftChart } from './ResultsPanels';
 import './analytics.css';
 
 type Analytics = Schemas['JourneyAnalytics'];
@@ -161,7 +164,9 @@ export default function JourneyDashboardPage() {
 }
 
 function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: Map<string, string>; journeyId: string }) {
-  const cards = summaryCards(data.summary);
+  // Revenue, goals and experiment fields are newer than the generated types: API.md's shapes.
+  const summary = data.summary as unknown as SummaryIn;
+  const cards = summaryCards(summary);
   const funnel = funnelRows(data.nodes, data.summary.started);
   const perChannel = channelRows(data.nodes, channels);
   const holdout = holdoutView(data.summary.holdout);
@@ -178,6 +183,8 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
           </div>
         ))}
       </section>
+
+      <GoalsPanel goals={summary.goals} />
 
       {data.summary.started === 0 && (
         <EmptyState title="Nobody entered in this range">
@@ -328,6 +335,7 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
         </div>
         {holdout ? (
           <>
+            <UpliftChart uplift={summary.holdout?.uplift ?? null} />
             <p className="muted small">
               {holdout.percent}% of entrants were held out: they enter, get no messages, and their goals are counted. Uplift is the treated group's
               conversion rate over the holdout's.
@@ -357,6 +365,10 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
           <p className="muted">This journey has no holdout group. Set one in the journey's settings to measure uplift.</p>
         )}
       </section>
+
+      <ExperimentsPanel nodes={data.nodes as unknown as Parameters<typeof ExperimentsPanel>[0]['nodes']} />
+
+      <StepFunnel journeyId={journeyId} nodes={data.nodes} />
     </>
   );
 }
