@@ -8,23 +8,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from audiences.topics import Topic
-from tests.e2e.test_settings_page import PASSWORD, open_settings
-from workspaces.models import User, Workspace
-from workspaces.services import workspace_create
+from tests.e2e.test_settings_page import open_settings, owned_workspace  # noqa: F401 (fixture)
+from workspaces.models import Workspace
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def owned_workspace(live_server_url) -> Workspace:
-    owner = User.objects.create_user("owner@example.com", PASSWORD)
-    workspace = workspace_create(name="Acme Shop", owner=owner)
-    workspace_create(name="Beta Labs", owner=owner)
-    return workspace
+# owned_workspace (Acme Shop, its owner and a second workspace) comes from the members test.
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("owned_workspace")]
 
 
-def test_owner_creates_edits_and_deletes_a_topic(live_server_url, owned_workspace, browser_page: Page):
+def test_owner_creates_edits_and_deletes_a_topic(live_server_url, browser_page: Page):
     page = browser_page
+    workspace = Workspace.objects.get(name="Acme Shop")
     open_settings(page, live_server_url)
     topics = page.get_by_role("region", name="Topics")
     expect(topics.get_by_text("No topics yet")).to_be_visible()
@@ -36,7 +29,7 @@ def test_owner_creates_edits_and_deletes_a_topic(live_server_url, owned_workspac
     form.get_by_role("button", name="Add topic").click()
     key_field = form.locator(".field-invalid", has=page.get_by_label("Key"))
     expect(key_field.locator(".field-error")).to_contain_text("Must be a topic key")
-    assert not Topic.objects.for_workspace(owned_workspace).exists()
+    assert not Topic.objects.for_workspace(workspace).exists()
 
     form.get_by_label("Key").fill("newsletter")
     form.get_by_label("Description").fill("Our weekly letter")
@@ -46,8 +39,12 @@ def test_owner_creates_edits_and_deletes_a_topic(live_server_url, owned_workspac
     row = topics.locator("tr[data-topic=newsletter]")
     expect(row).to_contain_text("Weekly news")
     expect(row).to_contain_text("unsubscribed")
-    topic = Topic.objects.for_workspace(owned_workspace).get(key="newsletter")
-    assert (topic.name, topic.description, topic.default) == ("Weekly news", "Our weekly letter", "unsubscribed")
+    topic = Topic.objects.for_workspace(workspace).get(key="newsletter")
+    assert (topic.name, topic.description, topic.default) == (
+        "Weekly news",
+        "Our weekly letter",
+        "unsubscribed",
+    )
 
     # Edit: the key is fixed, name and default change.
     page.get_by_role("button", name="Edit newsletter").click()
@@ -65,4 +62,4 @@ def test_owner_creates_edits_and_deletes_a_topic(live_server_url, owned_workspac
     page.get_by_role("button", name="Delete newsletter").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete topic").click()
     expect(row).to_have_count(0)
-    assert not Topic.objects.for_workspace(owned_workspace).exists()
+    assert not Topic.objects.for_workspace(workspace).exists()

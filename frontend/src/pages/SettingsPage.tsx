@@ -13,6 +13,9 @@ import TopicsPanel from './settings/TopicsPanel';
 type ApiKey = Schemas['ApiKey'];
 type Role = Schemas['RoleEnum'];
 type Workspace = Schemas['Workspace'];
+type Unit = Schemas['UnitEnum'];
+
+const UNITS: Unit[] = ['minutes', 'hours', 'days', 'weeks'];
 
 export default function SettingsPage() {
   const { workspace } = useSession();
@@ -62,6 +65,13 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
   const [timezone, setTimezone] = useState('');
   const [titleMax, setTitleMax] = useState('');
   const [bodyMax, setBodyMax] = useState('');
+  // Marketing limits across all journeys: an empty cap or empty quiet hours means none.
+  const [capMax, setCapMax] = useState('');
+  const [capPer, setCapPer] = useState('1');
+  const [capUnit, setCapUnit] = useState<Unit>('days');
+  const [quietStart, setQuietStart] = useState('');
+  const [quietEnd, setQuietEnd] = useState('');
+  const [retention, setRetention] = useState('');
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
@@ -73,6 +83,12 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
     setTimezone(w.timezone ?? '');
     setTitleMax(limitText(w.settings?.push_title_max));
     setBodyMax(limitText(w.settings?.push_body_max));
+    setCapMax(limitText(w.frequency_cap?.max));
+    setCapPer(limitText(w.frequency_cap?.per.value ?? 1));
+    setCapUnit(w.frequency_cap?.per.unit ?? 'days');
+    setQuietStart(w.quiet_hours?.start ?? '');
+    setQuietEnd(w.quiet_hours?.end ?? '');
+    setRetention(limitText(w.event_retention_days));
   }, []);
   const load = useCallback(() => {
     setLoadError(null);
@@ -94,7 +110,15 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
     setErrors({});
     setSaved(false);
     try {
-      const body = { name, timezone, settings: { push_title_max: limitValue(titleMax), push_body_max: limitValue(bodyMax) } };
+      const body = {
+        name,
+        timezone,
+        settings: { push_title_max: limitValue(titleMax), push_body_max: limitValue(bodyMax) },
+        frequency_cap: capMax.trim() === '' ? null : { max: Number(capMax), per: { value: Number(capPer), unit: capUnit } },
+        // One end alone is sent as typed, so the server names the missing one.
+        quiet_hours: quietStart === '' && quietEnd === '' ? null : { start: quietStart, end: quietEnd },
+        ...(retention.trim() === '' ? {} : { event_retention_days: Number(retention) }),
+      };
       show(await ok(api.PATCH('/api/v1/workspace', { body })));
       setSaved(true);
       // The switcher lists names from /auth/me: re-read it so a rename shows there at once.
@@ -126,6 +150,16 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
             title {workspace.settings?.push_title_max ?? 'default'}, body {workspace.settings?.push_body_max ?? 'default'}{' '}
             characters
           </dd>
+          <dt>Frequency cap</dt>
+          <dd>
+            {workspace.frequency_cap
+              ? `${workspace.frequency_cap.max} marketing messages per ${workspace.frequency_cap.per.value} ${workspace.frequency_cap.per.unit}`
+              : 'none'}
+          </dd>
+          <dt>Quiet hours</dt>
+          <dd>{workspace.quiet_hours ? `${workspace.quiet_hours.start}–${workspace.quiet_hours.end}` : 'none'}</dd>
+          <dt>Event retention</dt>
+          <dd>{workspace.event_retention_days} days</dd>
         </dl>
       )}
       {workspace && isOwner && (
@@ -152,6 +186,42 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
               <input type="number" min={1} max={4000} value={bodyMax} onChange={edit(setBodyMax)} />
             </Field>
           </div>
+          <fieldset className="stack">
+            <legend>Marketing limits (all journeys)</legend>
+            <p className="muted small">Transactional messages ignore both. A journey's own cap and quiet hours apply as well.</p>
+            <div className="row-gap">
+              <Field
+                label="Frequency cap"
+                hint="At most this many marketing messages per customer; empty for no cap."
+                error={errors['frequency_cap.max'] ?? errors.frequency_cap}
+              >
+                <input type="number" min={1} value={capMax} onChange={edit(setCapMax)} />
+              </Field>
+              <Field label="Cap period" error={errors['frequency_cap.per.value'] ?? errors['frequency_cap.per']}>
+                <input type="number" min={1} value={capPer} onChange={edit(setCapPer)} disabled={capMax.trim() === ''} />
+              </Field>
+              <Field label="Cap period unit" error={errors['frequency_cap.per.unit']}>
+                <select value={capUnit} onChange={edit((v) => setCapUnit(v as Unit))} disabled={capMax.trim() === ''}>
+                  {UNITS.map((u) => (
+                    <option key={u} value={u}>
+                      {u}
+                    </option>
+                  ))}
+                </select>
+              </Field>
+            </div>
+            <div className="row-gap">
+              <Field label="Quiet hours start" hint="Customer's local time; sends wait. Empty both for none." error={errors['quiet_hours.start'] ?? errors.quiet_hours}>
+                <input type="time" value={quietStart} onChange={edit(setQuietStart)} />
+              </Field>
+              <Field label="Quiet hours end" hint="May be past midnight (21:00–08:00)." error={errors['quiet_hours.end']}>
+                <input type="time" value={quietEnd} onChange={edit(setQuietEnd)} />
+              </Field>
+            </div>
+          </fieldset>
+          <Field label="Event retention (days)" hint="Events older than this are deleted." error={errors.event_retention_days}>
+            <input type="number" min={1} value={retention} onChange={edit(setRetention)} />
+          </Field>
           {(errors.form ?? errors.settings) && <p className="form-error">{(errors.form ?? errors.settings).join(' ')}</p>}
           <div className="row-end">
             {saved && (

@@ -1,6 +1,7 @@
 // One customer: identity, attributes and tags, the journeys they are or were in (one call) with
 // the node-by-node timeline of each journey's latest pass, their events (newest first, filtered
-// by name, paged) and the messages sent to them with their statuses.
+// by name, paged), the messages sent to them with their statuses, and their topic subscriptions
+// (each switchable; a topic they never chose shows its default).
 import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 
@@ -14,6 +15,7 @@ type Pass = Schemas['CustomerEnrollment'];
 type Detail = Schemas['EnrollmentDetail'];
 type CustomerEvent = Schemas['CustomerEvent'];
 type Message = Schemas['Message'];
+type Topic = Schemas['Topic'];
 
 const PAGE = 25;
 
@@ -77,6 +79,7 @@ export default function CustomerPage() {
             <Profile customer={customer} />
             <Attributes customer={customer} />
           </div>
+          <Subscriptions customer={customer} onSaved={setCustomer} />
           <Journeys externalId={externalId} />
           <Events externalId={externalId} />
           <Messages externalId={externalId} />
@@ -143,6 +146,91 @@ function Attributes({ customer }: { customer: Customer }) {
             <FactRow key={k} name={k} value={v} />
           ))}
         </dl>
+      )}
+    </section>
+  );
+}
+
+/** Each topic with a switch: on = subscribed. Flipping it stores the customer's own choice at
+ * once; "Use default" forgets it (null) so the topic's default holds again. */
+function Subscriptions({ customer, onSaved }: { customer: Customer; onSaved: (c: Customer) => void }) {
+  const [topics, setTopics] = useState<Topic[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    setError(null);
+    ok(api.GET('/api/v1/topics'))
+      .then((page) => setTopics(page.results))
+      .catch((e) => setError(errorMessage(e)));
+  }, [attempt]);
+
+  async function choose(topic: Topic, choice: boolean | null) {
+    setSaving(topic.key);
+    setStatus(null);
+    setError(null);
+    try {
+      const saved = await ok(
+        api.PATCH('/api/v1/customers/{external_id}', {
+          params: { path: { external_id: customer.external_id } },
+          body: { subscriptions: { [topic.key]: choice } },
+        }),
+      );
+      onSaved(saved);
+      const now = choice ?? topic.default === 'subscribed';
+      setStatus(`${choice === null ? 'Back to the default: ' : ''}${now ? 'subscribed to' : 'unsubscribed from'} ${topic.name}`);
+    } catch (e) {
+      setError(`Could not save ${topic.name}: ${errorMessage(e)}`);
+    } finally {
+      setSaving(null);
+    }
+  }
+
+  const choices = customer.subscriptions ?? {};
+  return (
+    <section className="panel" aria-label="Subscriptions">
+      <h2>Subscriptions</h2>
+      {error && <ErrorBanner message={error} onRetry={topics ? undefined : () => setAttempt((n) => n + 1)} />}
+      {!topics && !error && <Spinner label="Loading topics…" />}
+      {topics && topics.length === 0 && (
+        <p className="muted">
+          No topics in this workspace yet (<Link to="/settings">Settings</Link>).
+        </p>
+      )}
+      {topics && topics.length > 0 && (
+        <ul className="stack" aria-label="Topic subscriptions">
+          {topics.map((t) => {
+            const own = Object.prototype.hasOwnProperty.call(choices, t.key) ? choices[t.key] : null;
+            const on = own ?? t.default === 'subscribed';
+            return (
+              <li key={t.key} className="row-gap" data-topic={t.key}>
+                <label className="row-gap">
+                  <input
+                    type="checkbox"
+                    role="switch"
+                    checked={on}
+                    aria-checked={on}
+                    disabled={saving !== null}
+                    onChange={(e) => choose(t, e.target.checked)}
+                  />
+                  <span>{t.name}</span>
+                </label>
+                <span className="muted small">{own === null ? `default (${t.default})` : 'their choice'}</span>
+                {own !== null && (
+                  <Button size="sm" variant="ghost" disabled={saving !== null} onClick={() => choose(t, null)} aria-label={`Use the default for ${t.name}`}>
+                    Use default
+                  </Button>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {status && (
+        <p role="status" className="small">
+          Saved: {status}
+        </p>
       )}
     </section>
   );
