@@ -17,7 +17,7 @@ from channels_app.models import Message
 from channels_app.services import channel_create, customer_unsubscribe, message_receipt
 from journeys.enrollments import enrollments_create
 from journeys.services import journey_create, journey_start
-from tests.conftest import make_client, wait_for
+from tests.conftest import make_client, sandbox_channels, wait_for
 from tests.engine.helpers import chain, customers, node, published, send_events, wait_state
 from webhooks_out.models import EventDelivery, EventWebhook
 from webhooks_out.services import event_webhooks_pump
@@ -234,7 +234,8 @@ def test_a_receiver_down_for_a_while_gets_every_event_when_it_is_back(
     settings.EVENT_WEBHOOK_RETRY_BASE_SECONDS = 0.3
     api = make_client(workspace)
     webhook = register(api, receiver, ["journey.entered"])
-    journey = sms_journey(workspace)  # no sms channel: the messages fail, the entries count
+    sandbox_channels(workspace, "sms")  # a message node's channel must be set up to start
+    journey = sms_journey(workspace)
     receiver.stop()
     people = customers(workspace, 5, prefix="p")
     enroll(workspace, journey, people)
@@ -269,6 +270,7 @@ def test_a_webhook_failing_for_the_whole_window_is_disabled(
     api = make_client(workspace)
     webhook = register(api, receiver, ["journey.entered"])
     receiver.status = 500
+    sandbox_channels(workspace, "sms")  # a message node's channel must be set up to start
     enroll(workspace, sms_journey(workspace), customers(workspace, 1))
 
     pump_until(
