@@ -211,6 +211,7 @@ export function SettingsDrawer({
               <Field label="Met when" error={err(`settings.goals.${i}.condition`)}>
                 <ConditionEditor value={g.condition} onChange={(c) => put({ goals: settings.goals!.map((x, j) => (j === i ? { ...x, condition: c } : x)) })} />
               </Field>
+              <GoalExtras goal={g} index={i} err={err} onChange={(next) => put({ goals: settings.goals!.map((x, j) => (j === i ? next : x)) })} />
             </div>
           ))}
           <Button
@@ -322,4 +323,40 @@ function windowOf(w: { start_at?: string; end_at?: string }): JourneySettings['w
   if (w.start_at) out.start_at = w.start_at;
   if (w.end_at) out.end_at = w.end_at;
   return Object.keys(out).length ? out : null;
+}
+
+/** A goal's optional conversion window (after entry) and value property (summed as revenue). */
+function GoalExtras({ goal, index, err, onChange }: { goal: Goal; index: number; err: (field: string) => string[] | undefined; onChange: (g: Goal) => void }) {
+  return (
+    <div className="row-gap">
+      <label className="check">
+        <input
+          type="checkbox"
+          aria-label={`Goal ${index + 1} window`}
+          checked={!!goal.window}
+          onChange={(e) => {
+            const next = { ...goal };
+            if (e.target.checked) next.window = { value: 7, unit: 'days' };
+            else delete next.window;
+            onChange(next);
+          }}
+        />
+        only within
+      </label>
+      {goal.window && <DurationInput label={`Goal ${index + 1} window length`} value={goal.window} onChange={(d) => onChange({ ...goal, window: d })} />}
+      {err(`settings.goals.${index}.window`) && <p className="form-error">{err(`settings.goals.${index}.window`)}</p>}
+      <Field label="Value property" hint="The event property summed as this goal's value, e.g. amount." error={err(`settings.goals.${index}.value`)}>
+        <input
+          value={goal.value?.property ?? ''}
+          placeholder="amount"
+          onChange={(e) => {
+            const next = { ...goal };
+            if (e.target.value.trim() === '') delete next.value;
+            else next.value = { property: e.target.value };
+            onChange(next);
+          }}
+        />
+      </Field>
+    </div>
+  );
 }

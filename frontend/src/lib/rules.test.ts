@@ -57,6 +57,31 @@ describe('validation hints', () => {
   });
 });
 
+describe('message hints', () => {
+  const variant = (id: string, percent: number, content: Record<string, unknown>) => ({ id, name: id.toUpperCase(), percent, content });
+
+  it('accepts variants instead of content, each checked as a whole content', () => {
+    expect(configProblems(node('m', 'message', { channel: 'sms', variants: [variant('a', 70, { text: 'Hi' }), variant('b', 30, { text: 'Hey' })] }), catalog)).toEqual([]);
+    expect(configProblems(node('m', 'message', { channel: 'sms', variants: [variant('a', 70, { text: 'Hi' }), variant('b', 30, { text: '' })] }), catalog)).toEqual([
+      { node_id: 'm', field: 'config.variants.1.content.text', message: 'Text is required.' },
+    ]);
+  });
+
+  it('asks variant percentages to add up to 100', () => {
+    const problems = configProblems(node('m', 'message', { channel: 'sms', variants: [variant('a', 70, { text: 'Hi' }), variant('b', 20, { text: 'Hey' })] }), catalog);
+    expect(problems).toEqual([{ node_id: 'm', field: 'config.variants', message: 'Variant percentages add up to 90%, not 100%.' }]);
+  });
+
+  it('checks a language version as a whole content of its own text', () => {
+    const content = { subject: 'Hi', html: '<p>Hi</p>', locales: { ko: { subject: '안녕하세요', html: '<p>안녕</p>' } } };
+    expect(configProblems(node('m', 'message', { channel: 'email', content }), catalog)).toEqual([]);
+    const half = { subject: 'Hi', html: '<p>Hi</p>', locales: { ko: { subject: '안녕하세요' } } };
+    expect(configProblems(node('m', 'message', { channel: 'email', content: half }), catalog).map((p) => p.field)).toEqual(['config.content.locales.ko.html']);
+    const bare = { subject: '', html: '<p>Hi</p>', locales: { ko: {} } };
+    expect(configProblems(node('m', 'message', { channel: 'email', content: bare }), catalog).map((p) => p.field)).toEqual(['config.content.subject', 'config.content.locales.ko.subject', 'config.content.locales.ko.html']);
+  });
+});
+
 describe('canConnect', () => {
   it('refuses loops, edges into the start, self edges and unknown handles', () => {
     expect(canConnect(good, goodEdges, { source: 'mail', sourceHandle: 'failed', target: 'wait' }, catalog)).toBe(false);

@@ -36,6 +36,10 @@ export interface Goal {
   name: string;
   condition: Condition;
   exit?: boolean;
+  /** counts a conversion only this long after entry; all the journey long without it */
+  window?: Duration;
+  /** the conversion event's property whose value is summed as the goal's revenue */
+  value?: { property: string };
 }
 
 export interface JourneySettings {

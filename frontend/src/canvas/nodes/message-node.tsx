@@ -28,12 +28,14 @@ const ICONS: Record<string, string> = {
 };
 
 function Summary({ data }: { data: JourneyNodeData }) {
-  const content = (data.config.content ?? {}) as Record<string, string>;
+  const variants = variantsOf(data.config);
+  const content = ((variants ? variants[0].content : data.config.content) ?? {}) as Record<string, string>;
   const text = content.subject || content.title || content.text || content.body || content.template || '';
   const awaited = data.config.await as { status?: string; within?: unknown } | undefined;
   return (
     <>
       {text ? <span className="clip">{text}</span> : <span className="muted">No content yet</span>}
+      {variants && <span className="muted"> · {variants.length} variants</span>}
       {awaited && (
         <span className="muted">
           {' '}
@@ -44,6 +46,49 @@ function Summary({ data }: { data: JourneyNodeData }) {
   );
 }
 
+/** The server's "variants" config: A/B copies of the content, each on a share of the customers. */
+export interface Variant {
+  id: string;
+  name: string;
+  percent: number;
+  content: Record<string, unknown>;
+}
+
+const CATEGORIES = ['marketing', 'transactional'] as const;
+const MAX_VARIANTS = 10; // the server's limit on A/B/n variants
+
+/** The content's per-language versions (`content.locales`), keyed by language tag. */
+function localesOf(content: Record<string, unknown>): Record<string, Record<string, unknown>> {
+  const l = content.locales;
+  return l && typeof l === 'object' && !Array.isArray(l) ? (l as Record<string, Record<string, unknown>>) : {};
+}
+
+/** Problems of one whole content (the top level or a variant's), its fields named under `prefix`. */
+function contentHints(channel: Channel, content: Record<string, unknown>, prefix: string, add: (field: string, message: string) => void) {
+  for (const f of CONTENT_FIELDS[channel]) {
+    if (f.required && blank(content[f.key])) add(`${prefix}${f.key}`, `${f.label} is required.`);
+  }
+  if (channel === 'whatsapp' && blank(content.template) && blank(content.text)) {
+    add(`${prefix}text`, 'Give a template name or a text.');
+  }
+  if (channel === 'push' && (!Array.isArray(content.platforms) || content.platforms.length === 0)) {
+    add(`${prefix}platforms`, 'Pick at least one platform.');
+  }
+  // A language version is a whole content of its own text (Liquid) fields; only the others
+  // (push platforms, a template's name…) carry over from the top level.
+  for (const [tag, fields] of Object.entries(localesOf(content))) {
+    for (const f of CONTENT_FIELDS[channel]) {
+      const own = (fields ?? {})[f.key];
+      if (f.required && blank(own) && (f.liquid || blank(content[f.key]))) add(`${prefix}locales.${tag}.${f.key}`, `${f.label} (${tag}) is required.`);
+    }
+    if (channel === 'email' && blank((fields ?? {}).html) && blank((fields ?? {}).text)) add(`${prefix}locales.${tag}.html`, `An email needs an HTML or a text body (${tag}).`);
+  }
+}
+
+function variantsOf(c: Config): Variant[] | null {
+  return Array.isArray(c.variants) && c.variants.length > 0 ? (c.variants as Variant[]) : null;
+}
+
 function hints(c: Config): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   const add = (field: string, message: string) => out.push({ field, message });
@@ -51,15 +96,16 @@ function hints(c: Config): ConfigProblem[] {
     add('channel', 'Pick a channel.');
     return out;
   }
-  const content = (c.content ?? {}) as Record<string, unknown>;
-  for (const f of CONTENT_FIELDS[c.channel]) {
-    if (f.required && blank(content[f.key])) add(`content.${f.key}`, `${f.label} is required.`);
-  }
-  if (c.channel === 'whatsapp' && blank(content.template) && blank(content.text)) {
-    add('content.text', 'Give a template name or a text.');
-  }
-  if (c.channel === 'push' && (!Array.isArray(content.platforms) || content.platforms.length === 0)) {
-    add('content.platforms', 'Pick at least one platform.');
+  const variants = variantsOf(c);
+  if (variants) {
+    variants.forEach((v, i) => {
+      if (!Number.isInteger(v.percent) || v.percent < 1 || v.percent > 100) add(`variants.${i}.percent`, 'A whole number from 1 to 100.');
+      contentHints(c.channel as Channel, (v.content ?? {}) as Record<string, unknown>, `variants.${i}.content.`, add);
+    });
+    const total = variants.reduce((sum, v) => sum + (Number(v.percent) || 0), 0);
+    if (total !== 100) add('variants', `Variant percentages add up to ${total}%, not 100%.`);
+  } else {
+    contentHints(c.channel, (c.content ?? {}) as Record<string, unknown>, 'content.', add);
   }
   if (c.await != null) {
     const problem = durationProblem((c.await as { within?: unknown }).within);
@@ -68,38 +114,21 @@ function hints(c: Config): ConfigProblem[] {
   return out;
 }
 
-function Form({ config, set, errors }: FormProps) {
-  const channel: Channel = isChannel(config.channel) ? config.channel : 'email';
-  const content = (config.content ?? {}) as Record<string, unknown>;
-  const setContent = (key: string, value: unknown) => set({ content: { ...content, [key]: value } });
-  const awaited = config.await as { status: string; within: Duration } | undefined;
+/** The content fields of one channel; `prefix` names them in the problems (`content.`, a variant's
+ * `variants.0.content.`, a language's `content.locales.ko.`). Only the text fields when `textOnly`. */
+function ContentFields({ channel, content, onChange, errors, prefix, textOnly }: { channel: Channel; content: Record<string, unknown>; onChange: (c: Record<string, unknown>) => void; errors: FormProps['errors']; prefix: string; textOnly?: boolean }) {
+  const setContent = (key: string, value: unknown) => onChange({ ...content, [key]: value });
   return (
-    <div className="stack">
-      <Field label="Channel" error={errors('channel')}>
-        <select
-          value={channel}
-          onChange={(e) => {
-            const next = e.target.value as Channel;
-            const rest: Config = { ...config, channel: next, content: emptyContent(next) };
-            if (awaited && !AWAITABLE[next].includes(awaited.status)) delete rest.await;
-            set(rest);
-          }}
-        >
-          {CHANNELS.map((c) => (
-            <option key={c} value={c}>
-              {CHANNEL_LABELS[c]}
-            </option>
-          ))}
-        </select>
-      </Field>
+    <>
       {CONTENT_FIELDS[channel].map((f) => {
         const text = String(content[f.key] ?? '');
         const over = f.limit !== undefined && text.length > f.limit;
+        const error = errors(`${prefix}${f.key}`);
         return (
           <Field
             key={f.key}
-            label={f.label + (f.required ? ' *' : '')}
-            error={errors(`content.${f.key}`)}
+            label={f.label + (f.required && !textOnly ? ' *' : '')}
+            error={error}
             aside={
               f.limit !== undefined && (
                 <span className={over ? 'counter over' : 'counter'} data-testid={`counter-${f.key}`}>
@@ -110,15 +139,15 @@ function Form({ config, set, errors }: FormProps) {
             hint={over ? `Longer than ${f.limit} characters may be cut off on some devices.` : undefined}
           >
             {f.liquid ? (
-              <TemplateInput label={f.label} long={f.long} value={text} invalid={!!errors(`content.${f.key}`)} onChange={(v) => setContent(f.key, v)} />
+              <TemplateInput label={f.label} long={f.long} value={text} invalid={!!error} onChange={(v) => setContent(f.key, v)} />
             ) : (
               <input value={text} onChange={(e) => setContent(f.key, e.target.value)} />
             )}
           </Field>
         );
       })}
-      {channel === 'push' && (
-        <Field label="Platforms" error={errors('content.platforms')}>
+      {channel === 'push' && !textOnly && (
+        <Field label="Platforms" error={errors(`${prefix}platforms`)}>
           <span className="checks">
             {PUSH_PLATFORMS.map((p) => {
               const list = (content.platforms as string[]) ?? [];
@@ -136,6 +165,250 @@ function Form({ config, set, errors }: FormProps) {
           </span>
         </Field>
       )}
+    </>
+  );
+}
+
+/** One content with its language tabs: the default (top level) and each `content.locales` tag,
+ * a way to add a language, and the preview of the language shown. */
+function LocalizedContent({ channel, content, onChange, errors, prefix }: { channel: Channel; content: Record<string, unknown>; onChange: (c: Record<string, unknown>) => void; errors: FormProps['errors']; prefix: string }) {
+  const [tab, setTab] = useState<string>('');
+  const [adding, setAdding] = useState('');
+  const locales = localesOf(content);
+  const tags = Object.keys(locales);
+  const shown = tab && tags.includes(tab) ? tab : '';
+  const setLocales = (next: Record<string, Record<string, unknown>>) => {
+    const rest = { ...content };
+    if (Object.keys(next).length === 0) delete rest.locales;
+    else rest.locales = next;
+    onChange(rest);
+  };
+  const tag = adding.trim();
+  const tagValid = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(tag) && !tags.some((t) => t.toLowerCase() === tag.toLowerCase());
+  return (
+    <div className="stack">
+      <div role="tablist" aria-label="Languages" className="row-gap">
+        <button type="button" role="tab" aria-selected={shown === ''} className={shown === '' ? 'btn btn-sm btn-primary' : 'btn btn-sm'} onClick={() => setTab('')}>
+          Default
+        </button>
+        {tags.map((t) => (
+          <button key={t} type="button" role="tab" aria-selected={shown === t} className={shown === t ? 'btn btn-sm btn-primary' : 'btn btn-sm'} onClick={() => setTab(t)}>
+            {t}
+          </button>
+        ))}
+        <input aria-label="New language" placeholder="ko, es-MX" size={6} value={adding} onChange={(e) => setAdding(e.target.value)} />
+        <button
+          type="button"
+          className="btn btn-sm"
+          disabled={!tagValid}
+          onClick={() => {
+            setLocales({ ...locales, [tag]: {} });
+            setTab(tag);
+            setAdding('');
+          }}
+        >
+          + Add language
+        </button>
+      </div>
+      {shown === '' ? (
+        <ContentFields channel={channel} content={content} onChange={onChange} errors={errors} prefix={prefix} />
+      ) : (
+        <>
+          <p className="muted small">
+            Text for customers whose language is {shown}; other fields come from Default.{' '}
+            <button
+              type="button"
+              className="btn btn-sm"
+              onClick={() => {
+                const next = { ...locales };
+                delete next[shown];
+                setLocales(next);
+                setTab('');
+              }}
+            >
+              Remove {shown}
+            </button>
+          </p>
+          <ContentFields
+            channel={channel}
+            content={locales[shown] ?? {}}
+            onChange={(fields) => setLocales({ ...locales, [shown]: fields })}
+            errors={errors}
+            prefix={`${prefix}locales.${shown}.`}
+            textOnly
+          />
+        </>
+      )}
+      <Preview channel={channel} content={content} locale={shown || undefined} />
+    </div>
+  );
+}
+
+type Topic = Schemas['Topic'];
+
+/** Marketing or transactional, and the consent topic a marketing message is sent under. */
+function CategoryAndTopic({ config, set, errors }: Pick<FormProps, 'config' | 'set' | 'errors'>) {
+  const [topics, setTopics] = useState<Topic[] | null>(null);
+  useEffect(() => {
+    let live = true;
+    ok(api.GET('/api/v1/topics', { params: { query: { limit: 200 } } }))
+      .then((page) => live && setTopics(page.results))
+      .catch(() => live && setTopics([]));
+    return () => {
+      live = false;
+    };
+  }, []);
+  const category = config.category === 'transactional' ? 'transactional' : 'marketing';
+  const topic = typeof config.topic === 'string' ? config.topic : '';
+  return (
+    <div className="row-gap">
+      <Field label="Category" hint="Transactional messages skip opt-outs, caps and quiet hours." error={errors('category')}>
+        <select value={category} onChange={(e) => set({ category: e.target.value })}>
+          {CATEGORIES.map((c) => (
+            <option key={c} value={c}>
+              {c}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field label="Topic" hint="Only customers subscribed to it get the message." error={errors('topic')}>
+        <select
+          value={topic}
+          onChange={(e) => {
+            set({ topic: e.target.value === '' ? undefined : e.target.value });
+          }}
+        >
+          <option value="">No topic</option>
+          {(topics ?? []).map((t) => (
+            <option key={t.key} value={t.key}>
+              {t.name}
+            </option>
+          ))}
+          {topic && topics && !topics.some((t) => t.key === topic) && <option value={topic}>{topic} (deleted)</option>}
+        </select>
+      </Field>
+    </div>
+  );
+}
+
+/** The Variants toggle and, when on, one tab per variant (name, percent, its content). */
+function Variants({ channel, config, set, errors }: Pick<FormProps, 'config' | 'set' | 'errors'> & { channel: Channel }) {
+  const [tab, setTab] = useState(0);
+  const variants = variantsOf(config);
+  const total = (variants ?? []).reduce((sum, v) => sum + (Number(v.percent) || 0), 0);
+  const setVariants = (next: Variant[]) => set({ variants: next });
+  const shown = variants ? Math.min(tab, variants.length - 1) : 0;
+  const toggle = (on: boolean) => {
+    const rest = { ...config };
+    if (on) {
+      const content = (config.content ?? emptyContent(channel)) as Record<string, unknown>;
+      rest.variants = [
+        { id: 'a', name: 'A', percent: 50, content },
+        { id: 'b', name: 'B', percent: 50, content: structuredClone(content) },
+      ];
+      rest.content = undefined; // `set` merges: undefined drops the key
+      setTab(0);
+    } else {
+      rest.content = variants?.[shown]?.content ?? emptyContent(channel);
+      rest.variants = undefined;
+    }
+    set(rest);
+  };
+  return (
+    <>
+      <label className="check">
+        <input type="checkbox" checked={!!variants} onChange={(e) => toggle(e.target.checked)} />
+        Variants (A/B test the content)
+      </label>
+      {!variants ? (
+        <LocalizedContent channel={channel} content={(config.content ?? {}) as Record<string, unknown>} onChange={(c) => set({ content: c })} errors={errors} prefix="content." />
+      ) : (
+        <div className="stack">
+          <div role="tablist" aria-label="Variants" className="row-gap">
+            {variants.map((v, i) => (
+              <button key={v.id} type="button" role="tab" aria-selected={shown === i} className={shown === i ? 'btn btn-sm btn-primary' : 'btn btn-sm'} onClick={() => setTab(i)}>
+                {v.name || v.id} · {v.percent}%
+              </button>
+            ))}
+            <button
+              type="button"
+              className="btn btn-sm"
+              disabled={variants.length >= MAX_VARIANTS}
+              onClick={() => {
+                let n = variants.length;
+                const ids = new Set(variants.map((v) => v.id));
+                while (ids.has(String.fromCharCode(97 + (n % 26)) + (n >= 26 ? n : ''))) n++;
+                const id = String.fromCharCode(97 + (n % 26)) + (n >= 26 ? n : '');
+                setVariants([...variants, { id, name: id.toUpperCase(), percent: 0, content: structuredClone(variants[shown].content ?? {}) }]);
+                setTab(variants.length);
+              }}
+            >
+              + Add variant
+            </button>
+          </div>
+          <p className={total === 100 ? 'muted small' : 'form-error'} data-testid="variant-total">
+            Total {total}%{total === 100 ? '' : ' — variants must add up to 100%'}
+          </p>
+          <div className="row-gap">
+            <Field label="Variant name" error={errors(`variants.${shown}.name`)}>
+              <input value={variants[shown].name} onChange={(e) => setVariants(variants.map((v, j) => (j === shown ? { ...v, name: e.target.value } : v)))} />
+            </Field>
+            <Field label="Percent" error={errors(`variants.${shown}.percent`)}>
+              <input
+                type="number"
+                min={0}
+                max={100}
+                value={variants[shown].percent}
+                onChange={(e) => setVariants(variants.map((v, j) => (j === shown ? { ...v, percent: Number(e.target.value) } : v)))}
+              />
+            </Field>
+            {variants.length > 2 && (
+              <button type="button" className="btn btn-sm" onClick={() => setVariants(variants.filter((_, j) => j !== shown))}>
+                Remove variant
+              </button>
+            )}
+          </div>
+          <LocalizedContent
+            key={variants[shown].id}
+            channel={channel}
+            content={(variants[shown].content ?? {}) as Record<string, unknown>}
+            onChange={(c) => setVariants(variants.map((v, j) => (j === shown ? { ...v, content: c } : v)))}
+            errors={errors}
+            prefix={`variants.${shown}.content.`}
+          />
+        </div>
+      )}
+    </>
+  );
+}
+
+function Form({ config, set, errors }: FormProps) {
+  const channel: Channel = isChannel(config.channel) ? config.channel : 'email';
+  const variants = variantsOf(config);
+  const content = (variants ? variants[0].content : (config.content ?? {})) as Record<string, unknown>;
+  const awaited = config.await as { status: string; within: Duration } | undefined;
+  return (
+    <div className="stack">
+      <Field label="Channel" error={errors('channel')}>
+        <select
+          value={channel}
+          onChange={(e) => {
+            const next = e.target.value as Channel;
+            const rest: Config = { ...config, channel: next, content: emptyContent(next), variants: undefined };
+            if (awaited && !AWAITABLE[next].includes(awaited.status)) delete rest.await;
+            set(rest);
+          }}
+        >
+          {CHANNELS.map((c) => (
+            <option key={c} value={c}>
+              {CHANNEL_LABELS[c]}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <CategoryAndTopic config={config} set={set} errors={errors} />
+      <Variants channel={channel} config={config} set={set} errors={errors} />
+      {errors('variants') && <p className="form-error">{errors('variants')}</p>}
       <SendThrough channel={channel} config={config} set={set} error={errors('channel_id')} content={content} />
       <Field label="Branch on the result" hint="Wait for a receipt and split into yes / no / failed.">
         <span className="checks">
@@ -168,7 +441,6 @@ function Form({ config, set, errors }: FormProps) {
         </span>
       </Field>
       {errors('await.within') && <p className="form-error">{errors('await.within')}</p>}
-      <Preview channel={channel} content={content} />
     </div>
   );
 }
@@ -261,11 +533,11 @@ function hasContent(content: Record<string, unknown>): boolean {
 
 /** The rendered message for editable sample attributes (POST /messages/preview), refreshed as
  * the content or the sample changes. */
-function Preview({ channel, content }: { channel: Channel; content: Record<string, unknown> }) {
+function Preview({ channel, content, locale }: { channel: Channel; content: Record<string, unknown>; locale?: string }) {
   const [sample, setSample] = useState<Record<string, unknown>>({ first_name: 'Alex', city: 'Lisbon' });
   const [rendered, setRendered] = useState<Record<string, unknown> | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const key = JSON.stringify([channel, content, sample]);
+  const key = JSON.stringify([channel, content, sample, locale]);
   useEffect(() => {
     let live = true;
     if (!hasContent(content)) {
@@ -274,7 +546,7 @@ function Preview({ channel, content }: { channel: Channel; content: Record<strin
       return;
     }
     const t = setTimeout(() => {
-      ok(api.POST('/api/v1/messages/preview', { body: { channel, content, attributes: sample } }))
+      ok(api.POST('/api/v1/messages/preview', { body: { channel, content, attributes: sample, ...(locale ? { locale } : {}) } }))
         .then((r) => {
           if (!live) return;
           setRendered(r.content as Record<string, unknown>);
@@ -286,11 +558,11 @@ function Preview({ channel, content }: { channel: Channel; content: Record<strin
       live = false;
       clearTimeout(t);
     };
-    // `key` stands for channel, content and sample (objects change identity every render).
+    // `key` stands for channel, content, sample and locale (objects change identity every render).
   }, [key]);
   return (
     <section className="preview" aria-label="Preview">
-      <h3>Preview</h3>
+      <h3>Preview{locale ? ` (${locale})` : ''}</h3>
       <details>
         <summary>Sample customer attributes</summary>
         <KeyValueRows value={sample} onChange={setSample} keyLabel="attribute" valueLabel="sample value" />
