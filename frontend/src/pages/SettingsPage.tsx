@@ -12,6 +12,7 @@ import TopicsPanel from './settings/TopicsPanel';
 
 type ApiKey = Schemas['ApiKey'];
 type Role = Schemas['RoleEnum'];
+type Kind = Schemas['KindEnum'];
 type Workspace = Schemas['Workspace'];
 type Unit = Schemas['UnitEnum'];
 
@@ -275,7 +276,9 @@ function ApiKeys() {
             <tr>
               <th>Name</th>
               <th>Key</th>
+              <th>Kind</th>
               <th>Role</th>
+              <th>Allowed origins</th>
               <th>Created</th>
               <th>Last used</th>
               <th />
@@ -288,7 +291,9 @@ function ApiKeys() {
                 <td>
                   <code>{k.prefix}…</code>
                 </td>
-                <td>{k.role}</td>
+                <td>{k.kind}</td>
+                <td>{k.kind === 'publishable' ? '—' : k.role}</td>
+                <td className="small">{k.kind === 'publishable' ? originsOf(k).join(', ') || '—' : '—'}</td>
                 <td>{new Date(k.created_at).toLocaleDateString()}</td>
                 <td>{k.last_used_at ? new Date(k.last_used_at).toLocaleString() : '—'}</td>
                 <td className="cell-actions">
@@ -331,6 +336,20 @@ function ApiKeys() {
             Copy
           </Button>
         </div>
+        {created?.kind === 'publishable' && (
+          <>
+            <p>
+              It may sit in your web pages (only tracking calls from {originsOf(created).join(', ') || 'its allowed origins'}). With
+              analytics.js:
+            </p>
+            <pre aria-label="Snippet" className="secret">
+              {trackingSnippet(created.key)}
+            </pre>
+            <Button size="sm" onClick={() => navigator.clipboard?.writeText(trackingSnippet(created.key))}>
+              Copy snippet
+            </Button>
+          </>
+        )}
       </Dialog>
       <Dialog
         title="Revoke this key?"
@@ -362,6 +381,15 @@ function ApiKeys() {
   );
 }
 
+function originsOf(k: { allowed_origins: unknown }): string[] {
+  return Array.isArray(k.allowed_origins) ? k.allowed_origins.map(String) : [];
+}
+
+/** @segment/analytics-next pointed at this server (docs/developers.md). */
+function trackingSnippet(key: string): string {
+  return `AnalyticsBrowser.load({ writeKey: ${JSON.stringify(key)}, cdnURL: ${JSON.stringify(window.location.origin)} })`;
+}
+
 function CreateKeyDialog({
   open,
   onClose,
@@ -373,18 +401,23 @@ function CreateKeyDialog({
 }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('editor');
+  const [kind, setKind] = useState<Kind>('secret');
+  const [origins, setOrigins] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [errors, setErrors] = useState<FieldErrors>({});
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     setBusy(true);
-    setError(null);
+    setErrors({});
     try {
-      onCreated(await ok(api.POST('/api/v1/api-keys', { body: { name, role, kind: 'secret' } })));
+      const allowed = origins.split(/\s+/).filter(Boolean);
+      const body = kind === 'publishable' ? { name, role, kind, allowed_origins: allowed } : { name, role, kind };
+      onCreated(await ok(api.POST('/api/v1/api-keys', { body })));
       setName('');
+      setOrigins('');
     } catch (err) {
-      setError(errorMessage(err));
+      setErrors(fieldErrors(err));
     } finally {
       setBusy(false);
     }
@@ -396,14 +429,30 @@ function CreateKeyDialog({
         <Field label="Name" hint="Say where it is used, e.g. “backend events”.">
           <input value={name} onChange={(e) => setName(e.target.value)} autoFocus maxLength={200} />
         </Field>
-        <Field label="Role">
-          <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            <option value="owner">owner: everything, including keys and channels</option>
-            <option value="editor">editor: journeys and audiences</option>
-            <option value="viewer">viewer: read only</option>
+        <Field label="Kind" error={errors.kind}>
+          <select value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+            <option value="secret">secret: your servers, the whole API</option>
+            <option value="publishable">publishable: web pages, tracking calls only</option>
           </select>
         </Field>
-        {error && <p className="form-error">{error}</p>}
+        {kind === 'secret' ? (
+          <Field label="Role" error={errors.role}>
+            <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+              <option value="owner">owner: everything, including keys and channels</option>
+              <option value="editor">editor: journeys and audiences</option>
+              <option value="viewer">viewer: read only</option>
+            </select>
+          </Field>
+        ) : (
+          <Field
+            label="Allowed origins"
+            hint="The sites whose pages may use the key, one a line, e.g. https://shop.example."
+            error={errors.allowed_origins ?? Object.entries(errors).find(([k]) => k.startsWith('allowed_origins.'))?.[1]}
+          >
+            <textarea value={origins} onChange={(e) => setOrigins(e.target.value)} rows={3} />
+          </Field>
+        )}
+        {(errors.form ?? errors.name) && <p className="form-error">{(errors.form ?? errors.name).join(' ')}</p>}
         <div className="row-end">
           <Button onClick={onClose}>Cancel</Button>
           <Button type="submit" variant="primary" busy={busy}>
