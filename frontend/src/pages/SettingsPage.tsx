@@ -7,6 +7,7 @@ import { api, errorMessage, ok, type Schemas } from '../api/client';
 import { Badge, Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../components/ui';
 import { useSession } from '../session';
 import { type FieldErrors, fieldErrors } from './settings/fieldErrors';
+import IdentitySecretPanel from './settings/IdentitySecretPanel';
 import MembersPanel from './settings/MembersPanel';
 import TopicsPanel from './settings/TopicsPanel';
 
@@ -30,7 +31,10 @@ export default function SettingsPage() {
       <MembersPanel isOwner={isOwner} />
       <TopicsPanel canEdit={workspace.role !== 'viewer'} />
       {isOwner ? (
-        <ApiKeys />
+        <>
+          <ApiKeys />
+          <IdentitySecretPanel />
+        </>
       ) : (
         <section className="panel">
           <h2>API keys</h2>
