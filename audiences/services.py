@@ -638,7 +638,7 @@ def import_dir() -> Path:
 
 
 def import_max_bytes() -> int:
-    return int(getattr(settings, "IMPORT_MAX_BYTES", 100 * 1024 * 1024))
+    return int(getattr(settings, "IMPORT_MAX_BYTES", 256 * 1024 * 1024))
 
 
 def import_create(*, workspace: Workspace, upload, customer_list: CustomerList | None) -> ImportJob:

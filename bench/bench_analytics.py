@@ -143,13 +143,13 @@ def generate(n: int) -> tuple[int, dict]:
             """
             INSERT INTO journeys_enrollment (id, state, node_id, step_seq, wake_at, entered_at, finished_at,
                                              exit_reason, holdout, context, goals, customer_id, workspace_id,
-                                             journey_id, version_id, wait)
+                                             journey_id, version_id, wait, key)
             SELECT %(e0)s + i, outcome, CASE path WHEN 'a' THEN 'sms' ELSE 'buy' END, 4, NULL, entered,
                    CASE WHEN outcome <> 'waiting' THEN finished END,
                    CASE WHEN outcome = 'exited' THEN 'exit_condition' ELSE '' END, holdout, '{}',
                    CASE WHEN goal THEN jsonb_build_array(jsonb_build_object('id', 'bought', 'at', entered))
                         ELSE '[]' END,
-                   %(c0)s + i, %(ws)s, %(jid)s, %(vid)s, '{}'
+                   %(c0)s + i, %(ws)s, %(jid)s, %(vid)s, '{}', ''
             FROM bench_plan
             """,
             params,

@@ -279,9 +279,9 @@ def _park(journey, customer_pks: list[int], due: list[float]) -> None:
     rows = _sql(
         """
         INSERT INTO journeys_enrollment (workspace_id, journey_id, version_id, customer_id, state, node_id,
-            step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait)
+            step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait, key)
         SELECT %s, %s, %s, t.customer_id, 'waiting', 'wait', 1, to_timestamp(t.due), now(), '', false,
-               jsonb_build_object('due', t.due), '[]', '{"data": {}}'
+               jsonb_build_object('due', t.due), '[]', '{"data": {}}', ''
         FROM unnest(%s::bigint[], %s::float8[]) AS t(customer_id, due)
         RETURNING id, wake_at
         """,
