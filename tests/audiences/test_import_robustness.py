@@ -128,7 +128,8 @@ def _run_import_in_a_child(job_id: int) -> tuple[int, int]:
     return before, peak
 
 
-def test_a_100_mb_file_over_the_limit_is_refused_before_it_is_read(api, workspace, transactional_db):
+def test_a_file_over_the_limit_is_refused_before_it_is_read(api, workspace, transactional_db, settings):
+    settings.IMPORT_MAX_BYTES = 100 * 1024 * 1024
     path, size = _multipart_file(import_max_bytes() + 1024 * 1024)
     try:
         response, body = _put_streamed(api, path, size)
