@@ -381,6 +381,12 @@ def _merge_profile(source: Customer, target: Customer) -> None:
         *(t for t in source.push_tokens if t.get("token") not in have),
     ]
     target.unsubscribed = sorted({*target.unsubscribed, *source.unsubscribed})
+    # Consent only narrows: a topic either side left is left, else the known customer's choice.
+    subscriptions = {**(source.subscriptions or {}), **(target.subscriptions or {})}
+    for topic, choice in (source.subscriptions or {}).items():
+        if choice is False:
+            subscriptions[topic] = False
+    target.subscriptions = subscriptions
 
 
 def customer_merge(*, workspace: Workspace, source: Customer, target: Customer) -> Customer:
@@ -398,6 +404,7 @@ def customer_merge(*, workspace: Workspace, source: Customer, target: Customer) 
             "tags",
             "push_tokens",
             "unsubscribed",
+            "subscriptions",
             "updated_at",
         ]
     )

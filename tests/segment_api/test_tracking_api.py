@@ -524,6 +524,20 @@ def test_identify_merges_the_anonymous_customer_into_the_known_one(workspace, ke
     assert events(workspace, name="later")[0].customer_id == known.pk
 
 
+def test_a_merge_keeps_every_topic_choice_and_an_opt_out_on_either_side_wins(workspace, key):
+    send("identify", {"anonymousId": "dev-5", "traits": {"utm": "ads"}}, key)
+    send("identify", {"userId": "u5"}, key)
+    Customer.objects.for_workspace(workspace).filter(external_id="anon:dev-5").update(
+        subscriptions={"news": False, "tips": True, "deals": True}
+    )
+    Customer.objects.for_workspace(workspace).filter(external_id="u5").update(
+        subscriptions={"news": True, "deals": False}
+    )
+    send("identify", {"userId": "u5", "anonymousId": "dev-5"}, key)
+    assert customer(workspace, "anon:dev-5") is None
+    assert customer(workspace, "u5").subscriptions == {"news": False, "tips": True, "deals": False}
+
+
 def test_anonymous_events_in_the_same_batch_as_the_login_go_to_the_user(workspace, key):
     send(
         "batch",
