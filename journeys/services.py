@@ -28,6 +28,7 @@ from workspaces.models import User, Workspace
 from . import lifecycle
 from .fields import validating_for
 from .graph import graph_parse
+from .keys import entry_key_property
 from .models import Journey, JourneyAuditEntry, JourneyVersion
 from .selectors import journey_problems
 from .settings_schema import DEFAULT_SETTINGS
@@ -347,14 +348,17 @@ def journey_duplicate(*, journey: Journey, actor: Any, name: str | None = None) 
 
 
 def journey_export(*, journey: Journey) -> dict:
-    """A portable JSON of the draft; ids of segments and lists stay as they are and are checked
-    against the importing workspace when it validates."""
+    """A portable JSON of the draft; ids of segments, lists and hand-off journeys stay as they
+    are and are checked against the importing workspace when it validates. A keyed journey's
+    key travels in `settings.entry.key` and is repeated as `key` for readers of the file."""
     return {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
         "exported_at": timezone.now().isoformat(),
         "name": journey.name,
         "description": journey.description,
+        "tags": list(journey.tags),
+        "key": entry_key_property(journey.settings),
         "graph": journey.graph,
         "settings": journey.settings,
     }
@@ -383,13 +387,24 @@ def journey_import(
     }
     if missing:
         raise ServiceValidationError(missing)
+    settings = data.get("settings")
+    key = data.get("key")
+    if key is not None and (
+        not isinstance(settings, dict) or entry_key_property(settings) != key
+    ):
+        # An export written by hand (or edited) must not silently drop or change the key:
+        # a keyed journey imported unkeyed would run one pass per customer instead of per key.
+        raise ServiceValidationError(
+            {"key": ["Must equal settings.entry.key.property (the journey's key property)."]}
+        )
     journey = journey_create(
         workspace=workspace,
         actor=actor,
         name=journey_name[:200],
         description=description,
         graph=data.get("graph"),
-        settings=data.get("settings"),
+        settings=settings,
+        tags=data.get("tags"),
     )
     JourneyAuditEntry.objects.for_workspace(workspace).filter(journey=journey).update(
         action="imported"

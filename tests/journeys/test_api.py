@@ -214,6 +214,26 @@ def test_export_then_import_makes_an_equal_draft(api, workspace):
     assert [a["action"] for a in audit] == ["imported"]
 
 
+def test_export_carries_a_keyed_journeys_key_and_tags_into_the_import(api, workspace):
+    settings = {
+        "entry": {"type": "event", "events": [{"name": "cart_updated"}], "key": {"property": "cart_id"}},
+        "re_entry": {"policy": "never"},
+    }
+    journey = make_journey(workspace, name="Carts", settings=settings)
+    api.patch(f"{URL}/{journey.pk}", {"tags": ["cart", "retention"]}, format="json")
+    exported = api.get(f"{URL}/{journey.pk}/export").json()
+    assert (exported["key"], exported["tags"]) == ("cart_id", ["cart", "retention"])
+    copy = api.post(f"{URL}/import", exported, format="json").json()
+    assert copy["tags"] == ["cart", "retention"]
+    assert copy["settings"]["entry"]["key"] == {"property": "cart_id"}
+    # An edited file whose key disagrees with its settings is refused rather than imported unkeyed.
+    tampered = {**exported, "settings": valid_settings()}
+    response = api.post(f"{URL}/import", tampered, format="json")
+    assert response.status_code == 400 and "key" in response.json()["error"]["details"]
+    bad_tags = api.post(f"{URL}/import", {**exported, "tags": "cart"}, format="json")
+    assert bad_tags.status_code == 400 and "tags" in bad_tags.json()["error"]["details"]
+
+
 def test_import_refuses_what_is_not_an_export(api):
     assert (
         "format"
