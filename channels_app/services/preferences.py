@@ -45,12 +45,13 @@ def _customer(message: Message, *, lock: bool = False) -> Customer | None:
     return (customers.select_for_update(no_key=True) if lock else customers).first()
 
 
-def _shown_channels(workspace_id: int, customer: Customer) -> list[str]:
-    """Channels the workspace sends on, and any the customer already left."""
+def _shown_channels(message: Message, customer: Customer) -> list[str]:
+    """Channels the workspace sends on, any the customer already left, and the one this message
+    came by (its channel may since have been removed; the person can still leave it)."""
     configured = set(
-        ChannelConfig.objects.for_workspace(workspace_id).values_list("channel", flat=True)
+        ChannelConfig.objects.for_workspace(message.workspace_id).values_list("channel", flat=True)
     )
-    return sorted(configured | set(customer.unsubscribed or []))
+    return sorted(configured | set(customer.unsubscribed or []) | {message.channel})
 
 
 def preferences_for(*, message: Message) -> Preferences | None:
@@ -64,7 +65,7 @@ def preferences_for(*, message: Message) -> Preferences | None:
     ]
     channels = [
         Choice(c, c, "", c not in (customer.unsubscribed or []))
-        for c in _shown_channels(workspace.pk, customer)
+        for c in _shown_channels(message, customer)
     ]
     return Preferences(workspace, customer, message, topics, channels)
 
@@ -122,7 +123,7 @@ def preferences_save(
         if customer is None:
             return None
         known_topics = {t.key: t for t in topics_list(workspace=message.workspace_id)}
-        allowed_channels = set(_shown_channels(message.workspace_id, customer))
+        allowed_channels = set(_shown_channels(message, customer))
         opt_outs: list[dict] = []
         choices: dict[str, bool | None] = {}
         for key in dict.fromkeys(topics_shown):

@@ -124,6 +124,15 @@ def test_the_page_lists_topics_and_channels_in_the_customers_language(
         assert f'<label for="topic-{n}">' in body and f'id="topic-{n}"' in body
 
 
+def test_the_page_offers_the_channel_the_message_came_by_even_when_none_is_set_up(workspace):
+    person = make_customer(workspace, "eve", email="eve@x.test")
+    message = Message.objects.for_workspace(workspace).create(
+        workspace=workspace, customer=person, channel="email", to="eve@x.test", status="sent"
+    )
+    _, hidden, boxes = _form(Client().get(_path(tracking.preferences_url(message.pk))).content.decode())
+    assert hidden["channels"] == ["email"] and boxes["channel:email"] is True
+
+
 def test_saving_the_page_changes_what_was_shown_and_raises_events(workspace, django_capture_on_commit_callbacks):
     _topics(workspace)
     person, message = _emailed(workspace, unsubscribed=["sms"])
