@@ -11,6 +11,61 @@ from ..fields import current_journey_id, current_workspace, is_int, unknown_keys
 from .base import ConfigError, Next, NodeType, Result, register
 from .describe import FAILED, NEXT, fixed, object_schema
 
+# How far a ring is looked for: a workspace's chains of hand-offs are short; this bounds the reads.
+MAX_HANDOFF_JOURNEYS = 200
+
+
+def handoff_targets(graph: Any) -> list[tuple[str, int]]:
+    """(node id, target journey id) of each `journey` node in a graph."""
+    nodes = graph.get("nodes") if isinstance(graph, dict) else None
+    return [
+        (n.get("id"), n["config"]["journey_id"])
+        for n in nodes or []
+        if isinstance(n, dict)
+        and n.get("type") == "journey"
+        and isinstance(n.get("config"), dict)
+        and is_int(n["config"].get("journey_id"))
+    ]
+
+
+def handoff_path(workspace, *, start: int, back_to: int) -> list[tuple[str, str]] | None:
+    """The journeys from `start` along hand-offs until one hands back to `back_to`, as (journey
+    name, node id that hands on) pairs, or None when no chain returns. A journey that runs is read
+    as it runs (its live version); a draft or stopped one as it would be started (its draft)."""
+    from ..models import Journey
+
+    running = (Journey.Status.ACTIVE, Journey.Status.PAUSED)
+    seen: set[int] = set()
+    parents: dict[int, tuple[int | None, str]] = {start: (None, "")}
+    frontier = [start]
+    while frontier and len(seen) < MAX_HANDOFF_JOURNEYS:
+        rows = (
+            Journey.objects.for_workspace(workspace)
+            .filter(pk__in=frontier)
+            .select_related("live_version")
+        )
+        frontier = []
+        for row in rows:
+            seen.add(row.pk)
+            graph = (
+                row.live_version.graph if row.status in running and row.live_version else row.graph
+            )
+            for node_id, target in handoff_targets(graph):
+                if target == back_to:
+                    path, at, via = [], row.pk, node_id
+                    names = {
+                        r.pk: r.name
+                        for r in Journey.objects.for_workspace(workspace).filter(pk__in=[*parents])
+                    }
+                    while at is not None:
+                        path.append((names.get(at, f"#{at}"), via))
+                        at, via = parents[at][0], parents[at][1]
+                    return path[::-1]
+                if target not in seen and target not in parents:
+                    parents[target] = (row.pk, node_id)
+                    frontier.append(target)
+    return None
+
 
 @register
 class JourneyNode(NodeType):
@@ -39,7 +94,29 @@ class JourneyNode(NodeType):
             ]
         if not is_int(journey_id):
             return [*errors, ConfigError("journey_id", "Must be a journey id (integer).")]
-        return errors + self.link_errors(config)
+        link = self.link_errors(config)
+        return errors + (link or self.loop_errors(journey_id))
+
+    def loop_errors(self, journey_id: int) -> list[ConfigError]:
+        """A hand-off chain that leads back here (A → B → A, or longer) would move a customer
+        round the ring for ever, each pass entering the next; refused at validate and start time,
+        naming the node in the last journey of the ring that closes it."""
+        own_id, workspace = current_journey_id(), current_workspace()
+        if own_id is None or workspace is None:
+            return []
+        ring = handoff_path(workspace, start=journey_id, back_to=own_id)
+        if ring is None:
+            return []
+        names = " → ".join(f'"{name}"' for name, _ in ring)
+        last_name, last_node = ring[-1]
+        return [
+            ConfigError(
+                "journey_id",
+                f"Hand-off loop: this node enrolls in {names}, whose node {last_node!r} "
+                f"enrolls back in this journey. Customers would go round for ever; remove one "
+                f"of the hand-offs.",
+            )
+        ]
 
     def link_errors(self, config: dict[str, Any]) -> list[ConfigError]:
         journey_id = config.get("journey_id")

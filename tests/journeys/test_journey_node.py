@@ -157,3 +157,59 @@ def test_the_target_must_be_a_journey_of_the_workspace_and_not_itself(api, other
     api.patch(f"{URL}/{welcome}", {"graph": graph}, format="json")
     errors = api.post(f"{URL}/{welcome}/validate").json()["errors"]
     assert {(e["node_id"], e["field"]) for e in errors} == {("handoff", "config.journey_id")}
+
+
+@pytest.mark.django_db
+def test_a_hand_off_ring_is_refused_at_validate_and_start_naming_the_node(api):
+    first = target(api, name="Onboarding")
+    second = hand_off(api, first, name="Nurture")
+    third = hand_off(api, second, name="Win-back")
+    assert api.post(f"{URL}/{third}/validate").json()["valid"] is True
+
+    # Onboarding now hands off to Win-back: Onboarding → Win-back → Nurture → Onboarding.
+    graph = {
+        "nodes": [
+            node("start", "start"),
+            node("to-winback", "journey", {"journey_id": third}),
+        ],
+        "edges": [edge("start", "next", "to-winback")],
+    }
+    assert api.patch(f"{URL}/{first}", {"graph": graph}, format="json").status_code == 200
+    checked = api.post(f"{URL}/{first}/validate").json()
+    assert checked["valid"] is False
+    [error] = checked["errors"]
+    assert (error["node_id"], error["field"]) == ("to-winback", "config.journey_id")
+    assert error["message"].startswith(
+        'Hand-off loop: this node enrolls in "Win-back" → "Nurture", whose node \'handoff\' '
+        "enrolls back in this journey."
+    )
+    refused = api.put(f"{URL}/{first}/start", {}, format="json")
+    assert refused.status_code == 409
+    assert "Hand-off loop" in str(refused.json())
+
+    # Each journey of the ring sees it from its own side: Nurture → Onboarding → Win-back → Nurture.
+    [seen] = api.post(f"{URL}/{second}/validate").json()["errors"]
+    assert '"Onboarding" → "Win-back", whose node \'handoff\'' in seen["message"]
+
+
+@pytest.mark.django_db
+def test_a_ring_closed_against_a_live_journey_is_refused_when_its_last_link_starts(api):
+    # B runs (live) handing off to A; A's draft hands off to B: A's start is refused. B's draft
+    # no longer handing off does not matter while its live version still does.
+    a = target(api, name="A")
+    b = hand_off(api, a, name="B")
+    start(api, a)
+    start(api, b)
+    api.patch(
+        f"{URL}/{b}",
+        {"graph": {"nodes": [node("start", "start")], "edges": []}},
+        format="json",
+    )
+    graph = {
+        "nodes": [node("start", "start"), node("to-b", "journey", {"journey_id": b})],
+        "edges": [edge("start", "next", "to-b")],
+    }
+    assert api.patch(f"{URL}/{a}", {"graph": graph}, format="json").status_code == 200
+    refused = api.put(f"{URL}/{a}/start", {}, format="json")
+    assert refused.status_code == 409
+    assert 'Hand-off loop: this node enrolls in "B"' in str(refused.json())
