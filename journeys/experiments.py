@@ -84,10 +84,43 @@ def _experiment_node(version: JourneyVersion | None, node_id: str) -> dict | Non
                  and n.get("type") in EXPERIMENT_NODES), None)
 
 
+def _rate_above(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether (entered, converted) `a` has the strictly higher conversion rate (exact: no float
+    division, so equal rates such as 1/3 and 2/6 are a tie)."""
+    return a[1] * b[0] > b[1] * a[0]
+
+
+def experiment_look(*, stats: dict[str, tuple[int, int]], due: bool, min_per_path: int, confidence: float,
+                    p_values: dict[str, float]) -> tuple[str | None, float | None]:
+    """The decision rule, one look: `stats` maps each arm to (entered, converted); `p_values` holds
+    the running minima of the mSPRT p-values of "best>other" from earlier looks and is updated in
+    place. Returns (winner or None, the largest always-valid p-value of the best arm against the
+    others, or None when the look was not taken). Nothing is taken before `due` and before every
+    arm has `min_per_path` entries; a winner must have a strictly higher rate than every other arm
+    (a tie never decides) and beat each at `confidence`."""
+    arms = list(stats)
+    if not due or len(arms) < 2 or any(n < min_per_path or n <= 0 for n, _ in stats.values()):
+        return None, None
+    best = arms[0]
+    for arm in arms[1:]:
+        if _rate_above(stats[arm], stats[best]):
+            best = arm
+    worst_p = 0.0
+    for other in arms:
+        if other == best:
+            continue
+        key = f"{best}>{other}"
+        p = msprt_p_value(treated=stats[best][::-1], control=stats[other][::-1])
+        p_values[key] = min(p, p_values.get(key, 1.0))
+        worst_p = max(worst_p, p_values[key])
+    beats = all(_rate_above(stats[best], stats[o]) for o in arms if o != best)
+    return (best if beats and worst_p < 1 - confidence else None), worst_p
+
+
 def experiment_decide(*, journey: Journey, node: dict, published_at: datetime, now: datetime) -> dict:
-    """One look at a split's experiment: once `decide_after` passed since the version went live and
-    every path has `min_per_path` entries, the best path wins when its always-valid p-value against
-    every other is below 1 − confidence."""
+    """One look at a split's (or message's) experiment: once `decide_after` passed since the version
+    went live and every arm has `min_per_path` entries, the best arm wins when its always-valid
+    p-value against every other is below 1 − confidence (experiment_look)."""
     config = node.get("config") or {}
     experiment = {**DEFAULTS, **(config.get("experiment") or {})}
     with transaction.atomic():
@@ -99,23 +132,16 @@ def experiment_decide(*, journey: Journey, node: dict, published_at: datetime, n
         arms, arm_counts = EXPERIMENT_NODES[node["type"]]
         paths = [p["id"] for p in config.get(arms) or []]
         counts = arm_counts(journey=journey, node_id=node["id"], goal_id=experiment["goal_id"])
-        stats = {p: counts.get(p, (0, 0)) for p in paths}
-        due = now >= published_at + duration_timedelta(experiment["decide_after"])
-        if due and paths and all(n >= experiment["min_per_path"] for n, _ in stats.values()):
-            best = max(paths, key=lambda p: stats[p][1] / stats[p][0])
-            worst_p = 0.0
-            for other in paths:
-                if other == best:
-                    continue
-                key = f"{best}>{other}"
-                p = msprt_p_value(treated=stats[best][::-1], control=stats[other][::-1])
-                row.p_values[key] = min(p, row.p_values.get(key, 1.0))
-                worst_p = max(worst_p, row.p_values[key])
-            beats = all(stats[best][1] / stats[best][0] > stats[o][1] / stats[o][0] for o in paths if o != best)
+        winner, worst_p = experiment_look(
+            stats={p: counts.get(p, (0, 0)) for p in paths},
+            due=now >= published_at + duration_timedelta(experiment["decide_after"]),
+            min_per_path=experiment["min_per_path"], confidence=experiment["confidence"], p_values=row.p_values,
+        )
+        if worst_p is not None:
             row.p_value = worst_p
-            if beats and worst_p < 1 - experiment["confidence"]:
-                row.status, row.winner = SplitExperiment.Status.DECIDED, best
-                row.decided_at, row.decided_by = now, "auto"
+        if winner is not None:
+            row.status, row.winner = SplitExperiment.Status.DECIDED, winner
+            row.decided_at, row.decided_by = now, "auto"
         row.save()
     return experiment_state(journey=journey, node_id=node["id"])
 

@@ -4,14 +4,20 @@ time, a winner can be set by hand, and every later arrival takes the winner."""
 from __future__ import annotations
 
 import math
+import secrets
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from journeys.enrollments import enrollments_create
-from journeys.experiments import experiments_decide, msprt_p_value
-from journeys.models import Enrollment, JourneyVersion, StepEvent
+from journeys.experiments import (
+    experiment_decide,
+    experiment_winner,
+    experiments_decide,
+    msprt_p_value,
+)
+from journeys.models import Enrollment, JourneyVersion, SplitExperiment, StepEvent
 from tests.conftest import wait_for
 from tests.engine.helpers import customers, edge, node, published, send_events
 
@@ -105,3 +111,66 @@ def test_experiment_config_is_validated_naming_the_field(workspace):
     fields = {e.field for e in split.validate(config, in_journey_settings=GOALS)}
     assert {"experiment.goal_id", "experiment.min_per_path", "experiment.decide_after.unit",
             "experiment.confidence"} <= fields
+
+
+def stage_paths(journey, outcomes: dict[str, tuple[int, int]]) -> None:
+    """The split's history as the engine writes it: per path, `entered` customers passed through
+    it (a `passed` step at node s), the first `converted` of them with the goal reached."""
+    version = journey.live_version
+    for path, (entered, converted) in outcomes.items():
+        people = customers(journey.workspace, entered, prefix=f"{path}-{secrets.token_hex(4)}-")
+        rows = Enrollment.objects.unscoped().bulk_create([
+            Enrollment(workspace_id=journey.workspace_id, journey=journey, version=version, customer=c,
+                       state="completed", node_id="s", step_seq=2, finished_at=timezone.now(),
+                       goals=[{"id": "bought", "at": timezone.now().isoformat(), "value": 0}] if i < converted else [])
+            for i, c in enumerate(people)
+        ])
+        StepEvent.objects.unscoped().bulk_create([
+            StepEvent(workspace_id=journey.workspace_id, enrollment=e, journey_id=journey.id, version_id=version.id,
+                      customer_id=e.customer_id, node_id="s", kind="passed", handle=path, step_seq=1)
+            for e in rows
+        ])
+
+
+def look(journey, now=None):
+    version = journey.live_version
+    node = next(n for n in version.graph["nodes"] if n["id"] == "s")
+    return experiment_decide(journey=journey, node=node, published_at=version.published_at,
+                             now=now or timezone.now() + timedelta(days=30))
+
+
+def three_paths(experiment: dict) -> dict:
+    split = node("s", "split", {"paths": [{"id": p, "name": p.upper(), "percent": pct}
+                                          for p, pct in (("a", 40), ("b", 30), ("c", 30))],
+                                "experiment": {"goal_id": "bought", **experiment}})
+    return {"nodes": [node("start", "start"), split], "edges": [edge("start", "next", "s")]}
+
+
+def test_a_tie_never_decides_even_after_earlier_looks_saw_a_lead(workspace):
+    journey = published(workspace, graph({"min_per_path": 100, "decide_after": {"value": 1, "unit": "hours"}}), GOALS)
+    # Equal rates with unequal counts (60/300 = 40/200): a tie, however many customers.
+    stage_paths(journey, {"a": (300, 60), "b": (200, 40)})
+    # Earlier looks had seen "a" far ahead: its running always-valid p-value is already tiny.
+    SplitExperiment.objects.for_workspace(workspace).update_or_create(
+        workspace_id=workspace.id, journey=journey, node_id="s", defaults={"p_values": {"a>b": 1e-9, "b>a": 1e-9}})
+    state = look(journey)
+    assert state["status"] == "running" and state["winner"] is None
+    assert experiments_decide(now=timezone.now() + timedelta(days=30)) == 0
+    assert experiment_winner(journey_id=journey.id, node_id="s") is None
+
+
+def test_two_paths_tied_for_best_decide_nothing_though_both_beat_the_third(workspace):
+    journey = published(workspace, three_paths({"min_per_path": 100, "decide_after": {"value": 1, "unit": "hours"}}),
+                        GOALS)
+    stage_paths(journey, {"a": (400, 200), "b": (300, 150), "c": (300, 15)})
+    state = look(journey)
+    assert state["status"] == "running" and state["winner"] is None
+    # Only the tie holds it back: against the third path the evidence is overwhelming.
+    seen = SplitExperiment.objects.for_workspace(workspace).get(journey=journey, node_id="s").p_values
+    assert seen["a>c"] < 1e-6 and seen["a>b"] == 1.0
+
+
+def test_no_conversions_anywhere_is_a_tie(workspace):
+    journey = published(workspace, graph({"min_per_path": 100, "decide_after": {"value": 1, "unit": "hours"}}), GOALS)
+    stage_paths(journey, {"a": (150, 0), "b": (150, 0)})
+    assert look(journey)["status"] == "running"
