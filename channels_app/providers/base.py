@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -21,6 +22,10 @@ class Outbound:
     targets: list = field(default_factory=list)
     status_callback_url: str = ""
     unsubscribe_url: str = ""
+    # Sends of this message tried before (an answer lost on the way back may hide one the
+    # provider took) and when it was queued: a provider without idempotency keys looks first.
+    attempts: int = 0
+    queued_at: datetime | None = None
 
 
 @dataclass

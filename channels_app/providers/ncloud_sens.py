@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import time
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from .. import kakao
@@ -15,6 +16,12 @@ from .base import Outbound, Provider, SendResult, http_failure, json_or_empty
 
 ACCEPTED = "A000"  # requestStatusCode of a message the dealer took
 DELIVERED = "0000"  # messageStatusCode of a message KakaoTalk delivered
+# SENS takes no idempotency key, so before sending a message again after an attempt whose answer
+# never came, we list what SENS took for that number since the message was queued (its list
+# endpoints filter by request time, "YYYY-MM-DD HH:mm:ss" KST) and adopt a match instead of
+# sending twice. The window opens a little early for clock skew between us and the dealer.
+LOOKUP_SKEW = timedelta(minutes=2)
+LOOKUP_PAGE = 100  # the list endpoints' largest page
 
 
 def sens_signature(secret_key: str, method: str, uri: str, timestamp: str, access_key: str) -> str:
@@ -90,6 +97,15 @@ class NcloudSensProvider(Provider):
             "messages": [message],
         }
         path = f"/alimtalk/v2/services/{self.credentials['service_id']}/messages"
+        if out.attempts:
+            query = {
+                "plusFriendId": body["plusFriendId"],
+                "templateCode": body["templateCode"],
+                "to": message["to"],
+            }
+            taken = self._already_taken(out, path, query, message["to"], text)
+            if taken is not None:
+                return taken
         return self._result(self._call("POST", path, body=body))
 
     def _send_sms(self, out: Outbound) -> SendResult:
@@ -104,8 +120,45 @@ class NcloudSensProvider(Provider):
         if kind == "LMS":
             body["subject"] = out.content.get("subject") or text[:20]
         path = f"/sms/v2/services/{self.credentials['sms_service_id']}/messages"
-        result = self._result(self._call("POST", path, body=body))
-        return result
+        if out.attempts:
+            to = body["messages"][0]["to"]
+            taken = self._already_taken(out, path, {"to": to}, to, text)
+            if taken is not None:
+                return taken
+        return self._result(self._call("POST", path, body=body))
+
+    def _already_taken(
+        self, out: Outbound, path: str, query: dict, to: str, text: str
+    ) -> SendResult | None:
+        """After an attempt with no answer: the request SENS already took for this message (as
+        sent), a retryable failure when SENS cannot say, or None when it took nothing."""
+        since = (out.queued_at or datetime.now(kakao.KOREA)) - LOOKUP_SKEW
+        until = datetime.now(kakao.KOREA) + LOOKUP_SKEW
+        query = {
+            **query,
+            "requestStartTime": since.astimezone(kakao.KOREA).strftime("%Y-%m-%d %H:%M:%S"),
+            "requestEndTime": until.strftime("%Y-%m-%d %H:%M:%S"),
+            "pageSize": LOOKUP_PAGE,
+        }
+        response = self._call("GET", path, query=query)
+        if isinstance(response, SendResult):
+            response.retryable = True
+            return response
+        if response.status_code == 404:  # SENS's answer when nothing matches
+            return None
+        if not response.is_success:
+            failure = http_failure(response, f"SENS: could not check an earlier attempt: HTTP {response.status_code}")
+            failure.retryable = True  # sending blind could send twice: ask again later
+            return failure
+        for row in json_or_empty(response).get("messages") or []:
+            if (
+                row.get("to") == to
+                and row.get("content", text) == text
+                and row.get("requestStatusCode", ACCEPTED) == ACCEPTED
+                and row.get("requestId")
+            ):
+                return SendResult(ok=True, provider_message_id=str(row["requestId"]))
+        return None
 
     def _result(self, response) -> SendResult:
         if isinstance(response, SendResult):
@@ -113,6 +166,8 @@ class NcloudSensProvider(Provider):
         body = json_or_empty(response)
         if not response.is_success:
             error = body.get("error") or {}
+            if not isinstance(error, dict):  # a gateway's own answer: {"error": "Gateway Timeout"}
+                error = {"message": str(error)}
             reason = (
                 error.get("message")
                 or body.get("errorMessage")

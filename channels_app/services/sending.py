@@ -50,7 +50,7 @@ SEND_BUDGET_SECONDS = 120
 #   there is what fed the planner that one-row estimate).
 _CLAIM_SQL = """
     SELECT id, channel, channel_config_id, provider, customer_id, enrollment_id, step_seq, "to",
-           targets, content, attempts
+           targets, content, attempts, created_at
     FROM channels_app_message
     WHERE id = ANY(%s) AND (workspace_id = %s) IS TRUE AND status = 'queued'
     ORDER BY id
@@ -106,6 +106,7 @@ class _Claimed:
     provider_message_id: str = ""
     error: str = ""
     error_detail: str = ""
+    created_at: datetime | None = None
 
 
 def _outbound(message: _Claimed | Message) -> Outbound:
@@ -127,6 +128,8 @@ def _outbound(message: _Claimed | Message) -> Outbound:
             if message.customer_id and message.channel == "email"
             else ""
         ),
+        attempts=message.attempts,
+        queued_at=message.created_at,
     )
 
 
@@ -135,7 +138,7 @@ def _messages_claim(*, message_ids: list[int], workspace_id: int) -> list[_Claim
         cursor.execute(_CLAIM_SQL, [list(message_ids), workspace_id])
         # Django's psycopg setup hands jsonb over as text (JSONField decodes it); so do we.
         return [
-            _Claimed(*row[:8], json.loads(row[8]), json.loads(row[9]), row[10])
+            _Claimed(*row[:8], json.loads(row[8]), json.loads(row[9]), row[10], created_at=row[11])
             for row in cursor.fetchall()
         ]
 

@@ -60,6 +60,7 @@ class Dealer:
     accepted: list = field(default_factory=list)  # the messages the dealer took
     sms: list = field(default_factory=list)  # SMS/LMS it sent (directly or as failover)
     results: dict = field(default_factory=dict)  # requestId → [per-recipient results]
+    listed: list = field(default_factory=list)  # SENS: what its list endpoints show, per message
     requests: list = field(default_factory=list)  # (method, path, headers, body)
     url: str = ""
 
@@ -151,12 +152,46 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
         if method == "GET" and path in (
             f"/alimtalk/v2/services/{service_id}/messages", f"/sms/v2/services/{sms_service_id}/messages"
         ):
-            request_id = parse_qs(query).get("requestId", [""])[0]
+            params = {k: v[0] for k, v in parse_qs(query).items()}
+            if "requestId" not in params:
+                return sens_list(path, params)
+            request_id = params["requestId"]
             if request_id not in dealer.results:
                 return 404, {}
             return 200, {"requestId": request_id, "statusCode": "202", "statusName": "success",
                          "messages": dealer.results[request_id]}
         return _gateway_error(404, "300", "Not Found Exception")
+
+    def sens_list(path, params):
+        """The list endpoints without a requestId: a request-time window (≤ 31 days, KST) is
+        required, and plusFriendId for AlimTalk; an empty 404 when nothing matches."""
+        alimtalk_list = path.startswith("/alimtalk/")
+        try:
+            start, end = (time.mktime(time.strptime(params[k], "%Y-%m-%d %H:%M:%S"))
+                          for k in ("requestStartTime", "requestEndTime"))
+        except (KeyError, ValueError):
+            return 400, {"status": 400, "errorMessage": "requestStartTime and requestEndTime (YYYY-MM-DD HH:mm:ss) are required"}
+        if not 0 <= end - start <= 31 * 86400:
+            return 400, {"status": 400, "errorMessage": "the period must be within 31 days"}
+        if alimtalk_list and params.get("plusFriendId") != plus_friend_id:
+            return 400, {"status": 400, "errorMessage": "plusFriendId is required"}
+        rows = [row for row in dealer.listed
+                if row["product"] == ("alimtalk" if alimtalk_list else "sms")
+                and start <= row["at"] <= end
+                and all(row.get(k) == params[k] for k in ("to", "templateCode") if k in params)]
+        if not rows:
+            return 404, {}
+        keep = ("requestId", "messageId", "requestTime", "to", "content", "templateCode", "requestStatusCode")
+        return 200, {"statusCode": "202", "statusName": "success", "pageIndex": 0,
+                     "itemCount": len(rows), "hasMore": False,
+                     "messages": [{k: row[k] for k in keep if k in row} for row in rows]}
+
+    def listed(product, request_id, to, content, **extra):
+        # Request times in KST, as SENS shows and filters them.
+        at = time.mktime(time.gmtime(time.time() + 9 * 3600))
+        dealer.listed.append({"product": product, "requestId": request_id, "messageId": uuid.uuid4().hex,
+                              "requestTime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)),
+                              "at": at, "to": to, "content": content, **extra})
 
     def alimtalk(body):
         if body.get("plusFriendId") != plus_friend_id:
@@ -193,6 +228,8 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
                             "requestStatusCode": "A000", "requestStatusName": "success",
                             "requestStatusDesc": "accepted", "useSmsFailover": bool(failover)})
             dealer.accepted.append({"to": to, "content": content, "buttons": m.get("buttons")})
+            listed("alimtalk", request_id, to, content, templateCode=body.get("templateCode"),
+                   requestStatusCode="A000")
             result = {"messageId": message_id, "to": to, "requestStatusCode": "A000",
                       "useSmsFailover": bool(failover)}
             if to in dealer.in_flight:
@@ -225,6 +262,7 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
             if not NATIONAL_MOBILE.fullmatch(m.get("to") or ""):
                 return 400, {"status": 400, "errorMessage": "invalid to"}
             dealer.sms.append({"to": m["to"], "type": kind, "content": content})
+            listed("sms", request_id, m["to"], content)
             dealer.results[request_id].append(
                 {"to": m["to"], "status": "COMPLETED", "statusCode": "0", "statusName": "success"}
             )

@@ -81,6 +81,27 @@ def _alimtalk(**extra):
     }
 
 
+FILLED = {"name": "민수", "item": "운동화"}
+
+
+def _queued(workspace, config, channel="kakao_alimtalk", content=None):
+    """A queued message to +821011112222 through `config`, AlimTalk with filled variables unless
+    `content` says otherwise."""
+    customer = make_customer(workspace, phone="+821011112222")
+    return Message.objects.for_workspace(workspace).create(
+        workspace=workspace, customer=customer, channel=channel, channel_config=config,
+        provider=config.provider, to="+821011112222", targets=["+821011112222"],
+        content=content or {**_alimtalk(), "variables": FILLED},
+    )
+
+
+def _send_once(message):
+    """One send task's go at `message`; the message as it is afterwards."""
+    messages_send(message_ids=[message.pk], workspace_id=message.workspace_id)
+    message.refresh_from_db()
+    return message
+
+
 # ---- NAVER Cloud SENS ------------------------------------------------------------------------
 def test_sens_alimtalk_is_signed_filled_from_the_template_and_sent_to_the_national_number(workspace, sens):
     config = _sens_channel(workspace, sens)
@@ -119,14 +140,9 @@ def test_sens_template_mismatch_and_invalid_number_fail_with_the_dealers_reason(
 
 def test_sens_rate_limit_and_5xx_are_retried_later(workspace, sens):
     config = _sens_channel(workspace, sens)
-    customer = make_customer(workspace, phone="+821011112222")
     sens.fail_next = [(429, {"error": {"errorCode": "429", "message": "Too Many Requests"}}),
                       (503, {"error": {"errorCode": "503", "message": "Service Unavailable"}})]
-    message = Message.objects.for_workspace(workspace).create(
-        workspace=workspace, customer=customer, channel="kakao_alimtalk", channel_config=config,
-        provider="ncloud_sens", to="+821011112222", targets=["+821011112222"],
-        content={**_alimtalk(), "variables": {"name": "민수", "item": "운동화"}},
-    )
+    message = _queued(workspace, config)
     for expected in ("429", "503"):
         messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
         message.refresh_from_db()
@@ -355,14 +371,9 @@ def test_a_result_not_in_yet_is_asked_again_on_the_next_poll(workspace, sens):
 
 def test_nhn_rate_limit_is_retried_and_a_lost_answer_is_not_sent_twice(workspace, nhn):
     config = _nhn_channel(workspace, nhn)
-    customer = make_customer(workspace, phone="+821011112222")
     nhn.fail_next = [(429, {"header": {"resultCode": -429, "resultMessage": "Too many requests",
                                        "isSuccessful": False}})]
-    message = Message.objects.for_workspace(workspace).create(
-        workspace=workspace, customer=customer, channel="kakao_alimtalk", channel_config=config,
-        provider="nhn_bizmessage", to="+821011112222", targets=["+821011112222"],
-        content={**_alimtalk(), "variables": {"name": "민수", "item": "운동화"}},
-    )
+    message = _queued(workspace, config)
     messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
     message.refresh_from_db()
     assert message.status == "queued" and "Too many requests" in message.error_detail
@@ -413,3 +424,34 @@ def test_the_preview_shows_the_filled_alimtalk_and_its_failover_type(api):
     response = api.post("/api/v1/messages/preview", {"channel": "kakao_alimtalk", "content": long_failover},
                         format="json")
     assert response.json()["content"]["failover_type"] == "LMS"
+
+
+@pytest.mark.parametrize("channel", ["kakao_alimtalk", "sms"])
+def test_sens_a_lost_answer_is_found_at_the_dealer_and_not_sent_again(workspace, sens, channel):
+    """SENS takes no idempotency key: a retry after an answer that never came looks the message
+    up in SENS's list (by number and request time) and adopts the request it finds."""
+    config = _sens_channel(workspace, sens, channel=channel)
+    sms = {"text": "주문하신 상품이 발송되었습니다."}
+    message = _queued(workspace, config, channel, sms if channel == "sms" else None)
+    sens.lose_answers = 1  # SENS takes the message, but its answer is lost on the way back
+    _send_once(message)
+    assert message.status == "queued" and "504" in message.error_detail
+    _send_once(message)
+    assert message.status == "sent" and message.attempts == 2
+    taken = sens.accepted if channel == "kakao_alimtalk" else sens.sms
+    assert len(taken) == 1  # found at the dealer, not sent twice
+    assert message.provider_message_id == sens.listed[0]["requestId"]
+    assert [m for m, *_ in sens.requests] == ["POST", "GET"]
+    # The adopted request is the one whose result the poll reads.
+    if channel == "kakao_alimtalk":
+        assert dealer_results_poll()["delivered"] == 1
+
+
+def test_sens_a_retry_after_a_refusal_sends_when_the_dealer_took_nothing(workspace, sens):
+    config = _sens_channel(workspace, sens)
+    sens.fail_next = [(503, {"error": {"errorCode": "503", "message": "Service Unavailable"}})]
+    message = _queued(workspace, config)
+    messages_send(message_ids=[message.pk], workspace_id=workspace.pk)
+    _send_once(message)
+    assert message.status == "sent" and len(sens.accepted) == 1
+    assert [m for m, *_ in sens.requests] == ["POST", "GET", "POST"]
