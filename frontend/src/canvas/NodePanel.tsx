@@ -2,7 +2,7 @@
 // nodes/, else one generated from its config schema) and its output names. Every edit calls
 // `onChange` with the whole new node data; field errors come from the hints or the last Validate.
 import { Button, Field } from '../components/ui';
-import type { Config, JourneyNodeData, NodeKind } from '../lib/graph';
+import { type Config, type JourneyNodeData, mergeConfig, type NodeKind } from '../lib/graph';
 import { canRenameHandle, handleLabel, handlesFor, isListHandle, type NodeTypeInfo, renameHandle } from '../lib/node-types';
 import type { Problem } from '../lib/rules';
 import type { JsonSchema } from '../lib/schema';
@@ -43,7 +43,7 @@ export function NodePanel({
   };
   const other = mine.filter((p) => !p.field.startsWith('config.') || p.field === 'config');
   const replace = (config: Config) => onChange({ ...data, config });
-  const props: FormProps = { config: data.config, set: (patch) => replace({ ...data.config, ...patch }), errors, journeyId, openSettings: onOpenSettings };
+  const props: FormProps = { config: data.config, set: (patch) => replace(mergeConfig(data.config, patch)), errors, journeyId, openSettings: onOpenSettings };
 
   return (
     <aside className="side-panel" aria-label="Node settings" data-testid="node-panel">

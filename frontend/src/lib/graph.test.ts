@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type ApiGraph, flowToGraph, graphToFlow, newNodeId } from './graph';
+import { type ApiGraph, flowToGraph, graphToFlow, mergeConfig, newNodeId } from './graph';
 import { catalogOf, type NodeTypeInfo } from './node-types';
 import SERVER_TYPES from './node-types.fixture.json';
 
@@ -59,5 +59,13 @@ describe('graph serialization', () => {
   it('picks readable ids nobody uses', () => {
     expect(newNodeId('wait', ['wait_1', 'wait_2', 'start'])).toBe('wait_3');
     expect(newNodeId('exit', [])).toBe('exit_1');
+  });
+});
+
+describe('mergeConfig', () => {
+  it('sets what the patch sets and removes what it sets to undefined', () => {
+    const config = { channel: 'sms', channel_id: 4, await: { status: 'delivered' }, content: { text: 'Hi' } };
+    expect(mergeConfig(config, { channel_id: undefined, await: undefined, content: { text: 'Yo' } })).toEqual({ channel: 'sms', content: { text: 'Yo' } });
+    expect('channel_id' in mergeConfig(config, { channel_id: undefined })).toBe(false);
   });
 });

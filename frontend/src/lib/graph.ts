@@ -123,3 +123,11 @@ export function slugId(name: string, taken: string[], fallback: string): string 
   for (let n = 2; taken.includes(id) || id === 'else'; n++) id = `${base}_${n}`;
   return id;
 }
+
+/** `patch` merged into `config`; a key the patch sets to undefined is removed, so clearing a field
+ * (a reset picker, an unticked option) takes the key out of the saved config. */
+export function mergeConfig(config: Config, patch: Config): Config {
+  const next: Config = { ...config, ...patch };
+  for (const [key, value] of Object.entries(patch)) if (value === undefined) delete next[key];
+  return next;
+}

@@ -395,7 +395,7 @@ function Form({ config, set, errors }: FormProps) {
           onChange={(e) => {
             const next = e.target.value as Channel;
             const rest: Config = { ...config, channel: next, content: emptyContent(next), variants: undefined };
-            if (awaited && !AWAITABLE[next].includes(awaited.status)) delete rest.await;
+            if (awaited && !AWAITABLE[next].includes(awaited.status)) rest.await = undefined;
             set(rest);
           }}
         >
@@ -419,7 +419,7 @@ function Form({ config, set, errors }: FormProps) {
               onChange={(e) => {
                 const rest = { ...config };
                 if (e.target.checked) rest.await = { status: AWAITABLE[channel][0], within: { value: 1, unit: 'days' } };
-                else delete rest.await;
+                else rest.await = undefined;
                 set(rest);
               }}
             />
@@ -496,7 +496,7 @@ function SendThrough({ channel, config, set, error, content }: { channel: Channe
           value={config.channel_id == null ? '' : String(config.channel_id)}
           onChange={(e) => {
             const rest = { ...config };
-            if (e.target.value === '') delete rest.channel_id;
+            if (e.target.value === '') rest.channel_id = undefined;
             else rest.channel_id = Number(e.target.value);
             set(rest);
           }}

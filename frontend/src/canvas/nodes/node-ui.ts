@@ -10,7 +10,7 @@ export type Errors = (field: string) => string[] | undefined;
 
 export interface FormProps {
   config: Config;
-  /** merges `patch` into the config (a key set to undefined is dropped on save) */
+  /** merges `patch` into the config; a key the patch sets to undefined is removed */
   set: (patch: Config) => void;
   /** the hints or last Validate's errors for a field of the config */
   errors: Errors;

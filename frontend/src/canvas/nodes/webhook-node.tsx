@@ -57,7 +57,7 @@ function Form({ config, set, errors }: FormProps) {
           onChange={(e) => {
             const rest = { ...config };
             if (e.target.value) rest.save_as = e.target.value;
-            else delete rest.save_as;
+            else rest.save_as = undefined;
             set(rest);
           }}
         />
