@@ -14,6 +14,10 @@ from audiences.conditions import duration_timedelta
 from workspaces.errors import ServiceValidationError
 
 from .models import Journey, JourneyVersion, SplitExperiment
+from .services import _audit
+
+# The audit action of a decision; webhooks_out raises `experiment.decided` from these entries.
+DECIDED_ACTION = "experiment_decided"
 
 # The mixing distribution of the mSPRT's effect size (a normal of this variance on the rate
 # difference): 5 percentage points, the size of effect a marketing test usually looks for.
@@ -143,6 +147,8 @@ def experiment_decide(*, journey: Journey, node: dict, published_at: datetime, n
             row.status, row.winner = SplitExperiment.Status.DECIDED, winner
             row.decided_at, row.decided_by = now, "auto"
         row.save()
+        if winner is not None:
+            _decision_audit(journey=journey, row=row, node=node, actor=None)
     return experiment_state(journey=journey, node_id=node["id"])
 
 
@@ -163,7 +169,17 @@ def experiments_decide(*, now: datetime | None = None) -> int:
     return decided
 
 
-def experiment_winner_set(*, journey: Journey, node_id: str, path_id) -> dict:
+def _decision_audit(*, journey: Journey, row: SplitExperiment, node: dict, actor) -> None:
+    """The decision in the journey's audit log (in the decision's transaction)."""
+    version = journey.live_version
+    _audit(journey=journey, actor=actor, action=DECIDED_ACTION,
+           version_number=version.number if version else None,
+           details={"node_id": row.node_id, "node_type": node.get("type"), "winner": row.winner,
+                    "decided_by": row.decided_by, "p_value": row.p_value,
+                    "decided_at": row.decided_at.isoformat()})
+
+
+def experiment_winner_set(*, journey: Journey, node_id: str, path_id, actor=None) -> dict:
     """PUT /journeys/{id}/nodes/{node_id}/winner: decides by hand (a later call changes it)."""
     version = journey.live_version or JourneyVersion.objects.for_workspace(journey.workspace_id).filter(
         journey=journey).order_by("-number").first()
@@ -181,4 +197,5 @@ def experiment_winner_set(*, journey: Journey, node_id: str, path_id) -> dict:
         row.status, row.winner = SplitExperiment.Status.DECIDED, path_id
         row.decided_at, row.decided_by = timezone.now(), "manual"
         row.save()
+        _decision_audit(journey=journey, row=row, node=node, actor=actor)
     return experiment_state(journey=journey, node_id=node_id)

@@ -28,7 +28,8 @@ from channels_app.crypto import credentials_decrypt, credentials_encrypt
 from channels_app.guard import DeadlineExceeded, OutboundBlocked, guarded_request, url_check
 from channels_app.models import DeliveryEvent, Message
 from channels_app.outbound_slots import outbound_slot, slot_retry_seconds
-from journeys.models import StepEvent
+from journeys.experiments import DECIDED_ACTION
+from journeys.models import JourneyAuditEntry, StepEvent
 from workspaces.errors import ServiceValidationError
 
 from .models import TEST_EVENT, EventDelivery, EventWebhook, FanoutCursor
@@ -39,6 +40,7 @@ DELIVER_TASK = "webhooks_out.tasks.event_delivery_task"
 SIGNATURE_HEADER = "Waymark-Signature"
 STEPS = "journeys_stepevent"
 DELIVERIES = "channels_app_deliveryevent"
+AUDIT = "journeys_journeyauditentry"
 # Source ids read per transaction: bounded memory when catching up after a pause.
 CHUNK_IDS = 20_000
 # Deliveries queued per sweep; the rest wait for the next one (every few seconds).
@@ -239,6 +241,36 @@ def _message_events(low: int, high: int, workspace_ids: list[int]) -> list:
     return events
 
 
+def _decision_events(low: int, high: int, workspace_ids: list[int]) -> list:
+    """experiment.decided from the decisions journeys.experiments writes to the audit log."""
+    rows = (
+        JourneyAuditEntry.objects.unscoped()
+        .filter(id__gt=low, id__lte=high, action=DECIDED_ACTION, workspace_id__in=workspace_ids)
+        .values_list("id", "workspace_id", "journey_id", "version_number", "actor_label", "at", "details")
+        .order_by("id")
+    )
+    return [
+        (
+            workspace_id,
+            f"evt_audit_{row_id}",
+            "experiment.decided",
+            at,
+            {
+                "journey_id": journey_id,
+                "version": version,
+                "node_id": details.get("node_id"),
+                "node_type": details.get("node_type"),
+                "winner": details.get("winner"),
+                "decided_by": details.get("decided_by"),
+                "decided_at": details.get("decided_at"),
+                "p_value": details.get("p_value"),
+                "actor": actor or None,
+            },
+        )
+        for row_id, workspace_id, journey_id, version, actor, at, details in rows
+    ]
+
+
 def _deliveries_make(events, subscriptions) -> list[tuple[int, int]]:
     """Deliveries for every (event, subscribed webhook); an event fanned out before is not made
     again (unique per webhook). Returns (delivery id, workspace id) of the new ones."""
@@ -301,11 +333,13 @@ def _fan_out(source: str, read, subscriptions) -> int:
 
 
 def event_webhooks_pump() -> dict:
-    """One run of the periodic pump: fan out new step and delivery events, then queue the
-    deliveries whose retry is due (or whose queued attempt was lost)."""
+    """One run of the periodic pump: fan out new step and delivery events and experiment
+    decisions, then queue the deliveries whose retry is due (or whose queued attempt was lost)."""
     subscriptions = _subscriptions()
-    made = _fan_out(STEPS, _step_events, subscriptions) + _fan_out(
-        DELIVERIES, _message_events, subscriptions
+    made = (
+        _fan_out(STEPS, _step_events, subscriptions)
+        + _fan_out(DELIVERIES, _message_events, subscriptions)
+        + _fan_out(AUDIT, _decision_events, subscriptions)
     )
     return {"made": made, "queued": deliveries_due_enqueue()}
 

@@ -134,7 +134,8 @@ class JourneyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         """Decides a split's experiment by hand: every later arrival takes `path_id`."""
         journey = self.get_object()
         path_id = request.data.get("path_id") if isinstance(request.data, dict) else None
-        return Response(experiments.experiment_winner_set(journey=journey, node_id=node_id, path_id=path_id))
+        return Response(experiments.experiment_winner_set(journey=journey, node_id=node_id, path_id=path_id,
+                                                          actor=request.user))
 
     @action(detail=True, methods=["put"])
     def stop(self, request, pk=None):
