@@ -1,12 +1,14 @@
 // Simulate: the path one customer would take through the draft (POST /journeys/{id}/simulate),
 // with the branch taken at each step, the waits and the rendered messages. Sends nothing.
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useId, useState } from 'react';
 
 import { api, errorMessage, ok, type Schemas } from '../api/client';
-import { JsonEditor } from '../components/inputs';
+import { KeyValueRows } from '../components/inputs';
 import { Button, Field } from '../components/ui';
+import { journeyEventNames, type SimEvent, simulatedEvents } from '../lib/simulate';
 
 type Result = Schemas['SimulateResult'];
+type Customer = Schemas['Customer'];
 
 export function SimulatePanel({
   journeyId,
@@ -22,21 +24,58 @@ export function SimulatePanel({
   onClose: () => void;
 }) {
   const [who, setWho] = useState<'stored' | 'sample'>('sample');
-  const [customerId, setCustomerId] = useState('');
-  const [sample, setSample] = useState<Record<string, unknown>>({ external_id: 'sample', email: 'alex@example.com', attributes: { first_name: 'Alex' } });
-  const [events, setEvents] = useState<unknown>([]);
+  const [picked, setPicked] = useState<Customer | null>(null);
+  const [profile, setProfile] = useState({ email: 'alex@example.com', phone: '', timezone: '', tags: '' });
+  const [attributes, setAttributes] = useState<Record<string, unknown>>({ first_name: 'Alex' });
+  const [known, setKnown] = useState<string[]>([]);
+  const [events, setEvents] = useState<SimEvent[]>([]);
   const [result, setResult] = useState<Result | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // The events this journey reacts to, from its saved draft; the trigger comes first and is
+  // offered as the first event, since without it an event-triggered journey has nothing to do.
+  useEffect(() => {
+    let live = true;
+    beforeRun()
+      .then(() => ok(api.GET('/api/v1/journeys/{id}', { params: { path: { id: String(journeyId) } } })))
+      .then((j) => {
+        if (!live) return;
+        const names = journeyEventNames(j.graph, j.settings);
+        setKnown(names);
+        const trigger = (j.settings as { entry?: { type?: string; events?: { name?: string }[] } })?.entry;
+        if (trigger?.type === 'event' && trigger.events?.[0]?.name) {
+          setEvents((evs) => (evs.length ? evs : [{ name: trigger.events![0].name!, properties: {}, afterMinutes: 0 }]));
+        }
+      })
+      .catch(() => live && setKnown([]));
+    return () => {
+      live = false;
+    };
+    // Once per opening: later edits are saved by `beforeRun` when the simulation runs.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [journeyId]);
+
   async function run(e: FormEvent) {
     e.preventDefault();
+    if (who === 'stored' && !picked) {
+      setError('Pick a customer first.');
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
       await beforeRun();
-      const evs = Array.isArray(events) ? (events as Record<string, unknown>[]) : [];
-      const body = who === 'stored' ? { customer_id: customerId, events: evs } : { customer: sample, events: evs };
+      const evs = simulatedEvents(events, new Date());
+      const sample = {
+        external_id: 'sample',
+        email: profile.email.trim(),
+        phone: profile.phone.trim(),
+        timezone: profile.timezone.trim(),
+        attributes,
+        tags: profile.tags.split(',').map((t) => t.trim()).filter(Boolean),
+      };
+      const body = who === 'stored' ? { customer_id: picked!.external_id, events: evs } : { customer: sample, events: evs };
       const r = await ok(api.POST('/api/v1/journeys/{journey_id}/simulate', { params: { path: { journey_id: journeyId } }, body }));
       setResult(r);
       onPath(new Set(r.steps.map((s) => s.node_id)));
@@ -76,17 +115,31 @@ export function SimulatePanel({
             </label>
           </div>
           {who === 'stored' ? (
-            <Field label="Customer external id">
-              <input required value={customerId} onChange={(e) => setCustomerId(e.target.value)} placeholder="e.g. user-42" />
-            </Field>
+            <CustomerPicker picked={picked} onPick={setPicked} />
           ) : (
-            <Field label="Profile (JSON)" hint="external_id, email, phone, timezone, attributes, tags">
-              <JsonEditor value={sample} onChange={(v) => setSample(v as Record<string, unknown>)} />
-            </Field>
+            <fieldset className="stack">
+              <legend>Sample profile</legend>
+              <div className="row-gap">
+                <Field label="Email">
+                  <input type="email" value={profile.email} onChange={(e) => setProfile({ ...profile, email: e.target.value })} placeholder="none" />
+                </Field>
+                <Field label="Phone">
+                  <input value={profile.phone} onChange={(e) => setProfile({ ...profile, phone: e.target.value })} placeholder="+15550000000" />
+                </Field>
+              </div>
+              <div className="row-gap">
+                <Field label="Time zone">
+                  <input value={profile.timezone} onChange={(e) => setProfile({ ...profile, timezone: e.target.value })} placeholder="Europe/Lisbon" />
+                </Field>
+                <Field label="Tags" hint="Comma-separated.">
+                  <input value={profile.tags} onChange={(e) => setProfile({ ...profile, tags: e.target.value })} placeholder="vip, newsletter" />
+                </Field>
+              </div>
+              <span className="field-label">Attributes</span>
+              <KeyValueRows value={attributes} onChange={setAttributes} keyLabel="attribute" valueLabel="attribute value" />
+            </fieldset>
           )}
-          <Field label="Events the customer does (JSON list)" hint='e.g. [{"name": "purchase", "properties": {"amount": 60}}]; the first is the trigger.'>
-            <JsonEditor value={events} onChange={setEvents} />
-          </Field>
+          <EventsForm known={known} events={events} onChange={setEvents} />
           <Button type="submit" variant="primary" busy={busy}>
             Run simulation
           </Button>
@@ -175,5 +228,119 @@ function StepData({ data }: { data: unknown }) {
         <pre>{JSON.stringify(d, null, 2)}</pre>
       </details>
     </div>
+  );
+}
+
+/** Finds a stored customer by id or email prefix and picks one. */
+function CustomerPicker({ picked, onPick }: { picked: Customer | null; onPick: (c: Customer | null) => void }) {
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState<Customer[] | null>(null);
+  useEffect(() => {
+    if (picked) return;
+    let live = true;
+    const t = setTimeout(() => {
+      ok(api.GET('/api/v1/customers', { params: { query: { limit: 8, ...(query.trim() ? { search: query.trim() } : {}) } } }))
+        .then((page) => live && setFound(page.results))
+        .catch(() => live && setFound([]));
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [query, picked]);
+  if (picked) {
+    return (
+      <p className="row-gap" data-testid="sim-customer">
+        <span>
+          Simulating <strong>{picked.external_id}</strong>
+          {picked.email && <span className="muted"> · {picked.email}</span>}
+          {picked.phone && <span className="muted"> · {picked.phone}</span>}
+        </span>
+        <button type="button" className="btn btn-sm" onClick={() => onPick(null)}>
+          Change
+        </button>
+      </p>
+    );
+  }
+  return (
+    <div className="stack">
+      <Field label="Find a customer" hint="By external id or email.">
+        <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="e.g. user-42 or ada@" />
+      </Field>
+      {found === null ? (
+        <p className="muted small">Searching…</p>
+      ) : found.length === 0 ? (
+        <p className="muted small">No customer matches.</p>
+      ) : (
+        <ul className="pick-list" aria-label="Matching customers">
+          {found.map((c) => (
+            <li key={c.external_id}>
+              <button type="button" className="link-btn" onClick={() => onPick(c)}>
+                {c.external_id}
+                {c.email ? ` · ${c.email}` : ''}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** The events the customer does, in order: picked from the journey's own events (or typed),
+ * each with its properties and when it happens. */
+function EventsForm({ known, events, onChange }: { known: string[]; events: SimEvent[]; onChange: (e: SimEvent[]) => void }) {
+  const listId = useId();
+  const [adding, setAdding] = useState('');
+  const set = (i: number, patch: Partial<SimEvent>) => onChange(events.map((e, j) => (j === i ? { ...e, ...patch } : e)));
+  const lastAt = events.length ? events[events.length - 1].afterMinutes : 0;
+  return (
+    <fieldset className="stack">
+      <legend>Events the customer does</legend>
+      <datalist id={listId}>
+        {known.map((n) => (
+          <option key={n} value={n} />
+        ))}
+      </datalist>
+      {events.length === 0 && <p className="muted small">None: the customer enters and does nothing more.</p>}
+      <ol className="sim-events">
+        {events.map((ev, i) => (
+          <li key={i} className="stack" data-testid="sim-event">
+            <div className="row-gap">
+              <Field label={i === 0 ? 'Event (the trigger)' : 'Event'}>
+                <input list={listId} value={ev.name} onChange={(e) => set(i, { name: e.target.value })} />
+              </Field>
+              <Field label="Minutes after entry">
+                <input type="number" min={0} value={Number.isFinite(ev.afterMinutes) ? ev.afterMinutes : ''} onChange={(e) => set(i, { afterMinutes: e.target.value === '' ? 0 : Number(e.target.value) })} />
+              </Field>
+              <button type="button" className="icon-btn" aria-label={`Remove event ${ev.name || i + 1}`} onClick={() => onChange(events.filter((_, j) => j !== i))}>
+                ×
+              </button>
+            </div>
+            <KeyValueRows key={`${i}-${events.length}`} value={ev.properties} onChange={(p) => set(i, { properties: p })} keyLabel="property" valueLabel="property value" />
+          </li>
+        ))}
+      </ol>
+      <div className="row-gap">
+        <select aria-label="Event to add" value={adding} onChange={(e) => setAdding(e.target.value)}>
+          <option value="">{known.length ? 'Pick an event…' : 'Type a name after adding'}</option>
+          {known.map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+        </select>
+        <button
+          type="button"
+          className="btn btn-sm"
+          onClick={() => {
+            onChange([...events, { name: adding, properties: {}, afterMinutes: events.length ? lastAt + 60 : 0 }]);
+            setAdding('');
+          }}
+        >
+          + Add event
+        </button>
+      </div>
+    </fieldset>
   );
 }
