@@ -24,5 +24,10 @@ def whatsapp_callback_url(config_id: int) -> str:
     return _hook_url("whatsapp", config_id)
 
 
+def sendgrid_events_url(config_id: int) -> str:
+    """Where SendGrid's Event Webhook posts (Settings → Mail Settings → Event Webhook)."""
+    return _hook_url("sendgrid", config_id)
+
+
 def rbm_callback_url(config_id: int) -> str:
     return _hook_url("rbm", config_id)

@@ -30,6 +30,7 @@ from .callback_urls import (  # the URL builders are re-exported: this is where 
 from .crypto import credentials_decrypt
 from .models import ChannelConfig, Message
 from .providers.rbm import RBM_STATUSES, rbm_signature_valid
+from .providers.sendgrid import event_signature_valid
 from .providers.twilio import TWILIO_STATUSES, twilio_signature
 from .providers.whatsapp import WHATSAPP_STATUSES, hub_signature_valid
 
@@ -205,6 +206,37 @@ class RbmHook(HookView):
                 data={k: v for k, v in data_out.items() if v},
             )
         # RBM retries anything but 200 for up to 7 days.
+        return HttpResponse(status=200)
+
+
+class SendgridEventsHook(HookView):
+    """SendGrid's signed Event Webhook: a JSON array of events, signed with ECDSA over the
+    timestamp header + raw body. Unsigned or forged batches are refused (403), so nobody can
+    bounce a workspace's customers by posting fake events."""
+
+    @extend_schema(request=None, responses={200: None}, parameters=[OpenApiParameter("c", str)])
+    def post(self, request):
+        config = _config_from(request, "sendgrid")
+        if config is None:
+            return _forbidden()
+        body = request.body
+        key = credentials_decrypt(config.credentials_encrypted).get("webhook_verification_key", "")
+        if not event_signature_valid(
+            key,
+            request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", ""),
+            body,
+            request.headers.get("X-Twilio-Email-Event-Webhook-Signature", ""),
+        ):
+            return _forbidden()
+        try:
+            events = json.loads(body)
+        except ValueError:
+            events = []
+        if isinstance(events, list):
+            services.esp_events_record(
+                workspace_id=config.workspace_id, source="sendgrid", events=events[:10_000]
+            )
+        # Anything but 2xx makes SendGrid retry the whole batch for 24 hours.
         return HttpResponse(status=200)
 
 

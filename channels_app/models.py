@@ -148,6 +148,33 @@ class DeliveryEvent(WorkspaceModel):
         indexes = [models.Index(fields=["message", "at"], name="delivery_event_message_at")]
 
 
+class SuppressedAddress(WorkspaceModel):
+    """An address the provider said cannot take mail (hard bounce, block) or whose owner marked
+    mail as spam: later sends to it fail at once with `undeliverable` instead of hurting the
+    sender's reputation again. Deleting the row lifts it."""
+
+    class Reason(models.TextChoices):
+        BOUNCE = "bounce"
+        BLOCKED = "blocked"
+        COMPLAINT = "complaint"
+
+    channel = models.CharField(max_length=32)
+    address = models.CharField(max_length=320)  # as sent (Message.to), compared case-folded
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    detail = models.CharField(max_length=255, blank=True, default="")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "channel", "address"], name="suppressed_address_unique"
+            ),
+        ]
+
+
 class WebhookCall(WorkspaceModel):
     """One webhook node visit's call: the unique (enrollment, step_seq) key makes "called once" a
     database fact (a redelivered or duplicated task finds the row finished, or locked and skips),

@@ -15,7 +15,7 @@ from templating import (
     template_errors_in,
 )
 
-from . import kakao, rcs
+from . import email_parts, kakao, rcs
 
 CHANNELS = (
     "email",
@@ -50,6 +50,9 @@ CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
         "preheader": FieldSpec(),
         "from_name": FieldSpec(),
         "reply_to": FieldSpec(),
+        # [{text, url, color?}] and [{url, filename?}]: rules and rendering in email_parts.py.
+        "buttons": FieldSpec(kind="tree"),
+        "attachments": FieldSpec(kind="tree"),
     },
     "sms": {"text": FieldSpec(required=True)},
     "push": {
@@ -149,8 +152,10 @@ def content_errors(channel: str, content: Any) -> list[tuple[str, str]]:
             errors += template_errors_in(value, key)
         elif rule.kind == "dict" and not isinstance(value, dict):
             errors.append((key, "Must be an object."))
-    if channel == "email" and not (content.get("html") or content.get("text")):
-        errors.append(("html", "An email needs an html or a text body."))
+    if channel == "email":
+        if not (content.get("html") or content.get("text")):
+            errors.append(("html", "An email needs an html or a text body."))
+        errors += email_parts.content_errors(content)
     if channel in kakao.CHANNELS:
         errors += kakao.content_errors(channel, content)
     if channel == "rcs":
@@ -183,6 +188,8 @@ def content_render(channel: str, content: dict, context: dict[str, Any]) -> dict
             }
         else:
             rendered[key] = value
+    if channel == "email":
+        rendered = email_parts.with_buttons(rendered)
     return rendered
 
 
@@ -230,6 +237,8 @@ def rendered_errors(
             errors.append(("text", f"{segments} SMS segments; the limit is {limit}."))
     if channel in kakao.CHANNELS:
         errors += kakao.rendered_errors(channel, rendered)
+    if channel == "email":
+        errors += email_parts.rendered_errors(rendered)
     return errors
 
 

@@ -35,7 +35,12 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
         return sorted(credentials_decrypt(obj.credentials_encrypted))
 
     def get_callback_url(self, obj) -> str | None:
-        from ..callback_urls import rbm_callback_url, twilio_callback_url, whatsapp_callback_url
+        from ..callback_urls import (
+            rbm_callback_url,
+            sendgrid_events_url,
+            twilio_callback_url,
+            whatsapp_callback_url,
+        )
 
         if obj.provider == "twilio":
             return twilio_callback_url(obj.pk)
@@ -43,6 +48,8 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
             return whatsapp_callback_url(obj.pk)
         if obj.provider == "rbm":
             return rbm_callback_url(obj.pk)
+        if obj.provider == "sendgrid":
+            return sendgrid_events_url(obj.pk)
         return None
 
 

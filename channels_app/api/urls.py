@@ -21,6 +21,7 @@ urlpatterns = [
     path("hooks/twilio", callbacks.TwilioStatusHook.as_view(), name="hook-twilio"),
     path("hooks/whatsapp", callbacks.WhatsAppHook.as_view(), name="hook-whatsapp"),
     path("hooks/rbm", callbacks.RbmHook.as_view(), name="hook-rbm"),
+    path("hooks/sendgrid", callbacks.SendgridEventsHook.as_view(), name="hook-sendgrid"),
     path("hooks/open", callbacks.OpenPixelHook.as_view(), name="hook-open"),
     path("hooks/click", callbacks.ClickHook.as_view(), name="hook-click"),
     path("hooks/unsubscribe", preference_views.UnsubscribeHook.as_view(), name="hook-unsubscribe"),

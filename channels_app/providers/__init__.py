@@ -10,6 +10,7 @@ from .http import HttpProvider
 from .ncloud_sens import NcloudSensProvider
 from .nhn_bizmessage import NhnBizmessageProvider
 from .rbm import RbmProvider
+from .sendgrid import SendgridProvider
 from .simple import InboxProvider, SandboxProvider
 from .smtp import SmtpProvider
 from .telegram import TelegramProvider
@@ -33,6 +34,7 @@ PROVIDERS: dict[str, type[Provider]] = {
         WebPushProvider,
         RbmProvider,
         ApnsProvider,
+        SendgridProvider,
     )
 }
 

@@ -123,6 +123,13 @@ def http_failure(response: httpx.Response, detail: str = "") -> SendResult:
     )
 
 
+def attachment_failure(exc) -> SendResult:
+    """An email attachment that could not be fetched (email_parts.AttachmentUnavailable)."""
+    return SendResult(
+        ok=False, error="attachment_unavailable", detail=exc.detail, retryable=exc.retryable
+    )
+
+
 def push_outcome(
     ids: list, expired: list, failure: SendResult | None, *, expired_detail: str, none_detail: str
 ) -> SendResult:

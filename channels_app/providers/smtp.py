@@ -1,4 +1,5 @@
-"""Email over SMTP: multipart/alternative text + HTML, List-Unsubscribe (one-click, RFC 8058)."""
+"""Email over SMTP: multipart/alternative text + HTML, attachments (multipart/mixed), and
+List-Unsubscribe (one-click, RFC 8058)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
+from ..email_parts import Attachment, AttachmentUnavailable, attachments_fetch
 from ..guard import GuardedSMTP, GuardedSMTPSSL, OutboundBlocked
-from .base import Outbound, Provider, SendResult
+from .base import Outbound, Provider, SendResult, attachment_failure
 
 # SMTP reply codes 4xx are transient (try later); 5xx are permanent (RFC 5321 §4.2.1).
 TRANSIENT = range(400, 500)
@@ -38,7 +40,7 @@ class SmtpProvider(Provider):
                 errors["credentials.port"] = ["Must be a port number."]
         return errors
 
-    def build(self, out: Outbound) -> EmailMessage:
+    def build(self, out: Outbound, attachments: list[Attachment] = ()) -> EmailMessage:
         content = out.content
         # RFC 5322 allows 998-character lines; the default 78 would RFC 2047-encode long URLs in
         # List-Unsubscribe, which mail clients then ignore.
@@ -63,11 +65,19 @@ class SmtpProvider(Provider):
         email.set_content(content.get("text") or "")
         if content.get("html"):
             email.add_alternative(content["html"], subtype="html")
+        for item in attachments:
+            maintype, _, subtype = item.content_type.partition("/")
+            email.add_attachment(
+                item.data, maintype=maintype, subtype=subtype or "octet-stream", filename=item.filename
+            )
         return email
 
     def send(self, out: Outbound) -> SendResult:
         creds = self.credentials
-        email = self.build(out)
+        try:
+            email = self.build(out, attachments_fetch(out.content))
+        except AttachmentUnavailable as exc:
+            return attachment_failure(exc)
         timeout = self.timeout_seconds(15)
         started = time.monotonic()
         try:

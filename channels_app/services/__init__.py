@@ -32,6 +32,7 @@ from .sending import (
     messages_send_batch,
     push_tokens_invalidate,
 )
+from .suppressions import address_suppress, address_suppressed, esp_events_record
 from .webhooks import (
     WebhookOutcome,
     webhook_backoff,
@@ -52,6 +53,8 @@ __all__ = [
     "MessageStep",
     "StepOutcome",
     "WebhookOutcome",
+    "address_suppress",
+    "address_suppressed",
     "awaited_reached",
     "channel_config_resolve",
     "channel_create",
@@ -63,6 +66,7 @@ __all__ = [
     "content_render_checked",
     "customer_unsubscribe",
     "dealer_results_poll",
+    "esp_events_record",
     "inbox_read",
     "message_prepare",
     "message_preview",

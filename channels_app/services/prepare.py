@@ -18,7 +18,7 @@ from workspaces.models import Workspace
 
 from .. import kakao, locales, rendering
 from ..models import DeliveryEvent, Message
-from . import consent, links
+from . import consent, links, suppressions
 from .channels import channel_config_resolve
 from .previews import with_metadata
 
@@ -171,6 +171,10 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         reason = "unsubscribed"
     elif not targets:
         reason = "no_push_token" if channel == "push" else "no_address"
+    elif channel == "email" and suppressions.address_suppressed(
+        workspace_id=workspace.pk, channel=channel, address=to
+    ):
+        reason = "undeliverable"  # it bounced or complained before (any category)
     elif render_problems:
         reason, detail = "content_invalid", "; ".join(f"{f}: {m}" for f, m in render_problems)
     elif marketing:

@@ -8,13 +8,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audiences.models import Customer
 
-from .. import tracking
+from .. import email_parts, tracking
 from ..callback_urls import twilio_callback_url
 from ..models import ChannelConfig, Message
 from ..outbound_slots import outbound_slot, slot_retry_seconds
@@ -113,6 +114,9 @@ def _outbound(message: _Claimed | Message) -> Outbound:
     content = message.content
     if message.channel == "email" and content.get("html"):
         content = {**content, "html": tracking.email_html_track(content["html"], message.id)}
+    if message.channel == "email" and content.get("buttons") and content.get("text"):
+        click = partial(tracking.click_url, message.id)
+        content = {**content, "text": email_parts.text_track(content["text"], content["buttons"], click)}
     status_callback = ""
     if message.provider == "twilio":
         status_callback = twilio_callback_url(message.channel_config_id)

@@ -61,11 +61,14 @@ def http_server():
                 payload = payload(server_state.requests[-1])
                 if isinstance(payload, tuple):
                     status, payload = payload
-            data = json.dumps(payload).encode() if payload is not None else b""
+            # bytes go out as they are (a file to fetch); anything else as JSON
+            raw = isinstance(payload, bytes)
+            data = payload if raw else json.dumps(payload).encode() if payload is not None else b""
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
-            self.send_header("Content-Type", "application/json")
+            if not raw:
+                self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
