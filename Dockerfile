@@ -18,7 +18,7 @@ COPY . .
 RUN pip install .
 COPY --from=frontend /app/frontend/dist frontend/dist
 # .data holds beat's schedule and the CSV imports volume; everything runs unprivileged.
-RUN useradd --create-home waymark && mkdir -p .data/staticfiles .data/imports && chown -R waymark .data
+RUN useradd --create-home waymark && mkdir -p .data/staticfiles && chown -R waymark .data
 USER waymark
 EXPOSE 8000
 CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000"]

@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import logging
-import os
 import queue
 import re
 import threading
@@ -22,7 +21,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from . import hooks
-from .models import ImportJob
+from .models import ImportChunk, ImportJob
 from .normalize import (
     EMAIL_RE,
     MAX_EXTERNAL_ID,
@@ -230,14 +229,38 @@ class _Job:
         )
 
 
-def _count_lines(path: str) -> int:
-    """A fast first estimate of the row count for progress (quoted newlines make it high)."""
-    lines, last = 0, b"\n"
-    with open(path, "rb") as f:
-        while chunk := f.read(READ_BUFFER):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return max(0, lines + (last != b"\n") - 1)
+class _Upload(io.RawIOBase):
+    """The uploaded file, read back from its ImportChunk rows one piece at a time through a
+    connection of its own: the parsing thread reads it while the storing threads hold theirs."""
+
+    def __init__(self, job: ImportJob):
+        self.job_id, self.seq, self.piece, self.at = job.pk, 0, b"", 0
+        self.pg = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self.at >= len(self.piece):
+            row = self.pg.execute(
+                "SELECT data FROM audiences_importchunk WHERE job_id = %s AND seq = %s", (self.job_id, self.seq)
+            ).fetchone()
+            if row is None:
+                return 0
+            self.piece, self.at, self.seq = bytes(row[0]), 0, self.seq + 1
+        size = min(len(buffer), len(self.piece) - self.at)
+        buffer[:size] = self.piece[self.at : self.at + size]
+        self.at += size
+        return size
+
+    def close(self) -> None:
+        if not self.closed:
+            self.pg.close()
+        super().close()
+
+
+def _uploaded(job: ImportJob) -> bool:
+    return ImportChunk.objects.for_workspace(job.workspace_id).filter(job_id=job.pk).exists()
 
 
 def customers_import(*, job_id: int) -> None:
@@ -247,38 +270,37 @@ def customers_import(*, job_id: int) -> None:
     if job is None:
         return
     if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
-        _remove(job.file_path)  # redelivered: the worker that ended the job died before removing it
+        _remove(job)  # redelivered: the worker that ended the job died before removing the upload
         return
     progress = _Job(job)
-    if not os.path.exists(job.file_path):
+    if not _uploaded(job):
         progress.save(status=ImportJob.Status.FAILED, message="The uploaded file is gone.", finished_at=timezone.now())
         return
-    job.total = _count_lines(job.file_path)
-    job.processed = job.created = job.updated = job.failed = 0
+    job.processed = job.created = job.updated = job.failed = 0  # `total` is the upload's line count
     progress.save(status=ImportJob.Status.RUNNING, started_at=timezone.now(), message="")
     try:
-        with open(job.file_path, "rb", buffering=READ_BUFFER) as raw:
+        with io.BufferedReader(_Upload(job), buffer_size=READ_BUFFER) as raw:
             _run(progress, raw)
     except FieldError as exc:
         progress.save(status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now())
-        _remove(job.file_path)
+        _remove(job)
         return
     except DATABASE_UNAVAILABLE:
-        # PostgreSQL went away mid-import: the job cannot even record that. The file stays and the
-        # task runs the job again from its first line once the database is back (audiences.tasks;
+        # PostgreSQL went away mid-import: the job cannot even record that. The upload stays and
+        # the task runs the job again from its first line once the database is back (audiences.tasks;
         # the upsert is idempotent, so customers end the same).
         logger.warning("import %s interrupted: the database is unavailable; it will be retried", job.pk)
         raise
     except Exception as exc:
         logger.exception("import %s failed", job.pk)  # the raw error is for us; the user reads what it means
         progress.save(status=ImportJob.Status.FAILED, message=database_error_message(exc), finished_at=timezone.now())
-        _remove(job.file_path)
+        _remove(job)
         raise
     job.total = job.processed
     progress.save(status=ImportJob.Status.DONE, finished_at=timezone.now())
     # Before the statistics below, which take seconds: a worker stopped during them (every bench
     # run's worker was) left the upload behind.
-    _remove(job.file_path)
+    _remove(job)
     if job.created > ANALYZE_AFTER:
         # Fresh planner statistics now, not whenever autovacuum gets to it: with stale ones the
         # first lookups after a big import pick a whole-workspace scan (measured: 1.7 s vs 5 ms).
@@ -290,12 +312,10 @@ def customers_import(*, job_id: int) -> None:
                 cur.execute("ANALYZE audiences_listmember")
 
 
-def _remove(path: str) -> None:
-    """The upload holds personal data: it goes once the job has ended."""
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
+def _remove(job: ImportJob) -> None:
+    """The upload holds personal data: it goes once the job has ended (one DELETE: nothing points
+    at a chunk, so Django loads none of them)."""
+    ImportChunk.objects.for_workspace(job.workspace_id).filter(job_id=job.pk).delete()
 
 
 def _row_cleaner(layout: _Layout) -> Callable[[list[str]], str | None]:

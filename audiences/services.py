@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,7 +21,7 @@ from workspaces.parsers import MAX_DEPTH, json_problem, text_problem
 
 from . import hooks, topics
 from .conditions import ConditionError, segment_cycle, validate_condition
-from .models import Customer, CustomerList, ImportJob, ListMember, Segment
+from .models import Customer, CustomerList, ImportChunk, ImportJob, ListMember, Segment
 from .normalize import (
     CHANNELS,
     PUSH_PLATFORMS,
@@ -631,32 +628,40 @@ def database_error_message(exc: BaseException) -> str:
     return _IMPORT_FAILED
 
 
-def import_dir() -> Path:
-    path = Path(settings.IMPORT_DIR) if getattr(settings, "IMPORT_DIR", None) else Path(settings.BASE_DIR) / ".data" / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def import_max_bytes() -> int:
     return int(getattr(settings, "IMPORT_MAX_BYTES", 256 * 1024 * 1024))
 
 
+# An upload goes into PostgreSQL in pieces of this size: one INSERT each (~256 for the largest file
+# allowed), and a worker holds one piece in memory at a time when it reads the file back.
+IMPORT_CHUNK_BYTES = 1 << 20
+
+
 def import_create(*, workspace: Workspace, upload, customer_list: CustomerList | None) -> ImportJob:
-    """Keeps the uploaded file under the import dir (moved, not copied, when Django already spooled
-    it to disk) and queues `audiences.tasks.import_customers` after commit."""
+    """Streams the uploaded file into PostgreSQL (ImportChunk rows, in order) with its job, and
+    queues `audiences.tasks.import_customers` after commit: web and workers share no folder. The
+    job's `total` starts as the file's line count less the header, an estimate for progress that
+    the import corrects (a quoted newline makes it high)."""
     if upload.size > import_max_bytes():
         raise ValueError("too large")  # the view answers 413 before this; a guard for other callers
-    target = import_dir() / f"{workspace.pk}-{uuid.uuid4().hex}.csv"
-    temporary = getattr(upload, "temporary_file_path", None)
-    if temporary is not None:
-        shutil.move(temporary(), target)
-    else:
-        with open(target, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-    job = ImportJob.objects.for_workspace(workspace).create(
-        workspace=workspace, file_path=str(target), file_size=upload.size, customer_list=customer_list
-    )
+    with transaction.atomic():
+        job = ImportJob.objects.for_workspace(workspace).create(
+            workspace=workspace, file_size=upload.size, customer_list=customer_list
+        )
+        chunks = ImportChunk.objects.for_workspace(workspace)
+        pending, seq, lines, last = bytearray(), 0, 0, b"\n"
+        for piece in upload.chunks():
+            lines += piece.count(b"\n")
+            last = piece[-1:] or last
+            pending += piece
+            while len(pending) >= IMPORT_CHUNK_BYTES:
+                chunks.create(workspace=workspace, job=job, seq=seq, data=bytes(pending[:IMPORT_CHUNK_BYTES]))
+                del pending[:IMPORT_CHUNK_BYTES]
+                seq += 1
+        if pending:
+            chunks.create(workspace=workspace, job=job, seq=seq, data=bytes(pending))
+        job.total = max(0, lines + (last != b"\n") - 1)
+        job.save(update_fields=["total"])
     from .tasks import import_customers
 
     transaction.on_commit(lambda: import_customers.delay(job.pk))

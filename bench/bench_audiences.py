@@ -75,7 +75,6 @@ def _env() -> dict[str, str]:
         "API_RATE_LIMIT": "100000000/min",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
-        "IMPORT_DIR": str(ROOT / ".data" / "bench" / "imports"),
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -134,17 +134,18 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Request bodies: JSON batches of 10,000 customers need room; CSV imports stream to disk.
+# Request bodies: JSON batches of 10,000 customers need room; a CSV import is spooled to the web
+# process's temporary folder, then streamed into PostgreSQL.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=20 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=266 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100_000
-# CSV customer imports wait here for a worker (audiences.importer); above the size cap is a 413.
-IMPORT_DIR = env.str("IMPORT_DIR", default=str(BASE_DIR / ".data" / "imports"))
 # Event ingest may skip the WAL flush wait for speed; off by default because an accepted event
 # must survive a PostgreSQL crash (audiences/services.py explains the trade).
 INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
-# A million customers with phone, locale, time zone and tags is ~127 MB of CSV (bench/realistic.py).
+# CSV customer imports wait in PostgreSQL for a worker (audiences.models.ImportChunk); above
+# this cap is a 413. A million customers with phone, locale, time zone and tags is ~127 MB of
+# CSV (bench/realistic.py).
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 
 SESSION_COOKIE_HTTPONLY = True

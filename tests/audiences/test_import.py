@@ -9,7 +9,7 @@ import os
 import pytest
 
 from audiences import hooks, importer
-from audiences.models import Customer, ImportJob, ListMember
+from audiences.models import Customer, ImportChunk, ImportJob, ListMember
 from tests.conftest import wait_for
 
 from .factories import CustomerFactory, CustomerListFactory
@@ -47,8 +47,8 @@ def test_import_keeps_good_lines_and_reports_bad_ones(celery_worker, api, worksp
     response = upload(api, CSV.encode(), f"?list_id={lst.pk}")
     assert response.status_code == 202
     data = finished(api, response.json()["import_id"])
-    job = ImportJob.objects.for_workspace(workspace).get(pk=response.json()["import_id"])
-    assert not os.path.exists(job.file_path)  # the upload (personal data) is removed when done
+    # The upload (personal data) is removed from the database when done.
+    assert not ImportChunk.objects.for_workspace(workspace).filter(job_id=response.json()["import_id"]).exists()
     assert data["status"] == "done", data
     assert (data["created"], data["updated"], data["failed"], data["processed"], data["total"]) == (2, 1, 5, 8, 8)
     assert [(e["line"], e["error"].split(" ")[0]) for e in data["errors"]] == [
@@ -168,16 +168,15 @@ def test_new_customers_then_existing_ones_in_later_chunks(celery_worker, api, wo
     assert members == {*(f"n{i}" for i in range(5)), "old", "n6"}
 
 
-def test_a_redelivered_finished_job_removes_the_upload_it_left(workspace, tmp_path):
-    """A worker stopped after the job ended but before removing the file (acks_late redelivers
+def test_a_redelivered_finished_job_removes_the_upload_it_left(workspace):
+    """A worker stopped after the job ended but before removing the upload (acks_late redelivers
     the task): the redelivery removes it and imports nothing again."""
-    left = tmp_path / "left.csv"
-    left.write_bytes(b"external_id\nz1\n")
     job = ImportJob.objects.for_workspace(workspace).create(
-        workspace=workspace, file_path=str(left), file_size=15, status=ImportJob.Status.DONE, created=7
+        workspace=workspace, file_size=15, status=ImportJob.Status.DONE, created=7
     )
+    ImportChunk.objects.for_workspace(workspace).create(workspace=workspace, job=job, seq=0, data=b"external_id\nz1\n")
     importer.customers_import(job_id=job.pk)
-    assert not left.exists()
+    assert not ImportChunk.objects.for_workspace(workspace).filter(job=job).exists()
     job.refresh_from_db()
     assert (job.status, job.created) == ("done", 7)
     assert not Customer.objects.for_workspace(workspace).exists()
@@ -185,8 +184,8 @@ def test_a_redelivered_finished_job_removes_the_upload_it_left(workspace, tmp_pa
 
 def test_import_jobs_are_numbered_per_workspace(api, other_api, workspace, other_workspace):
     for _ in range(3):  # another workspace's imports come first and take the low ids
-        ImportJob.objects.unscoped().create(workspace=other_workspace, file_path="/nonexistent/x.csv")
-    mine = [ImportJob.objects.unscoped().create(workspace=workspace, file_path="/nonexistent/y.csv") for _ in range(2)]
+        ImportJob.objects.unscoped().create(workspace=other_workspace)
+    mine = [ImportJob.objects.unscoped().create(workspace=workspace) for _ in range(2)]
     listed = api.get("/api/v1/imports").json()["results"]
     assert sorted((j["id"], j["number"]) for j in listed) == [(mine[0].pk, 1), (mine[1].pk, 2)]
     assert api.get(f"/api/v1/imports/{mine[1].pk}").json()["number"] == 2
