@@ -30,6 +30,13 @@ def messages_filter(*, queryset: QuerySet[Message], params) -> QuerySet[Message]
     return queryset.select_related("customer")
 
 
+def web_push_config(*, workspace: Workspace) -> ChannelConfig | None:
+    """The Web Push channel a site's browsers subscribe to: the default push channel when it is
+    Web Push, else the oldest Web Push channel."""
+    configs = ChannelConfig.objects.for_workspace(workspace).filter(channel="push", provider="webpush")
+    return configs.order_by("-is_default", "pk").first()
+
+
 def customer_by_external_id(*, workspace: Workspace, external_id: str) -> Customer | None:
     return Customer.objects.for_workspace(workspace).filter(external_id=external_id).first()
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from channels_app import web_inbox
+from channels_app import web_inbox, web_push
 from workspaces import views as workspace_views
 
 api_v1 = [
@@ -23,7 +23,10 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("v1/", include("audiences.segment_api.urls")),  # Segment-compatible tracking API
     path("v1/", include("channels_app.web_inbox")),  # the web inbox for sites' pages
+    path("v1/", include("channels_app.web_push")),  # Web Push subscriptions for sites' pages
     path("sdk/waymark-inbox.js", web_inbox.sdk_script, name="sdk-waymark-inbox"),
+    path("sdk/waymark-push.js", web_push.push_sdk_script, name="sdk-waymark-push"),
+    path("sdk/waymark-sw.js", web_push.service_worker_script, name="sdk-waymark-sw"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Anything under /api or /v1 that matched nothing is a JSON 404, never the SPA.
     re_path(r"^api/", workspace_views.api_not_found),
