@@ -11,7 +11,11 @@ redis://127.0.0.1:6379/4, flushed). Figures (targets from the engine issue):
   3. burst: 100,000 waits due in the same second; time until all fired;
   4. event → entry: POST /events to the enrollment's first executed step, light load, p95;
   5. CPU per node execution in the throughput run: Celery worker processes + PostgreSQL backends
-     (read from /proc), so the figure means something on a machine loaded by others.
+     (read from /proc), so the figure means something on a machine loaded by others;
+  6. keyed runs: KEYED_CUSTOMERS customers × two carts enter a keyed journey (key `cart_id`) by
+     POST /events, through start → split → update_profile → wait 1 s → event_branch (same_key) →
+     exit; node executions/s and CPU per execution, against the same journey unkeyed entered by as
+     many events (one per customer) in the same run.
 The timer phases park enrollments straight at the wait node (as the engine leaves them) for the
 customers the throughput run used: what they measure starts at the due time, so entering through
 the API first would only add minutes. The references (Celery no-op, Redis ZADD/ZPOPMIN) are
@@ -46,7 +50,10 @@ CONCURRENCY = int(os.environ.get("BENCH_ENGINE_CONCURRENCY", 2))  # prefork chil
 PORT = int(os.environ.get("BENCH_ENGINE_PORT", 8791))
 API_CHUNK = 10_000
 # Which parts run (comma-separated), for profiling one path at a time; all by default.
-PARTS = set(os.environ.get("BENCH_ENGINE_PARTS", "events,throughput,timers").split(","))
+PARTS = set(os.environ.get("BENCH_ENGINE_PARTS", "events,throughput,keyed,timers").split(","))
+# Keyed runs: this many customers with two carts each enter a keyed journey by event (two runs per
+# customer); the unkeyed reference in the same run enters twice as many customers once each.
+KEYED_CUSTOMERS = int(os.environ.get("BENCH_ENGINE_KEYED_CUSTOMERS", 50_000))
 
 
 def settle_setup() -> None:
@@ -271,6 +278,79 @@ def _throughput(client, workspace, customer_ids: list[str], *, label: str = "thr
     return rows
 
 
+def _keyed_graph(same_key: bool) -> dict:
+    return {
+        "nodes": [
+            _node("start", "start"),
+            _node("split", "split", {"paths": [{"id": "a", "name": "A", "percent": 50}, {"id": "b", "name": "B", "percent": 50}]}),
+            _node("update", "update_profile", {"set": {"last_cart": "{{ enrollment.key }}"}}),
+            _node("wait", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "seconds"}}),
+            _node("bought", "event_branch", {"event": "bench_purchase", "within": "since_entry", "same_key": same_key}),
+            _node("exit", "exit"),
+        ],
+        "edges": [_edge("start", "next", "split"), _edge("split", "a", "update"), _edge("split", "b", "update"),
+                  _edge("update", "next", "wait"), _edge("wait", "next", "bought"), _edge("bought", "yes", "exit"),
+                  _edge("bought", "no", "exit")],
+    }
+
+
+def _event_runs(client, workspace, events: list[dict], *, keyed: bool, label: str,
+                processes: Processes) -> tuple[float, float, int, int, float]:
+    """Runs entered by `events` (POST /events, 10,000 a call): (executions/s end to end, CPU µs per
+    execution, executions, completed runs, seconds). The clock and the CPU meter start before the
+    first POST, so ingest and entry are inside the figures, the same for keyed and unkeyed."""
+    name = events[0]["name"]
+    entry = {"type": "event", "events": [{"name": name}]}
+    if keyed:
+        entry["key"] = {"property": "cart_id"}
+    journey = _journey(workspace, _keyed_graph(keyed), {"entry": entry, "re_entry": {"policy": "never"}}, f"bench {label}")
+    meter = CpuMeter(processes.workers)
+    with meter:
+        started = time.time()
+        for i in range(0, len(events), API_CHUNK):
+            response = client.post("/api/v1/events", json={"events": events[i : i + API_CHUNK]}, timeout=120)
+            response.raise_for_status()
+        # Entry happens after ingest, in events_process: wait until every run exists, then settles.
+        _wait_until(lambda: _settled(journey.id, len(events)), timeout=900, interval=0.5)
+    completed = _count(journey.id, "completed")
+    (executions, last), = _sql(
+        "SELECT count(*), max(at) FROM journeys_stepevent WHERE journey_id = %s"
+        " AND kind IN ('passed', 'waiting', 'completed', 'exited', 'failed')",
+        [journey.id],
+    )
+    elapsed = (last.timestamp() if last else time.time()) - started
+    cpu = (meter.seconds("worker") + meter.seconds("postgres")) / max(executions, 1) * 1e6
+    return executions / elapsed, cpu, executions, completed, elapsed
+
+
+def _keyed(client, workspace, processes: Processes) -> list[dict]:
+    n = KEYED_CUSTOMERS
+    # Unkeyed reference first, keyed second: the keyed run meets the larger tables.
+    plain = [{"customer_id": f"b{i}", "name": "bench_signup_ref", "properties": {"cart_id": f"c{i}"}}
+             for i in range(2 * n)]
+    ref_rate, ref_cpu, ref_exec, ref_done, ref_s = _event_runs(client, workspace, plain, keyed=False,
+                                                               label="unkeyed reference", processes=processes)
+    carts = [{"customer_id": f"b{i}", "name": "bench_cart", "properties": {"cart_id": f"c{i}-{cart}"}}
+             for cart in (1, 2) for i in range(n)]
+    rate, cpu, executions, completed, seconds = _event_runs(client, workspace, carts, keyed=True,
+                                                             label="keyed runs", processes=processes)
+    load = os.getloadavg()[0]
+    ratio = rate / ref_rate if ref_rate else 0.0
+    return [
+        {"path": f"keyed: {n:,} customers × 2 carts by POST /events into a keyed journey, node executions/s end to end "
+                 f"({completed:,}/{len(carts):,} runs completed, {executions:,} executions in {seconds:.1f} s; CPU "
+                 f"{cpu:.0f} µs per execution, workers + PostgreSQL incl. ingest; same-run unkeyed reference "
+                 f"{ref_rate:,.0f}/s at {ref_cpu:.0f} µs, ratio {ratio:.2f}; load average {load:.1f})",
+         "figure": round(rate), "unit": "executions/s", "target": 20_000,
+         "ok": rate >= 20_000 and completed == len(carts)},
+        {"path": f"keyed: unkeyed reference, {2 * n:,} customers × 1 event, same journey without key "
+                 f"({ref_done:,}/{len(plain):,} completed, {ref_exec:,} executions in {ref_s:.1f} s)",
+         "figure": round(ref_rate), "unit": "executions/s", "target": None, "ok": ref_done == len(plain)},
+        {"path": "keyed: CPU per node execution of keyed runs (workers + PostgreSQL backends, incl. ingest and entry)",
+         "figure": round(cpu, 1), "unit": "µs CPU", "target": None, "ok": True},
+    ]
+
+
 def _park(journey, customer_pks: list[int], due: list[float]) -> None:
     """Inserts enrollments already waiting at node "wait" (as the engine leaves them) and sets
     their timers, the way a wait node does."""
@@ -415,6 +495,8 @@ def run() -> list[dict]:
             rows += _event_entry(client, workspace)
         if "throughput" in PARTS:
             rows += _throughput(client, workspace, [f"b{i}" for i in range(CUSTOMERS)], processes=processes)
+        if "keyed" in PARTS:
+            rows += _keyed(client, workspace, processes)
         if "timers" in PARTS:
             rows += _timers(workspace, pks, processes)
     return rows

@@ -44,7 +44,7 @@ def run_all(modules: list[str]) -> list[dict]:
     if "bench.bench_scaling" in modules:
         # bench_scaling measures 1/2/4 workers; bench_engine's own copy of that run ("scale")
         # would spend ~2 minutes of the 15 on the same figures.
-        os.environ.setdefault("BENCH_ENGINE_PARTS", "events,throughput,timers")
+        os.environ.setdefault("BENCH_ENGINE_PARTS", "events,throughput,keyed,timers")
     rows, loaded = [], {}
     for name in modules:
         try:

@@ -90,13 +90,15 @@ def enrollments_create(
     re_entry: dict | None = None,
     run_now: bool = False,
     key: str = "",
+    keys: dict[int, str] | None = None,
 ) -> EnrollResult:
     """Enrolls customers (ids of the journey's workspace) into its live version: audience filter,
     entry window and re-entry policy applied, at most one live enrollment per customer (INSERT …
     ON CONFLICT DO NOTHING), holdout chosen stickily. `contexts` gives per-customer context (the
     trigger event); `start_at` parks a customer before the start node until that time (date
     entries); `re_entry` overrides the journey's policy; `key` is the pass's key in a keyed
-    journey (one live pass per customer and key). The engine runs the new enrollments
+    journey (one live pass per customer and key), `keys` a key per customer (event entries: a
+    batch of carts enters in one INSERT, not one per cart). The engine runs the new enrollments
     after commit: queued, or with `run_now` (callers already in a worker, like event entries)
     right there, saving a queue hop. A journey that is not active takes nobody."""
     now = now or timezone.now()
@@ -134,7 +136,7 @@ def enrollments_create(
                 if holdout_percent > 0 else []
             ),
             wakes=[start_at.get(c) for c in allowed] if start_at else [],
-            keys=[key] * len(allowed) if key else [],
+            keys=[keys.get(c, key) for c in allowed] if keys else [key] * len(allowed) if key else [],
             guard=guard,
             guard_params=guard_params,
             now=now,

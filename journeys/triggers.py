@@ -163,28 +163,36 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
     result = EnrollResult()
     for journey, specs in entries:
         key_property = entry_key_property(compiled_version(journey.live_version_id).settings)
-        # {key: {customer: context}}; "" is the one pass of a journey without a key.
-        by_key: dict[str, dict[int, dict]] = {}
+        # Layers of {customer: (key, context)}: the first key of each customer in this batch, then
+        # the second, … — each layer enters in one INSERT (a batch of carts is mostly one layer;
+        # grouping by key instead cost one INSERT and one engine run per cart). "" is the one pass
+        # of a journey without a key.
+        layers: list[dict[int, tuple[str, dict]]] = []
+        seen: set[tuple[int, str]] = set()
+        passes: dict[int, int] = {}  # customer → keys entered so far in this batch (its next layer)
         for event in events:
             key = key_of(event.properties, key_property) if key_property else ""
             if key is None:
                 continue  # a keyed journey's trigger without its key enters nobody
-            contexts = by_key.setdefault(key, {})
-            if event.customer_id in contexts:
+            if (event.customer_id, key) in seen:
                 continue  # the first trigger event of a customer (and key) in this batch enrolls them
             if any(event_matches(spec, event.name, event.properties or {}, now=now) for spec in specs):
-                contexts[event.customer_id] = {
+                seen.add((event.customer_id, key))
+                depth = passes[event.customer_id] = passes.get(event.customer_id, -1) + 1
+                if depth == len(layers):
+                    layers.append({})
+                layers[depth][event.customer_id] = (key, {
                     "event": event.properties or {},
                     "event_name": event.name,
                     "event_id": event.id,
                     "event_at": event.occurred_at.isoformat(),
-                }
-        for key, contexts in by_key.items():
-            if contexts:
-                # run_now: this is a worker already; the first steps run here, without another queue hop.
-                result.add(enrollments_create(
-                    journey=journey, customer_ids=list(contexts), contexts=contexts, now=now, run_now=True, key=key
-                ))
+                })
+        for layer in layers:
+            # run_now: this is a worker already; the first steps run here, without another queue hop.
+            result.add(enrollments_create(
+                journey=journey, customer_ids=list(layer), contexts={c: ctx for c, (_, ctx) in layer.items()},
+                now=now, run_now=True, keys={c: key for c, (key, _) in layer.items()} if key_property else None,
+            ))
     return result
 
 

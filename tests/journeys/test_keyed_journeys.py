@@ -155,3 +155,32 @@ def test_a_same_key_goal_converts_only_the_pass_of_its_cart(workspace, celery_wo
     rows = Enrollment.objects.for_workspace(workspace).filter(journey=journey)
     wait_for(lambda: [g["id"] for g in rows.get(key="B").goals] == ["bought"], timeout=20)
     assert rows.get(key="A").goals == []
+
+
+def test_a_batch_of_carts_enters_in_one_write_per_cart_of_a_shopper(workspace, celery_worker, monkeypatch):
+    # Forty carts of twenty shoppers in one batch: two INSERTs of twenty passes (each shopper's first
+    # cart, then their second), not one per cart, which held a keyed journey to a few hundred runs/s.
+    from journeys import enrollments
+
+    journey = published(workspace, LONG_WAIT, CART_SETTINGS, name="Cart recovery")
+    shoppers = customers(workspace, 20)
+    writes: list[int] = []
+    real_insert = enrollments._insert
+
+    def counted(**kwargs):
+        if kwargs["journey"].pk == journey.pk:
+            writes.append(len(kwargs["customer_ids"]))
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(enrollments, "_insert", counted)
+    send_events(
+        workspace,
+        *(
+            {"customer_id": s.external_id, "name": "cart_updated", "properties": {"cart_id": f"{s.external_id}-{n}"}}
+            for n in (1, 2)
+            for s in shoppers
+        ),
+    )
+    expected = {f"{s.external_id}-{n}": "waiting" for n in (1, 2) for s in shoppers}
+    wait_for(lambda: passes(journey) == expected, timeout=20)
+    assert writes == [20, 20]
