@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 from journeys.engine import zone_or_none
+from journeys.keys import entry_key_property
 from journeys.models import Journey, JourneyVersion
 from journeys.nodes.base import get_node_type
 from workspaces.errors import ServiceValidationError
@@ -236,6 +237,10 @@ def journey_analytics(*, journey: Journey, version: int | None = None, first: da
         "settings"
     ) or journey.settings or {}
     result_summary = {
+        # Every figure counts runs (enrollments), not distinct customers: a customer who re-enters,
+        # or has two carts in a keyed journey, is two runs. Said here so no reader assumes people.
+        "counts": "runs",
+        "key_property": entry_key_property(settings),
         "started": summary["started"],
         "active": active,
         "completed": summary["completed"],
@@ -336,6 +341,7 @@ def journeys_summary_rows(*, workspace_id: int, journeys: list[Journey]) -> list
         t = totals[j.id]
         rows.append({
             "id": j.id, "name": j.name, "status": j.status,
+            "counts": "runs", "key_property": entry_key_property(j.settings),
             "started": t["entered"], "active": t["active"], "completed": t["completed"], "exited": t["exited"],
             "goal_conversions": t["converted"], "conversion_rate": _rate(t["converted"], t["entered"]),
         })

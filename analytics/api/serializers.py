@@ -58,12 +58,21 @@ class HoldoutSerializer(serializers.Serializer):
 
 
 class SummarySerializer(serializers.Serializer):
-    started = serializers.IntegerField()
-    active = serializers.IntegerField(help_text="In the journey now (active or waiting); ignores from/to.")
+    counts = serializers.ChoiceField(
+        choices=["runs"],
+        help_text="What every figure counts: runs (enrollments), not distinct customers. A customer "
+        "who enters again, or enters a keyed journey with two key values, counts once per run.",
+    )
+    key_property = serializers.CharField(
+        allow_null=True,
+        help_text="A keyed journey's key property (one run per value per customer); null otherwise.",
+    )
+    started = serializers.IntegerField(help_text="Runs that entered.")
+    active = serializers.IntegerField(help_text="Runs in the journey now (active or waiting); ignores from/to.")
     completed = serializers.IntegerField()
     exited = serializers.IntegerField(help_text="Drop-offs: left early (exit conditions, goals that exit, stops…).")
     failed = serializers.IntegerField()
-    goal_conversions = serializers.IntegerField(help_text="Enrollments that reached at least one goal.")
+    goal_conversions = serializers.IntegerField(help_text="Runs that reached at least one goal.")
     conversion_rate = serializers.FloatField(help_text="goal_conversions / started.")
     avg_duration_seconds = serializers.FloatField(allow_null=True, help_text="Entry to completion, completed passes.")
     median_duration_seconds = serializers.FloatField(allow_null=True, help_text="Within 2.5% (log-scale histogram).")
@@ -136,7 +145,9 @@ class JourneySummaryRowSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     status = serializers.CharField()
-    started = serializers.IntegerField()
+    counts = serializers.ChoiceField(choices=["runs"], help_text="The figures count runs, not distinct customers.")
+    key_property = serializers.CharField(allow_null=True, help_text="The draft's key property (keyed journeys).")
+    started = serializers.IntegerField(help_text="Runs that entered.")
     active = serializers.IntegerField()
     completed = serializers.IntegerField()
     exited = serializers.IntegerField()

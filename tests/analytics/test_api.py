@@ -88,6 +88,23 @@ def _story(workspace):
     return journey
 
 
+def test_a_keyed_journey_counts_runs_and_says_so(workspace, api):
+    # One shopper with two carts is two runs: the summary and the journeys list count runs, say
+    # so, and name the key that makes them.
+    settings = {"entry": {"type": "event", "events": [{"name": "cart_updated"}], "key": {"property": "cart_id"}}}
+    journey = published(workspace, chain(node("start", "start"), node("end", "exit")), settings, name="Carts")
+    shopper, other = Customer.objects.unscoped().bulk_create(
+        [Customer(workspace_id=workspace.pk, external_id=x) for x in ("shopper", "other")]
+    )
+    enrollments_create(journey=journey, customer_ids=[shopper.id, other.id], keys={shopper.id: "A", other.id: "C"})
+    enrollments_create(journey=journey, customer_ids=[shopper.id], key="B")
+    rollups_refresh()
+    summary = api.get(f"/api/v1/journeys/{journey.pk}/analytics").json()["summary"]
+    assert (summary["counts"], summary["key_property"], summary["started"]) == ("runs", "cart_id", 3)
+    [row] = [r for r in api.get("/api/v1/analytics/journeys").json()["results"] if r["id"] == journey.pk]
+    assert (row["counts"], row["key_property"], row["started"]) == ("runs", "cart_id", 3)
+
+
 def _nodes(body) -> dict:
     return {n["node_id"]: n for n in body["nodes"]}
 
@@ -97,6 +114,7 @@ def test_summary_nodes_and_series(story, viewer_api):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["summary"] == {
+        "counts": "runs", "key_property": None,
         "started": 10, "active": 1, "completed": 8, "exited": 1, "failed": 0, "goal_conversions": 4,
         "conversion_rate": 0.4,
         "avg_duration_seconds": body["summary"]["avg_duration_seconds"],  # see test_durations
@@ -246,7 +264,8 @@ def test_journey_list_one_row_each_in_constant_queries(workspace, api, django_as
     assert [r["name"] for r in body["results"]] == ["J2", "J1"]
     assert body["next"]
     rest = api.get("/api/v1/analytics/journeys", {"limit": 2, "cursor": body["next"]}).json()
-    assert rest["results"] == [{"id": journeys[0].id, "name": "J0", "status": "active", "started": 4, "active": 4,
+    assert rest["results"] == [{"id": journeys[0].id, "name": "J0", "status": "active", "counts": "runs",
+                                "key_property": None, "started": 4, "active": 4,
                                 "completed": 0, "exited": 0, "goal_conversions": 0, "conversion_rate": 0.0}]
     with django_assert_max_num_queries(8):
         api.get("/api/v1/analytics/journeys", {"limit": 50})

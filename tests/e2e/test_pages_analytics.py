@@ -205,6 +205,10 @@ def stat(page: Page, key: str):
 
 def check_dashboard_matches(page: Page, analytics: dict) -> None:
     s = analytics["summary"]
+    assert s["counts"] == "runs"
+    expect(page.get_by_test_id("counts-note")).to_have_text(
+        "Counts runs, not customers: a customer who enters again counts once per run."
+    )
     expect(stat(page, "started")).to_have_text(f"{s['started']:,}")
     expect(stat(page, "active")).to_have_text(f"{s['active']:,}")
     expect(stat(page, "completed")).to_have_text(f"{s['completed']:,}")

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  countsNote,
   channelChartData,
   channelRows,
   formatSeconds,
@@ -81,8 +82,8 @@ describe('summary cards', () => {
       avg_duration_seconds: 93_784,
     });
     expect(cards.map((c) => [c.label, c.value])).toEqual([
-      ['Started', '1,200'],
-      ['Active now', '35'],
+      ['Runs started', '1,200'],
+      ['Runs active now', '35'],
       ['Completed', '900'],
       ['Drop-offs', '250'],
       ['Average duration', '1 d 2 h'],
@@ -90,6 +91,13 @@ describe('summary cards', () => {
     ]);
     expect(cards.find((c) => c.key === 'exited')?.hint).toBe('20.8% of started · 15 failed');
     expect(cards.find((c) => c.key === 'goal')?.hint).toBe('300 converted');
+  });
+
+  it('says the figures count runs, naming a keyed journey\'s key', () => {
+    expect(countsNote({ key_property: 'cart_id' })).toBe(
+      'Counts runs, not customers: one run per customer and cart_id, so a customer with two cart_id values counts twice.',
+    );
+    expect(countsNote({ key_property: null })).toMatch(/^Counts runs, not customers: a customer who enters again/);
   });
 
   it('does not count customers who left on reaching an exiting goal as drop-offs', () => {
@@ -169,7 +177,7 @@ describe('daily series', () => {
     expect(data).toEqual({
       labels: ['2026-11-16', '2026-11-17'],
       datasets: [
-        { label: 'Started', data: [5, 0] },
+        { label: 'Runs started', data: [5, 0] },
         { label: 'Completed', data: [1, 3] },
         { label: 'Goal conversions', data: [0, 2] },
       ],

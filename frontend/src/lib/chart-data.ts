@@ -8,6 +8,10 @@ export type MessageCounts = Record<MessageMetric, number>;
 
 /** The subset of the API's types these functions read (kept structural so tests stay small). */
 export interface SummaryIn {
+  /** what the figures count: runs (enrollments), never distinct customers */
+  counts?: 'runs';
+  /** a keyed journey's key property: one run per value per customer */
+  key_property?: string | null;
   started: number;
   active: number;
   completed: number;
@@ -107,13 +111,20 @@ function dropOffs(exited: number, byReason: Record<string, number> | undefined):
   return exited - (byReason?.goal ?? 0);
 }
 
+/** What the dashboard's numbers count, said once above them: runs, not people. */
+export function countsNote(s: Pick<SummaryIn, 'key_property'>): string {
+  return s.key_property
+    ? `Counts runs, not customers: one run per customer and ${s.key_property}, so a customer with two ${s.key_property} values counts twice.`
+    : 'Counts runs, not customers: a customer who enters again counts once per run.';
+}
+
 export function summaryCards(s: SummaryIn): Card[] {
   const n = (v: number) => v.toLocaleString('en-US');
   const dropped = dropOffs(s.exited, s.exited_by_reason);
   const atGoal = s.exited - dropped;
   return [
-    { key: 'started', label: 'Started', value: n(s.started), ...(s.moved_in ? { hint: `+${n(s.moved_in)} moved in from earlier versions` } : {}) },
-    { key: 'active', label: 'Active now', value: n(s.active), hint: 'in the journey right now' },
+    { key: 'started', label: 'Runs started', value: n(s.started), ...(s.moved_in ? { hint: `+${n(s.moved_in)} moved in from earlier versions` } : {}) },
+    { key: 'active', label: 'Runs active now', value: n(s.active), hint: 'in the journey right now' },
     { key: 'completed', label: 'Completed', value: n(s.completed), hint: `${pct(ratio(s.completed, s.started))} of started` },
     {
       key: 'exited',
@@ -186,7 +197,7 @@ export function seriesChartData(series: SeriesIn[]): ChartData {
   return {
     labels: series.map((p) => p.date),
     datasets: [
-      { label: 'Started', data: series.map((p) => p.started) },
+      { label: 'Runs started', data: series.map((p) => p.started) },
       { label: 'Completed', data: series.map((p) => p.completed) },
       { label: 'Goal conversions', data: series.map((p) => p.goal_conversions) },
     ],

@@ -51,8 +51,8 @@ export default function AnalyticsOverviewPage() {
             <tr>
               <th>Journey</th>
               <th>Status</th>
-              <th className="num">Started</th>
-              <th className="num">Active</th>
+              <th className="num" title="Runs, not customers: a customer who enters again counts again">Runs started</th>
+              <th className="num">Active runs</th>
               <th className="num">Completed</th>
               <th className="num">Drop-offs</th>
               <th className="num">Goal conversions</th>

@@ -19,6 +19,7 @@ import {
   pct,
   type SummaryIn,
   seriesChartData,
+  countsNote,
   summaryCards,
   funnelChartData,
   funnelRows,
@@ -174,6 +175,9 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
 
   return (
     <>
+      <p className="muted small" data-testid="counts-note">
+        {countsNote(summary)}
+      </p>
       <section className="cards" aria-label="Summary">
         {cards.map((c) => (
           <div className="stat" key={c.key} data-stat={c.key}>
