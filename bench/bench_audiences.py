@@ -14,7 +14,8 @@ Uses its own database (BENCH_DATABASE_URL, default waymark_bench_audiences on DA
 server, recreated) and Redis DB (BENCH_REDIS_URL, default db 5 of REDIS_URL's server, flushed);
 run alone without DATABASE_URL / REDIS_URL it starts embedded ones, as bench/run.py does. Sizes can be shrunk for a smoke run with
 BENCH_CUSTOMERS, BENCH_PHONES and BENCH_EVENT_SECONDS, and limited to some phases with BENCH_ONLY (a
-comma list of phones, import, events, count; events and count need the imported customers).
+comma list of phones, import, events, count; without import, events and count get the same
+customers inserted by SQL).
 """
 
 from __future__ import annotations
@@ -498,11 +499,32 @@ def bench_segment_count(procs: Processes, key: str) -> dict:
     }
 
 
+def _seed_customers() -> None:
+    """Without the import phase, the CUSTOMERS customers the events and count phases address
+    (c0 … c<N-1>, a plan and an age each) are inserted by one statement, so those phases measure
+    looking customers up, not creating them, and need no CSV (~2 minutes to write and import)."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        (workspace_id,) = conn.execute("SELECT id FROM workspaces_workspace ORDER BY id LIMIT 1").fetchone()
+        conn.execute(
+            "INSERT INTO audiences_customer (workspace_id, external_id, email, phone, timezone, locale, attributes,"
+            " tags, push_tokens, unsubscribed, subscriptions, created_at, updated_at)"
+            " SELECT %s, 'c' || i, 'user' || i || '@example.com', '', '', '',"
+            " jsonb_build_object('plan', (ARRAY['free', 'pro', 'team', 'enterprise'])[1 + i %% 4], 'age', 18 + i %% 60),"
+            " '{}', '[]'::jsonb, '{}', '{}'::jsonb, now(), now() FROM generate_series(0, %s - 1) AS i",
+            (workspace_id, CUSTOMERS),
+        )
+        conn.execute("ANALYZE audiences_customer")
+
+
 def run() -> list[dict]:
     _configure()
     (ROOT / ".data" / "bench").mkdir(parents=True, exist_ok=True)
     key = _prepare_database()
     rows = [bench_phones()] if "phones" in PHASES else []
+    if "import" not in PHASES and PHASES & {"events", "count"}:
+        _seed_customers()
     with Processes() as procs:
         if "import" in PHASES:
             rows.append(bench_import(procs, key))

@@ -13,7 +13,8 @@ as the benchmarks judged against them (names and meaning in bench/references.py)
   one ran; the note gives the CPU per task, which load from others does not change;
 - redis_zadd_zpop_s: ZADD 1,000 per pipeline, then ZPOPMIN 1,000 per call, members/s.
 
-Run alone: `.venv/bin/python -m bench.bench_reference` (DATABASE_URL / REDIS_URL as for the app)."""
+Run alone: `.venv/bin/python -m bench.bench_reference` (DATABASE_URL / REDIS_URL as for the app).
+BENCH_REFERENCES (a comma list of the names above) measures only those."""
 
 from __future__ import annotations
 
@@ -312,7 +313,11 @@ def run() -> list[dict]:
     from bench import references
 
     rows = []
-    for name, (measure, unit) in MEASURES.items():
+    # BENCH_REFERENCES=raw_insert_events_s,… measures only those (a quick run of one benchmark).
+    wanted = [n for n in os.environ.get("BENCH_REFERENCES", "").split(",") if n] or list(MEASURES)
+    if unknown := set(wanted) - set(MEASURES):
+        raise SystemExit(f"no such reference: {', '.join(sorted(unknown))}")
+    for name, (measure, unit) in ((n, MEASURES[n]) for n in wanted):
         rate, detail = measure()
         references.publish(name, rate)
         rows.append({"path": f"reference {name}: {references.NAMES[name]}", "figure": round(rate), "unit": unit,

@@ -61,6 +61,19 @@ def test_a_repeated_id_is_stored_once(api, workspace, django_capture_on_commit_c
     assert ingested == []  # nothing new to process
 
 
+def test_a_retried_batch_stores_only_what_it_did_not_store_before(api, workspace, django_capture_on_commit_callbacks, ingested):
+    first = [{"customer_id": "c", "name": "view", "id": f"e{i}"} for i in range(3)]
+    assert post(api, first).json()["accepted"] == 3
+    retry = [*first, {"customer_id": "c", "name": "purchase", "id": "e3"}, {"customer_id": "d", "name": "signup"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        again = post(api, retry).json()
+    assert again == {"accepted": 2, "duplicates": 3, "errors": []}
+    events = Event.objects.for_workspace(workspace)
+    assert events.count() == 5
+    new = events.filter(name__in=["purchase", "signup"])
+    assert len(ingested) == 1 and sorted(ingested[0][1]) == sorted(new.values_list("pk", flat=True))
+
+
 def test_idempotency_ids_are_per_workspace(api, other_api, workspace, other_workspace):
     event = {"customer_id": "c", "name": "purchase", "id": "same"}
     assert post(api, [event]).json()["accepted"] == 1
