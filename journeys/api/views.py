@@ -120,7 +120,6 @@ class JourneyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         )
         return self._detail(journey)
 
-    @extend_schema(request=None, responses={200: JourneySerializer})
     @extend_schema(
         request=inline_serializer("WinnerRequest", {"path_id": serializers.CharField()}),
         responses={200: inline_serializer("SplitExperimentState", {
@@ -137,6 +136,7 @@ class JourneyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         return Response(experiments.experiment_winner_set(journey=journey, node_id=node_id, path_id=path_id,
                                                           actor=request.user))
 
+    @extend_schema(request=None, responses={200: JourneySerializer})
     @action(detail=True, methods=["put"])
     def stop(self, request, pk=None):
         return self._detail(services.journey_stop(journey=self.get_object(), actor=request.user))

@@ -322,3 +322,16 @@ def test_viewers_may_validate(viewer_api, workspace):
     journey = make_journey(workspace)
     checked = viewer_api.post(f"{URL}/{journey.pk}/validate").json()
     assert (checked["valid"], checked["errors"]) == (True, [])
+
+
+def test_the_schema_asks_a_body_only_of_actions_that_read_one(api):
+    """The front end's client types come from this schema (`npm run gen:api`): an action described
+    as taking a body makes every call without one a type error."""
+    paths = api.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()["paths"]
+    for action, method in [("pause", "put"), ("resume", "put"), ("stop", "put"), ("archive", "post")]:
+        operation = paths[f"/api/v1/journeys/{{id}}/{action}"][method]
+        assert "requestBody" not in operation, action
+        assert "Journey" in str(operation["responses"]["200"]), action
+    winner = paths["/api/v1/journeys/{id}/nodes/{node_id}/winner"]["put"]
+    assert "WinnerRequest" in str(winner["requestBody"])
+    assert "SplitExperimentState" in str(winner["responses"]["200"])

@@ -480,6 +480,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hooks/rbm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description RCS Business Messaging webhook: a Pub/Sub-style push whose message.data (base64 JSON) is a
+         *     DELIVERED/READ event for our messageId or the user's reply, signed with X-Goog-Signature.
+         */
+        post: operations["hooks_rbm_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hooks/sendgrid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description SendGrid's signed Event Webhook: a JSON array of events, signed with ECDSA over the
+         *     timestamp header + raw body. Unsigned or forged batches are refused (403), so nobody can
+         *     bounce a workspace's customers by posting fake events.
+         */
+        post: operations["hooks_sendgrid_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hooks/twilio": {
         parameters: {
             query?: never;
@@ -862,6 +903,23 @@ export interface paths {
         /** @description Journeys of the workspace. Viewers read; writes need the editor role. */
         get: operations["journeys_export_retrieve"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/journeys/{id}/nodes/{node_id}/winner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** @description Decides a split's experiment by hand: every later arrival takes `path_id`. */
+        put: operations["journeys_nodes_winner_update"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1307,6 +1365,24 @@ export interface paths {
         patch: operations["workspace_partial_update"];
         trace?: never;
     };
+    "/api/v1/workspace/identity-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A non-model endpoint of one workspace (ingest, previews, actions). */
+        get: operations["workspace_identity_secret_retrieve"];
+        put?: never;
+        /** @description Rotates the secret: hashes made with the old one are refused from now on. */
+        post: operations["workspace_identity_secret_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/alias": {
         parameters: {
             query?: never;
@@ -1387,6 +1463,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The user's in-app messages, newest first, for a web page (publishable key). */
+        get: operations["web_inbox_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Marks one of the user's in-app messages read; userId and userHash in the JSON body (or the query). */
+        post: operations["web_inbox_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/page": {
         parameters: {
             query?: never;
@@ -1422,6 +1532,40 @@ export interface paths {
         get: operations["tracking_project_settings"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The VAPID public key a page passes to pushManager.subscribe as applicationServerKey (publishable key). 404 while no Web Push channel is set up. */
+        get: operations["web_push_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Registers the browser's push subscription as the user's `web` push token (the customer is made when new). userHash as for the web inbox. */
+        post: operations["web_push_subscribe"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1592,6 +1736,11 @@ export interface components {
         Count: {
             count: number;
         };
+        /**
+         * @description * `runs` - runs
+         * @enum {string}
+         */
+        CountsEnum: "runs";
         Customer: {
             readonly external_id: string;
             readonly email: string;
@@ -1693,6 +1842,12 @@ export interface components {
             errors: components["schemas"]["RowError"][];
         };
         /**
+         * @description * `auto` - auto
+         *     * `manual` - manual
+         * @enum {string}
+         */
+        DecidedByEnum: "auto" | "manual";
+        /**
          * @description * `subscribed` - Subscribed
          *     * `unsubscribed` - Unsubscribed
          * @enum {string}
@@ -1747,6 +1902,7 @@ export interface components {
             holdout?: boolean;
             /** Format: date-time */
             wake_at?: string | null;
+            key?: string;
         };
         EnrollmentDetail: {
             readonly id: number;
@@ -1763,6 +1919,7 @@ export interface components {
             holdout?: boolean;
             /** Format: date-time */
             wake_at?: string | null;
+            key?: string;
             readonly history: components["schemas"]["HistoryItem"][];
             readonly messages: components["schemas"]["TimelineMessage"][];
         };
@@ -1933,11 +2090,17 @@ export interface components {
             /** @description Treatment − holdout conversion rate; null until each group has a customer. */
             uplift: components["schemas"]["Uplift"] | null;
         };
+        IdentitySecret: {
+            /** @description Key of userHash = hex HMAC-SHA256(identity_secret, userId); keep it on your server. */
+            readonly identity_secret: string;
+        };
         ImportCreated: {
             import_id: number;
         };
         ImportJob: {
             readonly id: number;
+            /** @description This workspace's import #1, #2, … (ids count across workspaces). */
+            readonly number: number;
             readonly status: components["schemas"]["ImportStatusEnum"];
             readonly total: number;
             readonly processed: number;
@@ -1981,6 +2144,10 @@ export interface components {
          * @enum {string}
          */
         InFlightEnum: "move" | "keep";
+        InboxIdentityRequest: {
+            userId: string;
+            userHash?: string;
+        };
         InboxMessage: {
             readonly id: number;
             content?: unknown;
@@ -2128,6 +2295,15 @@ export interface components {
             id: number;
             name: string;
             status: string;
+            /**
+             * @description The figures count runs, not distinct customers.
+             *
+             *     * `runs` - runs
+             */
+            counts: components["schemas"]["CountsEnum"];
+            /** @description The draft's key property (keyed journeys). */
+            key_property: string | null;
+            /** @description Runs that entered. */
             started: number;
             active: number;
             completed: number;
@@ -2292,6 +2468,7 @@ export interface components {
             readonly journey_id: number | null;
             version?: number | null;
             node_id?: string;
+            key?: string;
             readonly customer_id: string | null;
             channel: string;
             readonly channel_config_id: number | null;
@@ -2299,6 +2476,7 @@ export interface components {
             to?: string;
             content?: unknown;
             locale?: string;
+            variant?: string | null;
             category?: string;
             topic?: string;
             status?: components["schemas"]["MessageStatusEnum"];
@@ -2409,8 +2587,14 @@ export interface components {
             exited_by_reason: {
                 [key: string]: number;
             };
+            /** @description With ?version= and no dates: customers moved into this version from earlier ones when it was published (they did not enter in it). */
+            moved_in?: number;
             /** @description Message nodes only; null elsewhere. */
             messages: components["schemas"]["MessageMetrics"] | null;
+            /** @description Split nodes with an experiment only. */
+            paths?: components["schemas"]["SplitPath"][];
+            /** @description Split nodes with an experiment only. */
+            experiment?: components["schemas"]["SplitExperiment"];
         };
         NodePreset: {
             key: string;
@@ -2448,6 +2632,8 @@ export interface components {
             results: components["schemas"]["NodeType"][];
             next: string | null;
         };
+        /** @enum {unknown} */
+        NullEnum: null;
         OutputCase: {
             /** @description Absent: always matches. */
             when?: components["schemas"]["OutputWhen"];
@@ -2624,6 +2810,11 @@ export interface components {
             live_version: number | null;
             results: components["schemas"]["PublishImpact"][];
         };
+        PushSubscribeRequest: {
+            userId: string;
+            userHash?: string;
+            subscription: components["schemas"]["_SubscriptionRequest"];
+        };
         PushToken: {
             platform: components["schemas"]["PlatformEnum"];
             token: string;
@@ -2706,6 +2897,44 @@ export interface components {
             at: string;
             data: unknown;
         };
+        SplitExperiment: {
+            status: components["schemas"]["SplitExperimentStatusEnum"];
+            winner: string | null;
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: (components["schemas"]["DecidedByEnum"] | components["schemas"]["NullEnum"]) | null;
+            /**
+             * Format: double
+             * @description Always-valid (mSPRT) p-value of the last look.
+             */
+            p_value: number | null;
+        };
+        SplitExperimentState: {
+            status: string;
+            winner: string | null;
+            /** Format: date-time */
+            decided_at: string | null;
+            decided_by: string | null;
+            /** Format: double */
+            p_value: number | null;
+        };
+        /**
+         * @description * `running` - running
+         *     * `decided` - decided
+         * @enum {string}
+         */
+        SplitExperimentStatusEnum: "running" | "decided";
+        SplitPath: {
+            id: string;
+            name: string;
+            entered: number;
+            /** @description Of those who took the path, converted the experiment's goal. */
+            conversions: number;
+            /** Format: double */
+            rate: number;
+            /** @description Wilson 95% interval of rate. */
+            ci95: number[];
+        };
         StartRequest: {
             /**
              * @description On an active journey: move in-flight customers to the new version (default) or keep them on theirs.
@@ -2726,14 +2955,23 @@ export interface components {
          */
         StateEnum: "active" | "waiting" | "completed" | "exited" | "failed";
         Summary: {
+            /**
+             * @description What every figure counts: runs (enrollments), not distinct customers. A customer who enters again, or enters a keyed journey with two key values, counts once per run.
+             *
+             *     * `runs` - runs
+             */
+            counts: components["schemas"]["CountsEnum"];
+            /** @description A keyed journey's key property (one run per value per customer); null otherwise. */
+            key_property: string | null;
+            /** @description Runs that entered. */
             started: number;
-            /** @description In the journey now (active or waiting); ignores from/to. */
+            /** @description Runs in the journey now (active or waiting); ignores from/to. */
             active: number;
             completed: number;
             /** @description Drop-offs: left early (exit conditions, goals that exit, stops…). */
             exited: number;
             failed: number;
-            /** @description Enrollments that reached at least one goal. */
+            /** @description Runs that reached at least one goal. */
             goal_conversions: number;
             /**
              * Format: double
@@ -2753,6 +2991,8 @@ export interface components {
             exited_by_reason: {
                 [key: string]: number;
             };
+            /** @description With ?version= and no dates: customers moved into this version from earlier ones when it was published (they did not enter in it). */
+            moved_in?: number;
             /**
              * Format: double
              * @description Every goal conversion's value, summed.
@@ -3035,6 +3275,12 @@ export interface components {
             /** @description Worth a look, but they do not block start (an unconnected failed). */
             warnings: components["schemas"]["Problem"][];
         };
+        WebPushSettings: {
+            vapid_public_key: string;
+        };
+        WinnerRequestRequest: {
+            path_id: string;
+        };
         Workspace: {
             readonly id: number;
             name?: string;
@@ -3054,6 +3300,17 @@ export interface components {
         WorkspaceSettingsRequest: {
             push_title_max?: number | null;
             push_body_max?: number | null;
+        };
+        _KeysRequest: {
+            p256dh: string;
+            auth: string;
+        };
+        /** @description PushSubscription.toJSON() as the browser gives it. */
+        _SubscriptionRequest: {
+            /** Format: uri */
+            endpoint: string;
+            expirationTime?: number | null;
+            keys: components["schemas"]["_KeysRequest"];
         };
         Error: {
             error: {
@@ -7061,6 +7318,208 @@ export interface operations {
             };
         };
     };
+    hooks_rbm_create: {
+        parameters: {
+            query?: {
+                c?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    hooks_sendgrid_create: {
+        parameters: {
+            query?: {
+                c?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     hooks_twilio_create: {
         parameters: {
             query?: {
@@ -8533,6 +8992,8 @@ export interface operations {
         parameters: {
             query?: {
                 customer_id?: string;
+                /** @description A keyed journey's passes with this key. */
+                key?: string;
                 /**
                  * @description * `active` - Active
                  *     * `waiting` - Waiting
@@ -10105,6 +10566,115 @@ export interface operations {
             };
             /** @description Not found (also another workspace's object). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    journeys_nodes_winner_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                node_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WinnerRequestRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["WinnerRequestRequest"];
+                "multipart/form-data": components["schemas"]["WinnerRequestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SplitExperimentState"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14082,6 +14652,197 @@ export interface operations {
             };
         };
     };
+    workspace_identity_secret_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentitySecret"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    workspace_identity_secret_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentitySecret"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The object's state does not allow this. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     tracking_alias: {
         parameters: {
             query?: never;
@@ -14390,6 +15151,185 @@ export interface operations {
             };
         };
     };
+    web_inbox_list: {
+        parameters: {
+            query: {
+                cursor?: string;
+                limit?: number;
+                /** @description hex HMAC-SHA256(identity secret, userId). */
+                userHash: string;
+                /** @description Your id of the signed-in user. */
+                userId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedInboxMessageList"];
+                };
+            };
+            /** @description userId missing or too long, or a bad limit or cursor. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Wrong or missing userHash, or a page origin the key does not allow. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description No such message in this user's inbox. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description The request body is larger than the server accepts at all. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    web_inbox_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboxIdentityRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["InboxIdentityRequest"];
+                "multipart/form-data": components["schemas"]["InboxIdentityRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxMessage"];
+                };
+            };
+            /** @description userId missing or too long, or a bad limit or cursor. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Wrong or missing userHash, or a page origin the key does not allow. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description No such message in this user's inbox. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description The request body is larger than the server accepts at all. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
     tracking_page: {
         parameters: {
             query?: never;
@@ -14506,6 +15446,175 @@ export interface operations {
             };
             /** @description The request body is larger than the server accepts at all. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    web_push_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebPushSettings"];
+                };
+            };
+            /** @description userId missing or too long, or a bad limit or cursor. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Wrong or missing userHash, or a page origin the key does not allow. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description No such message in this user's inbox. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description The request body is larger than the server accepts at all. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    web_push_subscribe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscribeRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PushSubscribeRequest"];
+                "multipart/form-data": components["schemas"]["PushSubscribeRequest"];
+            };
+        };
+        responses: {
+            /** @description {"success": true} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description userId missing or too long, or a bad limit or cursor. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Wrong or missing userHash, or a page origin the key does not allow. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description No such message in this user's inbox. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description The request body is larger than the server accepts at all. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Rate limited; see Retry-After. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
