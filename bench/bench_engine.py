@@ -101,7 +101,7 @@ class Processes:
         self.procs.append(subprocess.Popen([sys.executable, "manage.py", "run_timers"], **quiet))
         import httpx
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine has taken over 30 s to import Django
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code < 500:
