@@ -9,7 +9,9 @@ import { Field } from '../../components/ui';
 import { DurationInput, KeyValueRows, TemplateInput } from '../../components/inputs';
 import { AWAITABLE, CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel, PUSH_PLATFORMS } from '../../lib/channels';
 import type { Config, JourneyNodeData } from '../../lib/graph';
+import { experimentProblems } from '../../lib/experiment';
 import type { ConfigProblem } from '../../lib/node-types';
+import { ExperimentSettings } from '../ExperimentSettings';
 import { blank, durationProblem } from '../../lib/rules';
 import { type Duration, formatDuration } from '../../lib/settings';
 import type { FormProps, NodeUi } from './node-ui';
@@ -104,6 +106,7 @@ function hints(c: Config): ConfigProblem[] {
     });
     const total = variants.reduce((sum, v) => sum + (Number(v.percent) || 0), 0);
     if (total !== 100) add('variants', `Variant percentages add up to ${total}%, not 100%.`);
+    out.push(...experimentProblems(c.experiment));
   } else {
     contentHints(c.channel, (c.content ?? {}) as Record<string, unknown>, 'content.', add);
   }
@@ -292,7 +295,7 @@ function CategoryAndTopic({ config, set, errors }: Pick<FormProps, 'config' | 's
 }
 
 /** The Variants toggle and, when on, one tab per variant (name, percent, its content). */
-function Variants({ channel, config, set, errors }: Pick<FormProps, 'config' | 'set' | 'errors'> & { channel: Channel }) {
+function Variants({ channel, config, set, errors, openSettings }: Pick<FormProps, 'config' | 'set' | 'errors' | 'openSettings'> & { channel: Channel }) {
   const [tab, setTab] = useState(0);
   const variants = variantsOf(config);
   const total = (variants ?? []).reduce((sum, v) => sum + (Number(v.percent) || 0), 0);
@@ -311,6 +314,7 @@ function Variants({ channel, config, set, errors }: Pick<FormProps, 'config' | '
     } else {
       rest.content = variants?.[shown]?.content ?? emptyContent(channel);
       rest.variants = undefined;
+      rest.experiment = undefined; // an experiment needs variants
     }
     set(rest);
   };
@@ -376,13 +380,14 @@ function Variants({ channel, config, set, errors }: Pick<FormProps, 'config' | '
             errors={errors}
             prefix={`variants.${shown}.content.`}
           />
+          <ExperimentSettings config={config} set={set} errors={errors} openSettings={openSettings} arms="variant" receipts={AWAITABLE[channel]} />
         </div>
       )}
     </>
   );
 }
 
-function Form({ config, set, errors }: FormProps) {
+function Form({ config, set, errors, openSettings }: FormProps) {
   const channel: Channel = isChannel(config.channel) ? config.channel : 'email';
   const variants = variantsOf(config);
   const content = (variants ? variants[0].content : (config.content ?? {})) as Record<string, unknown>;
@@ -394,7 +399,7 @@ function Form({ config, set, errors }: FormProps) {
           value={channel}
           onChange={(e) => {
             const next = e.target.value as Channel;
-            const rest: Config = { ...config, channel: next, content: emptyContent(next), variants: undefined };
+            const rest: Config = { ...config, channel: next, content: emptyContent(next), variants: undefined, experiment: undefined };
             if (awaited && !AWAITABLE[next].includes(awaited.status)) rest.await = undefined;
             set(rest);
           }}
@@ -407,7 +412,7 @@ function Form({ config, set, errors }: FormProps) {
         </select>
       </Field>
       <CategoryAndTopic config={config} set={set} errors={errors} />
-      <Variants channel={channel} config={config} set={set} errors={errors} />
+      <Variants channel={channel} config={config} set={set} errors={errors} openSettings={openSettings} />
       {errors('variants') && <p className="form-error">{errors('variants')}</p>}
       <SendThrough channel={channel} config={config} set={set} error={errors('channel_id')} content={content} />
       <Field label="Branch on the result" hint="Wait for a receipt and split into yes / no / failed.">

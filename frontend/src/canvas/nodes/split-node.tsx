@@ -1,7 +1,9 @@
 // A random split (A/B test): sticky per customer, percents sum to 100.
 import { Button, Field } from '../../components/ui';
 import { type Config, type JourneyNodeData, slugId } from '../../lib/graph';
+import { experimentProblems } from '../../lib/experiment';
 import type { ConfigProblem } from '../../lib/node-types';
+import { ExperimentSettings } from '../ExperimentSettings';
 import type { FormProps, NodeUi } from './node-ui';
 
 function Summary({ data }: { data: JourneyNodeData }) {
@@ -11,12 +13,13 @@ function Summary({ data }: { data: JourneyNodeData }) {
 
 function hints(c: Config): ConfigProblem[] {
   const paths = Array.isArray(c.paths) ? (c.paths as { percent?: unknown }[]) : [];
-  if (paths.length < 2) return [{ field: 'paths', message: 'At least two paths are required.' }];
+  if (paths.length < 2) return [{ field: 'paths', message: 'At least two paths are required.' }, ...experimentProblems(c.experiment)];
   const total = paths.reduce((sum: number, p) => sum + (typeof p.percent === 'number' ? p.percent : 0), 0);
-  return Math.abs(total - 100) > 1e-9 ? [{ field: 'paths', message: `Percents must sum to 100 (they sum to ${total}).` }] : [];
+  const sums = Math.abs(total - 100) > 1e-9 ? [{ field: 'paths', message: `Percents must sum to 100 (they sum to ${total}).` }] : [];
+  return [...sums, ...experimentProblems(c.experiment)];
 }
 
-function Form({ config, set, errors }: FormProps) {
+function Form({ config, set, errors, openSettings }: FormProps) {
   const paths = (Array.isArray(config.paths) ? config.paths : []) as { id: string; name: string; percent: number }[];
   const put = (next: typeof paths) => set({ paths: next });
   const total = paths.reduce((s, p) => s + (Number(p.percent) || 0), 0);
@@ -48,6 +51,7 @@ function Form({ config, set, errors }: FormProps) {
       >
         + Add path
       </Button>
+      <ExperimentSettings config={config} set={set} errors={errors} openSettings={openSettings} arms="path" />
     </div>
   );
 }
