@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.indexes import BrinIndex, GinIndex, OpClass
 from django.db import models
 from django.db.models import Value
 from django.db.models.fields.json import KeyTransform
@@ -100,18 +100,14 @@ class Event(WorkspaceModel):
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(default=now)
     received_at = models.DateTimeField(default=now)
-    # The client's idempotency key (`id` in POST /events): a repeat is accepted once.
-    # NULL (not "") means "no key", so the partial unique index below skips it.
+    # The client's idempotency key (`id` in POST /events), NULL for none: a repeat is accepted once.
+    # Its uniqueness lives in EventKey: the table is partitioned by month of occurred_at
+    # (workspaces/partitions.py; primary key (id, occurred_at)), and a unique index on a
+    # partitioned table must contain the partition key, so it could only refuse a repeat that
+    # also repeats the timestamp.
     idempotency_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "idempotency_id"],
-                condition=models.Q(idempotency_id__isnull=False),
-                name="event_unique_idempotency_id",
-            ),
-        ]
         indexes = [
             # "did this customer do X (since T)": branches, segments, exit conditions.
             models.Index(fields=["customer", "name", "occurred_at"], name="event_customer_name_at"),
@@ -124,6 +120,31 @@ class Event(WorkspaceModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.customer_id})"
+
+
+class EventKey(WorkspaceModel):
+    """The idempotency keys of stored events, one row per (workspace, key): the ingest statement
+    inserts the batch's keys here first (ON CONFLICT DO NOTHING) and stores only the events whose
+    key was new, so a repeated `id` is refused whatever month either copy falls in. Kept as long as
+    the workspace keeps its events (event_retention_days, by received_at; audiences/retention.py)."""
+
+    pk = models.CompositePrimaryKey("workspace_id", "idempotency_id")
+    # No database constraint, like Event.workspace: Django still cascades a workspace's deletion.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    idempotency_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [
+            # Retention finds the expired keys by time: rows arrive in received_at order, so a
+            # block-range index is a few pages and costs ingest next to nothing.
+            BrinIndex(fields=["received_at"], name="eventkey_received_brin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.idempotency_id
 
 
 class Segment(WorkspaceModel):

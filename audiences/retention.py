@@ -1,6 +1,12 @@
 """Event retention: each workspace's events older than its `event_retention_days` are deleted, a
 bounded batch per transaction, so the sweep never holds one long transaction or lock on the table.
 
+The table is partitioned by month (workspaces/partitions.py) and its partitions are shared by all
+workspaces: a month every workspace has let go of (it ends before now − the longest retention) is
+dropped whole first; what remains past a shorter retention, in months another workspace still
+keeps, goes by the batches below. The idempotency keys (EventKey) follow the same horizon by
+their received_at.
+
 Each batch is one DELETE of at most RETENTION_BATCH events of one name, walked along the
 (workspace, name, occurred_at) index oldest first; the next batch starts at the last deleted
 timestamp (a keyset), so it seeks past the rows already gone instead of stepping over their
@@ -17,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from workspaces.models import Workspace
+from workspaces.partitions import batches_delete, partitions_retention_drop
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +49,15 @@ WITH doomed AS (
     ORDER BY occurred_at
     LIMIT %(limit)s
 )
-DELETE FROM audiences_event e USING doomed WHERE e.id = doomed.id
+DELETE FROM audiences_event e USING doomed WHERE e.id = doomed.id AND e.occurred_at = doomed.occurred_at
 RETURNING doomed.occurred_at
+"""
+
+# Keys by received_at along the block-range index; each batch is its own statement.
+_DELETE_KEYS_SQL = """
+DELETE FROM audiences_eventkey WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM audiences_eventkey WHERE workspace_id = %(ws)s AND received_at < %(cutoff)s LIMIT %(limit)s
+))
 """
 
 
@@ -51,6 +65,7 @@ RETURNING doomed.occurred_at
 class RetentionResult:
     deleted: int = 0
     batches: int = 0
+    keys_deleted: int = 0
 
 
 def events_retention_apply(
@@ -63,19 +78,17 @@ def events_retention_apply(
         cursor.execute(_NAMES_SQL, {"ws": workspace.pk})
         names = [row[0] for row in cursor.fetchall()]
     for name in names:
-        after = datetime.min.replace(tzinfo=cutoff.tzinfo)
-        while True:
-            with connection.cursor() as cursor:  # autocommit: each batch is its own transaction
-                cursor.execute(_DELETE_SQL, {"ws": workspace.pk, "name": name, "after": after, "cutoff": cutoff,
-                                             "limit": batch_size})
-                stamps = [row[0] for row in cursor.fetchall()]
-            if not stamps:
-                break
-            result.deleted += len(stamps)
-            result.batches += 1
-            if len(stamps) < batch_size:
-                break
-            after = max(stamps)  # rows at this very instant not yet deleted are taken next time
+        deleted, batches = batches_delete(_DELETE_SQL, {"ws": workspace.pk, "name": name, "cutoff": cutoff},
+                                          batch_size=batch_size)
+        result.deleted += deleted
+        result.batches += batches
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(_DELETE_KEYS_SQL, {"ws": workspace.pk, "cutoff": cutoff, "limit": batch_size})
+            gone = cursor.rowcount
+        result.keys_deleted += gone
+        if gone < batch_size:
+            break
     if result.deleted:
         logger.info("retention: workspace %s lost %s events before %s in %s batches",
                     workspace.pk, result.deleted, cutoff.isoformat(), result.batches)
@@ -83,6 +96,9 @@ def events_retention_apply(
 
 
 def events_retention_sweep(*, now: datetime | None = None) -> int:
-    """Applies every workspace's retention (the daily beat task); returns the events deleted."""
+    """Applies every workspace's retention (the daily beat task): whole months first, then batches;
+    returns the events deleted."""
     now = now or timezone.now()
-    return sum(events_retention_apply(workspace=ws, now=now).deleted for ws in Workspace.objects.order_by("pk"))
+    dropped = partitions_retention_drop("audiences_event", days_field="event_retention_days", now=now)
+    return dropped + sum(events_retention_apply(workspace=ws, now=now).deleted
+                         for ws in Workspace.objects.order_by("pk"))

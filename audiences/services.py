@@ -360,19 +360,47 @@ _SELECT_CUSTOMER_IDS_SQL = (
     "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)b::varchar[])"
 )
 
-_INSERT_EVENTS_SQL = """
+# The events table is partitioned by month (workspaces/partitions.py), so the idempotency keys
+# live in audiences_eventkey, whose primary key (workspace_id, idempotency_id) refuses a repeat
+# whatever month either copy is in. Both statements write the batch's keys there and its events in
+# one statement. The first (for batches whose ids are new) inserts the keys plainly: a repeat
+# raises UniqueViolation, as the unique index on the events did. The fallback claims the keys
+# (ON CONFLICT DO NOTHING) and stores an event with a key only when its key was new there (the
+# first of the batch's copies), one without a key always; a concurrent batch with the same key
+# waits on its row, as on the unique index before.
+_INSERT_NEW_EVENTS_SQL = """
+WITH t AS (
+    SELECT * FROM unnest(%(customer_ids)b::bigint[], %(names)b::text[], %(properties)b::text[],
+                         %(occurred)b::timestamptz[], %(idem)b::text[])
+        AS t(customer_id, name, properties, occurred_at, idempotency_id)
+), keys AS (
+    INSERT INTO audiences_eventkey (workspace_id, idempotency_id, received_at)
+    SELECT %(ws)b, idempotency_id, %(now)b FROM t WHERE idempotency_id IS NOT NULL
+)
 INSERT INTO audiences_event (workspace_id, customer_id, name, properties, occurred_at, received_at, idempotency_id)
 SELECT %(ws)b, t.customer_id, t.name, t.properties::jsonb, t.occurred_at, %(now)b, t.idempotency_id
-FROM unnest(%(customer_ids)b::bigint[], %(names)b::text[], %(properties)b::text[],
-            %(occurred)b::timestamptz[], %(idem)b::text[])
-     AS t(customer_id, name, properties, occurred_at, idempotency_id)
-{on_conflict}
+FROM t
 RETURNING id
 """
-_INSERT_NEW_EVENTS_SQL = _INSERT_EVENTS_SQL.format(on_conflict="")
-_INSERT_EVENTS_SQL = _INSERT_EVENTS_SQL.format(
-    on_conflict="ON CONFLICT (workspace_id, idempotency_id) WHERE idempotency_id IS NOT NULL DO NOTHING"
+_INSERT_EVENTS_SQL = """
+WITH t AS (
+    SELECT * FROM unnest(%(customer_ids)b::bigint[], %(names)b::text[], %(properties)b::text[],
+                         %(occurred)b::timestamptz[], %(idem)b::text[]) WITH ORDINALITY
+        AS t(customer_id, name, properties, occurred_at, idempotency_id, n)
+), claimed AS (
+    INSERT INTO audiences_eventkey (workspace_id, idempotency_id, received_at)
+    SELECT %(ws)b, idempotency_id, %(now)b FROM t WHERE idempotency_id IS NOT NULL
+    ON CONFLICT (workspace_id, idempotency_id) DO NOTHING
+    RETURNING idempotency_id
+), firsts AS (
+    SELECT min(t.n) AS n FROM t JOIN claimed USING (idempotency_id) GROUP BY idempotency_id
 )
+INSERT INTO audiences_event (workspace_id, customer_id, name, properties, occurred_at, received_at, idempotency_id)
+SELECT %(ws)b, t.customer_id, t.name, t.properties::jsonb, t.occurred_at, %(now)b, t.idempotency_id
+FROM t WHERE t.idempotency_id IS NULL OR t.n IN (SELECT n FROM firsts)
+ORDER BY t.n
+RETURNING id
+"""
 
 
 def _raw_cursor():

@@ -45,6 +45,7 @@ app.conf.task_queues = [
     Queue("default"),
 ]
 app.conf.task_routes = {
+    "journeys.tasks.steps_retention_task": {"queue": "default"},  # an hour-long sweep holds no engine slot
     "journeys.tasks.*": {"queue": "engine"},
     "channels_app.tasks.webhook_call_task": {"queue": "outbound"},
     "channels_app.tasks.dealer_results_poll_task": {"queue": "outbound"},
@@ -76,6 +77,18 @@ app.conf.beat_schedule["journeys-date-attribute-entries"] = {
 app.conf.beat_schedule["audiences-events-retention"] = {
     "task": "audiences.tasks.events_retention",
     "schedule": crontab(minute=30, hour=3),
+}
+# Step-event retention (journeys.retention): past each workspace's step_retention_days, daily.
+app.conf.beat_schedule["journeys-steps-retention"] = {
+    "task": "journeys.tasks.steps_retention_task",
+    "schedule": crontab(minute=45, hour=3),
+}
+# Month partitions of events and step events (workspaces.partitions): the current month and the
+# next two exist; every six hours, so a missed run or a stopped beat loses nothing: rows
+# of a month without its partition land in the default partition and move when it is created.
+app.conf.beat_schedule["workspaces-partitions-ensure"] = {
+    "task": "workspaces.tasks.partitions_ensure",
+    "schedule": crontab(minute=15, hour="*/6"),
 }
 # Event webhooks (webhooks_out.services): fan out new step and delivery events, queue due retries.
 app.conf.beat_schedule["webhooks-out-pump"] = {

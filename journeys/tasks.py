@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import engine, experiments, lifecycle, triggers
+from . import engine, experiments, lifecycle, retention, triggers
 
 
 @shared_task(name="journeys.tasks.advance_task", acks_late=True, ignore_result=True)
@@ -51,3 +51,9 @@ def date_attribute_entries_task() -> None:
 @shared_task(name="journeys.tasks.experiments_decide_task", ignore_result=True)
 def experiments_decide_task() -> int:
     return experiments.experiments_decide()
+
+
+@shared_task(name="journeys.tasks.steps_retention_task", acks_late=True, soft_time_limit=3300, time_limit=3600)
+def steps_retention_task() -> int:
+    """The daily step-event retention sweep (config/celery.py)."""
+    return retention.steps_retention_sweep()

@@ -79,6 +79,9 @@ class Workspace(models.Model):
     signing_secret = models.CharField(max_length=64, default=new_signing_secret, editable=False)
     # Events older than this are deleted by the daily retention sweep (audiences/retention.py).
     event_retention_days = models.PositiveIntegerField(default=400)
+    # Step events (the journeys' history) older than this are dropped by the daily retention sweep
+    # (journeys/retention.py); the analytics rollups keep their totals.
+    step_retention_days = models.PositiveIntegerField(default=400)
     # Keys the web inbox's userHash (hex HMAC-SHA256 of the user id): a site's server computes it,
     # so a page can read only the inbox of the user it was rendered for (channels_app/web_inbox.py).
     identity_secret = models.CharField(max_length=64, default=new_signing_secret, editable=False)

@@ -126,6 +126,7 @@ class WorkspaceSerializer(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
     settings = WorkspaceSettingsSerializer(required=False)
     event_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    step_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
     frequency_cap = FrequencyCapSerializer(required=False, allow_null=True)
     quiet_hours = QuietHoursSerializer(required=False, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
