@@ -51,20 +51,30 @@ class FactsGroup:
     made earlier in the run are seen without reloading."""
 
     def __init__(self, *, workspace_id: int, conditions: list[dict], customers: dict[int, Customer],
-                 entered_at: dict[int, datetime], extra_events: list | None = None):
+                 entered_at: dict[int, datetime], now: datetime, goals: bool = False,
+                 extra_events: list | None = None):
         self.workspace_id = workspace_id
         self.conditions = conditions
         self.customers = customers
         self.entered_at = entered_at
+        self.now = now  # the run's time: windows are evaluated at it
+        self.goals = goals  # goal conditions are also evaluated at earlier times, from entry on
         self.extra_events = extra_events or []  # simulation: unsaved Event objects
         self.loaded: dict[int, Any] | None = None
 
     def _load(self, customers: list[Customer]) -> dict[int, Any]:
+        # Events load only as far back as a window evaluated at the run's `now` reaches. A goal is
+        # also evaluated at each event since entry (goals.first_conversion), so with goals the
+        # windows are measured from the earliest entry of these customers instead.
+        now = self.now
+        if self.goals:
+            now = min([now, *(at for c in customers if (at := self.entered_at.get(c.pk)) is not None)])
         facts = facts_for(
             workspace_id=self.workspace_id,
             customers=customers,
             conditions=self.conditions,
             entered_at=self.entered_at,
+            now=now,
         )
         if self.extra_events:
             for item in facts.values():
@@ -152,6 +162,8 @@ class Run:
                 conditions=version.conditions(),
                 customers=members,
                 entered_at=entered,
+                now=self.now,
+                goals=bool(version.goals),
                 extra_events=self.extra_events,
             )
             self._facts[version.id] = group
