@@ -99,7 +99,7 @@ export default function ChannelsPage() {
                     <strong>{c.name}</strong> {c.is_default && <Badge tone="success">default</Badge>}
                     {c.callback_url && (
                       <div className="secret-note">
-                        Status callback: <code>{c.callback_url}</code>
+                        {providerSpec(c.provider)?.callbackLabel ?? 'Status callback'}: <code>{c.callback_url}</code>
                       </div>
                     )}
                   </td>

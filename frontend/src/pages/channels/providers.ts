@@ -19,6 +19,8 @@ export interface ProviderSpec {
   credentials: ProviderField[];
   settings: ProviderField[];
   note?: string;
+  /** what the channel's callback_url is called at the provider */
+  callbackLabel?: string;
 }
 
 const baseUrl: ProviderField = { key: 'base_url', label: 'API base URL (optional override)', placeholder: 'default' };
@@ -45,6 +47,27 @@ export const PROVIDERS: ProviderSpec[] = [
       { key: 'use_ssl', label: 'SSL/TLS from the start', kind: 'boolean' },
     ],
     settings: [{ key: 'from_email', label: 'From address', required: true, placeholder: 'Acme <hello@acme.com>' }],
+  },
+  {
+    key: 'sendgrid',
+    label: 'SendGrid',
+    channels: ['email'],
+    credentials: [
+      { key: 'api_key', label: 'API key', required: true, secret: true, placeholder: 'SG.…' },
+      {
+        key: 'webhook_verification_key',
+        label: 'Event Webhook verification key',
+        kind: 'textarea',
+        placeholder: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…',
+      },
+      baseUrl,
+    ],
+    settings: [{ key: 'from_email', label: 'From address', required: true, placeholder: 'hello@acme.com' }],
+    callbackLabel: 'Event Webhook URL',
+    note:
+      'Bounces and spam reports come back through SendGrid’s signed Event Webhook: paste its verification key ' +
+      '(Mail Settings → Event Webhook → Signature verification), save, then point the webhook at the callback URL shown here. ' +
+      'A bounced or complaining address is then refused as undeliverable.',
   },
   {
     key: 'twilio',
