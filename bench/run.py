@@ -176,9 +176,13 @@ def _database_sizes() -> list[dict]:
             " ORDER BY 2 DESC"
         )
         sizes = cursor.fetchall()
+        # A partitioned table (events, step events) counts as the sum of its partitions, which are
+        # not listed on their own.
         cursor.execute(
-            "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE c.relkind = 'r' AND n.nspname = 'public' ORDER BY 2 DESC LIMIT 5"
+            "SELECT relname, CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(relid))"
+            " FROM pg_partition_tree(c.oid))::bigint ELSE pg_total_relation_size(c.oid) END"
+            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public' ORDER BY 2 DESC LIMIT 5"
         )
         largest = ", ".join(f"{name} {size / 1e9:.2f} GB" for name, size in cursor.fetchall())
     return [
