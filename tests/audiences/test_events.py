@@ -74,6 +74,13 @@ def test_a_retried_batch_stores_only_what_it_did_not_store_before(api, workspace
     assert len(ingested) == 1 and sorted(ingested[0][1]) == sorted(new.values_list("pk", flat=True))
 
 
+def test_properties_keep_their_text_and_the_size_limit_counts_characters(api, workspace):
+    wide = {"title": "Checkout — Example Shop", "city": "서울", "note": "é" * 20_000}  # 40 KB of UTF-8, 20k characters
+    data = post(api, [{"customer_id": "a", "name": "wide", "properties": wide}]).json()
+    assert data == {"accepted": 1, "duplicates": 0, "errors": []}
+    assert Event.objects.for_workspace(workspace).get(name="wide").properties == wide
+
+
 def test_idempotency_ids_are_per_workspace(api, other_api, workspace, other_workspace):
     event = {"customer_id": "c", "name": "purchase", "id": "same"}
     assert post(api, [event]).json()["accepted"] == 1
