@@ -14,8 +14,12 @@ TRACKING_PREFIX = "/v1/"
 MAX_ALLOWED_ORIGINS = 50
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may reuse a preflight answer
 ALLOWED_METHODS = "GET, POST, OPTIONS"
-# What analytics.js and the SDKs send on a cross-origin call.
-ALLOWED_HEADERS = "Authorization, Content-Type, Content-Encoding"
+# What analytics.js and the SDKs send on a cross-origin call: RudderStack's JS SDK adds AnonymousId
+# and SentAt to every call, and its retry queue the Rsa-* headers (@rudderstack/analytics-js 3.x).
+ALLOWED_HEADERS = (
+    "Authorization, Content-Type, Content-Encoding, AnonymousId, SentAt, Rsa-Recovered, "
+    "Rsa-Retry-Attempt, Rsa-Since-Last-Attempt, Rsa-Since-First-Attempt, Rsa-Retry-Reason"
+)
 
 
 def origin_normalize(text: str) -> str | None:

@@ -1,10 +1,11 @@
-"""`GET /v1/projects/{writeKey}/settings`: what @segment/analytics-next loads from its cdnURL before
-it sends anything, pointing its Segment.io destination at this server's /v1/."""
+"""What the browser SDKs load before they send anything: `GET /v1/projects/{writeKey}/settings` for
+@segment/analytics-next (its cdnURL), pointing its Segment.io destination at this server's /v1/,
+and `GET /v1/sourceConfig/?writeKey=` for @rudderstack/analytics-js (its configUrl)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -67,3 +68,43 @@ class ProjectSettingsView(APIView):
         return Response(
             project_settings(write_key=write_key, api_host=api_host, protocol=request.scheme)
         )
+
+
+def source_config(*, write_key: str) -> dict:
+    """A RudderStack source with no device-mode destinations: the SDK sends every call to its
+    dataPlaneUrl (this server) and loads nothing else."""
+    return {
+        "isHosted": False,
+        "source": {
+            "id": "waymark",
+            "name": "Waymark",
+            "writeKey": write_key,
+            "enabled": True,
+            "config": {},
+            "destinations": [],
+        },
+    }
+
+
+class SourceConfigView(ProjectSettingsView):
+    """Public like RudderStack's control plane: the write key is the only credential, and the
+    answer holds nothing but that key."""
+
+    @extend_schema(
+        operation_id="tracking_source_config",
+        summary="RudderStack JS SDK source configuration for a write key",
+        tags=["tracking"],
+        parameters=[OpenApiParameter("writeKey", str, required=True)],
+        responses={
+            200: dict,
+            400: OpenApiResponse(description="No writeKey given."),
+            404: OpenApiResponse(description="Unknown or revoked write key."),
+        },
+    )
+    def get(self, request):
+        write_key = request.query_params.get("writeKey", "")
+        if not write_key:
+            raise serializers.ValidationError({"writeKey": ["Give the write key as ?writeKey=."]})
+        if api_key_lookup(write_key) is None:
+            raise exceptions.NotFound("Unknown or revoked write key.")
+        return Response(source_config(write_key=write_key))

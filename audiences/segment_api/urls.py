@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 
 from . import views
-from .project_settings import ProjectSettingsView
+from .project_settings import ProjectSettingsView, SourceConfigView
 
 TRACKING_VIEWS = (
     views.IdentifyView,
@@ -33,4 +33,6 @@ urlpatterns = [
         ProjectSettingsView.as_view(),
         name="tracking-project-settings",
     ),
+    # ...and RudderStack's JS SDK from its configUrl (`<configUrl>/sourceConfig/?writeKey=…`).
+    path("sourceConfig/", SourceConfigView.as_view(), name="tracking-source-config"),
 ]

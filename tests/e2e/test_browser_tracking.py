@@ -4,14 +4,12 @@ The browser's own CORS rules decide what the page may send and read."""
 
 from __future__ import annotations
 
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from audiences.models import Event
 from tests.conftest import make_client
+
+from .sites import Site
 
 PAGE = b"""<!doctype html><html><body><script>
 window.track = async (cdn, key, userId) => {
@@ -51,37 +49,9 @@ window.beacon = async (api, key, userId) => {
 </script></body></html>"""
 
 
-class Site:
-    """A web site on its own origin (its own port) serving the page above."""
-
-    def __init__(self):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.origin = f"http://127.0.0.1:{port}"
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(PAGE)))
-                self.end_headers()
-                self.wfile.write(PAGE)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def sites():
-    made = [Site(), Site(), Site()]
+    made = [Site({"/": (PAGE, "text/html")}) for _ in range(3)]
     yield made
     for site in made:
         site.close()

@@ -185,3 +185,25 @@ def test_analytics_js_calls_over_http(tracking_server, workspace):
             assert sent.headers["access-control-allow-origin"] == SHOP
         assert page.get("/v1/projects/wm_pk_unknown000000/settings").status_code == 404
     assert event_names(workspace) == ["added_to_cart", "page_viewed", "checked_out"]
+
+
+@pytest.mark.django_db
+def test_rudderstack_loads_its_source_from_the_config_url(api):
+    """@rudderstack/analytics-js asks `<configUrl>/sourceConfig/?writeKey=` before it sends: a
+    source with no destinations, so every call goes to the data plane (this server)."""
+    key = publishable(api, [SHOP])
+    page = Client(HTTP_ORIGIN=SHOP)
+    loaded = page.get("/v1/sourceConfig/", {"writeKey": key, "p": "npm", "v": "3.34.1"})
+    assert loaded.status_code == 200
+    assert loaded["Access-Control-Allow-Origin"] == SHOP
+    source = loaded.json()["source"]
+    assert (source["writeKey"], source["enabled"], source["destinations"]) == (key, True, [])
+    assert page.get("/v1/sourceConfig/", {"writeKey": "wm_pk_unknown000000"}).status_code == 404
+    missing = page.get("/v1/sourceConfig/")
+    assert missing.status_code == 400 and "writeKey" in missing.content.decode()
+    # Its calls carry AnonymousId, SentAt and, when retried, Rsa-* headers: all preflighted.
+    asked = "authorization,content-type,anonymousid,sentat,rsa-retry-attempt,rsa-since-last-attempt"
+    preflight = page.options("/v1/track", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+                             HTTP_ACCESS_CONTROL_REQUEST_HEADERS=asked)
+    allowed = {h.strip().lower() for h in preflight["Access-Control-Allow-Headers"].split(",")}
+    assert set(asked.split(",")) <= allowed

@@ -1592,6 +1592,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sourceConfig/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * RudderStack JS SDK source configuration for a write key
+         * @description Public like RudderStack's control plane: the write key is the only credential, and the
+         *     answer holds nothing but that key.
+         */
+        get: operations["tracking_source_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/track": {
         parameters: {
             query?: never;
@@ -2771,6 +2792,7 @@ export interface components {
             timezone?: string;
             settings?: components["schemas"]["WorkspaceSettingsRequest"];
             event_retention_days?: number;
+            step_retention_days?: number;
             frequency_cap?: components["schemas"]["FrequencyCapRequest"] | null;
             quiet_hours?: components["schemas"]["QuietHoursRequest"] | null;
         };
@@ -3288,6 +3310,7 @@ export interface components {
             timezone?: string;
             settings?: components["schemas"]["WorkspaceSettings"];
             event_retention_days?: number;
+            step_retention_days?: number;
             frequency_cap?: components["schemas"]["FrequencyCap"] | null;
             quiet_hours?: components["schemas"]["QuietHours"] | null;
             /** Format: date-time */
@@ -15692,6 +15715,70 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+        };
+    };
+    tracking_source_config: {
+        parameters: {
+            query: {
+                writeKey: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description No writeKey given. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingError"];
+                };
+            };
+            /** @description Unknown or revoked write key. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is larger than the server accepts at all. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
