@@ -1,6 +1,7 @@
 """The workspace's marketing limits in Settings end to end: an owner sets a frequency cap, quiet
-hours and the event retention (a half-filled quiet-hours window is refused, naming the field,
-nothing stored), then clears cap and quiet hours again; each step is read back from the database."""
+hours, the event retention and the journey history retention (a half-filled quiet-hours window or
+a retention over ten years is refused, naming the field, nothing stored), then clears cap and
+quiet hours again; each step is read back from the database."""
 
 from __future__ import annotations
 
@@ -39,17 +40,25 @@ def test_owner_sets_and_clears_the_frequency_cap_and_quiet_hours(
     form.get_by_label("Cap period", exact=True).fill("2")
     form.get_by_label("Cap period unit").select_option("days")
     form.get_by_label("Event retention (days)").fill("90")
+    form.get_by_label("Journey history retention (days)").fill("4000")  # over the 3650 days allowed
+    save.click()
+    expect(  # refused by the server, naming the field, under its input
+        form.locator(".field-invalid", has=page.get_by_label("Journey history retention (days)")).locator(".field-error")
+    ).not_to_have_count(0)
+    form.get_by_label("Journey history retention (days)").fill("120")
     save.click()
     expect(form.get_by_role("status")).to_have_text("Saved")
     workspace.refresh_from_db()
     assert workspace.frequency_cap == {"max": 3, "per": {"value": 2, "unit": "days"}}
     assert workspace.quiet_hours == {"start": "21:00", "end": "08:00"}
     assert workspace.event_retention_days == 90
+    assert workspace.step_retention_days == 120
 
     # After a reload the form shows what is stored; emptying the fields removes both limits.
     page.reload()
     form = page.get_by_role("form", name="Workspace settings")
     expect(form.get_by_label("Frequency cap")).to_have_value("3")
+    expect(form.get_by_label("Journey history retention (days)")).to_have_value("120")
     expect(form.get_by_label("Quiet hours start")).to_have_value("21:00")
     form.get_by_label("Frequency cap").fill("")
     form.get_by_label("Quiet hours start").fill("")

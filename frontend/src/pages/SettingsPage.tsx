@@ -77,6 +77,7 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
   const [quietStart, setQuietStart] = useState('');
   const [quietEnd, setQuietEnd] = useState('');
   const [retention, setRetention] = useState('');
+  const [stepRetention, setStepRetention] = useState('');
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
@@ -94,6 +95,7 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
     setQuietStart(w.quiet_hours?.start ?? '');
     setQuietEnd(w.quiet_hours?.end ?? '');
     setRetention(limitText(w.event_retention_days));
+    setStepRetention(limitText(w.step_retention_days));
   }, []);
   const load = useCallback(() => {
     setLoadError(null);
@@ -123,6 +125,7 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
         // One end alone is sent as typed, so the server names the missing one.
         quiet_hours: quietStart === '' && quietEnd === '' ? null : { start: quietStart, end: quietEnd },
         ...(retention.trim() === '' ? {} : { event_retention_days: Number(retention) }),
+        ...(stepRetention.trim() === '' ? {} : { step_retention_days: Number(stepRetention) }),
       };
       show(await ok(api.PATCH('/api/v1/workspace', { body })));
       setSaved(true);
@@ -165,6 +168,8 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
           <dd>{workspace.quiet_hours ? `${workspace.quiet_hours.start}–${workspace.quiet_hours.end}` : 'none'}</dd>
           <dt>Event retention</dt>
           <dd>{workspace.event_retention_days} days</dd>
+          <dt>Journey history retention</dt>
+          <dd>{workspace.step_retention_days} days</dd>
         </dl>
       )}
       {workspace && isOwner && (
@@ -226,6 +231,13 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
           </fieldset>
           <Field label="Event retention (days)" hint="Events older than this are deleted." error={errors.event_retention_days}>
             <input type="number" min={1} value={retention} onChange={edit(setRetention)} />
+          </Field>
+          <Field
+            label="Journey history retention (days)"
+            hint="Each customer's steps through journeys older than this are deleted; journey analytics keep their totals."
+            error={errors.step_retention_days}
+          >
+            <input type="number" min={1} value={stepRetention} onChange={edit(setStepRetention)} />
           </Field>
           {(errors.form ?? errors.settings) && <p className="form-error">{(errors.form ?? errors.settings).join(' ')}</p>}
           <div className="row-end">
