@@ -4,6 +4,7 @@ through CORS calls to the Waymark server."""
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,11 +46,33 @@ def site():
     server.server_close()
 
 
+def readme_inbox() -> tuple[str, str]:
+    """The README's "Show in-app messages on your site" snippets, as a reader copies them: the
+    server's hash (Python) and the page's script tag (HTML)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Show in-app messages on your site", 1)[1].split("\n## ", 1)[0]
+    (python,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    (html,) = [b for b in re.findall(r"```html\n(.*?)```", section, flags=re.S) if "waymark-inbox.js" in b]
+    return python, html
+
+
+def readme_user_hash(identity_secret: str, user_id: str) -> str:
+    python, _ = readme_inbox()
+    scope = {"identity_secret": identity_secret, "user_id": user_id}
+    exec(python, scope)  # the README's lines, given the two names they use
+    return scope["user_hash"]
+
+
 def page_with_inbox(waymark: str, key: str, user_id: str, hash_: str) -> str:
+    """A site's page with the README's script tag, its placeholders filled in."""
+    _, tag = readme_inbox()
+    for placeholder in ("https://waymark.example.com", "wm_pk_…", 'data-user-id="user-42"', "{{ user_hash }}"):
+        assert placeholder in tag, placeholder
+    tag = (tag.replace("https://waymark.example.com", waymark).replace("wm_pk_…", key)
+           .replace('data-user-id="user-42"', f'data-user-id="{user_id}"').replace("{{ user_hash }}", hash_))
     return f"""<!doctype html><html><head><title>Shop</title></head><body>
 <header><h1>Shop</h1>
-<script src="{waymark}/sdk/waymark-inbox.js" data-key="{key}" data-user-id="{user_id}"
-  data-user-hash="{hash_}" data-api-host="{waymark}"></script></header>
+{tag}</header>
 </body></html>"""
 
 
@@ -78,7 +101,8 @@ def test_the_bell_shows_the_unread_count_and_reading_a_message_lowers_it(
 
     in_app("Welcome")
     sale = in_app("Summer sale", link=f"{site.url}/sale")
-    site.pages["/"] = page_with_inbox(tracking_server, key, "ann", user_hash(secret, "ann"))
+    assert readme_user_hash(secret, "ann") == user_hash(secret, "ann")
+    site.pages["/"] = page_with_inbox(tracking_server, key, "ann", readme_user_hash(secret, "ann"))
     site.pages["/sale"] = "<!doctype html><title>Sale</title><h1>Sale</h1>"
     site.pages["/wrong-hash"] = page_with_inbox(tracking_server, key, "ann", "0" * 64)
 
