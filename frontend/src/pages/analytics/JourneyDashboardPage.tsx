@@ -25,7 +25,7 @@ import {
   funnelRows,
   todayIn,
 } from '../../lib/chart-data';
-import { useSession } from '../../session';
+import { canEdit, useSession } from '../../session';
 import { ChartPanel, colored } from './ChartPanel';
 import { ExperimentsPanel, GoalsPanel, StepFunnel, UpliftChart } from './ResultsPanels';
 import './analytics.css';
@@ -159,12 +159,12 @@ export default function JourneyDashboardPage() {
 
       {error && <ErrorBanner message={error} onRetry={() => setReload((n) => n + 1)} />}
       {!data && !error && <Spinner label="Loading analytics…" />}
-      {data && <Dashboard data={data} channels={channels} journeyId={id} />}
+      {data && <Dashboard data={data} channels={channels} journeyId={id} canDecide={canEdit(workspace)} onDecided={() => setReload((n) => n + 1)} />}
     </div>
   );
 }
 
-function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: Map<string, string>; journeyId: string }) {
+function Dashboard({ data, channels, journeyId, canDecide, onDecided }: { data: Analytics; channels: Map<string, string>; journeyId: string; canDecide: boolean; onDecided: () => void }) {
   // Revenue, goals and experiment fields are newer than the generated types: API.md's shapes.
   const summary = data.summary as unknown as SummaryIn;
   const cards = summaryCards(summary);
@@ -370,7 +370,12 @@ function Dashboard({ data, channels, journeyId }: { data: Analytics; channels: M
         )}
       </section>
 
-      <ExperimentsPanel nodes={data.nodes as unknown as Parameters<typeof ExperimentsPanel>[0]['nodes']} />
+      <ExperimentsPanel
+        nodes={data.nodes as unknown as Parameters<typeof ExperimentsPanel>[0]['nodes']}
+        journeyId={journeyId}
+        canDecide={canDecide}
+        onDecided={onDecided}
+      />
 
       <StepFunnel journeyId={journeyId} nodes={data.nodes} />
     </>

@@ -100,7 +100,46 @@ interface ExperimentNode {
   experiment?: ExperimentIn;
 }
 
-export function ExperimentsPanel({ nodes }: { nodes: ExperimentNode[] }) {
+/** Picks an experiment's winner by hand (PUT …/nodes/{node_id}/winner), after a confirmation. */
+function WinnerPicker({ journeyId, nodeId, arm, name, onDecided }: { journeyId: string; nodeId: string; arm: string; name: string; onDecided: () => void }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!asking) {
+    return (
+      <button type="button" className="btn btn-sm" onClick={() => setAsking(true)}>
+        Make {name} the winner
+      </button>
+    );
+  }
+  async function decide() {
+    setBusy(true);
+    setError(null);
+    try {
+      await ok(api.PUT('/api/v1/journeys/{id}/nodes/{node_id}/winner', { params: { path: { id: journeyId, node_id: nodeId } }, body: { path_id: arm } }));
+      setAsking(false);
+      onDecided();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <span className="row-gap" role="group" aria-label={`Confirm ${name} as the winner`}>
+      <span className="small">Everyone who arrives from now on gets {name}.</span>
+      <button type="button" className="btn btn-sm btn-primary" disabled={busy} onClick={decide}>
+        Confirm
+      </button>
+      <button type="button" className="btn btn-sm" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+      {error && <span className="form-error">{error}</span>}
+    </span>
+  );
+}
+
+export function ExperimentsPanel({ nodes, journeyId, canDecide, onDecided }: { nodes: ExperimentNode[]; journeyId: string; canDecide: boolean; onDecided: () => void }) {
   const withArms = nodes.filter((n) => (n.paths && n.paths.length) || (n.variants && n.variants.length));
   if (withArms.length === 0) return null;
   return (
@@ -131,6 +170,7 @@ export function ExperimentsPanel({ nodes }: { nodes: ExperimentNode[] }) {
                   <th className="num">Conversions</th>
                   <th className="num">Rate</th>
                   <th className="num">95% interval</th>
+                  {canDecide && n.experiment && <th />}
                 </tr>
               </thead>
               <tbody>
@@ -148,6 +188,9 @@ export function ExperimentsPanel({ nodes }: { nodes: ExperimentNode[] }) {
                       <td className="num" data-col="conversions">{r.conversions.toLocaleString()}</td>
                       <td className="num" data-col="rate">{r.rate}</td>
                       <td className="num">{r.interval}</td>
+                      {canDecide && n.experiment && (
+                        <td>{!r.winner && <WinnerPicker journeyId={journeyId} nodeId={n.node_id} arm={r.id} name={r.name} onDecided={onDecided} />}</td>
+                      )}
                     </tr>
                   );
                 })}
