@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.test_browser_sdks import PLACEHOLDER_HOST, PLACEHOLDER_KEY, readme_snippet
 from tests.e2e.test_settings_page import open_settings, owned_workspace  # noqa: F401 (fixture)
 from workspaces.models import ApiKey, Workspace
 
@@ -29,7 +30,10 @@ def test_owner_creates_a_publishable_key_with_its_snippet(live_server_url, brows
     shown = page.get_by_test_id("new-api-key")
     expect(shown).to_contain_text("wm_pk_")
     key = shown.inner_text()
-    expect(page.get_by_label("Snippet")).to_contain_text(f'writeKey: "{key}"')
+    # The snippet is the README's, which tests/e2e/test_browser_sdks.py runs in Chromium.
+    expect(page.get_by_label("Snippet")).to_contain_text(f"writeKey: '{key}'")
+    readme = readme_snippet("AnalyticsBrowser.load(").replace(PLACEHOLDER_KEY, key)
+    assert page.get_by_label("Snippet").inner_text().strip() == readme.replace(PLACEHOLDER_HOST, live_server_url).strip()
     page.get_by_role("button", name="I have stored it").click()
 
     row = page.get_by_role("row", name="shop site")

@@ -401,9 +401,17 @@ function originsOf(k: { allowed_origins: unknown }): string[] {
   return Array.isArray(k.allowed_origins) ? k.allowed_origins.map(String) : [];
 }
 
-/** @segment/analytics-next pointed at this server (docs/developers.md). */
+/** @segment/analytics-next pointed at this server: the README's "Track from your website"
+ * snippet with this key and server filled in (tests/e2e/test_settings_publishable_keys.py). */
 function trackingSnippet(key: string): string {
-  return `AnalyticsBrowser.load({ writeKey: ${JSON.stringify(key)}, cdnURL: ${JSON.stringify(window.location.origin)} })`;
+  return [
+    "import { AnalyticsBrowser } from '@segment/analytics-next'",
+    '',
+    'export const analytics = AnalyticsBrowser.load({',
+    `  writeKey: '${key}',`,
+    `  cdnURL: '${window.location.origin}',`,
+    '})',
+  ].join('\n');
 }
 
 function CreateKeyDialog({
