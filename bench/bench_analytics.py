@@ -92,11 +92,14 @@ def generate(n: int) -> tuple[int, dict]:
     holdout 10%, goal 10%; path a outside the holdout sends an SMS (60% delivered, 15% clicked)."""
     from django.db import connection, transaction
 
+    from channels_app.services import channel_create
     from journeys.services import journey_create, journey_start
     from workspaces.partitions import partitions_ensure
     from workspaces.services import workspace_create
 
     workspace = workspace_create(name=f"bench-analytics-{int(time.time())}")
+    # A message node's channel must be set up before the journey starts (validate refuses it).
+    channel_create(workspace=workspace, channel="sms", provider="sandbox", name="bench")
     journey = journey_create(workspace=workspace, actor=None, name=f"bench-analytics-{n}", graph=GRAPH,
                              settings=SETTINGS)
     journey = journey_start(journey=journey, actor=None)
@@ -198,9 +201,9 @@ def generate(n: int) -> tuple[int, dict]:
             INSERT INTO channels_app_message (id, step_seq, version, node_id, channel, provider, "to", targets,
                                               content, status, provider_message_id, error, error_detail, attempts,
                                               created_at, sent_at, workspace_id, customer_id, enrollment_id,
-                                              journey_id)
+                                              journey_id, key)
             SELECT message_id, 3, 1, 'sms', 'sms', 'sandbox', '+1555', '[]', '{}', 'sent', '', '', '', 1, entered,
-                   entered, %(ws)s, %(c0)s + i, %(e0)s + i, %(jid)s
+                   entered, %(ws)s, %(c0)s + i, %(e0)s + i, %(jid)s, ''
             FROM bench_sends
             """,
             params,
