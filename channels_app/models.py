@@ -9,11 +9,11 @@ from audiences.models import Customer
 from journeys.models import Enrollment, Journey
 from workspaces.models import WorkspaceModel
 
-from .rendering import CHANNELS
+from .rendering import CONFIG_CHANNELS
 
 
 class ChannelConfig(WorkspaceModel):
-    channel = models.CharField(max_length=32, choices=[(c, c) for c in CHANNELS])
+    channel = models.CharField(max_length=32, choices=[(c, c) for c in CONFIG_CHANNELS])
     provider = models.CharField(max_length=32)
     name = models.CharField(max_length=200)
     # Fernet token of the credentials JSON (channels_app.crypto); never returned by the API.

@@ -28,6 +28,9 @@ CHANNELS = (
     "kakao_friendtalk",
     "in_app",
 )
+# Channels a workspace configures but no message node sends on: a wallet pass travels as a link
+# inside another channel's message.
+CONFIG_CHANNELS = (*CHANNELS, "wallet")
 PUSH_PLATFORMS = ("android", "ios", "web")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..models import ChannelConfig, Message
-from ..rendering import CHANNELS
+from ..rendering import CHANNELS, CONFIG_CHANNELS
 from ..services import RECEIPT_STATUSES
 
 
@@ -54,7 +54,7 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
 
 
 class ChannelConfigWriteSerializer(serializers.Serializer):
-    channel = serializers.ChoiceField(choices=CHANNELS)
+    channel = serializers.ChoiceField(choices=CONFIG_CHANNELS)
     provider = serializers.CharField(max_length=32)
     name = serializers.CharField(max_length=200)
     credentials = serializers.JSONField(required=False, write_only=True)
@@ -66,7 +66,7 @@ class ChannelConfigWriteSerializer(serializers.Serializer):
 
 
 class ChannelConfigUpdateSerializer(ChannelConfigWriteSerializer):
-    channel = serializers.ChoiceField(choices=CHANNELS, required=False)  # fixed once created
+    channel = serializers.ChoiceField(choices=CONFIG_CHANNELS, required=False)  # fixed once created
 
 
 class ChannelTestSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .apns import ApnsProvider
+from .apple_wallet import AppleWalletProvider
 from .base import Outbound, Provider, ProviderConfigError, SendResult
 from .fcm import FcmProvider
 from .http import HttpProvider
@@ -35,6 +36,7 @@ PROVIDERS: dict[str, type[Provider]] = {
         RbmProvider,
         ApnsProvider,
         SendgridProvider,
+        AppleWalletProvider,
     )
 }
 

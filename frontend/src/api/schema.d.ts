@@ -1703,7 +1703,7 @@ export interface components {
         /** @description Credentials are write-only: responses say only which keys are set. */
         ChannelConfig: {
             readonly id: number;
-            channel: components["schemas"]["ChannelEnum"];
+            channel: components["schemas"]["ChannelEf4Enum"];
             provider: string;
             name: string;
             settings?: unknown;
@@ -1717,7 +1717,7 @@ export interface components {
             readonly updated_at: string;
         };
         ChannelConfigUpdateRequest: {
-            channel?: components["schemas"]["ChannelEnum"];
+            channel?: components["schemas"]["ChannelEf4Enum"];
             provider: string;
             name: string;
             credentials?: unknown;
@@ -1726,7 +1726,7 @@ export interface components {
             rate_per_second?: number | null;
         };
         ChannelConfigWriteRequest: {
-            channel: components["schemas"]["ChannelEnum"];
+            channel: components["schemas"]["ChannelEf4Enum"];
             provider: string;
             name: string;
             credentials?: unknown;
@@ -1744,9 +1744,10 @@ export interface components {
          *     * `kakao_alimtalk` - kakao_alimtalk
          *     * `kakao_friendtalk` - kakao_friendtalk
          *     * `in_app` - in_app
+         *     * `wallet` - wallet
          * @enum {string}
          */
-        ChannelEnum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app";
+        ChannelEf4Enum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app" | "wallet";
         ChannelTestRequest: {
             to: string;
             content: unknown;
@@ -2533,8 +2534,21 @@ export interface components {
             failed: number;
             bounced: number;
         };
+        /**
+         * @description * `email` - email
+         *     * `sms` - sms
+         *     * `push` - push
+         *     * `whatsapp` - whatsapp
+         *     * `rcs` - rcs
+         *     * `telegram` - telegram
+         *     * `kakao_alimtalk` - kakao_alimtalk
+         *     * `kakao_friendtalk` - kakao_friendtalk
+         *     * `in_app` - in_app
+         * @enum {string}
+         */
+        MessagePreviewChannelEnum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app";
         MessagePreviewRequest: {
-            channel: components["schemas"]["ChannelEnum"];
+            channel: components["schemas"]["MessagePreviewChannelEnum"];
             content: unknown;
             customer_id?: string;
             attributes?: unknown;
