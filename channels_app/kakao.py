@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 ALIMTALK, FRIENDTALK = "kakao_alimtalk", "kakao_friendtalk"
 BRAND_MESSAGE = "brand_message"  # a FriendTalk channel's `product` setting: always advertising
+FRIENDTALK_PRODUCT = "friendtalk"  # a FriendTalk message's `product` unless it is a Brand Message
 CHANNELS = (ALIMTALK, FRIENDTALK)
 
 # The dealers' limits (Kakao's, which both NAVER Cloud SENS and NHN Cloud pass on).
@@ -157,10 +158,14 @@ def ad_ban_until(now: datetime) -> datetime | None:
 
 def is_ad(channel: str, content: dict, channel_settings: dict | None = None) -> bool:
     """AlimTalk is informational only; a FriendTalk is an ad when it carries the ad flag, and a
-    Brand Message always is."""
+    Brand Message (by its content's product or its channel's) always is."""
     if channel != FRIENDTALK:
         return False
-    return bool(content.get("is_ad")) or (channel_settings or {}).get("product") == BRAND_MESSAGE
+    return (
+        bool(content.get("is_ad"))
+        or content.get("product") == BRAND_MESSAGE
+        or (channel_settings or {}).get("product") == BRAND_MESSAGE
+    )
 
 
 def dealer_buttons(buttons: list, dealer: str) -> list[dict]:

@@ -125,6 +125,35 @@ def _default_channel_errors(channel: Any) -> list[ConfigError]:
     ]
 
 
+def _brand_message_errors(config: dict, channel: Any) -> list[ConfigError]:
+    """A Brand Message goes through a FriendTalk channel set up for it (NHN Cloud, setting
+    product: brand_message); any other channel would send it as a plain FriendTalk."""
+    workspace = current_workspace()
+    wanted = any(
+        isinstance(c, dict) and c.get("product") == kakao.BRAND_MESSAGE
+        for c in message_contents(config)
+    )
+    if workspace is None or channel != kakao.FRIENDTALK or not wanted:
+        return []
+    from .services import channel_config_resolve
+
+    channel_id = config.get("channel_id")
+    found = channel_config_resolve(
+        workspace_id=workspace.pk,
+        channel=channel,
+        channel_id=channel_id if is_int(channel_id) else None,
+    )
+    if found is None or (found.settings or {}).get("product") == kakao.BRAND_MESSAGE:
+        return []  # no channel at all is said on channel / channel_id already
+    return [
+        ConfigError(
+            "channel_id",
+            f"“{found.name}” sends FriendTalk, not Brand Message: pick a channel set up for "
+            "Brand Message (NHN Cloud, product brand_message).",
+        )
+    ]
+
+
 def message_contents(config: dict) -> list[Any]:
     """The contents a message node can send: its variants' or its one content."""
     variants = config.get("variants")
@@ -244,6 +273,16 @@ class MessageNode(NodeType):
             },
         }
         for channel, label in CHANNEL_LABELS.items()
+    ] + [
+        {
+            "key": "kakao_brand_message",
+            "label": "Kakao Brand Message",
+            "hint": "Send a Kakao Brand Message (an ad, to channel friends)",
+            "config": {
+                "channel": kakao.FRIENDTALK,
+                "content": {"text": "", "product": kakao.BRAND_MESSAGE},
+            },
+        }
     ]
 
     def validate(
@@ -277,6 +316,7 @@ class MessageNode(NodeType):
         else:
             errors += _content_errors(channel, config["content"], "content")
         errors += _channel_config_errors(config.get("channel_id"), channel)
+        errors += _brand_message_errors(config, channel)
         errors += _consent_errors(config.get("category"), config.get("topic"))
         if config.get("category") == "transactional" and any(
             kakao.is_ad(channel, content)  # ads are held at night; transactional is not

@@ -99,6 +99,8 @@ CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
         "image_url": FieldSpec(),
         "buttons": FieldSpec(kind="list"),
         "is_ad": FieldSpec(kind="flag"),
+        # "brand_message": sent as Kakao's Brand Message (an ad) through a channel set up for it.
+        "product": FieldSpec(kind="text", choices=(kakao.FRIENDTALK_PRODUCT, kakao.BRAND_MESSAGE)),
         "failover_text": FieldSpec(),
         "failover_subject": FieldSpec(),
     },

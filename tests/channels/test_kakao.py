@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from audiences.normalize import FieldError, phone_clean
-from channels_app import rendering
+from channels_app import kakao, rendering
 from channels_app.models import DeliveryEvent, Message
 from channels_app.services import (
     MessageStep,
@@ -455,3 +455,36 @@ def test_sens_a_retry_after_a_refusal_sends_when_the_dealer_took_nothing(workspa
     _send_once(message)
     assert message.status == "sent" and len(sens.accepted) == 1
     assert [m for m, *_ in sens.requests] == ["POST", "GET", "POST"]
+
+
+def test_a_brand_message_node_must_send_through_a_brand_message_channel(api, workspace, nhn):
+    plain = _nhn_channel(workspace, nhn, channel="kakao_friendtalk")  # the default: FriendTalk
+    brand = channel_create(
+        workspace=workspace, channel="kakao_friendtalk", provider="nhn_bizmessage", name="Brand",
+        credentials={**NHN_CREDS, "base_url": nhn.url}, settings={"product": "brand_message"},
+    )
+    content = {"text": "겨울 신상품 20% 할인", "product": "brand_message"}
+    graph = {
+        "nodes": [
+            {"id": "start", "type": "start", "config": {}},
+            {"id": "ad", "type": "message", "config": {"channel": "kakao_friendtalk", "content": content}},
+            {"id": "done", "type": "exit", "config": {}},
+        ],
+        "edges": [
+            {"source": "start", "source_handle": "next", "target": "ad"},
+            {"source": "ad", "source_handle": "next", "target": "done"},
+        ],
+    }
+    created = api.post("/api/v1/journeys", {"name": "Sale", "graph": graph}, format="json")
+    journey_url = f"/api/v1/journeys/{created.json()['id']}"
+    problems = api.post(f"{journey_url}/validate", {}, format="json").json()["errors"]
+    assert [(e["node_id"], e["field"]) for e in problems] == [("ad", "config.channel_id")]
+    assert plain.name in problems[0]["message"] and "Brand Message" in problems[0]["message"]
+    graph["nodes"][1]["config"]["channel_id"] = brand.pk
+    assert api.patch(journey_url, {"graph": graph}, format="json").status_code == 200
+    assert api.post(f"{journey_url}/validate", {}, format="json").json()["errors"] == []
+    # An ad by its kind alone (held 20:00–08:00 KST), and only the two kinds are known.
+    assert kakao.is_ad("kakao_friendtalk", content) and not kakao.is_ad("kakao_friendtalk", {"text": "안내"})
+    assert rendering.content_errors("kakao_friendtalk", {**content, "product": "bizboard"}) == [
+        ("product", "Must be one of friendtalk, brand_message.")
+    ]

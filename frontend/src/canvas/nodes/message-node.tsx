@@ -14,6 +14,8 @@ import type { ConfigProblem } from '../../lib/node-types';
 import { ExperimentSettings } from '../ExperimentSettings';
 import { blank, durationProblem } from '../../lib/rules';
 import { type Duration, formatDuration } from '../../lib/settings';
+import { isKakao, KakaoBubble, KakaoChannelId, KakaoContent, kakaoHints, KIND_LABELS, kakaoKind } from '../kakao';
+import { useChannelConfigs } from '../useChannelConfigs';
 import type { FormProps, NodeUi } from './node-ui';
 
 // Monograms rather than emoji: they render the same on every machine (no emoji font needed).
@@ -28,6 +30,16 @@ const ICONS: Record<string, string> = {
   kakao_friendtalk: 'KF',
   in_app: 'IA',
 };
+const KAKAO_ICONS = { alimtalk: 'KA', friendtalk: 'KF', brand: 'KB' } as const;
+
+/** The card and panel names of a config: a Kakao message's kind (Brand Message is a FriendTalk
+ * kind), else the channel's label. */
+function channelName(config: Config): { icon: string; label: string } | null {
+  if (!isChannel(config.channel)) return null;
+  const variants = variantsOf(config);
+  const kind = kakaoKind(config.channel, (variants ? variants[0].content : config.content) as Record<string, unknown> | undefined);
+  return kind ? { icon: KAKAO_ICONS[kind], label: KIND_LABELS[kind] } : { icon: ICONS[config.channel], label: CHANNEL_LABELS[config.channel] };
+}
 
 function Summary({ data }: { data: JourneyNodeData }) {
   const variants = variantsOf(data.config);
@@ -76,6 +88,7 @@ function contentHints(channel: Channel, content: Record<string, unknown>, prefix
   if (channel === 'push' && (!Array.isArray(content.platforms) || content.platforms.length === 0)) {
     add(`${prefix}platforms`, 'Pick at least one platform.');
   }
+  kakaoHints(channel, content, prefix, add);
   // A language version is a whole content of its own text (Liquid) fields; only the others
   // (push platforms, a template's name…) carry over from the top level.
   for (const [tag, fields] of Object.entries(localesOf(content))) {
@@ -120,6 +133,7 @@ function hints(c: Config): ConfigProblem[] {
 /** The content fields of one channel; `prefix` names them in the problems (`content.`, a variant's
  * `variants.0.content.`, a language's `content.locales.ko.`). Only the text fields when `textOnly`. */
 function ContentFields({ channel, content, onChange, errors, prefix, textOnly }: { channel: Channel; content: Record<string, unknown>; onChange: (c: Record<string, unknown>) => void; errors: FormProps['errors']; prefix: string; textOnly?: boolean }) {
+  if (isKakao(channel) && !textOnly) return <KakaoContent channel={channel} content={content} onChange={onChange} errors={errors} prefix={prefix} />;
   const setContent = (key: string, value: unknown) => onChange({ ...content, [key]: value });
   return (
     <>
@@ -412,7 +426,9 @@ function Form({ config, set, errors, openSettings }: FormProps) {
         </select>
       </Field>
       <CategoryAndTopic config={config} set={set} errors={errors} />
-      <Variants channel={channel} config={config} set={set} errors={errors} openSettings={openSettings} />
+      <KakaoChannelId.Provider value={typeof config.channel_id === 'number' ? config.channel_id : null}>
+        <Variants channel={channel} config={config} set={set} errors={errors} openSettings={openSettings} />
+      </KakaoChannelId.Provider>
       {errors('variants') && <p className="form-error">{errors('variants')}</p>}
       <SendThrough channel={channel} config={config} set={set} error={errors('channel_id')} content={content} />
       <Field label="Branch on the result" hint="Wait for a receipt and split into yes / no / failed.">
@@ -450,24 +466,14 @@ function Form({ config, set, errors, openSettings }: FormProps) {
   );
 }
 
-type ChannelConfig = Schemas['ChannelConfig'];
 
 /** Which configured channel sends this message, picked by name (the workspace's default unless
  * one is chosen); with none set up, says so with a link to Channels. Also a test send through it. */
 function SendThrough({ channel, config, set, error, content }: { channel: Channel; config: Config; set: (c: Config) => void; error?: string[]; content: Record<string, unknown> }) {
-  const [configs, setConfigs] = useState<ChannelConfig[] | null>(null);
+  const configs = useChannelConfigs();
   const [to, setTo] = useState('');
   const [sent, setSent] = useState<{ tone: 'ok' | 'error'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    let live = true;
-    ok(api.GET('/api/v1/channels', { params: { query: { limit: 200 } } }))
-      .then((page) => live && setConfigs(page.results))
-      .catch(() => live && setConfigs([]));
-    return () => {
-      live = false;
-    };
-  }, []);
   if (channel === 'in_app') return null;
   if (configs === null) return <p className="muted small">Loading channels…</p>;
   const mine = configs.filter((c) => c.channel === channel);
@@ -574,6 +580,8 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
       </details>
       {error ? (
         <p className="form-error">{error}</p>
+      ) : rendered && isKakao(channel) ? (
+        <KakaoBubble channel={channel} content={rendered} />
       ) : rendered ? (
         <div className={`preview-card preview-${channel}`} data-testid="preview">
           {Object.entries(rendered)
@@ -604,6 +612,6 @@ export const ui: NodeUi = {
   hints,
   // Only the receipts the channel produces: an SMS is never "opened".
   messageCounts: (config) => ['sent', ...['opened', 'read', 'clicked'].filter((m) => !isChannel(config.channel) || AWAITABLE[config.channel].includes(m)).slice(0, 2)],
-  panelTitle: (config) => (isChannel(config.channel) ? `${CHANNEL_LABELS[config.channel]} message` : 'Message'),
-  card: (config) => (isChannel(config.channel) ? { icon: ICONS[config.channel], label: CHANNEL_LABELS[config.channel] } : {}),
+  panelTitle: (config) => (channelName(config) ? `${channelName(config)!.label} message` : 'Message'),
+  card: (config) => channelName(config) ?? {},
 };

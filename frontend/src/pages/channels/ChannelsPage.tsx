@@ -3,6 +3,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 
 import { api, ApiError, errorMessage, ok, type Schemas } from '../../api/client';
+import { TemplatePicker, VariableInputs } from '../../canvas/kakao';
 import { Badge, Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../../components/ui';
 import { CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel } from '../../lib/channels';
 import { useSession } from '../../session';
@@ -205,7 +206,17 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
     const stored = group === 'credentials' && sameProvider && config?.credential_keys.includes(f.key);
     const placeholder = stored ? '•••••• stored — leave blank to keep' : f.placeholder;
     let input;
-    if (f.kind === 'boolean') {
+    if (f.choices) {
+      input = (
+        <select aria-label={f.label} value={value} onChange={(e) => onChange(e.target.value)}>
+          {f.choices.map(([v, label]) => (
+            <option key={v} value={v}>
+              {label}
+            </option>
+          ))}
+        </select>
+      );
+    } else if (f.kind === 'boolean') {
       input = <input type="checkbox" aria-label={f.label} checked={value === 'true'} onChange={(e) => onChange(e.target.checked ? 'true' : '')} />;
     } else if (f.kind === 'textarea' || f.kind === 'json') {
       input = <textarea rows={3} aria-label={f.label} value={value} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} autoComplete="off" />;
@@ -349,7 +360,14 @@ function TestDialog({ config, onClose }: { config: Config; onClose: () => void }
         <Field label={toLabel}>
           <input aria-label="To" required value={to} onChange={(e) => setTo(e.target.value)} />
         </Field>
-        {CONTENT_FIELDS[channel].map((f) => (
+        {channel === 'kakao_alimtalk' && (
+          <>
+            <TemplatePicker channelId={config.id} content={content} onChange={setContent} />
+            {content.template_code ? <p className="muted small kakao-template-body">{String(content.text ?? '')}</p> : null}
+            <VariableInputs content={content} onChange={setContent} errors={() => undefined} prefix="" liquid={false} />
+          </>
+        )}
+        {channel !== 'kakao_alimtalk' && CONTENT_FIELDS[channel].map((f) => (
           <Field key={f.key} label={f.label}>
             {f.long ? (
               <textarea aria-label={f.label} rows={3} value={String(content[f.key] ?? '')} onChange={(e) => setContent({ ...content, [f.key]: e.target.value })} />

@@ -10,6 +10,8 @@ export interface ProviderField {
   secret?: boolean;
   kind?: 'text' | 'number' | 'boolean' | 'json' | 'textarea';
   placeholder?: string;
+  /** a pick among these [value, label] pairs (the first is the default) */
+  choices?: [string, string][];
 }
 
 export interface ProviderSpec {
@@ -24,6 +26,10 @@ export interface ProviderSpec {
 }
 
 const baseUrl: ProviderField = { key: 'base_url', label: 'API base URL (optional override)', placeholder: 'default' };
+// The Kakao dealers' shared fields: their secret, the calling number SMS/LMS failover is sent from.
+const dealerSecret: ProviderField = { key: 'secret_key', label: 'Secret key', required: true, secret: true };
+const smsFailover: ProviderField = { key: 'sms_failover', label: 'SMS/LMS failover when KakaoTalk cannot deliver', kind: 'boolean' };
+const callingNumber = (what: string): ProviderField => ({ key: 'sms_from', label: `Registered calling number (${what})`, placeholder: '0212345678' });
 
 export const PROVIDERS: ProviderSpec[] = [
   {
@@ -143,6 +149,45 @@ export const PROVIDERS: ProviderSpec[] = [
     ],
     settings: [],
     note: 'POSTs every rendered message as JSON to your URL.',
+  },
+  {
+    key: 'ncloud_sens',
+    label: 'NAVER Cloud SENS',
+    channels: ['kakao_alimtalk', 'sms'],
+    credentials: [
+      { key: 'access_key', label: 'Access key', required: true },
+      dealerSecret,
+      { key: 'service_id', label: 'Biz Message service id (AlimTalk)', placeholder: 'ncp:kkobizmsg:kr:…' },
+      { key: 'plus_friend_id', label: 'Kakao channel id (plusFriendId)', placeholder: '@shop' },
+      { key: 'sms_service_id', label: 'SMS service id', placeholder: 'ncp:sms:kr:…' },
+      callingNumber('SMS and failover'),
+      baseUrl,
+    ],
+    settings: [smsFailover],
+    note: 'AlimTalk needs the Biz Message service id and the channel id; SMS needs the SMS service id and a calling number.',
+  },
+  {
+    key: 'nhn_bizmessage',
+    label: 'NHN Cloud KakaoTalk Bizmessage',
+    channels: ['kakao_alimtalk', 'kakao_friendtalk'],
+    credentials: [
+      { key: 'appkey', label: 'Appkey', required: true },
+      dealerSecret,
+      { key: 'sender_key', label: 'Sender key', required: true },
+      callingNumber('failover'),
+      baseUrl,
+    ],
+    settings: [
+      smsFailover,
+      {
+        key: 'product',
+        label: 'FriendTalk sends as',
+        choices: [
+          ['', 'FriendTalk'],
+          ['brand_message', 'Brand Message'],
+        ],
+      },
+    ],
   },
 ];
 
