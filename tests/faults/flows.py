@@ -51,3 +51,29 @@ def email_node(node_id: str, channel_id: int) -> dict:
         "channel": "email", "channel_id": channel_id,
         "content": {"subject": "Hi {{ customer.external_id }}", "text": "Hello"},
     })
+
+
+def all_completed(live, journey_id: int, n: int) -> bool:
+    return live.sql(
+        "SELECT count(*) FROM journeys_enrollment WHERE journey_id = %s AND state = 'completed'", [journey_id]
+    )[0][0] == n
+
+
+def not_finished_once(live, journey_id: int) -> list[tuple]:
+    """Enrollments of the journey without exactly one `completed` history row (lost or doubled)."""
+    return live.sql(
+        """SELECT e.id, count(s.id) FROM journeys_enrollment e
+           LEFT JOIN journeys_stepevent s ON s.enrollment_id = e.id AND s.kind = 'completed'
+           WHERE e.journey_id = %s GROUP BY e.id HAVING count(s.id) <> 1""",
+        [journey_id],
+    )
+
+
+def mail_journey(client: httpx.Client, name: str, channel_id: int, settings: dict | None = None) -> int:
+    """start → one email → exit (a failed send goes on to the exit too), started."""
+    return journey_started(
+        client, name,
+        [node("start", "start"), email_node("mail", channel_id), node("done", "exit")],
+        [edge("start", "next", "mail"), edge("mail", "next", "done"), edge("mail", "failed", "done")],
+        settings,
+    )

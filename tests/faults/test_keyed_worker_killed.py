@@ -8,7 +8,14 @@ import threading
 import time
 
 from .conftest import wait_until
-from .flows import customers_upload, edge, email_node, http_channel, journey_started, node, ok
+from .flows import (
+    all_completed,
+    customers_upload,
+    http_channel,
+    mail_journey,
+    not_finished_once,
+    ok,
+)
 
 SHOPPERS = 500
 CARTS = ("1", "2")
@@ -22,10 +29,8 @@ def test_worker_killed_with_keyed_runs_in_flight_loses_and_doubles_nothing(live,
     provider.delay = 0.01  # sends in flight for seconds, so the kill lands inside batches
     channel_id = http_channel(client, provider.url)
     ids = customers_upload(client, SHOPPERS, "kk-")
-    journey_id = journey_started(
-        client, "keyed kill -9",
-        [node("start", "start"), email_node("mail", channel_id), node("done", "exit")],
-        [edge("start", "next", "mail"), edge("mail", "next", "done"), edge("mail", "failed", "done")],
+    journey_id = mail_journey(
+        client, "keyed kill -9", channel_id,
         settings={
             "entry": {"type": "event", "events": [{"name": "cart_updated"}], "key": {"property": "cart_id"}},
             "re_entry": {"policy": "never"},
@@ -54,13 +59,7 @@ def test_worker_killed_with_keyed_runs_in_flight_loses_and_doubles_nothing(live,
     poster.join(120)
     runs = SHOPPERS * len(CARTS)
 
-    def finished():
-        return live.sql(
-            "SELECT count(*) FROM journeys_enrollment WHERE journey_id = %s AND state = 'completed'",
-            [journey_id],
-        )[0][0] == runs
-
-    wait_until(finished, 240, what="every keyed run completed")
+    wait_until(lambda: all_completed(live, journey_id, runs), 240, what="every keyed run completed")
     wait_until(lambda: len(provider.received) >= runs, 60, what="every message received")
 
     rows = live.sql(
@@ -71,13 +70,7 @@ def test_worker_killed_with_keyed_runs_in_flight_loses_and_doubles_nothing(live,
     # One run per cart, each under its own key: none lost, none doubled, none merged.
     assert sorted((x, k) for x, k, _ in rows) == sorted((x, f"{x}/{cart}") for x in ids for cart in CARTS)
     assert {state for _, _, state in rows} == {"completed"}
-    finishes = live.sql(
-        """SELECT e.id, count(s.id) FROM journeys_enrollment e
-           LEFT JOIN journeys_stepevent s ON s.enrollment_id = e.id AND s.kind = 'completed'
-           WHERE e.journey_id = %s GROUP BY e.id HAVING count(s.id) <> 1""",
-        [journey_id],
-    )
-    assert finishes == []
+    assert not_finished_once(live, journey_id) == []
     messages = live.sql(
         """SELECT count(*), count(DISTINCT (m.enrollment_id, m.step_seq)),
                   count(*) FILTER (WHERE m.status = 'sent'), count(*) FILTER (WHERE m.key = e.key)

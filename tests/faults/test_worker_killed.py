@@ -14,7 +14,14 @@ import time
 from channels_app.services import SEND_BATCH
 
 from .conftest import wait_until
-from .flows import customers_upload, edge, email_node, enroll, http_channel, journey_started, node
+from .flows import (
+    all_completed,
+    customers_upload,
+    enroll,
+    http_channel,
+    mail_journey,
+    not_finished_once,
+)
 
 N = 1000
 
@@ -28,11 +35,7 @@ def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider
     provider.delay = 0.01
     channel_id = http_channel(client, provider.url)
     ids = customers_upload(client, N, "k9-")
-    journey_id = journey_started(
-        client, "kill -9",
-        [node("start", "start"), email_node("mail", channel_id), node("done", "exit")],
-        [edge("start", "next", "mail"), edge("mail", "next", "done"), edge("mail", "failed", "done")],
-    )
+    journey_id = mail_journey(client, "kill -9", channel_id)
     enroll(client, journey_id, ids)
 
     wait_until(lambda: provider.total() >= 150, 240, 0.02, what="sends under way")
@@ -41,13 +44,7 @@ def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider
     time.sleep(0.5)
     live.worker("worker-b", concurrency=3)
 
-    def finished():
-        return live.sql(
-            "SELECT count(*) FROM journeys_enrollment WHERE journey_id = %s AND state = 'completed'",
-            [journey_id],
-        )[0][0] == N
-
-    wait_until(finished, 240, what="every enrollment completed")
+    wait_until(lambda: all_completed(live, journey_id, N), 240, what="every enrollment completed")
     wait_until(lambda: len(provider.received) >= N, 60, what="every message received")
 
     enrollments = live.sql(
@@ -55,13 +52,7 @@ def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider
     )
     assert enrollments == [("completed", N)]
     # Exactly once: one `completed` history row per enrollment, one message per idempotency key.
-    finishes = live.sql(
-        """SELECT e.id, count(s.id) FROM journeys_enrollment e
-           LEFT JOIN journeys_stepevent s ON s.enrollment_id = e.id AND s.kind = 'completed'
-           WHERE e.journey_id = %s GROUP BY e.id HAVING count(s.id) <> 1""",
-        [journey_id],
-    )
-    assert finishes == []
+    assert not_finished_once(live, journey_id) == []
     messages = live.sql(
         """SELECT count(*), count(DISTINCT (enrollment_id, step_seq)),
                   count(*) FILTER (WHERE status = 'sent')
