@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, QuerySet
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from audiences.models import Customer
 from workspaces.models import Workspace
@@ -10,6 +11,7 @@ from workspaces.models import Workspace
 from .graph import Problem, graph_nodes, graph_parse, graph_validate, graph_warnings
 from .models import Enrollment, Journey, JourneyAuditEntry, JourneyVersion
 from .nodes.base import REGISTRY
+from .nodes.journey import HANDED_OFF_FROM
 from .settings_schema import settings_validate
 
 
@@ -160,7 +162,34 @@ def customer_enrollments(*, workspace: Workspace, customer: Customer) -> QuerySe
             "id", "journey_id", "journey__name", "version_id", "version__number", "state", "node_id",
             "entered_at", "finished_at", "exit_reason", "goals", "holdout", "wake_at",
         )
+        .annotate(handed_off_from=KeyTransform(HANDED_OFF_FROM, "context"))
     )
+
+
+def handoff_links(*, workspace: Workspace, customer: Customer, enrollments: list) -> dict:
+    """For a page of one customer's runs: {"to": {run id: [runs it handed off to]}, "names":
+    {journey id: name}} — the runs each `journey` node enrolled (two queries, whatever the page)."""
+    ids = [e.id for e in enrollments]
+    targets = (
+        Enrollment.objects.for_workspace(workspace)
+        .filter(customer=customer, context__has_key=HANDED_OFF_FROM)
+        .annotate(source=KeyTextTransform("enrollment_id", KeyTransform(HANDED_OFF_FROM, "context")))
+        .filter(source__in=[str(i) for i in ids])
+        .values_list("source", "id", "journey_id")
+    )
+    to: dict[int, list[dict]] = {}
+    journey_ids = {
+        (e.handed_off_from or {}).get("journey_id") for e in enrollments if isinstance(e.handed_off_from, dict)
+    }
+    for source, target_id, journey_id in targets:
+        to.setdefault(int(source), []).append({"enrollment_id": target_id, "journey_id": journey_id})
+        journey_ids.add(journey_id)
+    names = dict(
+        Journey.objects.for_workspace(workspace)
+        .filter(pk__in=[j for j in journey_ids if isinstance(j, int)])
+        .values_list("pk", "name")
+    )
+    return {"to": to, "names": names}
 
 
 def version_goal_names(*, workspace: Workspace, version_ids: set[int]) -> dict[int, dict[str, str]]:

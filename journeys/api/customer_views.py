@@ -4,7 +4,12 @@ for the customer page (the node-by-node history stays at /journeys/{id}/enrollme
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from audiences.api import paths  # noqa: F401  (registers the external_id path converter)
@@ -13,7 +18,14 @@ from workspaces.pagination import CursorPagination
 from workspaces.viewsets import WorkspaceAPIView
 
 from ..models import Enrollment
-from ..selectors import customer_enrollments, version_goal_names, version_node_names
+from ..selectors import customer_enrollments, handoff_links, version_goal_names, version_node_names
+
+
+class HandOffSerializer(serializers.Serializer):
+    enrollment_id = serializers.IntegerField()
+    journey_id = serializers.IntegerField()
+    journey_name = serializers.CharField()
+    node_id = serializers.CharField(help_text="The `journey` node that handed off (on handed_off_from).")
 
 
 class CustomerEnrollmentSerializer(serializers.ModelSerializer):
@@ -22,13 +34,19 @@ class CustomerEnrollmentSerializer(serializers.ModelSerializer):
     node_name = serializers.SerializerMethodField(help_text="The current (or last) node's name.")
     node_names = serializers.SerializerMethodField(help_text="Node id → name in this pass's version.")
     goal_names = serializers.SerializerMethodField(help_text="Goal id → name in this pass's version.")
+    handed_off_from = serializers.SerializerMethodField(
+        help_text="The run whose `journey` node enrolled this one: {enrollment_id, journey_id, journey_name, node_id}."
+    )
+    handed_off_to = serializers.SerializerMethodField(
+        help_text="The runs this one's `journey` nodes enrolled: [{enrollment_id, journey_id, journey_name}]."
+    )
 
     class Meta:
         model = Enrollment
         fields = [
             "id", "journey_id", "journey_name", "version", "state", "node_id", "node_name",
             "entered_at", "finished_at", "exit_reason", "goals", "holdout", "wake_at", "node_names",
-            "goal_names",
+            "goal_names", "handed_off_from", "handed_off_to",
         ]
         read_only_fields = fields
 
@@ -43,6 +61,27 @@ class CustomerEnrollmentSerializer(serializers.ModelSerializer):
 
     def get_goal_names(self, enrollment) -> dict[str, str]:
         return self.context["goal_names"].get(enrollment.version_id, {})
+
+    @extend_schema_field(HandOffSerializer(allow_null=True))
+    def get_handed_off_from(self, enrollment) -> dict | None:
+        source = enrollment.handed_off_from
+        if not isinstance(source, dict):
+            return None
+        names = self.context["handoffs"]["names"]
+        return {
+            "enrollment_id": source.get("enrollment_id"),
+            "journey_id": source.get("journey_id"),
+            "journey_name": names.get(source.get("journey_id"), ""),
+            "node_id": source.get("node_id", ""),
+        }
+
+    @extend_schema_field(HandOffSerializer(many=True))
+    def get_handed_off_to(self, enrollment) -> list[dict]:
+        names = self.context["handoffs"]["names"]
+        return [
+            {**run, "journey_name": names.get(run["journey_id"], ""), "node_id": ""}
+            for run in self.context["handoffs"]["to"].get(enrollment.id, [])
+        ]
 
 
 class CustomerEnrollmentsView(WorkspaceAPIView):
@@ -75,6 +114,7 @@ class CustomerEnrollmentsView(WorkspaceAPIView):
         context = {
             "node_names": version_node_names(workspace=self.workspace, version_ids=versions),
             "goal_names": version_goal_names(workspace=self.workspace, version_ids=versions),
+            "handoffs": handoff_links(workspace=self.workspace, customer=customer, enrollments=page),
         }
         data = CustomerEnrollmentSerializer(page, many=True, context=context).data
         return paginator.get_paginated_response(data)

@@ -11,6 +11,8 @@ from ..fields import current_journey_id, current_workspace, is_int, unknown_keys
 from .base import ConfigError, Next, NodeType, Result, register
 from .describe import FAILED, NEXT, fixed, object_schema
 
+# The key of a handed-off run's context naming the run that handed it off.
+HANDED_OFF_FROM = "handed_off_from"
 # How far a ring is looked for: a workspace's chains of hand-offs are short; this bounds the reads.
 MAX_HANDOFF_JOURNEYS = 200
 
@@ -154,10 +156,19 @@ class JourneyNode(NodeType):
         if ctx.simulate:  # the simulation sends nothing and enrolls nobody
             ctx.note(journey_id=journey_id, journey_name=target.name)
             return Next("next")
-        # The trigger event travels along, so the next journey's Liquid can still read it.
-        contexts = {ctx.customer_id: {"event": ctx.event}} if ctx.event else None
+        # The trigger event travels along, so the next journey's Liquid can still read it; the run
+        # that handed off is named, so the customer page links both runs.
+        context: dict[str, Any] = {
+            HANDED_OFF_FROM: {"enrollment_id": ctx.enrollment.id, "journey_id": ctx.journey_id, "node_id": ctx.node_id}
+        }
+        if ctx.event:
+            context["event"] = ctx.event
         result = enrollments_create(
-            journey=target, customer_ids=[ctx.customer_id], contexts=contexts
+            journey=target, customer_ids=[ctx.customer_id], contexts={ctx.customer_id: context}
         )
-        ctx.note(journey_id=journey_id, entered=result.enrolled == 1)
+        ctx.note(
+            journey_id=journey_id,
+            entered=result.enrolled == 1,
+            **({"enrollment_id": result.ids[0]} if result.ids else {}),
+        )
         return Next("next" if result.enrolled else "failed")

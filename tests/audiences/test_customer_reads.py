@@ -152,7 +152,7 @@ def test_enrollments_list_every_pass_of_every_journey(api, workspace, channels_s
         "id": first.pk, "journey_id": welcome.pk, "journey_name": "Welcome", "version": 1,
         "state": "exited", "node_id": "end", "node_name": "exit", "entered_at": None, "finished_at": None,
         "exit_reason": "exit_condition", "goals": [], "holdout": False, "wake_at": None, "node_names": None,
-        "goal_names": {},
+        "goal_names": {}, "handed_off_from": None, "handed_off_to": [],
     }
     assert by_id[first.pk]["finished_at"] is not None
     assert by_id[second.pk]["node_name"] == "Wait a day"

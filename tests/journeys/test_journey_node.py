@@ -113,6 +113,20 @@ def test_a_hand_off_enrolls_in_the_target_journey_by_its_own_rules(api, celery_w
     assert (there["state"], there["node_id"]) == ("waiting", "hold")
     assert api.get(f"{URL}/{vip_care}/enrollments/plain").status_code == 404
 
+    # The customer page's runs link both ways: the Welcome run names the VIP care run it enrolled,
+    # and that run names the Welcome run and node it came from.
+    runs = {r["journey_id"]: r for r in api.get("/api/v1/customers/vip/enrollments").json()["results"]}
+    source, handed = runs[welcome], runs[vip_care]
+    assert source["handed_off_to"] == [
+        {"enrollment_id": handed["id"], "journey_id": vip_care, "journey_name": "VIP care", "node_id": ""}
+    ]
+    assert handed["handed_off_from"] == {
+        "enrollment_id": source["id"], "journey_id": welcome, "journey_name": "Welcome", "node_id": "handoff"
+    }
+    assert (source["handed_off_from"], handed["handed_off_to"]) == (None, [])
+    refused = api.get("/api/v1/customers/plain/enrollments").json()["results"]
+    assert [(r["handed_off_to"], r["handed_off_from"]) for r in refused] == [([], None)]
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_hand_off_to_a_journey_that_is_not_active_fails(api, celery_worker):

@@ -296,7 +296,7 @@ function JourneyPass({ pass, externalId, isLatest, openAtFirst }: { pass: Pass; 
   const finished = pass.state === 'completed' || pass.state === 'exited' || pass.state === 'failed';
   const timelineId = `timeline-${pass.id}`;
   return (
-    <div className="pass" data-journey={pass.journey_id} data-enrollment={pass.id}>
+    <div className="pass" id={`pass-${pass.id}`} data-journey={pass.journey_id} data-enrollment={pass.id}>
       <div className="row-gap pass-head">
         <Link className="row-title" to={`/analytics/journeys/${pass.journey_id}`}>
           {pass.journey_name}
@@ -316,12 +316,33 @@ function JourneyPass({ pass, externalId, isLatest, openAtFirst }: { pass: Pass; 
           </Button>
         )}
       </div>
+      <HandOffLinks pass={pass} />
       {open && (
         <div id={timelineId}>
           <Timeline pass={pass} externalId={externalId} />
         </div>
       )}
     </div>
+  );
+}
+
+/** A hand-off's two runs, linked: the run a `journey` node came from and the runs it enrolled. */
+function HandOffLinks({ pass }: { pass: Pass }) {
+  const from = pass.handed_off_from;
+  const to = pass.handed_off_to ?? [];
+  if (!from && to.length === 0) return null;
+  const link = (run: { enrollment_id: number; journey_name: string; journey_id: number }) => (
+    <a href={`#pass-${run.enrollment_id}`}>{run.journey_name || `Journey #${run.journey_id}`}</a>
+  );
+  return (
+    <p className="muted small handoffs" aria-label={`Hand-offs of ${pass.journey_name}`}>
+      {from && <span>Handed off from {link(from)} (run #{from.enrollment_id}, node {from.node_id}) </span>}
+      {to.map((run) => (
+        <span key={run.enrollment_id}>
+          Handed off to {link(run)} (run #{run.enrollment_id}){' '}
+        </span>
+      ))}
+    </p>
   );
 }
 
