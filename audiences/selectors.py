@@ -122,3 +122,31 @@ def customer_events(
     if before is not None:
         events = events.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=event_id))
     return list(events.order_by("-occurred_at", "-id")[:limit])
+
+
+# Recent events read per name for property suggestions: enough to see every property a tracking
+# plan sends, few enough to answer from the (workspace, name, occurred_at) index at once.
+PROPERTY_SAMPLE = 200
+
+
+def event_property_names(*, workspace: Workspace, names: list[str]) -> list[str]:
+    """Top-level property names of the latest events of these names (the canvas suggests them
+    as a keyed journey's key), sorted."""
+    names = [n for n in names if isinstance(n, str) and n][:10]
+    if not names:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT DISTINCT k FROM unnest(%s::text[]) AS n(name)
+            CROSS JOIN LATERAL (
+                SELECT properties FROM audiences_event
+                WHERE workspace_id = %s AND name = n.name AND jsonb_typeof(properties) = 'object'
+                ORDER BY occurred_at DESC LIMIT %s
+            ) e
+            CROSS JOIN LATERAL jsonb_object_keys(e.properties) AS k
+            ORDER BY k LIMIT 500
+            """,
+            [names, workspace.pk, PROPERTY_SAMPLE],
+        )
+        return [row[0] for row in cursor.fetchall()]

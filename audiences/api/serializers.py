@@ -163,3 +163,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "list_id", "file_size", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
+
+
+class EventPropertiesSerializer(serializers.Serializer):
+    properties = serializers.ListField(child=serializers.CharField())

@@ -17,6 +17,7 @@ urlpatterns = [
     # other than PUT, paths.CustomerPathMiddleware sends /customers/import to the customer "import").
     path("customers/import", views.CustomerImportView.as_view(), name="customer-import"),
     path("events", views.EventIngestView.as_view(), name="event-ingest"),
+    path("events/properties", views.EventPropertiesView.as_view(), name="event-properties"),
     path(
         "customers/<external_id:external_id>/events",
         customer_views.CustomerEventsView.as_view(),

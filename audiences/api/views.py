@@ -157,6 +157,20 @@ class EventIngestView(WorkspaceAPIView):
         )
 
 
+class EventPropertiesView(WorkspaceAPIView):
+    """GET /events/properties?name=: property names seen on the latest events of those names."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("name", str, many=True, description="Event names (≤ 10).")],
+        responses={200: s.EventPropertiesSerializer},
+        description="GET /events/properties?name=cart_updated: the property names the latest events of these "
+        "names carry (suggestions for a keyed journey's key property).",
+    )
+    def get(self, request):
+        names = request.query_params.getlist("name")
+        return Response({"properties": selectors.event_property_names(workspace=self.workspace, names=names)})
+
+
 # ---- Segments -----------------------------------------------------------------------------
 class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):
     model = Segment

@@ -42,6 +42,11 @@ class JourneySerializer(serializers.ModelSerializer):
         return journey.live_version.number if journey.live_version_id else None
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class TagsField(serializers.JSONField):
+    """Any JSON in, so the service's check answers a 400 naming `tags`; a list of strings in the schema."""
+
+
 class JourneyWriteSerializer(serializers.Serializer):
     """PUT replaces name/description/graph/settings (name required); PATCH changes any of them."""
 
@@ -49,9 +54,7 @@ class JourneyWriteSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
     graph = AnyJSONField(required=False, help_text=GRAPH_HELP)
     settings = AnyJSONField(required=False, help_text=SETTINGS_HELP)
-    tags = AnyJSONField(
-        required=False, help_text="Up to 20 strings of at most 50 characters each."
-    )
+    tags = TagsField(required=False, help_text="Up to 20 strings of at most 50 characters each.")
 
 
 class JourneyCreateSerializer(JourneyWriteSerializer):

@@ -242,3 +242,26 @@ def test_a_merge_waits_for_a_batch_in_flight_and_takes_its_events_along(workspac
     assert "anon:dev" not in customers
     events = list(Event.objects.for_workspace(workspace).values_list("name", "customer_id"))
     assert events == [("late", customers["known"])]
+
+
+@pytest.mark.django_db
+def test_event_properties_suggest_the_keys_of_recent_events_of_a_name(api, other_api):
+    api.post(
+        "/api/v1/events",
+        {
+            "events": [
+                {"customer_id": "ann", "name": "cart_updated", "properties": {"cart_id": "A", "total": 12}},
+                {"customer_id": "bob", "name": "cart_updated", "properties": {"cart_id": "B", "coupon": "X"}},
+                {"customer_id": "bob", "name": "page_viewed", "properties": {"url": "/secret-page"}},
+            ]
+        },
+        format="json",
+    )
+    answer = api.get("/api/v1/events/properties?name=cart_updated")
+    assert answer.status_code == 200
+    assert answer.json() == {"properties": ["cart_id", "coupon", "total"]}
+    both = api.get("/api/v1/events/properties?name=cart_updated&name=page_viewed").json()
+    assert both["properties"] == ["cart_id", "coupon", "total", "url"]
+    assert api.get("/api/v1/events/properties").json() == {"properties": []}
+    # Another workspace sees none of these names' properties.
+    assert other_api.get("/api/v1/events/properties?name=cart_updated").json() == {"properties": []}

@@ -424,6 +424,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/properties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description GET /events/properties?name=: property names seen on the latest events of those names. */
+        get: operations["events_properties_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hooks/click": {
         parameters: {
             query?: never;
@@ -1808,6 +1825,17 @@ export interface components {
             readonly goal_names: {
                 [key: string]: string;
             };
+            /** @description The run whose `journey` node enrolled this one: {enrollment_id, journey_id, journey_name, node_id}. */
+            readonly handed_off_from: components["schemas"]["HandOff"] | null;
+            /** @description The runs this one's `journey` nodes enrolled: [{enrollment_id, journey_id, journey_name}]. */
+            readonly handed_off_to: components["schemas"]["HandOff"][];
+        };
+        HandOff: {
+            enrollment_id: number;
+            journey_id: number;
+            journey_name: string;
+            /** @description The `journey` node that handed off (on handed_off_from). */
+            node_id: string;
         };
         CustomerEnrollmentPage: {
             results: components["schemas"]["CustomerEnrollment"][];
@@ -2043,6 +2071,9 @@ export interface components {
             /** @description At most 10,000. */
             events: components["schemas"]["EventInRequest"][];
         };
+        EventProperties: {
+            properties: string[];
+        };
         EventsIngestResult: {
             /** @description Events stored by this call. */
             accepted: number;
@@ -2259,9 +2290,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @description Up to 20 strings of at most 50 characters each. */
-            tags?: {
-                [key: string]: unknown;
-            };
+            tags?: string[];
             /**
              * @description Create the draft from a built-in template.
              *
@@ -2384,9 +2413,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @description Up to 20 strings of at most 50 characters each. */
-            tags?: {
-                [key: string]: unknown;
-            };
+            tags?: string[];
         };
         /** @description POST /channels/{id}/templates (checked by kakao.template_errors, naming each field). */
         KakaoTemplate: {
@@ -2794,9 +2821,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @description Up to 20 strings of at most 50 characters each. */
-            tags?: {
-                [key: string]: unknown;
-            };
+            tags?: string[];
         };
         PatchedMemberUpdateRequest: {
             role?: components["schemas"]["RoleEnum"];
@@ -6865,6 +6890,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    events_properties_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Event names (≤ 10). */
+                name?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventProperties"];
                 };
             };
         };

@@ -1,6 +1,9 @@
 // Journey settings: target audience, entry, exit conditions, goals, re-entry, frequency cap,
 // quiet hours, holdout and the entry window. Errors named `settings.<field>` by Validate show
 // beside their field.
+import { useEffect, useState } from 'react';
+
+import { api } from '../api/client';
 import { Button, Field } from '../components/ui';
 import { ConditionEditor, DurationInput, FiltersEditor } from '../components/inputs';
 import type { Problem } from '../lib/rules';
@@ -28,6 +31,53 @@ function newEntry(type: Entry['type']): Entry {
     default:
       return { type };
   }
+}
+
+/** The key property of an event entry: each value is its own run (two carts, two runs); the
+ * properties the entry events carried lately are offered. */
+function EntryKeyField({
+  entry,
+  error,
+  onChange,
+}: {
+  entry: Extract<Entry, { type: 'event' }>;
+  error?: string[];
+  onChange: (key: { property: string } | undefined) => void;
+}) {
+  const [known, setKnown] = useState<string[]>([]);
+  const names = entry.events.map((e) => e.name.trim()).filter(Boolean).join(',');
+  useEffect(() => {
+    if (!names) return setKnown([]);
+    let live = true;
+    api
+      .GET('/api/v1/events/properties', { params: { query: { name: names.split(',') } } })
+      .then(({ data }) => live && setKnown(data?.properties ?? []))
+      .catch(() => live && setKnown([]));
+    return () => {
+      live = false;
+    };
+  }, [names]);
+  const property = entry.key?.property ?? '';
+  return (
+    <Field
+      label="Key property (optional)"
+      hint={property ? `One run per ${property} value per customer: two ${property}s run apart.` : 'Leave empty for one run per customer. Set it (e.g. cart_id) to run once per value.'}
+      error={error}
+    >
+      <input
+        aria-label="Entry key property"
+        list="entry-key-properties"
+        value={property}
+        placeholder="e.g. cart_id"
+        onChange={(e) => onChange(e.target.value.trim() ? { property: e.target.value.trim() } : undefined)}
+      />
+      <datalist id="entry-key-properties" data-testid="entry-key-suggestions">
+        {known.map((p) => (
+          <option key={p} value={p} />
+        ))}
+      </datalist>
+    </Field>
+  );
 }
 
 /** `datetime-local` value ↔ ISO with the browser's offset (the API wants a time zone). */
@@ -112,6 +162,7 @@ export function SettingsDrawer({
               <Button size="sm" disabled={entry.events.length >= MAX_ENTRY_EVENTS} onClick={() => put({ entry: { ...entry, events: [...entry.events, { name: '' }] } })}>
                 + Add entry event ({entry.events.length}/{MAX_ENTRY_EVENTS})
               </Button>
+              <EntryKeyField entry={entry} error={err('settings.entry.key')} onChange={(key) => put({ entry: { ...entry, key } })} />
             </div>
           )}
           {entry.type === 'segment' && (

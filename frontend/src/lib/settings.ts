@@ -24,7 +24,7 @@ export type Condition =
   | { segment: number };
 
 export type Entry =
-  | { type: 'event'; events: { name: string; where?: Filter[] }[] }
+  | { type: 'event'; events: { name: string; where?: Filter[] }[]; key?: { property: string } }
   | { type: 'segment'; segment_id?: number; condition?: Condition; recurring?: boolean }
   | { type: 'list'; list_id?: number }
   | { type: 'all' }

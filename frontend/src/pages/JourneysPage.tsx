@@ -1,9 +1,10 @@
-// The journeys list: search, status filter, per-journey numbers, and create / duplicate / archive.
+// The journeys list: search, status and tag filters, tags, per-journey numbers, and create /
+// duplicate / archive.
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 
 import { journeySummaries, type JourneySummaryRow } from '../api/analytics';
-import { api, errorMessage, type Journey, type JourneyStatus, ok, type Schemas } from '../api/client';
+import { api, ApiError, errorMessage, type Journey, type JourneyStatus, ok, type Schemas } from '../api/client';
 import { Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../components/ui';
 import { StatusBadge } from '../components/StatusBadge';
 import { canEdit, useSession } from '../session';
@@ -17,6 +18,10 @@ export default function JourneysPage() {
   const [search, setSearch] = useState('');
   const [query, setQuery] = useState('');
   const [status, setStatus] = useState<JourneyStatus | ''>('');
+  const [tag, setTag] = useState('');
+  // Every tag seen on a loaded page (never shrinks while a filter narrows the list).
+  const [knownTags, setKnownTags] = useState<string[]>([]);
+  const [tagging, setTagging] = useState<Journey | null>(null);
   const [journeys, setJourneys] = useState<Journey[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -28,15 +33,16 @@ export default function JourneysPage() {
   const load = useCallback(
     (cursor?: string) => {
       setError(null);
-      const params = { query: { search: query || undefined, status: status || undefined, cursor, limit: 50 } };
+      const params = { query: { search: query || undefined, status: status || undefined, tag: tag || undefined, cursor, limit: 50 } };
       ok(api.GET('/api/v1/journeys', { params }))
         .then((page) => {
           setJourneys((prev) => (cursor && prev ? [...prev, ...page.results] : page.results));
+          setKnownTags((prev) => [...new Set([...prev, ...page.results.flatMap((j) => j.tags)])].sort());
           setNext(page.next ?? null);
         })
         .catch((e) => setError(errorMessage(e)));
     },
-    [query, status],
+    [query, status, tag],
   );
 
   useEffect(() => {
@@ -78,7 +84,7 @@ export default function JourneysPage() {
     }
   }
 
-  const filtered = query !== '' || status !== '';
+  const filtered = query !== '' || status !== '' || tag !== '';
 
   return (
     <div className="page">
@@ -107,6 +113,14 @@ export default function JourneysPage() {
             </option>
           ))}
         </select>
+        <select aria-label="Tag" value={tag} onChange={(e) => setTag(e.target.value)}>
+          <option value="">All tags</option>
+          {[...new Set([...knownTags, ...(tag ? [tag] : [])])].map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
       </div>
       {notice && (
         <div className="banner banner-info" role="status">
@@ -121,7 +135,7 @@ export default function JourneysPage() {
       {journeys?.length === 0 &&
         (filtered ? (
           <EmptyState title="No journeys match">
-            <p>Try another name or status.</p>
+            <p>Try another name, status or tag.</p>
           </EmptyState>
         ) : (
           <EmptyState
@@ -162,6 +176,15 @@ export default function JourneysPage() {
                       {j.name}
                     </Link>
                     <div className="muted small">#{j.id}{j.description ? ` · ${j.description.slice(0, 80)}` : ''}</div>
+                    {j.tags.length > 0 && (
+                      <div className="row-gap journey-tags" aria-label={`Tags of ${j.name}`}>
+                        {j.tags.map((t) => (
+                          <button key={t} type="button" className="badge" title={`Show journeys tagged ${t}`} onClick={() => setTag(t)}>
+                            {t}
+                          </button>
+                        ))}
+                      </div>
+                    )}
                   </td>
                   <td>
                     <StatusBadge status={j.status} />
@@ -175,6 +198,9 @@ export default function JourneysPage() {
                   <td className="cell-actions">
                     {editable && (
                       <>
+                        <Button size="sm" variant="ghost" onClick={() => setTagging(j)}>
+                          Tags
+                        </Button>
                         <Button size="sm" variant="ghost" onClick={() => duplicate(j)}>
                           Duplicate
                         </Button>
@@ -200,6 +226,18 @@ export default function JourneysPage() {
           <Button onClick={() => load(next)}>Load more</Button>
         </div>
       )}
+      {tagging && (
+        <TagsDialog
+          journey={tagging}
+          onClose={() => setTagging(null)}
+          onSaved={(j) => {
+            setTagging(null);
+            setNotice(`Tags of “${j.name}” saved.`);
+            setKnownTags((prev) => [...new Set([...prev, ...j.tags])].sort());
+            load();
+          }}
+        />
+      )}
       <CreateJourneyDialog open={creating} onClose={() => setCreating(false)} onCreated={(j) => navigate(`/journeys/${j.id}`)} />
       <Dialog
         title="Archive this journey?"
@@ -222,6 +260,47 @@ export default function JourneysPage() {
 
 function num(n: number | undefined): string {
   return n === undefined ? '—' : n.toLocaleString();
+}
+
+/** Comma-separated tags, saved with PATCH /journeys/{id}; the API's 400 (naming tags) shows here. */
+function TagsDialog({ journey, onClose, onSaved }: { journey: Journey; onClose: () => void; onSaved: (j: Journey) => void }) {
+  const [text, setText] = useState(journey.tags.join(', '));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const tags = text
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    try {
+      onSaved(await ok(api.PATCH('/api/v1/journeys/{id}', { params: { path: { id: String(journey.id) } }, body: { tags } })));
+    } catch (err) {
+      const named = err instanceof ApiError ? err.details.tags : undefined;
+      setError(Array.isArray(named) ? `Tags: ${named.join(' ')}` : errorMessage(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Tags of “${journey.name}”`} open onClose={onClose}>
+      <form className="stack" onSubmit={submit}>
+        <Field label="Tags" hint="Comma-separated, e.g. onboarding, email. Up to 20 of at most 50 characters.">
+          <input aria-label="Journey tags" value={text} autoFocus onChange={(e) => setText(e.target.value)} />
+        </Field>
+        {error && <p className="form-error">{error}</p>}
+        <div className="row-end">
+          <Button onClick={onClose}>Cancel</Button>
+          <Button type="submit" variant="primary" busy={busy}>
+            Save tags
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
 }
 
 function CreateJourneyDialog({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (j: Journey) => void }) {
