@@ -97,6 +97,10 @@ def _open_windows(journey_id: int) -> dict:
     )
     for table in ("journeys_enrollment", "journeys_stepevent"):
         _sql(f"VACUUM ANALYZE {table}")
+    # Phase A's events too, as autovacuum would have by the time the windows fill up: with the
+    # statistics of the empty partitions the planner reads a batch's events by scanning the
+    # workspace's (~5 s a batch at 600k events, measured) instead of by primary key (~3 ms).
+    _sql("ANALYZE audiences_event")
     written = time.monotonic() - started
     started = time.monotonic()
     ingest._manage("shell", "-c", "from analytics.services import rollups_refresh; rollups_refresh()")
