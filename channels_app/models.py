@@ -209,3 +209,52 @@ class WebhookCall(WorkspaceModel):
 
     def __str__(self) -> str:
         return f"webhook call {self.pk} ({self.status})"
+
+
+class WalletPass(WorkspaceModel):
+    """One customer's pass of one template of a wallet channel: its serial number is what Wallet
+    asks for again; `updated_at` moves only when the rendered pass changes (Last-Modified and the
+    web service's passesUpdatedSince read it). The authentication token is not stored: it is an
+    HMAC of the serial number under the workspace's key (channels_app/services/wallet_passes.py)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    channel_config = models.ForeignKey(ChannelConfig, on_delete=models.CASCADE, related_name="+")
+    template_key = models.CharField(max_length=40)
+    serial_number = models.CharField(max_length=64, unique=True)
+    content_hash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_config", "customer", "template_key"],
+                name="wallet_pass_one_per_customer_template",
+            ),
+        ]
+
+
+class WalletRegistration(WorkspaceModel):
+    """A device that installed a pass and asked for its updates (PassKit web service)."""
+
+    wallet_pass = models.ForeignKey(WalletPass, on_delete=models.CASCADE, related_name="+")
+    device_library_identifier = models.CharField(max_length=128)
+    # Copied from the channel's (encrypted) credentials when the device registers: a device asks
+    # for its serial numbers by pass type.
+    pass_type_identifier = models.CharField(max_length=128)
+    push_token = models.CharField(max_length=256)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet_pass", "device_library_identifier"],
+                name="wallet_registration_one_per_device",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["device_library_identifier", "pass_type_identifier"],
+                name="wallet_registration_device",
+            )
+        ]

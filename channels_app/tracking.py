@@ -42,7 +42,7 @@ def _workspace_secret(message_id: int) -> str | None:
     )
 
 
-def _keys(workspace_secret: str) -> tuple[str, list[str]]:
+def workspace_keys(workspace_secret: str) -> tuple[str, list[str]]:
     """The signing key and the keys still accepted (SECRET_KEY_FALLBACKS during a rotation)."""
     return f"{settings.SECRET_KEY}:{workspace_secret}", [
         f"{old}:{workspace_secret}" for old in settings.SECRET_KEY_FALLBACKS
@@ -53,7 +53,7 @@ def _sign(message_id: int, value, salt: str, workspace_secret: str | None = None
     secret = workspace_secret or _workspace_secret(message_id)
     if secret is None:
         raise ValueError(f"message {message_id} does not exist: no link can be signed for it")
-    key, _ = _keys(secret)
+    key, _ = workspace_keys(secret)
     return f"{message_id}{SEPARATOR}{signing.dumps(value, key=key, salt=salt, compress=True)}"
 
 
@@ -66,7 +66,7 @@ def _unsign(token: str, salt: str):
     secret = _workspace_secret(message_id)
     if secret is None:
         return None
-    key, fallbacks = _keys(secret)
+    key, fallbacks = workspace_keys(secret)
     try:
         value = signing.loads(signed, key=key, salt=salt, fallback_keys=fallbacks)
     except signing.BadSignature:

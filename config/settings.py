@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "audiences.models.ImportJob.Status",
         "JourneyStatusEnum": "journeys.models.Journey.Status",
         "MessageStatusEnum": "channels_app.models.Message.Status",
+        "ChannelEnum": "channels_app.rendering.CHANNELS",
+        "ChannelConfigChannelEnum": "channels_app.rendering.CONFIG_CHANNELS",
     },
 }
 

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from audiences.api import paths  # noqa: F401  (registers the external_id path converter)
 
-from .. import callbacks, preference_views
+from .. import callbacks, preference_views, wallet_views
 from . import views
 
 router = SimpleRouter(trailing_slash=False)
@@ -26,5 +26,8 @@ urlpatterns = [
     path("hooks/click", callbacks.ClickHook.as_view(), name="hook-click"),
     path("hooks/unsubscribe", preference_views.UnsubscribeHook.as_view(), name="hook-unsubscribe"),
     path("hooks/preferences", preference_views.PreferencesHook.as_view(), name="hook-preferences"),
+    # The link a message carries to a customer's wallet pass (the PassKit web service Wallet
+    # calls is not our API: it lives under /wallet, channels_app/wallet_views.py).
+    path("hooks/wallet/apple", wallet_views.WalletPassDownload.as_view(), name="hook-wallet-apple"),
     *router.urls,
 ]

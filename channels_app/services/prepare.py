@@ -18,7 +18,7 @@ from workspaces.models import Workspace
 
 from .. import kakao, locales, rendering
 from ..models import DeliveryEvent, Message
-from . import consent, links, suppressions
+from . import consent, links, suppressions, wallet_passes
 from .channels import channel_config_resolve
 from .previews import with_metadata
 
@@ -138,6 +138,11 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         message_id = links.message_id_reserve()
     context.update(links.link_variables(message_id, workspace))
     try:
+        context.update(
+            wallet_passes.wallet_variables(
+                workspace=workspace, customer=customer, content=content, preview=step.simulate
+            )
+        )
         rendered = rendering.content_render(channel, content, context)
         render_problems = rendering.rendered_errors(channel, rendered, workspace.settings)
     except templating.RenderError as exc:

@@ -12,6 +12,7 @@ from workspaces.models import Workspace
 
 from .. import kakao, locales, rendering
 from ..models import ChannelConfig, Message
+from . import wallet_passes
 from .links import link_variables
 from .sending import messages_send
 
@@ -63,6 +64,14 @@ def message_preview(
         customer=customer if customer is not None else (attributes or {})
     )
     context.update(link_variables(None, workspace))  # sample links: no message to sign for
+    try:  # sample pass links, once the wallet channel has the templates named
+        context.update(
+            wallet_passes.wallet_variables(
+                workspace=workspace, customer=customer, content=content, preview=True
+            )
+        )
+    except templating.RenderError as exc:
+        raise ServiceValidationError({"content": {exc.field: [exc.message]}}) from exc
     if locale is None:
         locale = customer.locale if customer is not None else str((attributes or {}).get("locale") or "")
     rendered = content_render_checked(

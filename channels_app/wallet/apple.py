@@ -364,16 +364,15 @@ def manifest_signature(manifest_bytes: bytes, keys: SigningKeys) -> bytes:
     )
 
 
-def pkpass_build(
+def pass_files(
     *,
-    credentials: dict,
+    keys: SigningKeys,
     organization_name: str,
     template: dict,
     context: dict,
     identity: PassIdentity,
-) -> bytes:
-    """The signed `.pkpass` of one template for one customer (its Liquid `context`)."""
-    keys = signing_keys(credentials)
+) -> dict[str, bytes]:
+    """The pass's files before signing: pass.json and its images."""
     data = pass_json(
         keys=keys,
         organization_name=organization_name,
@@ -381,15 +380,29 @@ def pkpass_build(
         context=context,
         identity=identity,
     )
-    files = {
+    return {
         "pass.json": json.dumps(data, ensure_ascii=False, indent=2).encode(),
         **_images(template),
     }
+
+
+def pkpass_zip(files: dict[str, bytes], keys: SigningKeys) -> bytes:
+    """The `.pkpass`: the files, their manifest and its signature, zipped."""
     manifest_bytes = manifest(files)
-    files["manifest.json"] = manifest_bytes
-    files["signature"] = manifest_signature(manifest_bytes, keys)
+    signed = {
+        **files,
+        "manifest.json": manifest_bytes,
+        "signature": manifest_signature(manifest_bytes, keys),
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, payload in files.items():
+        for name, payload in signed.items():
             bundle.writestr(name, payload)
     return buffer.getvalue()
+
+
+def pkpass_build(*, credentials: dict, **pass_fields: Any) -> bytes:
+    """The signed `.pkpass` of one template for one customer: `pass_fields` are pass_files'
+    organization_name, template, context (its Liquid variables) and identity."""
+    keys = signing_keys(credentials)
+    return pkpass_zip(pass_files(keys=keys, **pass_fields), keys)

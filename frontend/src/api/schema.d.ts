@@ -581,6 +581,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/hooks/wallet/apple": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The link `{{ wallet.<template>.apple_url }}` renders to: the customer's pass, signed now. */
+        get: operations["hooks_wallet_apple_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hooks/whatsapp": {
         parameters: {
             query?: never;
@@ -1720,7 +1737,7 @@ export interface components {
         /** @description Credentials are write-only: responses say only which keys are set. */
         ChannelConfig: {
             readonly id: number;
-            channel: components["schemas"]["ChannelEf4Enum"];
+            channel: components["schemas"]["ChannelConfigChannelEnum"];
             provider: string;
             name: string;
             settings?: unknown;
@@ -1733,8 +1750,22 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        /**
+         * @description * `email` - email
+         *     * `sms` - sms
+         *     * `push` - push
+         *     * `whatsapp` - whatsapp
+         *     * `rcs` - rcs
+         *     * `telegram` - telegram
+         *     * `kakao_alimtalk` - kakao_alimtalk
+         *     * `kakao_friendtalk` - kakao_friendtalk
+         *     * `in_app` - in_app
+         *     * `wallet` - wallet
+         * @enum {string}
+         */
+        ChannelConfigChannelEnum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app" | "wallet";
         ChannelConfigUpdateRequest: {
-            channel?: components["schemas"]["ChannelEf4Enum"];
+            channel?: components["schemas"]["ChannelConfigChannelEnum"];
             provider: string;
             name: string;
             credentials?: unknown;
@@ -1743,7 +1774,7 @@ export interface components {
             rate_per_second?: number | null;
         };
         ChannelConfigWriteRequest: {
-            channel: components["schemas"]["ChannelEf4Enum"];
+            channel: components["schemas"]["ChannelConfigChannelEnum"];
             provider: string;
             name: string;
             credentials?: unknown;
@@ -1761,10 +1792,9 @@ export interface components {
          *     * `kakao_alimtalk` - kakao_alimtalk
          *     * `kakao_friendtalk` - kakao_friendtalk
          *     * `in_app` - in_app
-         *     * `wallet` - wallet
          * @enum {string}
          */
-        ChannelEf4Enum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app" | "wallet";
+        ChannelEnum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app";
         ChannelTestRequest: {
             to: string;
             content: unknown;
@@ -2561,21 +2591,8 @@ export interface components {
             failed: number;
             bounced: number;
         };
-        /**
-         * @description * `email` - email
-         *     * `sms` - sms
-         *     * `push` - push
-         *     * `whatsapp` - whatsapp
-         *     * `rcs` - rcs
-         *     * `telegram` - telegram
-         *     * `kakao_alimtalk` - kakao_alimtalk
-         *     * `kakao_friendtalk` - kakao_friendtalk
-         *     * `in_app` - in_app
-         * @enum {string}
-         */
-        MessagePreviewChannelEnum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app";
         MessagePreviewRequest: {
-            channel: components["schemas"]["MessagePreviewChannelEnum"];
+            channel: components["schemas"]["ChannelEnum"];
             content: unknown;
             customer_id?: string;
             attributes?: unknown;
@@ -7859,6 +7876,97 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    hooks_wallet_apple_retrieve: {
+        parameters: {
+            query?: {
+                t?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.pkpass": string;
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No response body */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request body is too large. */
             413: {
