@@ -40,6 +40,7 @@ class FieldSpec:
     kind: str = (
         "template"  # template | text (plain string) | list | dict | templates (list of templates)
     )  # | template_map (name → template) | flag (boolean) | tree (JSON, its strings templates)
+    # | source (the editor's design of another field, e.g. an email's MJML: kept, never sent)
     choices: tuple[str, ...] = ()
 
 
@@ -56,6 +57,8 @@ CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
         # [{text, url, color?}] and [{url, filename?}]: rules and rendering in email_parts.py.
         "buttons": FieldSpec(kind="tree"),
         "attachments": FieldSpec(kind="tree"),
+        # The visual editor's MJML design; `html` is what it compiles to and what is sent.
+        "mjml": FieldSpec(kind="source"),
     },
     "sms": {"text": FieldSpec(required=True)},
     "push": {
@@ -130,7 +133,7 @@ def content_errors(channel: str, content: Any) -> list[tuple[str, str]]:
             if rule.required:
                 errors.append((key, "This field is required."))
             continue
-        if rule.kind in ("template", "text"):
+        if rule.kind in ("template", "text", "source"):
             if not isinstance(value, str):
                 errors.append((key, "Must be a string."))
             elif rule.choices and value not in rule.choices:
@@ -179,6 +182,8 @@ def content_render(channel: str, content: dict, context: dict[str, Any]) -> dict
     rendered: dict[str, Any] = {}
     for key, value in content.items():
         rule = spec.get(key, FieldSpec(kind="text"))
+        if rule.kind == "source":
+            continue  # the design, not the message
         if rule.kind == "template" and isinstance(value, str):
             rendered[key] = render_string(value, context, field=key)
         elif rule.kind == "templates" and isinstance(value, list):

@@ -79,6 +79,27 @@ def test_preview_renders_with_customer(api, workspace):
     assert response.json()["content"]["text"] == "Hi Ann"
 
 
+def test_an_emails_visual_design_is_kept_with_it_but_only_its_html_is_rendered(api):
+    mjml = "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ customer.first_name }}</mj-text>"
+    mjml += "</mj-column></mj-section></mj-body></mjml>"
+    content = {"subject": "Hi", "html": "<p>Hi {{ customer.first_name }}</p>", "mjml": mjml}
+    response = api.post(
+        "/api/v1/messages/preview",
+        {"channel": "email", "attributes": {"first_name": "Ann"}, "content": content},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["content"]["html"] == "<p>Hi Ann</p>"
+    assert "mjml" not in response.json()["content"]
+    bad = api.post(
+        "/api/v1/messages/preview",
+        {"channel": "email", "attributes": {}, "content": {**content, "mjml": 3}},
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert "mjml" in bad.json()["error"]["details"]["content"]
+
+
 def test_preview_names_the_template_error_and_position(api):
     response = api.post(
         "/api/v1/messages/preview",

@@ -41,6 +41,13 @@ def _open(page, url: str, journey_id: int) -> None:
     page.goto(f"{url}/journeys/{journey_id}")
 
 
+def _mail_panel(page, url: str, journey_id: int):
+    """The editor of `journey_id` open with the email step's settings panel."""
+    _open(page, url, journey_id)
+    node(page, "mail").click()
+    return page.get_by_test_id("node-panel")
+
+
 def _saved(api: httpx.Client, journey_id: int, holds: Callable[[dict], bool]) -> dict:
     """The journey as the API returns it, once the editor's autosave has stored what `holds` wants."""
     deadline = time.monotonic() + 15
@@ -61,9 +68,7 @@ def test_category_and_topic_are_picked_by_name_and_saved(live_server_url, accoun
     assert created.status_code == 201, created.text
     journey_id = _email_journey(account)
     page = browser_page
-    _open(page, live_server_url, journey_id)
-    node(page, "mail").click()
-    panel = page.get_by_test_id("node-panel")
+    panel = _mail_panel(page, live_server_url, journey_id)
     panel.get_by_label("Topic").select_option(label="Weekly deals")
     panel.get_by_label("Category").select_option("transactional")
     config = _mail_config(_saved(account, journey_id, lambda j: _mail_config(j).get("category") == "transactional"))
@@ -74,9 +79,7 @@ def test_category_and_topic_are_picked_by_name_and_saved(live_server_url, accoun
 def test_two_variants_seventy_thirty_are_tabs_checked_on_the_canvas_and_saved(live_server_url, account, browser_page):  # noqa: F811
     journey_id = _email_journey(account)
     page = browser_page
-    _open(page, live_server_url, journey_id)
-    node(page, "mail").click()
-    panel = page.get_by_test_id("node-panel")
+    panel = _mail_panel(page, live_server_url, journey_id)
     panel.get_by_label("Variants (A/B test the content)").check()
     expect(panel.get_by_test_id("variant-total")).to_have_text("Total 100%")
 
@@ -105,9 +108,7 @@ def test_two_variants_seventy_thirty_are_tabs_checked_on_the_canvas_and_saved(li
 def test_a_korean_version_is_edited_in_its_own_tab_and_previewed(live_server_url, account, browser_page):  # noqa: F811
     journey_id = _email_journey(account)
     page = browser_page
-    _open(page, live_server_url, journey_id)
-    node(page, "mail").click()
-    panel = page.get_by_test_id("node-panel")
+    panel = _mail_panel(page, live_server_url, journey_id)
     expect(panel.get_by_test_id("preview")).to_contain_text("Welcome")
     panel.get_by_label("New language").fill("ko")
     panel.get_by_role("button", name="+ Add language").click()

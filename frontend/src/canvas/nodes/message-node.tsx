@@ -6,6 +6,7 @@ import { Link } from 'react-router';
 
 import { api, errorMessage, ok, type Schemas } from '../../api/client';
 import { Field } from '../../components/ui';
+import { EmailBody } from '../email/EmailBody';
 import { DurationInput, KeyValueRows, TemplateInput } from '../../components/inputs';
 import { AWAITABLE, CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel, PUSH_PLATFORMS } from '../../lib/channels';
 import type { Config, JourneyNodeData } from '../../lib/graph';
@@ -141,7 +142,7 @@ function ContentFields({ channel, content, onChange, errors, prefix, textOnly }:
         const text = String(content[f.key] ?? '');
         const over = f.limit !== undefined && text.length > f.limit;
         const error = errors(`${prefix}${f.key}`);
-        return (
+        const field = (
           <Field
             key={f.key}
             label={f.label + (f.required && !textOnly ? ' *' : '')}
@@ -161,6 +162,14 @@ function ContentFields({ channel, content, onChange, errors, prefix, textOnly }:
               <input value={text} onChange={(e) => setContent(f.key, e.target.value)} />
             )}
           </Field>
+        );
+        // An email's body can also be designed in blocks (the HTML stays what is sent).
+        return channel === 'email' && f.key === 'html' && !textOnly ? (
+          <EmailBody key={f.key} content={content} onChange={onChange}>
+            {field}
+          </EmailBody>
+        ) : (
+          field
         );
       })}
       {channel === 'push' && !textOnly && (
@@ -548,6 +557,7 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
   const [sample, setSample] = useState<Record<string, unknown>>({ first_name: 'Alex', city: 'Lisbon' });
   const [rendered, setRendered] = useState<Record<string, unknown> | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [device, setDevice] = useState<'desktop' | 'mobile'>('desktop');
   const key = JSON.stringify([channel, content, sample, locale]);
   useEffect(() => {
     let live = true;
@@ -573,7 +583,18 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
   }, [key]);
   return (
     <section className="preview" aria-label="Preview">
-      <h3>Preview{locale ? ` (${locale})` : ''}</h3>
+      <h3>
+        Preview{locale ? ` (${locale})` : ''}
+        {channel === 'email' && (
+          <span className="preview-devices" role="group" aria-label="Preview width">
+            {(['desktop', 'mobile'] as const).map((d) => (
+              <button key={d} type="button" className={device === d ? 'btn btn-sm btn-primary' : 'btn btn-sm'} aria-pressed={device === d} onClick={() => setDevice(d)}>
+                {d === 'desktop' ? 'Desktop' : 'Mobile'}
+              </button>
+            ))}
+          </span>
+        )}
+      </h3>
       <details>
         <summary>Sample customer attributes</summary>
         <KeyValueRows value={sample} onChange={setSample} keyLabel="attribute" valueLabel="sample value" />
@@ -589,7 +610,7 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
             .map(([k, v]) =>
               k === 'html' ? (
                 // Sandboxed iframe: the marketer's HTML cannot run script in the app.
-                <iframe key={k} title="Email body" sandbox="" srcDoc={String(v)} className="preview-html" />
+                <iframe key={k} title="Email body" sandbox="" srcDoc={String(v)} className={`preview-html device-${device}`} data-device={device} />
               ) : (
                 <div key={k} className={`preview-${k}`}>
                   <span className="muted small">{k}</span>
