@@ -7,6 +7,7 @@ from .apns import ApnsProvider
 from .apple_wallet import AppleWalletProvider
 from .base import Outbound, Provider, ProviderConfigError, SendResult
 from .fcm import FcmProvider
+from .google_wallet import GoogleWalletProvider
 from .http import HttpProvider
 from .ncloud_sens import NcloudSensProvider
 from .nhn_bizmessage import NhnBizmessageProvider
@@ -37,6 +38,7 @@ PROVIDERS: dict[str, type[Provider]] = {
         ApnsProvider,
         SendgridProvider,
         AppleWalletProvider,
+        GoogleWalletProvider,
     )
 }
 

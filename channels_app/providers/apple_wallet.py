@@ -16,9 +16,22 @@ TEMPLATE_KEY_RE = re.compile(r"^[a-z0-9_]{1,40}$")
 MAX_TEMPLATES = 20
 
 
-class AppleWalletProvider(Provider):
-    key = "apple_wallet"
+class WalletChannel:
+    """What Apple's and Google's wallet providers share: the channel, its settings (pass
+    templates), and that nothing is sent through it."""
+
     channels = ("wallet",)
+
+    @classmethod
+    def settings_errors(cls, settings: dict) -> dict[str, list[str]]:
+        return wallet_settings_errors(settings)
+
+    def send(self, out: Outbound) -> SendResult:
+        return not_sendable()
+
+
+class AppleWalletProvider(WalletChannel, Provider):
+    key = "apple_wallet"
     credential_fields = {
         "pass_type_identifier": True,
         "team_identifier": True,
@@ -46,33 +59,34 @@ class AppleWalletProvider(Provider):
             errors[f"credentials.{exc.field}"] = [exc.message]
         return errors
 
-    @classmethod
-    def settings_errors(cls, settings: dict) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
-        name = settings.get("organization_name")
-        if not isinstance(name, str) or not name.strip():
-            errors["settings.organization_name"] = [
-                "Required: the name Wallet shows for your passes."
-            ]
-        passes = settings.get("passes")
-        if not isinstance(passes, dict) or not passes or len(passes) > MAX_TEMPLATES:
-            errors["settings.passes"] = [
-                f"An object of 1 to {MAX_TEMPLATES} pass templates keyed by a short name."
-            ]
-            return errors
-        for key, template in passes.items():
-            if not TEMPLATE_KEY_RE.match(key):
-                errors[f"settings.passes.{key}"] = [
-                    "Template keys are lowercase letters, digits and _."
-                ]
-                continue
-            errors.update(template_errors(template, f"settings.passes.{key}"))
-        return errors
 
-    def send(self, out: Outbound) -> SendResult:
-        return SendResult(
-            ok=False,
-            error="not_sendable",
-            detail="A wallet pass is delivered as a link inside an email, SMS or in-app message: "
-            "put {{ wallet.<template key>.apple_url }} in that message.",
-        )
+
+def wallet_settings_errors(settings: dict) -> dict[str, list[str]]:
+    """A wallet channel's settings (Apple's or Google's): organization_name and pass templates."""
+    errors: dict[str, list[str]] = {}
+    name = settings.get("organization_name")
+    if not isinstance(name, str) or not name.strip():
+        errors["settings.organization_name"] = ["Required: the name Wallet shows for your passes."]
+    passes = settings.get("passes")
+    if not isinstance(passes, dict) or not passes or len(passes) > MAX_TEMPLATES:
+        errors["settings.passes"] = [
+            f"An object of 1 to {MAX_TEMPLATES} pass templates keyed by a short name."
+        ]
+        return errors
+    for key, template in passes.items():
+        if not TEMPLATE_KEY_RE.match(key):
+            errors[f"settings.passes.{key}"] = [
+                "Template keys are lowercase letters, digits and _."
+            ]
+            continue
+        errors.update(template_errors(template, f"settings.passes.{key}"))
+    return errors
+
+
+def not_sendable() -> SendResult:
+    return SendResult(
+        ok=False,
+        error="not_sendable",
+        detail="A wallet pass is delivered as a link inside an email, SMS or in-app message: "
+        "put {{ wallet.<template key>.apple_url }} (or google_url) in that message.",
+    )

@@ -27,12 +27,12 @@ from workspaces.models import Workspace
 from .. import tracking
 from ..crypto import credentials_decrypt
 from ..models import ChannelConfig, WalletPass, WalletRegistration
-from ..wallet import apple
-from .channels import channel_config_resolve
+from ..wallet import apple, google
 
 DOWNLOAD_SALT = "waymark.wallet.apple"
 AUTH_INFO = "waymark.wallet.authentication:"
-MENTION_RE = re.compile(r"\bwallet\s*\.\s*([A-Za-z0-9_]+)\s*\.\s*apple_url\b")
+MENTION_RE = re.compile(r"\bwallet\s*\.\s*([A-Za-z0-9_]+)\s*\.\s*(apple_url|google_url)\b")
+PROVIDER_OF = {"apple_url": "apple_wallet", "google_url": "google_wallet"}
 PREVIEW_URL = "/api/v1/hooks/wallet/apple?t=preview"
 MAX_ID = 2**63 - 1
 
@@ -42,9 +42,9 @@ def web_service_url() -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/wallet"
 
 
-def _mentioned(content: Any) -> list[str]:
-    """The template keys a message's content links to, in order of first mention."""
-    found: list[str] = []
+def _mentioned(content: Any) -> list[tuple[str, str]]:
+    """(template key, apple_url|google_url) for each link a message's content names."""
+    found: list[tuple[str, str]] = []
     if isinstance(content, str):
         found = MENTION_RE.findall(content)
     elif isinstance(content, dict):
@@ -123,40 +123,61 @@ def download_token_read(token: str) -> WalletPass | None:
     return wallet_pass if value == wallet_pass.pk else None
 
 
+def _wallet_config(workspace: Workspace, provider: str) -> ChannelConfig | None:
+    """The workspace's wallet channel of this provider, its default one first."""
+    return (
+        ChannelConfig.objects.for_workspace(workspace)
+        .filter(channel="wallet", provider=provider)
+        .order_by("-is_default", "pk")
+        .first()
+    )
+
+
+def _link(
+    kind: str, workspace: Workspace, customer: Customer, config: ChannelConfig, key: str
+) -> str:
+    issued = wallet_pass_issue(
+        workspace=workspace, customer=customer, config=config, template_key=key
+    )
+    if kind == "apple_url":
+        return download_url(issued, workspace.signing_secret)
+    return google.save_url(
+        credentials=credentials_decrypt(config.credentials_encrypted),
+        organization_name=config.settings.get("organization_name", ""),
+        template_key=key,
+        template=config.settings["passes"][key],
+        context=templating.liquid_context(customer=customer),
+        serial_number=issued.serial_number,
+    )
+
+
 def wallet_variables(
     *, workspace: Workspace, customer: Customer | dict | None, content: Any, preview: bool
 ) -> dict:
-    """`wallet` in a message's Liquid: `{template key: {"apple_url"}}` for each template the
-    content links to. A template the workspace's wallet channel lacks is a RenderError naming it."""
-    keys = _mentioned(content)
-    if not keys:
+    """`wallet` in a message's Liquid: `{template key: {"apple_url"|"google_url"}}` for each link
+    the content names. A template the wallet channel of that provider lacks is a RenderError."""
+    mentions = _mentioned(content)
+    if not mentions:
         return {}
-    config = channel_config_resolve(workspace_id=workspace.pk, channel="wallet", channel_id=None)
-    templates = (config.settings.get("passes") or {}) if config is not None else {}
-    for key in keys:
-        if key not in templates:
-            problem = (
-                f"No pass template {key!r} in the wallet channel."
-                if config is not None
-                else "No wallet channel is set up for {{ wallet." + key + ".apple_url }}."
+    real = not preview and isinstance(customer, Customer) and customer.pk is not None
+    variables: dict[str, dict[str, str]] = {}
+    for key, kind in mentions:
+        config = _wallet_config(workspace, PROVIDER_OF[kind])
+        if config is None:
+            raise templating.RenderError(
+                "content",
+                f"No {PROVIDER_OF[kind]} wallet channel is set up for wallet.{key}.{kind}.",
             )
-            raise templating.RenderError("content", problem)
-    if preview or not isinstance(customer, Customer) or customer.pk is None:
-        url = settings.PUBLIC_BASE_URL.rstrip("/") + PREVIEW_URL
-        return {"wallet": {key: {"apple_url": url} for key in keys}}
-    return {
-        "wallet": {
-            key: {
-                "apple_url": download_url(
-                    wallet_pass_issue(
-                        workspace=workspace, customer=customer, config=config, template_key=key
-                    ),
-                    workspace.signing_secret,
-                )
-            }
-            for key in keys
-        }
-    }
+        if key not in (config.settings.get("passes") or {}):
+            raise templating.RenderError(
+                "content", f"No pass template {key!r} in the {PROVIDER_OF[kind]} wallet channel."
+            )
+        variables.setdefault(key, {})[kind] = (
+            _link(kind, workspace, customer, config, key)  # type: ignore[arg-type]
+            if real
+            else settings.PUBLIC_BASE_URL.rstrip("/") + PREVIEW_URL
+        )
+    return {"wallet": variables}
 
 
 @dataclass

@@ -22,6 +22,7 @@ from channels_app.services import (
     messages_send,
 )
 from channels_app.services.wallet_passes import authentication_token, wallet_pass_issue
+from workspaces.errors import ServiceValidationError
 
 from .conftest import make_customer
 from .wallet_certs import PASS_TYPE, chain_make, credentials_for, pkpass_open, wallet_settings
@@ -188,7 +189,7 @@ def test_a_link_to_a_template_the_wallet_channel_lacks_fails_naming_it(workspace
     failed = _send_email(workspace, person)
     assert failed.kind == "failed"
     assert failed.message.error == "content_invalid"
-    assert "No wallet channel is set up" in failed.message.error_detail
+    assert "No apple_wallet wallet channel is set up" in failed.message.error_detail
     _wallet(workspace, chain)
     unknown = _send_email(workspace, person, "{{ wallet.gold.apple_url }}")
     assert "No pass template 'gold'" in unknown.message.error_detail
@@ -353,3 +354,91 @@ def test_web_service_refuses_a_wrong_token_and_another_workspaces_token(
     )
     assert client.get(latest, **_apple(my_token)).status_code == 200
     assert Message.objects.unscoped().count() == 0
+
+
+# ---- Google Wallet ------------------------------------------------------------------------------
+
+
+def test_a_save_to_google_wallet_link_carries_the_customers_pass_signed_by_the_issuer(
+    workspace, chain
+):
+    import json as jsonlib
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    account = {
+        "type": "service_account",
+        "client_email": "passes@acme-wallet.iam.gserviceaccount.com",
+        "private_key_id": "k1",
+        "private_key": key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    with pytest.raises(ServiceValidationError) as refused:
+        channel_create(
+            workspace=workspace,
+            channel="wallet",
+            provider="google_wallet",
+            name="Google",
+            credentials={"service_account_json": jsonlib.dumps(account), "issuer_id": "acme"},
+            settings=wallet_settings(),
+        )
+    assert "credentials.issuer_id" in refused.value.details
+    channel_create(
+        workspace=workspace,
+        channel="wallet",
+        provider="google_wallet",
+        name="Google",
+        credentials={"service_account_json": jsonlib.dumps(account), "issuer_id": "3388000000022"},
+        settings=wallet_settings(),
+    )
+    _wallet(workspace, chain)  # Apple's beside it: one message offers both
+    ada = make_customer(
+        workspace, "ada", phone="+15555550100", attributes={"first_name": "Ada", "points": 40}
+    )
+    outcome = message_prepare(
+        step=MessageStep(
+            workspace=workspace,
+            customer=ada,
+            node_id="m",
+            config={
+                "channel": "sms",
+                "content": {
+                    "text": "Apple: {{ wallet.loyalty.apple_url }} Google: {{ wallet.loyalty.google_url }}"
+                },
+            },
+        )
+    )
+    text = outcome.message.content["text"]
+    assert LINK.search(text)
+    google_url = re.search(r"https://pay\.google\.com/gp/v/save/(\S+)", text)
+    assert google_url, text
+    token = google_url.group(1)
+    assert jwt.get_unverified_header(token) == {"alg": "RS256", "typ": "JWT", "kid": "k1"}
+    claims = jwt.decode(token, key.public_key(), algorithms=["RS256"], audience="google")
+    assert claims["iss"] == account["client_email"]
+    assert claims["typ"] == "savetowallet"
+    (klass,) = claims["payload"]["genericClasses"]
+    (obj,) = claims["payload"]["genericObjects"]
+    assert klass == {"id": "3388000000022.loyalty"}
+    issued = WalletPass.objects.for_workspace(workspace).get(
+        channel_config__provider="google_wallet"
+    )
+    assert obj["id"] == f"3388000000022.{issued.serial_number}"
+    assert obj["classId"] == "3388000000022.loyalty"
+    assert obj["state"] == "ACTIVE"
+    assert obj["cardTitle"]["defaultValue"]["value"] == "Acme Coffee"
+    assert obj["header"]["defaultValue"]["value"] == "Ada's Acme card"
+    assert {"id": "points", "header": "Points", "body": "40"} in obj["textModulesData"]
+    assert obj["barcode"] == {"type": "QR_CODE", "value": "member-ada", "alternateText": "ada"}
+    assert obj["hexBackgroundColor"] == "#145aa0"
+    # Signed by another key, the token does not verify.
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, stranger.public_key(), algorithms=["RS256"], audience="google")
