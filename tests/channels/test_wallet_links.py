@@ -442,3 +442,47 @@ def test_a_save_to_google_wallet_link_carries_the_customers_pass_signed_by_the_i
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(token, stranger.public_key(), algorithms=["RS256"], audience="google")
+
+
+def test_web_service_answers_junk_with_4xx_never_a_server_error(workspace, chain, tmp_path):
+    issued, token = _issued(workspace, chain)
+    client = Client()
+    registration = f"{BASE}/devices/{DEVICE}/registrations/{PASS_TYPE}/{issued.serial_number}"
+    not_json = client.post(registration, "{", content_type="application/json", **_apple(token))
+    assert not_json.status_code == 400
+    long_device = f"{BASE}/devices/{'d' * 200}/registrations/{PASS_TYPE}/{issued.serial_number}"
+    too_long = client.post(
+        long_device, '{"pushToken": "abc"}', content_type="application/json", **_apple(token)
+    )
+    assert too_long.status_code == 400 and "deviceLibraryIdentifier" in too_long.content.decode()
+    assert client.get(f"{BASE}/devices/{'d' * 300}/registrations/{PASS_TYPE}").status_code == 204
+    assert client.get(f"{BASE}/passes/{PASS_TYPE}/{'s' * 300}", **_apple(token)).status_code == 401
+    assert (
+        client.get(f"{BASE}/passes/{PASS_TYPE}/{issued.serial_number}", **_apple("x")).status_code
+        == 401
+    )
+    junk_date = client.get(
+        f"{BASE}/passes/{PASS_TYPE}/{issued.serial_number}",
+        HTTP_IF_MODIFIED_SINCE="yesterday",
+        **_apple(token),
+    )
+    assert junk_date.status_code == 200
+    assert (
+        pkpass_open(junk_date.content, chain.root_pem, tmp_path)["pass"]["serialNumber"]
+        == issued.serial_number
+    )
+    assert (
+        client.post(
+            registration,
+            '{"pushToken": "a"}',
+            content_type="application/json",
+            **_apple(token),
+        ).status_code
+        == 201
+    )
+    assert client.get(
+        f"{BASE}/devices/{DEVICE}/registrations/{PASS_TYPE}", {"passesUpdatedSince": "not-a-tag"}
+    ).json()["serialNumbers"] == [issued.serial_number]
+    assert client.post(f"{BASE}/log", "not json", content_type="text/plain").status_code == 200
+    assert client.get(f"{BASE}/nothing").status_code == 404
+    assert client.get(f"{BASE}/nothing")["Content-Type"].startswith("application/json")
