@@ -92,6 +92,15 @@ def test_the_key_property_is_set_in_journey_settings_from_the_events_properties(
     entry = account.get(f"/journeys/{carts}").json()["settings"]["entry"]
     assert entry["key"] == {"property": "cart_id"}
 
+    # With a key, a goal can count only the purchase of the run's own cart.
+    drawer.get_by_role("button", name="+ Add goal").click()
+    drawer.get_by_label("Goal 1 same key").check()
+    expect(drawer).to_contain_text("same cart_id only")
+    saved(page)
+    goal = account.get(f"/journeys/{carts}").json()["settings"]["goals"][0]
+    assert goal["same_key"] is True
+    drawer.get_by_label("Goal 1 same key").uncheck()
+
     # Emptied, the journey runs once per customer again: the key is gone from the settings.
     key.fill("")
     expect(drawer).to_contain_text("Leave empty for one run per customer")

@@ -255,6 +255,17 @@ export function SettingsDrawer({
                   <input type="checkbox" checked={!!g.exit} onChange={(e) => put({ goals: settings.goals!.map((x, j) => (j === i ? { ...x, exit: e.target.checked } : x)) })} />
                   exit when met
                 </label>
+                {entry.type === 'event' && entry.key && (
+                  <label className="check">
+                    <input
+                      type="checkbox"
+                      aria-label={`Goal ${i + 1} same key`}
+                      checked={!!g.same_key}
+                      onChange={(e) => put({ goals: settings.goals!.map((x, j) => (j === i ? { ...x, same_key: e.target.checked || undefined } : x)) })}
+                    />
+                    same {entry.key.property} only
+                  </label>
+                )}
                 <button type="button" className="icon-btn" aria-label={`Remove goal ${i + 1}`} onClick={() => put({ goals: settings.goals!.filter((_, j) => j !== i) })}>
                   ×
                 </button>

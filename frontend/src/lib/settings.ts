@@ -40,6 +40,8 @@ export interface Goal {
   window?: Duration;
   /** the conversion event's property whose value is summed as the goal's revenue */
   value?: { property: string };
+  /** keyed journeys: only the event carrying the run's key converts that run */
+  same_key?: boolean;
 }
 
 export interface JourneySettings {

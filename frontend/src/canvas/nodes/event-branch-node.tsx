@@ -9,7 +9,8 @@ import type { FormProps, NodeUi } from './node-ui';
 
 function Summary({ data }: { data: JourneyNodeData }) {
   const within = data.config.within === 'since_entry' ? 'since entry' : `in the last ${formatDuration(data.config.within)}`;
-  return data.config.event ? <>{`Did “${data.config.event}” ${within}?`}</> : <span className="muted">No event chosen</span>;
+  const own = data.config.same_key ? ' with this run’s key' : '';
+  return data.config.event ? <>{`Did “${data.config.event}”${own} ${within}?`}</> : <span className="muted">No event chosen</span>;
 }
 
 function hints(c: Config): ConfigProblem[] {
@@ -41,6 +42,10 @@ function Form({ config, set, errors }: FormProps) {
           {!since && <DurationInput label="within" value={config.within as Duration} onChange={(d) => set({ within: d })} />}
         </span>
       </Field>
+      <label className="check">
+        <input type="checkbox" checked={!!config.same_key} onChange={(e) => set({ same_key: e.target.checked || undefined })} />
+        Same key: only events carrying this run’s key (keyed journeys)
+      </label>
     </div>
   );
 }
