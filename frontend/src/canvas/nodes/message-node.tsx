@@ -222,6 +222,8 @@ function LocalizedContent({ channel, content, onChange, errors, prefix }: { chan
             {t}
           </button>
         ))}
+      </div>
+      <div className="row-gap">
         <input aria-label="New language" placeholder="ko, es-MX" size={6} value={adding} onChange={(e) => setAdding(e.target.value)} />
         <button
           type="button"
@@ -357,6 +359,8 @@ function Variants({ channel, config, set, errors, openSettings }: Pick<FormProps
                 {v.name || v.id} · {v.percent}%
               </button>
             ))}
+          </div>
+          <div className="row-gap">
             <button
               type="button"
               className="btn btn-sm"

@@ -90,6 +90,7 @@ export function ChartPanel<T extends 'bar' | 'line'>({
       <div className="chart-box" style={{ height }}>
         <Chart
           ref={ref as never}
+          aria-label={`${title} (chart)`}
           type={type}
           data={data as never}
           plugins={[whiteBackground]}
