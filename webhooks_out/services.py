@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from channels_app.outbound_slots import outbound_slot, slot_retry_seconds
 from journeys.experiments import DECIDED_ACTION
 from journeys.models import JourneyAuditEntry, StepEvent
 from workspaces.errors import ServiceValidationError
+from workspaces.models import Membership, Role
 
 from .models import TEST_EVENT, EventDelivery, EventWebhook, FanoutCursor
 
@@ -536,10 +538,38 @@ def _failure_note(webhook: EventWebhook, now, window: timedelta, *, gave_up: boo
             failing_since=now
         )
     elif gave_up or now - webhook.failing_since >= window:
-        EventWebhook.objects.unscoped().filter(pk=webhook.pk).update(
+        disabled = EventWebhook.objects.unscoped().filter(pk=webhook.pk, enabled=True).update(
             enabled=False,
             disabled_reason=f"Every delivery failed since {webhook.failing_since.isoformat()}.",
         )
         logger.info(
             "event webhook %s disabled after failing since %s", webhook.pk, webhook.failing_since
         )
+        if disabled:  # only the attempt that turned it off tells the owners
+            transaction.on_commit(lambda: _owners_told_disabled(webhook))
+
+
+def _owners_told_disabled(webhook: EventWebhook) -> None:
+    """Emails the workspace's owners that their webhook stopped, and why; a mail failure is
+    logged, never raised into the delivery task."""
+    owners = list(
+        Membership.objects.filter(workspace_id=webhook.workspace_id, role=Role.OWNER)
+        .values_list("user__email", flat=True)
+    )
+    if not owners:
+        return
+    try:
+        send_mail(
+            subject=f"Waymark stopped your event webhook to {webhook.url[:80]}",
+            message=(
+                f"Every delivery to {webhook.url} has failed since "
+                f"{webhook.failing_since:%Y-%m-%d %H:%M} UTC, so Waymark disabled the webhook and "
+                "keeps no further events for it.\n\nFix the receiver, then enable the webhook again "
+                f"(PATCH /api/v1/event-webhooks/{webhook.pk} with \"enabled\": true); "
+                "its delivery log shows the last answers."
+            ),
+            from_email=None,
+            recipient_list=owners,
+        )
+    except Exception:
+        logger.exception("event webhook %s: the owners could not be emailed", webhook.pk)

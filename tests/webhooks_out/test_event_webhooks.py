@@ -12,6 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core import mail
 
 from channels_app.models import Message
 from channels_app.services import channel_create, customer_unsubscribe, message_receipt
@@ -281,6 +282,9 @@ def test_a_webhook_failing_for_the_whole_window_is_disabled(
     shown = api.get(f"/api/v1/event-webhooks/{webhook['id']}").json()
     assert shown["enabled"] is False and shown["disabled_reason"]
     assert delivery.status == "failed" and delivery.next_attempt_at is None  # given up
+    # The owners hear of it once, with the URL and how to turn it back on.
+    [told] = [m for m in mail.outbox if "stopped your event webhook" in m.subject]
+    assert told.to == ["owner@example.com"] and receiver.url in told.body and '"enabled": true' in told.body
     receiver.status = 200
     enroll(workspace, sms_journey(workspace), customers(workspace, 1, prefix="later"))
     time.sleep(1)
