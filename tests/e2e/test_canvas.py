@@ -1,8 +1,9 @@
 """The canvas end to end, as a marketer uses it: sign in, build the seeds' abandoned-cart journey
 by dragging every step from the palette and connecting handle to handle, configure each step in
 its panel and the goal and exit rule in the settings drawer, arrange, validate (an error first,
-then fixed), start, and watch the per-node counts move as a developer sends events through the
-API. A second test holds a 150-node journey to a loading, arranging and panning budget."""
+then fixed), start, watch the per-node counts move as a developer sends events through the
+API, and read the journey's dashboard. A second test holds a 150-node journey to a loading,
+arranging and panning budget."""
 
 from __future__ import annotations
 
@@ -347,6 +348,17 @@ def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
     expect(row).to_contain_text("50.0%")
     expect(page.get_by_role("row", name="Birthday coupon")).to_contain_text("draft")
     docs_screenshot(page, "journeys-list.png")
+
+    # The dashboard, reached from Analytics: two runs started, both finished, one converted.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Analytics").click()
+    page.get_by_role("link", name="Abandoned cart").click()
+    expect(page).to_have_url(re.compile(rf"/analytics/journeys/{journey_id}$"))
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary.locator('[data-stat="started"] .stat-value')).to_have_text("2", timeout=30_000)
+    expect(summary.locator('[data-stat="active"] .stat-value')).to_have_text("0")
+    expect(summary.locator('[data-stat="goal"] .stat-value')).to_have_text("50.0%")
+    expect(summary.locator('[data-stat="goal"]')).to_contain_text("1 converted")
+    docs_screenshot(page, "journey-dashboard.png", full_page=True)
 
 
 def _big_graph(size: int) -> dict:
