@@ -48,7 +48,11 @@ WRITER_WAIT_SECONDS = 2.0
 # Journeys edited this recently get their live counts recounted (a publish that moves
 # enrollments to the new version writes no StepEvent).
 EDIT_LOOKBACK = timedelta(seconds=10)
-MESSAGE_METRICS = ("sent", "delivered", "opened", "read", "clicked", "replied", "failed", "bounced")
+# "failover": KakaoTalk could not deliver and the dealer sent the SMS/LMS instead (a receipt whose
+# data carries `failover`, channels_app.services.dealer_results); counted once per message.
+MESSAGE_METRICS = (
+    "sent", "delivered", "opened", "read", "clicked", "replied", "failed", "bounced", "failover",
+)
 # Durations are counted in log-scale buckets 5% wide: bucket b holds [1.05^b - 1, 1.05^(b+1) - 1)
 # seconds, so a median read from the histogram (interpolated inside its bucket) is off by less
 # than 5% of (seconds + 1): ~5% for journeys of minutes or more, 7.5% at 2 s.
@@ -274,12 +278,19 @@ def _fold_deliveries(low: int, high: int) -> set[int]:
                 SELECT d.id, d.message_id, d.at, i.reached AS status
                 FROM channels_app_deliveryevent d JOIN implies i ON i.received = d.status
                 WHERE d.id > %(low)s AND d.id <= %(high)s
+                UNION ALL
+                SELECT d.id, d.message_id, d.at, 'failover'
+                FROM channels_app_deliveryevent d
+                WHERE d.id > %(low)s AND d.id <= %(high)s AND d.data ? 'failover'
             ), firsts AS (
                 SELECT r.* FROM reached r
                 WHERE NOT EXISTS (
                     SELECT 1 FROM channels_app_deliveryevent p JOIN implies i ON i.received = p.status
                     WHERE p.message_id = r.message_id AND p.id < r.id AND i.reached = r.status
-                )
+                ) AND NOT (r.status = 'failover' AND EXISTS (
+                    SELECT 1 FROM channels_app_deliveryevent p
+                    WHERE p.message_id = r.message_id AND p.id < r.id AND p.data ? 'failover'
+                ))
             ), delta AS (
                 SELECT m.workspace_id, m.journey_id, m.version, m.node_id, {_day_sql("f.at", "m.workspace_id")} AS day,
                        f.status, count(*) AS n

@@ -64,7 +64,7 @@ def recount(journey) -> dict:
     """Every number of the analytics page, counted from the source tables."""
     nodes: dict[str, dict] = defaultdict(lambda: {
         "entered": 0, "passed": 0, "exited": 0, "failed": 0, "completed": 0, "waiting": 0, "handles": {},
-        "messages": dict.fromkeys(METRICS, 0),
+        "messages": dict.fromkeys((*METRICS, "failover"), 0),
     })
     summary = {"started": 0, "completed": 0, "exited": 0, "failed": 0}
     reasons: dict[str, int] = defaultdict(int)
@@ -117,10 +117,11 @@ def recount(journey) -> dict:
                 nodes[node_id]["waiting"] += n
         c.execute(
             "SELECT node_id, " + ", ".join(f"count({m}_at)" for m in METRICS)
+            + ", count(*) FILTER (WHERE content ? 'failover')"
             + " FROM channels_app_message WHERE journey_id = %s GROUP BY node_id", [journey.id],
         )
         for node_id, *counts in c.fetchall():
-            nodes[node_id]["messages"] = dict(zip(METRICS, counts, strict=True))
+            nodes[node_id]["messages"] = dict(zip((*METRICS, "failover"), counts, strict=True))
     summary.update(
         active=active,
         goal_conversions=treated_conversions + holdout_conversions,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from analytics.services import rollups_refresh
 from channels_app.models import Message
 from channels_app.tasks import dealer_results_poll_task
 from journeys.engine import advance
@@ -113,6 +114,11 @@ def test_abandoned_cart_alimtalk_failover_and_a_night_ad_held_until_8_kst(celery
     assert alimtalk["+821011112222"].status == "delivered" and "failover" not in alimtalk["+821011112222"].content
     assert alimtalk["+821055556666"].status == "delivered" and alimtalk["+821055556666"].content["failover"] == "sms"
     assert sens.sms == [{"to": "01055556666", "type": "SMS", "content": "지영님, 장바구니에 운동화이(가) 남아 있어요."}]
+    # Counted on the node: both delivered, one of them by SMS failover.
+    rollups_refresh()
+    analytics = api.get(f"/api/v1/journeys/{journey['id']}/analytics").json()
+    cart = next(n for n in analytics["nodes"] if n["node_id"] == "cart")["messages"]
+    assert (cart["sent"], cart["delivered"], cart["failover"]) == (2, 2, 1)
 
     # The day's wait ends at 23:00 KST: the ad is held until 08:00 KST, nothing reaches the dealer.
     enrollments = waiting()

@@ -199,3 +199,38 @@ def test_a_kakao_dealer_is_set_up_in_channels_and_a_test_alimtalk_reaches_it(
     expect(dialog.locator("[data-test-result]")).to_have_attribute("data-test-result", "sent")
     assert dealer.accepted[-1]["to"] == "01011112222"  # the national form the dealers want
     assert dealer.accepted[-1]["content"] == "민수님, 장바구니에 운동화이(가) 남아 있어요."
+
+
+def test_sms_failovers_are_counted_on_the_alimtalk_node_and_in_the_dashboard(
+    live_server_url, account, browser_page, sens  # noqa: F811
+):
+    from channels_app.services import dealer_results_poll
+
+    _channel(account, "kakao_alimtalk", "ncloud_sens", "SENS AlimTalk", {**SENS_CREDS, "base_url": sens.url},
+             sms_failover=True)
+    customers = [{"external_id": "minsu", "phone": "+821011112222"},  # has KakaoTalk
+                 {"external_id": "jiyoung", "phone": "+821055556666"}]  # has not: gets the SMS
+    assert account.post("/customers", json={"customers": customers}).status_code == 200
+    journey_id = _journey(account, "kakao_alimtalk", {"template_code": "CART1", "text": CART_TEMPLATE,
+                                                      "variables": {"name": "고객", "item": "운동화"}})
+    assert account.put(f"/journeys/{journey_id}/start").status_code == 200
+    enrolled = account.post(f"/journeys/{journey_id}/enrollments", json={"customer_ids": ["minsu", "jiyoung"]})
+    assert enrolled.status_code == 202, enrolled.text
+    # The dealer takes both; its results are asked for as the periodic poll does.
+    deadline = time.monotonic() + 30
+    delivered = 0
+    while delivered < 2:
+        assert time.monotonic() < deadline, f"not delivered: {sens.accepted}"
+        time.sleep(0.5)
+        delivered += dealer_results_poll()["delivered"]
+    assert [s["to"] for s in sens.sms] == ["01055556666"]
+
+    page = browser_page
+    _open(page, live_server_url, journey_id)
+    counts = node(page, "kakao")
+    expect(counts.locator('[data-count="failover"] b')).to_have_text("1")
+    expect(counts.locator('[data-count="delivered"] b')).to_have_text("2")
+    page.goto(f"{live_server_url}/analytics/journeys/{journey_id}")
+    row = page.locator('table[aria-label="Channels"] tr[data-channel="kakao_alimtalk"]')
+    expect(row.locator('[data-col="failover"]')).to_have_text("1")
+    expect(row.locator('[data-col="delivered"]')).to_have_text("2")

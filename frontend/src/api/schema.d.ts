@@ -431,7 +431,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description GET /events/properties?name=: property names seen on the latest events of those names. */
+        /** @description GET /events/properties?name=cart_updated: the property names the latest events of these names carry (suggestions for a keyed journey's key property). */
         get: operations["events_properties_retrieve"];
         put?: never;
         post?: never;
@@ -1860,13 +1860,6 @@ export interface components {
             /** @description The runs this one's `journey` nodes enrolled: [{enrollment_id, journey_id, journey_name}]. */
             readonly handed_off_to: components["schemas"]["HandOff"][];
         };
-        HandOff: {
-            enrollment_id: number;
-            journey_id: number;
-            journey_name: string;
-            /** @description The `journey` node that handed off (on handed_off_from). */
-            node_id: string;
-        };
         CustomerEnrollmentPage: {
             results: components["schemas"]["CustomerEnrollment"][];
             next: string | null;
@@ -2045,6 +2038,9 @@ export interface components {
             /** @description Idempotency key: a repeated id is stored once. */
             id?: string;
         };
+        EventProperties: {
+            properties: string[];
+        };
         EventWebhook: {
             readonly id: number;
             /** Format: uri */
@@ -2101,9 +2097,6 @@ export interface components {
             /** @description At most 10,000. */
             events: components["schemas"]["EventInRequest"][];
         };
-        EventProperties: {
-            properties: string[];
-        };
         EventsIngestResult: {
             /** @description Events stored by this call. */
             accepted: number;
@@ -2155,6 +2148,13 @@ export interface components {
             goal_conversions: number;
             /** Format: double */
             conversion_rate: number;
+        };
+        HandOff: {
+            enrollment_id: number;
+            journey_id: number;
+            journey_name: string;
+            /** @description The `journey` node that handed off (on handed_off_from). */
+            node_id: string;
         };
         HistoryItem: {
             node_id: string;
@@ -2590,6 +2590,7 @@ export interface components {
             replied: number;
             failed: number;
             bounced: number;
+            failover: number;
         };
         MessagePreviewRequest: {
             channel: components["schemas"]["ChannelEnum"];
@@ -6911,28 +6912,6 @@ export interface operations {
             };
         };
     };
-    events_properties_retrieve: {
-        parameters: {
-            query?: {
-                /** @description Event names (≤ 10). */
-                name?: string[];
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["EventProperties"];
-                };
-            };
-        };
-    };
     events_create: {
         parameters: {
             query?: never;
@@ -6994,6 +6973,100 @@ export interface operations {
             };
             /** @description The object's state does not allow this. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    events_properties_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Event names (≤ 10). */
+                name?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventProperties"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

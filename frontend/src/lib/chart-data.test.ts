@@ -34,6 +34,7 @@ const counts = (c: Partial<MessageCounts>): MessageCounts => ({
   replied: 0,
   failed: 0,
   bounced: 0,
+  failover: 0,
   ...c,
 });
 

@@ -2,7 +2,8 @@
 // daily series, per-channel message totals and holdout vs treatment. Pure functions, so the
 // numbers on screen are the API's numbers, re-arranged, never re-computed differently.
 
-export const MESSAGE_METRICS = ['sent', 'delivered', 'opened', 'read', 'clicked', 'replied', 'failed', 'bounced'] as const;
+// failover: KakaoTalk could not deliver and the dealer sent the SMS/LMS instead.
+export const MESSAGE_METRICS = ['sent', 'delivered', 'opened', 'read', 'clicked', 'replied', 'failed', 'bounced', 'failover'] as const;
 export type MessageMetric = (typeof MESSAGE_METRICS)[number];
 export type MessageCounts = Record<MessageMetric, number>;
 

@@ -636,7 +636,9 @@ export const ui: NodeUi = {
   Form,
   hints,
   // Only the receipts the channel produces: an SMS is never "opened".
-  messageCounts: (config) => ['sent', ...['opened', 'read', 'clicked'].filter((m) => !isChannel(config.channel) || AWAITABLE[config.channel].includes(m)).slice(0, 2)],
+  // Kakao: how many KakaoTalk could not reach and got the SMS/LMS instead.
+  messageCounts: (config) =>
+    isKakao(String(config.channel)) ? ['sent', 'delivered', 'failover'] : ['sent', ...['opened', 'read', 'clicked'].filter((m) => !isChannel(config.channel) || AWAITABLE[config.channel].includes(m)).slice(0, 2)],
   panelTitle: (config) => (channelName(config) ? `${channelName(config)!.label} message` : 'Message'),
   card: (config) => channelName(config) ?? {},
 };
