@@ -7,6 +7,7 @@ import { api, errorMessage, ok, type Schemas } from '../api/client';
 import { Badge, Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../components/ui';
 import { useSession } from '../session';
 import { type FieldErrors, fieldErrors } from './settings/fieldErrors';
+import EventWebhooksPanel from './settings/EventWebhooksPanel';
 import IdentitySecretPanel from './settings/IdentitySecretPanel';
 import MembersPanel from './settings/MembersPanel';
 import TopicsPanel from './settings/TopicsPanel';
@@ -34,6 +35,7 @@ export default function SettingsPage() {
         <>
           <ApiKeys />
           <IdentitySecretPanel />
+          <EventWebhooksPanel />
         </>
       ) : (
         <section className="panel">
