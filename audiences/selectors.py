@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -150,3 +151,80 @@ def event_property_names(*, workspace: Workspace, names: list[str]) -> list[str]
             [names, workspace.pk, PROPERTY_SAMPLE],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+EVENT_NAMES_MAX = 200  # names offered to the canvas; a workspace with more is naming by value
+EVENT_NAME_COUNT_CAP = 10_000  # counted up to here, then "10,000+": each count stays an index range
+EVENT_PROPERTY_SAMPLE = 20  # latest events of a name read for its property names
+
+
+def event_names(*, workspace: Workspace) -> list[dict]:
+    """The event names this workspace has received, most frequent first, each with its count (up
+    to EVENT_NAME_COUNT_CAP), when it was last seen, and the properties its latest events carried
+    (top level, and one level into objects as `a.b`) with an example value. Distinct names come
+    from a skip scan of the (workspace, name, occurred_at) index, so a table of millions of events
+    is read a few index pages per name."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            WITH RECURSIVE names(name, n) AS (
+                (SELECT name, 1 FROM audiences_event WHERE workspace_id = %(ws)s ORDER BY name LIMIT 1)
+                UNION ALL
+                SELECT (SELECT e.name FROM audiences_event e
+                        WHERE e.workspace_id = %(ws)s AND e.name > names.name ORDER BY e.name LIMIT 1),
+                       names.n + 1
+                FROM names WHERE names.name IS NOT NULL AND names.n < %(most)s
+            )
+            SELECT names.name,
+                (SELECT count(*) FROM (SELECT 1 FROM audiences_event e
+                    WHERE e.workspace_id = %(ws)s AND e.name = names.name LIMIT %(cap)s) AS c),
+                latest.at,
+                latest.properties
+            FROM names
+            CROSS JOIN LATERAL (
+                SELECT max(e.occurred_at) AS at, jsonb_agg(e.properties) AS properties
+                FROM (SELECT occurred_at, properties FROM audiences_event e
+                      WHERE e.workspace_id = %(ws)s AND e.name = names.name
+                      ORDER BY e.occurred_at DESC LIMIT %(sample)s) AS e
+            ) AS latest
+            WHERE names.name IS NOT NULL
+            """,
+            {"ws": workspace.pk, "most": EVENT_NAMES_MAX, "cap": EVENT_NAME_COUNT_CAP + 1,
+             "sample": EVENT_PROPERTY_SAMPLE},
+        )
+        rows = cur.fetchall()
+    names = [
+        {
+            "name": name,
+            "count": min(count, EVENT_NAME_COUNT_CAP),
+            "count_capped": count > EVENT_NAME_COUNT_CAP,
+            "last_seen_at": last_seen,
+            # Django leaves jsonb from a raw cursor as text.
+            "properties": _event_properties(json.loads(samples) if isinstance(samples, str) else samples or []),
+        }
+        for name, count, last_seen, samples in rows
+    ]
+    names.sort(key=lambda row: (-row["count"], row["name"]))
+    return names
+
+
+def _event_properties(samples: list) -> list[dict]:
+    """Property paths seen in `samples` (newest first), each with the newest scalar example."""
+    found: dict[str, object] = {}
+
+    def visit(value: object, prefix: str, depth: int) -> None:
+        if not isinstance(value, dict):
+            return
+        for key, inner in value.items():
+            path = f"{prefix}{key}"
+            if isinstance(inner, dict) and depth == 0:
+                visit(inner, f"{path}.", 1)
+            elif path not in found or found[path] is None:
+                found[path] = inner if isinstance(inner, str | int | float | bool) else None
+
+    for sample in samples:
+        visit(sample, "", 0)
+    return [
+        {"name": path, "example": example if not isinstance(example, str) else example[:200]}
+        for path, example in sorted(found.items())
+    ]

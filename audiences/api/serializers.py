@@ -82,6 +82,23 @@ class EventsIngestResultSerializer(serializers.Serializer):
     errors = RowErrorSerializer(many=True)
 
 
+class EventPropertySerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The property's path (`item_name`, or `cart.total` one level in).")
+    example = serializers.JSONField(allow_null=True, help_text="Its value in the newest event that had one.")
+
+
+class EventNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text="Events received with this name, counted up to 10,000.")
+    count_capped = serializers.BooleanField(help_text="True when there are more than `count`.")
+    last_seen_at = serializers.DateTimeField()
+    properties = EventPropertySerializer(many=True, help_text="What the latest 20 events of this name carried.")
+
+
+class EventNameListSerializer(serializers.Serializer):
+    results = EventNameSerializer(many=True, help_text="Most frequent first; at most 200 names.")
+
+
 class SegmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Segment

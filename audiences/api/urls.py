@@ -18,6 +18,7 @@ urlpatterns = [
     path("customers/import", views.CustomerImportView.as_view(), name="customer-import"),
     path("events", views.EventIngestView.as_view(), name="event-ingest"),
     path("events/properties", views.EventPropertiesView.as_view(), name="event-properties"),
+    path("events/names", views.EventNamesView.as_view(), name="event-names"),
     path(
         "customers/<external_id:external_id>/events",
         customer_views.CustomerEventsView.as_view(),

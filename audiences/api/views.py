@@ -171,6 +171,15 @@ class EventPropertiesView(WorkspaceAPIView):
         return Response({"properties": selectors.event_property_names(workspace=self.workspace, names=names)})
 
 
+class EventNamesView(WorkspaceAPIView):
+    """GET /events/names: the names received so far, with counts and their properties, for the
+    canvas's event-name suggestions and personalization menu."""
+
+    @extend_schema(responses={200: s.EventNameListSerializer})
+    def get(self, request):
+        return Response({"results": selectors.event_names(workspace=self.workspace)})
+
+
 # ---- Segments -----------------------------------------------------------------------------
 class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, WorkspaceViewSet):
     model = Segment

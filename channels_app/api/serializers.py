@@ -138,6 +138,9 @@ class MessagePreviewSerializer(serializers.Serializer):
     content = serializers.JSONField()
     customer_id = serializers.CharField(required=False, max_length=255)
     attributes = serializers.JSONField(required=False)
+    event = serializers.JSONField(
+        required=False, help_text="Sample properties of the trigger event, read as {{ event.* }}."
+    )
     locale = serializers.CharField(
         required=False,
         max_length=32,
@@ -148,6 +151,11 @@ class MessagePreviewSerializer(serializers.Serializer):
     def validate_attributes(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Must be an object.")
+        return value
+
+    def validate_event(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object of the event's properties.")
         return value
 
 

@@ -133,6 +133,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
             content=data["content"],
             customer=customer,
             attributes=data.get("attributes"),
+            event=data.get("event"),
             locale=data.get("locale"),
         )
         return Response({"channel": data["channel"], "content": rendered})

@@ -56,12 +56,14 @@ def message_preview(
     content: Any,
     customer: Customer | None = None,
     attributes: dict | None = None,
+    event: dict | None = None,
     locale: str | None = None,
 ) -> dict:
-    """The content as `customer` (or `attributes`) would get it, in `locale` when given, else
-    in the customer's own locale (attributes' `locale` for a preview without a customer)."""
+    """The content as `customer` (or `attributes`) would get it after a trigger event with
+    `event`'s properties, in `locale` when given, else in the customer's own locale (attributes'
+    `locale` for a preview without a customer)."""
     context = templating.liquid_context(
-        customer=customer if customer is not None else (attributes or {})
+        customer=customer if customer is not None else (attributes or {}), event=event
     )
     context.update(link_variables(None, workspace))  # sample links: no message to sign for
     try:  # sample pass links, once the wallet channel has the templates named

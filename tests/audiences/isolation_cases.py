@@ -69,3 +69,10 @@ def topic(workspace):
 
     Topic.objects.for_workspace(workspace).create(workspace=workspace, key="secret-topic", name="Secret topic name")
     return {"key": "secret-topic"}, ["secret-topic", "Secret topic name"]
+
+
+@isolation_list("event-names")
+def event_names(workspace):
+    customer = CustomerFactory(workspace=workspace)
+    EventFactory(workspace=workspace, customer=customer, name="secret_event", properties={"secret_prop": "secret-value"})
+    return {}, ["secret_event", "secret_prop", "secret-value"]

@@ -100,6 +100,21 @@ def test_an_emails_visual_design_is_kept_with_it_but_only_its_html_is_rendered(a
     assert "mjml" in bad.json()["error"]["details"]["content"]
 
 
+def test_preview_reads_sample_trigger_event_properties(api, workspace):
+    make_customer(workspace, external_id="ann", attributes={"first_name": "Ann"})
+    content = {"text": "{{ customer.first_name }}, your {{ event.item_name }} is waiting"}
+    response = api.post(
+        "/api/v1/messages/preview",
+        {"channel": "sms", "customer_id": "ann", "event": {"item_name": "Blue mug"}, "content": content},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["content"]["text"] == "Ann, your Blue mug is waiting"
+    refused = api.post("/api/v1/messages/preview", {"channel": "sms", "event": [1], "content": content}, format="json")
+    assert refused.status_code == 400
+    assert "event" in refused.json()["error"]["details"]
+
+
 def test_preview_names_the_template_error_and_position(api):
     response = api.post(
         "/api/v1/messages/preview",

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from .test_canvas import account, node  # noqa: F401  (fixtures and helpers)
+from .test_canvas import account, node, send_events  # noqa: F401  (fixtures and helpers)
 from .test_canvas_failures import _node, _open
 from .test_canvas_message_form import _saved
 
@@ -53,8 +53,8 @@ def _config(journey: dict, node_id: str) -> dict:
 
 def test_clearing_send_through_and_wait_for_removes_them_from_the_saved_step(
     live_server_url,
-    account,
-    browser_page,  # noqa: F811
+    account,  # noqa: F811
+    browser_page,
 ):
     journey_id = _create(account, _sms_graph())
     sms_channel = next(
@@ -93,3 +93,72 @@ def test_clearing_send_through_and_wait_for_removes_them_from_the_saved_step(
     expect(
         node(page, "sms").locator('.react-flow__handle.source[data-handleid="yes"]')
     ).to_have_count(0)
+
+
+def test_the_trigger_node_sets_its_event_from_the_events_received_with_their_counts(
+    live_server_url,
+    account,  # noqa: F811
+    browser_page,
+):
+    send_events(
+        account,
+        *(
+            {"customer_id": c, "name": "cart_abandoned", "properties": {"item_name": "Blue mug"}}
+            for c in ("ada", "bob", "cy")
+        ),
+        {"customer_id": "ada", "name": "purchase", "properties": {"amount": 30}},
+    )
+    journey_id = _create(account, _sms_graph())
+    page = browser_page
+    _open(page, live_server_url, journey_id)
+    node(page, "start").click()
+    panel = page.get_by_test_id("node-panel")
+    panel.get_by_label("Customers enter").select_option(label="When the customer does an event")
+    trigger = panel.get_by_role("combobox", name="Trigger event")
+    trigger.fill("cart")
+    suggestions = panel.get_by_role("listbox", name="Events received")
+    expect(suggestions.get_by_role("option")).to_have_count(1)
+    expect(suggestions.get_by_role("option", name="cart_abandoned")).to_contain_text("3 received")
+    trigger.fill("")
+    expect(suggestions.get_by_role("option", name="purchase")).to_contain_text("1 received")
+    suggestions.get_by_role("option", name="cart_abandoned").click()
+    expect(trigger).to_have_value("cart_abandoned")
+    expect(node(page, "start")).to_contain_text("cart_abandoned")
+    journey = _saved(
+        account,
+        journey_id,
+        lambda j: (
+            (j["settings"].get("entry") or {}).get("type") == "event"
+            and j["settings"]["entry"]["events"][0]["name"] == "cart_abandoned"
+        ),
+    )
+    assert journey["settings"]["entry"] == {"type": "event", "events": [{"name": "cart_abandoned"}]}
+
+
+def test_the_push_counters_are_the_platforms_own_display_lengths(
+    live_server_url,
+    account,  # noqa: F811
+    browser_page,
+):
+    graph = _sms_graph()
+    graph["nodes"][1]["config"] = {
+        "channel": "push",
+        "content": {"title": "", "body": "", "platforms": ["ios"]},
+    }
+    journey_id = _create(account, graph)
+    page = browser_page
+    _open(page, live_server_url, journey_id)
+    node(page, "sms").click()
+    panel = page.get_by_test_id("node-panel")
+    expect(panel.get_by_test_id("counter-body-ios")).to_have_text("0/160 iOS")
+    expect(panel.get_by_test_id("counter-title-ios")).to_have_text("0/40 iOS")
+    expect(panel.get_by_test_id("counter-body-android")).to_have_count(0)  # not sent to Android
+    expect(panel).not_to_contain_text("/30")
+
+    panel.get_by_label("android").check()
+    body = "Your cart misses you: the blue mug is still there, come back!"  # 61 characters
+    panel.get_by_label("Body", exact=True).fill(body)
+    expect(panel.get_by_test_id("counter-body-android")).to_have_text("61/49 Android")
+    expect(panel.get_by_test_id("counter-body-android")).to_have_class("counter over")
+    expect(panel.get_by_test_id("counter-body-ios")).to_have_class("counter")
+    expect(panel).to_contain_text("Cut off after about 49 characters on the Android lock screen.")

@@ -424,6 +424,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description GET /events/names: the names received so far, with counts and their properties, for the
+         *     canvas's event-name suggestions and personalization menu.
+         */
+        get: operations["events_names_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/events/properties": {
         parameters: {
             query?: never;
@@ -2038,8 +2058,29 @@ export interface components {
             /** @description Idempotency key: a repeated id is stored once. */
             id?: string;
         };
+        EventName: {
+            name: string;
+            /** @description Events received with this name, counted up to 10,000. */
+            count: number;
+            /** @description True when there are more than `count`. */
+            count_capped: boolean;
+            /** Format: date-time */
+            last_seen_at: string;
+            /** @description What the latest 20 events of this name carried. */
+            properties: components["schemas"]["EventProperty"][];
+        };
+        EventNameList: {
+            /** @description Most frequent first; at most 200 names. */
+            results: components["schemas"]["EventName"][];
+        };
         EventProperties: {
             properties: string[];
+        };
+        EventProperty: {
+            /** @description The property's path (`item_name`, or `cart.total` one level in). */
+            name: string;
+            /** @description Its value in the newest event that had one. */
+            example: unknown;
         };
         EventWebhook: {
             readonly id: number;
@@ -2597,6 +2638,8 @@ export interface components {
             content: unknown;
             customer_id?: string;
             attributes?: unknown;
+            /** @description Sample properties of the trigger event, read as {{ event.* }}. */
+            event?: unknown;
             /** @description Render the content.locales variant this locale picks (es-MX, then es, else the top level); default: the customer's locale. */
             locale?: string;
         };
@@ -6973,6 +7016,97 @@ export interface operations {
             };
             /** @description The object's state does not allow this. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    events_names_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventNameList"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -110,7 +110,7 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
   const live = useLiveCounts(initial.id, meta.version != null);
 
   const info: CanvasInfo = useMemo(
-    () => ({ catalog, problems: check.problems, counts: live.counts, path, settings, live: live.mode, renameHandle: readOnly ? null : edit.renameHandle }),
+    () => ({ catalog, problems: check.problems, counts: live.counts, path, settings, setSettings: readOnly ? null : setSettings, live: live.mode, renameHandle: readOnly ? null : edit.renameHandle }),
     [catalog, check.problems, live.counts, live.mode, path, settings, readOnly, edit.renameHandle],
   );
 

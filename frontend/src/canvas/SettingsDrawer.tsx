@@ -7,30 +7,20 @@ import { api } from '../api/client';
 import { Button, Field } from '../components/ui';
 import { ConditionEditor, DurationInput, FiltersEditor } from '../components/inputs';
 import type { Problem } from '../lib/rules';
-import { type Condition, type Entry, type Goal, type JourneySettings, MAX_ENTRY_EVENTS } from '../lib/settings';
+import { EventNameInput } from '../components/event-names';
+import { type Condition, type Entry, ENTRY_TYPES, type Goal, type JourneySettings, MAX_ENTRY_EVENTS, newEntry } from '../lib/settings';
 
-const ENTRY_TYPES: { value: Entry['type']; label: string }[] = [
-  { value: 'event', label: 'When the customer does an event' },
-  { value: 'segment', label: 'When the customer is in a segment / matches a condition' },
-  { value: 'list', label: 'Members of a list' },
-  { value: 'all', label: 'All customers' },
-  { value: 'api', label: 'Only when enrolled through the API' },
-  { value: 'date_attribute', label: 'On a date attribute (e.g. birthday), yearly' },
-];
-
-function newEntry(type: Entry['type']): Entry {
-  switch (type) {
-    case 'event':
-      return { type, events: [{ name: '' }] };
-    case 'segment':
-      return { type, condition: { all: [] } };
-    case 'list':
-      return { type };
-    case 'date_attribute':
-      return { type, attribute: 'birthday', offset_days: 0, time: '09:00' };
-    default:
-      return { type };
-  }
+/** How customers enter, picked from the entry types. */
+export function EntryTypeSelect({ value, onChange, label }: { value: Entry['type']; onChange: (type: Entry['type']) => void; label?: string }) {
+  return (
+    <select value={value} onChange={(e) => onChange(e.target.value as Entry['type'])} aria-label={label}>
+      {ENTRY_TYPES.map((t) => (
+        <option key={t.value} value={t.value}>
+          {t.label}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 /** The key property of an event entry: each value is its own run (two carts, two runs); the
@@ -123,13 +113,7 @@ export function SettingsDrawer({
         <section className="settings-section">
           <h3>Entry</h3>
           <Field label="Customers enter" error={err('settings.entry.type')}>
-            <select value={entry.type} onChange={(e) => put({ entry: newEntry(e.target.value as Entry['type']) })} aria-label="Entry type">
-              {ENTRY_TYPES.map((t) => (
-                <option key={t.value} value={t.value}>
-                  {t.label}
-                </option>
-              ))}
-            </select>
+            <EntryTypeSelect value={entry.type} onChange={(type) => put({ entry: newEntry(type) })} label="Entry type" />
           </Field>
           {entry.type === 'event' && (
             <div className="stack">
@@ -137,11 +121,11 @@ export function SettingsDrawer({
                 <div key={i} className="group-card">
                   <div className="row-gap">
                     <Field label={`Entry event ${i + 1}`} error={err(`settings.entry.events.${i}.name`)}>
-                      <input
-                        aria-label={`Entry event ${i + 1} name`}
+                      <EventNameInput
+                        label={`Entry event ${i + 1} name`}
                         value={ev.name}
                         placeholder="e.g. signed_up"
-                        onChange={(e) => put({ entry: { ...entry, events: entry.events.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)) } })}
+                        onChange={(name) => put({ entry: { ...entry, events: entry.events.map((x, j) => (j === i ? { ...x, name } : x)) } })}
                       />
                     </Field>
                     {entry.events.length > 1 && (

@@ -17,6 +17,8 @@ export interface CanvasInfo {
   counts: Map<string, NodeCounts> | null;
   path: Set<string> | null;
   settings: JourneySettings;
+  /** null when the canvas is read-only (the trigger node edits the entry in place) */
+  setSettings: ((settings: JourneySettings) => void) | null;
   live: LiveMode;
   /** null when the canvas is read-only */
   renameHandle: ((nodeId: string, handle: string, label: string) => void) | null;
@@ -28,6 +30,7 @@ export const CanvasContext = createContext<CanvasInfo>({
   counts: null,
   path: null,
   settings: {},
+  setSettings: null,
   live: 'unavailable',
   renameHandle: null,
 });

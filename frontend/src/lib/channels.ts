@@ -33,9 +33,24 @@ export interface ContentField {
   long?: boolean;
   /** a Liquid template: gets the `{…}` attribute button and is rendered in the preview */
   liquid?: boolean;
-  /** a soft length limit shown as a counter (push guidance: 30 characters) */
-  limit?: number;
+  /** where the platforms cut the text off, shown as a counter for each platform the message targets */
+  limits?: DisplayLimit[];
 }
+
+/** What a platform shows before it cuts the text off with an ellipsis (push delivers up to its
+ * 4 KB payload either way): iOS shows ~40 characters of a title (APNs display guidance) and ~160
+ * of a body on the lock screen; Android ~49 of a body on the lock screen (597 once the drawer is
+ * expanded). Web push varies by browser and OS, so it gets no counter. */
+export interface DisplayLimit {
+  platform: 'ios' | 'android';
+  max: number;
+  where: string;
+}
+const PUSH_TITLE_LIMITS: DisplayLimit[] = [{ platform: 'ios', max: 40, where: 'iOS' }];
+const PUSH_BODY_LIMITS: DisplayLimit[] = [
+  { platform: 'ios', max: 160, where: 'iOS lock screen' },
+  { platform: 'android', max: 49, where: 'Android lock screen' },
+];
 
 const text = (required = true): ContentField => ({ key: 'text', label: 'Text', required, long: true, liquid: true });
 
@@ -48,8 +63,8 @@ export const CONTENT_FIELDS: Record<Channel, ContentField[]> = {
   ],
   sms: [text()],
   push: [
-    { key: 'title', label: 'Title', liquid: true, limit: 30 },
-    { key: 'body', label: 'Body', required: true, long: true, liquid: true, limit: 30 },
+    { key: 'title', label: 'Title', liquid: true, limits: PUSH_TITLE_LIMITS },
+    { key: 'body', label: 'Body', required: true, long: true, liquid: true, limits: PUSH_BODY_LIMITS },
     { key: 'url', label: 'Open URL', liquid: true },
     { key: 'image_url', label: 'Image URL', liquid: true },
   ],

@@ -160,3 +160,29 @@ export function valueText(value: unknown): string {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/** The entry types as a marketer picks them. */
+export const ENTRY_TYPES: { value: Entry['type']; label: string }[] = [
+  { value: 'event', label: 'When the customer does an event' },
+  { value: 'segment', label: 'When the customer is in a segment / matches a condition' },
+  { value: 'list', label: 'Members of a list' },
+  { value: 'all', label: 'All customers' },
+  { value: 'api', label: 'Only when enrolled through the API' },
+  { value: 'date_attribute', label: 'On a date attribute (e.g. birthday), yearly' },
+];
+
+/** A fresh entry of `type`, ready to fill in. */
+export function newEntry(type: Entry['type']): Entry {
+  switch (type) {
+    case 'event':
+      return { type, events: [{ name: '' }] };
+    case 'segment':
+      return { type, condition: { all: [] } };
+    case 'list':
+      return { type };
+    case 'date_attribute':
+      return { type, attribute: 'birthday', offset_days: 0, time: '09:00' };
+    default:
+      return { type };
+  }
+}

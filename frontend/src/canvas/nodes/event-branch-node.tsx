@@ -1,5 +1,6 @@
 // An event branch: did the customer do an event (since entry or within a duration)?
 import { Field } from '../../components/ui';
+import { EventNameInput } from '../../components/event-names';
 import { DurationInput, FiltersEditor } from '../../components/inputs';
 import type { Config, JourneyNodeData } from '../../lib/graph';
 import type { ConfigProblem } from '../../lib/node-types';
@@ -28,7 +29,7 @@ function Form({ config, set, errors }: FormProps) {
   return (
     <div className="stack">
       <Field label="Event name *" error={errors('event')}>
-        <input value={String(config.event ?? '')} onChange={(e) => set({ event: e.target.value })} placeholder="e.g. purchase" />
+        <EventNameInput value={String(config.event ?? '')} onChange={(event) => set({ event })} placeholder="e.g. purchase" />
       </Field>
       <Field label="Where" error={errors('where')}>
         <FiltersEditor value={config.where as Filter[]} onChange={(w) => set({ where: w.length ? w : undefined })} />

@@ -133,14 +133,17 @@ function hints(c: Config): ConfigProblem[] {
 
 /** The content fields of one channel; `prefix` names them in the problems (`content.`, a variant's
  * `variants.0.content.`, a language's `content.locales.ko.`). Only the text fields when `textOnly`. */
-function ContentFields({ channel, content, onChange, errors, prefix, textOnly }: { channel: Channel; content: Record<string, unknown>; onChange: (c: Record<string, unknown>) => void; errors: FormProps['errors']; prefix: string; textOnly?: boolean }) {
+function ContentFields({ channel, content, onChange, errors, prefix, textOnly, platforms }: { channel: Channel; content: Record<string, unknown>; onChange: (c: Record<string, unknown>) => void; errors: FormProps['errors']; prefix: string; textOnly?: boolean; platforms?: unknown }) {
   if (isKakao(channel) && !textOnly) return <KakaoContent channel={channel} content={content} onChange={onChange} errors={errors} prefix={prefix} />;
   const setContent = (key: string, value: unknown) => onChange({ ...content, [key]: value });
+  // A language version carries no platforms of its own: the top level's apply.
+  const targeted = Array.isArray(platforms ?? content.platforms) ? ((platforms ?? content.platforms) as string[]) : [];
   return (
     <>
       {CONTENT_FIELDS[channel].map((f) => {
         const text = String(content[f.key] ?? '');
-        const over = f.limit !== undefined && text.length > f.limit;
+        const limits = (f.limits ?? []).filter((l) => targeted.includes(l.platform));
+        const cut = limits.filter((l) => text.length > l.max);
         const error = errors(`${prefix}${f.key}`);
         const field = (
           <Field
@@ -148,13 +151,17 @@ function ContentFields({ channel, content, onChange, errors, prefix, textOnly }:
             label={f.label + (f.required && !textOnly ? ' *' : '')}
             error={error}
             aside={
-              f.limit !== undefined && (
-                <span className={over ? 'counter over' : 'counter'} data-testid={`counter-${f.key}`}>
-                  {text.length}/{f.limit}
+              limits.length > 0 && (
+                <span className="counters">
+                  {limits.map((l) => (
+                    <span key={l.platform} className={text.length > l.max ? 'counter over' : 'counter'} data-testid={`counter-${f.key}-${l.platform}`} title={`${l.where} shows about ${l.max} characters`}>
+                      {text.length}/{l.max} {l.platform === 'ios' ? 'iOS' : 'Android'}
+                    </span>
+                  ))}
                 </span>
               )
             }
-            hint={over ? `Longer than ${f.limit} characters may be cut off on some devices.` : undefined}
+            hint={cut.length ? `Cut off after about ${cut.map((l) => `${l.max} characters on the ${l.where}`).join(' and ')}.` : undefined}
           >
             {f.liquid ? (
               <TemplateInput label={f.label} long={f.long} value={text} invalid={!!error} onChange={(v) => setContent(f.key, v)} />
@@ -264,6 +271,7 @@ function LocalizedContent({ channel, content, onChange, errors, prefix }: { chan
             errors={errors}
             prefix={`${prefix}locales.${shown}.`}
             textOnly
+            platforms={content.platforms}
           />
         </>
       )}

@@ -1,6 +1,7 @@
 // A wait: a duration, until a time of day, for an event (with a timeout), or until a date read
 // from the profile or the trigger event (with an offset and a time of day).
 import { Field } from '../../components/ui';
+import { EventNameInput } from '../../components/event-names';
 import { DurationInput, FiltersEditor } from '../../components/inputs';
 import type { Config, JourneyNodeData } from '../../lib/graph';
 import type { ConfigProblem } from '../../lib/node-types';
@@ -110,7 +111,7 @@ function Form({ config, set, errors }: FormProps) {
       {mode === 'event' && (
         <>
           <Field label="Event name *" error={errors('event')}>
-            <input value={String(config.event ?? '')} onChange={(e) => set({ event: e.target.value })} placeholder="e.g. order_completed" />
+            <EventNameInput value={String(config.event ?? '')} onChange={(event) => set({ event })} placeholder="e.g. order_completed" />
           </Field>
           <Field label="Where" error={errors('where')}>
             <FiltersEditor value={config.where as Filter[]} onChange={(w) => set({ where: w.length ? w : undefined })} />
