@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.db.models import Count, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
@@ -74,53 +76,127 @@ def journey_audit_list(*, journey: Journey) -> QuerySet:
     return JourneyAuditEntry.objects.for_workspace(journey.workspace_id).filter(journey=journey)
 
 
-def _node_signature(graph: dict, node: dict) -> tuple:
-    """What makes a node behave: its type, config and where each handle leads. Its name and
-    canvas position do not change what a customer goes through."""
-    edges = sorted(
-        (edge.get("source_handle"), edge.get("target"))
-        for edge in graph.get("edges", [])
-        if isinstance(edge, dict) and edge.get("source") == node["id"]
-    )
-    return node.get("type"), node.get("config") or {}, edges
-
-
-def journey_publish_impact(*, journey: Journey) -> list[dict]:
-    """Per node of the draft against the live version: same / changed / removed / added, and how
-    many customers are in flight there on the live version (one grouped query)."""
+def journey_publish_impact(*, journey: Journey) -> dict:
+    """Per node of the draft against the live version: same / changed / removed / added; how many
+    customers are in flight there on the live version (`in_flight`, of whom `waiting` hold a
+    timer or wait for an event), how many are at earlier steps from which the draft leads here
+    (`downstream`: they will reach the change), and what changed (`diff`); `affected` counts each
+    customer once: at a changed or removed step, or on the way to a changed or added one. One
+    grouped query."""
     draft = journey.graph if not graph_parse(journey.graph) else {"nodes": [], "edges": []}
     live = journey.live_version.graph if journey.live_version_id else {"nodes": [], "edges": []}
     draft_nodes, live_nodes = graph_nodes(draft), graph_nodes(live)
     in_flight: dict[str, int] = {}
+    waiting: dict[str, int] = {}
     if journey.live_version_id:
-        in_flight = dict(
+        rows = (
             Enrollment.objects.for_workspace(journey.workspace_id)
             .filter(
                 journey=journey,
                 version_id=journey.live_version_id,
                 state__in=[Enrollment.State.ACTIVE, Enrollment.State.WAITING],
             )
-            .values_list("node_id")
+            .values_list("node_id", "state")
             .annotate(n=Count("id"))
             .order_by()
         )
+        for node_id, state, n in rows:
+            in_flight[node_id] = in_flight.get(node_id, 0) + n
+            if state == Enrollment.State.WAITING:
+                waiting[node_id] = waiting.get(node_id, 0) + n
     impact = []
     for node_id, node in live_nodes.items():
         if node_id not in draft_nodes:
-            change = "removed"
-        elif _node_signature(live, node) == _node_signature(draft, draft_nodes[node_id]):
-            change = "same"
+            change, diff = "removed", []
         else:
-            change = "changed"
-        impact.append(
-            {"node_id": node_id, "change": change, "in_flight": in_flight.get(node_id, 0)}
-        )
+            diff = _node_diff(live, node, draft, draft_nodes[node_id])
+            change = "changed" if diff else "same"
+        impact.append({"node_id": node_id, "change": change, "diff": diff})
     impact += [
-        {"node_id": node_id, "change": "added", "in_flight": 0}
+        {"node_id": node_id, "change": "added", "diff": []}
         for node_id in draft_nodes
         if node_id not in live_nodes
     ]
-    return impact
+    # Where each occupied step leads in the draft: customers there move on along the new graph.
+    reach = {node_id: _reachable(draft, node_id) for node_id in in_flight if node_id in draft_nodes}
+    for row in impact:
+        row["in_flight"] = in_flight.get(row["node_id"], 0)
+        row["waiting"] = waiting.get(row["node_id"], 0)
+        row["downstream"] = sum(
+            in_flight[at] for at, ahead in reach.items() if row["node_id"] in ahead
+        ) if row["change"] in ("changed", "added") else 0
+    touched = {row["node_id"] for row in impact if row["change"] != "same"}
+    affected = sum(
+        n for at, n in in_flight.items() if at in touched or reach.get(at, set()) & touched
+    )
+    return {"results": impact, "affected": affected}
+
+
+def _reachable(graph: dict, start: str) -> set[str]:
+    """The nodes a customer at `start` can still reach (not `start` itself, unless by a loop)."""
+    ahead: dict[str, list[str]] = {}
+    for edge in graph.get("edges", []):
+        if isinstance(edge, dict):
+            ahead.setdefault(edge.get("source"), []).append(edge.get("target"))
+    seen: set[str] = set()
+    todo = list(ahead.get(start, []))
+    while todo:
+        node_id = todo.pop()
+        if node_id not in seen:
+            seen.add(node_id)
+            todo.extend(ahead.get(node_id, []))
+    return seen
+
+
+DIFF_VALUE_MAX = 500  # characters of a before/after value shown; a long HTML body is cut
+
+
+def _node_diff(live: dict, live_node: dict, draft: dict, draft_node: dict) -> list[dict]:
+    """What a publish changes on one node, field by field: `config.<path>` for its settings,
+    `outputs.<handle>` for where an output leads, `type` if it became another kind of step."""
+    changes = []
+    if live_node.get("type") != draft_node.get("type"):
+        changes.append({"field": "type", "before": live_node.get("type"), "after": draft_node.get("type")})
+    before, after = _flat(live_node.get("config") or {}), _flat(draft_node.get("config") or {})
+    for path in sorted(before.keys() | after.keys()):
+        if before.get(path) != after.get(path):
+            changes.append({"field": f"config.{path}", "before": _shown(before.get(path)),
+                            "after": _shown(after.get(path))})
+    out_before = _outputs(live, live_node["id"])
+    out_after = _outputs(draft, draft_node["id"])
+    for handle in sorted(out_before.keys() | out_after.keys()):
+        if out_before.get(handle) != out_after.get(handle):
+            changes.append({"field": f"outputs.{handle}", "before": out_before.get(handle),
+                            "after": out_after.get(handle)})
+    return changes
+
+
+def _flat(value: object, prefix: str = "") -> dict[str, object]:
+    """{"content": {"text": "Hi"}} → {"content.text": "Hi"}; lists stay whole (a value each)."""
+    if not isinstance(value, dict) or (prefix and not value):
+        return {prefix.rstrip("."): value}
+    flat: dict[str, object] = {}
+    for key, inner in value.items():
+        flat.update(_flat(inner, f"{prefix}{key}."))
+    return flat
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, str) and len(value) > DIFF_VALUE_MAX:
+        return value[:DIFF_VALUE_MAX] + "…"
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return value if len(text) <= DIFF_VALUE_MAX else text[:DIFF_VALUE_MAX] + "…"
+    return value
+
+
+def _outputs(graph: dict, node_id: str) -> dict[str, str | None]:
+    """Where each output of `node_id` leads (the target node ids, joined when several)."""
+    targets: dict[str, list[str]] = {}
+    for edge in graph.get("edges", []):
+        if isinstance(edge, dict) and edge.get("source") == node_id:
+            targets.setdefault(edge.get("source_handle"), []).append(edge.get("target"))
+    return {handle: ", ".join(sorted(t for t in ids if t)) for handle, ids in targets.items()}
 
 
 def node_types_list() -> list[dict]:

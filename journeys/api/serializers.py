@@ -118,17 +118,39 @@ class JourneyVersionDetailSerializer(JourneyVersionSerializer):
         read_only_fields = fields
 
 
+class PublishImpactChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="`config.<path>` (a setting), `outputs.<handle>` (where an output leads) or `type`."
+    )
+    before = serializers.JSONField(allow_null=True, help_text="null: not set (or not connected).")
+    after = serializers.JSONField(allow_null=True)
+
+
 class PublishImpactSerializer(serializers.Serializer):
     node_id = serializers.CharField()
     change = serializers.ChoiceField(choices=["same", "changed", "removed", "added"])
     in_flight = serializers.IntegerField(
         help_text="Customers active or waiting at this node on the live version."
     )
+    waiting = serializers.IntegerField(
+        help_text="Of those, customers waiting here (a timer or an awaited event); with `move` "
+        "they keep their timer, and the new settings apply to those who arrive later."
+    )
+    downstream = serializers.IntegerField(
+        help_text="Customers now at earlier steps from which the draft leads here: they will reach "
+        "this changed or added step (0 for same and removed steps)."
+    )
+    diff = PublishImpactChangeSerializer(many=True, help_text="What changed, field by field.")
 
 
 class PublishImpactListSerializer(serializers.Serializer):
     live_version = serializers.IntegerField(allow_null=True)
     results = PublishImpactSerializer(many=True)
+    affected = serializers.IntegerField(
+        help_text="Customers in flight who meet the publish (with `move`), each counted once: at a "
+        "changed or removed step, or at an earlier step from which the draft leads to a changed or "
+        "added one."
+    )
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

@@ -199,7 +199,7 @@ class JourneyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         return Response(
             {
                 "live_version": journey.live_version.number if journey.live_version_id else None,
-                "results": selectors.journey_publish_impact(journey=journey),
+                **selectors.journey_publish_impact(journey=journey),
             }
         )
 

@@ -4,9 +4,13 @@ unticked), and not a stale value the engine would still act on."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from playwright.sync_api import expect
+
+from journeys.models import Enrollment
 
 from .test_canvas import account, node, send_events  # noqa: F401  (fixtures and helpers)
 from .test_canvas_failures import _node, _open
@@ -162,3 +166,116 @@ def test_the_push_counters_are_the_platforms_own_display_lengths(
     expect(panel.get_by_test_id("counter-body-android")).to_have_class("counter over")
     expect(panel.get_by_test_id("counter-body-ios")).to_have_class("counter")
     expect(panel).to_contain_text("Cut off after about 49 characters on the Android lock screen.")
+
+
+def test_personalization_offers_the_trigger_events_properties_and_previews_them_with_a_picked_customer(
+    live_server_url,
+    account,  # noqa: F811
+    browser_page,
+):
+    send_events(
+        account,
+        {"customer_id": "ada", "name": "cart_abandoned", "properties": {"item_name": "Blue mug"}},
+    )
+    graph = _sms_graph()
+    graph["nodes"][1]["config"]["content"]["text"] = ""
+    entry = {"entry": {"type": "event", "events": [{"name": "cart_abandoned"}]}}
+    journey_id = _create(account, graph, entry)
+    page = browser_page
+    _open(page, live_server_url, journey_id)
+    node(page, "sms").click()
+    panel = page.get_by_test_id("node-panel")
+    text = panel.get_by_label("Text", exact=True)
+    menu_button = panel.get_by_role("button", name="Insert customer attribute")
+    menu = panel.get_by_role("menu")
+
+    # The menu closes on Escape and on a click outside it.
+    menu_button.click()
+    expect(menu.get_by_role("menuitem", name="event.item_name")).to_contain_text("e.g. Blue mug")
+    page.keyboard.press("Escape")
+    expect(menu).to_have_count(0)
+    expect(menu_button).to_be_focused()
+    menu_button.click()
+    expect(menu).to_be_visible()
+    panel.get_by_role("heading", level=2).click()
+    expect(menu).to_have_count(0)
+
+    text.fill("Hi {{ customer.first_name }}, your ")
+    menu_button.click()
+    menu.get_by_role("menuitem", name="event.item_name").click()
+    expect(text).to_have_value("Hi {{ customer.first_name }}, your {{ event.item_name }}")
+    preview = panel.get_by_test_id("preview")
+    # Sample values: the event's from the events received, the customer's from the sample attributes.
+    expect(preview).to_contain_text("Hi Alex, your Blue mug")
+    panel.get_by_label("Sample customer").select_option("ada")
+    expect(preview).to_contain_text("Hi Ada, your Blue mug")
+    panel.get_by_label("sample event value").fill("Red mug")
+    expect(preview).to_contain_text("Hi Ada, your Red mug")
+
+
+def test_the_publish_dialog_counts_customers_on_their_way_to_a_changed_step_and_shows_the_change(
+    live_server_url,
+    account,  # noqa: F811
+    browser_page,
+):
+    graph = _sms_graph()
+    graph["nodes"].insert(
+        1,
+        _node(
+            "wait",
+            "wait",
+            0,
+            90,
+            {"mode": "duration", "duration": {"value": 1, "unit": "hours"}},
+            "Wait an hour",
+        ),
+    )
+    graph["edges"][0] = {"source": "start", "source_handle": "next", "target": "wait"}
+    graph["edges"].append({"source": "wait", "source_handle": "next", "target": "sms"})
+    journey_id = _create(account, graph)
+    assert account.put(f"/journeys/{journey_id}/start", json={}).status_code == 200
+    assert (
+        account.post(
+            f"/journeys/{journey_id}/enrollments", json={"customer_ids": ["ada", "bob", "cy"]}
+        ).status_code
+        == 202
+    )
+    deadline = time.monotonic() + 30
+    while (
+        Enrollment.objects.unscoped()
+        .filter(journey_id=journey_id, state="waiting", node_id="wait")
+        .count()
+        < 3
+    ):
+        assert time.monotonic() < deadline, "the three customers did not reach the wait"
+        time.sleep(0.3)
+
+    page = browser_page
+    _open(page, live_server_url, journey_id)
+    node(page, "sms").click()
+    page.get_by_test_id("node-panel").get_by_label("Text", exact=True).fill("Your cart misses you")
+    page.get_by_role("button", name="Publish changes").click()
+    dialog = page.get_by_role("dialog")
+    # Nobody is at the message yet, but the three waiting before it will get the new text.
+    expect(dialog.get_by_test_id("publish-affected")).to_contain_text(
+        "3 customers already in the journey meet these changes"
+    )
+    row = dialog.locator('tr[data-node="sms"]')
+    expect(row).to_contain_text("Text: “Your cart is waiting” → “Your cart misses you”")
+    expect(row.locator("td.num").nth(0)).to_have_text("0")
+    expect(row.locator("td.num").nth(1)).to_have_text("3")
+    expect(dialog.get_by_test_id("publish-waiting")).to_contain_text(
+        "3 at “Wait an hour”: keep their timers, then go on through the new version."
+    )
+    dialog.get_by_label("Keep them on their current version until they finish").check()
+    expect(dialog.get_by_test_id("publish-affected")).to_contain_text("keep version 1")
+    expect(dialog.get_by_test_id("publish-waiting")).to_contain_text(
+        "stay on version 1 and keep their timers"
+    )
+    dialog.get_by_label("Move them to the new version").check()
+    dialog.get_by_role("button", name="Publish version 2").click()
+    expect(page.get_by_role("status").filter(has_text="Published version 2")).to_be_visible()
+    waiting = Enrollment.objects.unscoped().filter(
+        journey_id=journey_id, state="waiting", node_id="wait"
+    )
+    assert {e.version.number for e in waiting.select_related("version")} == {2}

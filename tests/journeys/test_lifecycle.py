@@ -252,6 +252,28 @@ def test_publish_impact_compares_the_draft_with_the_live_version(api, workspace)
     ]
 
 
+def test_publish_impact_counts_customers_who_will_reach_a_changed_step_and_says_what_changed(api, workspace):
+    journey = make_journey(workspace)
+    act(api, journey, "start")
+    journey.refresh_from_db()
+    _enroll(workspace, journey, "wait", Enrollment.State.WAITING, 3)  # before the message
+    _enroll(workspace, journey, "end", Enrollment.State.ACTIVE, 1)  # past it
+    graph = valid_graph()
+    graph["nodes"][2]["config"] = email(subject="New subject")
+    graph["edges"].append(edge("mail", "failed", "end"))
+    api.patch(f"{URL}/{journey.pk}", {"graph": graph}, format="json")
+    body = api.get(f"{URL}/{journey.pk}/publish-impact").json()
+    assert body["affected"] == 3  # the one past the message is not
+    rows = {r["node_id"]: r for r in body["results"]}
+    mail, wait = rows["mail"], rows["wait"]
+    assert (mail["change"], mail["in_flight"], mail["downstream"]) == ("changed", 0, 3)
+    assert (wait["change"], wait["in_flight"], wait["waiting"], wait["downstream"]) == ("same", 3, 3, 0)
+    live_subject = valid_graph()["nodes"][2]["config"]["content"]["subject"]
+    assert {"field": "config.content.subject", "before": live_subject, "after": "New subject"} in mail["diff"]
+    assert {"field": "outputs.failed", "before": None, "after": "end"} in mail["diff"]
+    assert wait["diff"] == []
+
+
 def test_publish_impact_of_a_never_started_journey_is_all_added(api, workspace):
     journey = make_journey(workspace)
     body = api.get(f"{URL}/{journey.pk}/publish-impact").json()

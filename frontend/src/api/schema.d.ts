@@ -2927,10 +2927,25 @@ export interface components {
             change: components["schemas"]["ChangeEnum"];
             /** @description Customers active or waiting at this node on the live version. */
             in_flight: number;
+            /** @description Of those, customers waiting here (a timer or an awaited event); with `move` they keep their timer, and the new settings apply to those who arrive later. */
+            waiting: number;
+            /** @description Customers now at earlier steps from which the draft leads here: they will reach this changed or added step (0 for same and removed steps). */
+            downstream: number;
+            /** @description What changed, field by field. */
+            diff: components["schemas"]["PublishImpactChange"][];
+        };
+        PublishImpactChange: {
+            /** @description `config.<path>` (a setting), `outputs.<handle>` (where an output leads) or `type`. */
+            field: string;
+            /** @description null: not set (or not connected). */
+            before: unknown;
+            after: unknown;
         };
         PublishImpactList: {
             live_version: number | null;
             results: components["schemas"]["PublishImpact"][];
+            /** @description Customers in flight who meet the publish (with `move`), each counted once: at a changed or removed step, or at an earlier step from which the draft leads to a changed or added one. */
+            affected: number;
         };
         PushSubscribeRequest: {
             userId: string;

@@ -259,6 +259,8 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
           journeyId={initial.id}
           beforeLoad={saveNow}
           nodeName={nodeName}
+          nodes={nodes}
+          catalog={catalog}
           onCancel={() => actions.setPublishOpen(false)}
           onPublish={(inFlight) => actions.act('start', inFlight)}
         />

@@ -117,3 +117,9 @@ export function EventNameInput({ label, value, onChange, placeholder }: { label?
     </span>
   );
 }
+
+/** The known properties of a journey's trigger events (for an event entry; none otherwise). */
+export function useTriggerProperties(entry: { type: string; events?: { name: string }[] } | undefined): EventProperty[] {
+  const names = useEventNames();
+  return entry?.type === 'event' ? propertiesOf(names, (entry.events ?? []).map((e) => e.name)) : [];
+}

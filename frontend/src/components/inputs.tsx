@@ -1,6 +1,6 @@
 // Form inputs for journey rules: durations, property filters, conditions, key/value rows, and
 // the `{…}` button that inserts a customer attribute into a Liquid template.
-import { type ReactNode, type RefObject, useRef, useState } from 'react';
+import { type ReactNode, type RefObject, useEffect, useRef, useState } from 'react';
 
 import {
   type Condition,
@@ -310,19 +310,39 @@ export const ATTRIBUTE_SUGGESTIONS = [
   'journey.name',
 ];
 
-/** The `{…}` button: inserts `{{ customer.attr | default: "" }}` at the caret of a text field. */
+/** A trigger-event property the `{…}` menu offers, with a value seen in a received event. */
+export interface EventPropertyHint {
+  name: string;
+  example?: unknown;
+}
+
+/** The `{…}` button: inserts `{{ customer.attr }}` or a trigger event's `{{ event.prop }}` at the
+ * caret of a text field. The menu closes on Escape (focus back on the button) or a click outside. */
 export function AttributeButton({
   target,
   value,
   onInsert,
+  eventProperties = [],
 }: {
   target: RefObject<HTMLInputElement | HTMLTextAreaElement | null>;
   /** the field's current text (the caret is only trusted while the box shows this text) */
   value: string;
   onInsert: (nextText: string) => void;
+  /** the trigger event's known properties (from events received) */
+  eventProperties?: EventPropertyHint[];
 }) {
   const [open, setOpen] = useState(false);
   const [custom, setCustom] = useState('');
+  const wrap = useRef<HTMLSpanElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const outside = (e: PointerEvent) => {
+      if (wrap.current && !wrap.current.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', outside);
+    return () => document.removeEventListener('pointerdown', outside);
+  }, [open]);
   const insert = (path: string) => {
     const el = target.current;
     const token = `{{ ${path} }}`;
@@ -339,8 +359,18 @@ export function AttributeButton({
     });
   };
   return (
-    <span className="attr-btn-wrap">
-      <button type="button" className="attr-btn" aria-label="Insert customer attribute" aria-expanded={open} onClick={() => setOpen(!open)}>
+    <span
+      className="attr-btn-wrap"
+      ref={wrap}
+      onKeyDown={(e) => {
+        if (open && e.key === 'Escape') {
+          e.stopPropagation();
+          setOpen(false);
+          button.current?.focus();
+        }
+      }}
+    >
+      <button type="button" ref={button} className="attr-btn" aria-label="Insert customer attribute" aria-expanded={open} onClick={() => setOpen(!open)}>
         {'{…}'}
       </button>
       {open && (
@@ -350,6 +380,17 @@ export function AttributeButton({
               <code>{a}</code>
             </button>
           ))}
+          {eventProperties.length > 0 && (
+            <>
+              <span className="popover-head muted small">Trigger event</span>
+              {eventProperties.map((p) => (
+                <button key={p.name} type="button" role="menuitem" onClick={() => insert(`event.${p.name}`)}>
+                  <code>{`event.${p.name}`}</code>
+                  {p.example != null && <span className="muted small"> e.g. {String(p.example)}</span>}
+                </button>
+              ))}
+            </>
+          )}
           <form
             className="popover-custom"
             onSubmit={(e) => {
@@ -375,12 +416,14 @@ export function TemplateInput({
   long,
   label,
   invalid,
+  eventProperties,
 }: {
   value: string;
   onChange: (v: string) => void;
   long?: boolean;
   label: string;
   invalid?: boolean;
+  eventProperties?: EventPropertyHint[];
 }) {
   const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   return (
@@ -390,7 +433,7 @@ export function TemplateInput({
       ) : (
         <input ref={ref} aria-label={label} aria-invalid={invalid || undefined} value={value} onChange={(e) => onChange(e.target.value)} />
       )}
-      <AttributeButton target={ref} value={value} onInsert={onChange} />
+      <AttributeButton target={ref} value={value} onInsert={onChange} eventProperties={eventProperties} />
     </span>
   );
 }

@@ -6,6 +6,7 @@ import { Link } from 'react-router';
 
 import { api, errorMessage, ok, type Schemas } from '../../api/client';
 import { Field } from '../../components/ui';
+import { useTriggerProperties } from '../../components/event-names';
 import { EmailBody } from '../email/EmailBody';
 import { DurationInput, KeyValueRows, TemplateInput } from '../../components/inputs';
 import { AWAITABLE, CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel, PUSH_PLATFORMS } from '../../lib/channels';
@@ -15,6 +16,7 @@ import type { ConfigProblem } from '../../lib/node-types';
 import { ExperimentSettings } from '../ExperimentSettings';
 import { blank, durationProblem } from '../../lib/rules';
 import { type Duration, formatDuration } from '../../lib/settings';
+import { useCanvasInfo } from '../context';
 import { isKakao, KakaoBubble, KakaoChannelId, KakaoContent, kakaoHints, KIND_LABELS, kakaoKind } from '../kakao';
 import { useChannelConfigs } from '../useChannelConfigs';
 import type { FormProps, NodeUi } from './node-ui';
@@ -134,6 +136,7 @@ function hints(c: Config): ConfigProblem[] {
 /** The content fields of one channel; `prefix` names them in the problems (`content.`, a variant's
  * `variants.0.content.`, a language's `content.locales.ko.`). Only the text fields when `textOnly`. */
 function ContentFields({ channel, content, onChange, errors, prefix, textOnly, platforms }: { channel: Channel; content: Record<string, unknown>; onChange: (c: Record<string, unknown>) => void; errors: FormProps['errors']; prefix: string; textOnly?: boolean; platforms?: unknown }) {
+  const eventProperties = useTriggerProperties(useCanvasInfo().settings.entry);
   if (isKakao(channel) && !textOnly) return <KakaoContent channel={channel} content={content} onChange={onChange} errors={errors} prefix={prefix} />;
   const setContent = (key: string, value: unknown) => onChange({ ...content, [key]: value });
   // A language version carries no platforms of its own: the top level's apply.
@@ -164,7 +167,7 @@ function ContentFields({ channel, content, onChange, errors, prefix, textOnly, p
             hint={cut.length ? `Cut off after about ${cut.map((l) => `${l.max} characters on the ${l.where}`).join(' and ')}.` : undefined}
           >
             {f.liquid ? (
-              <TemplateInput label={f.label} long={f.long} value={text} invalid={!!error} onChange={(v) => setContent(f.key, v)} />
+              <TemplateInput label={f.label} long={f.long} value={text} invalid={!!error} onChange={(v) => setContent(f.key, v)} eventProperties={eventProperties} />
             ) : (
               <input value={text} onChange={(e) => setContent(f.key, e.target.value)} />
             )}
@@ -558,19 +561,50 @@ function SendThrough({ channel, config, set, error, content }: { channel: Channe
   );
 }
 
+/** `{"cart.total": 30}` → `{"cart": {"total": 30}}`: sample values named by path, as the event carries them. */
+function unflatten(flat: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(flat)) {
+    const parts = path.split('.');
+    let at = out;
+    for (const part of parts.slice(0, -1)) {
+      if (typeof at[part] !== 'object' || at[part] === null) at[part] = {};
+      at = at[part] as Record<string, unknown>;
+    }
+    at[parts[parts.length - 1]] = value;
+  }
+  return out;
+}
+
 /** Whether content has anything to render: an empty new node asks the server nothing. */
 function hasContent(content: Record<string, unknown>): boolean {
   return Object.values(content).some((v) => typeof v === 'string' && v.trim() !== '');
 }
 
-/** The rendered message for editable sample attributes (POST /messages/preview), refreshed as
- * the content or the sample changes. */
+/** The rendered message for a sample customer (a stored one picked by name, or editable sample
+ * attributes) and sample values of the trigger event (seeded from events received), refreshed as
+ * the content or the samples change. */
 function Preview({ channel, content, locale }: { channel: Channel; content: Record<string, unknown>; locale?: string }) {
   const [sample, setSample] = useState<Record<string, unknown>>({ first_name: 'Alex', city: 'Lisbon' });
+  const [customerId, setCustomerId] = useState('');
+  const [customers, setCustomers] = useState<Schemas['Customer'][]>([]);
+  const known = useTriggerProperties(useCanvasInfo().settings.entry);
+  const [eventSample, setEventSample] = useState<Record<string, unknown> | null>(null);
+  const seeded = Object.fromEntries(known.filter((p) => p.example != null).map((p) => [p.name, p.example]));
+  const event = eventSample ?? seeded;
   const [rendered, setRendered] = useState<Record<string, unknown> | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [device, setDevice] = useState<'desktop' | 'mobile'>('desktop');
-  const key = JSON.stringify([channel, content, sample, locale]);
+  useEffect(() => {
+    let live = true;
+    ok(api.GET('/api/v1/customers', { params: { query: { limit: 20 } } }))
+      .then((page) => live && setCustomers(page.results))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+  const key = JSON.stringify([channel, content, sample, customerId, event, locale]);
   useEffect(() => {
     let live = true;
     if (!hasContent(content)) {
@@ -578,8 +612,9 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
       setError(null);
       return;
     }
+    const who = customerId ? { customer_id: customerId } : { attributes: sample };
     const t = setTimeout(() => {
-      ok(api.POST('/api/v1/messages/preview', { body: { channel, content, attributes: sample, ...(locale ? { locale } : {}) } }))
+      ok(api.POST('/api/v1/messages/preview', { body: { channel, content, ...who, event: unflatten(event), ...(locale ? { locale } : {}) } }))
         .then((r) => {
           if (!live) return;
           setRendered(r.content as Record<string, unknown>);
@@ -591,7 +626,7 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
       live = false;
       clearTimeout(t);
     };
-    // `key` stands for channel, content, sample and locale (objects change identity every render).
+    // `key` stands for channel, content, the samples and locale (objects change identity every render).
   }, [key]);
   return (
     <section className="preview" aria-label="Preview">
@@ -607,9 +642,27 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
           </span>
         )}
       </h3>
-      <details>
-        <summary>Sample customer attributes</summary>
-        <KeyValueRows value={sample} onChange={setSample} keyLabel="attribute" valueLabel="sample value" />
+      <Field label="Sample customer">
+        <select value={customerId} onChange={(e) => setCustomerId(e.target.value)}>
+          <option value="">Sample attributes</option>
+          {customers.map((c) => (
+            <option key={c.external_id} value={c.external_id}>
+              {c.external_id}
+              {c.email ? ` · ${c.email}` : ''}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {!customerId && (
+        <details>
+          <summary>Sample customer attributes</summary>
+          <KeyValueRows value={sample} onChange={setSample} keyLabel="attribute" valueLabel="sample value" />
+        </details>
+      )}
+      <details open={Object.keys(event).length > 0 || undefined}>
+        <summary>Sample trigger event</summary>
+        {/* Keyed by the seed: rows start over when the trigger's known properties arrive. */}
+        <KeyValueRows key={eventSample ? 'edited' : JSON.stringify(seeded)} value={event} onChange={setEventSample} keyLabel="event property" valueLabel="sample event value" />
       </details>
       {error ? (
         <p className="form-error">{error}</p>
