@@ -4,7 +4,6 @@ reported with their own line numbers, progress while it runs, list membership, s
 from __future__ import annotations
 
 import io
-import os
 
 import pytest
 

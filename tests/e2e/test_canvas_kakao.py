@@ -51,7 +51,7 @@ def _journey(api: httpx.Client, channel: str, content: dict) -> int:
     graph = {
         "nodes": [{"id": i, "type": t, "position": {"x": 0, "y": 180 * n}, "config": c}
                   for n, (i, t, c) in enumerate(chain)],
-        "edges": [{"source": a[0], "source_handle": "next", "target": b[0]} for a, b in zip(chain, chain[1:])],
+        "edges": [{"source": a[0], "source_handle": "next", "target": b[0]} for a, b in zip(chain, chain[1:], strict=False)],
     }
     created = api.post("/journeys", json={"name": "Cart", "graph": graph, "settings": {"entry": {"type": "api"}}})
     assert created.status_code == 201, created.text
