@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from channels_app.outbound_slots import SLOT_LAPSE_SECONDS
+
 
 def node(node_id: str, type_: str, config: dict | None = None) -> dict:
     return {"id": node_id, "type": type_, "name": node_id, "position": {"x": 0, "y": 0}, "config": config or {}}
@@ -51,6 +53,13 @@ def email_node(node_id: str, channel_id: int) -> dict:
         "channel": "email", "channel_id": channel_id,
         "content": {"subject": "Hi {{ customer.external_id }}", "text": "Hello"},
     })
+
+
+# After a kill -9 the dead worker's outbound slots come back only when they lapse
+# (channels_app.outbound_slots): until then the new worker sends through the slots left, so the
+# runs may take up to that long to finish, and longer on a loaded machine.
+AFTER_KILL_SECONDS = SLOT_LAPSE_SECONDS + 150
+AFTER_KILL_TEST_TIMEOUT = AFTER_KILL_SECONDS + 420
 
 
 def all_completed(live, journey_id: int, n: int) -> bool:

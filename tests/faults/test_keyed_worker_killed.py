@@ -7,8 +7,12 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from .conftest import wait_until
 from .flows import (
+    AFTER_KILL_SECONDS,
+    AFTER_KILL_TEST_TIMEOUT,
     all_completed,
     customers_upload,
     http_channel,
@@ -22,6 +26,7 @@ CARTS = ("1", "2")
 CHUNK = 100  # events per POST: entries keep arriving while the worker dies
 
 
+@pytest.mark.timeout(AFTER_KILL_TEST_TIMEOUT)
 def test_worker_killed_with_keyed_runs_in_flight_loses_and_doubles_nothing(live, provider, record_property):
     live.web()
     worker = live.worker("worker-a", concurrency=3)
@@ -59,7 +64,7 @@ def test_worker_killed_with_keyed_runs_in_flight_loses_and_doubles_nothing(live,
     poster.join(120)
     runs = SHOPPERS * len(CARTS)
 
-    wait_until(lambda: all_completed(live, journey_id, runs), 240, what="every keyed run completed")
+    wait_until(lambda: all_completed(live, journey_id, runs), AFTER_KILL_SECONDS, what="every keyed run completed")
     wait_until(lambda: len(provider.received) >= runs, 60, what="every message received")
 
     rows = live.sql(

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from channels_app.services import SEND_BATCH
 
 from .conftest import wait_until
 from .flows import (
+    AFTER_KILL_SECONDS,
+    AFTER_KILL_TEST_TIMEOUT,
     all_completed,
     customers_upload,
     enroll,
@@ -26,6 +30,7 @@ from .flows import (
 N = 1000
 
 
+@pytest.mark.timeout(AFTER_KILL_TEST_TIMEOUT)
 def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider, record_property):
     live.web()
     worker = live.worker("worker-a", concurrency=3)
@@ -44,7 +49,7 @@ def test_worker_killed_mid_batch_finishes_everything_exactly_once(live, provider
     time.sleep(0.5)
     live.worker("worker-b", concurrency=3)
 
-    wait_until(lambda: all_completed(live, journey_id, N), 240, what="every enrollment completed")
+    wait_until(lambda: all_completed(live, journey_id, N), AFTER_KILL_SECONDS, what="every enrollment completed")
     wait_until(lambda: len(provider.received) >= N, 60, what="every message received")
 
     enrollments = live.sql(
