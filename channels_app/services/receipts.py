@@ -72,19 +72,7 @@ def message_receipt(
             .select_for_update()
             .get(pk=message.pk)
         )
-        fields = []
-        for name in (*IMPLIES[status], status):
-            if getattr(message, f"{name}_at") is None:
-                setattr(message, f"{name}_at", at)
-                fields.append(f"{name}_at")
-        if status in FINAL_FAILURES:
-            if message.status not in FINAL_FAILURES:
-                message.status = status
-                message.error = (error or status)[:255]
-                fields += ["status", "error"]
-        elif message.status not in FINAL_FAILURES and RANK[status] > RANK.get(message.status, 0):
-            message.status = status
-            fields.append("status")
+        fields = receipt_apply(message, status, at=at, error=error)
         if fields:
             message.save(update_fields=fields)
         DeliveryEvent.objects.for_workspace(message.workspace_id).create(
@@ -95,12 +83,35 @@ def message_receipt(
             at=at,
             data={**(data or {}), **({"error": error} if error else {})},
         )
-        awaiting = (message.awaiting or {}).get("status")
-        # Only news wakes the journey: the awaited status reached for the first time, or a failure.
-        if awaiting and fields and (status in FINAL_FAILURES or awaited_reached(message, awaiting)):
-            snapshot = message
-            transaction.on_commit(lambda: _engine_signal(snapshot, status))
+        receipt_signal_on_commit(message, status, fields)
     return message
+
+
+def receipt_apply(message: Message, status: str, *, at: datetime, error: str = "") -> list[str]:
+    """Sets the status's timestamp (and those it implies) and moves the status forward on a
+    locked message, in memory; returns the fields it changed."""
+    fields = []
+    for name in (*IMPLIES[status], status):
+        if getattr(message, f"{name}_at") is None:
+            setattr(message, f"{name}_at", at)
+            fields.append(f"{name}_at")
+    if status in FINAL_FAILURES:
+        if message.status not in FINAL_FAILURES:
+            message.status = status
+            message.error = (error or status)[:255]
+            fields += ["status", "error"]
+    elif message.status not in FINAL_FAILURES and RANK[status] > RANK.get(message.status, 0):
+        message.status = status
+        fields.append("status")
+    return fields
+
+
+def receipt_signal_on_commit(message: Message, status: str, fields: list[str]) -> None:
+    """Only news wakes the journey: the awaited status reached for the first time, or a failure."""
+    awaiting = (message.awaiting or {}).get("status")
+    if awaiting and fields and (status in FINAL_FAILURES or awaited_reached(message, awaiting)):
+        snapshot = message
+        transaction.on_commit(lambda: _engine_signal(snapshot, status))
 
 
 def inbox_read(*, message: Message) -> Message:

@@ -302,3 +302,62 @@ def test_the_channel_shows_where_to_point_the_event_webhook(workspace, sendgrid,
         "settings": {"from_email": "shop@acme.test"},
     }, format="json")
     assert refused.status_code == 400 and "credentials.webhook_verification_key" in refused.json()["error"]["details"]
+
+
+def test_a_large_event_batch_is_recorded_in_a_few_queries_with_every_outcome(
+    workspace, other_workspace, sendgrid, signing_key, django_assert_max_num_queries
+):
+    """SendGrid posts up to thousands of events at once: the batch reads its messages in one
+    query and writes in bulk, so its cost does not grow with its size, and each event still
+    lands as it would alone (a later event of the same message builds on the earlier one)."""
+    from channels_app.models import DeliveryEvent
+
+    config = _channel(workspace, sendgrid, signing_key)
+    count = 400
+    messages = Message.objects.for_workspace(workspace).bulk_create(
+        Message(workspace=workspace, channel="email", provider="sendgrid", to=f"P{i}@X.test",
+                status="sent")
+        for i in range(count)
+    )
+    foreign = Message.objects.for_workspace(other_workspace).create(
+        workspace=other_workspace, channel="email", to="them@x.test", status="sent"
+    )
+    events = []
+    for i, m in enumerate(messages):
+        mid = str(m.pk)
+        events.append({"event": "processed", "waymark_message_id": mid, "timestamp": 1764900000})
+        events.append({"event": "delivered", "waymark_message_id": mid, "timestamp": 1764900010})
+        if i % 4 == 1:  # a hard bounce after delivery: bounced, suppressed
+            events.append({"event": "bounce", "type": "bounce", "reason": "550 no such user",
+                           "waymark_message_id": mid, "timestamp": 1764900020})
+        elif i % 4 == 2:  # a soft block: bounced (blocked), not suppressed
+            events.append({"event": "bounce", "type": "blocked", "reason": "421 later",
+                           "waymark_message_id": mid, "timestamp": 1764900020})
+        elif i % 4 == 3 and i % 8 == 3:  # a complaint, reported twice: one suppression
+            for _ in range(2):
+                events.append({"event": "spamreport", "waymark_message_id": mid, "timestamp": 1764900030})
+    events.append({"event": "bounce", "type": "bounce", "waymark_message_id": str(foreign.pk), "timestamp": 1764900000})
+    events.append({"event": "bounce", "type": "bounce", "waymark_message_id": str(2**70)})
+    events.append({"event": "delivered", "waymark_message_id": "nope"})
+    assert len(events) > 1000
+
+    with django_assert_max_num_queries(20):
+        assert _post_events(config, events, signing_key).status_code == 200
+
+    by_pk = {m.pk: m for m in Message.objects.for_workspace(workspace)}
+    for i, m in enumerate(messages):
+        got = by_pk[m.pk]
+        assert got.delivered_at is not None and got.sent_at is not None, i
+        expected = {1: ("bounced", "bounced"), 2: ("bounced", "blocked")}.get(i % 4, ("delivered", ""))
+        assert (got.status, got.error) == expected, i
+    suppressed = dict(SuppressedAddress.objects.for_workspace(workspace).values_list("address", "reason"))
+    assert suppressed == {
+        **{f"p{i}@x.test": "bounce" for i in range(count) if i % 4 == 1},
+        **{f"p{i}@x.test": "complaint" for i in range(count) if i % 8 == 3},
+    }
+    receipts = DeliveryEvent.objects.for_workspace(workspace)
+    assert receipts.filter(status="delivered", source="sendgrid").count() == count
+    assert receipts.filter(status="bounced").count() == count // 2
+    assert receipts.filter(status="bounced", data__error="blocked", data__reason="421 later").count() == count // 4
+    foreign.refresh_from_db()
+    assert foreign.status == "sent" and not SuppressedAddress.objects.for_workspace(other_workspace).exists()
