@@ -55,6 +55,18 @@ def saved(page: Page) -> None:
     expect(page.get_by_test_id("save-state")).to_have_text("All changes saved", timeout=10_000)
 
 
+def cart_journey_settings(page: Page, url: str, api, name: str):
+    """A draft entered by `cart_updated`, opened in the canvas with its settings drawer."""
+    carts = created(
+        api, name, [start_node()], [],
+        {"entry": {"type": "event", "events": [{"name": "cart_updated"}]}},
+    )
+    opened(page, url)
+    page.goto(f"{url}/journeys/{carts}")
+    page.get_by_role("button", name="Journey settings").click()
+    return carts, page.get_by_test_id("settings-drawer")
+
+
 def test_the_key_property_is_set_in_journey_settings_from_the_events_properties(
     live_server_url,
     account,  # noqa: F811 (the fixture imported above)
@@ -71,14 +83,7 @@ def test_the_key_property_is_set_in_journey_settings_from_the_events_properties(
         },
     )
     assert sent.status_code == 202, sent.text
-    carts = created(
-        account, "Cart recovery", [start_node()], [],
-        {"entry": {"type": "event", "events": [{"name": "cart_updated"}]}},
-    )
-    opened(page, live_server_url)
-    page.goto(f"{live_server_url}/journeys/{carts}")
-    page.get_by_role("button", name="Journey settings").click()
-    drawer = page.get_by_test_id("settings-drawer")
+    carts, drawer = cart_journey_settings(page, live_server_url, account, "Cart recovery")
 
     # The cart event's own properties are offered (not another event's).
     suggestions = drawer.get_by_test_id("entry-key-suggestions").locator("option")
@@ -106,6 +111,45 @@ def test_the_key_property_is_set_in_journey_settings_from_the_events_properties(
     expect(drawer).to_contain_text("Leave empty for one run per customer")
     saved(page)
     assert "key" not in account.get(f"/journeys/{carts}").json()["settings"]["entry"]
+
+
+def test_an_exit_condition_matches_only_the_runs_own_key_when_toggled(
+    live_server_url,
+    account,  # noqa: F811
+    browser_page: Page,
+):
+    page = browser_page
+    carts, drawer = cart_journey_settings(page, live_server_url, account, "Cart reminder")
+    drawer.get_by_role("button", name="+ Add exit condition").click()
+    drawer.get_by_label("event name").fill("purchase")
+    # Without a key there is no run's key to match: not offered.
+    expect(drawer.get_by_label("Exit condition 1 same key")).to_have_count(0)
+
+    drawer.get_by_label("Entry key property").fill("cart_id")
+    toggle = drawer.get_by_label("Exit condition 1 same key")
+    expect(toggle).to_be_enabled()
+    toggle.check()
+    expect(drawer).to_contain_text("same cart_id only")
+    saved(page)
+    exits = account.get(f"/journeys/{carts}").json()["settings"]["exit_conditions"]
+    assert exits == [{"event": "purchase", "same_key": True}]
+    # The journey validates with it (the API accepts the flag where the canvas put it).
+    page.get_by_role("button", name="Validate").click()
+    expect(page.get_by_text("The journey is valid and ready to start.")).to_be_visible()
+
+    # Editing the rule keeps the flag on it.
+    drawer.get_by_label("event name").fill("order_completed")
+    saved(page)
+    exits = account.get(f"/journeys/{carts}").json()["settings"]["exit_conditions"]
+    assert exits == [{"event": "order_completed", "same_key": True}]
+
+    # A second rule: the flag cannot stay (the API takes it on one event rule only).
+    drawer.get_by_role("button", name="+ Add rule").click()
+    expect(toggle).to_be_disabled()
+    expect(toggle).not_to_be_checked()
+    saved(page)
+    exits = account.get(f"/journeys/{carts}").json()["settings"]["exit_conditions"]
+    assert "same_key" not in str(exits)
 
 
 def test_a_date_wait_is_set_in_its_form_and_summarized_on_the_node(

@@ -8,7 +8,7 @@ import { Button, Field } from '../components/ui';
 import { ConditionEditor, DurationInput, FiltersEditor } from '../components/inputs';
 import type { Problem } from '../lib/rules';
 import { EventNameInput } from '../components/event-names';
-import { type Condition, type Entry, ENTRY_TYPES, type Goal, type JourneySettings, MAX_ENTRY_EVENTS, newEntry } from '../lib/settings';
+import { type Condition, type Entry, ENTRY_TYPES, exitSameKey, type Goal, type JourneySettings, MAX_ENTRY_EVENTS, newEntry, soleEventRule } from '../lib/settings';
 
 /** How customers enter, picked from the entry types. */
 export function EntryTypeSelect({ value, onChange, label }: { value: Entry['type']; onChange: (type: Entry['type']) => void; label?: string }) {
@@ -67,6 +67,36 @@ function EntryKeyField({
         ))}
       </datalist>
     </Field>
+  );
+}
+
+function sameKeyOf(c: Condition): boolean {
+  return 'event' in c && c.same_key === true;
+}
+
+/** A keyed journey's exit condition can match only the event carrying the run's key (a purchase
+ * of cart A ends cart A's run, not cart B's). The API takes the flag on a single event rule, so
+ * the toggle waits for one; it stays visible on a set flag whose key is gone, to clear it. */
+function ExitSameKeyToggle({
+  condition,
+  index,
+  keyProperty,
+  onChange,
+}: {
+  condition: Condition;
+  index: number;
+  keyProperty: string | undefined;
+  onChange: (on: boolean) => void;
+}) {
+  const on = sameKeyOf(condition);
+  if (!keyProperty && !on) return null;
+  const single = soleEventRule(condition) !== null;
+  return (
+    <label className="check" title={single ? undefined : 'Only for an exit condition that is one “Did event” rule.'}>
+      <input type="checkbox" aria-label={`Exit condition ${index + 1} same key`} checked={on} disabled={!single} onChange={(e) => onChange(e.target.checked)} />
+      {keyProperty ? `same ${keyProperty} only` : 'same key only (the entry has no key any more: clear this)'}
+      {!single && <span className="muted small"> (one “Did event” rule only)</span>}
+    </label>
   );
 }
 
@@ -217,8 +247,17 @@ export function SettingsDrawer({
                 </button>
               </div>
               <Field label="When" error={err(`settings.exit_conditions.${i}`)}>
-                <ConditionEditor value={c} onChange={(nc) => put({ exit_conditions: settings.exit_conditions!.map((x, j) => (j === i ? nc : x)) })} />
+                <ConditionEditor
+                  value={exitSameKey(c, false)}
+                  onChange={(nc) => put({ exit_conditions: settings.exit_conditions!.map((x, j) => (j === i ? exitSameKey(nc, sameKeyOf(c)) : x)) })}
+                />
               </Field>
+              <ExitSameKeyToggle
+                condition={c}
+                index={i}
+                keyProperty={entry.type === 'event' ? entry.key?.property : undefined}
+                onChange={(on) => put({ exit_conditions: settings.exit_conditions!.map((x, j) => (j === i ? exitSameKey(x, on) : x)) })}
+              />
             </div>
           ))}
           <Button size="sm" onClick={() => put({ exit_conditions: [...(settings.exit_conditions ?? []), { all: [{ event: '' }] } as Condition] })}>

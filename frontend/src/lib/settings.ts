@@ -19,9 +19,18 @@ export type Condition =
   | { any: Condition[] }
   | { not: Condition }
   | { attribute: string; op: string; value?: unknown }
-  | { event: string; where?: Filter[]; count?: { op: string; value: number }; within?: Duration | 'since_entry' }
+  | EventCondition
   | { list: number }
   | { segment: number };
+
+/** An event rule; `same_key` only on a keyed journey's exit condition (API.md "Keyed journeys"). */
+export interface EventCondition {
+  event: string;
+  where?: Filter[];
+  count?: { op: string; value: number };
+  within?: Duration | 'since_entry';
+  same_key?: boolean;
+}
 
 export type Entry =
   | { type: 'event'; events: { name: string; where?: Filter[] }[]; key?: { property: string } }
@@ -185,4 +194,24 @@ export function newEntry(type: Entry['type']): Entry {
     default:
       return { type };
   }
+}
+
+/** The one event rule an exit condition is, bare or as a group of one, else null: `same_key`
+ * is accepted only on an exit condition that is an event rule itself. */
+export function soleEventRule(c: Condition): EventCondition | null {
+  if ('event' in c) return c;
+  const rules = 'all' in c ? c.all : 'any' in c ? c.any : null;
+  return rules?.length === 1 && 'event' in rules[0] ? rules[0] : null;
+}
+
+/** An exit condition with its `same_key` flag set or cleared. Set, a group of one event rule
+ * becomes that rule (where the API takes the flag); cleared, the flag is dropped. A condition
+ * that is not one event rule keeps no flag. */
+export function exitSameKey(c: Condition, on: boolean): Condition {
+  const rule = soleEventRule(c);
+  if (!rule) return c;
+  const { same_key: _drop, ...bare } = rule;
+  void _drop;
+  if (on) return { ...bare, same_key: true };
+  return 'event' in c ? bare : c;
 }
