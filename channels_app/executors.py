@@ -15,6 +15,7 @@ from workspaces.models import Workspace
 
 from . import services
 from .models import Message, WebhookCall
+from .services.consent import MARKETING
 
 # A send not confirmed within this long is looked at again (a lost task or signal): re-enqueued
 # while queued, resolved from the row otherwise. Journeys are never stuck on a lost signal.
@@ -59,6 +60,7 @@ def message_execute(ctx, node_type=None) -> Result:
             simulate=ctx.simulate,
             now=ctx.now,
             key=getattr(ctx.enrollment, "key", ""),
+            simulated_sends=_simulated_sends(ctx) if ctx.simulate else (),
         )
     )
     awaited = config.get("await")
@@ -66,6 +68,7 @@ def message_execute(ctx, node_type=None) -> Result:
         ctx.note(
             message={
                 "channel": config.get("channel"),
+                "category": config.get("category") or MARKETING,
                 "content": outcome.rendered,
                 "error": outcome.reason,
             }
@@ -89,6 +92,17 @@ def message_execute(ctx, node_type=None) -> Result:
         )
     ctx.note(message_id=message.pk)
     return _after_send(ctx, message, wake_kind=None)
+
+
+def _simulated_sends(ctx) -> tuple:
+    """When the simulated path's earlier marketing messages went out (not the failed ones)."""
+    return tuple(
+        step["at"]
+        for step in ctx.simulated_steps()
+        if (sent := step["data"].get("message"))
+        and not sent.get("error")
+        and sent.get("category") == MARKETING
+    )
 
 
 def _after_send(ctx, message: Message, *, wake_kind: str | None) -> Result:

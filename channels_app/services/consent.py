@@ -5,6 +5,7 @@ messages never ask."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
@@ -96,6 +97,55 @@ def _window(cap: dict | None) -> timedelta | None:
     return timedelta(seconds=duration_seconds(cap["per"]))
 
 
+def _caps(workspace: Workspace, journey_cap: dict | None, journey_id: int | None) -> list:
+    """(cap, window, journey scope or None) of every cap that applies."""
+    return [
+        (cap, window, scope)
+        for cap, scope in ((workspace.frequency_cap, None), (journey_cap, journey_id))
+        if (window := _window(cap)) is not None
+    ]
+
+
+def _over_a_cap(
+    *, workspace: Workspace, customer_id: int | None, caps: list, now: datetime, unsaved: Sequence[datetime]
+) -> bool:
+    for cap, window, scope in caps:
+        since = now - window
+        count = sum(1 for at in unsaved if at > since)
+        if customer_id is not None:
+            # Messages that went (or are going) out; failed ones never reached the customer.
+            sent = (
+                Message.objects.for_workspace(workspace)
+                .filter(customer_id=customer_id, category=MARKETING, created_at__gt=since)
+                .exclude(status=Message.Status.FAILED)
+            )
+            if scope is not None:
+                sent = sent.filter(journey_id=scope)
+            count += sent.count()
+        if count >= cap["max"]:
+            return True
+    return False
+
+
+def frequency_capped(
+    *,
+    workspace: Workspace,
+    customer_id: int | None,
+    journey_id: int | None,
+    journey_cap: dict | None,
+    now: datetime,
+    unsaved: Sequence[datetime] = (),
+) -> bool:
+    """Whether one more marketing message would pass a cap, for Simulate, which writes nothing and
+    so takes no lock: `unsaved` are the times of the simulated path's own earlier sends in this
+    journey (in no table, yet counted as the engine counts the messages it created before), and a
+    customer typed in rather than stored (`customer_id` None) has only those."""
+    caps = _caps(workspace, journey_cap, journey_id)
+    return bool(caps) and _over_a_cap(
+        workspace=workspace, customer_id=customer_id, caps=caps, now=now, unsaved=unsaved
+    )
+
+
 def frequency_capped_locked(
     *,
     workspace: Workspace,
@@ -109,23 +159,8 @@ def frequency_capped_locked(
     makes count-then-insert one step, so two workers sending to the same customer at once are
     counted one after the other (tests/channels/test_frequency_race.py). Raises CapBusy when the
     lock stays taken for CAP_LOCK_WAIT_SECONDS."""
-    caps = [
-        (cap, window, scope)
-        for cap, scope in ((workspace.frequency_cap, None), (journey_cap, journey_id))
-        if (window := _window(cap)) is not None
-    ]
+    caps = _caps(workspace, journey_cap, journey_id)
     if not caps:
         return False
     _cap_lock(customer_id)
-    for cap, window, scope in caps:
-        # Messages that went (or are going) out; failed ones never reached the customer.
-        sent = (
-            Message.objects.for_workspace(workspace)
-            .filter(customer_id=customer_id, category=MARKETING, created_at__gt=now - window)
-            .exclude(status=Message.Status.FAILED)
-        )
-        if scope is not None:
-            sent = sent.filter(journey_id=scope)
-        if sent.count() >= cap["max"]:
-            return True
-    return False
+    return _over_a_cap(workspace=workspace, customer_id=customer_id, caps=caps, now=now, unsaved=())

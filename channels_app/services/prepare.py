@@ -42,6 +42,9 @@ class MessageStep:
     simulate: bool = False
     now: datetime | None = None
     key: str = ""  # a keyed journey's pass key (Liquid `enrollment.key`, Message.key)
+    # Simulation: when the path's earlier marketing messages went out (they are written nowhere,
+    # so the frequency cap counts them from here).
+    simulated_sends: tuple[datetime, ...] = ()
 
 
 @dataclass
@@ -197,13 +200,14 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
     if step.simulate:  # the same preconditions as a real send; nothing is written
         if reason == "content_invalid":
             reason = render_problems[0][1]
-        elif not reason and marketing and customer.pk is not None:
-            capped = consent.frequency_capped_locked(
+        elif not reason and marketing:
+            capped = consent.frequency_capped(
                 workspace=workspace,
                 customer_id=customer.pk,
                 journey_id=step.journey_id,
                 journey_cap=journey_settings.get("frequency_cap"),
                 now=now,
+                unsaved=step.simulated_sends,
             )
             reason = "frequency_capped" if capped else ""
         return StepOutcome(kind="simulated", rendered=rendered, reason=reason)

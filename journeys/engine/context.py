@@ -105,6 +105,12 @@ class StepContext:
     def matches(self, condition: dict) -> bool:
         return bool(evaluate(condition, self.facts(), now=self.now))
 
+    def simulated_steps(self) -> list[dict]:
+        """A simulation's steps so far, oldest first, each {"node_id", "kind", "handle", "at",
+        "data"}: its sends are written nowhere, so a rule that counts earlier sends (the frequency
+        cap) counts them here. Empty in a real run, whose sends are rows."""
+        return self._run.step_log if self.simulate else []
+
     # -- effects
     def on_commit(self, fn: Callable[[], Any]) -> None:
         """Runs `fn` after the batch commits; in simulation it is recorded, never called."""

@@ -43,16 +43,20 @@ def _cart_journey(api: httpx.Client) -> int:
     return created.json()["id"]
 
 
+def _simulate_panel(page, url: str, journey_id: int):
+    """Signs in, opens the journey's canvas and its Simulate panel."""
+    sign_in(page, url)
+    expect(page.get_by_role("heading", name="Journeys", exact=True)).to_be_visible()
+    page.goto(f"{url}/journeys/{journey_id}")
+    page.get_by_role("button", name="Simulate").click()
+    return page.get_by_test_id("simulate-panel")
+
+
 def test_simulate_is_a_form_with_the_journeys_events_and_a_customer_picker(
     live_server_url, account, browser_page  # noqa: F811
 ):
-    journey_id = _cart_journey(account)
     page = browser_page
-    sign_in(page, live_server_url)
-    expect(page.get_by_role("heading", name="Journeys", exact=True)).to_be_visible()
-    page.goto(f"{live_server_url}/journeys/{journey_id}")
-    page.get_by_role("button", name="Simulate").click()
-    panel = page.get_by_test_id("simulate-panel")
+    panel = _simulate_panel(page, live_server_url, _cart_journey(account))
 
     # The trigger event is already there; a property is typed into a row, not into JSON.
     first = panel.get_by_test_id("sim-event").first
@@ -87,3 +91,35 @@ def test_simulate_is_a_form_with_the_journeys_events_and_a_customer_picker(
     expect(mail).to_contain_text("Bob, your Boots is waiting")
     expect(node(page, "mail").locator(".wm-node")).to_have_class(re.compile(r"\bon-path\b"))
     expect(node(page, "done").locator(".wm-node")).to_have_class(re.compile(r"\bdimmed\b"))
+
+
+def test_simulate_shows_a_send_the_frequency_cap_stops_after_the_paths_earlier_sends(
+    live_server_url, account, browser_page  # noqa: F811
+):
+    graph = {
+        "nodes": [
+            _node("start", "start", 0),
+            _node("mail", "message", 150, {"channel": "email", "content": {"subject": "Hi", "html": "<p>Hi</p>"}},
+                  "Reminder email"),
+            _node("sms", "message", 300, {"channel": "sms", "content": {"text": "Still there?"}}, "SMS follow-up"),
+        ],
+        "edges": [
+            {"source": "start", "source_handle": "next", "target": "mail"},
+            {"source": "mail", "source_handle": "next", "target": "sms"},
+        ],
+    }
+    settings = {"entry": {"type": "api"}, "frequency_cap": {"max": 1, "per": {"value": 1, "unit": "days"}}}
+    created = account.post("/journeys", json={"name": "Capped", "graph": graph, "settings": settings})
+    assert created.status_code == 201, created.text
+    panel = _simulate_panel(browser_page, live_server_url, created.json()["id"])
+    panel.get_by_text("Existing customer").click()
+    panel.get_by_label("Find a customer").fill("ada")
+    panel.get_by_role("list", name="Matching customers").get_by_role("button", name=re.compile("^ada")).click()
+    panel.get_by_role("button", name="Run simulation").click()
+
+    # One marketing message a day: the email is it, so the SMS right after it is not sent.
+    mail = panel.locator('[data-testid="sim-step"][data-node-id="mail"][data-kind="passed"]')
+    expect(mail).to_contain_text("→ next")
+    sms = panel.locator('[data-testid="sim-step"][data-node-id="sms"][data-kind="passed"]')
+    expect(sms).to_contain_text("→ failed")
+    expect(sms).to_contain_text("Not sent: The frequency cap was reached")
