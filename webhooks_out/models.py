@@ -22,6 +22,10 @@ EVENT_TYPES = (
     "experiment.decided",
 )
 TEST_EVENT = "webhook.test"
+# The `type` of a POST that carries several events (a webhook's batch_size > 1).
+BATCH_EVENT = "batch"
+# Events one POST may carry: ~500 bytes each, so a batch stays well under 100 KB.
+MAX_BATCH_SIZE = 100
 
 
 class EventWebhook(WorkspaceModel):
@@ -37,6 +41,8 @@ class EventWebhook(WorkspaceModel):
     # Since when every attempt failed (None while the URL answers); 24 hours of it disable it.
     failing_since = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=255, blank=True, default="")
+    # At most this many pending events go in one POST; 1 (the default) sends each on its own.
+    batch_size = models.PositiveSmallIntegerField(default=1)
 
     def __str__(self) -> str:
         return f"{self.url} ({self.workspace_id})"
@@ -62,6 +68,8 @@ class EventDelivery(WorkspaceModel):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # The `id` of the batch POST that last carried this event ('' when it went on its own).
+    batch_id = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -34,11 +34,12 @@ from journeys.models import JourneyAuditEntry, StepEvent
 from workspaces.errors import ServiceValidationError
 from workspaces.models import Membership, Role
 
-from .models import TEST_EVENT, EventDelivery, EventWebhook, FanoutCursor
+from .models import BATCH_EVENT, TEST_EVENT, EventDelivery, EventWebhook, FanoutCursor
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "webhooks_out.tasks.event_delivery_task"
+DELIVER_BATCH_TASK = "webhooks_out.tasks.event_batch_delivery_task"
 SIGNATURE_HEADER = "Waymark-Signature"
 STEPS = "journeys_stepevent"
 DELIVERIES = "channels_app_deliveryevent"
@@ -75,7 +76,13 @@ def _url_validate(url: str) -> None:
 
 
 def event_webhook_create(
-    *, workspace, url: str, events: list[str], description: str = "", enabled: bool = True
+    *,
+    workspace,
+    url: str,
+    events: list[str],
+    description: str = "",
+    enabled: bool = True,
+    batch_size: int = 1,
 ) -> tuple[EventWebhook, str]:
     """The webhook and its signing secret, which is shown only now."""
     _url_validate(url)
@@ -86,6 +93,7 @@ def event_webhook_create(
         events=sorted(set(events)),
         description=description,
         enabled=enabled,
+        batch_size=batch_size,
         secret_encrypted=credentials_encrypt({"secret": secret}),
     )
     subscriptions_changed()
@@ -273,9 +281,9 @@ def _decision_events(low: int, high: int, workspace_ids: list[int]) -> list:
     ]
 
 
-def _deliveries_make(events, subscriptions) -> list[tuple[int, int]]:
+def _deliveries_make(events, subscriptions) -> list[tuple]:
     """Deliveries for every (event, subscribed webhook); an event fanned out before is not made
-    again (unique per webhook). Returns (delivery id, workspace id) of the new ones."""
+    again (unique per webhook). Returns the new ones as _enqueue_grouped takes them."""
     lease = timezone.now() + timedelta(seconds=LEASE_SECONDS)
     rows = [
         EventDelivery(
@@ -302,7 +310,8 @@ def _deliveries_make(events, subscriptions) -> list[tuple[int, int]]:
             attempts=0,
             status=EventDelivery.Status.PENDING,
         )
-        .values_list("pk", "workspace_id")
+        .order_by("pk")
+        .values_list(*_QUEUED_FIELDS)
     )
 
 
@@ -329,7 +338,7 @@ def _fan_out(source: str, read, subscriptions) -> int:
                     read(cursor.closed_id, high, list(subscriptions)), subscriptions
                 )
                 made += len(new)
-                transaction.on_commit(lambda new=new: [_enqueue(pk, ws, 0) for pk, ws in new])
+                transaction.on_commit(lambda new=new: _enqueue_grouped(new))
             cursor.closed_id = high
             cursor.save(update_fields=["closed_id"])
 
@@ -351,18 +360,50 @@ def deliveries_due_enqueue() -> int:
     with transaction.atomic():
         due = list(
             EventDelivery.objects.unscoped()
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, of=("self",))
             .filter(
                 status=EventDelivery.Status.PENDING, next_attempt_at__lte=now, webhook__enabled=True
             )
-            .order_by("next_attempt_at")
-            .values_list("pk", "workspace_id", "attempts")[:SWEEP_BATCH]
+            .order_by("next_attempt_at", "pk")
+            .values_list(*_QUEUED_FIELDS)[:SWEEP_BATCH]
         )
-        EventDelivery.objects.unscoped().filter(pk__in=[pk for pk, _, _ in due]).update(
+        EventDelivery.objects.unscoped().filter(pk__in=[row[0] for row in due]).update(
             next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)
         )
-        transaction.on_commit(lambda: [_enqueue(pk, ws, attempt) for pk, ws, attempt in due])
+        transaction.on_commit(lambda: _enqueue_grouped(due))
     return len(due)
+
+
+# What _enqueue_grouped needs of each delivery to queue.
+_QUEUED_FIELDS = ("pk", "workspace_id", "attempts", "webhook_id", "webhook__batch_size")
+
+
+def _enqueue_grouped(rows) -> None:
+    """Queues attempts of (delivery id, workspace id, attempt, webhook id, batch size) rows: one
+    task per delivery for a webhook of batch size 1 (each POST one event, as the contract says),
+    else one task per up to batch-size deliveries of the same webhook (one POST carrying them)."""
+    groups: dict[tuple[int, int, int], list[tuple[int, int]]] = defaultdict(list)
+    for pk, workspace_id, attempt, webhook_id, batch_size in rows:
+        groups[(webhook_id, workspace_id, max(1, batch_size))].append((pk, attempt))
+    for (_webhook_id, workspace_id, size), items in groups.items():
+        for start in range(0, len(items), size):
+            group = items[start : start + size]
+            if len(group) == 1:
+                _enqueue(group[0][0], workspace_id, group[0][1])
+            else:
+                _enqueue_batch(group, workspace_id)
+
+
+def _enqueue_batch(
+    deliveries: list[tuple[int, int]],
+    workspace_id: int,
+    countdown: float | None = None,
+    slot_waits: int = 0,
+):
+    kwargs = {"deliveries": [list(item) for item in deliveries], "workspace_id": workspace_id}
+    if slot_waits:
+        kwargs["slot_waits"] = slot_waits
+    current_app.send_task(DELIVER_BATCH_TASK, kwargs=kwargs, countdown=countdown)
 
 
 def _enqueue(
@@ -439,7 +480,7 @@ def customer_events_fan_out(*, workspace_id: int, event_ids: list[int]) -> int:
     }
     with transaction.atomic():
         new = _deliveries_make(events, subscriptions)
-        transaction.on_commit(lambda: [_enqueue(pk, ws, 0) for pk, ws in new])
+        transaction.on_commit(lambda: _enqueue_grouped(new))
     return len(new)
 
 
@@ -461,7 +502,21 @@ def event_delivery_attempt(
                 delivery_id, workspace_id, attempt, slot_retry_seconds(slot_waits), slot_waits + 1
             )
             return None
-        return _attempt(delivery_id=delivery_id, workspace_id=workspace_id, attempt=attempt)
+        return _attempt(deliveries=[(delivery_id, attempt)], workspace_id=workspace_id)
+
+
+def event_batch_delivery_attempt(
+    *, deliveries: list[tuple[int, int]], workspace_id: int, slot_waits: int = 0
+) -> bool | None:
+    """One POST carrying several pending deliveries of one webhook, given as (delivery id, attempt
+    expected): each is attempted at most once, as event_delivery_attempt does for one."""
+    with outbound_slot(workspace_id=workspace_id) as granted:
+        if not granted:
+            _enqueue_batch(
+                deliveries, workspace_id, slot_retry_seconds(slot_waits), slot_waits + 1
+            )
+            return None
+        return _attempt(deliveries=deliveries, workspace_id=workspace_id)
 
 
 def _post(webhook: EventWebhook, payload: dict) -> tuple[int | None, str]:
@@ -492,41 +547,73 @@ def _post(webhook: EventWebhook, payload: dict) -> tuple[int | None, str]:
     return response.status_code, "" if response.is_success else f"HTTP {response.status_code}"
 
 
-def _attempt(*, delivery_id: int, workspace_id: int, attempt: int) -> bool | None:
+def _batch_payload(rows: list[EventDelivery], now) -> tuple[str, dict]:
+    """(batch id, body) of a POST carrying these deliveries: one alone is its own event object,
+    exactly as with batch size 1; several go as {"id", "type": "batch", "created_at",
+    "data": {"events": [...]}}, each event with its own id for the receiver to dedupe on."""
+    if len(rows) == 1:
+        return "", rows[0].payload
+    batch_id = f"batch_{secrets.token_hex(12)}"
+    return batch_id, _payload(
+        batch_id, BATCH_EVENT, now, {"events": [row.payload for row in rows]}
+    )
+
+
+def _attempt(*, deliveries: list[tuple[int, int]], workspace_id: int) -> bool | None:
+    """POSTs the pending deliveries among `deliveries` whose attempts still match (rows locked;
+    one a concurrent task holds or has attempted is left to it) and records the answer on each."""
+    expected = dict(deliveries)
     with transaction.atomic():
-        delivery = (
-            EventDelivery.objects.for_workspace(workspace_id)
+        rows = [
+            row
+            for row in EventDelivery.objects.for_workspace(workspace_id)
             .select_for_update(
                 skip_locked=True, of=("self",)
             )  # not the webhook: its other deliveries go on
             .select_related("webhook")
-            .filter(pk=delivery_id, status=EventDelivery.Status.PENDING, attempts=attempt)
-            .first()
-        )
-        if delivery is None or not delivery.webhook.enabled:
+            .filter(pk__in=list(expected), status=EventDelivery.Status.PENDING)
+            .order_by("pk")
+            if row.attempts == expected[row.pk]
+        ]
+        if not rows or not rows[0].webhook.enabled:
             return None
-        webhook = delivery.webhook
-        code, error = _post(webhook, delivery.payload)
+        webhook = rows[0].webhook
+        batch_id, payload = _batch_payload(rows, timezone.now())
+        code, error = _post(webhook, payload)
         now = timezone.now()
-        delivery.attempts = attempt + 1
-        delivery.response_code = code
-        delivery.last_error = error
-        if not error:
-            delivery.status = EventDelivery.Status.DELIVERED
-            delivery.delivered_at = now
-            delivery.next_attempt_at = None
-            if webhook.failing_since is not None:
-                EventWebhook.objects.unscoped().filter(pk=webhook.pk).update(failing_since=None)
-        else:
-            window = timedelta(seconds=settings.EVENT_WEBHOOK_RETRY_WINDOW_SECONDS)
-            gave_up = now - delivery.created_at >= window
-            if gave_up:
+        window = timedelta(seconds=settings.EVENT_WEBHOOK_RETRY_WINDOW_SECONDS)
+        gave_up = False
+        for delivery in rows:
+            delivery.attempts += 1
+            delivery.response_code = code
+            delivery.last_error = error
+            delivery.batch_id = batch_id
+            if not error:
+                delivery.status = EventDelivery.Status.DELIVERED
+                delivery.delivered_at = now
+                delivery.next_attempt_at = None
+            elif now - delivery.created_at >= window:
+                gave_up = True
                 delivery.status = EventDelivery.Status.FAILED
                 delivery.next_attempt_at = None
             else:
                 delivery.next_attempt_at = now + timedelta(seconds=retry_backoff(delivery.attempts))
+        EventDelivery.objects.for_workspace(workspace_id).bulk_update(
+            rows,
+            [
+                "attempts",
+                "response_code",
+                "last_error",
+                "batch_id",
+                "status",
+                "delivered_at",
+                "next_attempt_at",
+            ],
+        )
+        if not error and webhook.failing_since is not None:
+            EventWebhook.objects.unscoped().filter(pk=webhook.pk).update(failing_since=None)
+        elif error:
             _failure_note(webhook, now, window, gave_up=gave_up)
-        delivery.save()
     return not error
 
 

@@ -31,3 +31,20 @@ def event_delivery_task(
 def customer_events_fan_out_task(*, workspace_id: int, event_ids: list[int]) -> int:
     """Deliveries for the opt-outs in one stored batch of customer events."""
     return services.customer_events_fan_out(workspace_id=workspace_id, event_ids=event_ids)
+
+
+# One POST carrying up to the webhook's batch_size deliveries, then their writes.
+@shared_task(
+    acks_late=True,
+    name="webhooks_out.tasks.event_batch_delivery_task",
+    soft_time_limit=30,
+    time_limit=45,
+)
+def event_batch_delivery_task(
+    *, deliveries: list[list[int]], workspace_id: int, slot_waits: int = 0
+) -> bool | None:
+    return services.event_batch_delivery_attempt(
+        deliveries=[(pk, attempt) for pk, attempt in deliveries],
+        workspace_id=workspace_id,
+        slot_waits=slot_waits,
+    )

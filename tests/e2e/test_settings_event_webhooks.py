@@ -1,6 +1,7 @@
 """Event webhooks in Settings end to end: an owner adds one for a local receiver (the API's
 refusal of an empty event list is shown in the form), sees the signing secret once, sends a test event that arrives
-signed, pauses and resumes it, and reads its delivery log."""
+signed, pauses and resumes it, sets how many events one POST may carry, and reads its delivery
+log."""
 
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ def test_owner_adds_tests_pauses_and_reads_an_event_webhook(live_server_url, bro
 
     form.get_by_label("goal.converted").check()
     form.get_by_label("message.clicked").check()
+    expect(form.get_by_label("Events per POST")).to_have_value("1")  # one event per POST unless asked
+    form.get_by_label("Events per POST").fill("25")
     form.get_by_role("button", name="Add webhook").click()
     secret_note = panel.get_by_role("alert")
     expect(secret_note).to_contain_text("Signing secret (shown once")
@@ -65,6 +68,14 @@ def test_owner_adds_tests_pauses_and_reads_an_event_webhook(live_server_url, bro
     row = panel.locator("tr", has_text=receiver.url)
     expect(row).to_contain_text("goal.converted, message.clicked")
     expect(row.locator(".badge")).to_have_text("on")
+    batching = row.get_by_role("spinbutton", name="Events per POST")
+    expect(batching).to_have_value("25")
+    assert EventWebhook.objects.unscoped().get().batch_size == 25
+    batching.fill("100")
+    row.get_by_role("button", name="Save").click()
+    expect(panel.get_by_role("status")).to_contain_text("up to 100 events per POST")
+    expect(row.get_by_role("button", name="Save")).to_have_count(0)
+    assert EventWebhook.objects.unscoped().get().batch_size == 100
 
     row.get_by_role("button", name="Send test").click()
     deadline = time.monotonic() + 30

@@ -26,7 +26,8 @@ from webhooks_out.services import event_webhooks_pump
 
 class Receiver:
     """An HTTP server on 127.0.0.1 that accepts a POST only with a valid, fresh signature; it
-    can be stopped and started again on the same port (a receiver that is down for a while)."""
+    can be stopped and started again on the same port (a receiver that is down for a while).
+    `posts` are the bodies accepted; `received` the events in them (a batch's one by one)."""
 
     def __init__(self):
         with socket.socket() as sock:
@@ -35,6 +36,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.port}/hooks/waymark"
         self.secret = ""
         self.status = 200
+        self.posts: list[dict] = []
         self.received: list[dict] = []
         self.bad_signatures = 0
         self._server = None
@@ -51,7 +53,10 @@ class Receiver:
                 elif receiver.status >= 300:
                     self.send_response(receiver.status)
                 else:
-                    receiver.received.append(json.loads(body))
+                    post = json.loads(body)
+                    receiver.posts.append(post)
+                    batch = post["data"]["events"] if post["type"] == "batch" else [post]
+                    receiver.received.extend(batch)
                     self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -87,9 +92,9 @@ def receiver():
     server.stop()
 
 
-def register(api, receiver: Receiver, events: list[str]) -> dict:
+def register(api, receiver: Receiver, events: list[str], **more) -> dict:
     response = api.post(
-        "/api/v1/event-webhooks", {"url": receiver.url, "events": events}, format="json"
+        "/api/v1/event-webhooks", {"url": receiver.url, "events": events, **more}, format="json"
     )
     assert response.status_code == 201, response.json()
     receiver.secret = response.json()["secret"]

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import EVENT_TYPES, EventDelivery, EventWebhook
+from ..models import EVENT_TYPES, MAX_BATCH_SIZE, EventDelivery, EventWebhook
 
 
 class EventWebhookSerializer(serializers.ModelSerializer):
@@ -12,6 +12,7 @@ class EventWebhookSerializer(serializers.ModelSerializer):
             "events",
             "description",
             "enabled",
+            "batch_size",
             "disabled_reason",
             "failing_since",
             "created_at",
@@ -38,6 +39,13 @@ class EventWebhookWriteSerializer(serializers.Serializer):
     )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     enabled = serializers.BooleanField(required=False)
+    batch_size = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_BATCH_SIZE,
+        required=False,
+        help_text="At most this many pending events in one POST (a `batch` body); 1, the "
+        "default, sends every event in a POST of its own.",
+    )
 
 
 class EventDeliverySerializer(serializers.ModelSerializer):
@@ -56,6 +64,7 @@ class EventDeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "created_at",
             "delivered_at",
+            "batch_id",
             "payload",
         ]
         read_only_fields = fields

@@ -2034,6 +2034,7 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             readonly delivered_at: string | null;
+            readonly batch_id: string;
             readonly payload: unknown;
         };
         /**
@@ -2089,6 +2090,7 @@ export interface components {
             readonly events: unknown;
             readonly description: string;
             readonly enabled: boolean;
+            readonly batch_size: number;
             readonly disabled_reason: string;
             /** Format: date-time */
             readonly failing_since: string | null;
@@ -2102,6 +2104,7 @@ export interface components {
             readonly events: unknown;
             readonly description: string;
             readonly enabled: boolean;
+            readonly batch_size: number;
             readonly disabled_reason: string;
             /** Format: date-time */
             readonly failing_since: string | null;
@@ -2116,6 +2119,8 @@ export interface components {
             events: components["schemas"]["EventsEnum"][];
             description?: string;
             enabled?: boolean;
+            /** @description At most this many pending events in one POST (a `batch` body); 1, the default, sends every event in a POST of its own. */
+            batch_size?: number;
         };
         /**
          * @description * `message.sent` - message.sent
@@ -2868,6 +2873,8 @@ export interface components {
             events?: components["schemas"]["EventsEnum"][];
             description?: string;
             enabled?: boolean;
+            /** @description At most this many pending events in one POST (a `batch` body); 1, the default, sends every event in a POST of its own. */
+            batch_size?: number;
         };
         /** @description PUT replaces name/description/graph/settings (name required); PATCH changes any of them. */
         PatchedJourneyWriteRequest: {

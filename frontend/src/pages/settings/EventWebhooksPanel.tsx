@@ -1,6 +1,7 @@
 // Event webhooks (owners): Waymark's own events (sends, opens, journeys, conversions, opt-outs,
 // experiment decisions) POSTed, signed, to a URL of the team's. The signing secret is shown once,
-// right after creation; each webhook can be tested, paused or resumed, and its delivery log read.
+// right after creation; each webhook can be tested, paused or resumed, its batching changed, and
+// its delivery log read.
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 
 import { api, errorMessage, ok, type Schemas } from '../../api/client';
@@ -27,6 +28,42 @@ const EVENT_TYPES = [
   'experiment.decided',
 ] as const;
 type EventType = (typeof EVENT_TYPES)[number];
+
+// webhooks_out/models.py MAX_BATCH_SIZE (the API refuses more)
+const MAX_BATCH_SIZE = 100;
+const BATCH_HINT = `1 sends each event in a POST of its own. Up to ${MAX_BATCH_SIZE}: events pending together go in one signed POST of type "batch" (data.events), each keeping its own id.`;
+
+// A webhook's batch size, changed in place: Save appears once the number differs.
+function BatchSizeForm({ hook, onSave }: { hook: Webhook; onSave: (size: number) => void }) {
+  const [size, setSize] = useState(hook.batch_size);
+  useEffect(() => setSize(hook.batch_size), [hook.batch_size]);
+  const valid = Number.isInteger(size) && size >= 1 && size <= MAX_BATCH_SIZE;
+  return (
+    <form
+      className="row-gap"
+      aria-label={`Events per POST to ${hook.url}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (valid) onSave(size);
+      }}
+    >
+      <input
+        type="number"
+        style={{ width: '7ch' }}
+        aria-label="Events per POST"
+        min={1}
+        max={MAX_BATCH_SIZE}
+        value={Number.isNaN(size) ? '' : size}
+        onChange={(e) => setSize(e.target.valueAsNumber)}
+      />
+      {size !== hook.batch_size && (
+        <Button size="sm" type="submit" disabled={!valid}>
+          Save
+        </Button>
+      )}
+    </form>
+  );
+}
 
 export default function EventWebhooksPanel() {
   const [hooks, setHooks] = useState<Webhook[] | null>(null);
@@ -86,6 +123,7 @@ export default function EventWebhooksPanel() {
             <tr>
               <th>URL</th>
               <th>Events</th>
+              <th>Events per POST</th>
               <th>State</th>
               <th />
             </tr>
@@ -98,6 +136,9 @@ export default function EventWebhooksPanel() {
                   {h.description && <div className="small muted">{h.description}</div>}
                 </td>
                 <td className="small">{(h.events as string[]).join(', ')}</td>
+                <td>
+                  <BatchSizeForm hook={h} onSave={(size) => act(ok(api.PATCH('/api/v1/event-webhooks/{id}', { params: { path: { id: h.id } }, body: { batch_size: size } })), `${h.url} now gets up to ${size} ${size === 1 ? 'event' : 'events'} per POST.`)} />
+                </td>
                 <td>
                   {h.enabled ? <Badge tone="success">on</Badge> : <Badge tone="danger">paused</Badge>}
                   {h.disabled_reason && <div className="small">{h.disabled_reason}</div>}
@@ -152,6 +193,7 @@ export default function EventWebhooksPanel() {
             <thead>
               <tr>
                 <th>Event</th>
+                <th>Batch</th>
                 <th>Status</th>
                 <th>Attempts</th>
                 <th>Answer</th>
@@ -164,6 +206,7 @@ export default function EventWebhooksPanel() {
                   <td>
                     <code>{d.type}</code>
                   </td>
+                  <td className="small">{d.batch_id ? <code>{d.batch_id}</code> : '—'}</td>
                   <td>{d.status}</td>
                   <td>{d.attempts}</td>
                   <td className="small">{d.response_code ?? '—'} {d.last_error}</td>
@@ -182,6 +225,7 @@ function WebhookForm({ onCreated }: { onCreated: (secret: string) => void }) {
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState<EventType[]>([]);
+  const [batchSize, setBatchSize] = useState(1);
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
 
@@ -190,10 +234,11 @@ function WebhookForm({ onCreated }: { onCreated: (secret: string) => void }) {
     setBusy(true);
     setErrors({});
     try {
-      const created = await ok(api.POST('/api/v1/event-webhooks', { body: { url, events, description } }));
+      const created = await ok(api.POST('/api/v1/event-webhooks', { body: { url, events, description, batch_size: batchSize } }));
       setUrl('');
       setDescription('');
       setEvents([]);
+      setBatchSize(1);
       onCreated(created.secret);
     } catch (err) {
       setErrors(fieldErrors(err));
@@ -210,6 +255,9 @@ function WebhookForm({ onCreated }: { onCreated: (secret: string) => void }) {
       </Field>
       <Field label="Description" error={errors.description}>
         <input value={description} onChange={(e) => setDescription(e.target.value)} />
+      </Field>
+      <Field label="Events per POST" hint={BATCH_HINT} error={errors.batch_size}>
+        <input type="number" min={1} max={MAX_BATCH_SIZE} value={batchSize} onChange={(e) => setBatchSize(e.target.valueAsNumber)} required />
       </Field>
       <fieldset className="stack">
         <legend>Events</legend>
