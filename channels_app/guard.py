@@ -12,6 +12,7 @@ import functools
 import ipaddress
 import smtplib
 import socket
+import ssl
 import threading
 import time
 from urllib.parse import urljoin, urlsplit
@@ -194,13 +195,20 @@ def _ssl_context(http2: bool = False):
 
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's default transport whose connections are opened by GuardedNetworkBackend;
-    `http2` speaks only HTTP/2 (ALPN on https, prior knowledge on http), as APNs requires."""
+    `http2` speaks only HTTP/2 (ALPN on https, prior knowledge on http), as APNs requires;
+    `ssl_context` replaces the default one (a TLS client certificate, as Wallet's APNs wants)."""
 
-    def __init__(self, deadline: _Deadline | None = None, http2: bool = False) -> None:
-        super().__init__(verify=_ssl_context(http2), trust_env=False)
+    def __init__(
+        self,
+        deadline: _Deadline | None = None,
+        http2: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        context = ssl_context or _ssl_context(http2)
+        super().__init__(verify=context, trust_env=False)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=_ssl_context(http2),
+            ssl_context=context,
             http1=not http2,
             http2=http2,
             max_connections=limits.max_connections,
@@ -211,11 +219,15 @@ class GuardedTransport(httpx.HTTPTransport):
 
 
 def guarded_client(
-    *, timeout: float = 10.0, deadline: _Deadline | None = None, http2: bool = False
+    *,
+    timeout: float = 10.0,
+    deadline: _Deadline | None = None,
+    http2: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.Client:
     # trust_env=False: an HTTP(S)_PROXY from the environment would resolve names itself.
     return httpx.Client(
-        transport=GuardedTransport(deadline, http2=http2),
+        transport=GuardedTransport(deadline, http2=http2, ssl_context=ssl_context),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,
@@ -241,18 +253,22 @@ def guarded_request(
     max_body: int = MAX_RESPONSE_BYTES,
     read_body: bool = True,
     http2: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
     **kwargs,
 ) -> httpx.Response:
     """An httpx request whose target, and every redirect's target, passes the guard; all of it,
     redirects and body included, ends within `timeout` seconds (DeadlineExceeded) and a body
     past `max_body` bytes is not read (ResponseTooLarge). `read_body=False` leaves the body
-    unread: the answer is its status and headers. `http2=True` speaks HTTP/2 only."""
+    unread: the answer is its status and headers. `http2=True` speaks HTTP/2 only; `ssl_context`
+    (with a client certificate, say) replaces the default TLS context."""
     deadline = _Deadline(timeout)
     auth = kwargs.pop("auth", None)  # a send() argument, not a request one
     if "headers" in kwargs:
         kwargs["headers"] = headers_allowed(dict(kwargs["headers"] or {}))
     try:
-        with guarded_client(timeout=timeout, deadline=deadline, http2=http2) as client:
+        with guarded_client(
+            timeout=timeout, deadline=deadline, http2=http2, ssl_context=ssl_context
+        ) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 url_check(url)
                 request = client.build_request(method, url, **kwargs)

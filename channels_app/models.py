@@ -137,10 +137,13 @@ class DeliveryEvent(WorkspaceModel):
     message = models.ForeignKey(
         Message, on_delete=models.CASCADE, related_name="events", db_index=False
     )
-    status = models.CharField(max_length=16, choices=Message.Status.choices)
+    # A message's statuses, and `saved`: a wallet pass it carried was added to a wallet (an Apple
+    # device registered it, or Google said it was saved); it moves no message status.
+    SAVED = "saved"
+    status = models.CharField(max_length=16, choices=[*Message.Status.choices, (SAVED, "Saved")])
     source = models.CharField(
         max_length=32
-    )  # send, api, twilio, whatsapp, fcm, pixel, click, inbox…
+    )  # send, api, twilio, whatsapp, fcm, pixel, click, inbox, apple_wallet, google_wallet…
     at = models.DateTimeField(default=timezone.now)
     data = models.JSONField(default=dict, blank=True)
 
@@ -222,6 +225,13 @@ class WalletPass(WorkspaceModel):
     template_key = models.CharField(max_length=40)
     serial_number = models.CharField(max_length=64, unique=True)
     content_hash = models.CharField(max_length=64, blank=True, default="")
+    # The content_hash the holder's wallet last got (the pass or Save link it was given, or a
+    # push / object update since): content past it is pushed (Apple) or patched (Google).
+    notified_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The message that last carried a link to the pass: its save is recorded on that message.
+    last_message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

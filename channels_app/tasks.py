@@ -47,3 +47,21 @@ def webhook_call_task(
         call_id=call_id, workspace_id=workspace_id, attempt=attempt, slot_waits=slot_waits
     )
     return None if outcome is None else outcome.ok
+
+
+# WALLET_UPDATE_BATCH customers' passes, each a rebuild and an APNs or Google call of ≤ 10 s.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    name="channels_app.tasks.wallet_passes_update_task",
+    soft_time_limit=240,
+    time_limit=300,
+    max_retries=5,
+)
+def wallet_passes_update_task(self, *, workspace_id: int, customer_ids: list[int]) -> dict:
+    """Tells the wallets holding these customers' passes of each change; a wallet service that
+    could not be reached is tried again later (a pass already told is skipped then)."""
+    counts = services.wallet_passes_update(workspace_id=workspace_id, customer_ids=customer_ids)
+    if counts.get("retry"):
+        raise self.retry(countdown=60 * 2**self.request.retries)
+    return counts

@@ -33,6 +33,7 @@ from .sending import (
     push_tokens_invalidate,
 )
 from .suppressions import address_suppress, address_suppressed, esp_events_record
+from .wallet_passes import wallet_passes_update
 from .webhooks import (
     WebhookOutcome,
     webhook_backoff,
@@ -79,6 +80,7 @@ __all__ = [
     "provider_for",
     "push_tokens_invalidate",
     "quiet_hours_end",
+    "wallet_passes_update",
     "webhook_backoff",
     "webhook_call_attempt",
     "webhook_call_enqueue",

@@ -13,6 +13,9 @@ from ..models import WebhookCall
 SEND_BATCH = 1000
 MESSAGES_SEND_TASK = "channels_app.tasks.messages_send_task"
 WEBHOOK_CALL_TASK = "channels_app.tasks.webhook_call_task"
+WALLET_PASSES_UPDATE_TASK = "channels_app.tasks.wallet_passes_update_task"
+# Customers per wallet update task: each pass is rebuilt and may wait on APNs or Google.
+WALLET_UPDATE_BATCH = 200
 
 
 def messages_enqueue(
@@ -55,3 +58,16 @@ def webhook_attempt_enqueue(
     if slot_waits:
         kwargs["slot_waits"] = slot_waits
     current_app.send_task(WEBHOOK_CALL_TASK, kwargs=kwargs, countdown=countdown)
+
+
+def wallet_passes_update_enqueue(*, workspace_id: int, customer_ids: list[int]) -> None:
+    """Queues the rebuild of these customers' wallet passes and the news of their changes."""
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), WALLET_UPDATE_BATCH):
+        current_app.send_task(
+            WALLET_PASSES_UPDATE_TASK,
+            kwargs={
+                "workspace_id": workspace_id,
+                "customer_ids": ids[start : start + WALLET_UPDATE_BATCH],
+            },
+        )

@@ -279,5 +279,6 @@ def message_prepare(*, step: MessageStep) -> StepOutcome:
         reason = message.error if message.status == Message.Status.FAILED else ""
     if reason:
         return StepOutcome(kind="failed", message=message, reason=reason)
+    wallet_passes.wallet_passes_linked(message=message, content=content)
     # The caller enqueues the send after its commit (the engine: ctx.on_commit).
     return StepOutcome(kind="queued", message=message)

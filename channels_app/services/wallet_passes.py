@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -26,8 +28,9 @@ from workspaces.models import Workspace
 
 from .. import tracking
 from ..crypto import credentials_decrypt
-from ..models import ChannelConfig, WalletPass, WalletRegistration
-from ..wallet import apple, google
+from ..models import ChannelConfig, DeliveryEvent, Message, WalletPass, WalletRegistration
+from ..wallet import apple, google, push
+from . import enqueue
 
 DOWNLOAD_SALT = "waymark.wallet.apple"
 AUTH_INFO = "waymark.wallet.authentication:"
@@ -35,6 +38,7 @@ MENTION_RE = re.compile(r"\bwallet\s*\.\s*([A-Za-z0-9_]+)\s*\.\s*(apple_url|goog
 PROVIDER_OF = {"apple_url": "apple_wallet", "google_url": "google_wallet"}
 PREVIEW_URL = "/api/v1/hooks/wallet/apple?t=preview"
 MAX_ID = 2**63 - 1
+logger = logging.getLogger(__name__)
 
 
 def web_service_url() -> str:
@@ -140,15 +144,42 @@ def _link(
         workspace=workspace, customer=customer, config=config, template_key=key
     )
     if kind == "apple_url":
+        if WalletRegistration.objects.for_workspace(workspace).filter(wallet_pass=issued).exists():
+            # Re-sent to a customer whose devices hold the pass: they hear of any change.
+            _update_on_commit(workspace.pk, [customer.pk])
         return download_url(issued, workspace.signing_secret)
+    credentials = credentials_decrypt(config.credentials_encrypted)
+    _, obj = _google_object(issued, customer=customer, credentials=credentials)
+    digest = _json_digest(obj)
+    if not issued.notified_hash:
+        # The first link gives Google this content (a save creates the object from it).
+        issued.content_hash = issued.notified_hash = digest
+        issued.save(update_fields=["content_hash", "notified_hash"])
+    elif digest != issued.notified_hash:
+        # A saved object keeps what it was saved with: Google is told through its REST API.
+        _update_on_commit(workspace.pk, [customer.pk])
     return google.save_url(
-        credentials=credentials_decrypt(config.credentials_encrypted),
+        credentials=credentials,
         organization_name=config.settings.get("organization_name", ""),
         template_key=key,
         template=config.settings["passes"][key],
         context=templating.liquid_context(customer=customer),
         serial_number=issued.serial_number,
     )
+
+
+def wallet_passes_linked(*, message: Message, content: Any) -> None:
+    """Remembers `message` as the one that last carried each pass its content (as written,
+    before Liquid) links to, so a save of the pass is recorded on it."""
+    mentions = {(key, PROVIDER_OF[kind]) for key, kind in _mentioned(content)}
+    if not mentions or message.customer_id is None:
+        return
+    passes = WalletPass.objects.for_workspace(message.workspace_id).filter(
+        customer_id=message.customer_id,
+        template_key__in={key for key, _ in mentions},
+        channel_config__provider__in={provider for _, provider in mentions},
+    )
+    passes.update(last_message=message)
 
 
 def wallet_variables(
@@ -270,19 +301,30 @@ def wallet_pass_authorized(
 def device_register(
     *, wallet_pass: WalletPass, device_library_identifier: str, push_token: str
 ) -> bool:
-    """Records (or refreshes) the device's push token for the pass; True when it is new."""
+    """Records (or refreshes) the device's push token for the pass; True when it is new. The
+    pass's first device is a save, recorded on the message that carried it; the device holds
+    the pass as it is now, so only later changes are pushed to it."""
     credentials = credentials_decrypt(wallet_pass.channel_config.credentials_encrypted)
-    _, created = WalletRegistration.objects.for_workspace(
-        wallet_pass.workspace_id
-    ).update_or_create(
-        workspace_id=wallet_pass.workspace_id,
-        wallet_pass=wallet_pass,
-        device_library_identifier=device_library_identifier,
-        defaults={
-            "push_token": push_token,
-            "pass_type_identifier": credentials.get("pass_type_identifier", ""),
-        },
-    )
+    registrations = WalletRegistration.objects.for_workspace(wallet_pass.workspace_id)
+    with transaction.atomic():
+        # One registration at a time per pass: two devices at once still make one first save.
+        locked = WalletPass.objects.for_workspace(wallet_pass.workspace_id).select_for_update()
+        wallet_pass = locked.select_related("channel_config").get(pk=wallet_pass.pk)
+        first = not registrations.filter(wallet_pass=wallet_pass).exists()
+        _, created = registrations.update_or_create(
+            workspace_id=wallet_pass.workspace_id,
+            wallet_pass=wallet_pass,
+            device_library_identifier=device_library_identifier,
+            defaults={
+                "push_token": push_token,
+                "pass_type_identifier": credentials.get("pass_type_identifier", ""),
+            },
+        )
+        if first:
+            if wallet_pass.notified_hash != wallet_pass.content_hash:
+                wallet_pass.notified_hash = wallet_pass.content_hash
+                wallet_pass.save(update_fields=["notified_hash"])
+            _device_saved(wallet_pass, "apple_wallet", {"device": device_library_identifier})
     return created
 
 
@@ -324,3 +366,170 @@ def device_passes_updated(
         if after is None or int(moment.timestamp()) > after:
             serials.append(built.wallet_pass.serial_number)
     return serials, _tag(newest) if newest is not None else (since or "")
+
+
+def _device_saved(wallet_pass: WalletPass, source: str, data: dict | None = None) -> bool:
+    """Records `saved` on the message that last carried the pass (none: nothing to count)."""
+    message = (
+        Message.objects.for_workspace(wallet_pass.workspace_id)
+        .filter(pk=wallet_pass.last_message_id)
+        .first()
+        if wallet_pass.last_message_id
+        else None
+    )
+    if message is None:
+        return False
+    DeliveryEvent.objects.for_workspace(wallet_pass.workspace_id).create(
+        workspace_id=wallet_pass.workspace_id,
+        message=message,
+        status=DeliveryEvent.SAVED,
+        source=source,
+        data={"serial_number": wallet_pass.serial_number, **(data or {})},
+    )
+    return True
+
+
+# ---- telling wallets that hold a pass of its changes ------------------------------------------
+
+
+def _json_digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _google_object(
+    wallet_pass: WalletPass, *, customer: Customer, credentials: dict
+) -> tuple[dict, dict]:
+    config = wallet_pass.channel_config
+    template = (config.settings.get("passes") or {}).get(wallet_pass.template_key)
+    if template is None:
+        raise PassUnavailable(f"The pass template {wallet_pass.template_key!r} was removed.")
+    return google.generic_object(
+        issuer_id=str(credentials["issuer_id"]),
+        organization_name=config.settings.get("organization_name", ""),
+        template_key=wallet_pass.template_key,
+        template=template,
+        context=templating.liquid_context(customer=customer),
+        serial_number=wallet_pass.serial_number,
+    )
+
+
+@dataclass
+class PassNotice:
+    """What telling a pass's wallets of its content came to."""
+
+    outcome: str  # unchanged, pushed, patched, not_saved, failed
+    detail: str = ""
+    retryable: bool = False
+    unregistered: int = 0  # devices APNs said are gone
+
+
+def _apple_notify(wallet_pass: WalletPass) -> PassNotice:
+    """Pushes `{}` to every device that registered the pass, when it changed since they last
+    heard; the devices APNs calls gone (410, BadDeviceToken) are unregistered."""
+    built = wallet_pass_refresh(wallet_pass=wallet_pass)
+    if wallet_pass.content_hash == wallet_pass.notified_hash:
+        return PassNotice("unchanged")
+    registrations = list(
+        WalletRegistration.objects.for_workspace(wallet_pass.workspace_id).filter(
+            wallet_pass=wallet_pass
+        )
+    )
+    tokens = list(dict.fromkeys(r.push_token for r in registrations))
+    outcomes = push.pass_push(
+        credentials=credentials_decrypt(wallet_pass.channel_config.credentials_encrypted),
+        push_tokens=tokens,
+    )
+    dead = {o.push_token for o in outcomes if o.dead}
+    if dead:
+        WalletRegistration.objects.for_workspace(wallet_pass.workspace_id).filter(
+            wallet_pass=wallet_pass, push_token__in=dead
+        ).delete()
+    failures = [o for o in outcomes if not o.ok and not o.dead]
+    retryable = any(o.retryable for o in failures)
+    if not retryable:  # told (or told all it can be): the next change is news again
+        wallet_pass.notified_hash = built.wallet_pass.content_hash
+        wallet_pass.save(update_fields=["notified_hash"])
+    if failures:
+        return PassNotice(
+            "failed",
+            detail="; ".join(dict.fromkeys(o.reason for o in failures)),
+            retryable=retryable,
+            unregistered=len(dead),
+        )
+    return PassNotice("pushed" if tokens else "unchanged", unregistered=len(dead))
+
+
+def _google_notify(wallet_pass: WalletPass) -> PassNotice:
+    """PATCHes the saved Google Wallet object when what the pass shows changed since Google
+    was last given it."""
+    from ..providers.google_wallet import GoogleWalletProvider
+
+    config = wallet_pass.channel_config
+    credentials = credentials_decrypt(config.credentials_encrypted)
+    try:
+        _, obj = _google_object(wallet_pass, customer=wallet_pass.customer, credentials=credentials)
+    except templating.RenderError as exc:
+        raise PassUnavailable(str(exc)) from exc
+    digest = _json_digest(obj)
+    if digest != wallet_pass.content_hash:
+        wallet_pass.content_hash = digest
+        wallet_pass.updated_at = timezone.now()
+        wallet_pass.save(update_fields=["content_hash", "updated_at"])
+    if digest == wallet_pass.notified_hash:
+        return PassNotice("unchanged")
+    result = GoogleWalletProvider(credentials, config.settings).object_patch(obj)
+    if result.ok:
+        wallet_pass.notified_hash = digest
+        wallet_pass.save(update_fields=["notified_hash"])
+        return PassNotice("patched")
+    if result.error == "not_saved":
+        return PassNotice("not_saved", detail=result.detail)
+    return PassNotice(
+        "failed", detail=f"{result.error}: {result.detail}", retryable=result.retryable
+    )
+
+
+def wallet_pass_notify(*, wallet_pass: WalletPass) -> PassNotice:
+    """Tells the wallets that hold the pass what changed in it, as each wallet wants it: an APNs
+    push to Apple devices (they then fetch it), a REST update of Google's saved object."""
+    try:
+        if wallet_pass.channel_config.provider == "google_wallet":
+            return _google_notify(wallet_pass)
+        return _apple_notify(wallet_pass)
+    except PassUnavailable as exc:
+        return PassNotice("failed", detail=str(exc))
+
+
+def wallet_passes_update(*, workspace_id: int, customer_ids: list[int]) -> dict:
+    """Rebuilds the customers' passes and tells their wallets of every change. Returns the
+    count of each outcome; `retry` when some wallet could not be reached (try again later)."""
+    passes = (
+        WalletPass.objects.for_workspace(workspace_id)
+        .filter(customer_id__in=customer_ids)
+        .select_related("channel_config", "customer")
+        .order_by("pk")
+    )
+    counts: dict[str, int] = {}
+    for wallet_pass in passes:
+        notice = wallet_pass_notify(wallet_pass=wallet_pass)
+        counts[notice.outcome] = counts.get(notice.outcome, 0) + 1
+        if notice.retryable:
+            counts["retry"] = counts.get("retry", 0) + 1
+        if notice.outcome == "failed":
+            logger.warning("wallet pass %s not updated: %s", wallet_pass.pk, notice.detail)
+    return counts
+
+
+def _update_on_commit(workspace_id: int, customer_ids: list[int]) -> None:
+    transaction.on_commit(
+        lambda: enqueue.wallet_passes_update_enqueue(
+            workspace_id=workspace_id, customer_ids=customer_ids
+        )
+    )
+
+
+def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
+    """The profile-change hook (audiences.hooks): the passes of changed customers may show
+    something new; their update is queued (only when any of them holds a pass)."""
+    if WalletPass.objects.for_workspace(workspace_id).filter(customer_id__in=customer_ids).exists():
+        enqueue.wallet_passes_update_enqueue(workspace_id=workspace_id, customer_ids=customer_ids)

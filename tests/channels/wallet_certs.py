@@ -53,7 +53,13 @@ def _issue(subject, key, issuer, issuer_key, *, ca: bool) -> x509.Certificate:
         builder = builder.add_extension(
             x509.KeyUsage(True, False, False, False, False, False, False, False, False),
             critical=True,
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        ).add_extension(
+            # Apple's pass type certificates are TLS client certificates too: APNs takes them.
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CODE_SIGNING, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
