@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from django.db.models import Count, QuerySet
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
@@ -32,6 +33,15 @@ def journeys_list(
     if search:
         queryset = queryset.filter(name__icontains=search)
     return queryset
+
+
+def journey_tags_list(*, workspace: Workspace) -> list[dict]:
+    """Every tag on the workspace's journeys (archived ones too, as the list shows them), sorted,
+    with how many journeys carry it. A workspace has dozens of journeys, not millions: one read
+    of their tag arrays."""
+    rows = Journey.objects.for_workspace(workspace).exclude(tags=[]).values_list("tags", flat=True)
+    counts = Counter(tag for tags in rows for tag in tags)
+    return [{"tag": tag, "journeys": n} for tag, n in sorted(counts.items())]
 
 
 def journey_problems(*, journey: Journey) -> list[Problem]:

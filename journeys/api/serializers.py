@@ -71,6 +71,11 @@ class JourneyListQuerySerializer(serializers.Serializer):
     tag = serializers.CharField(required=False, max_length=50, help_text="Journeys with this tag.")
 
 
+class JourneyTagSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    journeys = serializers.IntegerField(help_text="How many of the workspace's journeys carry it.")
+
+
 class ProblemSerializer(serializers.Serializer):
     node_id = serializers.CharField(allow_null=True)
     field = serializers.CharField()

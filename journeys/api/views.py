@@ -20,6 +20,7 @@ from .serializers import (
     JourneyExportSerializer,
     JourneyListQuerySerializer,
     JourneySerializer,
+    JourneyTagSerializer,
     JourneyTemplateSerializer,
     JourneyVersionDetailSerializer,
     JourneyVersionSerializer,
@@ -62,6 +63,14 @@ class JourneyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspace
         queryset = selectors.journeys_list(workspace=self.workspace, **params.validated_data)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(JourneySerializer(page, many=True).data)
+
+    @extend_schema(responses={200: _list_of(JourneyTagSerializer)})
+    @action(detail=False, methods=["get"])
+    def tags(self, request):
+        """Every tag of the workspace's journeys, by name, with how many journeys carry it: the
+        list's tag filter offers them all, not only the tags of the journeys on its first page."""
+        tags = selectors.journey_tags_list(workspace=self.workspace)
+        return Response({"results": JourneyTagSerializer(tags, many=True).data, "next": None})
 
     @extend_schema(request=JourneyCreateSerializer, responses={201: JourneySerializer})
     def create(self, request):

@@ -42,6 +42,11 @@ def after_start(api, name: str, node_id: str, type_: str, config: dict) -> int:
     return created(api, name, [start_node(), step], [edge], {"entry": {"type": "api"}})
 
 
+def tagged(api, name: str, tags) -> int:
+    """An empty API-entry draft with these tags."""
+    return created(api, name, [start_node()], [], {"entry": {"type": "api"}}, tags=tags)
+
+
 DAY_WAIT = {"mode": "duration", "duration": {"value": 1, "unit": "days"}}
 
 
@@ -207,10 +212,9 @@ def test_the_journeys_list_filters_by_tag_and_edits_tags(
     browser_page: Page,
 ):
     page = browser_page
-    settings = {"entry": {"type": "api"}}
-    created(account, "Cart recovery", [start_node()], [], settings, tags=["cart", "email"])
-    created(account, "Browse abandonment", [start_node()], [], settings, tags=["cart"])
-    welcome = created(account, "Welcome", [start_node()], [], settings, tags=["onboarding"])
+    tagged(account, "Cart recovery", tags=["cart", "email"])
+    tagged(account, "Browse abandonment", tags=["cart"])
+    welcome = tagged(account, "Welcome", tags=["onboarding"])
     opened(page, live_server_url)
     table = page.locator("table.journeys-table")
     expect(table.locator("tbody tr")).to_have_count(3)
@@ -244,6 +248,30 @@ def test_the_journeys_list_filters_by_tag_and_edits_tags(
     dialog.get_by_role("button", name="Save tags").click()
     expect(dialog).to_contain_text("Tags: Item 0: at most 50 characters.")
     assert account.get(f"/journeys/{welcome}").json()["tags"] == ["onboarding", "email"]
+
+
+def test_the_tag_filter_offers_every_tag_of_the_workspace_not_only_the_first_page(
+    live_server_url,
+    account,  # noqa: F811
+    browser_page: Page,
+):
+    page = browser_page
+    # The oldest journey is the only one tagged `legacy`; fifty newer ones fill the list's first
+    # page (newest first, 50 a page), so its row is not loaded until "Load more".
+    tagged(account, "Old newsletter", tags=["legacy"])
+    for i in range(50):
+        tagged(account, f"Campaign {i:02d}", tags=["campaign"])
+    opened(page, live_server_url)
+    table = page.locator("table.journeys-table")
+    expect(table.locator("tbody tr")).to_have_count(50)
+    expect(table).not_to_contain_text("Old newsletter")
+
+    tag = page.get_by_label("Tag", exact=True)
+    expect(tag.locator("option[value='legacy']")).to_have_text("legacy (1)")
+    expect(tag.locator("option[value='campaign']")).to_have_text("campaign (50)")
+    tag.select_option("legacy")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table).to_contain_text("Old newsletter")
 
 
 def test_the_customer_page_links_both_runs_of_a_hand_off(

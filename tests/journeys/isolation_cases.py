@@ -1,4 +1,4 @@
-from journeys.services import journey_start
+from journeys.services import journey_create, journey_start
 from tests.conftest import sandbox_channels
 from tests.isolation import isolation_case, isolation_list
 
@@ -34,3 +34,9 @@ def journey(workspace):
 @isolation_case("journey-version-detail")
 def journey_version(workspace):
     return {"pk": _started(workspace).pk, "number": 1}, SECRETS
+
+
+@isolation_list("journey-tags")
+def journey_tag(workspace):
+    journey_create(workspace=workspace, actor=None, name="secret-journey-name", tags=["secret-tag"])
+    return {}, ["secret-tag", "secret-journey-name"]

@@ -75,3 +75,32 @@ def test_list_filters_by_tag_search_and_status_within_the_workspace(api, other_a
     rest = api.get(f"{URL}?tag=ecommerce&limit=1&cursor={first['next']}").json()
     assert len(rest["results"]) == 1 and rest["next"] is None
     assert {first["results"][0]["name"], rest["results"][0]["name"]} == {"Cart recovery", "Cart reminder"}
+
+
+def test_every_tag_of_the_workspace_is_listed_with_its_count(
+    api, viewer_api, other_api, django_assert_num_queries
+):
+    for i in range(60):  # more journeys than one page of the list (50)
+        create(api, f"Journey {i:02d}", tags=["bulk"] + (["rare"] if i == 59 else []))
+    create(api, "Cart reminder", tags=["ecommerce", "carts"])
+    create(api, "Cart upsell", tags=["Ecommerce", "ecommerce"])
+    create(api, "Untagged")
+    create(other_api, "Elsewhere", tags=["ecommerce", "elsewhere"])
+
+    with django_assert_num_queries(3):  # authentication (two) and one read of the tags
+        response = viewer_api.get(f"{URL}/tags")
+    assert response.status_code == 200, response.json()
+    assert response.json() == {
+        "results": [
+            {"tag": "Ecommerce", "journeys": 1},
+            {"tag": "bulk", "journeys": 60},
+            {"tag": "carts", "journeys": 1},
+            {"tag": "ecommerce", "journeys": 2},
+            {"tag": "rare", "journeys": 1},
+        ],
+        "next": None,
+    }
+    assert other_api.get(f"{URL}/tags").json()["results"] == [
+        {"tag": "ecommerce", "journeys": 1},
+        {"tag": "elsewhere", "journeys": 1},
+    ]

@@ -19,8 +19,8 @@ export default function JourneysPage() {
   const [query, setQuery] = useState('');
   const [status, setStatus] = useState<JourneyStatus | ''>('');
   const [tag, setTag] = useState('');
-  // Every tag seen on a loaded page (never shrinks while a filter narrows the list).
-  const [knownTags, setKnownTags] = useState<string[]>([]);
+  // Every tag of the workspace (GET /journeys/tags), not only those of the journeys loaded here.
+  const [workspaceTags, setWorkspaceTags] = useState<Schemas['JourneyTag'][]>([]);
   const [tagging, setTagging] = useState<Journey | null>(null);
   const [journeys, setJourneys] = useState<Journey[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
@@ -37,7 +37,6 @@ export default function JourneysPage() {
       ok(api.GET('/api/v1/journeys', { params }))
         .then((page) => {
           setJourneys((prev) => (cursor && prev ? [...prev, ...page.results] : page.results));
-          setKnownTags((prev) => [...new Set([...prev, ...page.results.flatMap((j) => j.tags)])].sort());
           setNext(page.next ?? null);
         })
         .catch((e) => setError(errorMessage(e)));
@@ -49,6 +48,14 @@ export default function JourneysPage() {
     setJourneys(null);
     load();
   }, [load]);
+
+  const loadTags = useCallback(() => {
+    // The filter still works without the list of tags (a row's tag is a filter too).
+    ok(api.GET('/api/v1/journeys/tags'))
+      .then((page) => setWorkspaceTags(page.results))
+      .catch(() => setWorkspaceTags([]));
+  }, []);
+  useEffect(loadTags, [loadTags]);
 
   useEffect(() => {
     // Analytics is optional: the list works without it.
@@ -67,6 +74,7 @@ export default function JourneysPage() {
     try {
       const copy = await ok(api.POST('/api/v1/journeys/{id}/duplicate', { params: { path: { id: String(j.id) } }, body: { name: `${j.name} (copy)` } }));
       setNotice(`Duplicated as “${copy.name}”.`);
+      loadTags();
       load();
     } catch (e) {
       setError(errorMessage(e));
@@ -115,9 +123,10 @@ export default function JourneysPage() {
         </select>
         <select aria-label="Tag" value={tag} onChange={(e) => setTag(e.target.value)}>
           <option value="">All tags</option>
-          {[...new Set([...knownTags, ...(tag ? [tag] : [])])].map((t) => (
-            <option key={t} value={t}>
-              {t}
+          {tag && !workspaceTags.some((t) => t.tag === tag) && <option value={tag}>{tag}</option>}
+          {workspaceTags.map((t) => (
+            <option key={t.tag} value={t.tag}>
+              {t.tag} ({t.journeys})
             </option>
           ))}
         </select>
@@ -233,7 +242,7 @@ export default function JourneysPage() {
           onSaved={(j) => {
             setTagging(null);
             setNotice(`Tags of “${j.name}” saved.`);
-            setKnownTags((prev) => [...new Set([...prev, ...j.tags])].sort());
+            loadTags();
             load();
           }}
         />
