@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from itertools import chain, islice
 
 import psycopg
@@ -316,6 +317,49 @@ def _remove(job: ImportJob) -> None:
     """The upload holds personal data: it goes once the job has ended (one DELETE: nothing points
     at a chunk, so Django loads none of them)."""
     ImportChunk.objects.for_workspace(job.workspace_id).filter(job_id=job.pk).delete()
+
+
+# ---- Uploads left behind ---------------------------------------------------------------------
+# An import starts seconds after its upload and ends within minutes; one still waiting after a day
+# lost its task (a broker emptied, a worker that never served `imports`), and one still "running"
+# after a day lost its worker for good (a database outage is retried for about an hour).
+UPLOAD_KEPT_FOR = timedelta(hours=24)
+# An ended job's upload is left this long first: a worker that read the job just before it was
+# expired here may still mark it running (it then keeps its upload and removes it itself).
+ENDED_GRACE = timedelta(minutes=10)
+# Chunks per DELETE (one statement, its own transaction): IMPORT_CHUNK_BYTES each, so at most
+# 64 MiB of rows per statement however many uploads were left.
+EXPIRE_BATCH = 64
+EXPIRED_NEVER_STARTED = (
+    "The upload expired: this import did not start within 24 hours of it. Upload the file again."
+)
+EXPIRED_STALLED = "This import stopped and did not finish within 24 hours. Upload the file again."
+
+
+def uploads_expire(*, now: datetime | None = None, batch_size: int = EXPIRE_BATCH) -> dict:
+    """The periodic sweep (config/celery.py): jobs not started within UPLOAD_KEPT_FOR of their
+    upload, or running for longer than that, end as failed with a message saying why; the
+    uploads of ended jobs (those, and any a stopped worker left behind) are deleted in batches of
+    `batch_size` chunks. Nothing else points at a chunk, so each batch is one plain DELETE."""
+    now = now or timezone.now()
+    cutoff = now - UPLOAD_KEPT_FOR
+    jobs = ImportJob.objects.unscoped()
+    expired = jobs.filter(status=ImportJob.Status.QUEUED, created_at__lt=cutoff).update(
+        status=ImportJob.Status.FAILED, message=EXPIRED_NEVER_STARTED, finished_at=now
+    ) + jobs.filter(status=ImportJob.Status.RUNNING, started_at__lt=cutoff).update(
+        status=ImportJob.Status.FAILED, message=EXPIRED_STALLED, finished_at=now
+    )
+    ended = ImportChunk.objects.unscoped().filter(
+        job__status__in=(ImportJob.Status.DONE, ImportJob.Status.FAILED),
+        job__finished_at__lt=now - ENDED_GRACE,
+    )
+    deleted = batches = 0
+    while ids := list(ended.values_list("pk", flat=True)[:batch_size]):
+        deleted += ImportChunk.objects.unscoped().filter(pk__in=ids).delete()[0]
+        batches += 1
+    if expired or deleted:
+        logger.info("imports: %s jobs expired, %s upload chunks deleted in %s batches", expired, deleted, batches)
+    return {"expired": expired, "chunks_deleted": deleted, "batches": batches}
 
 
 def _row_cleaner(layout: _Layout) -> Callable[[list[str]], str | None]:

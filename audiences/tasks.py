@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .importer import DATABASE_UNAVAILABLE, customers_import
+from .importer import DATABASE_UNAVAILABLE, customers_import, uploads_expire
 from .retention import events_retention_sweep
 
 
@@ -21,3 +21,11 @@ def import_customers(job_id: int) -> None:
 def events_retention() -> int:
     """The daily retention sweep (config/celery.py): every workspace's expired events, in batches."""
     return events_retention_sweep()
+
+
+# Not `import_*`: a sweep of a few DELETEs waits behind no running import (default queue).
+@shared_task(name="audiences.tasks.uploads_expire", soft_time_limit=600, time_limit=660)
+def uploads_expire_task() -> dict:
+    """The hourly sweep (config/celery.py): imports never started or stalled for 24 hours fail,
+    and uploads of ended imports are deleted."""
+    return uploads_expire()

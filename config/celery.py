@@ -78,6 +78,12 @@ app.conf.beat_schedule["audiences-events-retention"] = {
     "task": "audiences.tasks.events_retention",
     "schedule": crontab(minute=30, hour=3),
 }
+# Uploads left in PostgreSQL (audiences.importer.uploads_expire): imports not started within 24
+# hours fail, and the uploads of ended imports are deleted in batches; hourly.
+app.conf.beat_schedule["audiences-uploads-expire"] = {
+    "task": "audiences.tasks.uploads_expire",
+    "schedule": crontab(minute=20),
+}
 # Step-event retention (journeys.retention): past each workspace's step_retention_days, daily.
 app.conf.beat_schedule["journeys-steps-retention"] = {
     "task": "journeys.tasks.steps_retention_task",
