@@ -193,6 +193,7 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "channels_app.models.Message.Status",
         "ChannelEnum": "channels_app.rendering.CHANNELS",
         "ChannelConfigChannelEnum": "channels_app.rendering.CONFIG_CHANNELS",
+        "EventsEnum": "webhooks_out.models.EVENT_TYPES",
     },
 }
 

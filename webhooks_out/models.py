@@ -6,21 +6,24 @@ from django.db import models
 
 from workspaces.models import WorkspaceModel
 
-EVENT_TYPES = (
-    "message.sent",
-    "message.delivered",
-    "message.opened",
-    "message.clicked",
-    "message.replied",
-    "message.bounced",
-    "message.failed",
-    "journey.entered",
-    "journey.completed",
-    "journey.exited",
-    "goal.converted",
-    "customer.unsubscribed",
-    "experiment.decided",
-)
+# Every event a webhook can subscribe to, with what it means: the API validates against these
+# and lists them (GET /event-webhooks/event-types), and Settings offers them from that list.
+EVENT_TYPE_DESCRIPTIONS = {
+    "message.sent": "A message left Waymark for its provider.",
+    "message.delivered": "The provider reported a message delivered.",
+    "message.opened": "A customer opened a message.",
+    "message.clicked": "A customer clicked a tracked link in a message.",
+    "message.replied": "A customer replied to a message.",
+    "message.bounced": "A message bounced.",
+    "message.failed": "A message could not be sent.",
+    "journey.entered": "A customer entered a journey.",
+    "journey.completed": "A customer reached the end of a journey.",
+    "journey.exited": "A customer left a journey before its end (an exit condition, a stop).",
+    "goal.converted": "A customer in a journey reached one of its goals.",
+    "customer.unsubscribed": "A customer opted out of a channel or topic.",
+    "experiment.decided": "A split experiment picked its winning path.",
+}
+EVENT_TYPES = tuple(EVENT_TYPE_DESCRIPTIONS)
 TEST_EVENT = "webhook.test"
 # The `type` of a POST that carries several events (a webhook's batch_size > 1).
 BATCH_EVENT = "batch"

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_settings_page import open_settings, owned_workspace  # noqa: F401 (fixture)
-from webhooks_out.models import EventWebhook
+from webhooks_out.models import EVENT_TYPE_DESCRIPTIONS, EventWebhook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("owned_workspace")]
 
@@ -57,6 +57,11 @@ def test_owner_adds_tests_pauses_and_reads_an_event_webhook(live_server_url, bro
     expect(form.locator(".field-error")).to_be_visible()
     assert not EventWebhook.objects.unscoped().exists()
 
+    # The events offered are the server's list, each saying what it means.
+    expect(form.get_by_role("checkbox")).to_have_count(len(EVENT_TYPE_DESCRIPTIONS))
+    expect(form.locator("label", has_text="goal.converted")).to_have_attribute(
+        "title", EVENT_TYPE_DESCRIPTIONS["goal.converted"]
+    )
     form.get_by_label("goal.converted").check()
     form.get_by_label("message.clicked").check()
     expect(form.get_by_label("Events per POST")).to_have_value("1")  # one event per POST unless asked

@@ -20,7 +20,7 @@ from journeys.enrollments import enrollments_create
 from journeys.services import journey_create, journey_start
 from tests.conftest import make_client, sandbox_channels, wait_for
 from tests.engine.helpers import chain, customers, node, published, send_events, wait_state
-from webhooks_out.models import EventDelivery, EventWebhook
+from webhooks_out.models import EVENT_TYPES, EventDelivery, EventWebhook
 from webhooks_out.services import event_webhooks_pump
 
 
@@ -172,6 +172,14 @@ def test_register_list_change_and_delete(api, workspace, other_workspace, receiv
     assert rival.delete(f"/api/v1/event-webhooks/{created['id']}").status_code == 404
     assert api.delete(f"/api/v1/event-webhooks/{created['id']}").status_code == 204
     assert api.get(f"/api/v1/event-webhooks/{created['id']}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_event_types_are_listed_with_what_they_mean(api):
+    listed = api.get("/api/v1/event-webhooks/event-types")
+    assert listed.status_code == 200
+    assert [row["type"] for row in listed.json()] == list(EVENT_TYPES)
+    assert all(row["description"] for row in listed.json())
 
 
 def test_the_test_delivery_arrives_signed_and_is_listed(celery_worker, workspace, receiver):

@@ -68,3 +68,8 @@ class EventDeliverySerializer(serializers.ModelSerializer):
             "payload",
         ]
         read_only_fields = fields
+
+
+class EventTypeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=EVENT_TYPES, read_only=True)
+    description = serializers.CharField(read_only=True)

@@ -11,9 +11,10 @@ from workspaces.models import Role
 from workspaces.viewsets import WorkspaceViewSet
 
 from .. import services
-from ..models import EventDelivery, EventWebhook
+from ..models import EVENT_TYPE_DESCRIPTIONS, EventDelivery, EventWebhook
 from .serializers import (
     EventDeliverySerializer,
+    EventTypeSerializer,
     EventWebhookCreatedSerializer,
     EventWebhookSerializer,
     EventWebhookWriteSerializer,
@@ -61,6 +62,20 @@ class EventWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Work
     def test(self, request, pk=None):
         delivery = services.event_webhook_test(webhook=self.get_object())
         return Response(EventDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: EventTypeSerializer(many=True)})
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="event-types",
+        url_name="event-types",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def event_types(self, request):
+        """The events a webhook can subscribe to, each with what it means."""
+        rows = [{"type": t, "description": d} for t, d in EVENT_TYPE_DESCRIPTIONS.items()]
+        return Response(EventTypeSerializer(rows, many=True).data)
 
     @extend_schema(responses={200: EventDeliverySerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="deliveries", url_name="deliveries")

@@ -11,23 +11,8 @@ import { type FieldErrors, fieldErrors } from './fieldErrors';
 type Webhook = Schemas['EventWebhook'];
 type Delivery = Schemas['EventDelivery'];
 
-// webhooks_out/models.py EVENT_TYPES
-const EVENT_TYPES = [
-  'message.sent',
-  'message.delivered',
-  'message.opened',
-  'message.clicked',
-  'message.replied',
-  'message.bounced',
-  'message.failed',
-  'journey.entered',
-  'journey.completed',
-  'journey.exited',
-  'goal.converted',
-  'customer.unsubscribed',
-  'experiment.decided',
-] as const;
-type EventType = (typeof EVENT_TYPES)[number];
+type EventType = Schemas['EventsEnum'];
+type EventTypeInfo = Schemas['EventType'];
 
 // webhooks_out/models.py MAX_BATCH_SIZE (the API refuses more)
 const MAX_BATCH_SIZE = 100;
@@ -225,9 +210,20 @@ function WebhookForm({ onCreated }: { onCreated: (secret: string) => void }) {
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [events, setEvents] = useState<EventType[]>([]);
+  // The server's list (GET /event-webhooks/event-types), the one the API validates against.
+  const [eventTypes, setEventTypes] = useState<EventTypeInfo[] | null>(null);
+  const [typesError, setTypesError] = useState<string | null>(null);
   const [batchSize, setBatchSize] = useState(1);
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
+
+  const loadTypes = useCallback(() => {
+    setTypesError(null);
+    ok(api.GET('/api/v1/event-webhooks/event-types'))
+      .then(setEventTypes)
+      .catch((e) => setTypesError(errorMessage(e)));
+  }, []);
+  useEffect(loadTypes, [loadTypes]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -261,9 +257,11 @@ function WebhookForm({ onCreated }: { onCreated: (secret: string) => void }) {
       </Field>
       <fieldset className="stack">
         <legend>Events</legend>
+        {typesError && <ErrorBanner message={typesError} onRetry={loadTypes} />}
+        {!eventTypes && !typesError && <Spinner label="Loading event types…" />}
         <div className="row-gap wrap">
-          {EVENT_TYPES.map((type) => (
-            <label key={type} className="small">
+          {eventTypes?.map(({ type, description }) => (
+            <label key={type} className="small" title={description}>
               <input
                 type="checkbox"
                 checked={events.includes(type)}
