@@ -31,3 +31,8 @@ def sendgrid_events_url(config_id: int) -> str:
 
 def rbm_callback_url(config_id: int) -> str:
     return _hook_url("rbm", config_id)
+
+
+def google_wallet_callback_url(config_id: int) -> str:
+    """Google Wallet's save/delete callbacks (the class's callbackOptions.url)."""
+    return _hook_url("wallet/google", config_id)

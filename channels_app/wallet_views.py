@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+import httpx
 from django.http import HttpResponse
 from django.urls import path
 from django.utils.http import http_date, parse_http_date_safe
@@ -16,8 +17,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 
 from workspaces.errors import json_error
 
-from .callbacks import HookView
+from .callbacks import HookView, _config_from, _forbidden
+from .crypto import credentials_decrypt
+from .guard import OutboundBlocked, ResponseTooLarge
 from .services import wallet_passes
+from .wallet import google_callbacks
 from .wallet.apple import MEDIA_TYPE
 
 logger = logging.getLogger(__name__)
@@ -134,6 +138,30 @@ class WalletLatestPassHook(HookView):
             response["Last-Modified"] = http_date(built.last_modified.timestamp())
             return response
         return _pkpass(built, attachment=False)
+
+
+class WalletGoogleCallbackHook(HookView):
+    """Google Wallet's save/delete callbacks (the class's callbackOptions.url), signed with
+    ECv2SigningOnly for the issuer. A message that does not verify is a 403."""
+
+    @extend_schema(request=None, responses={200: None}, parameters=[OpenApiParameter("c", str)])
+    def post(self, request):
+        config = _config_from(request, "google_wallet")
+        if config is None or len(request.body) > google_callbacks.MAX_BODY:
+            return _forbidden()
+        issuer = str(credentials_decrypt(config.credentials_encrypted).get("issuer_id", ""))
+        try:
+            message = google_callbacks.callback_verify(
+                request.body, recipient_id=issuer, keys=google_callbacks.root_keys()
+            )
+        except google_callbacks.CallbackInvalid as exc:
+            logger.warning("Google Wallet callback refused: %s", exc)
+            return _forbidden()
+        except (httpx.HTTPError, OutboundBlocked, ResponseTooLarge, ValueError):
+            # Google's keys could not be had: Google retries a callback that is not answered 200.
+            return json_error(503, "keys_unavailable", "Google's signing keys are unavailable.")
+        wallet_passes.google_wallet_callback_record(config=config, message=message)
+        return HttpResponse(status=200)
 
 
 class WalletLogHook(HookView):

@@ -36,6 +36,7 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
 
     def get_callback_url(self, obj) -> str | None:
         from ..callback_urls import (
+            google_wallet_callback_url,
             rbm_callback_url,
             sendgrid_events_url,
             twilio_callback_url,
@@ -50,6 +51,8 @@ class ChannelConfigSerializer(serializers.ModelSerializer):
             return rbm_callback_url(obj.pk)
         if obj.provider == "sendgrid":
             return sendgrid_events_url(obj.pk)
+        if obj.provider == "google_wallet":
+            return google_wallet_callback_url(obj.pk)
         return None
 
 

@@ -29,5 +29,8 @@ urlpatterns = [
     # The link a message carries to a customer's wallet pass (the PassKit web service Wallet
     # calls is not our API: it lives under /wallet, channels_app/wallet_views.py).
     path("hooks/wallet/apple", wallet_views.WalletPassDownload.as_view(), name="hook-wallet-apple"),
+    path(
+        "hooks/wallet/google", wallet_views.WalletGoogleCallbackHook.as_view(), name="hook-wallet-google"
+    ),
     *router.urls,
 ]

@@ -27,6 +27,7 @@ from audiences.models import Customer
 from workspaces.models import Workspace
 
 from .. import tracking
+from ..callback_urls import google_wallet_callback_url
 from ..crypto import credentials_decrypt
 from ..models import ChannelConfig, DeliveryEvent, Message, WalletPass, WalletRegistration
 from ..wallet import apple, google, push
@@ -165,6 +166,7 @@ def _link(
         template=config.settings["passes"][key],
         context=templating.liquid_context(customer=customer),
         serial_number=issued.serial_number,
+        callback_url=google_wallet_callback_url(config.pk),
     )
 
 
@@ -533,3 +535,36 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
     something new; their update is queued (only when any of them holds a pass)."""
     if WalletPass.objects.for_workspace(workspace_id).filter(customer_id__in=customer_ids).exists():
         enqueue.wallet_passes_update_enqueue(workspace_id=workspace_id, customer_ids=customer_ids)
+
+
+def google_wallet_callback_record(*, config: ChannelConfig, message: dict) -> str:
+    """A verified Google Wallet callback: a `save` of one of this channel's passes records
+    `saved` on the message that carried it (once per nonce: Google may deliver twice). Returns
+    what came of it: saved, duplicate, ignored (a delete, another issuer's object) or unknown."""
+    issuer = str(credentials_decrypt(config.credentials_encrypted).get("issuer_id", ""))
+    object_id = str(message.get("objectId") or "")
+    if not issuer or not object_id.startswith(f"{issuer}."):
+        return "ignored"
+    wallet_pass = (
+        WalletPass.objects.for_workspace(config.workspace_id)
+        .filter(channel_config=config, serial_number=object_id.removeprefix(f"{issuer}."))
+        .first()
+    )
+    if wallet_pass is None:
+        return "unknown"
+    if message.get("eventType") != "save":
+        return "ignored"
+    nonce = str(message.get("nonce") or "")[:200]
+    if (
+        nonce
+        and wallet_pass.last_message_id
+        and DeliveryEvent.objects.for_workspace(config.workspace_id)
+        .filter(message_id=wallet_pass.last_message_id, status=DeliveryEvent.SAVED)
+        .filter(data__nonce=nonce)
+        .exists()
+    ):
+        return "duplicate"
+    recorded = _device_saved(
+        wallet_pass, "google_wallet", {"nonce": nonce, "class_id": str(message.get("classId", ""))}
+    )
+    return "saved" if recorded else "unknown"

@@ -90,8 +90,11 @@ def save_url(
     context: dict,
     serial_number: str,
     now: int | None = None,
+    callback_url: str = "",
 ) -> str:
-    """The "Save to Google Wallet" link of the customer's pass (its JWT signed by the issuer)."""
+    """The "Save to Google Wallet" link of the customer's pass (its JWT signed by the issuer).
+    `callback_url` goes into the class's callbackOptions: Google reports saves and deletes there
+    (a class is made from the first link that names it)."""
     account = service_account(credentials["service_account_json"])
     klass, obj = generic_object(
         issuer_id=str(credentials["issuer_id"]),
@@ -101,6 +104,8 @@ def save_url(
         context=context,
         serial_number=serial_number,
     )
+    if callback_url:
+        klass["callbackOptions"] = {"url": callback_url}
     claims = {
         "iss": account["client_email"],
         "aud": "google",

@@ -426,7 +426,8 @@ def test_a_save_to_google_wallet_link_carries_the_customers_pass_signed_by_the_i
     assert claims["typ"] == "savetowallet"
     (klass,) = claims["payload"]["genericClasses"]
     (obj,) = claims["payload"]["genericObjects"]
-    assert klass == {"id": "3388000000022.loyalty"}
+    assert klass["id"] == "3388000000022.loyalty"
+    assert klass["callbackOptions"]["url"].startswith("http://testserver/api/v1/hooks/wallet/google?c=")
     issued = WalletPass.objects.for_workspace(workspace).get(
         channel_config__provider="google_wallet"
     )

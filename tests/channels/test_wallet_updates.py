@@ -87,6 +87,16 @@ def _card(answer, chain, tmp_path) -> dict:
     return pkpass_open(answer.content, chain.root_pem, tmp_path)["pass"]
 
 
+def test_the_local_apns_refuses_a_client_without_the_pass_certificate(chain, apns):
+    """The push only gets through because it presents the certificate: without one (or with a
+    certificate the server does not trust) the TLS handshake fails."""
+    with pytest.raises(httpx.HTTPError):
+        with httpx.Client(http2=True, verify=False) as client:  # noqa: S501 (the server's CA is not the point)
+            client.post(f"{apns.url}/3/device/{PHONE}", content=b"{}")
+    assert apns.refused_handshakes >= 1
+    assert apns.requests == []
+
+
 def test_a_customer_change_is_pushed_to_the_passs_devices_which_fetch_the_new_pass(
     celery_worker, api, workspace, chain, apns, tmp_path
 ):
@@ -107,7 +117,7 @@ def test_a_customer_change_is_pushed_to_the_passs_devices_which_fetch_the_new_pa
     assert _register(client, serial, token, "watch", WATCH) == 201
     assert _register(client, serial, token, "watch", WATCH) == 200
     saves = DeliveryEvent.objects.for_workspace(workspace).filter(status="saved")
-    assert [(e.message_id, e.source) for e in saves] == [(message.pk, "apple_wallet")]
+    assert [(e.message_id, e.source) for e in saves.all()] == [(message.pk, "apple_wallet")]
     listed = client.get(f"{BASE}/devices/phone/registrations/{PASS_TYPE}").json()
     tag = listed["lastUpdated"]
     assert apns.requests == []  # registering pushes nothing
@@ -117,6 +127,7 @@ def test_a_customer_change_is_pushed_to_the_passs_devices_which_fetch_the_new_pa
         "/api/v1/customers/ada", {"attributes": {"points": 750}}, format="json"
     ).status_code == 200
     wait_for(lambda: len(apns.requests) == 2)
+    wait_for(lambda: _told(workspace))
     assert {r.headers[":path"] for r in apns.requests} == {f"/3/device/{PHONE}", f"/3/device/{WATCH}"}
     for request in apns.requests:
         assert request.headers["apns-topic"] == PASS_TYPE
@@ -146,6 +157,12 @@ def test_a_customer_change_is_pushed_to_the_passs_devices_which_fetch_the_new_pa
     )
     assert len(apns.requests) == 4
     assert saves.count() == 1  # no new save: the pass was already on a device
+    wait_for(lambda: _told(workspace))  # the update ends by recording that the devices know
+
+
+def _told(workspace) -> bool:
+    wallet_pass = WalletPass.objects.for_workspace(workspace).get()
+    return wallet_pass.notified_hash == wallet_pass.content_hash
 
 
 @pytest.mark.django_db
@@ -187,16 +204,6 @@ def test_only_a_change_is_pushed_and_apns_answers_are_acted_on(workspace, chain,
     assert len(apns.requests) == 5
     assert wallet_passes_update(workspace_id=workspace.pk, customer_ids=[bo.pk]) == {"unchanged": 1}
     assert len(apns.requests) == 5
-
-
-def test_the_local_apns_refuses_a_client_without_the_pass_certificate(chain, apns):
-    """The push only gets through because it presents the certificate: without one (or with a
-    certificate the server does not trust) the TLS handshake fails."""
-    with pytest.raises(httpx.HTTPError):
-        with httpx.Client(http2=True, verify=False) as client:  # noqa: S501 (the server's CA is not the point)
-            client.post(f"{apns.url}/3/device/{PHONE}", content=b"{}")
-    assert apns.refused_handshakes >= 1
-    assert apns.requests == []
 
 
 # ---- Google Wallet: the saved object follows the customer ----------------------------------------
@@ -300,12 +307,12 @@ def test_a_saved_google_object_is_patched_when_the_customer_changes(
     state = {"tokens": 0, "saved": {}, "valid_tokens": lambda n: {f"Bearer ya29.token{n}"}}
     _google_server(http_server, key, state)
     _google_wallet(workspace, http_server, pem)
-    channel_create(workspace=workspace, channel="sms", provider="sandbox", name="Texts")
-    ada = make_customer(workspace, "ada", phone="+15555550100", attributes={"first_name": "Ada", "points": 40})
+    channel_create(workspace=workspace, channel="email", provider="sandbox", name="Mail")
+    ada = make_customer(workspace, "ada", email="ada@x.test", attributes={"first_name": "Ada", "points": 40})
     outcome = message_prepare(
         step=MessageStep(
             workspace=workspace, customer=ada, node_id="m",
-            config={"channel": "sms", "content": {"text": "Save it: {{ wallet.loyalty.google_url }}"}},
+            config={"channel": "email", "content": {"subject": "Your card", "text": "Save it: {{ wallet.loyalty.google_url }}"}},
         )
     )
     assert outcome.kind == "queued", outcome.reason
@@ -356,3 +363,146 @@ def test_a_saved_google_object_is_patched_when_the_customer_changes(
     state.pop("answer")
     assert wallet_passes_update(workspace_id=workspace.pk, customer_ids=[ada.pk]) == {"patched": 1}
     assert _points(state["saved"][object_id]) == "900"
+
+
+# ---- Google Wallet: save callbacks -------------------------------------------------------------
+
+
+def _der_b64(private_key) -> str:
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    return base64.b64encode(
+        private_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).decode()
+
+
+def _hook_config(url: str) -> int:
+    """The channel a signed hook URL names (its token is timestamped, so read, not compared)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.core import signing
+
+    from channels_app.callback_urls import CHANNEL_SALT
+
+    parts = urlsplit(url)
+    assert parts.path == "/api/v1/hooks/wallet/google"
+    return signing.loads(parse_qs(parts.query)["c"][0], salt=CHANNEL_SALT)
+
+
+def _lv(*parts: str) -> bytes:
+    return b"".join(len(p.encode()).to_bytes(4, "little") + p.encode() for p in parts)
+
+
+def _signed_callback(root, intermediate, recipient, message, *, key_expires_ms=None) -> bytes:
+    """A callback as Google sends it (ECv2SigningOnly, as Tink's PaymentMethodTokenSender makes
+    it): the intermediate key signed by the root key, the message by the intermediate key."""
+    import base64
+    import json
+    import time
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    def sign(key, data: bytes) -> str:
+        return base64.b64encode(key.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
+
+    expires = key_expires_ms if key_expires_ms is not None else int(time.time() * 1000) + 86_400_000
+    signed_key = json.dumps({"keyValue": _der_b64(intermediate), "keyExpiration": str(expires)})
+    signed_message = json.dumps(message)
+    return json.dumps(
+        {
+            "protocolVersion": "ECv2SigningOnly",
+            "signature": sign(
+                intermediate, _lv("GooglePayPasses", recipient, "ECv2SigningOnly", signed_message)
+            ),
+            "intermediateSigningKey": {
+                "signedKey": signed_key,
+                "signatures": [sign(root, _lv("GooglePayPasses", "ECv2SigningOnly", signed_key))],
+            },
+            "signedMessage": signed_message,
+        }
+    ).encode()
+
+
+@pytest.mark.django_db
+def test_a_google_save_callback_is_verified_and_recorded_once_on_the_message(
+    api, workspace, http_server, google_account, settings
+):
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from channels_app.wallet import google_callbacks
+
+    key, pem = google_account
+    root, intermediate = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    http_server.route(
+        "GET", "/gp/m/issuer/keys", 200,
+        {"keys": [{"keyValue": _der_b64(root), "protocolVersion": "ECv2SigningOnly"}]},
+    )
+    settings.GOOGLE_WALLET_KEYS_URL = f"{http_server.url}/gp/m/issuer/keys"
+    google_callbacks._keys_cache.clear()
+    config = _google_wallet(workspace, http_server, pem)
+    channel_create(workspace=workspace, channel="email", provider="sandbox", name="Mail")
+    ada = make_customer(workspace, "ada", email="ada@x.test", attributes={"first_name": "Ada"})
+    outcome = message_prepare(
+        step=MessageStep(
+            workspace=workspace, customer=ada, node_id="m",
+            config={"channel": "email", "content": {"subject": "Your card", "text": "Save it: {{ wallet.loyalty.google_url }}"}},
+        )
+    )
+    issued = WalletPass.objects.for_workspace(workspace).get()
+
+    # The Save link's class tells Google where to call back: the channel's callback URL.
+    callback_url = api.get(f"/api/v1/channels/{config.pk}").json()["callback_url"]
+    assert "/api/v1/hooks/wallet/google?c=" in callback_url
+    token = re.search(r"/gp/v/save/(\S+)", outcome.message.content["text"]).group(1)
+    (klass,) = jwt.decode(token, key.public_key(), algorithms=["RS256"], audience="google")["payload"]["genericClasses"]
+    assert set(klass["callbackOptions"]) == {"url"}
+    assert _hook_config(klass["callbackOptions"]["url"]) == _hook_config(callback_url) == config.pk
+    path = klass["callbackOptions"]["url"][callback_url.index("/api/"):]
+
+    def post(body):
+        return Client().post(path, body, content_type="application/json").status_code
+
+    now_ms = int(time.time() * 1000)
+    save = {
+        "classId": f"{ISSUER}.loyalty", "objectId": f"{ISSUER}.{issued.serial_number}",
+        "eventType": "save", "expTimeMillis": now_ms + 60_000, "count": 1, "nonce": "n-1",
+    }
+    saves = DeliveryEvent.objects.for_workspace(workspace).filter(status="saved")
+
+    # Forged or stale: another root, an expired intermediate key, signed for another issuer, an
+    # expired message, or a message changed after signing. None counts.
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    tampered = _signed_callback(root, intermediate, ISSUER, save).replace(b'\\"save\\"', b'\\"del\\"')
+    assert tampered != _signed_callback(root, intermediate, ISSUER, save)
+    for forged in (
+        _signed_callback(stranger, intermediate, ISSUER, save),
+        _signed_callback(root, intermediate, ISSUER, save, key_expires_ms=now_ms - 1),
+        _signed_callback(root, intermediate, "9999999999999", save),
+        _signed_callback(root, intermediate, ISSUER, {**save, "expTimeMillis": now_ms - 1}),
+        tampered,
+        b"{}",
+    ):
+        assert post(forged) == 403
+    assert not saves.exists()
+
+    assert post(_signed_callback(root, intermediate, ISSUER, save)) == 200
+    assert [(e.message_id, e.source, e.data["nonce"]) for e in saves.all()] == [
+        (outcome.message.pk, "google_wallet", "n-1")
+    ]
+    # Google delivers again (same nonce): still one save. A delete is no save.
+    assert post(_signed_callback(root, intermediate, ISSUER, save)) == 200
+    assert post(_signed_callback(root, intermediate, ISSUER, {**save, "eventType": "del", "nonce": "n-2"})) == 200
+    assert saves.count() == 1
+    # Saved again later (a new nonce): a second save.
+    assert post(_signed_callback(root, intermediate, ISSUER, {**save, "nonce": "n-3"})) == 200
+    assert saves.count() == 2
+    # The keys were fetched once (kept for an hour).
+    assert len([r for r in http_server.requests if r.path == "/gp/m/issuer/keys"]) == 1
