@@ -1,7 +1,8 @@
 """The journey node: hands the customer off to another active journey of the workspace, whose
 own audience, entry window and re-entry policy decide whether they enter.
 
-Config: {"journey_id": int}. Handles: `next` (entered), `failed` (not entered)."""
+Config: {"journey_id": int}. Handles: `next` (entered), `failed` (not entered: the step's
+`reason` says why, `hand_off_loop` when the run's own hand-offs came through the target)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ from .describe import FAILED, NEXT, fixed, object_schema
 HANDED_OFF_FROM = "handed_off_from"
 # How far a ring is looked for: a workspace's chains of hand-offs are short; this bounds the reads.
 MAX_HANDOFF_JOURNEYS = 200
+# The key of a handed-off run's context listing the journeys its hand-offs came through, oldest
+# first: a hand-off back into one of them is a ring that validation could not see (two journeys
+# published at the same moment, each checked against the other's previous version).
+HANDOFF_CHAIN = "handoff_chain"
+# Hand-offs in a row a customer may take before the next is refused: real chains (welcome →
+# nurture → win-back) are a few journeys long; a longer one is almost surely a ring in disguise.
+MAX_HANDOFF_DEPTH = 10
+# The `failed` handle's reason when a hand-off would go round a ring or too deep.
+HAND_OFF_LOOP = "hand_off_loop"
 
 
 def handoff_targets(graph: Any) -> list[tuple[str, int]]:
@@ -67,6 +77,12 @@ def handoff_path(workspace, *, start: int, back_to: int) -> list[tuple[str, str]
                     parents[target] = (row.pk, node_id)
                     frontier.append(target)
     return None
+
+
+def handoff_chain(context: Any) -> list[int]:
+    """The journey ids a run's hand-offs came through (none for a run that entered by itself)."""
+    chain = context.get(HANDOFF_CHAIN) if isinstance(context, dict) else None
+    return [j for j in chain if is_int(j)] if isinstance(chain, list) else []
 
 
 @register
@@ -151,7 +167,13 @@ class JourneyNode(NodeType):
             else None
         )
         if target is None or target.status != Journey.Status.ACTIVE:
-            ctx.note(journey_id=journey_id, entered=False)
+            ctx.note(journey_id=journey_id, entered=False, reason="journey_not_active")
+            return Next("failed")
+        # The journeys this run's hand-offs came through, then this one: a target among them
+        # closes a ring; at run time the customer leaves by `failed` rather than go round.
+        chain = [*handoff_chain(ctx.enrollment.context), ctx.journey_id]
+        if target.pk in chain or len(chain) > MAX_HANDOFF_DEPTH:
+            ctx.note(journey_id=journey_id, entered=False, reason=HAND_OFF_LOOP, chain=chain)
             return Next("failed")
         if ctx.simulate:  # the simulation sends nothing and enrolls nobody
             ctx.note(journey_id=journey_id, journey_name=target.name)
@@ -159,7 +181,8 @@ class JourneyNode(NodeType):
         # The trigger event travels along, so the next journey's Liquid can still read it; the run
         # that handed off is named, so the customer page links both runs.
         context: dict[str, Any] = {
-            HANDED_OFF_FROM: {"enrollment_id": ctx.enrollment.id, "journey_id": ctx.journey_id, "node_id": ctx.node_id}
+            HANDED_OFF_FROM: {"enrollment_id": ctx.enrollment.id, "journey_id": ctx.journey_id, "node_id": ctx.node_id},
+            HANDOFF_CHAIN: chain,
         }
         if ctx.event:
             context["event"] = ctx.event
@@ -169,6 +192,6 @@ class JourneyNode(NodeType):
         ctx.note(
             journey_id=journey_id,
             entered=result.enrolled == 1,
-            **({"enrollment_id": result.ids[0]} if result.ids else {}),
+            **({"enrollment_id": result.ids[0]} if result.ids else {"reason": "not_entered"}),
         )
         return Next("next" if result.enrolled else "failed")

@@ -4,6 +4,8 @@ customer in another active journey of the workspace, whose audience, window and 
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from journeys.models import Enrollment
@@ -28,22 +30,25 @@ def journey(api, name, nodes, edges, **settings):
     return created.json()["id"]
 
 
-def hand_off(api, target_id, name="Welcome"):
-    return journey(
-        api,
-        name,
-        [
+def hands_off_to(target_id):
+    return {
+        "nodes": [
             node("start", "start"),
             node("handoff", "journey", {"journey_id": target_id}),
             node("entered", "exit"),
             node("refused", "exit"),
         ],
-        [
+        "edges": [
             edge("start", "next", "handoff"),
             edge("handoff", "next", "entered"),
             edge("handoff", "failed", "refused"),
         ],
-    )
+    }
+
+
+def hand_off(api, target_id, name="Welcome"):
+    graph = hands_off_to(target_id)
+    return journey(api, name, graph["nodes"], graph["edges"])
 
 
 def target(api, name="VIP care", **settings):
@@ -109,7 +114,11 @@ def test_a_hand_off_enrolls_in_the_target_journey_by_its_own_rules(api, celery_w
     assert final_node(welcome, "vip") == "entered"
     assert final_node(welcome, "plain") == "refused"
     assert final_node(welcome, "again") == "refused"
-    there = api.get(f"{URL}/{vip_care}/enrollments/vip").json()
+    # The handed-off run is advanced by its own task, after the hand-off's commit.
+    there = wait_for(
+        lambda: (run := api.get(f"{URL}/{vip_care}/enrollments/vip").json())["state"] != "active"
+        and run
+    )
     assert (there["state"], there["node_id"]) == ("waiting", "hold")
     assert api.get(f"{URL}/{vip_care}/enrollments/plain").status_code == 404
 
@@ -227,3 +236,101 @@ def test_a_ring_closed_against_a_live_journey_is_refused_when_its_last_link_star
     refused = api.put(f"{URL}/{a}/start", {}, format="json")
     assert refused.status_code == 409
     assert 'Hand-off loop: this node enrolls in "B"' in str(refused.json())
+
+
+def ring_member(api, name):
+    """Active on a version without hand-offs; its draft (set later) hands off to the other."""
+    journey_id = journey(
+        api, name, [node("start", "start"), node("done", "exit")], [edge("start", "next", "done")],
+        re_entry={"policy": "always"},  # re-entry alone would not stop a customer going round
+    )
+    start(api, journey_id)
+    return journey_id
+
+
+def started_at_once(workspace, journey_ids):
+    """Starts the journeys through the API at the same moment, as two editors publishing together
+    do: each is validated before the other's new version exists. A lock on the versions table (in
+    a connection of its own) holds every start just after its validation until all have been
+    validated."""
+    from django.db import connection, connections
+
+    from tests.conftest import make_client
+    from workspaces.models import Role
+
+    answers, clients = {}, {j: make_client(workspace, Role.EDITOR) for j in journey_ids}
+
+    def publish(journey_id):
+        try:
+            answers[journey_id] = clients[journey_id].put(f"{URL}/{journey_id}/start", {}, format="json")
+        finally:
+            connections.close_all()
+
+    holder = connection.copy()  # a second connection to the same test database
+    with holder.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute("LOCK TABLE journeys_journeyversion IN EXCLUSIVE MODE")
+        threads = [threading.Thread(target=publish, args=(j,)) for j in journey_ids]
+        for thread in threads:
+            thread.start()
+
+        def all_validated():
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                " AND relation = 'journeys_journeyversion'::regclass"
+            )
+            return cursor.fetchone()[0] == len(journey_ids)
+
+        wait_for(all_validated, timeout=30)
+        cursor.execute("COMMIT")
+    holder.close()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ring_published_at_once_by_two_editors_stops_at_the_first_hand_off_back(
+    api, workspace, celery_worker
+):
+    api.post("/api/v1/customers", {"customers": [{"external_id": "ana"}]}, format="json")
+    first, second = ring_member(api, "Onboarding"), ring_member(api, "Nurture")
+    for one, other in ((first, second), (second, first)):
+        patched = api.patch(f"{URL}/{one}", {"graph": hands_off_to(other)}, format="json")
+        assert patched.status_code == 200, patched.json()
+    answers = started_at_once(workspace, [first, second])
+    # Each was checked against the other's previous version: neither saw the ring.
+    assert {j: a.status_code for j, a in answers.items()} == {first: 200, second: 200}
+
+    api.post(f"{URL}/{first}/enrollments", {"customer_ids": ["ana"]}, format="json")
+
+    # Onboarding hands off to Nurture; Nurture's hand-off back to Onboarding, where this run came
+    # from, is refused: the run leaves by `failed`, the reason on its step.
+    assert final_node(second, "ana") == "refused"
+    assert final_node(first, "ana") == "entered"
+    runs = Enrollment.objects.unscoped().filter(customer__external_id="ana")
+    assert sorted(runs.values_list("journey_id", flat=True)) == sorted([first, second])
+    nurture = api.get(f"{URL}/{second}/enrollments/ana").json()
+    [step] = [s for s in nurture["history"] if s["node_id"] == "handoff" and s["kind"] == "passed"]
+    assert step["handle"] == "failed"
+    assert step["data"]["reason"] == "hand_off_loop"
+    assert step["data"]["chain"] == [first, second]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chain_of_hand_offs_longer_than_the_limit_is_cut(api, celery_worker):
+    api.post("/api/v1/customers", {"customers": [{"external_id": "ana"}]}, format="json")
+    last = target(api, name="Journey 12")
+    start(api, last)
+    chain = [last]
+    for n in range(11, 0, -1):  # Journey 1 → Journey 2 → … → Journey 12: eleven hand-offs
+        chain.insert(0, hand_off(api, chain[0], name=f"Journey {n}"))
+        start(api, chain[0])
+    api.post(f"{URL}/{chain[0]}/enrollments", {"customer_ids": ["ana"]}, format="json")
+
+    # Ten hand-offs in a row go through; the eleventh (from Journey 11) is refused.
+    assert final_node(chain[10], "ana") == "refused"
+    assert [final_node(j, "ana") for j in chain[:10]] == ["entered"] * 10
+    assert not Enrollment.objects.unscoped().filter(journey_id=last).exists()
+    step = api.get(f"{URL}/{chain[10]}/enrollments/ana").json()["history"]
+    assert [s["data"]["reason"] for s in step if s["handle"] == "failed"] == ["hand_off_loop"]
