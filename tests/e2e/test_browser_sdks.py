@@ -1,10 +1,12 @@
 """The README's "Track from your website" snippets, as written, bundled with the real npm
 @segment/analytics-next and @rudderstack/analytics-js (esbuild, as a site's build would), served
 by a web site on its own origin and run in Chromium with a publishable key: the visitor is
-tracked anonymously, identified, then a tracked event drives a journey."""
+tracked anonymously, then the README's own identify/track/page lines run, in order, and the
+tracked event drives a journey."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -39,6 +41,24 @@ def readme_snippet(marker: str) -> str:
     return blocks[0]
 
 
+def readme_key_request(origin: str) -> dict:
+    """The body of the README's `curl` that makes a publishable key, for the site's origin."""
+    section = (ROOT / "README.md").read_text().split("## Track from your website", 1)[1].split("\n## ", 1)[0]
+    (curl,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    assert "/api/v1/api-keys" in curl
+    body = json.loads(re.search(r"-d '(.*?)'", curl, flags=re.S).group(1))
+    assert body["allowed_origins"] == ["https://shop.example"]
+    return {**body, "allowed_origins": [origin]}
+
+
+def readme_calls(export: str) -> list[str]:
+    """The README's lines after "Then, with either", each a call on the page's `export`
+    (`rudderanalytics` in place of `analytics`, as the README says)."""
+    lines = [line.strip() for line in readme_snippet("analytics.identify(").splitlines() if line.strip()]
+    assert all(line.startswith("analytics.") for line in lines), lines
+    return [f"site.{export}" + line[len("analytics"):] for line in lines]
+
+
 def bundle(snippet: str, *, key: str, host: str) -> bytes:
     """The snippet with the reader's key and server filled in, bundled from frontend/node_modules
     into one script whose exports are `window.site`."""
@@ -68,9 +88,7 @@ def customer(workspace, external_id: str):
 def test_the_readme_snippet_tracks_a_visitor_and_drives_a_journey(
     sdk, live_server_url, browser_page, workspace, api, site
 ):
-    created = make_client(workspace).post(
-        "/api/v1/api-keys", {"name": "shop", "kind": "publishable", "allowed_origins": [site.origin]}, format="json"
-    )
+    created = make_client(workspace).post("/api/v1/api-keys", readme_key_request(site.origin), format="json")
     assert created.status_code == 201, created.json()
     key = created.json()["key"]
     assert key.startswith("wm_pk_")
@@ -84,34 +102,31 @@ def test_the_readme_snippet_tracks_a_visitor_and_drives_a_journey(
     client = f"site.{SDKS[sdk]['export']}"
     call = f"async () => {{ await {client}.%s; return true; }}"
 
-    # An anonymous visitor views a product; then logs in (identify) and signs up (track).
+    # An anonymous visitor views a product; then logs in and signs up: the README's lines.
     assert browser_page.evaluate(call % "track('viewed_product', { sku: 'A1' })")
     anonymous = wait_for(
         lambda: Event.objects.for_workspace(workspace).filter(name="viewed_product").select_related("customer").first(),
         timeout=30,
     )
     assert anonymous.customer.external_id.startswith("anon:")
-    assert browser_page.evaluate(
-        call % "identify('pro-1', { email: 'pia@example.com', firstName: 'Pia', plan: 'pro' })"
-    )
-    identified = wait_for(lambda: (c := customer(workspace, "pro-1")) and c.attributes.get("plan") == "pro" and c,
+    for line in readme_calls(SDKS[sdk]["export"]):  # identify, track, page: each awaited in turn
+        assert browser_page.evaluate(f"async () => {{ await {line}; return true; }}")
+    identified = wait_for(lambda: (c := customer(workspace, "user-42")) and c.attributes.get("plan") == "pro" and c,
                           timeout=30)
-    assert identified.email == "pia@example.com" and identified.attributes["first_name"] == "Pia"
-    assert browser_page.evaluate(call % "track('signed_up', { source: 'web' })")
-    assert browser_page.evaluate(call % "page('Shop', 'Home')")
+    assert identified.email == "ann@example.com" and identified.attributes["first_name"] == "Ann"
 
     def completed():
-        response = api.get(f"/api/v1/journeys/{journey_id}/enrollments/pro-1")
+        response = api.get(f"/api/v1/journeys/{journey_id}/enrollments/user-42")
         return response.status_code == 200 and response.json()["state"] == "completed" and response.json()
 
     enrollment = wait_for(completed, timeout=60)
     passed = [(h["node_id"], h["handle"]) for h in enrollment["history"] if h["kind"] == "passed"]
     assert passed == [("start", "next"), ("plan", "pro"), ("tag", "next")]
-    assert customer(workspace, "pro-1").attributes["welcomed_as"] == "Pia (web)"
+    assert customer(workspace, "user-42").attributes["welcomed_as"] == "Ann (web)"
     wait_for(lambda: Event.objects.for_workspace(workspace).filter(name="page_viewed").exists(), timeout=30)
-    # Every event is the identified customer's: the anonymous visit was merged into pro-1.
+    # Every event is the identified customer's: the anonymous visit was merged into user-42.
     owners = set(Event.objects.for_workspace(workspace).values_list("customer__external_id", "name"))
-    assert owners == {("pro-1", "viewed_product"), ("pro-1", "signed_up"), ("pro-1", "page_viewed")}
+    assert owners == {("user-42", "viewed_product"), ("user-42", "signed_up"), ("user-42", "page_viewed")}
     assert not Customer.objects.for_workspace(workspace).filter(external_id__startswith="anon:").exists()
     # The page talked to its own origin and to Waymark only (no SDK vendor's CDN or API).
     hosts = {re.match(r"https?://[^/]+", url).group(0) for url in sent}
