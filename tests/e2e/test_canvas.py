@@ -1,14 +1,11 @@
-"""The canvas end to end, as a marketer uses it: sign in, build the seeds' abandoned-cart journey
-by dragging every step from the palette and connecting handle to handle, configure each step in
-its panel and the goal and exit rule in the settings drawer, arrange, validate (an error first,
-then fixed), start, watch the per-node counts move as a developer sends events through the
-API, and read the journey's dashboard. A second test holds a 150-node journey to a loading,
-arranging and panning budget."""
+"""The canvas end to end: the fixtures and helpers the browser tests share (a signed-in marketer's
+workspace with sandbox channels, palette drops, handle-to-handle connections, node counts), and a
+150-node journey held to a loading, arranging and panning budget. The marketer's whole walk, from
+an empty canvas to the dashboard, is tests/e2e/test_walk.py."""
 
 from __future__ import annotations
 
 import os
-import re
 import time
 
 import httpx
@@ -19,8 +16,6 @@ from workspaces.models import User
 from workspaces.services import api_key_create, workspace_create
 
 PASSWORD = "e2e-password-123"
-WAIT_SECONDS = 2  # "wait 1 hour" in the seeds; seconds keep the test short
-PURCHASE_TIMEOUT_SECONDS = 15  # long enough to send the purchase on a loaded machine
 
 pytestmark = pytest.mark.e2e
 
@@ -99,266 +94,10 @@ def count(page: Page, node_id: str, label: str):
     return node(page, node_id).locator(f'[data-count="{label}"] b')
 
 
-def rename_output(page: Page, node_id: str, handle: str, name: str) -> None:
-    """Renames a fork's output on the canvas itself: double-click its label, type, Enter."""
-    node(page, node_id).locator(f'[data-handle-label="{node_id}:{handle}"]').dblclick()
-    box = node(page, node_id).locator(".handle-label-input")
-    box.fill(name)
-    box.press("Enter")
-    expect(node(page, node_id).locator(f'[data-handle-label="{node_id}:{handle}"]')).to_have_text(
-        name
-    )
-
-
 def send_events(api: httpx.Client, *events: dict) -> None:
     accepted = api.post("/events", json={"events": list(events)})
     assert accepted.status_code == 202, accepted.text
     assert accepted.json()["accepted"] == len(events)
-
-
-def test_marketer_builds_starts_and_watches_the_abandoned_cart_journey(
-    live_server_url, account, browser_page: Page, docs_screenshot
-):
-    page = browser_page
-    page.set_viewport_size({"width": 1600, "height": 1100})
-    sign_in(page, live_server_url)
-    expect(page.get_by_role("heading", name="No journeys yet")).to_be_visible()
-
-    # A blank journey; the app routes to its empty canvas, which says what to do.
-    page.get_by_role("button", name="Create your first journey").click()
-    page.get_by_label("Name").fill("Abandoned cart")
-    page.get_by_role("button", name="Create", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/journeys/\d+$"))
-    journey_id = int(page.url.rsplit("/", 1)[1])
-    expect(page.get_by_text("Drag a Trigger from the left to begin.")).to_be_visible()
-
-    # Every step of the journey, dragged from the palette: the trigger, a wait, a wait for the
-    # purchase, an exit for buyers, the email reminder, the SMS follow-up and a final exit.
-    drop(page, "start", 360, 70)
-    drop(page, "wait", 360, 210)
-    drop(page, "wait_event", 360, 350)
-    drop(page, "exit", 160, 520)
-    drop(page, "email", 560, 520)
-    drop(page, "sms", 560, 680)
-    drop(page, "exit", 560, 840)
-    ids = ("start_1", "wait_1", "wait_2", "exit_1", "message_1", "message_2", "exit_2")
-    for node_id in ids:
-        expect(node(page, node_id)).to_be_visible()
-    # Nothing connected yet: the hints say so on the nodes.
-    expect(node(page, "exit_2").get_by_test_id("node-problem")).to_be_visible()
-
-    for source, handle, target in (
-        ("start_1", "next", "wait_1"),
-        ("wait_1", "next", "wait_2"),
-        ("wait_2", "event", "exit_1"),
-        ("wait_2", "timeout", "message_1"),
-        ("message_1", "next", "message_2"),
-        ("message_2", "next", "exit_2"),
-    ):
-        connect(page, source, handle, target)
-    expect(page.locator(".react-flow__edge")).to_have_count(6)
-
-    panel = page.get_by_test_id("node-panel")
-
-    # The wait: a few seconds (the seeds' "1 hour"), chosen with units.
-    node(page, "wait_1").click()
-    panel.get_by_label("Duration amount").fill(str(WAIT_SECONDS))
-    panel.get_by_label("Duration unit").select_option("seconds")
-    expect(node(page, "wait_1")).to_contain_text(f"Wait {WAIT_SECONDS} seconds")
-
-    # Wait for the purchase, with a timeout; its outputs renamed on the canvas.
-    node(page, "wait_2").click()
-    name_box(panel).fill("Purchased?")
-    panel.get_by_label("Event name").fill("purchase")
-    panel.get_by_label("Timeout amount").fill(str(PURCHASE_TIMEOUT_SECONDS))
-    panel.get_by_label("Timeout unit").select_option("seconds")
-    expect(node(page, "wait_2")).to_contain_text(
-        f"Until “purchase”, at most {PURCHASE_TIMEOUT_SECONDS} seconds"
-    )
-    rename_output(page, "wait_2", "event", "Purchased")
-    rename_output(page, "wait_2", "timeout", "No purchase")
-    # The panel shows the same names.
-    expect(panel.get_by_label("Name of output “Timed out”")).to_have_value("No purchase")
-
-    node(page, "exit_1").click()
-    name_box(panel).fill("Bought")
-
-    # The email reminder: a subject with an attribute from the {…} button, and the live preview.
-    node(page, "message_1").click()
-    name_box(panel).fill("Reminder email")
-    subject = panel.get_by_label("Subject", exact=True)
-    subject.fill("You left something in your cart, ")
-    panel.get_by_role("button", name="Insert customer attribute").first.click()
-    panel.get_by_role("menuitem", name="customer.first_name").click()
-    expect(subject).to_have_value("You left something in your cart, {{ customer.first_name }}")
-    panel.get_by_label("HTML body").fill(
-        "<p>Hi {{ customer.first_name }}, your cart is waiting. <a href='https://acme.test/cart'>Complete your order</a>.</p>"
-    )
-    # The preview renders with the editable sample attributes (first_name Alex).
-    expect(panel.get_by_test_id("preview")).to_contain_text("You left something in your cart, Alex")
-    panel.get_by_test_id("preview").scroll_into_view_if_needed()
-    docs_screenshot(page, "canvas-settings-panel.png")
-
-    # The SMS follow-up is named but its text is left for later: Validate will catch it.
-    node(page, "message_2").click()
-    name_box(panel).fill("SMS follow-up")
-
-    # Journey settings: enter on a cart event with a property filter; a goal and an exit rule.
-    page.get_by_role("button", name="Journey settings").click()
-    drawer = page.get_by_test_id("settings-drawer")
-    drawer.get_by_label("Entry type").select_option("event")
-    drawer.get_by_label("Entry event 1 name").fill("cart_abandoned")
-    # (a button inside a field's <label> takes the label's name, so it is found by its text)
-    drawer.locator("button", has_text="+ Add property filter").click()
-    drawer.get_by_label("property name").fill("cart_value")
-    drawer.get_by_label("operator").select_option("gte")
-    drawer.get_by_label("value", exact=True).fill("20")
-    expect(node(page, "start_1")).to_contain_text("On event: cart_abandoned")
-
-    drawer.get_by_role("button", name="+ Add goal").click()
-    goal = drawer.locator(".group-card").filter(has=page.get_by_label("Goal name"))
-    goal.get_by_label("Goal name").fill("Purchased")
-    expect(goal.get_by_label("event name")).to_have_value("purchase")
-
-    drawer.get_by_role("button", name="+ Add exit condition").click()
-    exit_rule = drawer.locator(".group-card").filter(has_text="Exit condition 1")
-    exit_rule.get_by_label("event name").fill("unsubscribed")
-    drawer.get_by_role("button", name="Close settings").click()
-
-    page.get_by_role("button", name="Auto arrange").click()
-    expect(page.get_by_test_id("save-state")).to_have_text("All changes saved", timeout=10_000)
-
-    # Validate: the missing SMS text is named on the node and on the field.
-    page.get_by_role("button", name="Validate").click()
-    expect(page.get_by_text("1 problem to fix.")).to_be_visible()
-    expect(node(page, "message_2").get_by_test_id("node-problem")).to_have_text("1")
-    problems = page.get_by_test_id("problems")
-    expect(problems).to_contain_text("SMS follow-up · Text")  # the field's label, not its API path
-    problems.get_by_role("button", name="SMS follow-up · Text").click()
-    sms_text = panel.get_by_label("Text", exact=True)
-    expect(sms_text).to_have_attribute("aria-invalid", "true")
-    expect(panel).to_contain_text("This field is required.")
-    sms_text.fill("Still thinking it over, ")
-    panel.get_by_role("button", name="Insert customer attribute").first.click()
-    panel.get_by_role("menuitem", name="customer.first_name").click()
-    expect(sms_text).to_have_value("Still thinking it over, {{ customer.first_name }}")
-    expect(node(page, "message_2").get_by_test_id("node-problem")).to_have_count(0)
-    page.get_by_role("button", name="Validate").click()
-    expect(page.get_by_text("The journey is valid and ready to start.")).to_be_visible()
-
-    # Start asks first; nothing starts on Cancel.
-    page.get_by_role("button", name="Start", exact=True).click()
-    dialog = page.get_by_role("dialog", name="Start this journey?")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name="Cancel").click()
-    expect(page.locator(".editor-bar .badge")).to_have_text("draft")
-    page.get_by_role("button", name="Start", exact=True).click()
-    page.get_by_role("button", name="Start journey").click()
-    expect(page.locator(".editor-bar .badge")).to_have_text("active")
-    expect(page.get_by_text("v1 live")).to_be_visible()
-
-    # What was saved is what was drawn.
-    saved = account.get(f"/journeys/{journey_id}").json()
-    assert saved["status"] == "active"
-    assert {(e["source"], e["source_handle"], e["target"]) for e in saved["graph"]["edges"]} == {
-        ("start_1", "next", "wait_1"),
-        ("wait_1", "next", "wait_2"),
-        ("wait_2", "event", "exit_1"),
-        ("wait_2", "timeout", "message_1"),
-        ("message_1", "next", "message_2"),
-        ("message_2", "next", "exit_2"),
-    }
-    saved_nodes = {n["id"]: n for n in saved["graph"]["nodes"]}
-    assert saved_nodes["wait_2"]["config"] == {
-        "mode": "event",
-        "event": "purchase",
-        "timeout": {"value": PURCHASE_TIMEOUT_SECONDS, "unit": "seconds"},
-    }
-    assert saved_nodes["wait_2"]["handle_labels"] == {
-        "event": "Purchased",
-        "timeout": "No purchase",
-    }
-    assert saved["settings"]["entry"] == {
-        "type": "event",
-        "events": [
-            {
-                "name": "cart_abandoned",
-                "where": [{"property": "cart_value", "op": "gte", "value": 20}],
-            }
-        ],
-    }
-    assert [g["name"] for g in saved["settings"]["goals"]] == ["Purchased"]
-    assert saved["settings"]["exit_conditions"] == [{"all": [{"event": "unsubscribed"}]}]
-
-    # A developer sends the shop's events. Cy's cart is below the filter and does not enter.
-    expect(count(page, "start_1", "entered")).to_have_text("0")
-    send_events(
-        account,
-        {"customer_id": "bob", "name": "cart_abandoned", "properties": {"cart_value": 80}},
-        {"customer_id": "ada", "name": "cart_abandoned", "properties": {"cart_value": 42}},
-        {"customer_id": "cy", "name": "cart_abandoned", "properties": {"cart_value": 5}},
-    )
-    expect(count(page, "start_1", "entered")).to_have_text("2", timeout=30_000)
-    expect(page.locator(".live-dot")).to_have_text("Live")  # pushed over the websocket
-    expect(node(page, "start_1").get_by_test_id("node-counts")).to_have_attribute(
-        "data-live", "live"
-    )
-    expect(count(page, "wait_1", "passed")).to_have_text("2", timeout=30_000)
-    expect(count(page, "wait_2", "waiting")).to_have_text("2", timeout=30_000)
-
-    # Bob buys while the journey waits for it: he leaves by the "Purchased" output and converts.
-    send_events(account, {"customer_id": "bob", "name": "purchase", "properties": {"amount": 80}})
-    expect(count(page, "exit_1", "entered")).to_have_text("1", timeout=30_000)
-    expect(count(page, "wait_2", "waiting")).to_have_text("1")
-
-    # Ada does not: the timeout sends the reminder email, then the SMS, and she finishes.
-    expect(count(page, "exit_2", "entered")).to_have_text("1", timeout=60_000)
-    expect(count(page, "message_1", "sent")).to_have_text("1", timeout=30_000)
-    expect(count(page, "message_2", "sent")).to_have_text("1", timeout=30_000)
-    expect(count(page, "wait_2", "waiting")).to_have_text("0")
-    expect(count(page, "start_1", "entered")).to_have_text("2")
-    panel.get_by_role("button", name="Close panel").click()
-    page.get_by_role("button", name="Dismiss").click()
-    page.get_by_role("button", name="Fit View").click()
-    docs_screenshot(page, "canvas-live-counts.png")
-
-    bob = account.get(f"/journeys/{journey_id}/enrollments/bob").json()
-    assert bob["node_id"] == "exit_1"
-    assert [g["id"] for g in bob["goals"]] == [saved["settings"]["goals"][0]["id"]]
-    ada = account.get(f"/journeys/{journey_id}/enrollments/ada").json()
-    assert ada["node_id"] == "exit_2" and ada["goals"] == []
-    assert account.get(f"/journeys/{journey_id}/enrollments/cy").status_code == 404
-    sms = account.get("/messages", params={"journey_id": journey_id, "node_id": "message_2"}).json()
-    assert [(m["customer_id"], m["content"]["text"]) for m in sms["results"]] == [
-        ("ada", "Still thinking it over, Ada")
-    ]
-
-    # The list shows the journey with its numbers (two started, one converted), among drafts.
-    for template, name in (
-        ("post_purchase", "Post-purchase review"),
-        ("birthday", "Birthday coupon"),
-    ):
-        assert (
-            account.post("/journeys", json={"template": template, "name": name}).status_code == 201
-        )
-    page.get_by_role("link", name="Back to journeys").click()
-    row = page.get_by_role("row", name="Abandoned cart")
-    expect(row).to_contain_text("active")
-    expect(row.locator("td").nth(3)).to_have_text("2")
-    expect(row).to_contain_text("50.0%")
-    expect(page.get_by_role("row", name="Birthday coupon")).to_contain_text("draft")
-    docs_screenshot(page, "journeys-list.png")
-
-    # The dashboard, reached from Analytics: two runs started, both finished, one converted.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Analytics").click()
-    page.get_by_role("link", name="Abandoned cart").click()
-    expect(page).to_have_url(re.compile(rf"/analytics/journeys/{journey_id}$"))
-    summary = page.get_by_role("region", name="Summary")
-    expect(summary.locator('[data-stat="started"] .stat-value')).to_have_text("2", timeout=30_000)
-    expect(summary.locator('[data-stat="active"] .stat-value')).to_have_text("0")
-    expect(summary.locator('[data-stat="goal"] .stat-value')).to_have_text("50.0%")
-    expect(summary.locator('[data-stat="goal"]')).to_contain_text("1 converted")
-    docs_screenshot(page, "journey-dashboard.png", full_page=True)
 
 
 def _big_graph(size: int) -> dict:
