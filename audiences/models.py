@@ -102,7 +102,7 @@ class Event(WorkspaceModel):
     received_at = models.DateTimeField(default=now)
     # The client's idempotency key (`id` in POST /events), NULL for none: a repeat is accepted once.
     # Its uniqueness lives in EventKey: the table is partitioned by month of occurred_at
-    # (workspaces/partitions.py; primary key (id, occurred_at)), and a unique index on a
+    # (workspaces/partitions.py; each partition's primary key is id), and a unique index on a
     # partitioned table must contain the partition key, so it could only refuse a repeat that
     # also repeats the timestamp.
     idempotency_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
