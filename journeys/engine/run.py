@@ -232,15 +232,18 @@ class Run:
     # -- journey-level rules, checked on every touch and before every node
     def check_exit_and_goals(self, e: AnyEnrollment, version: CompiledVersion) -> bool:
         """Records newly reached goals; exits on an exit condition or an exiting goal. True when
-        the enrollment is still in the journey."""
+        the enrollment is still in the journey. Goals are recorded before any exit: the purchase
+        that ends a run through an exit condition is also its conversion (once the run has ended,
+        the finished-run goal check no longer sees that event)."""
         if not version.exit_conditions and not version.goals:
             return True
         facts = self.facts_group(e, version).get(e.customer_id)
-        for condition, same_key in zip(version.exit_conditions, version.same_key_exits, strict=True):
-            if evaluate(condition, keyed_facts(facts, version.key_property, e.key) if same_key else facts, now=self.now):
-                self.exit(e, "exit_condition")
-                return False
+        exits = any(
+            evaluate(condition, keyed_facts(facts, version.key_property, e.key) if same_key else facts, now=self.now)
+            for condition, same_key in zip(version.exit_conditions, version.same_key_exits, strict=True)
+        )
         reached = {g.get("id") for g in e.goals or []}
+        goal_exits = False
         for goal in version.goals:
             if goal.get("id") in reached:
                 continue
@@ -249,9 +252,10 @@ class Run:
                 at, value = hit
                 e.goals = [*(e.goals or []), {"id": goal["id"], "at": at.isoformat(), "value": value}]
                 self.record(e, StepEvent.Kind.GOAL, data={"goal_id": goal["id"], "value": value})
-                if goal.get("exit"):
-                    self.exit(e, "goal")
-                    return False
+                goal_exits = goal_exits or bool(goal.get("exit"))
+        if exits or goal_exits:
+            self.exit(e, "exit_condition" if exits else "goal")
+            return False
         return True
 
     # -- executing

@@ -184,3 +184,16 @@ def test_a_batch_of_carts_enters_in_one_write_per_cart_of_a_shopper(workspace, c
     expected = {f"{s.external_id}-{n}": "waiting" for n in (1, 2) for s in shoppers}
     wait_for(lambda: passes(journey) == expected, timeout=20)
     assert writes == [20, 20]
+
+
+def test_the_purchase_that_exits_a_cart_also_converts_that_carts_goal(workspace, celery_worker):
+    goal = {"id": "bought", "name": "Bought", "condition": {"event": "purchase", "within": "since_entry"}, "same_key": True}
+    journey = published(workspace, LONG_WAIT, {**CART_SETTINGS, "goals": [goal]}, name="Cart recovery")
+    (shopper,) = customers(workspace, 1)
+    open_carts(workspace, journey, shopper, "A", "B")
+    send_events(workspace, {"customer_id": shopper.external_id, "name": "purchase", "properties": {"cart_id": "B"}})
+    wait_for(lambda: passes(journey) == {"A": "waiting", "B": "exited"}, timeout=20)
+    rows = Enrollment.objects.for_workspace(workspace).filter(journey=journey)
+    bought = rows.get(key="B")
+    assert (bought.exit_reason, [g["id"] for g in bought.goals]) == ("exit_condition", ["bought"])
+    assert rows.get(key="A").goals == []
