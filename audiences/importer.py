@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import chain, islice
 
 import psycopg
@@ -124,6 +125,13 @@ class _Layout:
     # topic:<key> columns (staged among the attributes, moved to subscriptions by _store_sql):
     # file column → topic key
     topics: dict[int, str] = field(default_factory=dict)
+    # The workspace's default country: phones without "+" are its national numbers ("" requires E.164).
+    phone_region: str = ""
+
+    def cleaners(self) -> dict[str, Callable[[str], str]]:
+        """The known columns' cleaners other than email's (checked by its pattern inline)."""
+        return {"phone": partial(phone_clean, region=self.phone_region), "timezone": timezone_clean,
+                "locale": locale_clean}
 
 
 def _layout(header: list[str]) -> _Layout:
@@ -366,8 +374,7 @@ def _row_cleaner(layout: _Layout) -> Callable[[list[str]], str | None]:
     """A function: why a parsed line cannot be imported, or None; it cleans the known cells in place."""
     width, id_index = layout.width, layout.id_index
     email_index = layout.known.get("email")
-    others = [(i, clean) for name, clean in (("phone", phone_clean), ("timezone", timezone_clean), ("locale", locale_clean))
-              if (i := layout.known.get(name)) is not None]
+    others = [(i, clean) for name, clean in layout.cleaners().items() if (i := layout.known.get(name)) is not None]
     email_match = EMAIL_RE.match
     topics = layout.topics
 
@@ -583,7 +590,7 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
     character COPY must escape outside attribute values."""
     width, id_index = layout.width, layout.id_index
     known = list(layout.known.items())
-    cleaners = {"phone": phone_clean, "timezone": timezone_clean, "locale": locale_clean}
+    cleaners = layout.cleaners()
     fragments = _attribute_fragments(layout)
     email_match = EMAIL_RE.match
     strip, lower = str.strip, str.lower
@@ -716,6 +723,7 @@ def _run(progress: _Job, raw) -> None:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise FieldError(f"The header cannot be read as UTF-8 CSV: {exc}") from exc
     layout = _layout(header)
+    layout.phone_region = job.workspace.default_country
     if unknown := sorted(set(layout.topics.values()) - topic_keys(workspace=job.workspace_id)):
         raise FieldError(f"Column {CSV_COLUMN_PREFIX}{unknown[0]} names no topic of this workspace.")
     with_list = job.customer_list_id is not None

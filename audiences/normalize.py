@@ -60,22 +60,27 @@ def email_clean(value) -> str:
     return value
 
 
-def phone_clean(value) -> str:
-    """An E.164 number ("+14155550123"), checked against the numbering plan; "" clears it."""
+def phone_clean(value, region: str | None = None) -> str:
+    """An E.164 number ("+14155550123"), checked against the numbering plan; "" clears it. A
+    number without "+" is read as a national number of `region` (ISO 3166 alpha-2: the workspace's
+    default country); without a region it must be in E.164 form. A "+" number keeps its own country."""
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
         raise FieldError("phone must be a string")
     raw = value.strip()
-    if not raw.startswith("+"):
-        raise FieldError(f"phone {raw!r} must be in E.164 form, starting with + and the country code")
-    fast = fast_e164(raw)  # the library's answer for most numbers, precompiled (audiences/phones.py)
+    if not raw.startswith("+") and not region:
+        raise FieldError(
+            f"phone {raw!r} must be in E.164 form, starting with + and the country code "
+            "(or set the workspace's default country to read national numbers)"
+        )
+    fast = fast_e164(raw, region)  # the library's answer for most numbers, precompiled (audiences/phones.py)
     if fast:
         return fast
     if fast == "":
         raise FieldError(f"phone {raw!r} is not a valid number")
     try:
-        number = phonenumbers.parse(raw, None)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         raise FieldError(f"phone {raw!r} is not a phone number") from exc
     if not phonenumbers.is_valid_number(number):

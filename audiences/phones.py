@@ -10,8 +10,14 @@ with their possible lengths. `fast_e164` does exactly that from the library's me
 per-type patterns of each region and length joined into one compiled alternation (a full match of
 an alternation is a full match of one of its members): ~1.5 µs a number instead of ~20.
 
-Anything outside that shape (no "+", letters, extensions, a national prefix after the country
-code) answers None and the caller asks the library itself. tests/audiences/test_phones.py checks both agree, value for value, on 100,000
+A number without "+" is read in a region (the workspace's default country, as the library's parse
+takes one): its national prefix is stripped by the region's rule (the simple form: a prefix and no
+transformation), and the rest goes through the same calling-code test. Numbers the region's
+international prefix or its own calling code may start, and prefixes with a transformation, are left
+to the library. The per-region rules are built once per region (`_NATIONAL`, keyed by region).
+
+Anything outside that shape (letters, extensions, a national prefix after the country code) answers
+None and the caller asks the library itself. tests/audiences/test_phones.py checks both agree, value for value, on 100,000
 generated numbers and bench/bench_audiences.py on 1,000,000.
 """
 
@@ -31,6 +37,9 @@ phonenumbers.enable_pattern_cache()
 # Only these separators: the library drops them all (digits are all it keeps of such a string);
 # anything else (letters, "x", "#", "/", "~", ";", full-width digits) is the library's to read.
 _SHAPE = re.compile(r"\+[0-9][0-9 ().\-]*[0-9]")
+# The national form: an opening parenthesis may come first ("(415) 555-2671"); the library starts at
+# the first digit.
+_NATIONAL_SHAPE = re.compile(r"\(?[0-9][0-9 ().\-]*[0-9]")
 _SEPARATORS = str.maketrans("", "", " ().-")
 # The library's own bounds (phonenumberutil._MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN, _MAX_LENGTH_COUNTRY_CODE).
 _MIN_NSN, _MAX_NSN, _MAX_CC, _MAX_INPUT = 2, 17, 3, 250
@@ -133,9 +142,73 @@ _CODE_PREFIXES = _code_prefixes()  # a leading zero starts no calling code: abse
 _CALLING_CODES: dict[int, _CallingCode] = {}  # built on first use, at most ~250
 
 
-def fast_e164(raw: str) -> str | None:
-    """The E.164 form of `raw` when the library would parse it and find it valid; "" when it would
-    parse it and find it invalid; None when this cannot tell (then the library decides)."""
+def _calling(code: int) -> _CallingCode:
+    return _CALLING_CODES.get(code) or _CALLING_CODES.setdefault(code, _CallingCode(code))
+
+
+class _National:
+    """A region's reading of a number written without "+": the library's parse(raw, region) for
+    the numbers it takes no detour on (see fast_e164)."""
+
+    def __init__(self, region: str):
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        general = metadata.general_desc if metadata is not None else None
+        self.usable = general is not None and bool(general.possible_length)
+        if not self.usable:
+            return
+        self.code = metadata.country_code
+        self.code_text = str(self.code)
+        self.idd = re.compile(metadata.international_prefix) if metadata.international_prefix else None
+        prefix = metadata.national_prefix_for_parsing
+        self.prefix = re.compile(prefix) if prefix else None
+        self.transform = bool(metadata.national_prefix_transform_rule)
+        self.general = _pattern(general)
+        self.lengths = sorted(general.possible_length)
+        self.length_set = frozenset(general.possible_length)
+        self.local_lengths = frozenset(general.possible_length_local_only)
+
+    def _possible(self, nsn: str) -> bool:
+        """_test_number_length(nsn, metadata) is neither TOO_SHORT, IS_POSSIBLE_LOCAL_ONLY nor
+        INVALID_LENGTH (parse keeps a stripped national prefix only then)."""
+        length = len(nsn)
+        if length in self.local_lengths or length < self.lengths[0]:
+            return False
+        return length > self.lengths[-1] or length in self.length_set
+
+    def may_start_a_code(self, digits: str) -> bool:
+        """Whether parse may read a calling code in these digits (an international prefix of the
+        region, or the region's own code) instead of taking them as a national number."""
+        return not self.usable or bool(self.idd is not None and self.idd.match(digits)) or digits.startswith(self.code_text)
+
+    def national_number(self, digits: str) -> str | None:
+        """The national significant number parse finds in `digits`, or None when it would take a
+        path this does not follow (an international or country-code prefix, a transformed prefix)."""
+        if self.may_start_a_code(digits):
+            return None  # dialled abroad ("00 44 …", "011 …") or with the country's own code: the library's
+        if self.prefix is None or not (found := self.prefix.match(digits)):
+            return digits
+        groups = found.groups()
+        if self.transform and (not groups or groups[-1] is not None):
+            return None
+        rest = digits[found.end():]
+        if self.general is not None and self.general.fullmatch(digits) and not self.general.fullmatch(rest):
+            return digits  # a whole number that only looks prefixed
+        return rest if self._possible(rest) else digits
+
+
+_NATIONAL: dict[str, _National] = {}  # region → its national reading, built on first use
+
+
+def _national(region: str) -> _National:
+    return _NATIONAL.get(region) or _NATIONAL.setdefault(region, _National(region))
+
+
+def fast_e164(raw: str, region: str | None = None) -> str | None:
+    """The E.164 form of `raw` when the library would parse it (in `region` when it has no "+")
+    and find it valid; "" when it would parse it and find it invalid; None when this cannot tell
+    (then the library decides)."""
+    if raw[:1] != "+":
+        return _fast_national(raw, region) if region else None
     digits = raw[1:]
     if not (raw[:1] == "+" and digits.isdigit() and digits.isascii()):
         if len(raw) > _MAX_INPUT or not _SHAPE.fullmatch(raw):
@@ -145,12 +218,14 @@ def fast_e164(raw: str) -> str | None:
     # the "+", a leading zero or an unknown calling code, a national number shorter than _MIN_NSN.
     found = _CODE_PREFIXES.get(digits[:3]) if len(digits) > _MIN_NSN else None
     if found is None:
-        return ""
+        # With a region the library reads an unknown code again without the "+", where only the
+        # region's international prefix or its own calling code can still find one ("+00 82 …").
+        return "" if region is None or not _national(region).may_start_a_code(digits) else None
     code, size = found
     nsn = digits[size:]
     if len(nsn) < _MIN_NSN:
         return ""
-    calling = _CALLING_CODES.get(code) or _CALLING_CODES.setdefault(code, _CallingCode(code))
+    calling = _calling(code)
     if not calling.usable or (calling.national_prefix is not None and calling.national_prefix.match(nsn)):
         return None  # the library may strip a national prefix here
     if len(nsn) > _MAX_NSN:
@@ -158,4 +233,28 @@ def fast_e164(raw: str) -> str | None:
     if nsn[0] == "0" and not nsn.strip("0"):
         return None  # national number 0: formatted from the raw input
     # A leading zero (Italy) is kept: the library's national significant number is then these digits too.
+    return calling.prefix_e164 + nsn if calling.valid(nsn) else ""
+
+
+def _fast_national(raw: str, region: str) -> str | None:
+    national = _national(region)
+    if not national.usable:
+        return None
+    digits = raw
+    if not (digits.isdigit() and digits.isascii()):
+        if len(raw) > _MAX_INPUT or not _NATIONAL_SHAPE.fullmatch(raw):
+            return None
+        digits = raw.translate(_SEPARATORS)
+    if len(digits) < 4:
+        return None  # the library's viability rules for very short strings
+    nsn = national.national_number(digits)
+    if nsn is None:
+        return None
+    if len(nsn) > _MAX_NSN:
+        return ""
+    if nsn[0] == "0" and not nsn.strip("0"):
+        return None  # national number 0: formatted from the raw input
+    calling = _calling(national.code)
+    if not calling.usable:
+        return None
     return calling.prefix_e164 + nsn if calling.valid(nsn) else ""

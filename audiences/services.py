@@ -90,14 +90,15 @@ def _merge_push_tokens(current: list[dict], new: list[dict], now: datetime) -> l
     return [t for t in current if t.get("token") not in given] + [{**t, "updated_at": stamp} for t in new]
 
 
-def _clean_customer_fields(data: dict, *, partial: bool) -> dict[str, Any]:
-    """The given fields of one customer, cleaned; raises FieldError naming the first bad one."""
+def _clean_customer_fields(data: dict, *, partial: bool, region: str = "") -> dict[str, Any]:
+    """The given fields of one customer, cleaned; raises FieldError naming the first bad one. A
+    phone without "+" is read in `region` (the workspace's default country)."""
     unknown = set(data) - CUSTOMER_FIELDS
     if unknown:
         raise FieldError(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     cleaners = {
         "email": email_clean,
-        "phone": phone_clean,
+        "phone": lambda v: phone_clean(v, region),
         "timezone": timezone_clean,
         "locale": locale_clean,
         "attributes": _clean_attributes,
@@ -171,7 +172,7 @@ def customers_upsert(*, workspace: Workspace, customers: list[Any]) -> UpsertRes
             problem = storable_problem(row, "")
             if problem:
                 raise FieldError(problem)
-            cleaned = _clean_customer_fields(row, partial=False)
+            cleaned = _clean_customer_fields(row, partial=False, region=workspace.default_country)
             if cleaned.get("subscriptions"):
                 known_topics = known_topics if known_topics is not None else topics.topic_keys(workspace=workspace)
                 if unknown := set(cleaned["subscriptions"]) - known_topics:
@@ -221,7 +222,7 @@ def customer_update(*, workspace: Workspace, customer: Customer, data: Any) -> C
         raise ServiceValidationError({"external_id": ["Cannot be changed."]})
     data = {k: v for k, v in data.items() if k != "external_id"}
     try:
-        cleaned = _clean_customer_fields(data, partial=True)
+        cleaned = _clean_customer_fields(data, partial=True, region=workspace.default_country)
     except FieldError as exc:
         raise ServiceValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
     if unknown := set(cleaned.get("subscriptions") or ()) - topics.topic_keys(workspace=workspace):

@@ -13,6 +13,7 @@ ALIMTALK, FRIENDTALK = "kakao_alimtalk", "kakao_friendtalk"
 BRAND_MESSAGE = "brand_message"  # a FriendTalk channel's `product` setting: always advertising
 FRIENDTALK_PRODUCT = "friendtalk"  # a FriendTalk message's `product` unless it is a Brand Message
 CHANNELS = (ALIMTALK, FRIENDTALK)
+DEALERS = ("ncloud_sens", "nhn_bizmessage")  # the providers that speak to a Korean dealer
 
 # The dealers' limits (Kakao's, which both NAVER Cloud SENS and NHN Cloud pass on).
 MAX_CONTENT = 1000  # characters of an AlimTalk or FriendTalk body

@@ -89,6 +89,9 @@ class Workspace(models.Model):
     # {"start": "HH:MM", "end": "HH:MM"} in the customer's time zone; null for none.
     frequency_cap = models.JSONField(null=True, blank=True)
     quiet_hours = models.JSONField(null=True, blank=True)
+    # ISO 3166 alpha-2 ("KR"): phone numbers given without "+" are read as this country's national
+    # numbers (audiences/normalize.phone_clean); "" requires E.164, as before the setting existed.
+    default_country = models.CharField(max_length=2, blank=True, default="")
 
     def __str__(self) -> str:
         return self.name

@@ -328,7 +328,7 @@ def member_remove(*, membership: Membership) -> None:
 def workspace_update(*, workspace: Workspace, data: dict) -> Workspace:
     fields = []
     for name in ("name", "timezone", "event_retention_days", "step_retention_days", "frequency_cap",
-                 "quiet_hours"):
+                 "quiet_hours", "default_country"):
         if name in data:
             setattr(workspace, name, data[name])
             fields.append(name)

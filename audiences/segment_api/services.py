@@ -23,6 +23,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -542,12 +543,14 @@ def _context_patch(context: dict) -> dict:
     return patch
 
 
-def _traits_patch(traits: dict) -> dict:
-    """email/phone → Customer fields; firstName/lastName → first_name/last_name; the rest as is."""
+def _traits_patch(traits: dict, region: str) -> dict:
+    """email/phone → Customer fields (a phone without "+" read in `region`, the workspace's default
+    country); firstName/lastName → first_name/last_name; the rest as is."""
     patch: dict[str, Any] = {"attributes": {}}
     for key, value in traits.items():
         if key in FIELD_TRAITS:
-            cleaned = _clean_or_drop(FIELD_TRAITS[key], value, f"trait {key}")
+            clean = partial(phone_clean, region=region) if key == "phone" else FIELD_TRAITS[key]
+            cleaned = _clean_or_drop(clean, value, f"trait {key}")
             if cleaned is not None:
                 patch[key] = cleaned
         elif key not in IGNORED_TRAITS:
@@ -596,7 +599,7 @@ def _profiles_apply(workspace: Workspace, messages: list[Message], targets: list
             continue
         patch = _context_patch(m.context)
         if m.type == "identify":
-            patch = {**_traits_patch(m.traits), **patch}
+            patch = {**_traits_patch(m.traits, workspace.default_country), **patch}
             patches.setdefault(external_id, {})  # identify creates the customer even without traits
         elif m.type == "group":
             patch["attributes"] = {"group_id": m.group_id, "group": m.traits}

@@ -7,6 +7,7 @@ from typing import Any
 
 import templating
 from audiences.models import Customer
+from audiences.normalize import FieldError, phone_clean
 from workspaces.errors import ServiceValidationError
 from workspaces.models import Workspace
 
@@ -91,6 +92,13 @@ def message_preview(
 def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Message:
     """Sends one message synchronously (no journey) and returns it with its outcome."""
     workspace = Workspace.objects.get(pk=config.workspace_id)
+    if config.channel in kakao.CHANNELS or config.provider in kakao.DEALERS:
+        # A number as people type it ("010-1234-5678"), read in the workspace's default country
+        # as a customer's phone is; the provider then gives the dealer its national form.
+        try:
+            to = phone_clean(to, workspace.default_country) or to
+        except FieldError as exc:
+            raise ServiceValidationError({"to": [str(exc)]}) from exc
     rendered = content_render_checked(
         channel=config.channel,
         content=content,

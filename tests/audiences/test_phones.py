@@ -15,13 +15,14 @@ from bench.realistic import phones
 from tests.conftest import wait_for
 
 
-def _library(raw: str) -> str | None:
-    """What phone_clean answered when it asked phonenumbers for every number."""
+def _library(raw: str, region: str | None = None) -> str | None:
+    """What phone_clean answered when it asked phonenumbers for every number (national numbers
+    read in `region`, refused without one)."""
     raw = raw.strip()
-    if not raw.startswith("+"):
+    if not raw.startswith("+") and not region:
         return None
     try:
-        number = phonenumbers.parse(raw, None)
+        number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
@@ -29,9 +30,9 @@ def _library(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _cleaned(raw: str) -> str | None:
+def _cleaned(raw: str, region: str | None = None) -> str | None:
     try:
-        return phone_clean(raw)
+        return phone_clean(raw, region)
     except FieldError:
         return None
 
@@ -48,6 +49,57 @@ def test_phone_clean_agrees_with_phonenumbers_on_100k_generated_numbers():
     # after the country code are left to the library): that is what makes it cheap.
     decided = sum(fast_e164(raw) is not None for raw in international)
     assert decided >= 0.9 * len(international)
+
+
+def _national_forms(numbers: list[str]) -> list[str]:
+    """Each number's digits as people type them at home: with the calling code and without, with a
+    trunk 0 or 8, with an international prefix (00, 011) in front."""
+    forms = []
+    for raw in numbers:
+        digits = "".join(ch for ch in raw if ch.isdigit())
+        forms += [d for d in (digits, "0" + digits[2:], digits[1:], digits[2:], "00" + digits, "011" + digits,
+                              "8" + digits[1:], f"({digits[:3]}) {digits[3:6]}-{digits[6:]}") if d.strip("()- ")]
+    return forms
+
+
+@pytest.mark.parametrize("region", ["KR", "US", "GB", "BR", "JP", "AR", "IT"])
+def test_phone_clean_in_a_region_agrees_with_phonenumbers(region):
+    """A workspace's default country: the precompiled path reads national numbers (and "+" numbers,
+    which the library reads again in the region when their code is unknown) as parse(raw, region)."""
+    numbers = phones(20_000, seed=20261206)
+    numbers += _national_forms(numbers[:5_000])
+    differ = [(raw, want, got) for raw in numbers if (want := _library(raw, region)) != (got := _cleaned(raw, region))]
+    assert differ == []
+    national = [raw for raw in numbers if not raw.strip().startswith("+")]
+    assert sum(_library(raw, region) is not None for raw in national) > 1_000  # both answers occur
+    assert sum(fast_e164(raw.strip(), region) is not None for raw in national) >= 0.75 * len(national)
+
+
+def test_phone_clean_in_every_region_agrees_with_phonenumbers():
+    forms = _national_forms(phones(40, seed=5))
+    differ = [(region, raw) for region in sorted(phonenumbers.SUPPORTED_REGIONS) for raw in forms
+              if _library(raw, region) != _cleaned(raw, region)]
+    assert differ == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("010-1234-5678", "KR", "+821012345678"),
+        ("01012345678", "KR", "+821012345678"),
+        ("+82 10-1234-5678", "US", "+821012345678"),  # "+" keeps its own country
+        ("010-1234-5678", "US", None),
+        ("(415) 555-2671", "US", "+14155552671"),
+        ("1 415 555 2671", "US", "+14155552671"),  # the US trunk 1 (and calling code) read
+        ("011 44 7911 123456", "US", "+447911123456"),  # dialled abroad from the US
+        ("00 82 10 1234 5678", "GB", "+821012345678"),
+        ("+00 82 10 1234 5678", "GB", "+821012345678"),  # an unknown code read again in the region
+        ("07911 123456", "GB", "+447911123456"),
+        ("06 6982 1234", "IT", "+390669821234"),  # no trunk prefix: the leading zero is the number's
+    ],
+)
+def test_phone_clean_national_examples(raw, region, expected):
+    assert _cleaned(raw, region) == expected == _library(raw, region)
 
 
 @pytest.mark.parametrize(

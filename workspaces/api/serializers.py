@@ -78,6 +78,29 @@ def _validate_timezone(value: str) -> str:
     return value
 
 
+def _validate_country(value: str) -> str:
+    import phonenumbers
+
+    if value and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise serializers.ValidationError(f"{value!r} is not an ISO 3166 alpha-2 country code (e.g. KR, US).")
+    return value.upper()
+
+
+class CountryField(serializers.CharField):
+    """An ISO 3166 alpha-2 country the phone numbering plans know, upper-cased; "" or null for none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=2, allow_blank=True, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data):
+        return _validate_country(super().to_internal_value(data))
+
+    def validate_empty_values(self, data):
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+
 class WorkspaceSettingsSerializer(serializers.Serializer):
     push_title_max = serializers.IntegerField(min_value=1, max_value=500, required=False, allow_null=True)
     push_body_max = serializers.IntegerField(min_value=1, max_value=4000, required=False, allow_null=True)
@@ -129,6 +152,11 @@ class WorkspaceSerializer(serializers.Serializer):
     step_retention_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
     frequency_cap = FrequencyCapSerializer(required=False, allow_null=True)
     quiet_hours = QuietHoursSerializer(required=False, allow_null=True)
+    default_country = CountryField(
+        required=False,
+        help_text='ISO 3166 alpha-2 ("KR", "US"): phone numbers without "+" are read as this country\'s '
+        'national numbers. "" (the default) requires E.164.',
+    )
     created_at = serializers.DateTimeField(read_only=True)
 
 

@@ -2972,6 +2972,8 @@ export interface components {
             step_retention_days?: number;
             frequency_cap?: components["schemas"]["FrequencyCapRequest"] | null;
             quiet_hours?: components["schemas"]["QuietHoursRequest"] | null;
+            /** @description ISO 3166 alpha-2 ("KR", "US"): phone numbers without "+" are read as this country's national numbers. "" (the default) requires E.164. */
+            default_country?: string | null;
         };
         /**
          * @description * `android` - android
@@ -3505,6 +3507,8 @@ export interface components {
             step_retention_days?: number;
             frequency_cap?: components["schemas"]["FrequencyCap"] | null;
             quiet_hours?: components["schemas"]["QuietHours"] | null;
+            /** @description ISO 3166 alpha-2 ("KR", "US"): phone numbers without "+" are read as this country's national numbers. "" (the default) requires E.164. */
+            default_country?: string | null;
             /** Format: date-time */
             readonly created_at: string;
         };

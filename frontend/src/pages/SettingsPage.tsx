@@ -70,6 +70,7 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [name, setName] = useState('');
   const [timezone, setTimezone] = useState('');
+  const [country, setCountry] = useState('');
   const [titleMax, setTitleMax] = useState('');
   const [bodyMax, setBodyMax] = useState('');
   // Marketing limits across all journeys: an empty cap or empty quiet hours means none.
@@ -89,6 +90,7 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
     setWorkspace(w);
     setName(w.name ?? '');
     setTimezone(w.timezone ?? '');
+    setCountry(w.default_country ?? '');
     setTitleMax(limitText(w.settings?.push_title_max));
     setBodyMax(limitText(w.settings?.push_body_max));
     setCapMax(limitText(w.frequency_cap?.max));
@@ -122,6 +124,7 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
       const body = {
         name,
         timezone,
+        default_country: country.trim(),
         settings: { push_title_max: limitValue(titleMax), push_body_max: limitValue(bodyMax) },
         frequency_cap: capMax.trim() === '' ? null : { max: Number(capMax), per: { value: Number(capPer), unit: capUnit } },
         // One end alone is sent as typed, so the server names the missing one.
@@ -155,6 +158,8 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
           </dd>
           <dt>Time zone</dt>
           <dd>{workspace.timezone}</dd>
+          <dt>Default country</dt>
+          <dd>{workspace.default_country || 'none (phone numbers must start with + and the country code)'}</dd>
           <dt>Push limits</dt>
           <dd>
             title {workspace.settings?.push_title_max ?? 'default'}, body {workspace.settings?.push_body_max ?? 'default'}{' '}
@@ -184,6 +189,13 @@ function WorkspacePanel({ isOwner }: { isOwner: boolean }) {
           </Field>
           <Field label="Time zone" hint="An IANA zone such as Europe/Berlin; quiet hours and schedules use it." error={errors.timezone}>
             <input value={timezone} onChange={edit(setTimezone)} list="tz-options" maxLength={64} required />
+          </Field>
+          <Field
+            label="Default country"
+            hint="Two letters (KR, US): phone numbers without + are read as this country's (010-1234-5678 in KR is +821012345678). Empty: numbers must start with + and the country code."
+            error={errors.default_country}
+          >
+            <input value={country} onChange={edit((v) => setCountry(v.toUpperCase()))} maxLength={2} placeholder="none" />
           </Field>
           <datalist id="tz-options">
             {zones.map((z) => (
