@@ -66,10 +66,20 @@ def step(page: Page, name: str):
     return page.locator(".react-flow__node").filter(has=title)
 
 
-def add(page: Page, palette_key: str, name: str, x: float, y: float):
-    """Drags a palette item to (x, y) on the canvas and names it in the panel that opens."""
-    drop(page, palette_key, x, y)
-    name_box(page.get_by_test_id("node-panel")).fill(name)
+# Where each step is dropped: three columns, rows 200 px apart (a step is ~100–140 px tall), clear
+# of the toolbar, the zoom controls and the minimap. Column 3 lies under the settings panel, so the
+# panel of the previous step is closed before each drop.
+COLUMNS, ROWS = (150, 450, 750), (100, 300, 500, 700)
+
+
+def add(page: Page, palette_key: str, name: str, column: int, row: int):
+    """Drags a palette item onto the canvas and names it in the panel that opens."""
+    panel = page.get_by_test_id("node-panel")
+    if panel.count():
+        panel.get_by_role("button", name="Close panel").click()
+        expect(panel).to_have_count(0)
+    drop(page, palette_key, COLUMNS[column], ROWS[row])
+    name_box(panel).fill(name)
     expect(step(page, name)).to_be_visible()
     return step(page, name)
 
@@ -84,6 +94,11 @@ def link(page: Page, source: str, handle: str, target: str) -> None:
     page.mouse.down()
     page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=8)
     page.mouse.up()
+
+
+def fit_view(page: Page) -> None:
+    """React Flow's own "fit view" control: every step in view."""
+    page.locator(".react-flow__controls-fitview").click()
 
 
 def count(page: Page, name: str, label: str):
@@ -139,18 +154,18 @@ def test_a_marketer_builds_runs_and_reads_the_abandoned_cart_journey(
     journey_id = int(page.url.rsplit("/", 1)[1])
     panel = page.get_by_test_id("node-panel")
 
-    # Every step from the palette, left of the settings panel, two columns, named as it lands.
-    trigger = add(page, "start", "Cart abandoned", 150, 60)
+    # Every step from the palette onto a grid (COLUMNS, ROWS), named as it lands.
+    trigger = add(page, "start", "Cart abandoned", 0, 0)
     panel.get_by_label("Customers enter").select_option(label="When the customer does an event")
     panel.get_by_role("combobox", name="Trigger event").fill("cart_abandoned")
     expect(trigger).to_contain_text("cart_abandoned")
 
-    add(page, "wait", "Wait 30 minutes", 150, 200)
+    add(page, "wait", "Wait 30 minutes", 0, 1)
     panel.get_by_label("Duration amount").fill("30")
     panel.get_by_label("Duration unit").select_option("minutes")
     expect(step(page, "Wait 30 minutes")).to_contain_text("Wait 30 minutes")
 
-    add(page, "event_branch", "Purchased?", 150, 340)
+    add(page, "event_branch", "Purchased?", 0, 2)
     panel.get_by_label("Event name *").fill("purchase")
     panel.get_by_label("Name of output “Yes”").fill("Bought")
     # The other output is renamed on the canvas itself: double-click its label, type, Enter.
@@ -160,13 +175,13 @@ def test_a_marketer_builds_runs_and_reads_the_abandoned_cart_journey(
     renaming.press("Enter")
     expect(step(page, "Purchased?").locator(".handle-label")).to_have_text(["Bought", "Not yet"])
 
-    add(page, "exit", "Converted", 150, 480)
+    add(page, "exit", "Converted", 0, 3)
 
-    add(page, "whatsapp", "WhatsApp nudge", 450, 60)
+    add(page, "whatsapp", "WhatsApp nudge", 1, 0)
     personalize(panel, "Text", "Your {{ event.item_name }} is still in your cart, ")
     expect(panel.get_by_test_id("preview")).to_contain_text("is still in your cart, Alex")
 
-    add(page, "email", "Reminder email", 450, 200)
+    add(page, "email", "Reminder email", 1, 1)
     personalize(panel, "Subject", "You left something behind, ")
     panel.get_by_label("HTML body").fill(
         "<p>Hi {{ customer.first_name }}, your {{ event.item_name }} is waiting.</p>"
@@ -174,15 +189,17 @@ def test_a_marketer_builds_runs_and_reads_the_abandoned_cart_journey(
     )
     expect(panel.get_by_test_id("preview")).to_contain_text("You left something behind, Alex")
 
-    add(page, "sms", "SMS follow-up", 450, 340)
+    add(page, "sms", "SMS follow-up", 1, 2)
     personalize(panel, "Text", "Acme: still thinking it over, ")
 
-    add(page, "webhook", "Tell the CRM", 450, 480)
+    add(page, "webhook", "Tell the CRM", 2, 0)
     panel.get_by_label("URL").fill(f"{http_server.url}{CRM_PATH}")
     panel.get_by_label("Body").fill('{"email": "{{ customer.email }}", "stage": "cart_abandoned"}')
 
-    add(page, "exit", "Done", 450, 620)
+    add(page, "exit", "Done", 2, 1)
+    # A drop under the settings panel may pan the canvas: every step in view before connecting.
     panel.get_by_role("button", name="Close panel").click()
+    fit_view(page)
 
     drawn = (
         ("Cart abandoned", "next", "Wait 30 minutes"),
@@ -290,7 +307,7 @@ def test_a_marketer_builds_runs_and_reads_the_abandoned_cart_journey(
     expect(count(page, "SMS follow-up", "sent")).to_have_text("1")
     expect(count(page, "SMS follow-up", "failed")).to_have_text("1")
     expect(count(page, "Tell the CRM", "entered")).to_have_text("2")
-    page.locator(".react-flow__controls-fitview").click()  # the counts made the steps taller
+    fit_view(page)  # the counts made the steps taller
     docs_screenshot(page, "walk-03-live-counts.png")
 
     # What the providers and the CRM received, in their own formats.
