@@ -437,6 +437,10 @@ def _apple_notify(wallet_pass: WalletPass) -> PassNotice:
         )
     )
     tokens = list(dict.fromkeys(r.push_token for r in registrations))
+    if not tokens:  # on no device: whoever registers it next downloads it as it is now
+        wallet_pass.notified_hash = wallet_pass.content_hash
+        wallet_pass.save(update_fields=["notified_hash"])
+        return PassNotice("unchanged")
     outcomes = push.pass_push(
         credentials=credentials_decrypt(wallet_pass.channel_config.credentials_encrypted),
         push_tokens=tokens,
@@ -458,7 +462,7 @@ def _apple_notify(wallet_pass: WalletPass) -> PassNotice:
             retryable=retryable,
             unregistered=len(dead),
         )
-    return PassNotice("pushed" if tokens else "unchanged", unregistered=len(dead))
+    return PassNotice("pushed", unregistered=len(dead))
 
 
 def _google_notify(wallet_pass: WalletPass) -> PassNotice:
