@@ -226,7 +226,10 @@ def test_the_journeys_list_filters_by_tag_and_edits_tags(
     # A row's tag is a filter too.
     page.get_by_label("Tag", exact=True).select_option("")
     expect(table.locator("tbody tr")).to_have_count(3)
-    table.get_by_label("Tags of Welcome").get_by_role("button", name="onboarding").click()
+    onboarding = table.get_by_label("Tags of Welcome").get_by_role("button", name="onboarding")
+    # Shown as typed: tags match exactly, so a capitalized badge would name another tag.
+    expect(onboarding).to_have_text("onboarding", use_inner_text=True)
+    onboarding.click()
     expect(page.get_by_label("Tag", exact=True)).to_have_value("onboarding")
     expect(table.locator("tbody tr")).to_have_count(1)
 
@@ -300,6 +303,9 @@ def test_the_customer_page_links_both_runs_of_a_hand_off(
     source, handed = runs[welcome]["id"], runs[vip_care]["id"]
 
     opened(page, live_server_url)
+    # The hand-off card names its target from the first load, before any picker is opened.
+    page.goto(f"{live_server_url}/journeys/{welcome}")
+    expect(node(page, "to_vip")).to_contain_text("Enroll in “VIP care”")
     page.goto(f"{live_server_url}/audiences/customers/{who}")
     section = page.get_by_role("region", name="Journeys")
     source_links = section.get_by_label("Hand-offs of Welcome")

@@ -15,10 +15,32 @@ interface Target {
 // Names of journeys seen by any picker on this page, so cards can name their target.
 const names = new Map<number, string>();
 
+/** The target's name: known from a picker, else read once (a card shows it from the first load). */
+function useJourneyName(id: unknown): string | undefined {
+  const [name, setName] = useState<string | undefined>(typeof id === 'number' ? names.get(id) : undefined);
+  useEffect(() => {
+    if (typeof id !== 'number') return;
+    const known = names.get(id);
+    if (known !== undefined) return setName(known);
+    let live = true;
+    ok(api.GET('/api/v1/journeys/{id}', { params: { path: { id: String(id) } } }))
+      .then((j) => {
+        names.set(id, j.name);
+        if (live) setName(j.name);
+      })
+      .catch(() => undefined); // gone or foreign: the card keeps the id and Validate names the problem
+    return () => {
+      live = false;
+    };
+  }, [id]);
+  return name;
+}
+
 function Summary({ data }: { data: JourneyNodeData }) {
   const id = data.config.journey_id;
+  const name = useJourneyName(id);
   if (typeof id !== 'number') return <span className="muted">No journey chosen</span>;
-  return <span className="clip">Enroll in “{names.get(id) ?? `journey ${id}`}”</span>;
+  return <span className="clip">Enroll in “{name ?? `journey ${id}`}”</span>;
 }
 
 function Form({ config, set, errors, journeyId }: FormProps) {
