@@ -124,13 +124,26 @@ def first_conversion(goal: dict, facts: CustomerFacts, *, entered_at: datetime,
 # order. A window that closed is never read again: nothing is scheduled for it.
 # The customers to look at, each with the earliest and latest moment something happened to them:
 # a batch of stored events, or customers whose profile changed now.
+# A batch is read back by one primary-key probe per id (a partition's key is id): with the ids in
+# a plain `id = ANY(...)` beside the workspace, the planner of a partition without statistics yet (a
+# new month, a fresh database) combined them with the workspace's index and read every event the
+# workspace has there (seconds a batch). Ids come from one sequence, so the first partition that has
+# an id is the only one (LIMIT 1).
 _EVENT_BATCH = f"""
-    SELECT customer_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at
-    FROM {Event._meta.db_table} WHERE workspace_id = %(ws)s AND id = ANY(%(ids)s) GROUP BY customer_id
+    SELECT ev.customer_id, min(ev.occurred_at) AS first_at, max(ev.occurred_at) AS last_at
+    FROM unnest(%(ids)s::bigint[]) AS i(id)
+    CROSS JOIN LATERAL (SELECT customer_id, occurred_at FROM {Event._meta.db_table}
+                        WHERE id = i.id AND workspace_id = %(ws)s LIMIT 1) AS ev
+    GROUP BY ev.customer_id
 """
 _CUSTOMER_BATCH = """
     SELECT DISTINCT unnest(%(customers)s::bigint[]) AS customer_id, %(now)s::timestamptz AS first_at,
            %(now)s::timestamptz AS last_at
+"""
+# A batch already read (finished_goals_convert reads it once for its two statements).
+_READ_BATCH = """
+    SELECT * FROM unnest(%(customers)s::bigint[], %(firsts)s::timestamptz[], %(lasts)s::timestamptz[])
+        AS b(customer_id, first_at, last_at)
 """
 _OPEN_WINDOWS_FROM = f"""
 WITH batch AS ({{batch}})
@@ -148,11 +161,25 @@ WHERE e.workspace_id = %(ws)s AND e.state IN ('completed', 'exited', 'failed')
 
 
 def _open_windows(*, exists: bool, workspace_id: int, event_ids: list[int] | None,
-                  customer_ids: list[int] | None, now: datetime) -> tuple[str, dict]:
-    batch = _EVENT_BATCH if event_ids is not None else _CUSTOMER_BATCH
-    sql = _OPEN_WINDOWS_FROM.format(batch=batch, columns="1" if exists else "e.id, e.version_id, e.customer_id")
+                  customer_ids: list[int] | None, now: datetime,
+                  batch: list[tuple[int, datetime, datetime]] | None = None) -> tuple[str, dict]:
+    params = {"ws": workspace_id, "ids": list(event_ids or []), "customers": list(customer_ids or []), "now": now}
+    if batch is not None:
+        sql = _READ_BATCH
+        params.update(customers=[row[0] for row in batch], firsts=[row[1] for row in batch],
+                      lasts=[row[2] for row in batch])
+    else:
+        sql = _EVENT_BATCH if event_ids is not None else _CUSTOMER_BATCH
+    sql = _OPEN_WINDOWS_FROM.format(batch=sql, columns="1" if exists else "e.id, e.version_id, e.customer_id")
     sql = f"SELECT EXISTS ({sql})" if exists else sql + "ORDER BY e.id FOR UPDATE OF e"
-    return sql, {"ws": workspace_id, "ids": list(event_ids or []), "customers": list(customer_ids or []), "now": now}
+    return sql, params
+
+
+def event_batch_customers(*, workspace_id: int, event_ids: list[int]) -> list[tuple[int, datetime, datetime]]:
+    """(customer, first occurred_at, last occurred_at) of a stored batch's customers."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENT_BATCH, {"ws": workspace_id, "ids": list(event_ids)})
+        return cursor.fetchall()
 
 
 def finished_windows_open(*, workspace_id: int, event_ids: list[int] | None = None,
@@ -173,14 +200,18 @@ def finished_goals_convert(*, workspace_id: int, now: datetime, event_ids: list[
     changes (holdout ones included): one query finds the open windows, facts load once per
     version. Returns how many conversions were recorded. Exits nothing: those already left."""
     converted = 0
+    # A batch of events is read once for both statements below.
+    batch = None if event_ids is None else event_batch_customers(workspace_id=workspace_id, event_ids=event_ids)
+    if batch == []:
+        return 0
     sql, params = _open_windows(exists=True, workspace_id=workspace_id, event_ids=event_ids,
-                                customer_ids=customer_ids, now=now)
+                                customer_ids=customer_ids, now=now, batch=batch)
     with connection.cursor() as cursor:  # the usual answer is no: one statement, no transaction
         cursor.execute(sql, params)
         if not cursor.fetchone()[0]:
             return 0
     sql, params = _open_windows(exists=False, workspace_id=workspace_id, event_ids=event_ids,
-                                customer_ids=customer_ids, now=now)
+                                customer_ids=customer_ids, now=now, batch=batch)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

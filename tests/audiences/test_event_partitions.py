@@ -22,6 +22,7 @@ from workspaces.partitions import (
 )
 
 from .factories import CustomerFactory
+from .unanalyzed import unanalyzed_event_batch
 
 pytestmark = pytest.mark.django_db
 
@@ -159,19 +160,7 @@ def test_a_batch_read_by_id_is_planned_as_one_event_an_id_before_any_statistics(
     analyzed yet (a new month, a server without autovacuum), the planner must still know an id is one
     event; with the partitions sharing a primary key (id, occurred_at) it took 100 ids for thousands
     of rows and read the workspace's every event instead (seconds a batch at 200k events)."""
-    later = add_months(month_start(timezone.now()), 5)
-    partitions_ensure(now=later, ahead=0)  # a month made after the migrations, as the daily task does
-    with connection.cursor() as cursor:
-        for at in (timezone.now(), later + timedelta(days=2), datetime(2001, 1, 1, tzinfo=UTC)):  # ... and the default
-            cursor.execute(
-                "INSERT INTO audiences_event (workspace_id, customer_id, name, properties, occurred_at, received_at)"
-                " SELECT %s, i, 'view', '{}', %s, now() FROM generate_series(1, 20000) AS i",
-                [workspace.pk, at],
-            )
-        cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename LIKE 'audiences_event%%'")
-        assert cursor.fetchone()[0] == 0  # nothing analyzed: the planner has only the indexes to go by
-        cursor.execute("SELECT array_agg(id) FROM (SELECT id FROM audiences_event ORDER BY id DESC LIMIT 100) AS x")
-        ids = cursor.fetchone()[0]
+    ids, _ = unanalyzed_event_batch(workspace)
 
     # At most every id in every partition (it cannot know which month holds which), not 60,000 rows.
     partitions = len(month_partitions("audiences_event")) + 1

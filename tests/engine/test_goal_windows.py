@@ -4,10 +4,13 @@ event's value."""
 
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 
+from journeys.engine.goals import _EVENT_BATCH, _open_windows
 from journeys.enrollments import enrollments_create
 from journeys.models import Enrollment, StepEvent
+from tests.audiences.unanalyzed import unanalyzed_event_batch
 from tests.conftest import wait_for
 from tests.engine.helpers import (
     chain,
@@ -162,3 +165,30 @@ def test_a_profile_change_after_completion_converts_an_attribute_goal(workspace,
     assert response.status_code == 200, response.content
     assert [g["id"] for g in converted(journey, c).goals] == ["pro"]
     assert goal_steps(journey) == [(c.id, "pro", 0.0)]
+
+
+def _event_scans(plan: dict) -> dict[str, tuple[str, str | None]]:
+    """Every scan of an event partition in an EXPLAIN (FORMAT JSON) plan: partition → (node type, index)."""
+    found = {}
+    if str(plan.get("Relation Name", "")).startswith("audiences_event"):
+        found[plan["Relation Name"]] = (plan["Node Type"], plan.get("Index Name"))
+    for child in plan.get("Plans", []):
+        found.update(_event_scans(child))
+    return found
+
+
+def test_a_batch_read_by_id_is_planned_as_one_event_an_id_before_any_statistics(workspace):
+    """After every ingested batch the engine reads the batch's events back by id to find open goal
+    windows. On partitions autovacuum has not analyzed (a new month, a fresh database), the planner
+    combined `id = ANY(...)` with the workspace's index and read the workspace's every event there
+    (seconds a batch at 600k events); each id must be one primary-key probe, whatever the statistics."""
+    ids, filled = unanalyzed_event_batch(workspace)
+    with connection.cursor() as cursor:
+        exists_sql, exists_params = _open_windows(exists=True, workspace_id=workspace.pk, event_ids=ids,
+                                                  customer_ids=None, now=timezone.now())
+        for sql, params in ((_EVENT_BATCH, {"ws": workspace.pk, "ids": ids}), (exists_sql, exists_params)):
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+            scans = _event_scans(cursor.fetchone()[0][0]["Plan"])
+            assert {name: scans.get(name) for name in filled} == {
+                name: ("Index Scan", f"{name}_pkey") for name in filled
+            }, scans
