@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 import templating
 from audiences.models import Customer
 from audiences.normalize import FieldError, phone_clean
@@ -92,6 +94,8 @@ def message_preview(
 def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Message:
     """Sends one message synchronously (no journey) and returns it with its outcome."""
     workspace = Workspace.objects.get(pk=config.workspace_id)
+    if config.channel == "wallet":
+        return _wallet_test_issue(config=config, workspace=workspace, to=to, content=content)
     if config.channel in kakao.CHANNELS or config.provider in kakao.DEALERS:
         # A number as people type it ("010-1234-5678"), read in the workspace's default country
         # as a customer's phone is; the provider then gives the dealer its national form.
@@ -125,3 +129,42 @@ def channel_test_send(*, config: ChannelConfig, to: str, content: Any) -> Messag
     messages_send(message_ids=[message.pk], workspace_id=workspace.pk, retry=False)
     message.refresh_from_db()
     return message
+
+
+WALLET_LINKS = {"apple_wallet": "apple_url", "google_wallet": "google_url"}
+
+
+def _wallet_test_issue(
+    *, config: ChannelConfig, workspace: Workspace, to: str, content: Any
+) -> Message:
+    """A wallet channel sends nothing itself: its test issues the pass of one template
+    (`content.template`, else the first) to the customer whose external id is `to`, and records
+    the link a message would carry to them as a sent message."""
+    customer = Customer.objects.for_workspace(workspace).filter(external_id=to).first()
+    if customer is None:
+        raise ServiceValidationError({"to": [f"No customer with the id {to!r}."]})
+    passes = config.settings.get("passes") or {}
+    asked = content.get("template") if isinstance(content, dict) else None
+    key = asked or next(iter(passes), "")
+    if key not in passes:
+        raise ServiceValidationError({"content": {"template": [f"No pass template {key!r}."]}})
+    kind = WALLET_LINKS.get(config.provider)
+    if kind is None:
+        raise ServiceValidationError({"provider": ["This wallet provider issues no links."]})
+    try:
+        link = wallet_passes._link(kind, workspace, customer, config, key)  # noqa: SLF001
+    except (templating.RenderError, KeyError, ValueError) as exc:
+        raise ServiceValidationError({"content": {"template": [str(exc)]}}) from exc
+    now = timezone.now()
+    return Message.objects.for_workspace(workspace).create(
+        workspace=workspace,
+        customer=customer,
+        channel=config.channel,
+        channel_config=config,
+        provider=config.provider,
+        to=to,
+        targets=[to],
+        content={"template": key, "url": link},
+        status=Message.Status.SENT,
+        sent_at=now,
+    )

@@ -5,9 +5,9 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, ApiError, errorMessage, ok, type Schemas } from '../../api/client';
 import { TemplatePicker, VariableInputs } from '../../canvas/kakao';
 import { Badge, Button, Dialog, EmptyState, ErrorBanner, Field, Spinner } from '../../components/ui';
-import { CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel } from '../../lib/channels';
+import { type Channel, CONTENT_FIELDS, emptyContent, isChannel } from '../../lib/channels';
 import { useSession } from '../../session';
-import { fieldValues, type ProviderField, providerSpec, providersFor } from './providers';
+import { CONFIG_CHANNEL_LABELS, CONFIG_CHANNELS, type ConfigChannel, fieldValues, isConfigChannel, type ProviderField, providerSpec, providersFor } from './providers';
 import './channels.css';
 
 type Config = Schemas['ChannelConfig'];
@@ -38,7 +38,7 @@ export default function ChannelsPage() {
           body: { name: c.name, provider: c.provider, settings: c.settings as never, is_default: true, rate_per_second: c.rate_per_second },
         }),
       );
-      setNotice(`“${c.name}” now sends every ${CHANNEL_LABELS[c.channel as Channel] ?? c.channel} message without a channel of its own.`);
+      setNotice(`“${c.name}” now sends every ${CONFIG_CHANNEL_LABELS[c.channel as ConfigChannel] ?? c.channel} message without a channel of its own.`);
       load();
     } catch (e) {
       setError(errorMessage(e));
@@ -55,7 +55,7 @@ export default function ChannelsPage() {
     }
   }
 
-  const byChannel = CHANNELS.map((ch) => [ch, (configs ?? []).filter((c) => c.channel === ch)] as const).filter(([, list]) => list.length > 0);
+  const byChannel = CONFIG_CHANNELS.map((ch) => [ch, (configs ?? []).filter((c) => c.channel === ch)] as const).filter(([, list]) => list.length > 0);
 
   return (
     <div className="page">
@@ -81,8 +81,8 @@ export default function ChannelsPage() {
         </EmptyState>
       )}
       {byChannel.map(([channel, list]) => (
-        <section className="panel" key={channel} aria-label={CHANNEL_LABELS[channel]}>
-          <h2>{CHANNEL_LABELS[channel]}</h2>
+        <section className="panel" key={channel} aria-label={CONFIG_CHANNEL_LABELS[channel]}>
+          <h2>{CONFIG_CHANNEL_LABELS[channel]}</h2>
           <table className="table compact">
             <thead>
               <tr>
@@ -103,6 +103,7 @@ export default function ChannelsPage() {
                         {providerSpec(c.provider)?.callbackLabel ?? 'Status callback'}: <code>{c.callback_url}</code>
                       </div>
                     )}
+                    {c.provider === 'webpush' && <VapidPublicKey config={c} />}
                   </td>
                   <td>{providerSpec(c.provider)?.label ?? c.provider}</td>
                   <td className="small">{c.credential_keys.length ? c.credential_keys.join(', ') : <span className="muted">none</span>}</td>
@@ -150,12 +151,13 @@ export default function ChannelsPage() {
 }
 
 function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onClose: () => void; onSaved: (c: Config) => void }) {
-  const [channel, setChannel] = useState<Channel>(config && isChannel(config.channel) ? config.channel : 'email');
+  const [channel, setChannel] = useState<ConfigChannel>(config && isConfigChannel(config.channel) ? config.channel : 'email');
   const [provider, setProvider] = useState(config?.provider ?? 'sandbox');
   const [name, setName] = useState(config?.name ?? '');
   const [creds, setCreds] = useState<Record<string, string>>({});
   const [settings, setSettings] = useState<Record<string, string>>(() =>
-    Object.fromEntries(Object.entries((config?.settings ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+    // Objects (a wallet's pass templates) are edited as the JSON they are.
+    Object.fromEntries(Object.entries((config?.settings ?? {}) as Record<string, unknown>).map(([k, v]) => [k, v !== null && typeof v === 'object' ? JSON.stringify(v, null, 2) : String(v)])),
   );
   const [isDefault, setIsDefault] = useState(config?.is_default ?? false);
   const [rate, setRate] = useState(config?.rate_per_second ? String(config.rate_per_second) : '');
@@ -233,7 +235,7 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
       );
     }
     return (
-      <Field key={f.key} label={`${f.label}${f.required ? '' : ' (optional)'}`} error={errors[`${group}.${f.key}`]}>
+      <Field key={f.key} label={`${f.label}${f.required ? '' : ' (optional)'}`} error={fieldErrors(errors, `${group}.${f.key}`)}>
         {input}
       </Field>
     );
@@ -249,14 +251,14 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
               value={channel}
               disabled={config !== null}
               onChange={(e) => {
-                const next = e.target.value as Channel;
+                const next = e.target.value as ConfigChannel;
                 setChannel(next);
-                if (!providersFor(next).some((p) => p.key === provider)) setProvider('sandbox');
+                if (!providersFor(next).some((p) => p.key === provider)) setProvider(providersFor(next)[0]?.key ?? 'sandbox');
               }}
             >
-              {CHANNELS.filter((c) => c !== 'in_app').map((c) => (
+              {CONFIG_CHANNELS.filter((c) => c !== 'in_app').map((c) => (
                 <option key={c} value={c}>
-                  {CHANNEL_LABELS[c]}
+                  {CONFIG_CHANNEL_LABELS[c]}
                 </option>
               ))}
             </select>
@@ -294,7 +296,7 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
         )}
         <div className="row-gap">
           <label className="check">
-            <input type="checkbox" checked={isDefault} onChange={(e) => setIsDefault(e.target.checked)} /> Default for {CHANNEL_LABELS[channel]}
+            <input type="checkbox" checked={isDefault} onChange={(e) => setIsDefault(e.target.checked)} /> Default for {CONFIG_CHANNEL_LABELS[channel]}
             {config === null && <span className="muted small">(a channel's first config always is)</span>}
           </label>
           <Field label="Rate limit per second (optional)" error={errors.rate_per_second}>
@@ -320,25 +322,95 @@ function ConfigDialog({ config, onClose, onSaved }: { config: Config | null; onC
   );
 }
 
+/** The errors of one field and of the parts inside it (a JSON field's `passes.loyalty.style`),
+ * each inner one named by its path under the field. */
+function fieldErrors(errors: Record<string, string[]>, name: string): string[] {
+  const inner = Object.entries(errors)
+    .filter(([k]) => k.startsWith(`${name}.`))
+    .map(([k, v]) => `${k.slice(name.length + 1)}: ${v.join(' ')}`);
+  return [...(errors[name] ?? []), ...inner];
+}
+
 function prefixed(group: string, errors: Record<string, string>): Record<string, string[]> {
   return Object.fromEntries(Object.entries(errors).map(([k, v]) => [`${group}.${k}`, [v]]));
 }
 
+/** A Web Push channel's VAPID public key (generated with the channel): what a site's
+ * pushManager.subscribe takes as applicationServerKey, with a copy button. */
+function VapidPublicKey({ config }: { config: Config }) {
+  const key = String((config.settings as Record<string, unknown>).vapid_public_key ?? '');
+  const [copied, setCopied] = useState(false);
+  if (!key) return null;
+  return (
+    <div className="secret-note" data-testid="vapid-public-key">
+      VAPID public key: <code>{key}</code>{' '}
+      <Button
+        size="sm"
+        variant="ghost"
+        onClick={() =>
+          navigator.clipboard
+            ?.writeText(key)
+            .then(() => setCopied(true))
+            .catch(() => setCopied(false))
+        }
+      >
+        {copied ? 'Copied' : 'Copy public key'}
+      </Button>
+    </div>
+  );
+}
+
 function TestDialog({ config, onClose }: { config: Config; onClose: () => void }) {
-  const channel: Channel = isChannel(config.channel) ? config.channel : 'email';
-  const [to, setTo] = useState('');
-  const [content, setContent] = useState<Record<string, unknown>>(() => ({
-    ...emptyContent(channel),
-    ...(channel === 'email' ? { subject: 'Test from Waymark', text: 'It works.' } : {}),
-    ...(channel === 'push' || channel === 'in_app' ? { title: 'Test from Waymark', body: 'It works.' } : {}),
-    ...(['sms', 'telegram', 'whatsapp', 'rcs', 'kakao_friendtalk', 'kakao_alimtalk'].includes(channel) ? { text: 'Test from Waymark: it works.' } : {}),
-  }));
+  if (config.channel === 'wallet') return <WalletTestDialog config={config} onClose={onClose} />;
+  return <MessageTestDialog config={config} onClose={onClose} />;
+}
+
+/** What a test send answered: its status, reason and provider id, and a wallet pass's link. */
+function TestResult({ result }: { result: Message }) {
+  const link = (result.content as Record<string, unknown> | null)?.url;
+  return (
+    <div className={result.status === 'failed' || result.status === 'bounced' ? 'banner banner-error' : 'banner banner-success'} role="status" data-test-result={result.status}>
+      <span>
+        Result: <strong>{result.status}</strong>
+        {result.error && ` — ${result.error}`}
+        {result.error_detail && <span className="small"> ({result.error_detail})</span>}
+        {result.provider_message_id && <span className="small"> · provider id {result.provider_message_id}</span>}
+        {result.channel === 'wallet' && typeof link === 'string' && (
+          <>
+            {' '}
+            · pass link:{' '}
+            <a href={link} target="_blank" rel="noreferrer" data-testid="pass-link">
+              {link}
+            </a>
+          </>
+        )}
+      </span>
+    </div>
+  );
+}
+
+/** A test dialog's outcome (the error or the result) and its buttons. */
+function TestFooter({ error, result, busy, onClose }: { error: string | null; result: Message | null; busy: boolean; onClose: () => void }) {
+  return (
+    <>
+      {error && <p className="form-error">{error}</p>}
+      {result && <TestResult result={result} />}
+      <div className="row-end">
+        <Button onClick={onClose}>Close</Button>
+        <Button type="submit" variant="primary" busy={busy}>
+          Send test
+        </Button>
+      </div>
+    </>
+  );
+}
+
+/** POST /channels/{id}/test, its error shown with the fields it names. */
+function useTestSend(config: Config) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Message | null>(null);
   const [error, setError] = useState<string | null>(null);
-
-  async function send(e: FormEvent) {
-    e.preventDefault();
+  async function send(to: string, content: Record<string, unknown>) {
     setBusy(true);
     setError(null);
     setResult(null);
@@ -351,8 +423,71 @@ function TestDialog({ config, onClose }: { config: Config; onClose: () => void }
       setBusy(false);
     }
   }
+  return { busy, result, error, send };
+}
 
-  const toLabel = channel === 'email' ? 'To (email address)' : channel === 'push' ? 'To (device token)' : channel === 'telegram' ? 'To (chat id)' : 'To (phone number)';
+/** A wallet channel delivers nothing itself: its test issues a customer's pass of a template and
+ * shows the link a message would carry to them. */
+function WalletTestDialog({ config, onClose }: { config: Config; onClose: () => void }) {
+  const templates = Object.keys(((config.settings as Record<string, unknown>).passes ?? {}) as Record<string, unknown>);
+  const [to, setTo] = useState('');
+  const [template, setTemplate] = useState(templates[0] ?? '');
+  const { busy, result, error, send } = useTestSend(config);
+  return (
+    <Dialog title={`Issue a test pass through “${config.name}”`} open onClose={onClose} wide>
+      <form
+        className="stack"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send(to, { template });
+        }}
+      >
+        <Field label="To (customer id)" hint="The pass is made for this customer, their attributes filled in.">
+          <input aria-label="To" required value={to} onChange={(e) => setTo(e.target.value)} />
+        </Field>
+        <Field label="Pass template">
+          <select aria-label="Pass template" value={template} onChange={(e) => setTemplate(e.target.value)}>
+            {templates.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <TestFooter error={error} result={result} busy={busy} onClose={onClose} />
+      </form>
+    </Dialog>
+  );
+}
+
+function MessageTestDialog({ config, onClose }: { config: Config; onClose: () => void }) {
+  const channel: Channel = isChannel(config.channel) ? config.channel : 'email';
+  const [to, setTo] = useState('');
+  const [content, setContent] = useState<Record<string, unknown>>(() => ({
+    ...emptyContent(channel),
+    ...(channel === 'email' ? { subject: 'Test from Waymark', text: 'It works.' } : {}),
+    ...(channel === 'push' || channel === 'in_app' ? { title: 'Test from Waymark', body: 'It works.' } : {}),
+    ...(['sms', 'telegram', 'whatsapp', 'rcs', 'kakao_friendtalk', 'kakao_alimtalk'].includes(channel) ? { text: 'Test from Waymark: it works.' } : {}),
+  }));
+  const { busy, result, error, send: testSend } = useTestSend(config);
+
+  function send(e: FormEvent) {
+    e.preventDefault();
+    void testSend(to, content);
+  }
+
+  const toLabel =
+    channel === 'email'
+      ? 'To (email address)'
+      : config.provider === 'webpush'
+        ? 'To (browser subscription JSON)'
+        : config.provider === 'apns'
+          ? 'To (iOS device token)'
+          : channel === 'push'
+            ? 'To (device token)'
+            : channel === 'telegram'
+              ? 'To (chat id)'
+              : 'To (phone number)';
 
   return (
     <Dialog title={`Send a test through “${config.name}”`} open onClose={onClose} wide>
@@ -376,23 +511,7 @@ function TestDialog({ config, onClose }: { config: Config; onClose: () => void }
             )}
           </Field>
         ))}
-        {error && <p className="form-error">{error}</p>}
-        {result && (
-          <div className={result.status === 'failed' || result.status === 'bounced' ? 'banner banner-error' : 'banner banner-success'} role="status" data-test-result={result.status}>
-            <span>
-              Result: <strong>{result.status}</strong>
-              {result.error && ` — ${result.error}`}
-              {result.error_detail && <span className="small"> ({result.error_detail})</span>}
-              {result.provider_message_id && <span className="small"> · provider id {result.provider_message_id}</span>}
-            </span>
-          </div>
-        )}
-        <div className="row-end">
-          <Button onClick={onClose}>Close</Button>
-          <Button type="submit" variant="primary" busy={busy}>
-            Send test
-          </Button>
-        </div>
+        <TestFooter error={error} result={result} busy={busy} onClose={onClose} />
       </form>
     </Dialog>
   );

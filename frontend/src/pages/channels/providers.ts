@@ -1,6 +1,6 @@
 // The providers a channel can be configured with and the credentials and settings each takes,
 // mirroring channels_app/providers/*.py (credential_fields) and API.md "Channels and messages".
-import { CHANNELS, type Channel } from '../../lib/channels';
+import { CHANNEL_LABELS, CHANNELS, type Channel } from '../../lib/channels';
 
 export interface ProviderField {
   key: string;
@@ -14,10 +14,19 @@ export interface ProviderField {
   choices?: [string, string][];
 }
 
+/** The channels a workspace configures: every message channel, and `wallet` (a pass travels as a
+ * link inside another channel's message, so no message node sends on it). */
+export type ConfigChannel = Channel | 'wallet';
+export const CONFIG_CHANNELS: readonly ConfigChannel[] = [...CHANNELS, 'wallet'];
+export const CONFIG_CHANNEL_LABELS: Record<ConfigChannel, string> = { ...CHANNEL_LABELS, wallet: 'Wallet passes' };
+export function isConfigChannel(value: unknown): value is ConfigChannel {
+  return typeof value === 'string' && (CONFIG_CHANNELS as readonly string[]).includes(value);
+}
+
 export interface ProviderSpec {
   key: string;
   label: string;
-  channels: readonly Channel[];
+  channels: readonly ConfigChannel[];
   credentials: ProviderField[];
   settings: ProviderField[];
   note?: string;
@@ -25,6 +34,26 @@ export interface ProviderSpec {
   callbackLabel?: string;
 }
 
+const serviceAccount: ProviderField = {
+  key: 'service_account_json',
+  label: 'Service account JSON',
+  required: true,
+  secret: true,
+  kind: 'textarea',
+  placeholder: '{"type": "service_account", "client_email": …, "private_key": …}',
+};
+// A wallet channel's settings, the same for Apple and Google: the templates are JSON objects keyed
+// by the name messages use in {{ wallet.<name>.apple_url }} (channels_app/wallet/apple.py).
+const walletSettings: ProviderField[] = [
+  { key: 'organization_name', label: 'Organization name (shown on the pass)', required: true, placeholder: 'Acme Coffee' },
+  {
+    key: 'passes',
+    label: 'Pass templates (JSON object keyed by template name)',
+    required: true,
+    kind: 'json',
+    placeholder: '{"loyalty": {"style": "storeCard", "description": "Acme loyalty card", "fields": {"primary": [{"key": "points", "label": "Points", "value": "{{ customer.points }}"}]}}}',
+  },
+];
 const baseUrl: ProviderField = { key: 'base_url', label: 'API base URL (optional override)', placeholder: 'default' };
 // The Kakao dealers' shared fields: their secret, the calling number SMS/LMS failover is sent from.
 const dealerSecret: ProviderField = { key: 'secret_key', label: 'Secret key', required: true, secret: true };
@@ -120,6 +149,76 @@ export const PROVIDERS: ProviderSpec[] = [
     ],
   },
   {
+    key: 'webpush',
+    label: 'Web Push (VAPID)',
+    channels: ['push'],
+    credentials: [
+      { key: 'vapid_subject', label: 'VAPID subject (contact)', required: true, placeholder: 'mailto:ops@acme.com' },
+      { key: 'vapid_private_key', label: 'VAPID private key (leave blank to generate a key pair)', secret: true, kind: 'textarea' },
+    ],
+    settings: [
+      { key: 'ttl_seconds', label: 'Time to live (seconds)', kind: 'number', placeholder: '86400' },
+      {
+        key: 'urgency',
+        label: 'Urgency',
+        choices: [
+          ['', 'normal'],
+          ['very-low', 'very-low'],
+          ['low', 'low'],
+          ['high', 'high'],
+        ],
+      },
+    ],
+    note:
+      'Browsers subscribe with the VAPID public key shown on this page once saved (a key pair is generated when you leave the private key blank). ' +
+      'Sites load /sdk/waymark-push.js with a publishable key, and each subscription becomes the customer’s web push token.',
+  },
+  {
+    key: 'rbm',
+    label: 'RCS Business Messaging (Google)',
+    channels: ['rcs'],
+    credentials: [
+      { key: 'agent_id', label: 'Agent id', required: true, placeholder: 'acme_agent' },
+      serviceAccount,
+      { key: 'client_token', label: 'Webhook client token (verifies receipts)', secret: true },
+      baseUrl,
+    ],
+    settings: [
+      {
+        key: 'fallback',
+        label: 'When the phone has no RCS',
+        choices: [
+          ['', 'Fail the message'],
+          ['sms', 'Send it as SMS through the default SMS channel'],
+        ],
+      },
+    ],
+    callbackLabel: 'Webhook URL',
+    note: 'Delivered, read and reply receipts come back on the webhook URL shown once saved: set it with the client token in the RBM console.',
+  },
+  {
+    key: 'apple_wallet',
+    label: 'Apple Wallet',
+    channels: ['wallet'],
+    credentials: [
+      { key: 'pass_type_identifier', label: 'Pass type id', required: true, placeholder: 'pass.com.acme.loyalty' },
+      { key: 'team_identifier', label: 'Team id', required: true, placeholder: 'ABCDE12345' },
+      { key: 'certificate', label: 'Pass type certificate (PEM)', required: true, kind: 'textarea', placeholder: '-----BEGIN CERTIFICATE-----' },
+      { key: 'private_key', label: 'Certificate private key (PEM)', required: true, secret: true, kind: 'textarea', placeholder: '-----BEGIN PRIVATE KEY-----' },
+      { key: 'wwdr_certificate', label: 'Apple WWDR intermediate certificate (PEM)', required: true, kind: 'textarea', placeholder: '-----BEGIN CERTIFICATE-----' },
+    ],
+    settings: walletSettings,
+    note: 'A pass reaches a customer as a link inside another message: write {{ wallet.<template>.apple_url }} in an email, SMS or in-app message.',
+  },
+  {
+    key: 'google_wallet',
+    label: 'Google Wallet',
+    channels: ['wallet'],
+    credentials: [{ key: 'issuer_id', label: 'Issuer id', required: true, placeholder: '3388000000012345678' }, serviceAccount],
+    settings: walletSettings,
+    note: 'A pass reaches a customer as a “Save to Google Wallet” link inside another message: write {{ wallet.<template>.google_url }}.',
+  },
+  {
     key: 'whatsapp_cloud',
     label: 'WhatsApp Cloud API',
     channels: ['whatsapp'],
@@ -191,7 +290,7 @@ export const PROVIDERS: ProviderSpec[] = [
   },
 ];
 
-export function providersFor(channel: Channel): ProviderSpec[] {
+export function providersFor(channel: ConfigChannel): ProviderSpec[] {
   return PROVIDERS.filter((p) => p.channels.includes(channel));
 }
 
