@@ -8,6 +8,7 @@ import { api, errorMessage, ok, type Schemas } from '../../api/client';
 import { Field } from '../../components/ui';
 import { useTriggerProperties } from '../../components/event-names';
 import { EmailBody } from '../email/EmailBody';
+import { EmailExtras, emailExtrasHints } from '../email/EmailExtras';
 import { DurationInput, KeyValueRows, TemplateInput } from '../../components/inputs';
 import { AWAITABLE, CHANNEL_LABELS, CHANNELS, type Channel, CONTENT_FIELDS, emptyContent, isChannel, PUSH_PLATFORMS } from '../../lib/channels';
 import type { Config, JourneyNodeData } from '../../lib/graph';
@@ -18,6 +19,8 @@ import { blank, durationProblem } from '../../lib/rules';
 import { type Duration, formatDuration } from '../../lib/settings';
 import { useCanvasInfo } from '../context';
 import { isKakao, KakaoBubble, KakaoChannelId, KakaoContent, kakaoHints, KIND_LABELS, kakaoKind } from '../kakao';
+import { RcsBuilder, RcsPhone } from '../rcs';
+import { rcsHints } from '../../lib/rcs';
 import { useChannelConfigs } from '../useChannelConfigs';
 import type { FormProps, NodeUi } from './node-ui';
 
@@ -92,6 +95,8 @@ function contentHints(channel: Channel, content: Record<string, unknown>, prefix
     add(`${prefix}platforms`, 'Pick at least one platform.');
   }
   kakaoHints(channel, content, prefix, add);
+  if (channel === 'rcs') rcsHints(content, prefix, add);
+  if (channel === 'email') emailExtrasHints(content, prefix, add);
   // A language version is a whole content of its own text (Liquid) fields; only the others
   // (push platforms, a template's name…) carry over from the top level.
   for (const [tag, fields] of Object.entries(localesOf(content))) {
@@ -182,6 +187,8 @@ function ContentFields({ channel, content, onChange, errors, prefix, textOnly, p
           field
         );
       })}
+      {channel === 'email' && !textOnly && <EmailExtras content={content} onChange={onChange} errors={errors} prefix={prefix} />}
+      {channel === 'rcs' && !textOnly && <RcsBuilder content={content} onChange={onChange} errors={errors} prefix={prefix} />}
       {channel === 'push' && !textOnly && (
         <Field label="Platforms" error={errors(`${prefix}platforms`)}>
           <span className="checks">
@@ -668,6 +675,8 @@ function Preview({ channel, content, locale }: { channel: Channel; content: Reco
         <p className="form-error">{error}</p>
       ) : rendered && isKakao(channel) ? (
         <KakaoBubble channel={channel} content={rendered} />
+      ) : rendered && channel === 'rcs' ? (
+        <RcsPhone content={rendered} />
       ) : rendered ? (
         <div className={`preview-card preview-${channel}`} data-testid="preview">
           {Object.entries(rendered)
