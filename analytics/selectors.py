@@ -4,7 +4,7 @@ from the step history itself), the journey list's rows and the live canvas count
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -17,7 +17,7 @@ from workspaces.errors import ServiceValidationError
 
 from .experiments import split_experiment_fields
 from .models import LiveCount, NodeTotal
-from .services import DURATION_BASE, MESSAGE_METRICS
+from .services import DURATION_BASE, MESSAGE_METRICS, SAVED
 from .stats import rate_difference
 from .variants import message_variant_fields
 
@@ -440,3 +440,52 @@ def enrollment_messages(*, enrollment) -> list[dict]:
     ):
         events[event.pop("message_id")].append(event)
     return [{**m, "events": events[m["id"]]} for m in messages]
+
+
+# The receipts each Message column records (channels_app.services.message_receipt sets them with
+# the delivery events, a later status setting the ones it implies).
+_STATUS_COLUMNS = ("sent", "delivered", "opened", "read", "clicked", "replied", "failed", "bounced")
+
+
+def channel_metrics(*, workspace_id: int, tz_name: str, first: date | None = None,
+                    last: date | None = None) -> list[dict]:
+    """GET /analytics/channels: per channel and provider, the messages created in the days
+    first..last (inclusive, the workspace's days) that reached each status, fell back to another
+    channel (RCS sent as SMS, Kakao's SMS/LMS), or carried a wallet pass that was saved (a `saved`
+    delivery event). Journey and test sends alike: a provider's numbers are all it carried."""
+    zone = zone_or_none(tz_name) or ZoneInfo("UTC")
+    where, params = ["m.workspace_id = %(workspace)s"], {"workspace": workspace_id, "saved": SAVED}
+    if first is not None:
+        where.append("m.created_at >= %(start)s")
+        params["start"] = datetime.combine(first, time.min, tzinfo=zone)
+    if last is not None:
+        where.append("m.created_at < %(end)s")
+        params["end"] = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    counts = ", ".join(f"count(m.{s}_at)" for s in _STATUS_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT m.channel, m.provider, {counts},
+                   count(*) FILTER (WHERE m.content ? 'failover' OR EXISTS (
+                       SELECT 1 FROM channels_app_deliveryevent f
+                       WHERE f.message_id = m.id AND f.data ? 'failover')),
+                   count(*) FILTER (WHERE EXISTS (
+                       SELECT 1 FROM channels_app_deliveryevent d
+                       WHERE d.message_id = m.id AND d.status = %(saved)s))
+            FROM channels_app_message m
+            WHERE {" AND ".join(where)}
+            GROUP BY 1, 2 ORDER BY 1, 2
+            """,
+            params,
+        )
+        rows = cursor.fetchall()
+    out = []
+    for channel, provider, *numbers in rows:
+        row = {"channel": channel, "provider": provider,
+               **dict(zip((*_STATUS_COLUMNS, "failover", "saved"), (int(n) for n in numbers), strict=True))}
+        row["delivery_rate"] = _rate(row["delivered"], row["sent"])
+        row["read_rate"] = _rate(row["read"], row["delivered"])
+        row["bounce_rate"] = _rate(row["bounced"], row["sent"])
+        row["failover_rate"] = _rate(row["failover"], row["sent"])
+        out.append(row)
+    return out

@@ -30,6 +30,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from channels_app.models import DeliveryEvent
 from channels_app.services import IMPLIES
 
 from .live import journeys_counts_changed
@@ -48,10 +49,15 @@ WRITER_WAIT_SECONDS = 2.0
 # Journeys edited this recently get their live counts recounted (a publish that moves
 # enrollments to the new version writes no StepEvent).
 EDIT_LOOKBACK = timedelta(seconds=10)
-# "failover": KakaoTalk could not deliver and the dealer sent the SMS/LMS instead (a receipt whose
-# data carries `failover`, channels_app.services.dealer_results); counted once per message.
+# "failover": the message went out on another channel instead (a delivery event whose data carries
+# `failover`): KakaoTalk's dealer sent the SMS/LMS (channels_app.services.dealer_results), or RCS
+# went as SMS to a phone without RCS (channels_app.services.fallback); counted once per message.
+# "saved": a wallet pass the message carried was saved to a phone's wallet (the delivery event the
+# wallet channel records when an Apple device registers the pass or Google reports a save).
+SAVED = DeliveryEvent.SAVED
 MESSAGE_METRICS = (
     "sent", "delivered", "opened", "read", "clicked", "replied", "failed", "bounced", "failover",
+    SAVED,
 )
 # Durations are counted in log-scale buckets 5% wide: bucket b holds [1.05^b - 1, 1.05^(b+1) - 1)
 # seconds, so a median read from the histogram (interpolated inside its bucket) is off by less
@@ -257,7 +263,9 @@ def _implies_values() -> tuple[str, dict[str, str]]:
     sets delivered and opened (channels_app.services.IMPLIES), so Message's *_at columns are the
     closure."""
     pairs = [(received, reached) for received, implied in IMPLIES.items() for reached in (received, *implied)]
-    pairs = [(a, b) for a, b in pairs if b in MESSAGE_METRICS]
+    # A status no receipt implies (a pass saved) is counted as itself; each pair once.
+    pairs += [(m, m) for m in MESSAGE_METRICS if m != "failover"]
+    pairs = [(a, b) for a, b in dict.fromkeys(pairs) if b in MESSAGE_METRICS]
     values = ", ".join(f"(%(received{i})s, %(reached{i})s)" for i in range(len(pairs)))
     params = {}
     for i, (received, reached) in enumerate(pairs):

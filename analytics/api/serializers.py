@@ -197,3 +197,28 @@ class FunnelStepSerializer(serializers.Serializer):
 
 class FunnelSerializer(serializers.Serializer):
     steps = FunnelStepSerializer(many=True)
+
+
+class ChannelMetricsRowSerializer(serializers.Serializer):
+    """One channel and provider's messages (GET /analytics/channels)."""
+
+    channel = serializers.CharField()
+    provider = serializers.CharField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    read = serializers.IntegerField()
+    clicked = serializers.IntegerField()
+    replied = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    bounced = serializers.IntegerField()
+    failover = serializers.IntegerField(help_text="Sent through another channel instead (RCS as SMS, Kakao's SMS/LMS).")
+    saved = serializers.IntegerField(help_text="Carried a wallet pass that was saved to a phone's wallet.")
+    delivery_rate = serializers.FloatField()
+    read_rate = serializers.FloatField()
+    bounce_rate = serializers.FloatField()
+    failover_rate = serializers.FloatField()
+
+
+class ChannelMetricsSerializer(serializers.Serializer):
+    results = ChannelMetricsRowSerializer(many=True)

@@ -15,9 +15,10 @@ from workspaces.viewsets import WorkspaceViewSet
 
 from ..export import csv_response, journey_analytics_rows, journeys_csv_rows
 from ..funnel import funnel_steps_parse, journey_funnel
-from ..selectors import analytics_range, journey_analytics, journeys_summary_rows
+from ..selectors import analytics_range, channel_metrics, journey_analytics, journeys_summary_rows
 from .serializers import (
     AnalyticsQuerySerializer,
+    ChannelMetricsSerializer,
     EnrollmentDetailSerializer,
     FunnelSerializer,
     JourneyAnalyticsSerializer,
@@ -95,6 +96,19 @@ class AnalyticsViewSet(WorkspaceViewSet):
         page = self.paginate_queryset(self.get_queryset())
         rows = journeys_summary_rows(workspace_id=self.workspace.pk, journeys=page)
         return self.get_paginated_response(JourneySummaryRowSerializer(rows, many=True).data)
+
+    @extend_schema(parameters=[AnalyticsQuerySerializer], responses={200: ChannelMetricsSerializer})
+    @action(detail=False, methods=["get"], url_path="channels", url_name="channels", pagination_class=None)
+    def channels(self, request):
+        """Per channel and provider: sent, delivered, read, bounced, fallback and saved passes."""
+        query = AnalyticsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tz_name = self.workspace.timezone
+        first, last = analytics_range(
+            raw_from=query.validated_data.get("from"), raw_to=query.validated_data.get("to"), tz_name=tz_name
+        )
+        rows = channel_metrics(workspace_id=self.workspace.pk, tz_name=tz_name, first=first, last=last)
+        return Response(ChannelMetricsSerializer({"results": rows}).data)
 
     @extend_schema(responses=CSV_RESPONSE)
     @action(detail=False, methods=["get"], url_path=r"journeys\.csv", url_name="journeys-csv",

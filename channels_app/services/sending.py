@@ -76,12 +76,15 @@ _WRITE_SQL = """
             failed_at = CASE WHEN v.status = 'failed' THEN %(now)s ELSE m.failed_at END
         FROM v
         WHERE m.id = v.id
-        RETURNING m.id, m.status, m.error, m.error_detail
+        RETURNING m.id, m.status, m.error, m.error_detail, m.content->>'failover' AS failover
     )
     INSERT INTO channels_app_deliveryevent (workspace_id, message_id, status, source, at, data)
     SELECT %(workspace_id)s, w.id, w.status, 'send', %(now)s,
            CASE WHEN w.status = 'failed'
                 THEN jsonb_build_object('error', w.error, 'detail', left(w.error_detail, 500))
+                -- Sent by another channel instead (RCS to a phone without RCS went as SMS,
+                -- services/fallback.py): the event says so, and analytics counts it as failover.
+                WHEN w.failover IS NOT NULL THEN jsonb_build_object('failover', w.failover)
                 ELSE '{}'::jsonb END
     FROM written AS w
     WHERE w.status <> 'queued'

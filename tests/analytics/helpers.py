@@ -64,7 +64,7 @@ def recount(journey) -> dict:
     """Every number of the analytics page, counted from the source tables."""
     nodes: dict[str, dict] = defaultdict(lambda: {
         "entered": 0, "passed": 0, "exited": 0, "failed": 0, "completed": 0, "waiting": 0, "handles": {},
-        "messages": dict.fromkeys((*METRICS, "failover"), 0),
+        "messages": dict.fromkeys((*METRICS, "failover", "saved"), 0),
     })
     summary = {"started": 0, "completed": 0, "exited": 0, "failed": 0}
     reasons: dict[str, int] = defaultdict(int)
@@ -121,7 +121,14 @@ def recount(journey) -> dict:
             + " FROM channels_app_message WHERE journey_id = %s GROUP BY node_id", [journey.id],
         )
         for node_id, *counts in c.fetchall():
-            nodes[node_id]["messages"] = dict(zip((*METRICS, "failover"), counts, strict=True))
+            nodes[node_id]["messages"] = {**dict(zip((*METRICS, "failover"), counts, strict=True)), "saved": 0}
+        c.execute(  # wallet passes the messages carried, saved to a phone
+            "SELECT m.node_id, count(DISTINCT d.message_id) FROM channels_app_message m"
+            " JOIN channels_app_deliveryevent d ON d.message_id = m.id AND d.status = 'saved'"
+            " WHERE m.journey_id = %s GROUP BY 1", [journey.id],
+        )
+        for node_id, n in c.fetchall():
+            nodes[node_id]["messages"]["saved"] = n
     summary.update(
         active=active,
         goal_conversions=treated_conversions + holdout_conversions,

@@ -25,3 +25,13 @@ def journey_analytics(workspace):
 def analytics_journeys(workspace):
     _journey_with_numbers(workspace)
     return {}, ["secret-analytics-journey"]
+
+
+@isolation_list("analytics-channels")
+def analytics_channels(workspace):
+    from channels_app.models import Message
+
+    Message.objects.for_workspace(workspace).create(
+        workspace=workspace, channel="email", provider="secret-analytics-provider", to="a@b.test"
+    )
+    return {}, ["secret-analytics-provider"]

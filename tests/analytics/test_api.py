@@ -135,7 +135,7 @@ def test_summary_nodes_and_series(story, viewer_api):
     assert nodes["sms"]["handles"] == {"next": 3, "failed": 2}
     assert (nodes["pause"]["entered"], nodes["pause"]["waiting"]) == (3, 1)
     assert nodes["sms"]["messages"] == {"sent": 3, "delivered": 2, "opened": 1, "read": 0, "clicked": 1,
-                                        "replied": 0, "failed": 0, "bounced": 1, "failover": 0}
+                                        "replied": 0, "failed": 0, "bounced": 1, "failover": 0, "saved": 0}
     assert nodes["split"]["messages"] is None
     assert nodes["buy"]["exited"] == 1 and nodes["buy"]["exited_by_reason"] == {"exit_condition": 1}
     assert nodes["end"]["completed"] == 8 and nodes["end"]["entered"] == 8

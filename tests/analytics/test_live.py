@@ -154,7 +154,7 @@ def test_message_receipts_are_pushed_with_the_message_numbers_of_rest_analytics(
                       and m["nodes"].get("pause", {}).get("waiting") == 3
                       and m["nodes"].get("pause", {}).get("entered") == 3)[-1]
         assert sms(sent) == {"sent": 3, "delivered": 0, "opened": 0, "read": 0, "clicked": 0, "replied": 0,
-                             "failed": 0, "bounced": 0, "failover": 0}
+                             "failed": 0, "bounced": 0, "failover": 0, "saved": 0}
         # Receipts move no customer: only the message numbers change, and they are pushed.
         first, second, _ = Message.objects.for_workspace(workspace).filter(journey=journey).order_by("id")
         message_receipt(message=first, status="clicked", source="api")  # implies delivered and opened
@@ -164,7 +164,7 @@ def test_message_receipts_are_pushed_with_the_message_numbers_of_rest_analytics(
         assert RESYNC_SECONDS >= 30
         pushed = _until(ws, lambda m: sms(m)["delivered"] == 2 and sms(m)["clicked"] == 1, timeout=15)[-1]
         assert sms(pushed) == {"sent": 3, "delivered": 2, "opened": 1, "read": 0, "clicked": 1, "replied": 0,
-                               "failed": 0, "bounced": 0, "failover": 0}
+                               "failed": 0, "bounced": 0, "failover": 0, "saved": 0}
         assert pushed["nodes"]["pause"] == sent["nodes"]["pause"] and pushed["summary"] == sent["summary"]
         assert "messages" not in pushed["nodes"]["pause"]
     # The socket's numbers are the REST analytics' numbers, in the same shape.

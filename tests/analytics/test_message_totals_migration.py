@@ -34,7 +34,7 @@ def test_message_totals_are_backfilled_from_the_daily_rollups(transactional_db, 
     assert dict(totals.values_list("label", "count")) == {"sent": 12, "clicked": 2}
     live = journey_live_counts(journey_id=7, workspace_id=workspace.pk)
     assert live["nodes"]["sms"]["messages"] == {"sent": 12, "delivered": 0, "opened": 0, "read": 0, "clicked": 2,
-                                                "replied": 0, "failed": 0, "bounced": 0, "failover": 0}
+                                                "replied": 0, "failed": 0, "bounced": 0, "failover": 0, "saved": 0}
     _migrate(BEFORE)  # reversible: the totals go, the daily rollups stay
     assert not NodeTotal.objects.for_workspace(workspace).filter(kind="message").exists()
     assert MessageRollup.objects.for_workspace(workspace).count() == 4

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/v1/analytics/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Per channel and provider: sent, delivered, read, bounced, fallback and saved passes. */
+        get: operations["analytics_channels_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/journeys": {
         parameters: {
             query?: never;
@@ -1872,6 +1889,34 @@ export interface components {
          * @enum {string}
          */
         ChannelEnum: "email" | "sms" | "push" | "whatsapp" | "rcs" | "telegram" | "kakao_alimtalk" | "kakao_friendtalk" | "in_app";
+        ChannelMetrics: {
+            results: components["schemas"]["ChannelMetricsRow"][];
+        };
+        /** @description One channel and provider's messages (GET /analytics/channels). */
+        ChannelMetricsRow: {
+            channel: string;
+            provider: string;
+            sent: number;
+            delivered: number;
+            opened: number;
+            read: number;
+            clicked: number;
+            replied: number;
+            failed: number;
+            bounced: number;
+            /** @description Sent through another channel instead (RCS as SMS, Kakao's SMS/LMS). */
+            failover: number;
+            /** @description Carried a wallet pass that was saved to a phone's wallet. */
+            saved: number;
+            /** Format: double */
+            delivery_rate: number;
+            /** Format: double */
+            read_rate: number;
+            /** Format: double */
+            bounce_rate: number;
+            /** Format: double */
+            failover_rate: number;
+        };
         ChannelTestRequest: {
             to: string;
             content: unknown;
@@ -2707,6 +2752,7 @@ export interface components {
             failed: number;
             bounced: number;
             failover: number;
+            saved: number;
         };
         MessagePreviewRequest: {
             channel: components["schemas"]["ChannelEnum"];
@@ -3549,6 +3595,104 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    analytics_channels_retrieve: {
+        parameters: {
+            query?: {
+                /** @description ISO date: days in the workspace's time zone, both ends inclusive (a date-time counts its whole day). */
+                from?: string;
+                /** @description ISO date: days in the workspace's time zone, both ends inclusive (a date-time counts its whole day). */
+                to?: string;
+                /** @description A version number of the journey. */
+                version?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelMetrics"];
+                };
+            };
+            /** @description Validation error: `details` maps each field to its messages. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid or revoked credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Your role may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also another workspace's object). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported media type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PostgreSQL or Redis is unavailable; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     analytics_journeys_list: {
         parameters: {
             query?: {

@@ -35,6 +35,7 @@ const counts = (c: Partial<MessageCounts>): MessageCounts => ({
   failed: 0,
   bounced: 0,
   failover: 0,
+  saved: 0,
   ...c,
 });
 
@@ -197,8 +198,8 @@ describe('per-channel metrics', () => {
     expect(email.failureRate).toBeCloseTo(10 / 230);
     expect(sms).toMatchObject({ nodes: 1, sent: 60, delivered: 50, clicked: 5, bounced: 2 });
     expect(channelChartData(rows).datasets).toEqual([
-      { label: 'email', data: [220, 210, 110, 0, 30, 0, 10, 0, 0] },
-      { label: 'sms', data: [60, 50, 0, 0, 5, 0, 0, 2, 0] },
+      { label: 'email', data: [220, 210, 110, 0, 30, 0, 10, 0, 0, 0] },
+      { label: 'sms', data: [60, 50, 0, 0, 5, 0, 0, 2, 0, 0] },
     ]);
   });
 

@@ -2,8 +2,9 @@
 // daily series, per-channel message totals and holdout vs treatment. Pure functions, so the
 // numbers on screen are the API's numbers, re-arranged, never re-computed differently.
 
-// failover: KakaoTalk could not deliver and the dealer sent the SMS/LMS instead.
-export const MESSAGE_METRICS = ['sent', 'delivered', 'opened', 'read', 'clicked', 'replied', 'failed', 'bounced', 'failover'] as const;
+// failover: sent through another channel instead (KakaoTalk's SMS/LMS, RCS as SMS to a phone
+// without RCS); saved: a wallet pass the message carried was saved to a phone.
+export const MESSAGE_METRICS = ['sent', 'delivered', 'opened', 'read', 'clicked', 'replied', 'failed', 'bounced', 'failover', 'saved'] as const;
 export type MessageMetric = (typeof MESSAGE_METRICS)[number];
 export type MessageCounts = Record<MessageMetric, number>;
 

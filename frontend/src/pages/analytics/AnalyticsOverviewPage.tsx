@@ -1,5 +1,5 @@
 // The cross-journey overview: one summary row per journey, newest first, each opening its
-// dashboard; exportable as CSV.
+// dashboard; exportable as CSV. Above them, the messages per channel and provider.
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'react-router';
 
@@ -8,6 +8,7 @@ import { StatusBadge } from '../../components/StatusBadge';
 import { Button, EmptyState, ErrorBanner, Spinner } from '../../components/ui';
 import { pct } from '../../lib/chart-data';
 import { useSession } from '../../session';
+import { ChannelMetricsPanel } from './ChannelMetricsPanel';
 import './analytics.css';
 
 type Row = Schemas['JourneySummaryRow'];
@@ -38,6 +39,7 @@ export default function AnalyticsOverviewPage() {
           Export CSV
         </a>
       </header>
+      <ChannelMetricsPanel timeZone={workspace.timezone} />
       {error && <ErrorBanner message={error} onRetry={() => load()} />}
       {rows === null && !error && <Spinner label="Loading journeys…" />}
       {rows?.length === 0 && (
