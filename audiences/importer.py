@@ -159,14 +159,10 @@ def _store_sql(stage: str, layout: _Layout, *, with_list: bool, upsert: bool) ->
     existing external_id), else INSERT … ON CONFLICT merging into the existing customers. Answers
     one row: the ids stored (an int8 array, one value to fetch) and how many were created."""
 
-    def known(name: str) -> str:
-        return f"NULLIF(btrim(s.{name}), '')" if name in layout.known else "NULL"
+    def known(name: str) -> str:  # staged trimmed, '' when empty (_staged_cells)
+        return f"s.{name}" if name in layout.known else "''"
 
-    tags = (
-        "ARRAY(SELECT DISTINCT btrim(t) FROM unnest(string_to_array(s.tags, ';')) t WHERE btrim(t) <> '')"
-        if "tags" in layout.known
-        else "'{}'::varchar[]"
-    )
+    tags = "s.tags" if "tags" in layout.known else "'{}'::varchar[]"  # staged as an array (_tags_array)
     list_insert = (
         """, listed AS (
             INSERT INTO audiences_listmember (workspace_id, customer_list_id, customer_id, added_at)
@@ -176,13 +172,13 @@ def _store_sql(stage: str, layout: _Layout, *, with_list: bool, upsert: bool) ->
         if with_list
         else ""
     )
-    attributes, subscriptions = "s.attributes::jsonb", "'{}'::jsonb"
+    attributes, subscriptions = "s.attributes", "'{}'::jsonb"
     if layout.topics:  # topic:<key> cells (true/false) move from the staged attributes
         names = ", ".join(f"'{CSV_COLUMN_PREFIX}{key}'" for key in layout.topics.values())  # keys: [a-z0-9_.-]
-        attributes = f"s.attributes::jsonb - ARRAY[{names}]::text[]"
+        attributes = f"s.attributes - ARRAY[{names}]::text[]"
         subscriptions = (
             f"(SELECT COALESCE(jsonb_object_agg(substr(a.key, {len(CSV_COLUMN_PREFIX) + 1}), a.value), '{{}}') "
-            f"FROM jsonb_each(s.attributes::jsonb) a WHERE a.key IN ({names}))"
+            f"FROM jsonb_each(s.attributes) a WHERE a.key IN ({names}))"
         )
     merge_subscriptions = "subscriptions = c.subscriptions || EXCLUDED.subscriptions," if layout.topics else ""
     on_conflict = f"""
@@ -200,8 +196,7 @@ def _store_sql(stage: str, layout: _Layout, *, with_list: bool, upsert: bool) ->
     WITH up AS (
         INSERT INTO audiences_customer AS c (workspace_id, external_id, email, phone, timezone, locale,
             attributes, tags, push_tokens, unsubscribed, subscriptions, created_at, updated_at)
-        SELECT %(ws)s, s.external_id, COALESCE({known("email")}, ''), COALESCE({known("phone")}, ''),
-            COALESCE({known("timezone")}, ''), COALESCE({known("locale")}, ''),
+        SELECT %(ws)s, s.external_id, {known("email")}, {known("phone")}, {known("timezone")}, {known("locale")},
             {attributes}, {tags}, '[]'::jsonb, '{{}}', {subscriptions}, %(now)s, %(now)s
         FROM {stage} s
         {on_conflict}
@@ -291,8 +286,7 @@ def customers_import(*, job_id: int) -> None:
         with io.BufferedReader(_Upload(job), buffer_size=READ_BUFFER) as raw:
             _run(progress, raw)
     except FieldError as exc:
-        progress.save(status=ImportJob.Status.FAILED, message=str(exc), finished_at=timezone.now())
-        _remove(job)
+        _end(progress, status=ImportJob.Status.FAILED, message=str(exc))
         return
     except DATABASE_UNAVAILABLE:
         # PostgreSQL went away mid-import: the job cannot even record that. The upload stays and
@@ -302,14 +296,12 @@ def customers_import(*, job_id: int) -> None:
         raise
     except Exception as exc:
         logger.exception("import %s failed", job.pk)  # the raw error is for us; the user reads what it means
-        progress.save(status=ImportJob.Status.FAILED, message=database_error_message(exc), finished_at=timezone.now())
-        _remove(job)
+        _end(progress, status=ImportJob.Status.FAILED, message=database_error_message(exc))
         raise
     job.total = job.processed
-    progress.save(status=ImportJob.Status.DONE, finished_at=timezone.now())
     # Before the statistics below, which take seconds: a worker stopped during them (every bench
     # run's worker was) left the upload behind.
-    _remove(job)
+    _end(progress, status=ImportJob.Status.DONE)
     if job.created > ANALYZE_AFTER:
         # Fresh planner statistics now, not whenever autovacuum gets to it: with stale ones the
         # first lookups after a big import pick a whole-workspace scan (measured: 1.7 s vs 5 ms).
@@ -319,6 +311,14 @@ def customers_import(*, job_id: int) -> None:
             cur.execute("VACUUM (ANALYZE) audiences_customer")
             if job.customer_list_id:
                 cur.execute("ANALYZE audiences_listmember")
+
+
+def _end(progress: _Job, **fields) -> None:
+    """The job's end and its upload's removal, in one transaction: whoever reads the job ended
+    finds the upload gone."""
+    with transaction.atomic():
+        progress.save(finished_at=timezone.now(), **fields)
+        _remove(progress.job)
 
 
 def _remove(job: ImportJob) -> None:
@@ -553,7 +553,7 @@ class _Rows:
 
     def __init__(self, layout: _Layout):
         self.problem, self.attributes = _row_cleaner(layout), _attributes_json(layout)
-        self.id_index, self.known = layout.id_index, list(layout.known.values())
+        self.id_index, self.staged = layout.id_index, _staged_cells(layout)
 
     def add(self, chunk: _Building, line: int, row: list[str]) -> _Closed | None:
         """Adds one row (starting on `line`); answers the closed chunk and its successor when the
@@ -564,7 +564,7 @@ class _Rows:
         if refused:
             chunk.errors.append((line, refused))
             return None
-        cells = [row[self.id_index], *[row[i] for i in self.known], self.attributes(row)]
+        cells = [row[self.id_index], *[staged(row[i]) for staged, i in self.staged], self.attributes(row)]
         if len(cells[-1]) > MAX_ATTRIBUTES_BYTES:  # the API's cap (services._clean_attributes)
             chunk.errors.append((line, f"attributes are larger than {MAX_ATTRIBUTES_BYTES // 1024} KiB as JSON"))
             return None
@@ -590,7 +590,10 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
     character COPY must escape outside attribute values."""
     width, id_index = layout.width, layout.id_index
     known = list(layout.known.items())
+    staged = {name: way for name, (way, _) in zip(layout.known, _staged_cells(layout), strict=True)}
     cleaners = layout.cleaners()
+    # A file holds a few dozen distinct zones and locales: each is checked once.
+    cleaners.update({name: _remembered(cleaners[name]) for name in ("timezone", "locale")})
     fragments = _attribute_fragments(layout)
     email_match = EMAIL_RE.match
     strip, lower = str.strip, str.lower
@@ -617,6 +620,8 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
                     return None
             elif name in cleaners:
                 column = _clean_column(column, cleaners[name], refused)
+            if name != "email":  # cleaned above
+                column = list(map(staged[name], column))
             cells.append(column)
         for index, key in layout.topics.items():  # typed true/false for the attribute fragments
             columns[index] = topic_cells_clean(key, columns[index], refused)
@@ -641,6 +646,51 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
         return text, unique, sorted(refused.items())
 
     return build
+
+
+def _remembered(clean: Callable[[str], str]) -> Callable[[str], str]:
+    """`clean`, answering (or refusing) each of the first ATTRIBUTE_MEMO distinct cells once."""
+    memo: dict[str, tuple[str, str | None]] = {}
+
+    def cleaned(cell: str) -> str:
+        answer = memo.get(cell)
+        if answer is None:
+            try:
+                answer = (clean(cell), None)
+            except FieldError as exc:
+                answer = ("", str(exc))
+            if len(memo) < ATTRIBUTE_MEMO:
+                memo[cell] = answer
+        if answer[1] is not None:
+            raise FieldError(answer[1])
+        return answer[0]
+
+    return cleaned
+
+
+def _staged_cells(layout: _Layout) -> list[tuple[Callable[[str], str], int]]:
+    """How each known column's (cleaned) cell is staged, with its file column: email as cleaned,
+    tags as a PostgreSQL array (_tags_array), the others trimmed of spaces (as btrim does)."""
+    tags = _TagsArrays()
+    ways = {"email": str, "tags": tags.__getitem__}
+    return [(ways.get(name, _strip_spaces), index) for name, index in layout.known.items()]
+
+
+def _strip_spaces(cell: str) -> str:
+    return cell.strip(" ")
+
+
+class _TagsArrays(dict):
+    """A tags cell → its PostgreSQL array text: split at ';', each tag trimmed of spaces, empty
+    ones and repeats dropped (first one kept); remembers the first ATTRIBUTE_MEMO distinct cells."""
+
+    def __missing__(self, cell: str) -> str:
+        tags = dict.fromkeys(t.strip(" ") for t in cell.split(";"))
+        tags.pop("", None)
+        text = "{" + ",".join('"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in tags) + "}"
+        if len(self) < ATTRIBUTE_MEMO:
+            self[cell] = text
+        return text
 
 
 def _clean_column(column: tuple[str, ...], clean: Callable[[str], str], refused: dict[int, str]) -> list[str]:
@@ -809,7 +859,11 @@ class _Store:
     def __init__(self, stage: str, layout: _Layout, *, with_list: bool, shared: dict):
         self.stage = stage
         columns = ["external_id", *layout.known, "attributes"]
-        self.create_sql = f"CREATE TEMP TABLE {stage} ({', '.join(f'{c} text' for c in columns)}) ON COMMIT DELETE ROWS"
+        # Typed as stored, so COPY parses arrays and JSON and the INSERT only moves values.
+        types = {"tags": "text[]", "attributes": "jsonb"}
+        self.create_sql = (
+            f"CREATE TEMP TABLE {stage} ({', '.join(c + ' ' + types.get(c, 'text') for c in columns)}) ON COMMIT DELETE ROWS"
+        )
         self.copy_sql = f"COPY {stage} ({', '.join(columns)}) FROM STDIN"
         self.insert_sql = _store_sql(stage, layout, with_list=with_list, upsert=False)
         self.upsert_sql = _store_sql(stage, layout, with_list=with_list, upsert=True)

@@ -315,6 +315,7 @@ def bench_import(procs: Processes, key: str) -> dict:
         response = client.put(f"{base}/api/v1/customers/import", headers=headers, files={"file": ("customers.csv", f, "text/csv")})
         response.raise_for_status()
         uploaded = time.perf_counter() - started
+        at_upload = cpu._snapshot()
         job_id = response.json()["import_id"]
         while True:
             job = client.get(f"{base}/api/v1/imports/{job_id}", headers=headers).json()
@@ -323,6 +324,9 @@ def bench_import(procs: Processes, key: str) -> dict:
             time.sleep(0.1)
     elapsed = time.perf_counter() - started
     load = _load()
+    cpu_end = cpu._snapshot()
+    per_row = {name: 1e6 * seconds / CUSTOMERS for name, seconds in _cpu_seconds(cpu.start, cpu_end, procs).items()}
+    uploading = _cpu_split(cpu.start, at_upload, procs)
     # The file's national and broken phones are refused lines, as they are for users: counted, not stored.
     if job["status"] != "done" or job["created"] + job["updated"] + job["failed"] != CUSTOMERS or job["failed"] > CUSTOMERS / 4:
         raise RuntimeError(f"import did not finish cleanly: {job}")
@@ -341,7 +345,8 @@ def bench_import(procs: Processes, key: str) -> dict:
         "note": f"{elapsed:.1f} s total, upload {uploaded:.1f} s, file {path.stat().st_size / 1e6:.0f} MB; "
         f"{job['created']:,} created, {job['failed']:,} lines refused (national or broken phones); "
         f"CPU {cpu.seconds:.1f} s (server + worker + PostgreSQL) = {1e6 * cpu.seconds / CUSTOMERS:.1f} µs/row, "
-        f"{2 * CUSTOMERS / cpu.seconds:,.0f} rows/s if both cores were ours; load average {load}"
+        f"({', '.join(f'{name} {us:.1f}' for name, us in per_row.items())} µs/row; CPU until the upload was "
+        f"answered: {uploading}), {2 * CUSTOMERS / cpu.seconds:,.0f} rows/s if both cores were ours; load average {load}"
         + (f"; COPY of the stored rows into a table indexed like customers {indexed:,.0f} rows/s, ratio "
            f"{rate / indexed:.3f} (target ≥ {TARGET_IMPORT_INDEXED_RATIO})" if indexed else "")
         + (f"; plain COPY of the same CSV {plain:,.0f} rows/s, ratio {rate / plain:.3f} "
@@ -425,6 +430,11 @@ def _engine_drained(deadline: float) -> bool:
 
 def _cpu_split(start: dict[int, float], end: dict[int, float], procs: Processes) -> str:
     """CPU seconds between two CpuMeter readings by process: web server, Celery workers, PostgreSQL."""
+    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in _cpu_seconds(start, end, procs).items())
+
+
+def _cpu_seconds(start: dict[int, float], end: dict[int, float], procs: Processes) -> dict[str, float]:
+    """CPU seconds between two CpuMeter readings, by process name (see _cpu_split)."""
     groups = {p.pid: name for p, name in zip(procs.procs, ["uvicorn", "worker", "engine worker"], strict=False)}
     split: dict[str, float] = {}
     for pid, cpu in end.items():
@@ -433,7 +443,7 @@ def _cpu_split(start: dict[int, float], end: dict[int, float], procs: Processes)
         except OSError:
             name = "PostgreSQL"  # a backend gone since the reading
         split[name] = split.get(name, 0.0) + cpu - start.get(pid, 0.0)
-    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in split.items())
+    return split
 
 
 def bench_events(procs: Processes, key: str) -> dict:

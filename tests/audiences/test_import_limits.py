@@ -62,3 +62,25 @@ def test_a_file_the_database_refuses_says_what_is_wrong_not_the_database_text(ce
     for leak in ("character varying", "psycopg", "ERROR", "audiences_", "SQL"):
         assert leak not in data["message"], data["message"]
     assert "character varying(100)" in caplog.text  # the raw error is logged for us
+
+
+@pytest.mark.parametrize("small_rows", [0, 2000], ids=["row-path", "column-path"])
+def test_tags_and_blank_cells_are_stored_as_the_file_means_them(celery_worker, api, workspace, small_rows):
+    """Tags are split at ';', trimmed, empty and repeated ones dropped, and any character kept
+    (quotes, backslashes, braces, commas, the word NULL); a cell of spaces sets nothing."""
+    lines = [
+        "external_id,tags,phone,timezone,locale",
+        'c1," b ; a;;b ; NULL ",   ,  ,  ',
+        'c2,"say ""hi"";C:\\dir;{x,y};a b",,,',
+        "c3,;;,,,",
+    ]
+    lines += [f"s{i},t{i % 3};u,,," for i in range(small_rows)]
+    data = _import(api, "\n".join(lines) + "\n")
+    assert (data["status"], data["failed"]) == ("done", 0), data
+    stored = {c.external_id: c for c in Customer.objects.for_workspace(workspace)}
+    assert stored["c1"].tags == ["b", "a", "NULL"]
+    assert (stored["c1"].phone, stored["c1"].timezone, stored["c1"].locale) == ("", "", "")
+    assert stored["c2"].tags == ['say "hi"', "C:\\dir", "{x,y}", "a b"]
+    assert stored["c3"].tags == []
+    if small_rows:
+        assert stored["s4"].tags == ["t1", "u"]
