@@ -271,6 +271,23 @@ def test_journey_list_one_row_each_in_constant_queries(workspace, api, django_as
         api.get("/api/v1/analytics/journeys", {"limit": 50})
 
 
+def test_a_journeys_analytics_are_read_in_one_statement_after_the_key_and_the_journey(
+    workspace, api, django_assert_max_num_queries
+):
+    """A dashboard polls this while ingest keeps the server busy, and every round trip waits for a
+    core again: the rollups, live counts and versions are one statement (the versions' graphs come
+    from the per-process cache of immutable versions), seven before."""
+    journey = forked_journey(workspace)
+    _enroll(journey, 3)
+    rollups_refresh()
+    first = api.get(f"/api/v1/journeys/{journey.id}/analytics").json()  # the version compiled once
+    with django_assert_max_num_queries(3):  # the API key, the journey, the analytics
+        response = api.get(f"/api/v1/journeys/{journey.id}/analytics")
+    assert response.json() == first
+    assert first["summary"]["started"] == 3 and first["summary"]["active"] == 3
+    assert [n["node_id"] for n in first["nodes"]][:1] == ["start"] and first["nodes"][0]["entered"] == 3
+
+
 def test_holdout_comparison_and_uplift(workspace, api):
     journey = forked_journey(workspace, holdout=50, name="Held")
     es = _enroll(journey, 40)
