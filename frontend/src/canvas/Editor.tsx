@@ -2,13 +2,14 @@
 // wires the hooks that each do one job: the graph and its history (useGraphHistory), edits on the
 // canvas (useGraphEditing), autosave (useAutosave), the open panel (usePanels), problems
 // (useProblems), live counts (useLiveCounts) and the status actions (useJourneyActions).
-import { Background, Controls, MiniMap, Panel, ReactFlow } from '@xyflow/react';
+import { Background, Controls, MiniMap, Panel, ReactFlow, useNodesInitialized } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 import { api, type Journey, ok } from '../api/client';
 import { Button } from '../components/ui';
 import { type ApiGraph, type FlowEdge, flowToGraph, graphToFlow } from '../lib/graph';
 import type { NodeCatalog } from '../lib/node-types';
+import { looksPacked } from '../lib/placement';
 import type { Problem } from '../lib/rules';
 import type { JourneySettings } from '../lib/settings';
 import { canEdit, useSession } from '../session';
@@ -19,10 +20,11 @@ import { type JourneyNode, nodeTypesFor } from './nodes';
 import { Palette } from './Palette';
 import { ProblemsPanel, useProblems } from './ProblemsPanel';
 import { PublishDialog } from './PublishDialog';
+import { RoutedEdge } from './RoutedEdge';
 import { SettingsDrawer } from './SettingsDrawer';
 import { SimulatePanel } from './SimulatePanel';
 import { useAutosave } from './useAutosave';
-import { useGraphEditing } from './useGraphEditing';
+import { MIN_ZOOM, useGraphEditing } from './useGraphEditing';
 import { useGraphHistory } from './useGraphHistory';
 import { type Findings, type Notice, useJourneyActions } from './useJourneyActions';
 import { useLiveCounts } from './useLiveCounts';
@@ -32,6 +34,7 @@ import { usePanels } from './usePanels';
 // is in view" check during a pan buys nothing (a fitted 150-node journey is all in view anyway).
 const VISIBLE_ONLY_FROM = 300;
 const noop = () => undefined;
+const edgeTypes = { routed: RoutedEdge };
 
 /** Validate's notice, in words that follow the problems on screen now (fixing them updates it). */
 function validationNotice(problems: number, warnings: number): Notice {
@@ -76,6 +79,27 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
   const panels = usePanels();
   const wrapper = useRef<HTMLDivElement>(null);
   const edit = useGraphEditing({ graph, panels, catalog, readOnly, wrapper });
+
+  // Once the stored journey is drawn (its nodes measured): arranged if it came packed (a template,
+  // or a graph sent with rough positions), then fitted clear of the toolbar and minimap.
+  const drawn = useNodesInitialized();
+  const opened = useRef(false);
+  const { arrange, fit, reveal } = edit;
+  useEffect(() => {
+    if (opened.current || !(drawn || nodes.length > VISIBLE_ONLY_FROM)) return;
+    opened.current = true;
+    if (start.nodes.length === 0) return;
+    if (looksPacked(graph.nodesRef.current, graph.edgesRef.current)) void arrange();
+    else fit();
+  }, [drawn, nodes.length, start.nodes.length, arrange, fit, graph.nodesRef, graph.edgesRef]);
+  // The panel that opens beside the canvas narrows it: keep its node in view (one dropped near the
+  // right edge would otherwise sit under the panel).
+  const selectedId = panels.selectedId;
+  useEffect(() => {
+    if (!selectedId) return;
+    const frame = requestAnimationFrame(() => reveal(selectedId));
+    return () => cancelAnimationFrame(frame);
+  }, [selectedId, reveal]);
 
   // Every saved draft is checked by the server (what only it knows: a channel not set up, a
   // segment gone), so the problems on screen are never a stale Validate's.
@@ -162,7 +186,7 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
         </div>
       )}
       <div className="editor-body">
-        <Palette catalog={catalog} onAdd={edit.addAtCenter} disabled={readOnly} hasStart={nodes.some((n) => n.type === 'start')} />
+        <Palette catalog={catalog} onAdd={edit.addFromPalette} disabled={readOnly} hasStart={nodes.some((n) => n.type === 'start')} />
         <div className="canvas" ref={wrapper} onDrop={edit.onDrop} onDragOver={edit.onDragOver} data-testid="canvas">
           <CanvasContext.Provider value={info}>
             <ReactFlow<JourneyNode, FlowEdge>
@@ -178,12 +202,10 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
               nodesDraggable={!readOnly}
               nodesConnectable={!readOnly}
               deleteKeyCode={readOnly ? null : ['Backspace', 'Delete']}
-              defaultEdgeOptions={{ type: 'smoothstep' }}
+              edgeTypes={edgeTypes}
+              defaultEdgeOptions={{ type: 'routed' }}
               onlyRenderVisibleElements={nodes.length > VISIBLE_ONLY_FROM}
-              // Only for a stored graph: on an empty canvas it would re-center the first dropped node.
-              fitView={start.nodes.length > 0}
-              fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
-              minZoom={0.1}
+              minZoom={MIN_ZOOM}
               proOptions={{ hideAttribution: true }}
             >
               <Background gap={20} />

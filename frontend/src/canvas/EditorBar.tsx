@@ -63,7 +63,7 @@ export function EditorBar({
       <Link to="/journeys" className="back" aria-label="Back to journeys">
         ←
       </Link>
-      <input className="title-input" aria-label="Journey name" value={name} disabled={readOnly} maxLength={200} onChange={(e) => onName(e.target.value)} />
+      <input className="title-input" aria-label="Journey name" value={name} disabled={readOnly} title={name} maxLength={200} onChange={(e) => onName(e.target.value)} />
       <StatusBadge status={meta.status} />
       {meta.version != null && <span className="muted small">v{meta.version} live</span>}
       <SaveIndicator state={save.state} error={save.error} readOnly={readOnly} onRetry={save.retry} />

@@ -1,5 +1,5 @@
 // Copy/paste of canvas nodes: the selected nodes and the edges between them, re-keyed with fresh
-// ids and shifted so the copy does not sit exactly on the original.
+// ids and shifted so the copy does not sit on the original.
 import { edgeId, newNodeId, type FlowEdge, type FlowNode } from './graph';
 
 export interface Clip {
@@ -15,9 +15,9 @@ export function copySelection(nodes: readonly FlowNode[], edges: readonly FlowEd
 
 export const PASTE_OFFSET = 40;
 
-/** The clip's nodes and edges with ids not in `existing`; a pasted start would be a second
- * start (invalid), so starts are left out. The pasted nodes come selected. */
-export function pasteClip(clip: Clip, existing: readonly FlowNode[]): Clip {
+/** The clip's nodes and edges with ids not in `existing`, moved by `offset`; a pasted start would
+ * be a second start (invalid), so starts are left out. The pasted nodes come selected. */
+export function pasteClip(clip: Clip, existing: readonly FlowNode[], offset = { x: PASTE_OFFSET, y: PASTE_OFFSET }): Clip {
   const taken = new Set(existing.map((n) => n.id));
   const rename = new Map<string, string>();
   const nodes: FlowNode[] = [];
@@ -29,7 +29,7 @@ export function pasteClip(clip: Clip, existing: readonly FlowNode[]): Clip {
     nodes.push({
       id,
       type: n.type,
-      position: { x: n.position.x + PASTE_OFFSET, y: n.position.y + PASTE_OFFSET },
+      position: { x: n.position.x + offset.x, y: n.position.y + offset.y },
       data: structuredClone(n.data),
       selected: true,
     });

@@ -1,5 +1,7 @@
 // The card every node type draws: icon, name, a one-line summary, live counts, problem marker,
-// one input on top and one labelled output per handle along the bottom. A forking node's output
+// one input on top and one labelled output per handle along the bottom. The counts row is always
+// there and one line high, so a node is as tall before customers arrive as after, and the edges
+// laid out between nodes stay straight when the numbers come in. A forking node's output
 // labels are renamed in place: double-click one (or focus it and press Enter) and type.
 import { Handle, Position } from '@xyflow/react';
 import { type KeyboardEvent, memo, type ReactNode, useState } from 'react';
@@ -34,8 +36,10 @@ const LIVE_TITLES: Record<LiveMode, string> = {
   polling: 'Live connection lost: refreshing every few seconds while reconnecting',
   unavailable: 'Counts as of the last refresh',
 };
+const NO_COUNTS_TITLE = 'Counts show here once the journey starts';
 
-function Counts({ counts, message, failures, live }: { counts: NodeCounts | undefined; message?: string[]; failures: boolean; live: LiveMode }) {
+/** `counts` is null when the journey has no numbers at all (never started): dashes, same height. */
+function Counts({ counts, message, failures, live }: { counts: NodeCounts | undefined | null; message?: string[]; failures: boolean; live: LiveMode }) {
   const delivery = (counts?.messages ?? {}) as Record<string, number | undefined>;
   const items: [string, number | undefined][] = message
     ? [['entered', counts?.entered], ...message.map((m): [string, number | undefined] => [m, delivery[m]])]
@@ -48,11 +52,11 @@ function Counts({ counts, message, failures, live }: { counts: NodeCounts | unde
   // output is unconnected goes on along Next, and this is where the marketer sees it happened.
   if (failures) items.push(['failed', counts?.failed]);
   return (
-    <div className={`node-counts counts-${live}`} data-testid="node-counts" data-live={live} title={LIVE_TITLES[live]}>
+    <div className={`node-counts counts-${live}`} data-testid="node-counts" data-live={live} title={counts === null ? NO_COUNTS_TITLE : LIVE_TITLES[live]}>
       <span className="counts-dot" aria-hidden />
       {items.map(([label, value]) => (
         <span key={label} className={`count${label === 'failed' && value ? ' count-failed' : ''}`} data-count={label}>
-          <b>{fmt(value)}</b> {label}
+          <b>{counts === null ? '–' : fmt(value)}</b> <span className="count-label">{label}</span>
         </span>
       ))}
     </div>
@@ -139,7 +143,7 @@ export const NodeShell = memo(function NodeShell(p: ShellProps) {
         )}
       </div>
       <div className="node-summary">{p.summary}</div>
-      {counts && <Counts counts={counts.get(p.id)} message={p.messageCounts} failures={handles.includes('failed')} live={live} />}
+      <Counts counts={counts ? counts.get(p.id) : null} message={p.messageCounts} failures={handles.includes('failed')} live={live} />
       {handles.length > 0 && (
         <div className="node-outputs">
           {handles.map((h) => (
