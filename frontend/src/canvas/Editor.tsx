@@ -3,20 +3,21 @@
 // canvas (useGraphEditing), autosave (useAutosave), the open panel (usePanels), problems
 // (useProblems), live counts (useLiveCounts) and the status actions (useJourneyActions).
 import { Background, Controls, MiniMap, Panel, ReactFlow, useNodesInitialized } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 import { api, type Journey, ok } from '../api/client';
 import { Button } from '../components/ui';
 import { type ApiGraph, type FlowEdge, flowToGraph, graphToFlow } from '../lib/graph';
-import type { NodeCatalog } from '../lib/node-types';
+import { handleLabel, type NodeCatalog } from '../lib/node-types';
 import { looksPacked } from '../lib/placement';
 import type { Problem } from '../lib/rules';
 import type { JourneySettings } from '../lib/settings';
 import { canEdit, useSession } from '../session';
+import { ConnectMenu } from './ConnectMenu';
 import { CanvasContext, type CanvasInfo } from './context';
 import { ConfirmAction, EditorBar } from './EditorBar';
 import { NodePanel } from './NodePanel';
-import { type JourneyNode, nodeTypesFor } from './nodes';
+import { type JourneyNode, nodeAccessibleName, nodeTypeLabel, nodeTypesFor } from './nodes';
 import { Palette } from './Palette';
 import { ProblemsPanel, useProblems } from './ProblemsPanel';
 import { PublishDialog } from './PublishDialog';
@@ -35,6 +36,53 @@ import { usePanels } from './usePanels';
 const VISIBLE_ONLY_FROM = 300;
 const noop = () => undefined;
 const edgeTypes = { routed: RoutedEdge };
+
+// What a screen reader says about the canvas: how to work a focused step or connection.
+const ARIA_LABELS = {
+  'node.a11yDescription.default': 'Press Enter to open its settings, where its outputs are connected, or Delete to remove it.',
+  'edge.a11yDescription.default': 'Press Enter to select this connection, then Delete to remove it.',
+};
+
+/** The step with this id, once it is drawn, focused without scrolling the canvas. */
+function focusNodeSoon(id: string) {
+  requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`)?.focus({ preventScroll: true }));
+}
+
+/** Nodes and edges named for screen readers ("Email: Cart email", "Cart email (Next) to Wait").
+ * A copy is kept per node or edge object until it or its name changes, so React Flow redraws
+ * only what changed. */
+function useAccessibleNames(nodes: JourneyNode[], edges: FlowEdge[], catalog: NodeCatalog, problems: Map<string | null, Problem[]>) {
+  const nodeCopies = useRef(new WeakMap<JourneyNode, JourneyNode>());
+  const edgeCopies = useRef(new WeakMap<FlowEdge, FlowEdge>());
+  const named = useMemo(
+    () =>
+      nodes.map((n) => {
+        const count = problems.get(n.id)?.length ?? 0;
+        const label = nodeAccessibleName(catalog, n) + (count ? `, ${count} problem${count === 1 ? '' : 's'}` : '');
+        const kept = nodeCopies.current.get(n);
+        if (kept?.ariaLabel === label) return kept;
+        const copy = { ...n, ariaLabel: label };
+        nodeCopies.current.set(n, copy);
+        return copy;
+      }),
+    [nodes, catalog, problems],
+  );
+  const namedEdges = useMemo(() => {
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const nameOf = (n: JourneyNode | undefined) => (n ? n.data.name?.trim() || nodeTypeLabel(catalog, n.type, n.data.config) : '?');
+    return edges.map((e) => {
+      const source = byId.get(e.source);
+      const output = source ? handleLabel(catalog.get(source.type), source.data.config, e.sourceHandle ?? '', source.data.handle_labels) : '';
+      const label = `${nameOf(source)} (${output}) to ${nameOf(byId.get(e.target))}`;
+      const kept = edgeCopies.current.get(e);
+      if (kept?.ariaLabel === label) return kept;
+      const copy = { ...e, ariaLabel: label };
+      edgeCopies.current.set(e, copy);
+      return copy;
+    });
+  }, [nodes, edges, catalog]);
+  return { nodes: named, edges: namedEdges };
+}
 
 /** Validate's notice, in words that follow the problems on screen now (fixing them updates it). */
 function validationNotice(problems: number, warnings: number): Notice {
@@ -138,6 +186,26 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
     [catalog, check.problems, live.counts, live.mode, path, settings, readOnly, edit.renameHandle],
   );
 
+  const named = useAccessibleNames(nodes, edges, catalog, check.problems);
+  // The keyboard on a focused step: Enter opens its settings (focus goes to them), Delete removes
+  // it (a selected one React Flow removes itself, with the rest of the selection).
+  const onCanvasKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const at = e.target as HTMLElement;
+    const id = at.classList.contains('react-flow__node') ? at.dataset.id : undefined;
+    if (!id) return;
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      panels.openNode(id);
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('[data-testid="node-panel"] .side-body :is(input, select, textarea)')?.focus());
+    } else if ((e.key === 'Delete' || e.key === 'Backspace') && !readOnly && !nodesRef.current.find((n) => n.id === id)?.selected) {
+      e.preventDefault();
+      e.stopPropagation();
+      const next = [at.nextElementSibling, at.previousElementSibling].find((el): el is HTMLElement => el instanceof HTMLElement && el.classList.contains('react-flow__node'));
+      edit.deleteNode(id);
+      if (next?.dataset.id) focusNodeSoon(next.dataset.id);
+    }
+  };
+
   const selected = panels.selectedId ? nodes.find((n) => n.id === panels.selectedId) : undefined;
   const nodeName = useCallback((id: string) => nodesRef.current.find((n) => n.id === id)?.data.name || id, [nodesRef]);
   const focusProblem = (p: Problem) => {
@@ -187,12 +255,13 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
       )}
       <div className="editor-body">
         <Palette catalog={catalog} onAdd={edit.addFromPalette} disabled={readOnly} hasStart={nodes.some((n) => n.type === 'start')} />
-        <div className="canvas" ref={wrapper} onDrop={edit.onDrop} onDragOver={edit.onDragOver} data-testid="canvas">
+        <div className="canvas" ref={wrapper} onDrop={edit.onDrop} onDragOver={edit.onDragOver} onKeyDown={onCanvasKey} data-testid="canvas">
           <CanvasContext.Provider value={info}>
             <ReactFlow<JourneyNode, FlowEdge>
-              nodes={nodes}
-              edges={edges}
+              nodes={named.nodes}
+              edges={named.edges}
               nodeTypes={nodeTypes}
+              ariaLabelConfig={ARIA_LABELS}
               onNodesChange={edit.onNodesChange}
               onEdgesChange={edit.onEdgesChange}
               onConnect={edit.onConnect}
@@ -257,9 +326,23 @@ export function Editor({ initial, catalog }: { initial: Journey; catalog: NodeCa
               readOnly={readOnly}
               onChange={(d) => edit.updateNode(selected.id, d)}
               onDelete={() => edit.deleteNode(selected.id)}
-              onClose={panels.close}
+              onClose={() => {
+                panels.close();
+                focusNodeSoon(selected.id);
+              }}
               onOpenSettings={panels.openSettings}
-            />
+            >
+              {!readOnly && (
+                <ConnectMenu
+                  node={selected}
+                  nodes={nodes}
+                  edges={edges}
+                  catalog={catalog}
+                  onConnect={(handle, target) => edit.onConnect({ source: selected.id, sourceHandle: handle, target, targetHandle: null })}
+                  onDisconnect={(handle) => edit.disconnect(selected.id, handle)}
+                />
+              )}
+            </NodePanel>
           )}
         </CanvasContext.Provider>
         {panels.panel?.kind === 'settings' && (

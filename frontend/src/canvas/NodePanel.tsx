@@ -1,6 +1,8 @@
 // The settings panel of the selected node: its name, its type's form (the type's own file under
 // nodes/, else one generated from its config schema) and its output names. Every edit calls
 // `onChange` with the whole new node data; field errors come from the hints or the last Validate.
+import type { ReactNode } from 'react';
+
 import { Button, Field } from '../components/ui';
 import { type Config, type JourneyNodeData, mergeConfig, type NodeKind } from '../lib/graph';
 import { canRenameHandle, handleLabel, handlesFor, isListHandle, type NodeTypeInfo, renameHandle } from '../lib/node-types';
@@ -21,6 +23,7 @@ export function NodePanel({
   onDelete,
   onClose,
   onOpenSettings,
+  children,
 }: {
   id: string;
   kind: NodeKind;
@@ -31,6 +34,8 @@ export function NodePanel({
   onDelete: () => void;
   onClose: () => void;
   onOpenSettings: () => void;
+  /** more sections under the form (the outputs' "Connect to") */
+  children?: ReactNode;
 }) {
   const { catalog, problems } = useCanvasInfo();
   const info = catalog.get(kind);
@@ -46,7 +51,19 @@ export function NodePanel({
   const props: FormProps = { config: data.config, set: (patch) => replace(mergeConfig(data.config, patch)), errors, journeyId, openSettings: onOpenSettings };
 
   return (
-    <aside className="side-panel" aria-label="Node settings" data-testid="node-panel">
+    <aside
+      className="side-panel"
+      aria-label="Node settings"
+      data-testid="node-panel"
+      onKeyDown={(e) => {
+        // Escape closes the panel, unless it closes something open inside it first.
+        const at = e.target as HTMLElement;
+        if (e.key === 'Escape' && !e.defaultPrevented && at.getAttribute('aria-expanded') !== 'true' && !at.closest('dialog')) {
+          e.preventDefault();
+          onClose();
+        }
+      }}
+    >
       <header className="side-head">
         <div>
           <div className="muted small">{ui?.panelTitle?.(data.config) ?? title}</div>
@@ -67,6 +84,7 @@ export function NodePanel({
         ))}
         {ui?.Form ? <ui.Form {...props} /> : info && <SchemaForm schema={info.config_schema as JsonSchema} config={data.config} replace={replace} errors={errors} />}
         <OutputNames info={info} data={data} onChange={onChange} />
+        {children}
       </fieldset>
       {!readOnly && (
         <footer className="side-foot">

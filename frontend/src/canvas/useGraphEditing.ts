@@ -75,6 +75,15 @@ export function useGraphEditing({
   );
 
   /** Adds a node with its top left corner at `at`; `from` connects an output of another to it. */
+  /** Leaves an output unconnected (the "Connect to" menu's first choice). */
+  const disconnect = useCallback(
+    (source: string, handle: string) => {
+      setEdges((es) => es.filter((e) => !(e.source === source && e.sourceHandle === handle)));
+      commit();
+    },
+    [commit, setEdges],
+  );
+
   const addNode = useCallback(
     (item: PaletteItem, at: { x: number; y: number }, from?: { source: string; handle: string }) => {
       if (readOnly) return;
@@ -239,5 +248,5 @@ export function useGraphEditing({
     [flow, nodesRef, openNode],
   );
 
-  return { onNodesChange, onEdgesChange, isValidConnection, onConnect, onDrop, onDragOver, addFromPalette, updateNode, deleteNode, renameHandle, arrange, fit, reveal, focusNode };
+  return { onNodesChange, onEdgesChange, isValidConnection, onConnect, disconnect, onDrop, onDragOver, addFromPalette, updateNode, deleteNode, renameHandle, arrange, fit, reveal, focusNode };
 }

@@ -4,7 +4,7 @@
 import type { Node, NodeProps, NodeTypes } from '@xyflow/react';
 import { createElement, memo } from 'react';
 
-import type { JourneyNodeData } from '../../lib/graph';
+import type { Config, JourneyNodeData } from '../../lib/graph';
 import { catalogOf, type NodeCatalog, type NodeTypeInfo } from '../../lib/node-types';
 import { type JsonSchema } from '../../lib/schema';
 import { useCanvasInfo } from '../context';
@@ -30,6 +30,18 @@ function GenericSummary({ data, info }: { data: JourneyNodeData; info: NodeTypeI
     .filter(([key]) => data.config[key] !== undefined)
     .map(([key, s]) => `${s.title ?? key}: ${typeof data.config[key] === 'object' ? JSON.stringify(data.config[key]) : String(data.config[key])}`);
   return parts.length ? <span className="clip">{parts.join(' · ')}</span> : <span className="muted">{info?.description || 'Not set up yet'}</span>;
+}
+
+/** What a node of this type with this config is called: "Email", "Wait", "Trigger". */
+export function nodeTypeLabel(catalog: NodeCatalog, type: string, config: Config): string {
+  return NODE_UI.get(type)?.card?.(config)?.label ?? catalog.get(type)?.label ?? type;
+}
+
+/** A node's name for screen readers and menus: its type and its own name ("Email: Cart email"). */
+export function nodeAccessibleName(catalog: NodeCatalog, node: Pick<JourneyNode, 'type' | 'data'>): string {
+  const type = nodeTypeLabel(catalog, node.type, node.data.config);
+  const name = node.data.name?.trim();
+  return name && name !== type ? `${type}: ${name}` : type;
 }
 
 const NodeView = memo(function NodeView({ id, type, data, selected }: NodeProps<JourneyNode>) {
