@@ -186,8 +186,34 @@ function FailoverText({ content, onChange, errors, prefix }: { content: Content;
   );
 }
 
-/** The content form of a Kakao message, by kind. */
-export function KakaoContent({ channel, content, onChange, errors, prefix }: { channel: Channel; content: Content; onChange: (c: Content) => void; errors: Errors; prefix: string }) {
+// A language version's own fields: the Liquid texts. Every other field (template code, variables,
+// buttons, the ad flag, the kind) comes from Default unless the version gives its own
+// (channels_app/locales.py carries over every field that is not a template).
+const OWN_FIELDS = new Set(['text', 'image_url', 'failover_text', 'failover_subject']);
+
+/** What a language version sends: Default's carried-over fields under the version's own. */
+export function kakaoLocaleShown(base: Content, version: Content): Content {
+  const carried = Object.fromEntries(Object.entries(base).filter(([k]) => !OWN_FIELDS.has(k) && k !== 'locales'));
+  return { ...carried, ...version };
+}
+
+/** The version to store for a form's whole content: its own texts, and the other fields only where
+ * they differ from Default's (so a later change of Default's buttons still reaches it). */
+function kakaoLocaleStored(base: Content, shown: Content): Content {
+  const same = (k: string) => JSON.stringify(base[k]) === JSON.stringify(shown[k]);
+  return Object.fromEntries(Object.entries(shown).filter(([k, v]) => v !== undefined && (OWN_FIELDS.has(k) || !same(k))));
+}
+
+/** The content form of a Kakao message, by kind. With `base`, `content` is a language version of
+ * that Default content (`content.locales.<tag>`): the same form, its kind fixed by Default's, and
+ * the fields it leaves alone shown as Default's. */
+export function KakaoContent({ base, ...props }: { channel: Channel; content: Content; onChange: (c: Content) => void; errors: Errors; prefix: string; base?: Content }) {
+  if (!base) return <KakaoForm {...props} />;
+  const shown = kakaoLocaleShown(base, props.content);
+  return <KakaoForm {...props} content={{ ...shown, product: base.product }} onChange={(next) => props.onChange(kakaoLocaleStored(base, next))} fixedKind />;
+}
+
+function KakaoForm({ channel, content, onChange, errors, prefix, fixedKind }: { channel: Channel; content: Content; onChange: (c: Content) => void; errors: Errors; prefix: string; fixedKind?: boolean }) {
   const channelId = useContext(KakaoChannelId);
   const configs = useChannelConfigs();
   const kind = kakaoKind(channel, content)!;
@@ -215,24 +241,26 @@ export function KakaoContent({ channel, content, onChange, errors, prefix }: { c
   const brandChannel = (through?.settings as { product?: string } | undefined)?.product === BRAND_MESSAGE;
   return (
     <div className="stack">
-      <div role="radiogroup" aria-label="Kakao message kind" className="row-gap">
-        {(['friendtalk', 'brand'] as const).map((k) => (
-          <label key={k} className="check">
-            <input
-              type="radio"
-              name={`${prefix}kakao-kind`}
-              checked={kind === k}
-              onChange={() => {
-                const next = { ...content };
-                if (k === 'brand') next.product = BRAND_MESSAGE;
-                else delete next.product;
-                onChange(next);
-              }}
-            />
-            {k === 'brand' ? 'Brand Message' : 'FriendTalk'}
-          </label>
-        ))}
-      </div>
+      {!fixedKind && (
+        <div role="radiogroup" aria-label="Kakao message kind" className="row-gap">
+          {(['friendtalk', 'brand'] as const).map((k) => (
+            <label key={k} className="check">
+              <input
+                type="radio"
+                name={`${prefix}kakao-kind`}
+                checked={kind === k}
+                onChange={() => {
+                  const next = { ...content };
+                  if (k === 'brand') next.product = BRAND_MESSAGE;
+                  else delete next.product;
+                  onChange(next);
+                }}
+              />
+              {k === 'brand' ? 'Brand Message' : 'FriendTalk'}
+            </label>
+          ))}
+        </div>
+      )}
       {kind === 'brand' && through && !brandChannel && (
         <p className="form-error" data-testid="brand-channel-warning">
           “{through.name}” sends FriendTalk: pick a channel set up for Brand Message below.

@@ -18,7 +18,7 @@ import { ExperimentSettings } from '../ExperimentSettings';
 import { blank, durationProblem } from '../../lib/rules';
 import { type Duration, formatDuration } from '../../lib/settings';
 import { useCanvasInfo } from '../context';
-import { isKakao, KakaoBubble, KakaoChannelId, KakaoContent, kakaoHints, KIND_LABELS, kakaoKind } from '../kakao';
+import { isKakao, KakaoBubble, KakaoChannelId, KakaoContent, kakaoHints, kakaoLocaleShown, KIND_LABELS, kakaoKind } from '../kakao';
 import { RcsBuilder, RcsPhone } from '../rcs';
 import { rcsHints } from '../../lib/rcs';
 import { useChannelConfigs } from '../useChannelConfigs';
@@ -100,6 +100,7 @@ function contentHints(channel: Channel, content: Record<string, unknown>, prefix
   // A language version is a whole content of its own text (Liquid) fields; only the others
   // (push platforms, a template's name…) carry over from the top level.
   for (const [tag, fields] of Object.entries(localesOf(content))) {
+    if (isKakao(channel)) kakaoHints(channel, kakaoLocaleShown(content, fields ?? {}), `${prefix}locales.${tag}.`, add);
     for (const f of CONTENT_FIELDS[channel]) {
       const own = (fields ?? {})[f.key];
       if (f.required && blank(own) && (f.liquid || blank(content[f.key]))) add(`${prefix}locales.${tag}.${f.key}`, `${f.label} (${tag}) is required.`);
@@ -274,15 +275,20 @@ function LocalizedContent({ channel, content, onChange, errors, prefix }: { chan
               Remove {shown}
             </button>
           </p>
-          <ContentFields
-            channel={channel}
-            content={locales[shown] ?? {}}
-            onChange={(fields) => setLocales({ ...locales, [shown]: fields })}
-            errors={errors}
-            prefix={`${prefix}locales.${shown}.`}
-            textOnly
-            platforms={content.platforms}
-          />
+          {isKakao(channel) ? (
+            // The same Kakao form (template, variables, buttons…) for the language's version.
+            <KakaoContent key={shown} channel={channel} base={content} content={locales[shown] ?? {}} onChange={(fields) => setLocales({ ...locales, [shown]: fields })} errors={errors} prefix={`${prefix}locales.${shown}.`} />
+          ) : (
+            <ContentFields
+              channel={channel}
+              content={locales[shown] ?? {}}
+              onChange={(fields) => setLocales({ ...locales, [shown]: fields })}
+              errors={errors}
+              prefix={`${prefix}locales.${shown}.`}
+              textOnly
+              platforms={content.platforms}
+            />
+          )}
         </>
       )}
       <Preview channel={channel} content={content} locale={shown || undefined} />
