@@ -96,6 +96,14 @@ CONTENT_SPECS: dict[str, dict[str, FieldSpec]] = {
         "buttons": FieldSpec(kind="list"),
         "failover_text": FieldSpec(),
         "failover_subject": FieldSpec(),
+        # The template's type and its parts beyond the body (#{name}s filled from variables).
+        "emphasize_type": FieldSpec(kind="text", choices=kakao.EMPHASIZE_TYPES),
+        "title": FieldSpec(kind="text"),
+        "subtitle": FieldSpec(kind="text"),
+        "header": FieldSpec(kind="text"),
+        "item_highlight": FieldSpec(kind="dict"),
+        "items": FieldSpec(kind="list"),
+        "item_summary": FieldSpec(kind="dict"),
     },
     "kakao_friendtalk": {
         "text": FieldSpec(required=True),

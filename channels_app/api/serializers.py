@@ -173,6 +173,14 @@ class MessageStatusSerializer(serializers.Serializer):
     error = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
+class KakaoPairSerializer(serializers.Serializer):
+    """An AlimTalk item-list part: a title and a description (#{name}s allowed)."""
+
+    title = serializers.CharField()
+    description = serializers.CharField()
+    image_url = serializers.CharField(required=False, help_text="item_highlight only: its image.")
+
+
 class KakaoTemplateWriteSerializer(serializers.Serializer):
     """POST /channels/{id}/templates (checked by kakao.template_errors, naming each field)."""
 
@@ -180,6 +188,16 @@ class KakaoTemplateWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=150)
     text = serializers.CharField()
     buttons = serializers.ListField(child=serializers.DictField(), required=False)
+    emphasize_type = serializers.ChoiceField(
+        choices=["NONE", "TEXT", "IMAGE", "ITEM_LIST"], required=False,
+        help_text="NONE (a plain body), TEXT (an emphasized title), IMAGE, ITEM_LIST (header, highlight, items, summary).",
+    )
+    title = serializers.CharField(required=False, help_text="TEXT: the emphasized title (≤ 50 characters).")
+    subtitle = serializers.CharField(required=False, help_text="TEXT: the line under the title (≤ 50).")
+    header = serializers.CharField(required=False, help_text="ITEM_LIST: the header (≤ 16).")
+    item_highlight = KakaoPairSerializer(required=False, help_text="ITEM_LIST: {title ≤ 30, description ≤ 19} (21/13 with image_url).")
+    items = KakaoPairSerializer(many=True, required=False, help_text="ITEM_LIST: 2–10 {title ≤ 6, description ≤ 23}.")
+    item_summary = KakaoPairSerializer(required=False, help_text="ITEM_LIST: {title ≤ 6, description ≤ 14}.")
 
 
 class KakaoTemplateSerializer(KakaoTemplateWriteSerializer):

@@ -81,8 +81,10 @@ class NcloudSensProvider(Provider):
 
     def _send_alimtalk(self, out: Outbound) -> SendResult:
         content = out.content
-        text = kakao.fill(content.get("text", ""), content.get("variables") or {})
+        variables = content.get("variables") or {}
+        text = kakao.fill(content.get("text", ""), variables)
         message: dict = {"to": kakao.national_number(out.to), "content": text}
+        message.update(self._emphasis(kakao.fill_emphasis(content, variables)))
         if content.get("buttons"):
             message["buttons"] = kakao.dealer_buttons(content["buttons"], "sens")
         failover = kakao.sms_failover(
@@ -107,6 +109,23 @@ class NcloudSensProvider(Provider):
             if taken is not None:
                 return taken
         return self._result(self._call("POST", path, body=body))
+
+    @staticmethod
+    def _emphasis(parts: dict) -> dict:
+        """An emphasized template's parts as SENS takes them with each message (filled): `title`
+        (TEXT), `headerContent`, `itemHighlight` and `item` {list, summary} (ITEM_LIST). The
+        highlight image and the subtitle are the template's own and are not sent."""
+        fields: dict = {}
+        if parts.get("title"):
+            fields["title"] = parts["title"]
+        if parts.get("header"):
+            fields["headerContent"] = parts["header"]
+        if parts.get("item_highlight"):
+            fields["itemHighlight"] = {k: parts["item_highlight"][k] for k in ("title", "description")}
+        item = {k: parts[ours] for k, ours in (("list", "items"), ("summary", "item_summary")) if parts.get(ours)}
+        if item:
+            fields["item"] = item
+        return fields
 
     def _send_sms(self, out: Outbound) -> SendResult:
         text = out.content.get("text", "")
@@ -237,6 +256,7 @@ class NcloudSensProvider(Provider):
                 t.get("content", ""),
                 t.get("templateInspectionStatus", ""),
                 kakao.buttons_from_dealer(t.get("buttons"), "sens"),
+                kakao.emphasis_from_dealer(t, "sens"),
             )
             for t in (rows if isinstance(rows, list) else [])
             if isinstance(t, dict)
@@ -248,8 +268,8 @@ class NcloudSensProvider(Provider):
             "templateCode": template["code"],
             "templateName": template["name"],
             "content": template["text"],
-            "messageType": "BA",  # basic: text (and buttons) only
-            "emphasizeType": "NONE",
+            "messageType": "BA",  # basic: no ad or extra-info part
+            **kakao.emphasis_to_dealer(template, "sens"),
             "buttons": [
                 {"order": i + 1, **b}
                 for i, b in enumerate(kakao.dealer_buttons(template.get("buttons") or [], "sens"))

@@ -63,6 +63,7 @@ class NhnBizmessageProvider(Provider):
             recipient["targeting"] = "I"  # channel friends among our recipients
         elif out.channel == kakao.ALIMTALK:
             body["templateCode"] = content.get("template_code", "")
+            # Every #{name} of the template, its title and item list included: NHN fills them all.
             recipient["templateParameter"] = content.get("variables") or {}
             text = kakao.fill(content.get("text", ""), content.get("variables") or {})
         else:
@@ -191,6 +192,7 @@ class NhnBizmessageProvider(Provider):
                 t.get("templateContent", ""),
                 t.get("status", ""),
                 kakao.buttons_from_dealer(t.get("buttons"), "nhn"),
+                kakao.emphasis_from_dealer(t, "nhn"),
             )
             for t in listing.get("templates") or []
             if isinstance(t, dict)
@@ -201,8 +203,8 @@ class NhnBizmessageProvider(Provider):
             "templateCode": template["code"],
             "templateName": template["name"],
             "templateContent": template["text"],
-            "templateMessageType": "BA",  # basic: text (and buttons) only
-            "templateEmphasizeType": "NONE",
+            "templateMessageType": "BA",  # basic: no ad or extra-info part
+            **kakao.emphasis_to_dealer(template, "nhn"),
             "buttons": kakao.dealer_buttons(template.get("buttons") or [], "nhn"),
         }
         response = self.request("POST", self._templates_url(), json=body, headers=self._headers())

@@ -42,7 +42,7 @@ def channel_templates(*, config: ChannelConfig) -> list[dict]:
 
 
 def channel_template_register(*, config: ChannelConfig, data) -> dict:
-    """Submits `data` ({code, name, text, buttons?}) for review; it is `pending` until approved."""
+    """Submits `data` ({code, name, text, buttons?, emphasize_type?, its parts}) for review; it is `pending` until approved."""
     provider = _dealer(config)
     if errors := kakao.template_errors(data):
         raise ServiceValidationError(errors)
@@ -50,5 +50,6 @@ def channel_template_register(*, config: ChannelConfig, data) -> dict:
     if not result.ok:
         raise DealerRefused(result.detail or result.error)
     return kakao.template_view(
-        data["code"], data["name"], data["text"], "", data.get("buttons") or []
+        data["code"], data["name"], data["text"], "", data.get("buttons") or [],
+        {"emphasize_type": kakao.emphasize_type(data), **kakao.emphasis(data)},
     )

@@ -33,6 +33,39 @@ def template_matches(template: str, content: str) -> bool:
     return re.fullmatch("(?s)" + "(.*?)".join(re.escape(p) for p in parts), content) is not None
 
 
+# Kakao's lengths for an AlimTalk's emphasized parts, as the dealers check them (characters).
+PART_LIMITS = {"title": 50, "header": 16, "highlight.title": 30, "highlight.description": 19,
+               "item.title": 6, "item.description": 23, "summary.title": 6, "summary.description": 14}
+
+
+def parts_problem(parts: dict, sent: dict, matches) -> str:
+    """Why the `sent` parts (Kakao's terms, filled) do not fit the template's `parts`: a part the
+    template lacks, a missing one, text that is not the template's, or over Kakao's length."""
+    kind = parts.get("type", "NONE")
+    if sent.get("title") is not None and kind != "TEXT":
+        return "title: available only in highlight type templates"
+    if any(sent.get(k) is not None for k in ("header", "highlight", "items", "summary")) and kind != "ITEM_LIST":
+        return "item, itemHighlight, headerContent: available only in item list type templates"
+    pairs = [("title", parts.get("title"), sent.get("title")), ("header", parts.get("header"), sent.get("header"))]
+    for name in ("highlight", "summary"):
+        for key in ("title", "description"):
+            pairs.append((f"{name}.{key}", (parts.get(name) or {}).get(key), (sent.get(name) or {}).get(key)))
+    wanted_items, items = parts.get("items") or [], sent.get("items") or []
+    if kind == "ITEM_LIST" and (len(items) != len(wanted_items) or not 2 <= len(items) <= 10):
+        return f"item.list: {len(wanted_items)} items in the template (2 to 10), {len(items)} sent"
+    for want, got in zip(wanted_items, items, strict=False):
+        for key in ("title", "description"):
+            pairs.append((f"item.{key}", want.get(key), (got or {}).get(key)))
+    for where, want, got in pairs:
+        if want is None or where == "subtitle":
+            continue
+        if not isinstance(got, str) or not matches(want, got):
+            return f"{where} does not match the template"
+        if len(got) > PART_LIMITS[where]:
+            return f"{where}: at most {PART_LIMITS[where]} characters"
+    return ""
+
+
 def button_problem(buttons, dealer: str, allow_ac: bool = True) -> str:
     if not isinstance(buttons, list) or len(buttons) > 5:
         return "buttons: at most 5"
@@ -54,6 +87,10 @@ class Dealer:
     kakao_users: set = field(default_factory=set)  # national numbers with KakaoTalk
     in_flight: set = field(default_factory=set)  # numbers whose result is not in yet
     templates: dict = field(default_factory=dict)  # templateCode → approved text
+    # templateCode → the template's type and parts beyond its body, in Kakao's terms:
+    # {"type": "TEXT", "title", "subtitle"?} or {"type": "ITEM_LIST", "header"?, "highlight"?:
+    # {title, description}, "items": [{title, description}, …], "summary"?: {title, description}}.
+    emphasized: dict = field(default_factory=dict)
     pending: dict = field(default_factory=dict)  # templateCode → (name, text, buttons) in review
     fail_next: list = field(default_factory=list)  # (status, body) answered before checking
     lose_answers: int = 0  # requests handled whose answer is lost on the way back (a 504)
@@ -109,9 +146,58 @@ def _gateway_error(status: int, code: str, message: str):
     return status, {"error": {"errorCode": code, "message": message, "details": message}}
 
 
-def sens_template(code, name, text, status, buttons):
+# A template's type and parts in each dealer's own field names: Kakao's term → (SENS, NHN).
+PART_NAMES = {
+    "type": ("emphasizeType", "templateEmphasizeType"),
+    "title": ("emphasizeTitle", "templateTitle"),
+    "subtitle": ("emphasizeSubTitle", "templateSubtitle"),
+    "header": ("header", "templateHeader"),
+    "highlight": ("itemHighlight", "templateItemHighlight"),
+    "item": ("item", "templateItem"),
+}
+
+
+def dealer_parts(parts: dict | None, column: int) -> dict:
+    """A template's type and parts (Kakao's terms) as a dealer lists them."""
+    parts = parts or {}
+    names = {k: v[column] for k, v in PART_NAMES.items()}
+    row = {names["type"]: parts.get("type", "NONE")}
+    if parts.get("type") == "TEXT":
+        row.update({names["title"]: parts["title"], names["subtitle"]: parts.get("subtitle", "")})
+    if parts.get("type") == "ITEM_LIST":
+        row.update({names["header"]: parts.get("header"), names["highlight"]: parts.get("highlight"),
+                    names["item"]: {"list": parts["items"], "summary": parts.get("summary")}})
+    return row
+
+
+def parts_of(body: dict, column: int) -> dict:
+    """A template registration's type and parts, in Kakao's terms."""
+    get = {k: body.get(v[column]) for k, v in PART_NAMES.items()}
+    kind = get["type"] or "NONE"
+    if kind == "TEXT":
+        return {"type": kind, "title": get["title"], "subtitle": get["subtitle"]}
+    if kind == "ITEM_LIST":
+        item = get["item"] or {}
+        return {"type": kind, "header": get["header"], "highlight": get["highlight"],
+                "items": item.get("list"), "summary": item.get("summary")}
+    return {"type": kind}
+
+
+def sens_template(code, name, text, status, buttons, parts=None):
     return {"templateCode": code, "templateName": name, "content": text, "channelId": "@shop",
-            "templateInspectionStatus": status, "buttons": buttons}
+            "templateInspectionStatus": status, "buttons": buttons, **dealer_parts(parts, 0)}
+
+
+def registration_problem(parts: dict) -> str:
+    """What Kakao's review refuses outright in a template's type and parts."""
+    kind = parts["type"]
+    if kind not in ("NONE", "TEXT", "IMAGE", "ITEM_LIST"):
+        return f"emphasizeType {kind} is not one of NONE, TEXT, IMAGE, ITEM_LIST"
+    if kind == "TEXT" and not parts.get("title"):
+        return "a TEXT template needs its title"
+    if kind == "ITEM_LIST" and not (isinstance(parts.get("items"), list) and 2 <= len(parts["items"]) <= 10):
+        return "an ITEM_LIST template needs 2 to 10 items"
+    return ""
 
 
 def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_service_id,
@@ -131,8 +217,10 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
         if method == "GET" and path == f"/alimtalk/v2/services/{service_id}/templates":
             if parse_qs(query).get("channelId") != [plus_friend_id]:
                 return 400, {"status": 400, "errorMessage": "channelId does not match"}
-            return 200, [sens_template(code, "approved", text, "APR", []) for code, text in dealer.templates.items()] + [
-                sens_template(code, name, text, "REQ", buttons) for code, (name, text, buttons) in dealer.pending.items()]
+            return 200, [sens_template(code, "approved", text, "APR", [], dealer.emphasized.get(code))
+                         for code, text in dealer.templates.items()] + [
+                sens_template(code, name, text, "REQ", buttons, dealer.emphasized.get(code))
+                for code, (name, text, buttons) in dealer.pending.items()]
         if method == "POST" and path == f"/alimtalk/v2/services/{service_id}/templates":
             body = json.loads(raw)
             code = body.get("templateCode") or ""
@@ -143,7 +231,10 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
             if problem := button_problem([{k: v for k, v in b.items() if k != "order"}
                                           for b in body.get("buttons") or []], "sens"):
                 return 400, {"status": 400, "errorMessage": problem}
+            if problem := registration_problem(parts_of(body, 0)):
+                return 400, {"status": 400, "errorMessage": problem}
             dealer.pending[code] = (body["templateName"], body["content"], body.get("buttons") or [])
+            dealer.emphasized[code] = parts_of(body, 0)
             return 200, sens_template(code, body["templateName"], body["content"], "REG", body.get("buttons") or [])
         if method == "POST" and path == f"/alimtalk/v2/services/{service_id}/messages":
             return alimtalk(json.loads(raw))
@@ -212,6 +303,11 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
                 return 400, {"status": 400, "errorMessage": "content does not match the template"}
             if problem := button_problem(m.get("buttons") or [], "sens"):
                 return 400, {"status": 400, "errorMessage": problem}
+            item = m.get("item") or {}
+            sent = {"title": m.get("title"), "header": m.get("headerContent"), "highlight": m.get("itemHighlight"),
+                    "items": item.get("list"), "summary": item.get("summary")}
+            if problem := parts_problem(dealer.emphasized.get(body["templateCode"]) or {}, sent, template_matches):
+                return 400, {"status": 400, "errorMessage": problem}
             failover = m.get("failoverConfig") if m.get("useSmsFailover") else None
             if failover is not None:
                 kind, text = failover.get("type"), failover.get("content") or content
@@ -227,7 +323,8 @@ def sens_server(dealer: Dealer, *, access_key, secret_key, service_id, sms_servi
             answers.append({"messageId": message_id, "to": to, "countryCode": "82",
                             "requestStatusCode": "A000", "requestStatusName": "success",
                             "requestStatusDesc": "accepted", "useSmsFailover": bool(failover)})
-            dealer.accepted.append({"to": to, "content": content, "buttons": m.get("buttons")})
+            dealer.accepted.append({"to": to, "content": content, "buttons": m.get("buttons"),
+                                    **{k: v for k, v in sent.items() if v is not None}})
             listed("alimtalk", request_id, to, content, templateCode=body.get("templateCode"),
                    requestStatusCode="A000")
             result = {"messageId": message_id, "to": to, "requestStatusCode": "A000",
@@ -276,9 +373,20 @@ def _nhn_header(code=0, message="success", ok=True):
     return {"header": {"resultCode": code, "resultMessage": message, "isSuccessful": ok}}
 
 
-def nhn_template(code, name, text, status, buttons):
+def nhn_template(code, name, text, status, buttons, parts=None):
     return {"templateCode": code, "templateName": name, "templateContent": text, "status": status,
-            "buttons": buttons}
+            "buttons": buttons, **dealer_parts(parts, 1)}
+
+
+def _filled(value, params: dict):
+    """A template part with its #{name}s replaced by templateParameter, as NHN fills them."""
+    if isinstance(value, str):
+        return re.sub(r"#\{([^{}]+)\}", lambda x: str(params[x.group(1)]), value)
+    if isinstance(value, dict):
+        return {k: _filled(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, params) for v in value]
+    return value
 
 
 def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _Server:
@@ -317,8 +425,9 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
 
     def nhn_templates(method, body):
         if method == "GET":
-            rows = [nhn_template(code, "approved", text, "TSC03", []) for code, text in dealer.templates.items()]
-            rows += [nhn_template(code, name, text, "TSC01", buttons)
+            rows = [nhn_template(code, "approved", text, "TSC03", [], dealer.emphasized.get(code))
+                    for code, text in dealer.templates.items()]
+            rows += [nhn_template(code, name, text, "TSC01", buttons, dealer.emphasized.get(code))
                      for code, (name, text, buttons) in dealer.pending.items()]
             return 200, {**_nhn_header(), "templateListResponse": {"templates": rows, "totalCount": len(rows)}}
         code = body.get("templateCode") or ""
@@ -328,7 +437,10 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
             return 200, _nhn_header(-3002, f"templateCode {code} already exists", False)
         if problem := button_problem(body.get("buttons") or [], "nhn"):
             return 200, _nhn_header(-2003, problem, False)
+        if problem := registration_problem(parts_of(body, 1)):
+            return 200, _nhn_header(-3003, problem, False)
         dealer.pending[code] = (body["templateName"], body["templateContent"], body.get("buttons") or [])
+        dealer.emphasized[code] = parts_of(body, 1)
         return 200, _nhn_header()
 
     def brand_message(body):
@@ -380,12 +492,19 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
         send_results = []
         for seq, r in enumerate(recipients, start=1):
             number = r.get("recipientNo") or ""
+            parts = {}
             if template is not None:
                 params = r.get("templateParameter") or {}
-                missing = [n for n in re.findall(r"#\{([^{}]+)\}", template) if n not in params]
+                # NHN fills every #{name} of the template: its body and its title or item list.
+                whole = json.dumps([template, dealer.emphasized.get(body["templateCode"]) or {}], ensure_ascii=False)
+                missing = [n for n in re.findall(r"#\{([^{}]+)\}", whole) if n not in params]
                 if missing:
                     return 200, _nhn_header(-3027, f"templateParameter missing {missing}", False)
-                content = re.sub(r"#\{([^{}]+)\}", lambda x, p=params: str(p[x.group(1)]), template)
+                content = _filled(template, params)
+                parts = _filled(dealer.emphasized.get(body["templateCode"]) or {}, params)
+                if problem := parts_problem(parts, {k: v for k, v in parts.items() if k not in ("type", "subtitle")},
+                                            lambda want, got: want == got):
+                    return 200, _nhn_header(-3031, problem, False)
             else:
                 content = r.get("content") or ""
                 limit = 400 if r.get("imageUrl") else 1000
@@ -410,7 +529,8 @@ def nhn_server(dealer: Dealer, *, appkey, secret_key, sender_key, sms_from) -> _
             send_results.append({"recipientSeq": seq, "recipientNo": number,
                                  "resultCode": 0, "resultMessage": "success"})
             dealer.accepted.append({"product": product, "to": number, "content": content,
-                                    "buttons": r.get("buttons"), "isAd": r.get("isAd")})
+                                    "buttons": r.get("buttons"), "isAd": r.get("isAd"),
+                                    **{k: v for k, v in parts.items() if k not in ("type", "subtitle")}})
             result = {"requestId": request_id, "recipientSeq": seq, "recipientNo": number,
                       "content": content}
             if number in dealer.kakao_users:

@@ -326,8 +326,8 @@ def test_templates_are_listed_from_the_dealer_and_new_ones_wait_for_review(api, 
     listed = api.get(url)
     assert listed.status_code == 200, listed.content
     assert listed.json()["results"] == [{
-        "code": "CART1", "name": "approved", "text": CART_TEMPLATE, "variables": ["name", "item"],
-        "buttons": [], "status": "approved", "dealer_status": "APR" if dealer_name == "sens" else "TSC03",
+        "code": "CART1", "name": "approved", "text": CART_TEMPLATE, "emphasize_type": "NONE",
+        "variables": ["name", "item"], "buttons": [], "status": "approved", "dealer_status": "APR" if dealer_name == "sens" else "TSC03",
     }]
     created = api.post(url, NEW_TEMPLATE, format="json")
     assert created.status_code == 201, created.content

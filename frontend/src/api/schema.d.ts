@@ -2067,6 +2067,14 @@ export interface components {
             value: number;
             unit: components["schemas"]["UnitEnum"];
         };
+        /**
+         * @description * `NONE` - NONE
+         *     * `TEXT` - TEXT
+         *     * `IMAGE` - IMAGE
+         *     * `ITEM_LIST` - ITEM_LIST
+         * @enum {string}
+         */
+        EmphasizeTypeEnum: "NONE" | "TEXT" | "IMAGE" | "ITEM_LIST";
         EnrollInputRequest: {
             customer_ids?: string[];
             list_id?: number;
@@ -2606,6 +2614,20 @@ export interface components {
             /** @description Up to 20 strings of at most 50 characters each. */
             tags?: string[];
         };
+        /** @description An AlimTalk item-list part: a title and a description (#{name}s allowed). */
+        KakaoPair: {
+            title: string;
+            description: string;
+            /** @description item_highlight only: its image. */
+            image_url?: string;
+        };
+        /** @description An AlimTalk item-list part: a title and a description (#{name}s allowed). */
+        KakaoPairRequest: {
+            title: string;
+            description: string;
+            /** @description item_highlight only: its image. */
+            image_url?: string;
+        };
         /** @description POST /channels/{id}/templates (checked by kakao.template_errors, naming each field). */
         KakaoTemplate: {
             code: string;
@@ -2614,6 +2636,27 @@ export interface components {
             buttons?: {
                 [key: string]: unknown;
             }[];
+            /**
+             * @description NONE (a plain body), TEXT (an emphasized title), IMAGE, ITEM_LIST (header, highlight, items, summary).
+             *
+             *     * `NONE` - NONE
+             *     * `TEXT` - TEXT
+             *     * `IMAGE` - IMAGE
+             *     * `ITEM_LIST` - ITEM_LIST
+             */
+            emphasize_type?: components["schemas"]["EmphasizeTypeEnum"];
+            /** @description TEXT: the emphasized title (≤ 50 characters). */
+            title?: string;
+            /** @description TEXT: the line under the title (≤ 50). */
+            subtitle?: string;
+            /** @description ITEM_LIST: the header (≤ 16). */
+            header?: string;
+            /** @description ITEM_LIST: {title ≤ 30, description ≤ 19} (21/13 with image_url). */
+            item_highlight?: components["schemas"]["KakaoPair"];
+            /** @description ITEM_LIST: 2–10 {title ≤ 6, description ≤ 23}. */
+            items?: components["schemas"]["KakaoPair"][];
+            /** @description ITEM_LIST: {title ≤ 6, description ≤ 14}. */
+            item_summary?: components["schemas"]["KakaoPair"];
             variables: string[];
             status: components["schemas"]["KakaoTemplateStatusEnum"];
             dealer_status: string;
@@ -2636,6 +2679,27 @@ export interface components {
             buttons?: {
                 [key: string]: unknown;
             }[];
+            /**
+             * @description NONE (a plain body), TEXT (an emphasized title), IMAGE, ITEM_LIST (header, highlight, items, summary).
+             *
+             *     * `NONE` - NONE
+             *     * `TEXT` - TEXT
+             *     * `IMAGE` - IMAGE
+             *     * `ITEM_LIST` - ITEM_LIST
+             */
+            emphasize_type?: components["schemas"]["EmphasizeTypeEnum"];
+            /** @description TEXT: the emphasized title (≤ 50 characters). */
+            title?: string;
+            /** @description TEXT: the line under the title (≤ 50). */
+            subtitle?: string;
+            /** @description ITEM_LIST: the header (≤ 16). */
+            header?: string;
+            /** @description ITEM_LIST: {title ≤ 30, description ≤ 19} (21/13 with image_url). */
+            item_highlight?: components["schemas"]["KakaoPairRequest"];
+            /** @description ITEM_LIST: 2–10 {title ≤ 6, description ≤ 23}. */
+            items?: components["schemas"]["KakaoPairRequest"][];
+            /** @description ITEM_LIST: {title ≤ 6, description ≤ 14}. */
+            item_summary?: components["schemas"]["KakaoPairRequest"];
         };
         /**
          * @description * `secret` - Secret
