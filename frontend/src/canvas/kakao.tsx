@@ -57,6 +57,28 @@ export function placeholders(text: string): string[] {
   return [...new Set([...text.matchAll(/#\{([^{}]+)\}/g)].map((m) => m[1]))];
 }
 
+// An AlimTalk template's type and its parts beyond the body (channels_app/kakao.py EMPHASIS_FIELDS):
+// TEXT has an emphasized title and subtitle, ITEM_LIST a header, a highlight, items and a summary.
+export const TEMPLATE_PARTS = ['emphasize_type', 'title', 'subtitle', 'header', 'item_highlight', 'items', 'item_summary'] as const;
+interface Pair {
+  title?: string;
+  description?: string;
+}
+
+/** Every string of a template part (a text, a {title, description}, a list of those). */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(strings);
+  if (value && typeof value === 'object') return Object.values(value).filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+/** The #{name}s of the whole template: the body's, then its parts'. */
+export function templatePlaceholders(content: Content): string[] {
+  const texts = [String(content.text ?? ''), ...TEMPLATE_PARTS.slice(1).flatMap((p) => strings(content[p]))];
+  return [...new Set(texts.flatMap(placeholders))];
+}
+
 /** The channel the message node sends through (its channel_id; null for the workspace default). */
 export const KakaoChannelId = createContext<number | null>(null);
 
@@ -81,8 +103,12 @@ function useTemplates(channelId: number | undefined): { templates: KakaoTemplate
  * for names the previous template shared). */
 export function withTemplate(content: Content, template: KakaoTemplate): Content {
   const old = (content.variables ?? {}) as Record<string, string>;
+  const rest = Object.fromEntries(Object.entries(content).filter(([k]) => !(TEMPLATE_PARTS as readonly string[]).includes(k)));
+  // The new template's type and parts replace the previous one's (a plain template has none).
+  const parts = Object.fromEntries(TEMPLATE_PARTS.filter((p) => template[p] != null && template[p] !== 'NONE').map((p) => [p, template[p]]));
   return {
-    ...content,
+    ...rest,
+    ...parts,
     template_code: template.code,
     text: template.text,
     buttons: template.buttons ?? [],
@@ -120,7 +146,7 @@ export function TemplatePicker({ channelId, content, onChange, error }: { channe
 /** One input per #{name} of the template: the value (Liquid) that fills it. */
 export function VariableInputs({ content, onChange, errors, prefix, liquid = true }: { content: Content; onChange: (c: Content) => void; errors: Errors; prefix: string; liquid?: boolean }) {
   const variables = (content.variables ?? {}) as Record<string, string>;
-  const names = placeholders(String(content.text ?? ''));
+  const names = templatePlaceholders(content);
   if (names.length === 0) return null;
   return (
     <fieldset className="kakao-variables">
@@ -286,6 +312,46 @@ function KakaoForm({ channel, content, onChange, errors, prefix, fixedKind }: { 
   );
 }
 
+/** An AlimTalk template's emphasized title or item list as KakaoTalk shows them above the body. */
+function TemplateParts({ parts }: { parts: Content }) {
+  const highlight = parts.item_highlight as Pair | undefined;
+  const items = (parts.items ?? []) as Pair[];
+  const summary = parts.item_summary as Pair | undefined;
+  return (
+    <>
+      {typeof parts.title === 'string' && (
+        <div className="kakao-emphasis" data-testid="kakao-emphasis">
+          {typeof parts.subtitle === 'string' && <span className="kakao-subtitle">{parts.subtitle}</span>}
+          <strong>{parts.title}</strong>
+        </div>
+      )}
+      {typeof parts.header === 'string' && <div className="kakao-item-header">{parts.header}</div>}
+      {highlight && (
+        <div className="kakao-highlight" data-testid="kakao-highlight">
+          <strong>{highlight.title}</strong>
+          <span>{highlight.description}</span>
+        </div>
+      )}
+      {items.length > 0 && (
+        <dl className="kakao-items" data-testid="kakao-items">
+          {items.map((item, i) => (
+            <div key={i}>
+              <dt>{item.title}</dt>
+              <dd>{item.description}</dd>
+            </div>
+          ))}
+          {summary && (
+            <div className="kakao-summary">
+              <dt>{summary.title}</dt>
+              <dd>{summary.description}</dd>
+            </div>
+          )}
+        </dl>
+      )}
+    </>
+  );
+}
+
 /** The message as KakaoTalk shows it: the channel's bubble, AlimTalk's yellow header, the ad mark,
  * the image and the buttons under the text; and what goes as SMS/LMS when KakaoTalk cannot. */
 export function KakaoBubble({ channel, content }: { channel: Channel; content: Content }) {
@@ -297,6 +363,7 @@ export function KakaoBubble({ channel, content }: { channel: Channel; content: C
     <div className="kakao-chat" data-testid="preview">
       <div className="kakao-bubble" data-testid="kakao-bubble">
         {kind === 'alimtalk' && <div className="kakao-header">알림톡 도착</div>}
+        {kind === 'alimtalk' && <TemplateParts parts={(content.filled_emphasis ?? {}) as Content} />}
         {typeof content.image_url === 'string' && content.image_url && <img className="kakao-image" src={content.image_url} alt="" />}
         <div className="kakao-text">
           {ad && <span className="kakao-ad">(광고) </span>}
@@ -324,7 +391,7 @@ export function kakaoHints(channel: Channel, content: Content, prefix: string, a
   const text = String(content.text ?? '');
   if (channel === 'kakao_alimtalk') {
     const variables = (content.variables ?? {}) as Record<string, unknown>;
-    for (const name of placeholders(text)) {
+    for (const name of templatePlaceholders(content)) {
       if (typeof variables[name] !== 'string' || !(variables[name] as string).trim()) add(`${prefix}variables.${name}`, `The template uses #{${name}}: give its value.`);
     }
     return;
