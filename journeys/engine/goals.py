@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audiences.conditions import (
+    SQL,
     CustomerFacts,
     duration_timedelta,
     evaluate,
@@ -162,7 +164,7 @@ WHERE e.workspace_id = %(ws)s AND e.state IN ('completed', 'exited', 'failed')
 
 def _open_windows(*, exists: bool, workspace_id: int, event_ids: list[int] | None,
                   customer_ids: list[int] | None, now: datetime,
-                  batch: list[tuple[int, datetime, datetime]] | None = None) -> tuple[str, dict]:
+                  batch: list[tuple[int, str, str]] | None = None) -> tuple[str, dict]:
     params = {"ws": workspace_id, "ids": list(event_ids or []), "customers": list(customer_ids or []), "now": now}
     if batch is not None:
         sql = _READ_BATCH
@@ -175,11 +177,20 @@ def _open_windows(*, exists: bool, workspace_id: int, event_ids: list[int] | Non
     return sql, params
 
 
-def event_batch_customers(*, workspace_id: int, event_ids: list[int]) -> list[tuple[int, datetime, datetime]]:
-    """(customer, first occurred_at, last occurred_at) of a stored batch's customers."""
+def event_batch_customers(*, workspace_id: int, event_ids: list[int]) -> list[tuple[int, str, str]]:
+    """(customer, first occurred_at, last occurred_at) of a stored batch's customers, the moments as
+    PostgreSQL's text: they only go back into the next statement, and parsing 2,000 timestamps into
+    datetimes cost more than the statement (profiled)."""
     with connection.cursor() as cursor:
-        cursor.execute(_EVENT_BATCH, {"ws": workspace_id, "ids": list(event_ids)})
+        cursor.execute(f"SELECT customer_id, first_at::text, last_at::text FROM ({_EVENT_BATCH}) AS b",
+                       {"ws": workspace_id, "ids": list(event_ids)})
         return cursor.fetchall()
+
+
+def _id_in(ids) -> SQL:
+    """`id = ANY('{…}'::bigint[])` as one array literal: `id__in` makes each of a batch's ~1,000 ids a
+    parameter of its own, whose conversion cost more than the whole rest of the check (profiled)."""
+    return SQL("{0} = ANY(%s::bigint[])", [F("id")], ["{" + ",".join(str(int(pk)) for pk in ids) + "}"])
 
 
 def finished_windows_open(*, workspace_id: int, event_ids: list[int] | None = None,
@@ -218,10 +229,8 @@ def finished_goals_convert(*, workspace_id: int, now: datetime, event_ids: list[
             found = cursor.fetchall()
         if not found:
             return 0
-        enrollments = {
-            e.id: e for e in Enrollment.objects.unscoped().filter(id__in=[row[0] for row in found])
-        }
-        customers = Customer.objects.unscoped().in_bulk({row[2] for row in found})
+        enrollments = {e.id: e for e in Enrollment.objects.unscoped().filter(_id_in(row[0] for row in found))}
+        customers = {c.pk: c for c in Customer.objects.unscoped().filter(_id_in({row[2] for row in found}))}
         by_version: dict[int, list[Enrollment]] = {}
         for row in found:
             by_version.setdefault(row[1], []).append(enrollments[row[0]])
