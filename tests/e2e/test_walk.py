@@ -112,6 +112,8 @@ def personalize(panel, label: str, text: str) -> None:
     panel.get_by_role("button", name="Insert customer attribute").first.click()
     panel.get_by_role("menuitem", name="customer.first_name").click()
     expect(panel.get_by_label(label, exact=True)).to_have_value(text + "{{ customer.first_name }}")
+    # The menu puts the caret back after the name on the next frame: typing elsewhere waits for it.
+    expect(panel.get_by_label(label, exact=True)).to_be_focused()
 
 
 def half_an_hour_passes(api: httpx.Client, journey_id: int, wait_name: str) -> None:
