@@ -859,7 +859,10 @@ class _Store:
     def __init__(self, stage: str, layout: _Layout, *, with_list: bool, shared: dict):
         self.stage = stage
         columns = ["external_id", *layout.known, "attributes"]
-        # Typed as stored, so COPY parses arrays and JSON and the INSERT only moves values.
+        # Typed as stored, so COPY parses arrays and JSON and the INSERT only moves values: COPY +
+        # INSERT of the bench file's rows cost 9.8 µs of backend CPU a row, against 11.8 with text
+        # columns trimmed and split in SQL (the EXPLAIN ANALYZE timings, 1.2 s → 0.7 s a chunk,
+        # overstate it: timing the per-row tags subquery inflated the old statement).
         types = {"tags": "text[]", "attributes": "jsonb"}
         self.create_sql = (
             f"CREATE TEMP TABLE {stage} ({', '.join(c + ' ' + types.get(c, 'text') for c in columns)}) ON COMMIT DELETE ROWS"
