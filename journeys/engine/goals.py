@@ -211,16 +211,14 @@ def finished_goals_convert(*, workspace_id: int, now: datetime, event_ids: list[
     changes (holdout ones included): one query finds the open windows, facts load once per
     version. Returns how many conversions were recorded. Exits nothing: those already left."""
     converted = 0
-    # A batch of events is read once for both statements below.
+    # The usual answer is no: one statement (the batch read inside it), no transaction.
+    if not finished_windows_open(workspace_id=workspace_id, event_ids=event_ids, customer_ids=customer_ids,
+                                 now=now):
+        return 0
+    # Some window is open: the batch is read once more, as text, for the locking statement below.
     batch = None if event_ids is None else event_batch_customers(workspace_id=workspace_id, event_ids=event_ids)
     if batch == []:
         return 0
-    sql, params = _open_windows(exists=True, workspace_id=workspace_id, event_ids=event_ids,
-                                customer_ids=customer_ids, now=now, batch=batch)
-    with connection.cursor() as cursor:  # the usual answer is no: one statement, no transaction
-        cursor.execute(sql, params)
-        if not cursor.fetchone()[0]:
-            return 0
     sql, params = _open_windows(exists=False, workspace_id=workspace_id, event_ids=event_ids,
                                 customer_ids=customer_ids, now=now, batch=batch)
     with transaction.atomic():
