@@ -3,6 +3,7 @@ property-based check that evaluate() and customers_matching() always agree."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -212,6 +213,53 @@ def test_evaluate_without_the_database_on_plain_facts():
     assert evaluate({"attribute": "plan", "op": "eq", "value": "pro"}, CustomerFacts(customer=customer), now=NOW)
 
 
+def _walked(facts: CustomerFacts) -> CustomerFacts:
+    """The same facts without facts_for's compiled conditions: evaluate() walks the condition."""
+    return dataclasses.replace(facts, compiled=None)
+
+
+@pytest.mark.django_db
+def test_a_batch_evaluates_its_conditions_compiled_with_the_walks_answers(workspace):
+    """A journey branch evaluates one condition for each customer of a batch: facts_for compiles
+    it once, and the compiled form answers as walking the condition does, at any time and with the
+    events a goal narrows the facts to."""
+    lst = CustomerListFactory(workspace=workspace)
+    segment = SegmentFactory(workspace=workspace, condition={"attribute": "age", "op": "gte", "value": 30})
+    people = []
+    for i, (plan, age, purchases, listed) in enumerate(
+        [("pro", 40, [2, 20], False), ("pro", 20, [1, 3, 45], True), ("free", 35, [], False), ("pro", 31, [5], False)]
+    ):
+        customer = CustomerFactory(workspace=workspace, external_id=f"b{i}", attributes={"plan": plan, "age": age})
+        for days_ago in purchases:
+            EventFactory(customer=customer, name="purchase", occurred_at=NOW - timedelta(days=days_ago),
+                         properties={"amount": 10 * days_ago})
+        if listed:
+            ListMemberFactory(customer_list=lst, customer=customer)
+        people.append(customer)
+    condition = {"any": [
+        {"all": [
+            {"event": "purchase", "count": {"op": "gte", "value": 2}, "within": {"value": 30, "unit": "days"}},
+            {"attribute": "plan", "op": "eq", "value": "pro"},
+            {"not": {"list": lst.pk}},
+        ]},
+        {"all": [{"segment": segment.pk}, {"event": "purchase", "where": [{"property": "amount", "op": "gte", "value": 50}]}]},
+        {"event": "purchase", "within": "since_entry", "count": {"op": "eq", "value": 1}},
+    ]}
+    entered = {c.pk: NOW - timedelta(days=4) for c in people}
+    facts = facts_for(workspace_id=workspace.pk, customers=people, conditions=[condition], entered_at=entered)
+    assert all(id(condition) in facts[c.pk].compiled for c in people)  # the batch's path
+    answers = {}
+    for at in (NOW, NOW - timedelta(days=3), NOW + timedelta(days=12)):
+        for c in people:
+            for item in (facts[c.pk], dataclasses.replace(facts[c.pk], events=facts[c.pk].events[-1:])):
+                answer = evaluate(condition, item, now=at)
+                assert answer == evaluate(condition, _walked(item), now=at), (c.external_id, at)
+                answers[c.external_id, at, len(item.events)] = answer
+    assert answers["b0", NOW, 2] and answers["b3", NOW, 1]  # two purchases in 30 days; the segment and 50
+    assert not answers["b1", NOW, 3] and not answers["b2", NOW, 0]  # on the list; nothing bought
+    assert answers["b1", NOW, 1]  # narrowed to its last purchase: exactly one since entry
+
+
 # ---- the property: Python and SQL agree ---------------------------------------------------
 KEYS = ["plan", "age", "score", "signup", "flag", "colours", "address"]
 SCALARS = st.one_of(
@@ -334,6 +382,8 @@ def test_evaluate_and_sql_always_agree(workspace, inner, outer, people):
         stored = list(Customer.objects.for_workspace(workspace).filter(external_id__startswith="p"))
         facts = facts_for(workspace_id=workspace.pk, customers=stored, conditions=[condition])
         in_python = {c.external_id for c in stored if evaluate(condition, facts[c.pk], now=NOW)}
+        # facts_for compiled the condition for its batch; walking the condition answers the same.
+        walked = {c.external_id for c in stored if evaluate(condition, _walked(facts[c.pk]), now=NOW)}
         # Told the evaluation's time, facts_for loads only the windows' events: the same answers.
         bounded = facts_for(workspace_id=workspace.pk, customers=stored, conditions=[condition], now=NOW)
         in_bounded = {c.external_id for c in stored if evaluate(condition, bounded[c.pk], now=NOW)}
@@ -342,4 +392,4 @@ def test_evaluate_and_sql_always_agree(workspace, inner, outer, people):
         whole = customers_matching(workspace_id=workspace.pk, condition=condition, now=NOW, whole_workspace=True)
         in_whole = set(whole.values_list("external_id", flat=True))
         transaction.set_rollback(True)
-    assert in_python == in_bounded == in_sql == in_whole, (condition, people)
+    assert in_python == walked == in_bounded == in_sql == in_whole, (condition, people)
