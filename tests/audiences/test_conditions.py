@@ -189,8 +189,35 @@ def test_facts_for_uses_a_fixed_number_of_queries(workspace):
     condition = {"any": [{"event": "purchase"}, {"list": lst.pk}, {"segment": segment.pk}]}
     with CaptureQueriesContext(connection) as queries:
         facts = facts_for(workspace_id=workspace.pk, customers=customers, conditions=[condition])
-    assert len(queries) == 3  # segments, events, list members — not per customer
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "set_config" not in q["sql"]]
+    assert len(reads) == 3  # segments, events, list members — not per customer
     assert all(len(f.events) == 1 and f.events[0].name == "purchase" for f in facts.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batchs_events_load_without_parallel_workers_and_the_setting_comes_back(workspace):
+    """The batch's events query scans a window of the workspace index; parallel workers took
+    longer to start under load than the scan. The caller's own setting holds before and after."""
+    customers = [CustomerFactory(workspace=workspace) for _ in range(3)]
+    EventFactory(customer=customers[0], name="purchase", occurred_at=NOW - timedelta(days=1))
+    condition = {"event": "purchase", "within": {"value": 30, "unit": "days"}}
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 3")
+        with CaptureQueriesContext(connection) as queries:
+            facts = facts_for(workspace_id=workspace.pk, customers=customers, conditions=[condition], now=NOW)
+        cur.execute("SHOW max_parallel_workers_per_gather")
+        assert cur.fetchone()[0] == "3"
+    assert [len(facts[c.pk].events) for c in customers] == [1, 0, 0]
+    sql = [q["sql"] for q in queries]
+    events = next(i for i, q in enumerate(sql) if "audiences_event" in q)
+    assert "set_config('max_parallel_workers_per_gather', '0', true)" in sql[events - 1]
+    assert "set_config('max_parallel_workers_per_gather', '3', true)" in sql[events + 1]
+    with connection.cursor() as cur:  # outside any transaction as well
+        cur.execute("SHOW max_parallel_workers_per_gather")
+        server = cur.fetchone()[0]
+        facts_for(workspace_id=workspace.pk, customers=customers, conditions=[condition], now=NOW)
+        cur.execute("SHOW max_parallel_workers_per_gather")
+        assert cur.fetchone()[0] == server
 
 
 @pytest.mark.django_db
