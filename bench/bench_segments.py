@@ -143,14 +143,16 @@ def _median(fn, runs: int = 5) -> tuple[float, list[float], object]:
     return statistics.median(timings), timings, result
 
 
-def _explain(sql: str, params) -> str:
+def _explain(sql: str, params, setting: str = "random_page_cost = 1.1") -> str:
+    """EXPLAIN ANALYZE under the setting the query runs with (segment_count's transaction sets
+    random_page_cost; facts_for runs the batch's events without parallel workers)."""
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("SET random_page_cost = 1.1")  # as segment_count's transaction does
+        cur.execute(f"SET {setting}")
         cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
         plan = "\n".join(row[0] for row in cur.fetchall())
-        cur.execute("RESET random_page_cost")
+        cur.execute(f"RESET {setting.split()[0]}")
     return plan
 
 
@@ -208,7 +210,7 @@ def run() -> list[dict]:
         probe_s, _, _ = _median(lambda: (cur.execute(probe_sql, [workspace.pk, pks, window]), cur.fetchall())[1])
     references.publish("event_batch_probe_s", probe_s)
     events_sql, events_params = _facts_events_sql(workspace.pk, customers, condition, now)
-    branch_plan = _explain(events_sql, events_params)
+    branch_plan = _explain(events_sql, events_params, "max_parallel_workers_per_gather = 0")
     branch_sql_ms = _plan_ms(branch_plan)
     branch_plan = re.sub(r"'\{[0-9,]{200,}\}'", "'{…the batch's customer ids…}'", branch_plan)
     events_sql = re.sub(r"'\{[0-9,]{200,}\}'", "'{…the batch's customer ids…}'", events_sql)
