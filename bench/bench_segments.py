@@ -18,6 +18,8 @@ history pushed `make bench` past its 15 minutes, so the suite runs a fifth of it
 the big one; the references are measured on the same data in either run). The issue's size:
 `BENCH_SEGMENT_CUSTOMERS=1000000 BENCH_SEGMENT_EVENTS=20000000 .venv/bin/python -m bench.run segments`
 (~4 min to generate; with DATABASE_URL set to a server you keep, a second run reuses the history).
+BENCH_SEGMENT_EXTRA="1000000x20000000" measures that size too, in the same run, before the main
+one (its rows have no ratio: the references are the main size's).
 Run alone: `.venv/bin/python -m bench.bench_segments` (DATABASE_URL / REDIS_URL as for the app)."""
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ REBUILT_INDEXES = ("event_customer_name_at", "event_workspace_name_at")  # dropp
 TARGET_COUNT_S = 1.0
 TARGET_BRANCH_S = 0.1
 PLANS = ROOT / ".data" / "bench" / "segment-plans.txt"
+# Sizes measured besides the main one, as "1000000x20000000,…" (each generates its own history):
+# bench-scale can print the issue's 1M × 20M beside its 5M × 50M.
+EXTRA = [
+    tuple(int(n) for n in size.split("x"))
+    for size in os.environ.get("BENCH_SEGMENT_EXTRA", "").replace(" ", "").split(",")
+    if size
+]
 
 
 def _condition(list_id: int) -> dict:
@@ -157,6 +166,20 @@ def _explain(sql: str, params, setting: str = "random_page_cost = 1.1") -> str:
 
 
 def run() -> list[dict]:
+    """The rows of each extra size (BENCH_SEGMENT_EXTRA), then of the main size, which alone
+    publishes the references (a later publish would replace them, so extra rows have no ratio)."""
+    global CUSTOMERS, EVENTS, PLANS  # noqa: PLW0603 - each size's run reads them
+    main = (CUSTOMERS, EVENTS, PLANS)
+    rows = []
+    for customers, events in EXTRA:
+        CUSTOMERS, EVENTS = customers, events
+        PLANS = main[2].with_name(f"segment-plans-{customers}x{events}.txt")
+        rows += [{k: v for k, v in row.items() if k != "reference"} for row in _run_size()]
+    CUSTOMERS, EVENTS, PLANS = main
+    return rows + _run_size()
+
+
+def _run_size() -> list[dict]:
     import django
 
     django.setup()
