@@ -3,12 +3,13 @@ segments, lists, all customers and date attributes; exit conditions, goals and e
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -22,7 +23,7 @@ from .engine import LIVE, compiled_version, zone_or_none
 from .engine.goals import finished_goals_convert, finished_windows_open
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .keys import entry_key_property, key_of
-from .models import Enrollment, Journey
+from .models import Enrollment, Journey, JourneyVersion
 from .nodes.wait import DATE_ATTRIBUTE_KEY
 
 logger = logging.getLogger(__name__)
@@ -41,12 +42,15 @@ def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
     the batch committed, so a journey started or a customer enrolled before that is seen; one
     started (or enrolled) after the check went live after these events were stored, and events
     from before it went live are not its entries, exits or awaited events."""
-    if _can_matter(workspace_id, entries=True) or finished_windows_open(workspace_id=workspace_id, event_ids=event_ids):
+    if _can_matter(workspace_id, entries=True) or finished_windows_open(
+        workspace_id=workspace_id, event_ids=event_ids
+    ):
         events_process_enqueue(workspace_id, event_ids)
 
 
 # Whether anything in the workspace can react: a live enrollment (events and profile changes may
-# exit, convert or wake it) or, for events, an active journey (they may enter it). Enrollments are
+# exit, convert or wake it) or, for events, an active journey that events enter (its live version's
+# entry is by event; one entered by API, segment or list can do nothing with them). Enrollments are
 # found per journey through enrollment_journey_state_node, so other workspaces' millions of rows
 # are never read. Raw SQL: it runs for every ingested batch or stored import chunk, and the ORM's
 # compile of it cost ~1 ms there.
@@ -54,7 +58,9 @@ _CAN_MATTER_SQL = f"""
 SELECT EXISTS (
     SELECT 1 FROM {Journey._meta.db_table} j
     WHERE j.workspace_id = %(ws)s AND (
-        (%(entries)s AND j.status = %(active)s AND j.live_version_id IS NOT NULL)
+        (%(entries)s AND j.status = %(active)s AND j.live_version_id IS NOT NULL
+         AND EXISTS (SELECT 1 FROM {JourneyVersion._meta.db_table} v
+                     WHERE v.id = j.live_version_id AND v.settings -> 'entry' ->> 'type' = 'event'))
         OR EXISTS (SELECT 1 FROM {Enrollment._meta.db_table} e
                    WHERE e.journey_id = j.id AND e.workspace_id = %(ws)s AND e.state = ANY(%(live)s))
     )
@@ -64,8 +70,15 @@ SELECT EXISTS (
 
 def _can_matter(workspace_id: int, *, entries: bool) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(_CAN_MATTER_SQL, {"ws": workspace_id, "entries": entries,
-                                         "active": Journey.Status.ACTIVE.value, "live": [str(s) for s in LIVE]})
+        cursor.execute(
+            _CAN_MATTER_SQL,
+            {
+                "ws": workspace_id,
+                "entries": entries,
+                "active": Journey.Status.ACTIVE.value,
+                "live": [str(s) for s in LIVE],
+            },
+        )
         return cursor.fetchone()[0]
 
 
@@ -77,8 +90,9 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
     1M customers fired 100 tasks of 10k ids costing the engine worker 10-15 s of CPU where no
     journey had anyone inside. Checked after commit, so an enrollment made before that is seen; one
     made after it starts from the profile already changed."""
-    if _can_matter(workspace_id, entries=False) or finished_windows_open(workspace_id=workspace_id,
-                                                                       customer_ids=customer_ids):
+    if _can_matter(workspace_id, entries=False) or finished_windows_open(
+        workspace_id=workspace_id, customer_ids=customer_ids
+    ):
         customers_changed_enqueue(workspace_id, customer_ids)
 
 
@@ -88,14 +102,16 @@ def connect() -> None:
 
 
 def _active_journeys(workspace_id: int | None = None):
-    queryset = Journey.objects.unscoped().filter(status=Journey.Status.ACTIVE, live_version__isnull=False)
+    queryset = Journey.objects.unscoped().filter(
+        status=Journey.Status.ACTIVE, live_version__isnull=False
+    )
     if workspace_id is not None:
         queryset = queryset.filter(workspace_id=workspace_id)
     return list(queryset)
 
 
 # ---- Events ---------------------------------------------------------------------------------
-def _event_payload(event: Event) -> dict:
+def _event_payload(event) -> dict:
     return {
         "name": event.name,
         "properties": event.properties or {},
@@ -114,26 +130,84 @@ def _event_entries(journeys: list[Journey]) -> list[tuple[Journey, list[dict]]]:
     return found
 
 
-def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | None = None) -> EnrollResult:
+@dataclass(slots=True)
+class _StoredEvent:
+    id: int
+    customer_id: int
+    name: str
+    properties: dict | None
+    occurred_at: datetime
+
+
+# The batch's events that can matter, read by one primary-key probe per id (as goals._EVENT_BATCH:
+# `id IN (…)` beside the workspace may be planned as a scan of the workspace's events in a
+# partition without statistics): those of an event-entry name, and (when the workspace has a live
+# enrollment: _CAN_MATTER_SQL once, as an init plan) those of a customer with one.
+_EVENTS_THAT_MATTER = f"""
+SELECT ev.id, ev.customer_id, ev.name, ev.properties, ev.occurred_at
+FROM unnest(%(ids)s::bigint[]) AS i(id)
+CROSS JOIN LATERAL (SELECT id, customer_id, name, properties, occurred_at FROM {Event._meta.db_table}
+                    WHERE id = i.id AND workspace_id = %(ws)s LIMIT 1) AS ev
+WHERE ev.name = ANY(%(names)s::text[])
+   OR (({_CAN_MATTER_SQL}) AND EXISTS (SELECT 1 FROM {Enrollment._meta.db_table} e
+                                       WHERE e.customer_id = ev.customer_id AND e.workspace_id = %(ws)s
+                                         AND e.state = ANY(%(live)s)))
+ORDER BY ev.occurred_at, ev.id
+"""
+
+
+def _events_that_matter(
+    workspace_id: int, event_ids: list[int], names: list[str]
+) -> list[_StoredEvent]:
+    """The batch's events an entry or a live enrollment may react to; without event-entry names
+    one cheap query first asks whether the workspace has a live enrollment at all (the batch is
+    not read when it has none)."""
+    if not names and not _can_matter(workspace_id, entries=False):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _EVENTS_THAT_MATTER,
+            {
+                "ids": list(event_ids),
+                "ws": workspace_id,
+                "names": names,
+                "entries": False,
+                "active": Journey.Status.ACTIVE.value,
+                "live": [str(s) for s in LIVE],
+            },
+        )
+        rows = cursor.fetchall()
+    return [
+        _StoredEvent(
+            pk,
+            customer_id,
+            name,
+            props if isinstance(props, dict | None) else json.loads(props),
+            at,
+        )
+        for pk, customer_id, name, props, at in rows
+    ]
+
+
+def events_process(
+    *, workspace_id: int, event_ids: list[int], now: datetime | None = None
+) -> EnrollResult:
     """For stored events: wake the enrollments they concern (exit conditions, goals, event waits —
     the engine decides under its row lock), then enroll into journeys they trigger. Only events
     that can matter are loaded: a name some event-entry journey triggers on, or a customer with a
-    live enrollment; the rest of a batch (most of it, in a busy workspace) is left in SQL."""
+    live enrollment; the rest of a batch (most of it, in a busy workspace) is left in SQL, and none
+    is read when the workspace has neither."""
     now = now or timezone.now()
     # Goals keep converting after a customer completed or exited, until their window closes.
     finished_goals_convert(workspace_id=workspace_id, event_ids=event_ids, now=now)
     entries = _event_entries(_active_journeys(workspace_id))
-    names = sorted({spec.get("name", spec.get("event")) for _, specs in entries for spec in specs} - {None})
-    live = Enrollment.objects.for_workspace(workspace_id).filter(customer_id=OuterRef("customer_id"), state__in=LIVE)
-    events = list(
-        Event.objects.for_workspace(workspace_id)
-        .filter(id__in=event_ids)
-        .filter(Q(name__in=names) | Q(Exists(live)))
-        .order_by("occurred_at", "id")
+    names = sorted(
+        {spec.get("name", spec.get("event")) for _, specs in entries for spec in specs} - {None}
     )
+    events = _events_that_matter(workspace_id, event_ids, names)
     if not events:
         return EnrollResult()
-    by_customer: dict[int, list[Event]] = {}
+    by_customer: dict[int, list[_StoredEvent]] = {}
     for event in events:
         by_customer.setdefault(event.customer_id, []).append(event)
 
@@ -141,9 +215,11 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
     # goals read every stored event, so any of the customer's events serves; an event wait takes
     # the first event it matches.
     items = []
-    live_enrollments = Enrollment.objects.for_workspace(workspace_id).filter(
-        customer_id__in=list(by_customer), state__in=LIVE
-    ).values_list("id", "customer_id", "version_id", "wait")
+    live_enrollments = (
+        Enrollment.objects.for_workspace(workspace_id)
+        .filter(customer_id__in=list(by_customer), state__in=LIVE)
+        .values_list("id", "customer_id", "version_id", "wait")
+    )
     for enrollment_id, customer_id, version_id, wait in live_enrollments:
         version = compiled_version(version_id)
         awaited = (wait or {}).get("event")
@@ -151,13 +227,19 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
         if awaited:
             spec = {"event": awaited, "where": (wait or {}).get("where") or []}
             chosen = next(
-                (ev for ev in by_customer[customer_id] if event_matches(spec, ev.name, ev.properties or {}, now=now)),
+                (
+                    ev
+                    for ev in by_customer[customer_id]
+                    if event_matches(spec, ev.name, ev.properties or {}, now=now)
+                ),
                 None,
             )
         if chosen is None and version is not None and (version.exit_conditions or version.goals):
             chosen = by_customer[customer_id][-1]
         if chosen is not None:
-            items.append([enrollment_id, None, {"kind": "event", "payload": _event_payload(chosen)}])
+            items.append(
+                [enrollment_id, None, {"kind": "event", "payload": _event_payload(chosen)}]
+            )
     advance_enqueue(items)
 
     result = EnrollResult()
@@ -176,23 +258,34 @@ def events_process(*, workspace_id: int, event_ids: list[int], now: datetime | N
                 continue  # a keyed journey's trigger without its key enters nobody
             if (event.customer_id, key) in seen:
                 continue  # the first trigger event of a customer (and key) in this batch enrolls them
-            if any(event_matches(spec, event.name, event.properties or {}, now=now) for spec in specs):
+            if any(
+                event_matches(spec, event.name, event.properties or {}, now=now) for spec in specs
+            ):
                 seen.add((event.customer_id, key))
                 depth = passes[event.customer_id] = passes.get(event.customer_id, -1) + 1
                 if depth == len(layers):
                     layers.append({})
-                layers[depth][event.customer_id] = (key, {
-                    "event": event.properties or {},
-                    "event_name": event.name,
-                    "event_id": event.id,
-                    "event_at": event.occurred_at.isoformat(),
-                })
+                layers[depth][event.customer_id] = (
+                    key,
+                    {
+                        "event": event.properties or {},
+                        "event_name": event.name,
+                        "event_id": event.id,
+                        "event_at": event.occurred_at.isoformat(),
+                    },
+                )
         for layer in layers:
             # run_now: this is a worker already; the first steps run here, without another queue hop.
-            result.add(enrollments_create(
-                journey=journey, customer_ids=list(layer), contexts={c: ctx for c, (_, ctx) in layer.items()},
-                now=now, run_now=True, keys={c: key for c, (key, _) in layer.items()} if key_property else None,
-            ))
+            result.add(
+                enrollments_create(
+                    journey=journey,
+                    customer_ids=list(layer),
+                    contexts={c: ctx for c, (_, ctx) in layer.items()},
+                    now=now,
+                    run_now=True,
+                    keys={c: key for c, (key, _) in layer.items()} if key_property else None,
+                )
+            )
     return result
 
 
@@ -201,9 +294,11 @@ def customers_changed(*, workspace_id: int, customer_ids: list[int]) -> None:
     finished ones with a goal window open may convert."""
     finished_goals_convert(workspace_id=workspace_id, customer_ids=customer_ids, now=timezone.now())
     date_waits_reread(workspace_id=workspace_id, customer_ids=customer_ids)
-    live = Enrollment.objects.for_workspace(workspace_id).filter(
-        customer_id__in=customer_ids, state__in=LIVE
-    ).values_list("id", "version_id")
+    live = (
+        Enrollment.objects.for_workspace(workspace_id)
+        .filter(customer_id__in=customer_ids, state__in=LIVE)
+        .values_list("id", "version_id")
+    )
     items = []
     for enrollment_id, version_id in live:
         version = compiled_version(version_id)
@@ -215,10 +310,21 @@ def customers_changed(*, workspace_id: int, customer_ids: list[int]) -> None:
 def date_waits_reread(*, workspace_id: int, customer_ids: list[int]) -> None:
     """Waits until a profile date re-read it (a rescheduled appointment moves the wake-up): one
     query for these customers' waiting date-mode enrollments, each signalled at its step."""
-    waiting = Enrollment.objects.for_workspace(workspace_id).filter(
-        customer_id__in=customer_ids, state=Enrollment.State.WAITING, wait__data__has_key=DATE_ATTRIBUTE_KEY
-    ).values_list("id", "step_seq")
-    advance_enqueue([[pk, step_seq, {"kind": "signal", "payload": {"profile": True}}] for pk, step_seq in waiting])
+    waiting = (
+        Enrollment.objects.for_workspace(workspace_id)
+        .filter(
+            customer_id__in=customer_ids,
+            state=Enrollment.State.WAITING,
+            wait__data__has_key=DATE_ATTRIBUTE_KEY,
+        )
+        .values_list("id", "step_seq")
+    )
+    advance_enqueue(
+        [
+            [pk, step_seq, {"kind": "signal", "payload": {"profile": True}}]
+            for pk, step_seq in waiting
+        ]
+    )
 
 
 # ---- Audience entries (segment, list, all) --------------------------------------------------
@@ -226,8 +332,12 @@ def _entry_customers(journey: Journey, entry: dict):
     """The customer ids a segment/list/all entry covers, as a lazy values_list."""
     kind = entry.get("type")
     if kind == "segment":
-        condition = {"segment": entry["segment_id"]} if entry.get("segment_id") else entry.get("condition")
-        return customers_matching(workspace_id=journey.workspace_id, condition=condition).values_list("id", flat=True)
+        condition = (
+            {"segment": entry["segment_id"]} if entry.get("segment_id") else entry.get("condition")
+        )
+        return customers_matching(
+            workspace_id=journey.workspace_id, condition=condition
+        ).values_list("id", flat=True)
     if kind == "list":
         return (
             ListMember.objects.for_workspace(journey.workspace_id)
@@ -241,7 +351,11 @@ def _entry_customers(journey: Journey, entry: dict):
 
 def journey_entry_audience(*, journey_id: int) -> EnrollResult:
     journey = Journey.objects.unscoped().filter(id=journey_id).first()
-    if journey is None or journey.status != Journey.Status.ACTIVE or journey.live_version_id is None:
+    if (
+        journey is None
+        or journey.status != Journey.Status.ACTIVE
+        or journey.live_version_id is None
+    ):
         return EnrollResult()
     entry = compiled_version(journey.live_version_id).settings.get("entry") or {}
     ids = _entry_customers(journey, entry)
@@ -280,7 +394,9 @@ def _anniversary(source: date, year: int) -> date:
         return date(year, 2, 28)
 
 
-def date_occurrences(*, value, tz, offset_days: int, at: time, now: datetime) -> list[tuple[date, datetime]]:
+def date_occurrences(
+    *, value, tz, offset_days: int, at: time, now: datetime
+) -> list[tuple[date, datetime]]:
     """(occurrence date, moment) pairs of a yearly date attribute falling in the run's horizon."""
     source = _as_date(value)
     if source is None:
@@ -308,7 +424,9 @@ def date_attribute_entries(*, now: datetime | None = None) -> EnrollResult:
         attribute = entry["attribute"]
         offset = int(entry.get("offset_days") or 0)
         hh, mm = (int(x) for x in (entry.get("time") or "09:00").split(":"))
-        workspace_tz = zone_or_none(Workspace.objects.get(id=journey.workspace_id).timezone) or ZoneInfo("UTC")
+        workspace_tz = zone_or_none(
+            Workspace.objects.get(id=journey.workspace_id).timezone
+        ) or ZoneInfo("UTC")
         candidates: dict[int, tuple[str, datetime]] = {}
         rows = (
             Customer.objects.for_workspace(journey.workspace_id)
