@@ -10,8 +10,8 @@ completed) folded into the rollups; the same ingest again, each batch's customer
 the open windows by one set-based query (journeys/engine/goals.py) and converted; the rollups fold
 the new conversions every 2 s (as beat has them) and a reader polls the journey's analytics.
 
-Rows: ingest with N open windows (events/s, target 50,000, ratio to the same run's plain INSERT
-reference; the note gives phase A's rate, the cost of matching as their ratio, the conversions,
+Rows: ingest with N open windows (events/s, target 50,000, ok only if the engine's backlog was done
+within 10 s of the clients stopping, ratio to the same run's plain INSERT reference; the note gives phase A's rate, the cost of matching as their ratio, the conversions,
 and checks none converted twice); conversions recorded per second; analytics p95 while ingesting
 (target 200 ms). Alone: `python -m bench.run goals` (embedded services unless DATABASE_URL /
 REDIS_URL are set; BENCH_DATABASE_URL / BENCH_REDIS_URL as bench_audiences). Sizes:
@@ -32,13 +32,25 @@ WINDOWS = int(os.environ.get("BENCH_GOAL_WINDOWS", "1000000"))
 SECONDS = float(os.environ.get("BENCH_GOAL_SECONDS", "30"))
 TARGET_EVENTS_S = 50_000  # the issue: goal matching keeps the ingest target
 TARGET_P95_MS = 200
+# The ingest rate counts only if the engine kept up: its backlog (the matching of the batches the
+# clients sent) must be done within this long after they stop, else the rate was bought by
+# leaving the work queued.
+TARGET_DRAIN_S = 10.0
 # Pre-built bodies per client (each 1,000 events on random customers among the N): 40 × 6 clients
 # is 240,000 distinct events, built in seconds rather than the minute a million take.
 TEMPLATES = 40
-GOAL = {"id": "bought", "name": "Bought", "condition": {"event": "purchase"},
-        "window": {"value": 61, "unit": "days"}, "value": {"property": "amount"}}
+GOAL = {
+    "id": "bought",
+    "name": "Bought",
+    "condition": {"event": "purchase"},
+    "window": {"value": 61, "unit": "days"},
+    "value": {"property": "amount"},
+}
 GRAPH = {
-    "nodes": [{"id": "start", "type": "start", "config": {}}, {"id": "end", "type": "exit", "config": {}}],
+    "nodes": [
+        {"id": "start", "type": "start", "config": {}},
+        {"id": "end", "type": "exit", "config": {}},
+    ],
     "edges": [{"source": "start", "source_handle": "next", "target": "end"}],
 }
 
@@ -53,11 +65,21 @@ def _sql(statement: str, params: tuple | dict = ()) -> list[tuple]:
 
 def _journey(base: str, key: str) -> int:
     headers = {"Authorization": f"Bearer {key}"}
-    created = httpx.post(f"{base}/api/v1/journeys", headers=headers, timeout=60, json={
-        "name": "Goal matching", "graph": GRAPH, "settings": {"entry": {"type": "api"}, "goals": [GOAL]}})
+    created = httpx.post(
+        f"{base}/api/v1/journeys",
+        headers=headers,
+        timeout=60,
+        json={
+            "name": "Goal matching",
+            "graph": GRAPH,
+            "settings": {"entry": {"type": "api"}, "goals": [GOAL]},
+        },
+    )
     created.raise_for_status()
     journey_id = created.json()["id"]
-    httpx.put(f"{base}/api/v1/journeys/{journey_id}/start", headers=headers, timeout=60).raise_for_status()
+    httpx.put(
+        f"{base}/api/v1/journeys/{journey_id}/start", headers=headers, timeout=60
+    ).raise_for_status()
     return journey_id
 
 
@@ -66,8 +88,9 @@ def _open_windows(journey_id: int) -> dict:
     days (so every 61-day window is open), with their entered/completed step events; written by
     PostgreSQL itself (INSERT … SELECT), then analyzed."""
     started = time.monotonic()
-    ((workspace_id, version_id),) = _sql("SELECT workspace_id, live_version_id FROM journeys_journey WHERE id = %s",
-                                         (journey_id,))
+    ((workspace_id, version_id),) = _sql(
+        "SELECT workspace_id, live_version_id FROM journeys_journey WHERE id = %s", (journey_id,)
+    )
     _sql(
         """
         INSERT INTO journeys_enrollment (state, node_id, step_seq, wake_at, entered_at, finished_at, exit_reason,
@@ -103,7 +126,9 @@ def _open_windows(journey_id: int) -> dict:
     _sql("ANALYZE audiences_event")
     written = time.monotonic() - started
     started = time.monotonic()
-    ingest._manage("shell", "-c", "from analytics.services import rollups_refresh; rollups_refresh()")
+    ingest._manage(
+        "shell", "-c", "from analytics.services import rollups_refresh; rollups_refresh()"
+    )
     return {"write_s": written, "fold_s": time.monotonic() - started}
 
 
@@ -118,7 +143,9 @@ def _folder(stop: threading.Event) -> None:
         app.send_task("analytics.tasks.rollups_refresh_task", queue="default", expires=2.0)
 
 
-def _reader(url: str, key: str, stop: threading.Event, timings: list[float], errors: list[str]) -> None:
+def _reader(
+    url: str, key: str, stop: threading.Event, timings: list[float], errors: list[str]
+) -> None:
     """A dashboard open on the journey: one analytics read after another, 100 ms apart."""
     with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
         while not stop.is_set():
@@ -130,28 +157,59 @@ def _reader(url: str, key: str, stop: threading.Event, timings: list[float], err
             stop.wait(0.1)
 
 
-def _ingest(key: str, journey: int | None, reading: bool) -> tuple[int, dict, list[float], list[str]]:
+def _ingest(
+    key: str, journey: int | None, reading: bool
+) -> tuple[int, dict, list[float], list[str]]:
     """One ingest phase in its own server and workers (bench_events adds its engine worker); the
-    journey is created (through the API) when none is given. Returns (journey, bench_events' row,
-    the analytics reads' milliseconds, their errors)."""
+    journey is created (through the API) when none is given. Returns (journey, bench_events' row
+    with "drain_s": how long the engine took after the clients stopped to finish its backlog, the
+    analytics reads' milliseconds, their errors)."""
     timings: list[float] = []
     errors: list[str] = []
+    waits: list[float] = []
+    drained = ingest._engine_drained
+
+    # bench_events' last wait for the engine is the one after the clients stopped.
+    def timed(deadline: float) -> bool:
+        started = time.monotonic()
+        done = drained(deadline)
+        waits.append(time.monotonic() - started if done else float("inf"))
+        return done
+
+    ingest._engine_drained = timed
     with ingest.Processes() as procs:
         journey = journey or _journey(procs.base, key)
         stop = threading.Event()
         threads = [threading.Thread(target=_folder, args=(stop,))]
         if reading:
-            threads.append(threading.Thread(target=_reader, args=(
-                f"{procs.base}/api/v1/journeys/{journey}/analytics", key, stop, timings, errors)))
+            threads.append(
+                threading.Thread(
+                    target=_reader,
+                    args=(
+                        f"{procs.base}/api/v1/journeys/{journey}/analytics",
+                        key,
+                        stop,
+                        timings,
+                        errors,
+                    ),
+                )
+            )
         for thread in threads:
             thread.start()
         try:
             row = ingest.bench_events(procs, key)
         finally:
+            ingest._engine_drained = drained
             stop.set()
             for thread in threads:
                 thread.join()
-    return journey, row, timings, errors
+    return journey, {**row, "drain_s": waits[-1] if waits else float("inf")}, timings, errors
+
+
+def _cpu_part(note: str) -> str:
+    """bench_events' CPU split out of its note ("CPU … µs/event (…)"), for the reference phase."""
+    start = note.find("CPU ")
+    return note[start : note.find("; load generator", start)] if start >= 0 else note
 
 
 def run() -> list[dict]:
@@ -163,34 +221,48 @@ def run() -> list[dict]:
     ingest._seed_customers()
     journey, baseline, _, _ = _ingest(key, None, False)
     setup = _open_windows(journey)
-    ((open_windows,),) = _sql("SELECT count(*) FROM journeys_enrollment WHERE journey_id = %s AND goals = '[]'"
-                              " AND entered_at > now() - interval '61 days'", (journey,))
+    ((open_windows,),) = _sql(
+        "SELECT count(*) FROM journeys_enrollment WHERE journey_id = %s AND goals = '[]'"
+        " AND entered_at > now() - interval '61 days'",
+        (journey,),
+    )
     started = time.monotonic()
     _, matched, timings, read_errors = _ingest(key, journey, True)
     elapsed = time.monotonic() - started
     ((converted, twice, value),) = _sql(
         "SELECT count(*) FILTER (WHERE goals <> '[]'), count(*) FILTER (WHERE jsonb_array_length(goals) > 1),"
         " coalesce(sum((goals -> 0 ->> 'value')::float8), 0) FROM journeys_enrollment WHERE journey_id = %s",
-        (journey,))
-    ((goal_steps,),) = _sql("SELECT count(*) FROM journeys_stepevent WHERE journey_id = %s AND kind = 'goal'",
-                            (journey,))
+        (journey,),
+    )
+    ((goal_steps,),) = _sql(
+        "SELECT count(*) FROM journeys_stepevent WHERE journey_id = %s AND kind = 'goal'",
+        (journey,),
+    )
     rate, base_rate = matched["figure"], baseline["figure"]
+    drain = matched["drain_s"]
+    stored = rate * SECONDS  # ≈ (the rate is stored / the clients' time)
     timings.sort()
     p95 = timings[max(0, int(len(timings) * 0.95) - 1)] if timings else float("nan")
     windows = f"{open_windows:,} open goal windows"
     return [
         {
-            "path": f"POST /events with {windows} (goal matching), {SECONDS:.0f} s",
+            "path": f"POST /events with {windows} (goal matching, engine backlog done within "
+            f"{TARGET_DRAIN_S:.0f} s), {SECONDS:.0f} s",
             "figure": rate,
             "unit": "events/s",
             "target": TARGET_EVENTS_S,
-            "ok": bool(matched["ok"]) and twice == 0 and goal_steps == converted,
+            "ok": bool(matched["ok"])
+            and drain <= TARGET_DRAIN_S
+            and twice == 0
+            and goal_steps == converted,
             "reference": "raw_insert_events_s",
-            "note": f"same ingest with no window open, this run: {base_rate:,} events/s "
+            "note": f"engine backlog done {drain:.1f} s after the clients stopped (at most {TARGET_DRAIN_S:.0f} s "
+            f"for the rate to count; {stored / (SECONDS + drain):,.0f} events/s counting the backlog); "
+            f"same ingest with no window open, this run: {base_rate:,} events/s "
             f"(matching keeps {rate / max(base_rate, 1):.2f} of it); {converted:,} conversions recorded "
             f"(value {value:,.0f}), {twice} enrollments converted twice, {goal_steps:,} goal step events; "
             f"windows written in {setup['write_s']:.0f} s, their history folded in {setup['fold_s']:.0f} s. "
-            f"Phase with windows: {matched['note']}",
+            f"Phase with windows: {matched['note']}. Phase without: {_cpu_part(baseline['note'])}",
         },
         {
             "path": f"goal conversions recorded while ingesting ({windows})",
@@ -209,6 +281,7 @@ def run() -> list[dict]:
             "note": f"{len(timings)} reads 100 ms apart during the ingest; p50 "
             f"{statistics.median(timings) if timings else float('nan'):.1f} ms, max "
             f"{timings[-1] if timings else float('nan'):.1f} ms; {len(read_errors)} failed"
-            + (f" (first: {read_errors[0]})" if read_errors else "") + f"; load average {ingest._load()}",
+            + (f" (first: {read_errors[0]})" if read_errors else "")
+            + f"; load average {ingest._load()}",
         },
     ]
