@@ -26,15 +26,22 @@ RESULTS = BENCH_DIR / "results.json"
 COLUMNS = ("path", "figure", "unit", "target", "reference", "ratio", "ok")
 FIRST = "bench.bench_reference"
 LAST = "bench.bench_analytics"
+TIMES: dict[str, float] = {}  # module → seconds it took in this run
+SIZES: dict[
+    str, dict[str, int]
+] = {}  # module → {database: bytes on disk} after it (BENCH_DATABASE_SIZES)
 
 
 def discover(only: list[str] | None = None) -> list[str]:
+    """Every module in name order, or the named ones in the order given (bench/scale.py runs the
+    engine after the segments' history, on the database holding it); the reference first and
+    analytics last either way."""
     names = [f"bench.{path.stem}" for path in sorted(BENCH_DIR.glob("bench_*.py"))]
     if only:
-        wanted = {f"bench.bench_{name.removeprefix('bench_')}" for name in only}
-        if unknown := wanted - set(names):
+        wanted = list(dict.fromkeys(f"bench.bench_{name.removeprefix('bench_')}" for name in only))
+        if unknown := set(wanted) - set(names):
             raise SystemExit(f"no such benchmark: {', '.join(sorted(unknown))}")
-        names = [name for name in names if name in wanted]
+        names = wanted
     # The analytics benchmark bulk-loads 8M rows into the tables the engine writes; run after
     # it, the engine figures would measure autovacuum of that load, not the engine.
     return sorted(names, key=lambda name: (name != FIRST, name == LAST))
@@ -51,8 +58,16 @@ def run_all(modules: list[str]) -> list[dict]:
             loaded[name] = importlib.import_module(name)
         except Exception:
             traceback.print_exc()
-            rows.append({"module": name.removeprefix("bench."), "path": "(failed to import, see traceback)", "error": True})
-    background = [name for name, module in loaded.items() if name != FIRST and hasattr(module, "start")]
+            rows.append(
+                {
+                    "module": name.removeprefix("bench."),
+                    "path": "(failed to import, see traceback)",
+                    "error": True,
+                }
+            )
+    background = [
+        name for name, module in loaded.items() if name != FIRST and hasattr(module, "start")
+    ]
     if FIRST in loaded:
         rows += _run_one(FIRST, loaded[FIRST])
     for name in background:
@@ -74,7 +89,18 @@ def _run_one(name: str, module) -> list[dict]:
         traceback.print_exc()
         return [{"module": short, "path": "(failed, see traceback)", "error": True}]
     elapsed = time.monotonic() - started
-    print(f"[bench] {name}: {len(results)} figures in {elapsed:.1f} s, load average {_load()}", flush=True)
+    TIMES[short] = round(elapsed, 1)
+    print(
+        f"[bench] {name}: {len(results)} figures in {elapsed:.1f} s, load average {_load()}",
+        flush=True,
+    )
+    if os.environ.get("BENCH_DATABASE_SIZES"):
+        SIZES[short] = _sizes()
+        print(
+            f"[bench] databases after {short}: "
+            + ", ".join(f"{db} {size / 1e9:.2f} GB" for db, size in SIZES[short].items()),
+            flush=True,
+        )
     return [{"module": short, **row} for row in results]
 
 
@@ -95,7 +121,9 @@ def _load() -> str:
 
 def table(rows: list[dict]) -> str:
     headers = ("#", "module", *COLUMNS)
-    cells = [[_cell(i), *(_cell(row.get(key)) for key in headers[1:])] for i, row in enumerate(rows, 1)]
+    cells = [
+        [_cell(i), *(_cell(row.get(key)) for key in headers[1:])] for i, row in enumerate(rows, 1)
+    ]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -128,14 +156,21 @@ def main(only: list[str]) -> int:
     print(table(rows))
     from bench import references
 
-    print(f"\n{len(modules)} modules in {elapsed / 60:.1f} min; load average {load_before} before, {_load()} after")
+    print(
+        f"\n{len(modules)} modules in {elapsed / 60:.1f} min ("
+        + ", ".join(f"{name} {seconds / 60:.1f}" for name, seconds in TIMES.items())
+        + f"); load average {load_before} before, {_load()} after"
+    )
     RESULTS.write_text(
         json.dumps(
             {
                 "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "seconds": round(elapsed, 1),
                 "load_average": {"before": load_before, "after": _load()},
-                "references": {name: round(rate, 1) for name, rate in references.measured().items()},
+                "module_seconds": TIMES,
+                "references": {
+                    name: round(rate, 1) for name, rate in references.measured().items()
+                },
                 "results": rows,
             },
             indent=2,
@@ -166,8 +201,8 @@ def _with_services(modules: list[str]) -> list[dict]:
         return rows + (_database_sizes() if os.environ.get("BENCH_DATABASE_SIZES") else [])
 
 
-def _database_sizes() -> list[dict]:
-    """One row per database on the benchmarks' server with its size on disk (bench/scale.py)."""
+def _sizes() -> dict[str, int]:
+    """Every database on the benchmarks' server with its size on disk, largest first."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -175,22 +210,56 @@ def _database_sizes() -> list[dict]:
             "SELECT datname, pg_database_size(datname) FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'"
             " ORDER BY 2 DESC"
         )
-        sizes = cursor.fetchall()
-        # A partitioned table (events, step events) counts as the sum of its partitions, which are
-        # not listed on their own.
-        cursor.execute(
-            "SELECT relname, CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(relid))"
-            " FROM pg_partition_tree(c.oid))::bigint ELSE pg_total_relation_size(c.oid) END"
-            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public' ORDER BY 2 DESC LIMIT 5"
+        return dict(cursor.fetchall())
+
+
+# A partitioned table (events, step events) counts as the sum of its partitions, which are not
+# listed on their own; heap and indexes apart, with the rows PostgreSQL estimates.
+LARGEST_TABLES = """
+SELECT c.relname, sum(pg_total_relation_size(t.relid))::bigint, sum(pg_indexes_size(t.relid))::bigint,
+       sum(greatest(p.reltuples, 0))::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+     LATERAL (SELECT relid FROM pg_partition_tree(c.oid) UNION SELECT c.oid) t JOIN pg_class p ON p.oid = t.relid
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public'
+GROUP BY c.relname ORDER BY 2 DESC LIMIT 6
+"""
+
+
+def _database_sizes() -> list[dict]:
+    """One row per database on the benchmarks' server with its size on disk and its largest
+    tables, and what it measured after each module (bench/scale.py)."""
+    import psycopg
+    from django.db import connection
+
+    params = {
+        k: v
+        for k, v in connection.get_connection_params().items()
+        if k not in ("cursor_factory", "context")
+    }
+    rows = []
+    for name, size in _sizes().items():
+        with psycopg.connect(**{**params, "dbname": name}) as conn:
+            largest = conn.execute(LARGEST_TABLES).fetchall()
+        tables = "; ".join(
+            f"{table} {total / 1e9:.2f} GB ({indexes / 1e9:.2f} of it indexes, ~{tuples:,} rows)"
+            for table, total, indexes, tuples in largest
         )
-        largest = ", ".join(f"{name} {size / 1e9:.2f} GB" for name, size in cursor.fetchall())
-    return [
-        {"module": "scale", "path": f"database {name} on disk", "figure": round(size / 1e9, 2), "unit": "GB",
-         "target": None, "ok": True, "note": f"largest tables of {connection.settings_dict['NAME']}: {largest}"
-         if name == connection.settings_dict["NAME"] else ""}
-        for name, size in sizes
-    ]
+        growth = ", ".join(
+            f"{module} {sizes[name] / 1e9:.2f}" for module, sizes in SIZES.items() if name in sizes
+        )
+        rows.append(
+            {
+                "module": "scale",
+                "path": f"database {name} on disk",
+                "figure": round(size / 1e9, 2),
+                "unit": "GB",
+                "target": None,
+                "ok": True,
+                "note": f"largest tables: {tables}"
+                + (f"; GB after each module: {growth}" if growth else ""),
+            }
+        )
+    return rows
 
 
 if __name__ == "__main__":
