@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -47,7 +48,17 @@ STEADY_RATE = 5000  # waits due per second (the issue's figure)
 STEADY_SECONDS = float(os.environ.get("BENCH_ENGINE_STEADY_SECONDS", 20))
 WORKERS = int(os.environ.get("BENCH_ENGINE_WORKERS", 2))  # worker processes (2 cores)
 CONCURRENCY = int(os.environ.get("BENCH_ENGINE_CONCURRENCY", 2))  # prefork children each
-PORT = int(os.environ.get("BENCH_ENGINE_PORT", 8791))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# A port no one listens on: with a fixed one, another checkout's engine bench running on the
+# machine at the same time would answer this one's health check and requests.
+PORT = int(os.environ.get("BENCH_ENGINE_PORT") or _free_port())
 API_CHUNK = 10_000
 # Which parts run (comma-separated), for profiling one path at a time; all by default.
 PARTS = set(os.environ.get("BENCH_ENGINE_PARTS", "events,throughput,keyed,timers").split(","))
