@@ -214,12 +214,13 @@ def _sizes() -> dict[str, int]:
 
 
 # A partitioned table (events, step events) counts as the sum of its partitions, which are not
-# listed on their own; heap and indexes apart, with the rows PostgreSQL estimates.
+# listed on their own (nor is the parent's own estimate of its rows, the partitions' total again);
+# heap and indexes apart, with the rows PostgreSQL estimates.
 LARGEST_TABLES = """
 SELECT c.relname, sum(pg_total_relation_size(t.relid))::bigint, sum(pg_indexes_size(t.relid))::bigint,
        sum(greatest(p.reltuples, 0))::bigint
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
-     LATERAL (SELECT relid FROM pg_partition_tree(c.oid) UNION SELECT c.oid) t JOIN pg_class p ON p.oid = t.relid
+     LATERAL (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf UNION ALL SELECT c.oid WHERE c.relkind = 'r') t JOIN pg_class p ON p.oid = t.relid
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public'
 GROUP BY c.relname ORDER BY 2 DESC LIMIT 6
 """
