@@ -224,6 +224,13 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public'
 GROUP BY c.relname ORDER BY 2 DESC LIMIT 6
 """
+# The months of a partitioned table that hold anything (over 1 MB), with the same figures.
+PARTITIONS = """
+SELECT p.relname, pg_total_relation_size(p.oid), pg_indexes_size(p.oid), greatest(p.reltuples, 0)::bigint
+FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid JOIN pg_class c ON c.oid = i.inhparent
+WHERE c.relname = %s AND c.relnamespace = 'public'::regnamespace AND pg_total_relation_size(p.oid) > 1000000
+ORDER BY p.relname
+"""
 
 
 def _database_sizes() -> list[dict]:
@@ -241,8 +248,13 @@ def _database_sizes() -> list[dict]:
     for name, size in _sizes().items():
         with psycopg.connect(**{**params, "dbname": name}) as conn:
             largest = conn.execute(LARGEST_TABLES).fetchall()
+            parts = {table: conn.execute(PARTITIONS, [table]).fetchall() for table, *_ in largest}
         tables = "; ".join(
-            f"{table} {total / 1e9:.2f} GB ({indexes / 1e9:.2f} of it indexes, ~{tuples:,} rows)"
+            f"{table} {_size(total, indexes, tuples)}"
+            + "".join(
+                f" [{part.removeprefix(table + '_')} {_size(*figures)}]"
+                for part, *figures in parts[table]
+            )
             for table, total, indexes, tuples in largest
         )
         growth = ", ".join(
@@ -261,6 +273,10 @@ def _database_sizes() -> list[dict]:
             }
         )
     return rows
+
+
+def _size(total: int, indexes: int, tuples: int) -> str:
+    return f"{total / 1e9:.2f} GB ({indexes / 1e9:.2f} of it indexes, ~{tuples:,} rows)"
 
 
 if __name__ == "__main__":
