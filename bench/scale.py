@@ -1,6 +1,7 @@
 """`make bench-scale` (not part of `make bench`; ≤ 45 minutes on a quiet 2-core machine): the same
 benchmarks at 5,000,000 customers and 50,000,000 events, one table as `make bench` prints it, plus
-the size on disk of every database they filled, in this order:
+the size on disk of every database they filled, in this order (estimated for a quiet machine
+from reduced runs of the same flow: ~30 minutes in all, the segments' histories a third of it):
 
 - references first (bench_reference), so every row has its ratio: the plain COPY of the 5M-row
   import CSV and the COPY of its ~4M stored rows into a table indexed like customers, each run
@@ -9,7 +10,8 @@ the size on disk of every database they filled, in this order:
   over those 5M customers (bench_audiences, its own database);
 - segment count and journey branch over 5M customers × 50M events generated in PostgreSQL, and
   first at the issue's own size, 1M customers × 20M events (bench_segments, BENCH_SEGMENT_EXTRA;
-  ~3 more minutes and ~5 GB; only when the main size is above it, so not in a reduced run);
+  ~4 more minutes: its own history, and the main size's two event indexes are then rebuilt over
+  70M rows instead of 50M; ~5 GB; only when the main size is above it, so not in a reduced run);
 - engine throughput (bench_engine, its usual journey of 100,000 customers) after the segments, on
   the database holding their 5M customers and 50M events;
 - analytics p95 over 2M enrollments, ~10M step events (bench_analytics), on that database too.
