@@ -39,6 +39,8 @@ phonenumbers.enable_pattern_cache()
 _SHAPE = re.compile(r"\+[0-9][0-9 ().\-]*[0-9]")
 # The national form: an opening parenthesis may come first ("(415) 555-2671"); the library starts at
 # the first digit.
+# A number in that shape with an extension as the library's extension pattern reads it.
+_EXTENSION = re.compile(r"(\+[0-9][0-9 ().\-]*[0-9]) ext\. [0-9]{1,20}")
 _NATIONAL_SHAPE = re.compile(r"\(?[0-9][0-9 ().\-]*[0-9]")
 _SEPARATORS = str.maketrans("", "", " ().-")
 # The library's own bounds (phonenumberutil._MIN_LENGTH_FOR_NSN, _MAX_LENGTH_FOR_NSN, _MAX_LENGTH_COUNTRY_CODE).
@@ -71,13 +73,18 @@ class _Region:
             return False
         if not self.general.fullmatch(nsn):
             return False
+        types = self.types(length)
+        return types is not None and types.fullmatch(nsn) is not None
+
+    def types(self, length: int) -> re.Pattern | None:
+        """The per-type patterns for numbers of this length, as one alternation (None: no type)."""
         try:
-            types = self.by_length[length]
+            return self.by_length[length]
         except KeyError:
             members = [p for lengths, p in self.descs if not lengths or length in lengths]
             types = re.compile("|".join(f"(?:{p})" for p in members)) if members else None
             self.by_length[length] = types
-        return types is not None and types.fullmatch(nsn) is not None
+            return types
 
 
 def _pattern(desc) -> re.Pattern | None:
@@ -96,6 +103,7 @@ class _CallingCode:
         prefix = main_metadata.national_prefix_for_parsing if main_metadata is not None else None
         self.usable = main_metadata is not None
         self.national_prefix = re.compile(prefix) if prefix else None
+        self.transform = bool(main_metadata.national_prefix_transform_rule) if main_metadata is not None else False
         self.regions: list[_Region] = []
         for region_code in COUNTRY_CODE_TO_REGION_CODE[code]:
             if region_code == REGION_CODE_FOR_NON_GEO_ENTITY:
@@ -203,16 +211,117 @@ def _national(region: str) -> _National:
     return _NATIONAL.get(region) or _NATIONAL.setdefault(region, _National(region))
 
 
+# (the first three digits, how many digits) → _quick's answer; (calling code, national number
+# length) → its pattern, compiled once (a code has up to 100 three-digit starts).
+_QUICK: dict[tuple[str, int], tuple[re.Pattern, int, re.Pattern | None] | None] = {}
+_QUICK_PATTERNS: dict[tuple[int, int], re.Pattern | None] = {}
+_QUICK_SEEN: dict[tuple[str, int], int] = {}  # starts and lengths met, not yet in _QUICK
+QUICK_AFTER = 16
+
+
+def _quick(start: str, length: int) -> tuple[re.Pattern, int, re.Pattern | None] | None:
+    """For a "+" number of `length` digits starting with `start`: the pattern its digits from the
+    calling code on fully match only when fast_e164 below would call it valid (not all zeros, the
+    region region_code_for_number tries first claims it: its leading digits for a code of several
+    regions, its general and per-type patterns), the code's length, and its national prefix when
+    quick_e164 must check that in Python (one that can match nothing, Argentina's: see
+    _strips_prefix); any other prefix is refused in the pattern itself."""
+    found = _CODE_PREFIXES.get(start) if length > _MIN_NSN else None
+    if found is None:
+        return None
+    code, size = found
+    calling = _calling(code)
+    prefix = calling.national_prefix
+    key = (code, length - size)
+    if key not in _QUICK_PATTERNS:
+        _QUICK_PATTERNS[key] = _quick_pattern(calling, length - size)
+    pattern = _QUICK_PATTERNS[key]
+    if pattern is None:
+        return None
+    return pattern, size, prefix if prefix is not None and prefix.match("") is not None else None
+
+
+def _quick_pattern(calling: _CallingCode, nsn_length: int) -> re.Pattern | None:
+    region = next((r for r in calling.regions if r is not None), None)
+    if not calling.usable or region is None or not _MIN_NSN <= nsn_length <= _MAX_NSN or region.general is None:
+        return None
+    if region.general_lengths and nsn_length not in region.general_lengths:
+        return None
+    types = region.types(nsn_length)
+    if types is None:
+        return None
+    parts = [r"(?!0+\Z)"]
+    prefix = calling.national_prefix
+    if prefix is not None and prefix.match("") is None:
+        parts.append(f"(?!(?:{prefix.pattern}))")
+    if not calling.single and region.leading is not None:
+        parts.append(f"(?=(?:{region.leading.pattern}))")
+    parts.append(f"(?=(?:{region.general.pattern})\\Z)(?:{types.pattern})")
+    return re.compile("".join(parts))
+
+
+def _strips_prefix(calling: _CallingCode, digits: str, at: int) -> bool:
+    """Whether the library may change the national number starting at `at` by stripping its
+    national prefix: the prefix matches something there, or matches nothing but its transform
+    rule applies (a last group that took part). A match of nothing, with no transform, leaves the
+    number as it was (Argentina's prefix, 0?(…15)?, matches nothing before most numbers)."""
+    found = calling.national_prefix.match(digits, at) if calling.national_prefix is not None else None
+    if found is None:
+        return False
+    if found.end() > at:
+        return True
+    groups = found.groups()
+    return calling.transform and bool(groups) and groups[-1] is not None
+
+
+def quick_e164(raw: str) -> str | None:
+    """The E.164 form of `raw` when it is a "+" number (separators allowed, nothing around it) that
+    one precompiled pattern finds valid: fast_e164's answer for most numbers users send, in
+    ~0.5 µs; None otherwise (fast_e164 or the library decide)."""
+    if raw[:1] != "+":
+        return None
+    digits = raw[1:]
+    if not (digits.isdigit() and digits.isascii()):
+        if len(raw) > _MAX_INPUT or not _SHAPE.fullmatch(raw):
+            return None
+        digits = digits.translate(_SEPARATORS)
+    key = (digits[:3], len(digits))
+    try:
+        quick = _QUICK[key]
+    except KeyError:
+        # Compiled once a start and length has come QUICK_AFTER times: broken numbers make
+        # thousands of rare ones, each a pattern of ~2 ms to compile that would serve a few numbers.
+        seen = _QUICK_SEEN[key] = _QUICK_SEEN.get(key, 0) + 1
+        if seen < QUICK_AFTER:
+            return None
+        quick = _QUICK[key] = _quick(*key)
+    if quick is None or not quick[0].fullmatch(digits, quick[1]):
+        return None
+    if quick[2] is not None and _strips_prefix(_calling(int(digits[: quick[1]])), digits, quick[1]):
+        return None
+    return "+" + digits
+
+
 def fast_e164(raw: str, region: str | None = None) -> str | None:
     """The E.164 form of `raw` when the library would parse it (in `region` when it has no "+")
     and find it valid; "" when it would parse it and find it invalid; None when this cannot tell
     (then the library decides)."""
     if raw[:1] != "+":
         return _fast_national(raw, region) if region else None
+    quick = quick_e164(raw)
+    if quick is not None:
+        return quick
     digits = raw[1:]
     if not (raw[:1] == "+" and digits.isdigit() and digits.isascii()):
-        if len(raw) > _MAX_INPUT or not _SHAPE.fullmatch(raw):
+        if len(raw) > _MAX_INPUT:
             return None
+        if not _SHAPE.fullmatch(raw):
+            # "+… ext. 123": the library strips the extension from a viable number (3 digits at
+            # least) and reads the rest alone; E.164 has no extension.
+            found = _EXTENSION.fullmatch(raw)
+            if found is None or len(found[1].translate(_SEPARATORS)) < 4:
+                return None
+            return fast_e164(found[1], region)
         digits = digits.translate(_SEPARATORS)
     # The library refuses these before it looks at any region: no more than _MIN_NSN digits after
     # the "+", a leading zero or an unknown calling code, a national number shorter than _MIN_NSN.
@@ -226,7 +335,7 @@ def fast_e164(raw: str, region: str | None = None) -> str | None:
     if len(nsn) < _MIN_NSN:
         return ""
     calling = _calling(code)
-    if not calling.usable or (calling.national_prefix is not None and calling.national_prefix.match(nsn)):
+    if not calling.usable or _strips_prefix(calling, nsn, 0):
         return None  # the library may strip a national prefix here
     if len(nsn) > _MAX_NSN:
         return ""

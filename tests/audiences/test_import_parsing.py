@@ -4,7 +4,6 @@ takes, the chunks (COPY text, row counts, errors with their lines, file order) a
 
 from __future__ import annotations
 
-import csv
 import io
 
 import pytest
@@ -13,13 +12,13 @@ from audiences import importer
 
 
 def _chunks(content: str, *, column_path: bool = True) -> list[tuple[str, int, list, bool]]:
-    reader = csv.reader(importer._open_text(io.BytesIO(content.encode())))
-    layout = importer._layout(next(reader))
-    return [(c.text, c.rows, c.errors, c.follows_previous) for c in importer._chunks(reader, layout)]
+    source = importer._Lines(io.BytesIO(content.encode()))
+    layout = importer._layout(next(source.reader))
+    return [(c.text, c.rows, c.errors, c.follows_previous) for c in importer._chunks(source, layout)]
 
 
 def _row_path_only(monkeypatch) -> None:
-    monkeypatch.setattr(importer, "_batch_text", lambda layout: lambda rows, seen: None)
+    monkeypatch.setattr(importer, "_batch_text", lambda layout: lambda batch, seen: None)
 
 
 MIXED = (
@@ -82,7 +81,7 @@ def test_wide_rows_make_smaller_batches(monkeypatch):
 
     def spy(layout):
         build = real(layout)
-        return lambda rows, seen: steps.append(len(rows)) or build(rows, seen)
+        return lambda batch, seen: steps.append(batch.rows) or build(batch, seen)
 
     monkeypatch.setattr(importer, "_batch_text", spy)
     content = "external_id,a,b,c,d\n" + "".join(f"w{i},1,2,3,4\n" for i in range(5))
@@ -100,3 +99,44 @@ def test_a_nul_in_an_attribute_alone_refuses_its_line(monkeypatch):
     # A backslash-u sequence typed as text is not a NUL: it is kept, its backslash doubled for COPY.
     (text, rows, errors, _), = _chunks("external_id,note\nt1,C:\\u0000x\n")
     assert (text, rows, errors) == ('t1\t{"note":"C:\\\\\\\\u0000x"}\n', 1, [])
+
+
+def _csv_chunks(monkeypatch, content: str) -> list[tuple[str, int, list, bool]]:
+    """The chunks when every batch is read by csv.reader (never split by string methods)."""
+    with monkeypatch.context() as patched:
+        patched.setattr(importer, "_split", lambda lines, width: None)
+        return _chunks(content)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # Windows line ends, a last line without one, a blank line, a row one field short.
+        "external_id,plan,age\r\n" + "".join(f"w{i},pro,{i}\r\n" for i in range(6)) + "\r\nshort,row\r\nlast,team,9",
+        # A lone carriage return ends a line as universal newlines read it; \u2028 does not.
+        "external_id,plan\n" + "a1,pro\rb1,free\n" + "c1,line\u2028sep\n" + "d1,x\x1cy\n",
+        # A NUL and a tab in cells; an id repeated across batches; spaces kept around cells.
+        "external_id,plan,note\n" + "n1,pro,a\x00b\n" + "t1,pro,a\tb\n" + "n1,team, c \n" + " s1 , free ,x\n",
+        # A byte-order mark and a field longer than csv's limit (csv says the row is broken).
+        "\ufeffexternal_id,note\n" + "big," + "x" * 140_000 + "\n" + "ok,fine\n",
+    ],
+)
+def test_split_batches_read_as_csv_reads_them(monkeypatch, content):
+    """Quote-free batches are split by string methods, the others by csv.reader: the chunks (text,
+    rows, errors and their lines) are the same either way, batch sizes aside."""
+    for step in (1, 2, 500):
+        monkeypatch.setattr(importer, "READ_STEP", step)
+        assert _chunks(content) == _csv_chunks(monkeypatch, content), step
+
+
+def test_bad_bytes_end_the_file_at_their_line_after_the_lines_before_them(monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(importer, "READ_BYTES", 64)  # the bad bytes arrive in a later read
+    content = b"external_id,plan\n" + b"".join(b"k%d,free\n" % i for i in range(25)) + b"bad,Jos\xe9\nafter,pro\n"
+    source = importer._Lines(io.BytesIO(content))
+    layout = importer._layout(next(source.reader))
+    chunks = []
+    with pytest.raises(importer.FieldError, match="not UTF-8 at line 27"):
+        for chunk in importer._chunks(source, layout):
+            chunks.append(chunk)
+    assert [chunk.rows for chunk in chunks] == [10, 10]
