@@ -477,7 +477,8 @@ def run() -> list[dict]:
     import logging
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    _recreate_database(os.environ["DATABASE_URL"])
+    if not os.environ.get("BENCH_ENGINE_KEEP_DATABASE"):  # bench/scale.py: it holds the segments' history
+        _recreate_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()

@@ -95,6 +95,7 @@ def _run_one(name: str, module) -> list[dict]:
         flush=True,
     )
     if os.environ.get("BENCH_DATABASE_SIZES"):
+        connections.close_all()  # a fresh connection, whatever the module did to its own
         SIZES[short] = _sizes()
         print(
             f"[bench] databases after {short}: "

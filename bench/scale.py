@@ -36,6 +36,7 @@ SCALE = {
     "BENCH_SEGMENT_EVENTS": "50000000",
     "BENCH_ANALYTICS_ENROLLMENTS": "2000000",  # ~10M step events
     "BENCH_ENGINE_PARTS": "throughput",  # the engine figure the issue asks for at this size
+    "BENCH_ENGINE_KEEP_DATABASE": "1",  # a database named waymark_bench_* is not recreated for it
     "BENCH_PHONES": "1000000",
     "BENCH_REFERENCE_COPY_RUNS": "1",
     "BENCH_DATABASE_SIZES": "1",  # bench/run.py: database sizes after each module and at the end
