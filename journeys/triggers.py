@@ -21,6 +21,7 @@ from workspaces.models import Workspace
 from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
 from .engine import LIVE, compiled_version, zone_or_none
 from .engine.goals import finished_goals_convert, finished_windows_open
+from .engine.rows import raw_cursor
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .keys import entry_key_property, key_of
 from .models import Enrollment, Journey, JourneyVersion
@@ -164,7 +165,7 @@ def _events_that_matter(
     not read when it has none)."""
     if not names and not _can_matter(workspace_id, entries=False):
         return []
-    with connection.cursor() as cursor:
+    with raw_cursor() as cursor:  # the ids as one binary array (see goals._fast_windows_open)
         cursor.execute(
             _EVENTS_THAT_MATTER,
             {
@@ -175,6 +176,7 @@ def _events_that_matter(
                 "active": Journey.Status.ACTIVE.value,
                 "live": [str(s) for s in LIVE],
             },
+            prepare=True,
         )
         rows = cursor.fetchall()
     return [

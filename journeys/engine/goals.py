@@ -241,6 +241,9 @@ _MATCH_COLUMNS = (
     " e.goals, b.name, b.properties, b.occurred_at"
 )
 
+_MATCH_EXISTS = f"SELECT EXISTS ({_MATCH_EVENTS.format(columns='1')})"
+_MATCH_ROWS = _MATCH_EVENTS.format(columns=_MATCH_COLUMNS) + " ORDER BY e.id, b.occurred_at, b.id"
+
 
 def _match_params(
     found: WorkspaceGoals, *, workspace_id: int, event_ids: list[int], now: datetime
@@ -253,10 +256,13 @@ def _fast_windows_open(
 ) -> bool:
     if not found.fast:
         return False
-    with connection.cursor() as cursor:
+    # Server-side binding, prepared: the batch's ids travel as one binary array (Django's cursor
+    # quoted the 1,000 ids in Python, the largest part of the worker's time here, profiled).
+    with raw_cursor() as cursor:
         cursor.execute(
-            f"SELECT EXISTS ({_MATCH_EVENTS.format(columns='1')})",
+            _MATCH_EXISTS,
             _match_params(found, workspace_id=workspace_id, event_ids=event_ids, now=now),
+            prepare=True,
         )
         return cursor.fetchone()[0]
 
@@ -270,10 +276,9 @@ def _fast_goals_convert(
     filters (and key), unless it converted meanwhile."""
     if not found.fast:
         return 0
-    sql = _MATCH_EVENTS.format(columns=_MATCH_COLUMNS) + " ORDER BY e.id, b.occurred_at, b.id"
     params = _match_params(found, workspace_id=workspace_id, event_ids=event_ids, now=now)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with raw_cursor() as cursor:
+        cursor.execute(_MATCH_ROWS, params, prepare=True)
         rows = cursor.fetchall()
     if not rows:
         return 0

@@ -252,6 +252,9 @@ def test_a_goal_of_two_purchases_converts_on_the_second_after_completion(workspa
 def test_a_batch_without_a_goals_event_reads_no_window(workspace, django_assert_max_num_queries):
     """Open windows are met only by the batch's events of a goal's name: a batch of other events
     (most of them, in a busy workspace) costs one statement whatever the windows, and converts nothing."""
+    from unittest import mock
+
+    from journeys.engine import goals
     from journeys.engine.goals import finished_goals_convert, workspace_goals
 
     journey = published(workspace, DONE_AT_ONCE, {"goals": [PURCHASE]})
@@ -275,13 +278,22 @@ def test_a_batch_without_a_goals_event_reads_no_window(workspace, django_assert_
         workspace, *({"customer_id": c.external_id, "name": "browse"} for c in group)
     )
     workspace_goals(workspace.pk)  # the version compiled, as in a worker that has seen it once
-    with django_assert_max_num_queries(2):  # the workspace's goal versions, then the batch
+    # The workspace's goal versions (through Django), then the batch's match (on the raw cursor):
+    # no lock, no enrollment or customer loaded, no transaction.
+    with (
+        django_assert_max_num_queries(1),
+        mock.patch("journeys.engine.goals.raw_cursor", wraps=goals.raw_cursor) as raw,
+        mock.patch(
+            "journeys.engine.goals.transaction.atomic", wraps=goals.transaction.atomic
+        ) as atomic,
+    ):
         assert (
             finished_goals_convert(
                 workspace_id=workspace.pk, event_ids=stored.event_ids, now=timezone.now()
             )
             == 0
         )
+    assert (raw.call_count, atomic.call_count) == (1, 0)
     stored = send_events(
         workspace,
         {"customer_id": group[7].external_id, "name": "purchase", "properties": {"amount": 3}},
