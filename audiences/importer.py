@@ -248,9 +248,13 @@ class _Upload(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         while self.at >= len(self.piece):
-            row = self.pg.execute(
-                "SELECT data FROM audiences_importchunk WHERE job_id = %s AND seq = %s", (self.job_id, self.seq)
-            ).fetchone()
+            # Binary, through a server-side binding cursor: the bytes as stored, not hex text twice their size.
+            with psycopg.Cursor(self.pg) as cur:
+                row = cur.execute(
+                    "SELECT data FROM audiences_importchunk WHERE job_id = %s AND seq = %s",
+                    (self.job_id, self.seq),
+                    binary=True,
+                ).fetchone()
             if row is None:
                 return 0
             self.piece, self.at, self.seq = bytes(row[0]), 0, self.seq + 1
