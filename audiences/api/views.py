@@ -3,6 +3,10 @@ call one service or selector, and render; the rules are in ../services.py and ..
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db.models import Count, OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -54,6 +58,24 @@ def _batch_body(request, key: str):
     if not isinstance(data, dict) or key not in data:
         raise exceptions.ValidationError({key: ["This field is required."]})
     return data[key]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch is parsed, checked and stored. A batch of
+    1,000 events is ~30,000 dicts and lists, none in a cycle (freed by their reference counts when
+    the request ends), and allocating them set off ~40 collector passes, the older generations'
+    walking every object of the batch parsed so far: ~1 µs of CPU an event (measured with the
+    process's start-up objects frozen, config/asgi.py; POST /events' server 14.3 against 15.9 µs an
+    event). It is on again when the block ends, an error included."""
+    if not gc.isenabled():  # another request's thread has it paused: it turns it back on
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # ---- Customers ----------------------------------------------------------------------------
@@ -150,7 +172,8 @@ class EventIngestView(WorkspaceAPIView):
 
     @extend_schema(request=s.EventsIngestSerializer, responses={202: s.EventsIngestResultSerializer})
     def post(self, request):
-        result = services.events_ingest(workspace=self.workspace, events=_batch_body(request, "events"))
+        with _collector_paused():
+            result = services.events_ingest(workspace=self.workspace, events=_batch_body(request, "events"))
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates, "errors": result.errors},
             status=status.HTTP_202_ACCEPTED,
