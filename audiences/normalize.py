@@ -74,7 +74,7 @@ def phone_clean(value, region: str | None = None) -> str:
             f"phone {raw!r} must be in E.164 form, starting with + and the country code "
             "(or set the workspace's default country to read national numbers)"
         )
-    fast = fast_e164(raw, region)  # the library's answer for most numbers, precompiled (audiences/phones.py)
+    fast = fast_e164(raw, region or None)  # no default country ("") reads as None; the library's answer for most numbers, precompiled (audiences/phones.py)
     if fast:
         return fast
     if fast == "":
