@@ -785,6 +785,17 @@ def _batch_text(layout: _Layout) -> Callable[[list[list[str]]], tuple[str, set[s
             unique.difference_update(ids[i] for i in refused)
         if not batch.plain and _COPY_SPECIAL_OR_TAB.search("\x01".join(chain.from_iterable(cells))):
             return None
+        # The usual batch: each line joined from its cells and its attributes' fragments at once,
+        # the first fragment's comma dropped by one replace over the batch ("\t{," starts nothing
+        # else: the other cells hold no tab and start no JSON).
+        parts = fragments.parts(columns)
+        if refused:
+            parts = [[column[i] for i in keep] for column in parts]
+        lines = list(map("".join, zip(map("\t".join, zip(*cells, strict=True)), repeat("\t{"), *parts, repeat("}\n"))))
+        if not lines:
+            return "", unique, sorted(refused.items())
+        if max(map(len, lines)) <= MAX_ATTRIBUTES_BYTES and "\\" not in (text := "".join(lines)):
+            return text.replace("\t{,", "\t{"), unique, sorted(refused.items())
         attributes = fragments(columns)
         if max(map(len, attributes), default=0) > MAX_ATTRIBUTES_BYTES:  # the row path says which line
             return None
@@ -887,9 +898,13 @@ def _attribute_fragments(layout: _Layout) -> Callable[[list[tuple[str, ...]]], l
         if not memos:
             return ["{}"] * len(columns[0])
         # Each fragment starts with its comma; [1:] drops the row's first one.
-        parts = [list(map(memo.__getitem__, columns[index])) for memo, index in memos]
-        return [f"{{{joined[1:]}}}" for joined in map("".join, zip(*parts, strict=True))]
+        return [f"{{{joined[1:]}}}" for joined in map("".join, zip(*parts(columns), strict=True))]
 
+    def parts(columns: list[tuple[str, ...]]) -> list[list[str]]:
+        """Each attribute column's fragments, row by row."""
+        return [list(map(memo.__getitem__, columns[index])) for memo, index in memos]
+
+    build.parts = parts
     return build
 
 
