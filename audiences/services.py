@@ -34,6 +34,7 @@ from .normalize import (
     tags_clean,
     timezone_clean,
 )
+from .upload_text import Utf8Lines
 
 logger = logging.getLogger(__name__)
 
@@ -760,7 +761,7 @@ def import_create(*, workspace: Workspace, upload, customer_list: CustomerList |
         job = ImportJob.objects.for_workspace(workspace).create(
             workspace=workspace, file_size=upload.size, customer_list=customer_list
         )
-        pending, seq, lines, last = bytearray(), 0, 0, b"\n"
+        pending, seq, last, text = bytearray(), 0, b"\n", Utf8Lines()
         with _raw_cursor() as cur:
             # A binary parameter: the bytes travel as they are (the ORM sends bytea as hex text,
             # twice the size for PostgreSQL to parse back).
@@ -768,18 +769,32 @@ def import_create(*, workspace: Workspace, upload, customer_list: CustomerList |
                 cur.execute(_IMPORT_CHUNK_SQL, (workspace.pk, job.pk, seq, data))
 
             for piece in upload.chunks():
-                lines += piece.count(b"\n")
+                text.feed(piece)
+                if text.problem is not None:
+                    break
                 last = piece[-1:] or last
                 pending += piece
                 while len(pending) >= IMPORT_CHUNK_BYTES:
                     store(bytes(pending[:IMPORT_CHUNK_BYTES]))
                     del pending[:IMPORT_CHUNK_BYTES]
                     seq += 1
-            if pending:
+            if text.finish() is None and pending:
                 store(bytes(pending))
-        job.total = max(0, lines + (last != b"\n") - 1)
+        if text.problem is not None:
+            return _import_refused(job, text.problem)
+        job.total = max(0, text.breaks + (last != b"\n") - 1)
         job.save(update_fields=["total"])
     from .tasks import import_customers
 
     transaction.on_commit(lambda: import_customers.delay(job.pk))
+    return job
+
+
+def _import_refused(job: ImportJob, message: str) -> ImportJob:
+    """Ends a job whose upload fails the text check (audiences/upload_text.py) before any of it is
+    imported: its stored pieces go, no task is queued, and GET /imports/{id} says why."""
+    with _raw_cursor() as cur:
+        cur.execute("DELETE FROM audiences_importchunk WHERE workspace_id = %s AND job_id = %s", (job.workspace_id, job.pk))
+    job.status, job.message, job.finished_at = ImportJob.Status.FAILED, message, timezone.now()
+    job.save(update_fields=["status", "message", "finished_at"])
     return job

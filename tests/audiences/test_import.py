@@ -118,15 +118,16 @@ def test_viewer_cannot_import(viewer_api):
     assert upload(viewer_api, b"external_id\nx\n").status_code == 403
 
 
-def test_a_file_that_is_not_utf8_fails_with_the_line_and_keeps_earlier_chunks(celery_worker, api, workspace, monkeypatch):
-    """Parsing runs in its own thread: its failure still ends the job with a reason, and the
-    chunks stored before it stay stored (each chunk commits on its own)."""
+def test_a_file_that_is_not_utf8_is_refused_whole_with_its_line(celery_worker, api, workspace, monkeypatch):
+    """Bad bytes far into the file (past several chunks and upload pieces): the job fails naming
+    their line, and none of the good lines before them is imported."""
     monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
-    # TextIOWrapper decodes ahead in 8 KiB blocks: the bad bytes sit well past the first ones.
     content = b"external_id,plan\n" + b"".join(b"k%d,free\n" % i for i in range(3000)) + b"bad,\xff\xfe\n"
     data = finished(api, upload(api, content).json()["import_id"])
-    assert data["status"] == "failed" and "UTF-8" in data["message"], data
-    assert Customer.objects.for_workspace(workspace).filter(external_id="k0").exists()
+    assert data["status"] == "failed" and "not UTF-8 at line 3002" in data["message"], data
+    assert data["processed"] == data["created"] == 0
+    assert not Customer.objects.for_workspace(workspace).exists()
+    assert not ImportChunk.objects.for_workspace(workspace).filter(job_id=data["id"]).exists()  # the upload is gone too
 
 
 def test_tabs_backslashes_quotes_and_nul_survive_the_copy(celery_worker, api, workspace):

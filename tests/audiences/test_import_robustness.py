@@ -60,15 +60,12 @@ def test_a_file_not_in_utf8_fails_with_a_clear_message(celery_worker, api, works
     assert _stored(workspace) == {}
 
 
-def test_bad_bytes_deep_in_a_big_file_keep_the_chunks_before_them_and_say_where(celery_worker, api, workspace):
-    good = 60_000  # past the first 50,000-row chunk, which is committed before the bad line is read
+def test_bad_bytes_deep_in_a_big_file_refuse_it_whole_and_say_where(celery_worker, api, workspace):
+    good = 60_000  # past the first 50,000-row chunk and many upload pieces
     lines = [b"external_id,plan\n", *(b"c%d,pro\n" % i for i in range(good)), b"bad,Jos\xe9\n", b"after,pro\n"]
     data = _finished(api, _upload(api, b"".join(lines)), timeout=120)
-    assert data["status"] == "failed" and "UTF-8" in data["message"], data
-    # What the job says it stored is what is stored: the committed chunks, every line of them good.
-    stored = Customer.objects.for_workspace(workspace).count()
-    assert data["created"] == data["processed"] == stored
-    assert 0 < stored <= good and "after" not in _stored(workspace)
+    assert data["status"] == "failed" and f"not UTF-8 at line {good + 2}" in data["message"], data
+    assert data["created"] == data["processed"] == 0 and _stored(workspace) == {}
 
 
 # ---- Size ---------------------------------------------------------------------------------
