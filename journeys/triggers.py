@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -20,7 +21,7 @@ from workspaces.models import Workspace
 
 from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
 from .engine import LIVE, compiled_version, zone_or_none
-from .engine.goals import finished_goals_convert, finished_windows_open
+from .engine.goals import cached_workspace_goals, finished_goals_convert, finished_windows_open
 from .engine.rows import raw_cursor
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .keys import entry_key_property, key_of
@@ -36,16 +37,52 @@ DATE_LATE = timedelta(hours=1)  # a run that started late still takes what fell 
 
 
 # ---- Hooks from audiences -------------------------------------------------------------------
-def on_events_ingested(workspace_id: int, event_ids: list[int]) -> None:
+# Workspace → (monotonic time, "live" | "windows") of the hook's last yes in this process. A yes
+# only queues work whose worker decides again, so a stale one costs a task that does nothing; a no
+# is never reused (a journey started or an enrollment finished since would be missed). Within
+# YES_REUSE_SECONDS of a yes the hook queues a batch without asking PostgreSQL: with goal windows
+# open (the usual state of a workspace whose journeys have goals) every batch holding a goal's
+# event was read back here and matched again by the worker.
+YES_REUSE_SECONDS = 2.0
+_yes: dict[int, tuple[float, str]] = {}
+
+
+def _recent_yes(workspace_id: int, names: frozenset[str] | None) -> bool:
+    """Whether a yes of this process, recent enough, answers for a batch with these names: a live
+    enrollment or an event entry reacts to any event; open goal windows only to a goal's events
+    (the goals last seen for the workspace: any name when one needs the full evaluation)."""
+    found = _yes.get(workspace_id)
+    if found is None or monotonic() - found[0] > YES_REUSE_SECONDS:
+        return False
+    if found[1] == "live" or names is None:
+        return True
+    goals = cached_workspace_goals(workspace_id)
+    return goals is None or goals.matters_to(names)
+
+
+def _said_yes(workspace_id: int, kind: str) -> None:
+    if len(_yes) > 10_000:
+        _yes.clear()
+    _yes[workspace_id] = (monotonic(), kind)
+
+
+def on_events_ingested(
+    workspace_id: int, event_ids: list[int], names: frozenset[str] | None = None
+) -> None:
     """The ingest hook (called after the batch committed): only queue the work (one task per
     ~1,000 events), and none at all when nothing in the workspace can react to events (no active
-    journey, no live enrollment): one indexed query here instead of a task per batch. Checked after
-    the batch committed, so a journey started or a customer enrolled before that is seen; one
-    started (or enrolled) after the check went live after these events were stored, and events
-    from before it went live are not its entries, exits or awaited events."""
-    if _can_matter(workspace_id, entries=True) or finished_windows_open(
-        workspace_id=workspace_id, event_ids=event_ids
-    ):
+    journey, no live enrollment, no goal window open that the batch's events can convert): one
+    indexed query here instead of a task per batch, and none while a recent yes answers (see
+    _yes). Checked after the batch committed, so a journey started or a customer enrolled before
+    that is seen; one started (or enrolled) after the check went live after these events were
+    stored, and events from before it went live are not its entries, exits or awaited events."""
+    if _recent_yes(workspace_id, names):
+        events_process_enqueue(workspace_id, event_ids)
+    elif _can_matter(workspace_id, entries=True):
+        _said_yes(workspace_id, "live")
+        events_process_enqueue(workspace_id, event_ids)
+    elif finished_windows_open(workspace_id=workspace_id, event_ids=event_ids, names=names):
+        _said_yes(workspace_id, "windows")
         events_process_enqueue(workspace_id, event_ids)
 
 
@@ -98,7 +135,7 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
 
 
 def connect() -> None:
-    hooks.connect_events_ingested(on_events_ingested)
+    hooks.connect_events_ingested(on_events_ingested, names=True)
     hooks.connect_customers_changed(on_customers_changed)
 
 

@@ -1,5 +1,7 @@
 """The ingest → engine seam: handlers registered once, every one called, failures contained."""
 
+import pytest
+
 from audiences import hooks
 
 
@@ -34,3 +36,39 @@ def test_customers_changed_calls_its_handlers():
     finally:
         hooks.disconnect_customers_changed(handler)
     assert calls == [(3, [9])]
+
+
+@pytest.mark.django_db
+def test_a_handler_that_asks_for_them_gets_the_batch_event_names(
+    workspace, django_capture_on_commit_callbacks
+):
+    """The ingest hands over the names it stored (so the engine can decide without reading the
+    batch back); handlers registered without names keep their two arguments."""
+    from audiences.services import events_ingest
+
+    plain, named = [], []
+
+    def without_names(workspace_id, ids):
+        plain.append(len(ids))
+
+    def with_names(workspace_id, ids, names):
+        named.append(names)
+
+    hooks.connect_events_ingested(without_names)
+    hooks.connect_events_ingested(with_names, names=True)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            events_ingest(
+                workspace=workspace,
+                events=[
+                    {"customer_id": "a", "name": "view"},
+                    {"customer_id": "b", "name": "purchase"},
+                    {"customer_id": "a", "name": "view"},
+                ],
+            )
+        hooks.events_ingested(workspace_id=workspace.pk, event_ids=[1])  # a caller without names
+    finally:
+        hooks.disconnect_events_ingested(without_names)
+        hooks.disconnect_events_ingested(with_names)
+    assert plain == [3, 1]
+    assert named == [frozenset({"view", "purchase"}), None]

@@ -47,6 +47,24 @@ def goal_steps(journey) -> list[tuple[int, str, float]]:
     )
 
 
+def _finished(journey, group) -> None:
+    Enrollment.objects.unscoped().bulk_create(
+        [
+            Enrollment(
+                workspace_id=journey.workspace_id,
+                journey=journey,
+                version_id=journey.live_version_id,
+                customer=c,
+                state="completed",
+                node_id="start",
+                entered_at=timezone.now(),
+                finished_at=timezone.now(),
+            )
+            for c in group
+        ]
+    )
+
+
 def test_a_purchase_after_completion_converts_once_with_its_value(workspace, engine):
     journey = published(workspace, DONE_AT_ONCE, {"goals": [PURCHASE]})
     (c,) = customers(workspace)
@@ -259,21 +277,7 @@ def test_a_batch_without_a_goals_event_reads_no_window(workspace, django_assert_
 
     journey = published(workspace, DONE_AT_ONCE, {"goals": [PURCHASE]})
     group = customers(workspace, 50)
-    Enrollment.objects.unscoped().bulk_create(
-        [
-            Enrollment(
-                workspace=workspace,
-                journey=journey,
-                version_id=journey.live_version_id,
-                customer=c,
-                state="completed",
-                node_id="start",
-                entered_at=timezone.now(),
-                finished_at=timezone.now(),
-            )
-            for c in group
-        ]
-    )
+    _finished(journey, group)
     stored = send_events(
         workspace, *({"customer_id": c.external_id, "name": "browse"} for c in group)
     )
@@ -305,6 +309,50 @@ def test_a_batch_without_a_goals_event_reads_no_window(workspace, django_assert_
         == 1
     )
     assert goal_steps(journey) == [(group[7].id, "bought", 3.0)]
+
+
+def test_the_ingest_hook_decides_from_the_batch_names_without_reading_it_back(
+    workspace, django_assert_max_num_queries
+):
+    """Goal windows open and nothing live: a batch whose event names (as the ingest gives them)
+    hold no goal's event is not read back to be matched and goes nowhere; once a batch met an open
+    window, the next ones holding a goal's event go to the engine without a query (its worker
+    matches them) until that yes is YES_REUSE_SECONDS old, while other batches still go nowhere."""
+    from time import monotonic
+    from unittest import mock
+
+    from journeys import triggers
+    from journeys.engine import goals
+
+    journey = published(workspace, DONE_AT_ONCE, {"goals": [PURCHASE]})
+    group = customers(workspace, 3)
+    _finished(journey, group)
+    browse = send_events(
+        workspace, *({"customer_id": c.external_id, "name": "browse"} for c in group)
+    )
+    bought = send_events(workspace, {"customer_id": group[1].external_id, "name": "purchase"})
+    triggers._yes.pop(workspace.pk, None)
+    goals.workspace_goals(workspace.pk)  # the version compiled, as in a process that has seen it
+    with (
+        mock.patch("journeys.triggers.events_process_enqueue") as enqueue,
+        mock.patch("journeys.engine.goals.raw_cursor", wraps=goals.raw_cursor) as matched,
+    ):
+        with django_assert_max_num_queries(2):  # anything live? the workspace's goal versions
+            triggers.on_events_ingested(workspace.pk, browse.event_ids, frozenset({"browse"}))
+        assert (enqueue.call_count, matched.call_count) == (0, 0)
+        triggers.on_events_ingested(workspace.pk, bought.event_ids, frozenset({"purchase"}))
+        assert (enqueue.call_count, matched.call_count) == (1, 1)
+        with django_assert_max_num_queries(0):
+            triggers.on_events_ingested(
+                workspace.pk, bought.event_ids, frozenset({"purchase", "browse"})
+            )
+        assert (enqueue.call_count, matched.call_count) == (2, 1)
+        triggers.on_events_ingested(workspace.pk, browse.event_ids, frozenset({"browse"}))
+        assert (enqueue.call_count, matched.call_count) == (2, 1)
+        later = monotonic() + triggers.YES_REUSE_SECONDS + 1
+        with mock.patch("journeys.triggers.monotonic", return_value=later):
+            triggers.on_events_ingested(workspace.pk, bought.event_ids, frozenset({"purchase"}))
+        assert (enqueue.call_count, matched.call_count) == (3, 2)  # asked again, still open
 
 
 def test_goal_window_and_value_are_validated_naming_the_field(workspace):
