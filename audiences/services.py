@@ -575,9 +575,9 @@ def events_ingest(*, workspace: Workspace, events: Any) -> IngestResult:
         result.accepted = len(result.event_ids)
         result.duplicates = len(rows) - result.accepted
         _on_commit_customers_changed(workspace.pk, created)
-        event_ids, workspace_id = result.event_ids, workspace.pk
+        event_ids, workspace_id, names = result.event_ids, workspace.pk, {r[1] for r in rows}
         if event_ids:
-            transaction.on_commit(lambda: hooks.events_ingested(workspace_id=workspace_id, event_ids=event_ids))
+            transaction.on_commit(lambda: hooks.events_ingested(workspace_id=workspace_id, event_ids=event_ids, names=names))
     return result
 
 
