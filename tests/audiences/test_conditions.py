@@ -287,6 +287,22 @@ def test_a_batch_evaluates_its_conditions_compiled_with_the_walks_answers(worksp
     assert answers["b1", NOW, 1]  # narrowed to its last purchase: exactly one since entry
 
 
+@pytest.mark.django_db
+def test_customers_without_the_clauses_events_take_the_answer_of_a_count_of_zero(workspace):
+    """Most of a batch has none of a clause's events: those customers answer as a count of 0 does,
+    whichever count the clause asks for, as the walk does."""
+    buyer, idle = CustomerFactory(workspace=workspace), CustomerFactory(workspace=workspace)
+    EventFactory(customer=buyer, name="purchase", occurred_at=NOW - timedelta(days=1))
+    EventFactory(customer=idle, name="visit", occurred_at=NOW - timedelta(days=1))
+    for (op, n), expected in {("lt", 1): {idle}, ("eq", 0): {idle}, ("neq", 0): {buyer}, ("gte", 1): {buyer}, ("lte", 3): {buyer, idle}}.items():
+        condition = {"all": [{"event": "visit"}, {"not": {"event": "purchase", "within": {"value": 30, "unit": "days"}, "count": {"op": "gt", "value": 5}}},
+                             {"event": "purchase", "within": {"value": 30, "unit": "days"}, "count": {"op": op, "value": n}}]}
+        condition = {"any": [condition, {"all": [{"event": "purchase", "within": {"value": 30, "unit": "days"}, "count": {"op": op, "value": n}}]}]}
+        facts = facts_for(workspace_id=workspace.pk, customers=[buyer, idle], conditions=[condition], now=NOW)
+        assert {c for c in (buyer, idle) if evaluate(condition, facts[c.pk], now=NOW)} == expected, (op, n)
+        assert {c for c in (buyer, idle) if evaluate(condition, _walked(facts[c.pk]), now=NOW)} == expected, (op, n)
+
+
 # ---- the property: Python and SQL agree ---------------------------------------------------
 KEYS = ["plan", "age", "score", "signup", "flag", "colours", "address"]
 SCALARS = st.one_of(
