@@ -4,6 +4,7 @@ queues follow-ups and runs side effects."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -422,7 +423,23 @@ def advance(*, items: Iterable, now: datetime | None = None, attempt: int = 0) -
 
     `items` are [enrollment_id, expected step_seq or None, wake or None]; an item whose
     enrollment moved past its step_seq, finished, or belongs to a journey that is not active
-    (paused holds it) does nothing."""
+    (paused holds it) does nothing.
+
+    Python's cyclic collector is off for the batch: its rows, contexts and step tuples (tens of
+    thousands of objects, freed by their reference counts) set off collector passes that walked
+    the batch's objects again and again, ~4 µs of worker CPU a node execution (the in-process
+    throughput journey: 26 → 22 µs a first-pass execution, 19 → 15 a timer wake). Whatever
+    cycle a node leaves is collected once the batch is done and the collector is on again."""
+    if not gc.isenabled():  # an enclosing caller paused it and turns it back on
+        return _advance(items=items, now=now, attempt=attempt)
+    gc.disable()
+    try:
+        return _advance(items=items, now=now, attempt=attempt)
+    finally:
+        gc.enable()
+
+
+def _advance(*, items: Iterable, now: datetime | None, attempt: int) -> AdvanceReport:
     wanted = _normalize(items)
     report = AdvanceReport()
     if not wanted:
