@@ -4,6 +4,7 @@ that resumes a wait, and the small helpers node types share (sticky buckets, tim
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo
 from audiences.conditions import evaluate
 from audiences.models import Customer
 from templating import liquid_context, render_liquid
+from templating.context import customer_liquid
+from templating.sandbox import MAX_OUTPUT_CHARS
 
 if TYPE_CHECKING:
     from .rows import AnyEnrollment
@@ -41,6 +44,36 @@ def zone_or_none(name: str) -> ZoneInfo | None:
         return ZoneInfo(name) if name else None
     except (ValueError, KeyError, OSError):
         return None
+
+
+# Text with `{{ root.key… }}` outputs and nothing else of Liquid: no filters, tags, whitespace
+# control or comments. Such a template prints its text with each value in place, which a string
+# value prints as itself, so it needs neither the parser nor the full context (a keyed journey's
+# "{{ enrollment.key }}" is a new value, and so a new render, for every pass).
+_PLAIN_OUTPUT = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*\}\}")
+_ROOTS = frozenset({"customer", "event", "journey", "enrollment"})
+_plain_templates: dict[str, tuple | None] = {}
+
+
+def plain_template(source: str) -> tuple | None:
+    """`source` as alternating text and variable paths (text first and last), or None when it
+    holds anything else of Liquid; remembered per source."""
+    if source in _plain_templates:
+        return _plain_templates[source]
+    parts: list = []
+    pos = 0
+    for match in _PLAIN_OUTPUT.finditer(source):
+        parts += [source[pos : match.start()], tuple(match.group(1).split("."))]
+        pos = match.end()
+    parts.append(source[pos:])
+    texts = parts[::2]
+    plain = all("{{" not in t and "{%" not in t and "{#" not in t for t in texts) and all(
+        path[0] in _ROOTS for path in parts[1::2]
+    )
+    if len(_plain_templates) > 2000:
+        _plain_templates.clear()
+    found = _plain_templates[source] = tuple(parts) if plain else None
+    return found
 
 
 class StepContext:
@@ -95,7 +128,38 @@ class StepContext:
         )
 
     def render(self, source: str) -> str:
+        parts = plain_template(source)
+        if parts is not None and (text := self._render_plain(parts)) is not None:
+            return text
         return render_liquid(source, self.liquid_context())
+
+    def _liquid_root(self, name: str) -> dict:
+        """One top-level object of liquid_context(), built alone."""
+        if name == "customer":
+            return customer_liquid(self.customer)
+        if name == "event":
+            return self.event
+        if name == "journey":
+            return {"id": self.journey_id, "name": self.journey_name}
+        return {"key": getattr(self.enrollment, "key", "")}
+
+    def _render_plain(self, parts: tuple) -> str | None:
+        """A plain template (plain_template) printed when every value it reads is a string (what
+        Liquid prints as is); None otherwise (absent, a number, a list: Liquid's own rules then)."""
+        roots: dict[str, dict] = {}
+        out = [parts[0]]
+        for i in range(1, len(parts), 2):
+            path = parts[i]
+            value: Any = roots.get(path[0])
+            if value is None:
+                value = roots[path[0]] = self._liquid_root(path[0])
+            for key in path[1:]:
+                value = value.get(key) if isinstance(value, dict) else None
+            if type(value) is not str:
+                return None
+            out += [value, parts[i + 1]]
+        text = "".join(out)
+        return text if len(text) <= MAX_OUTPUT_CHARS else None  # past it: the sandbox's error
 
     # -- conditions
     def facts(self):
