@@ -152,14 +152,17 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
     # `known` looks up exactly these ids by primary key: joined with the customer table itself, the
     # planner hashed every customer of the workspace for each chunk whenever the table's statistics
     # were missing or stale (measured: 30 ms per 5,000 ids at 100,000 customers).
+    # The arrays go as binary parameters and the rows come back binary: as text, psycopg quoted
+    # and escaped every context's JSON with a regular expression and parsed every returned
+    # timestamp in Python (an event entry's largest cost in the worker, profiled).
     with raw_cursor() as cursor:
         cursor.execute(
             f"""
             WITH t AS (
-                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bool[], %s::timestamptz[], %s::text[])
+                SELECT * FROM unnest(%b::bigint[], %b::text[], %b::bool[], %b::timestamptz[], %b::text[])
                     AS t(customer_id, context, holdout, wake_at, key)
             ), known AS (
-                SELECT id FROM audiences_customer WHERE id = ANY(%s::bigint[]) AND workspace_id = %s
+                SELECT id FROM audiences_customer WHERE id = ANY(%b::bigint[]) AND workspace_id = %s
             ), ins AS (
                 INSERT INTO journeys_enrollment (workspace_id, journey_id, version_id, customer_id, state,
                     node_id, step_seq, wake_at, entered_at, exit_reason, holdout, context, goals, wait, key)
@@ -189,6 +192,7 @@ def _insert(*, journey, version_id, start_id, customer_ids, contexts, holdouts, 
                 journey.id,
                 journey.workspace_id, journey.id, version_id, start_id, StepEvent.Kind.ENTERED, now,
             ],
+            binary=True,
         )
         return cursor.fetchall()
 
