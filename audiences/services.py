@@ -418,8 +418,19 @@ RETURNING id, external_id
 """
 _SELECT_CUSTOMER_IDS_SQL = (
     # varchar[] (the column's type), so the (workspace_id, external_id) index applies directly.
-    "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)b::varchar[])"
+    "SELECT id, external_id FROM audiences_customer WHERE workspace_id = %(ws)b AND external_id = ANY(%(ids)s::varchar[])"
 )
+
+
+def _text_array(values: list[str]) -> str | list[str]:
+    """Strings as an array parameter: an array literal written by one join when none holds a double
+    quote or a backslash (each then stands between quotes as it is), ~0.5 µs a string less than
+    psycopg's array dumper, which dumps element by element; else the list, for psycopg to dump.
+    PostgreSQL reads either at the same cost."""
+    literal = '{"' + '","'.join(values) + '"}'
+    if literal.count('"') != 2 * len(values) or "\\" in literal:
+        return values
+    return literal
 
 # The events table is partitioned by month (workspaces/partitions.py), so the idempotency keys
 # live in audiences_eventkey, whose primary key (workspace_id, idempotency_id) refuses a repeat
@@ -431,8 +442,8 @@ _SELECT_CUSTOMER_IDS_SQL = (
 # waits on its row, as on the unique index before.
 _INSERT_NEW_EVENTS_SQL = """
 WITH t AS (
-    SELECT * FROM unnest(%(customer_ids)b::bigint[], %(names)b::text[], %(properties)b::text[],
-                         %(occurred)b::timestamptz[], %(idem)b::text[])
+    SELECT * FROM unnest(%(customer_ids)s::bigint[], %(names)s::text[], string_to_array(%(properties)b, E'\\n'),
+                         %(occurred)b::timestamptz[], %(idem)s::text[])
         AS t(customer_id, name, properties, occurred_at, idempotency_id)
 ), keys AS (
     INSERT INTO audiences_eventkey (workspace_id, idempotency_id, received_at)
@@ -445,8 +456,8 @@ RETURNING id
 """
 _INSERT_EVENTS_SQL = """
 WITH t AS (
-    SELECT * FROM unnest(%(customer_ids)b::bigint[], %(names)b::text[], %(properties)b::text[],
-                         %(occurred)b::timestamptz[], %(idem)b::text[]) WITH ORDINALITY
+    SELECT * FROM unnest(%(customer_ids)s::bigint[], %(names)s::text[], string_to_array(%(properties)b, E'\\n'),
+                         %(occurred)b::timestamptz[], %(idem)s::text[]) WITH ORDINALITY
         AS t(customer_id, name, properties, occurred_at, idempotency_id, n)
 ), claimed AS (
     INSERT INTO audiences_eventkey (workspace_id, idempotency_id, received_at)
@@ -506,7 +517,7 @@ def customers_ensure(*, workspace_id: int, external_ids: list[str], now: datetim
     created: list[int] = []
     with _raw_cursor() as cur:
         # Known customers first (the common case on a busy ingest: one index probe each).
-        cur.execute(_SELECT_CUSTOMER_IDS_SQL, {"ws": workspace_id, "ids": wanted})
+        cur.execute(_SELECT_CUSTOMER_IDS_SQL, {"ws": workspace_id, "ids": _text_array(wanted)})
         found = {x: pk for pk, x in cur.fetchall()}
         missing = [x for x in wanted if x not in found]
         if missing:
@@ -516,7 +527,7 @@ def customers_ensure(*, workspace_id: int, external_ids: list[str], now: datetim
                 created.append(pk)
             raced = [x for x in missing if x not in found]
             if raced:  # inserted by a concurrent transaction since our first look
-                cur.execute(_SELECT_CUSTOMER_IDS_SQL, {"ws": workspace_id, "ids": raced})
+                cur.execute(_SELECT_CUSTOMER_IDS_SQL, {"ws": workspace_id, "ids": _text_array(raced)})
                 found.update({x: pk for pk, x in cur.fetchall()})
     return found, created
 
@@ -528,7 +539,7 @@ def _events_insert(params: dict) -> list[int]:
     a twin in the batch, a concurrent batch) makes it fail; it then rolls back to its savepoint
     and the batch is inserted again skipping the ids already stored."""
     with _raw_cursor() as cur:
-        cur.adapters.register_dumper(bytes, _Utf8Text)  # the properties
+        cur.adapters.register_dumper(bytes, _Utf8Text)  # the properties, a line each
         try:
             with transaction.atomic():
                 cur.execute(_INSERT_NEW_EVENTS_SQL, params)
@@ -563,14 +574,16 @@ def events_ingest(*, workspace: Workspace, events: Any) -> IngestResult:
             _relaxed_commit(cur)
         customers_delete_lock(workspace_id=workspace.pk, exclusive=False)
         ids, created = customers_ensure(workspace_id=workspace.pk, external_ids=[r[0] for r in rows], now=now)
+        keys = [r[4] for r in rows]
         result.event_ids = _events_insert({
             "ws": workspace.pk,
             "now": now,
-            "customer_ids": [ids[r[0]] for r in rows],
-            "names": [r[1] for r in rows],
-            "properties": [r[2] for r in rows],
+            "customer_ids": "{" + ",".join([str(ids[r[0]]) for r in rows]) + "}",
+            "names": _text_array([r[1] for r in rows]),
+            # One text, the events' JSON texts a line each: JSON text holds no raw line break.
+            "properties": b"\n".join([r[2] for r in rows]),
             "occurred": [r[3] for r in rows],
-            "idem": [r[4] for r in rows],
+            "idem": keys if None in keys else _text_array(keys),
         })
         result.accepted = len(result.event_ids)
         result.duplicates = len(rows) - result.accepted

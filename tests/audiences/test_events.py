@@ -81,6 +81,26 @@ def test_properties_keep_their_text_and_the_size_limit_counts_characters(api, wo
     assert Event.objects.for_workspace(workspace).get(name="wide").properties == wide
 
 
+@pytest.mark.parametrize("odd", ['he said "hi"', "back\\slash", "a,b {c} NULL", " spaced ", "서울\n"])
+def test_names_ids_and_customers_with_any_characters_are_stored_as_sent(api, workspace, odd):
+    """The batch goes to PostgreSQL as array literals and a text of one line per event's properties
+    when nothing needs quoting: quotes, backslashes, commas, braces, NULL, spaces, line breaks are
+    stored exactly as sent, in a batch beside plain events."""
+    events = [
+        {"customer_id": f"c-{odd}", "name": f"n-{odd}", "id": f"k-{odd}", "properties": {"text": odd, odd: [odd]}},
+        {"customer_id": "plain", "name": "plain", "id": "plain", "properties": {"a": 1}},
+        {"customer_id": "plain", "name": "nokey", "properties": {"line": "one\ntwo"}},
+    ]
+    assert post(api, events).json() == {"accepted": 3, "duplicates": 0, "errors": []}
+    stored = Event.objects.for_workspace(workspace).select_related("customer").order_by("id")
+    assert [(e.customer.external_id, e.name, e.idempotency_id, e.properties) for e in stored] == [
+        (f"c-{odd}".strip(), f"n-{odd}", f"k-{odd}", {"text": odd, odd: [odd]}),
+        ("plain", "plain", "plain", {"a": 1}),
+        ("plain", "nokey", None, {"line": "one\ntwo"}),
+    ]
+    assert post(api, events[:1]).json() == {"accepted": 0, "duplicates": 1, "errors": []}
+
+
 def test_idempotency_ids_are_per_workspace(api, other_api, workspace, other_workspace):
     event = {"customer_id": "c", "name": "purchase", "id": "same"}
     assert post(api, [event]).json()["accepted"] == 1
