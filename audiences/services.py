@@ -7,7 +7,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import orjson
 import psycopg
@@ -275,11 +276,17 @@ def json_loads(data: bytes | str) -> Any:
     What orjson refuses but json accepts (NaN, Infinity, 1e400, lone surrogates, integers beyond
     64 bits) still parses, so the batch services can refuse just the item holding it; nesting too
     deep for either parser is a ValueError for the whole body."""
+    return json_loads_finite(data)[0]
+
+
+def json_loads_finite(data: bytes | str) -> tuple[Any, bool]:
+    """json_loads' value, and whether orjson read it: then it holds no NaN or infinity (orjson
+    refuses them and numbers beyond a float's range), which events_ingest(finite=True) relies on."""
     try:
-        return orjson.loads(data)
+        return orjson.loads(data), True
     except orjson.JSONDecodeError:
         try:
-            return json.loads(data)
+            return json.loads(data), False
         except RecursionError:
             raise ValueError("nested too deeply") from None
 
@@ -406,6 +413,79 @@ def _event_row(item: Any, now: datetime) -> tuple[str, str, bytes, datetime, str
         if occurred_at.tzinfo is None:
             occurred_at = occurred_at.replace(tzinfo=UTC)
     return external_id, name, data, occurred_at, key
+
+
+_NONE = type(None)
+_TEXT_OR_NONE = frozenset({str, _NONE})
+
+
+class _Columns(NamedTuple):
+    """A batch's stored events, column by column (customer external id, name, properties as JSON
+    texts a line each, occurred_at, idempotency id), as the insert takes them."""
+
+    customer_ids: list[str]
+    names: list[str]
+    properties: bytes
+    occurred: list[datetime]
+    keys: list[str | None]
+
+
+def _event_columns(events: list, now: datetime, *, finite: bool) -> _Columns | None:
+    """_event_row's answer for every event of the batch at once, or None when any event needs a
+    look of its own (then every event is checked alone, with its error). Each check is a sufficient
+    condition for _event_row's, over a whole column in C (map, join, one search of the joined
+    text), instead of ~25 Python operations an event: ~2 µs an event less for the usual batch."""
+    if not events or set(map(type, events)) != {dict} or not all(map(_EVENT_FIELDS.issuperset, events)):
+        return None
+    customer_ids = [event.get("customer_id") for event in events]
+    names = [event.get("name") for event in events]
+    keys = [event.get("id") for event in events]
+    moments = [event.get("timestamp") for event in events]
+    if (set(map(type, customer_ids)) != {str} or set(map(type, names)) != {str}
+            or not set(map(type, keys)) <= _TEXT_OR_NONE or not set(map(type, moments)) <= _TEXT_OR_NONE):
+        return None
+    text = "".join([*customer_ids, *names, *filter(None, keys), *filter(None, moments)])
+    if not text.isascii() or "\x00" in text:
+        return None
+    external_ids = list(map(str.strip, customer_ids))
+    if ("" in external_ids or max(map(len, external_ids)) > MAX_EXTERNAL_ID or max(map(len, names)) > MAX_EVENT_NAME
+            or not all(map(str.strip, names)) or "" in keys
+            or max(map(len, filter(None, keys)), default=0) > MAX_IDEMPOTENCY_ID):
+        return None
+    properties = [event.get("properties") for event in events]
+    types = set(map(type, properties))
+    if not types <= _PROPERTIES_TYPES:
+        return None
+    try:
+        if _NONE in types:
+            data = [b"{}" if value is None else orjson.dumps(value) for value in properties]
+        else:
+            data = list(map(orjson.dumps, properties))
+    except TypeError:
+        return None
+    joined = b"\n".join(data)
+    # orjson writes a non-finite float as null; parsed by orjson, the batch holds none (the search
+    # of the batch's text for "null" costs ~0.4 µs an event). A line's brackets, those in strings
+    # too, bound its nesting, as _event_row's count does.
+    if ((not finite and b"null" in joined) or (b"\\" in joined and b"\\u0000" in joined)
+            or max(map(len, data)) > MAX_PROPERTIES_BYTES
+            or max(map(len, joined.translate(None, _ALL_BUT_OPENERS).split(b"\n"))) > MAX_DEPTH):
+        return None
+    try:
+        if _NONE in set(map(type, moments)):
+            occurred = [now if moment is None else datetime.fromisoformat(moment) for moment in moments]
+        else:
+            occurred = list(map(datetime.fromisoformat, moments))
+    except ValueError:
+        return None
+    if None in set(map(_tzinfo, occurred)):
+        occurred = [moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in occurred]
+    return _Columns(external_ids, names, joined, occurred, keys)
+
+
+_ALL_BUT_OPENERS = bytes(set(range(256)) - set(b"{[\n"))
+_tzinfo = attrgetter("tzinfo")
+_PROPERTIES_TYPES = frozenset({dict, _NONE})
 
 
 _INSERT_BARE_CUSTOMERS_SQL = """
@@ -550,43 +630,48 @@ def _events_insert(params: dict) -> list[int]:
         return [pk for (pk,) in cur.fetchall()]
 
 
-def events_ingest(*, workspace: Workspace, events: Any) -> IngestResult:
+def events_ingest(*, workspace: Workspace, events: Any, finite: bool = False) -> IngestResult:
     """Stores a batch of events (unknown customers are created; a repeated `id` is stored once)
-    and hands the stored ids to the journey engine after commit (audiences.hooks)."""
+    and hands the stored ids to the journey engine after commit (audiences.hooks). `finite`: the
+    events hold no NaN or infinity (read by orjson, json_loads_finite), which spares a check."""
     if not isinstance(events, list) or len(events) > MAX_BATCH:
         raise ServiceValidationError({"events": [f"Must be a list of at most {MAX_BATCH} events."]})
     now = timezone.now()
     result = IngestResult()
-    rows = []
-    for index, item in enumerate(events):
-        row = _event_row(item, now)
-        if row is None:
-            try:
-                row = _clean_event(item, now)
-            except FieldError as exc:
-                result.errors.append({"index": index, "error": str(exc)})
-                continue
-        rows.append(row)
-    if not rows:
-        return result
+    columns = _event_columns(events, now, finite=finite)
+    if columns is None:
+        rows = []
+        for index, item in enumerate(events):
+            row = _event_row(item, now)
+            if row is None:
+                try:
+                    row = _clean_event(item, now)
+                except FieldError as exc:
+                    result.errors.append({"index": index, "error": str(exc)})
+                    continue
+            rows.append(row)
+        if not rows:
+            return result
+        external_ids, names, data, occurred, keys = map(list, zip(*rows, strict=True))
+        columns = _Columns(external_ids, names, b"\n".join(data), occurred, keys)
     with transaction.atomic():
         with _raw_cursor() as cur:
             _relaxed_commit(cur)
         customers_delete_lock(workspace_id=workspace.pk, exclusive=False)
-        ids, created = customers_ensure(workspace_id=workspace.pk, external_ids=[r[0] for r in rows], now=now)
-        keys = [r[4] for r in rows]
+        ids, created = customers_ensure(workspace_id=workspace.pk, external_ids=columns.customer_ids, now=now)
+        keys = columns.keys
         result.event_ids = _events_insert({
             "ws": workspace.pk,
             "now": now,
-            "customer_ids": "{" + ",".join([str(ids[r[0]]) for r in rows]) + "}",
-            "names": _text_array([r[1] for r in rows]),
+            "customer_ids": "{" + ",".join(map(str, map(ids.__getitem__, columns.customer_ids))) + "}",
+            "names": _text_array(columns.names),
             # One text, the events' JSON texts a line each: JSON text holds no raw line break.
-            "properties": b"\n".join([r[2] for r in rows]),
-            "occurred": [r[3] for r in rows],
+            "properties": columns.properties,
+            "occurred": columns.occurred,
             "idem": keys if None in keys else _text_array(keys),
         })
         result.accepted = len(result.event_ids)
-        result.duplicates = len(rows) - result.accepted
+        result.duplicates = len(keys) - result.accepted
         _on_commit_customers_changed(workspace.pk, created)
         event_ids, workspace_id, names = result.event_ids, workspace.pk, {r[1] for r in rows}
         if event_ids:

@@ -49,15 +49,20 @@ def _batch_body(request, key: str):
     NaN, 1e400, deep nesting) is then one item's error from the service, not the whole batch's
     400; orjson also keeps the hot path fast. Other content types go through the parsers (a 415
     for what none accepts)."""
+    return _batch_body_finite(request, key)[0]
+
+
+def _batch_body_finite(request, key: str):
+    """_batch_body's list, and whether it holds no NaN or infinity (read by orjson)."""
     if request.content_type.split(";")[0].strip() != "application/json":
-        return _body(request, key)
+        return _body(request, key), False
     try:
-        data = services.json_loads(request.body)
+        data, finite = services.json_loads_finite(request.body)
     except ValueError as exc:
         raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
     if not isinstance(data, dict) or key not in data:
         raise exceptions.ValidationError({key: ["This field is required."]})
-    return data[key]
+    return data[key], finite
 
 
 @contextmanager
@@ -173,7 +178,8 @@ class EventIngestView(WorkspaceAPIView):
     @extend_schema(request=s.EventsIngestSerializer, responses={202: s.EventsIngestResultSerializer})
     def post(self, request):
         with _collector_paused():
-            result = services.events_ingest(workspace=self.workspace, events=_batch_body(request, "events"))
+            events, finite = _batch_body_finite(request, "events")
+            result = services.events_ingest(workspace=self.workspace, events=events, finite=finite)
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates, "errors": result.errors},
             status=status.HTTP_202_ACCEPTED,
