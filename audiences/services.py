@@ -673,7 +673,7 @@ def events_ingest(*, workspace: Workspace, events: Any, finite: bool = False) ->
         result.accepted = len(result.event_ids)
         result.duplicates = len(keys) - result.accepted
         _on_commit_customers_changed(workspace.pk, created)
-        event_ids, workspace_id, names = result.event_ids, workspace.pk, {r[1] for r in rows}
+        event_ids, workspace_id, names = result.event_ids, workspace.pk, set(columns.names)
         if event_ids:
             transaction.on_commit(lambda: hooks.events_ingested(workspace_id=workspace_id, event_ids=event_ids, names=names))
     return result
