@@ -591,13 +591,21 @@ def facts_for(
     # 40,000 containers kept for a batch of 10,000 made the garbage collector's full passes over
     # the process (~75 ms each) come every other batch.
     compiled = _compiled_conditions(conditions)
-    facts = {c.id: CustomerFacts(c, _NO_EVENTS, _NO_LISTS, None, segments, compiled) for c in customers}
-    for pk, at in entered_at.items():
-        if pk in facts:
-            facts[pk].entered_at = at
+    if entered_at:  # the engine's batches: each fact made with its entry time, not set after
+        facts = {c.id: CustomerFacts(c, _NO_EVENTS, _NO_LISTS, entered_at.get(c.id), segments, compiled) for c in customers}
+    else:
+        facts = {c.id: CustomerFacts(c, _NO_EVENTS, _NO_LISTS, None, segments, compiled) for c in customers}
     ids = [pk for pk in facts if pk is not None]  # a simulated customer has no id
-    # Without entry times (a branch outside goals) no customer has one: [None] says the same.
-    needs = _event_needs(every, now=now, entered_at=[entered_at.get(pk) for pk in facts] if entered_at else [None])
+
+    def first_entry() -> datetime | None:
+        """The batch's earliest entry, None when a customer has none (a branch outside goals):
+        read only for a since_entry clause."""
+        if not entered_at:
+            return None
+        entries = [item.entered_at for item in facts.values()]
+        return None if not entries or None in entries else min(entries)
+
+    needs = _event_needs(every, now=now, first_entry=first_entry)
     if not ids or not (needs or list_ids):
         return facts
     # The batch's ids as one array literal, built once for both queries: `__in` sent 10,000
@@ -685,18 +693,17 @@ _NO_LISTS: set = frozenset()  # type: ignore[assignment]  # the same for list me
 
 
 def _event_needs(
-    conditions: list[dict], *, now: datetime | None, entered_at: list[datetime | None]
+    conditions: list[dict], *, now: datetime | None, first_entry: Callable[[], datetime | None]
 ) -> dict[str, tuple[datetime | None, bool]]:
     """Event name → (the earliest occurred_at a clause on it can count at `now`, or None for all
     time or when `now` is not known; whether a clause on it filters on properties)."""
-    first_entry = min(entered_at) if entered_at and None not in entered_at else None
     needs: dict[str, tuple[datetime | None, bool]] = {}
     for node in _event_nodes(conditions):
         within = node.get("within")
         if within is None or now is None:
             since = None
         elif within == "since_entry":
-            since = first_entry
+            since = first_entry()
         else:
             since = now - duration_timedelta(within)
         name = node["event"]

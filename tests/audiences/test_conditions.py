@@ -179,6 +179,26 @@ def test_since_entry_uses_the_entry_time(workspace):
 
 
 @pytest.mark.django_db
+def test_since_entry_given_now_loads_from_the_batchs_earliest_entry(workspace):
+    """Told `now`, a batch loads a since-entry clause's events from its earliest entry on; a
+    customer of the batch without an entry time makes it load them all."""
+    first, second, outside = (CustomerFactory(workspace=workspace) for _ in range(3))
+    for c in (first, second):
+        for hours in (2, 6, 30):
+            EventFactory(customer=c, name="purchase", occurred_at=NOW - timedelta(hours=hours))
+    condition = {"event": "purchase", "within": "since_entry", "count": {"op": "gte", "value": 2}}
+    entered = {first.pk: NOW - timedelta(hours=10), second.pk: NOW - timedelta(hours=3), outside.pk: NOW - timedelta(days=9)}
+    facts = facts_for(workspace_id=workspace.pk, customers=[first, second], conditions=[condition], entered_at=entered, now=NOW)
+    assert [len(facts[c.pk].events) for c in (first, second)] == [2, 2]  # since 10 hours ago, not 9 days
+    assert [facts[c.pk].entered_at for c in (first, second)] == [entered[first.pk], entered[second.pk]]
+    assert [evaluate(condition, facts[c.pk], now=NOW) for c in (first, second)] == [True, False]
+    entered.pop(second.pk)
+    facts = facts_for(workspace_id=workspace.pk, customers=[first, second], conditions=[condition], entered_at=entered, now=NOW)
+    assert [len(facts[c.pk].events) for c in (first, second)] == [3, 3]
+    assert evaluate(condition, facts[first.pk], now=NOW) is True
+
+
+@pytest.mark.django_db
 def test_facts_for_uses_a_fixed_number_of_queries(workspace):
     lst = CustomerListFactory(workspace=workspace)
     segment = SegmentFactory(workspace=workspace, condition={"event": "visit"})
