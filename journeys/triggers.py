@@ -21,7 +21,12 @@ from workspaces.models import Workspace
 
 from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
 from .engine import LIVE, compiled_version, zone_or_none
-from .engine.goals import cached_workspace_goals, finished_goals_convert, finished_windows_open
+from .engine.goals import (
+    cached_workspace_goals,
+    finished_goals_convert,
+    finished_windows_open,
+    id_array,
+)
 from .engine.rows import raw_cursor
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
 from .keys import entry_key_property, key_of
@@ -202,11 +207,11 @@ def _events_that_matter(
     not read when it has none)."""
     if not names and not _can_matter(workspace_id, entries=False):
         return []
-    with raw_cursor() as cursor:  # the ids as one binary array (see goals._fast_windows_open)
+    with raw_cursor() as cursor:  # the ids as one parameter (see goals.id_array)
         cursor.execute(
             _EVENTS_THAT_MATTER,
             {
-                "ids": list(event_ids),
+                "ids": id_array(event_ids),
                 "ws": workspace_id,
                 "names": names,
                 "entries": False,
