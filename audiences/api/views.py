@@ -178,12 +178,18 @@ class EventIngestView(WorkspaceAPIView):
     @extend_schema(request=s.EventsIngestSerializer, responses={202: s.EventsIngestResultSerializer})
     def post(self, request):
         with _collector_paused():
-            events, finite = _batch_body_finite(request, "events")
-            result = services.events_ingest(workspace=self.workspace, events=events, finite=finite)
+            result = self._ingest(request)
         return Response(
             {"accepted": result.accepted, "duplicates": result.duplicates, "errors": result.errors},
             status=status.HTTP_202_ACCEPTED,
         )
+
+    def _ingest(self, request) -> services.IngestResult:
+        # The batch is parsed here so that it is freed when this returns, still within
+        # _collector_paused: alive when the collector came back on, its ~30,000 objects were
+        # walked by the first collection then (~0.3 µs an event).
+        events, finite = _batch_body_finite(request, "events")
+        return services.events_ingest(workspace=self.workspace, events=events, finite=finite)
 
 
 class EventPropertiesView(WorkspaceAPIView):
