@@ -51,7 +51,6 @@ def zone_or_none(name: str) -> ZoneInfo | None:
 # value prints as itself, so it needs neither the parser nor the full context (a keyed journey's
 # "{{ enrollment.key }}" is a new value, and so a new render, for every pass).
 _PLAIN_OUTPUT = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*\}\}")
-_ROOTS = frozenset({"customer", "event", "journey", "enrollment"})
 _plain_templates: dict[str, tuple | None] = {}
 
 
@@ -68,12 +67,21 @@ def plain_template(source: str) -> tuple | None:
     parts.append(source[pos:])
     texts = parts[::2]
     plain = all("{{" not in t and "{%" not in t and "{#" not in t for t in texts) and all(
-        path[0] in _ROOTS for path in parts[1::2]
+        path[0] in _LIQUID_ROOTS for path in parts[1::2]
     )
     if len(_plain_templates) > 2000:
         _plain_templates.clear()
     found = _plain_templates[source] = tuple(parts) if plain else None
     return found
+
+
+# Each top-level object of StepContext.liquid_context(), built alone (plain templates read one or two).
+_LIQUID_ROOTS: dict[str, Callable[[StepContext], dict]] = {
+    "customer": lambda ctx: customer_liquid(ctx.customer),
+    "event": lambda ctx: ctx.event,
+    "journey": lambda ctx: {"id": ctx.journey_id, "name": ctx.journey_name},
+    "enrollment": lambda ctx: {"key": getattr(ctx.enrollment, "key", "")},
+}
 
 
 class StepContext:
@@ -135,13 +143,7 @@ class StepContext:
 
     def _liquid_root(self, name: str) -> dict:
         """One top-level object of liquid_context(), built alone."""
-        if name == "customer":
-            return customer_liquid(self.customer)
-        if name == "event":
-            return self.event
-        if name == "journey":
-            return {"id": self.journey_id, "name": self.journey_name}
-        return {"key": getattr(self.enrollment, "key", "")}
+        return _LIQUID_ROOTS[name](self)
 
     def _render_plain(self, parts: tuple) -> str | None:
         """A plain template (plain_template) printed when every value it reads is a string (what
