@@ -236,7 +236,7 @@ class Run:
         the enrollment is still in the journey. Goals are recorded before any exit: the purchase
         that ends a run through an exit condition is also its conversion (once the run has ended,
         the finished-run goal check no longer sees that event)."""
-        if not version.exit_conditions and not version.goals:
+        if version.checks_nothing:
             return True
         facts = self.facts_group(e, version).get(e.customer_id)
         exits = any(

@@ -4,6 +4,7 @@ process (versions are immutable)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from audiences.conditions import event_clauses
 
@@ -49,6 +50,12 @@ class CompiledVersion:
     @property
     def exit_conditions(self) -> list[dict]:
         return [without_same_key(c) for c in self.settings.get("exit_conditions") or []]
+
+    @cached_property
+    def checks_nothing(self) -> bool:
+        """No exit condition and no goal: the check the engine makes before every node has nothing
+        to do (decided once per process; a version never changes)."""
+        return not self.exit_conditions and not self.goals
 
     @property
     def key_property(self) -> str | None:
