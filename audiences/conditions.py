@@ -676,13 +676,23 @@ def _batch_events(cur, workspace_id: int, needs: dict, batch: str, properties: b
             params += [name, since]
     # occurred_at as epoch seconds: a float8 carries microseconds exactly for these dates (its step
     # near 2e9 s is 0.24 µs) and loads ~5x faster than the ISO text Django parses for a timestamptz.
-    # PostgreSQL probes the (customer, name, occurred_at) index per customer or scans the names'
-    # entries of the workspace index keeping the batch's (a hashed filter), whichever it estimates
-    # cheaper.
+    read = ', "properties"' if properties else ""
+    columns = f'"customer_id", "name", extract(epoch FROM "occurred_at")::float8{read}'
+    where = f'"workspace_id" = %s AND ({" OR ".join(window)})'
+    # Up to a little after now, PostgreSQL probes the (customer, name, occurred_at) index per
+    # customer or scans the names' entries of the workspace index keeping the batch's (a hashed
+    # filter), whichever it estimates cheaper. The bound keeps the months made ahead and the default
+    # partition out of that plan: with the ids as a constant array, each partition cost an estimate
+    # of the filter element by element (8–30 ms of planning for 10,000 ids and five partitions) and,
+    # empty, an index scan sorting the 10,000 ids (2–6 ms each). Events dated after the bound (an
+    # event dated ahead counts in a window) are read apart, the filter kept above their scan
+    # (OFFSET 0: estimated once for all those partitions), usually none.
+    later = datetime.now(UTC) + timedelta(days=1)
     cur.execute(
-        'SELECT "customer_id", "name", extract(epoch FROM "occurred_at")::float8' + (', "properties"' if properties else "")
-        + f' FROM "audiences_event" WHERE "workspace_id" = %s AND ({" OR ".join(window)}) AND "customer_id" = ANY(%s::bigint[])',
-        [*params, batch],
+        f'SELECT {columns} FROM "audiences_event" WHERE {where} AND "occurred_at" < %s AND "customer_id" = ANY(%s::bigint[])'
+        f' UNION ALL SELECT {columns} FROM (SELECT "customer_id", "name", "occurred_at"{read}'
+        f' FROM "audiences_event" WHERE {where} AND "occurred_at" >= %s OFFSET 0) ahead WHERE "customer_id" = ANY(%s::bigint[])',
+        [*params, later, batch, *params, later, batch],
     )
     return cur.fetchall()
 

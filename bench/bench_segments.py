@@ -235,8 +235,8 @@ def _run_size() -> list[dict]:
     events_sql, events_params = _facts_events_sql(workspace.pk, customers, condition, now)
     branch_plan = _explain(events_sql, events_params, "max_parallel_workers_per_gather = 0")
     branch_sql_ms = _plan_ms(branch_plan)
-    branch_plan = re.sub(r"'\{[0-9,]{200,}\}'", "'{…the batch's customer ids…}'", branch_plan)
-    events_sql = re.sub(r"'\{[0-9,]{200,}\}'", "'{…the batch's customer ids…}'", events_sql)
+    branch_plan = re.sub(r"'\{[0-9, ]{200,}\}'", "'{…the batch's customer ids…}'", branch_plan)
+    events_sql = re.sub(r"'\{[0-9, ]{200,}\}'", "'{…the batch's customer ids…}'", events_sql)
     PLANS.write_text(
         f"-- segment count: {count:,} of {CUSTOMERS:,} customers, {EVENTS:,} events\n{sql % tuple(repr(p) for p in params)}\n\n"
         f"{count_plan}\n\n-- journey branch: the events facts_for loads for a batch of {len(customers):,}\n{events_sql}\n\n"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -196,6 +197,30 @@ def test_since_entry_given_now_loads_from_the_batchs_earliest_entry(workspace):
     facts = facts_for(workspace_id=workspace.pk, customers=[first, second], conditions=[condition], entered_at=entered, now=NOW)
     assert [len(facts[c.pk].events) for c in (first, second)] == [3, 3]
     assert evaluate(condition, facts[first.pk], now=NOW) is True
+
+
+@pytest.mark.django_db
+def test_events_dated_ahead_of_now_count_in_a_batchs_window(workspace):
+    """A window counts every event since its start, one dated ahead of now too (a client's clock):
+    the batch reads those apart from the months up to now, with the same answers as the walk."""
+    now = timezone.now()
+    ahead, today, other = (CustomerFactory(workspace=workspace) for _ in range(3))
+    EventFactory(customer=ahead, name="purchase", occurred_at=now - timedelta(days=2), properties={"amount": 5})
+    EventFactory(customer=ahead, name="purchase", occurred_at=now + timedelta(days=3), properties={"amount": 70})
+    EventFactory(customer=ahead, name="purchase", occurred_at=now + timedelta(days=400), properties={"amount": 80})
+    EventFactory(customer=today, name="purchase", occurred_at=now - timedelta(hours=1), properties={"amount": 90})
+    EventFactory(customer=other, name="purchase", occurred_at=now + timedelta(days=3))  # not in the batch
+    window = {"value": 30, "unit": "days"}
+    for condition, expected in (
+        ({"event": "purchase", "within": window, "count": {"op": "eq", "value": 3}}, {ahead}),
+        ({"event": "purchase", "within": window, "where": [{"property": "amount", "op": "gte", "value": 60}], "count": {"op": "gte", "value": 2}}, {ahead}),
+        ({"event": "purchase", "within": window, "count": {"op": "eq", "value": 1}}, {today}),
+    ):
+        facts = facts_for(workspace_id=workspace.pk, customers=[ahead, today], conditions=[condition], now=now)
+        assert [e.occurred_at for e in facts[ahead.pk].events] == sorted(e.occurred_at for e in facts[ahead.pk].events)
+        assert {c for c in (ahead, today) if evaluate(condition, facts[c.pk], now=now)} == expected
+        assert {c for c in (ahead, today) if evaluate(condition, _walked(facts[c.pk]), now=now)} == expected
+        assert set(customers_matching(workspace_id=workspace.pk, condition=condition, now=now)) & {ahead, today} == expected
 
 
 @pytest.mark.django_db
