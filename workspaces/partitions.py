@@ -119,8 +119,21 @@ def _create_month(cursor, table: str, month: datetime) -> None:
             logger.info("partitions: %s rows of %s moved from %s into %s", cursor.rowcount, table, default, name)
     if not _parent_primary_key(cursor, table):
         cursor.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_pkey" PRIMARY KEY (id)')
+    _copy_statistics_targets(cursor, table, name)
     cursor.execute(f"ALTER TABLE \"{table}\" ATTACH PARTITION \"{name}\" FOR VALUES FROM ('{start.isoformat()}')"
                    f" TO ('{end.isoformat()}')")
+
+
+def _copy_statistics_targets(cursor, table: str, name: str) -> None:
+    """Gives the new partition the per-column statistics targets set on the table (CREATE TABLE
+    LIKE does not copy them), so its ANALYZE skips the columns the table's does."""
+    cursor.execute(
+        "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+        " AND NOT attisdropped AND attstattarget >= 0",
+        [table],
+    )
+    for column, target in cursor.fetchall():
+        cursor.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column}" SET STATISTICS {int(target)}')
 
 
 def _parent_primary_key(cursor, table: str) -> bool:
