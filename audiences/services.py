@@ -582,6 +582,12 @@ def customers_delete_lock(*, workspace_id: int, exclusive: bool) -> None:
         cur.execute(_LOCK_SQL.format("" if exclusive else "_shared"), (_CUSTOMERS_DELETE_LOCK, workspace_id))
 
 
+# The ingest statements are prepared (prepare=True) but PostgreSQL kept choosing a custom plan for
+# every call, planning each with the batch's arrays folded in as constants (~1.2 ms a call for the
+# INSERT): a generic plan is made once per connection and reads the arrays when it runs.
+_GENERIC_PLANS_SQL = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+
 def _relaxed_commit(cur) -> None:
     """Bulk-ingest transactions may commit without waiting for the WAL flush (settings
     INGEST_ASYNC_COMMIT, off by default — "nothing accepted is lost" wins): when on, the commit is still atomic and ordered, and a crash of
@@ -662,6 +668,7 @@ def events_ingest(*, workspace: Workspace, events: Any, finite: bool = False) ->
     with transaction.atomic():
         with _raw_cursor() as cur:
             _relaxed_commit(cur)
+            cur.execute(_GENERIC_PLANS_SQL)
         customers_delete_lock(workspace_id=workspace.pk, exclusive=False)
         ids, created = customers_ensure(workspace_id=workspace.pk, external_ids=columns.customer_ids, now=now)
         keys = columns.keys
