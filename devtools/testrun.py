@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from devtools.services import BASE_DIR, load_dotenv, services
@@ -30,7 +31,12 @@ def main(pytest_args: list[str]) -> int:
                 env = {**os.environ, **urls}
                 # Tests run fake webhook and SMTP servers on this machine.
                 env.setdefault("OUTBOUND_ALLOWED_HOSTS", "127.0.0.1,localhost")
-                pytest_rc = _call([sys.executable, "-m", "pytest", *pytest_args], env=env)
+                report = Path(data_dir) / "pytest.xml"
+                pytest_rc = _call(
+                    [sys.executable, "-m", "pytest", f"--junit-xml={report}", *pytest_args],
+                    env=env,
+                )
+                failures = _failures(report)
         vitest_rc = _vitest()
     except KeyboardInterrupt:
         return 130
@@ -39,8 +45,25 @@ def main(pytest_args: list[str]) -> int:
     results = {name: _describe(rc) for name, rc in codes.items()}
     if pytest_rc == PYTEST_NO_TESTS:
         results["pytest"] = "FAILED: no tests were collected"
+    if failures:
+        # Again at the very end: a CI log is often read from its tail, where Vitest's output
+        # would otherwise sit on top of pytest's own summary.
+        print("\npytest failures:\n" + "\n".join(f"  {line}" for line in failures))
     print("\n" + "\n".join(f"{name:>7}: {outcome}" for name, outcome in results.items()))
     return next((rc for rc in codes.values() if rc != 0), 0)
+
+
+def _failures(report: Path) -> list[str]:
+    """`test id: first line of its message` for each failed or errored test in a JUnit report."""
+    if not report.exists():
+        return []
+    lines = []
+    for case in ET.parse(report).getroot().iter("testcase"):
+        for problem in (*case.findall("failure"), *case.findall("error")):
+            name = f"{case.get('classname', '')}::{case.get('name', '')}"
+            message = (problem.get("message") or problem.tag).strip().splitlines() or [problem.tag]
+            lines.append(f"{problem.tag.upper()} {name}: {message[0][:300]}")
+    return lines
 
 
 def _vitest() -> int:
