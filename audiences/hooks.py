@@ -1,8 +1,7 @@
 """The one seam between ingest and the journey engine: the engine registers handlers here, and the
 audiences services call them after commit, so ingest never waits on (or imports) journey logic.
 
-    connect_events_ingested(handler)    # handler(workspace_id, event_ids), at app ready
-    connect_events_ingested(handler, names=True)  # handler(workspace_id, event_ids, names)
+    connect_events_ingested(handler)    # handler(workspace_id, event_ids, names), at app ready
     connect_customers_changed(handler)  # handler(workspace_id, customer_ids)
 
 Handlers run in the request or task that committed the rows: they should enqueue work (a Celery
@@ -13,57 +12,42 @@ is already committed, so the caller is not failed for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[int, list[int]], None]
-_events_ingested: list[Handler] = []
-# Handlers that also take the batch's event names (a frozenset, or None when the caller did not
-# give them): the ingest holds them in memory, so a handler can decide from them without reading
-# the batch back from the events table.
-_named: list[Callable] = []
+# handler(workspace_id, event_ids, names): names are the batch's distinct event names (a
+# frozenset, or None when the caller did not give them). The ingest holds them in memory, so a
+# handler can decide from them without reading the batch back from the events table.
+EventsHandler = Callable[[int, list[int], frozenset[str] | None], None]
+_events_ingested: list[EventsHandler] = []
 _customers_changed: list[Handler] = []
 
 
-def _connect(handlers: list[Handler], handler: Handler) -> None:
+def _connect(handlers: list, handler: Callable) -> None:
     if handler not in handlers:  # app ready() may run twice (tests, autoreload)
         handlers.append(handler)
 
 
-def _fire(
-    handlers: list[Handler],
-    name: str,
-    workspace_id: int,
-    ids: list[int],
-    named: Sequence[Callable] = (),
-    names: frozenset[str] | None = None,
-) -> None:
-    if not ids:
+def _fire(handlers: list[Callable], name: str, workspace_id: int, *args) -> None:
+    if not args[0]:  # no ids: nothing stored, nothing to hand over
         return
     for handler in list(handlers):
         try:
-            if handler in named:
-                handler(workspace_id, ids, names)
-            else:
-                handler(workspace_id, ids)
+            handler(workspace_id, *args)
         except Exception:
             logger.exception("%s handler %r failed for workspace %s", name, handler, workspace_id)
 
 
-def connect_events_ingested(handler: Callable, *, names: bool = False) -> None:
-    """Register handler(workspace_id, event_ids), called for every stored batch of events; with
-    names=True, handler(workspace_id, event_ids, names): the batch's distinct event names, or None
-    when they were not given."""
+def connect_events_ingested(handler: EventsHandler) -> None:
+    """Register handler(workspace_id, event_ids, names), called for every stored batch of events."""
     _connect(_events_ingested, handler)
-    if names:
-        _connect(_named, handler)
 
 
-def disconnect_events_ingested(handler: Callable) -> None:
-    for handlers in (_events_ingested, _named):
-        if handler in handlers:
-            handlers.remove(handler)
+def disconnect_events_ingested(handler: EventsHandler) -> None:
+    if handler in _events_ingested:
+        _events_ingested.remove(handler)
 
 
 def events_ingested(
@@ -77,7 +61,6 @@ def events_ingested(
         "events_ingested",
         workspace_id,
         list(event_ids),
-        _named,
         None if names is None else frozenset(names),
     )
 

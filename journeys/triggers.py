@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from audiences import hooks
 from audiences.conditions import customers_matching, event_matches
 from audiences.models import Customer, Event, ListMember
+from audiences.sql_arrays import id_array
 from workspaces.models import Workspace
 
 from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
@@ -25,7 +26,6 @@ from .engine.goals import (
     cached_workspace_goals,
     finished_goals_convert,
     finished_windows_open,
-    id_array,
 )
 from .engine.rows import raw_cursor
 from .enrollments import AUDIENCE_CHUNK, EnrollResult, enroll_in_chunks, enrollments_create
@@ -140,7 +140,7 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
 
 
 def connect() -> None:
-    hooks.connect_events_ingested(on_events_ingested, names=True)
+    hooks.connect_events_ingested(on_events_ingested)
     hooks.connect_customers_changed(on_customers_changed)
 
 
@@ -207,7 +207,7 @@ def _events_that_matter(
     not read when it has none)."""
     if not names and not _can_matter(workspace_id, entries=False):
         return []
-    with raw_cursor() as cursor:  # the ids as one parameter (see goals.id_array)
+    with raw_cursor() as cursor:  # the ids as one parameter (see audiences.sql_arrays)
         cursor.execute(
             _EVENTS_THAT_MATTER,
             {

@@ -447,7 +447,7 @@ def subscriptions_changed() -> None:
     _subscribed["at"] = float("-inf")
 
 
-def events_ingested(workspace_id: int, event_ids: list[int]) -> None:
+def events_ingested(workspace_id: int, event_ids: list[int], names: frozenset[str] | None) -> None:
     """audiences.hooks handler: queues the fan-out of a stored batch only when the workspace has a
     webhook for an event type that arrives this way."""
     if _subscribed_types(workspace_id) & set(CUSTOMER_EVENT_TYPES):

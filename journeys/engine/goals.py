@@ -24,6 +24,7 @@ from audiences.conditions import (
     facts_for,
 )
 from audiences.models import Customer, Event
+from audiences.sql_arrays import id_array
 
 from ..keys import key_of
 from ..models import Enrollment, StepEvent
@@ -266,14 +267,6 @@ _MATCH_EXISTS = f"SELECT EXISTS ({_MATCH_EVENTS.format(columns='1')})"
 _MATCH_ROWS = _MATCH_EVENTS.format(columns=_MATCH_COLUMNS) + " ORDER BY e.id, b.occurred_at, b.id"
 
 
-def id_array(ids) -> str:
-    """A batch's ids as one `{…}` literal for a `::bigint[]` parameter: psycopg's dump of a list of
-    ints inspects every element to choose its type, ~1 ms of the process's CPU per 1,000 ids (as
-    much as the rest of the hook's check); the literal is joined in a tenth of that, and PostgreSQL
-    parses it in microseconds."""
-    return "{" + ",".join(str(int(pk)) for pk in ids) + "}"
-
-
 def _match_params(
     found: WorkspaceGoals, *, workspace_id: int, event_ids: list[int], now: datetime
 ) -> dict:
@@ -287,7 +280,7 @@ def _fast_windows_open(
         return False
     # Server-side binding, prepared: the batch's ids travel as one parameter, an array literal
     # (Django's cursor quoted the 1,000 ids in Python, the largest part of the worker's time here,
-    # profiled; a list of ints costs psycopg as much, see id_array).
+    # profiled; a list of ints costs psycopg as much, see audiences.sql_arrays).
     with raw_cursor() as cursor:
         cursor.execute(
             _MATCH_EXISTS,

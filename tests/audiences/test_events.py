@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def ingested():
     calls = []
 
-    def handler(workspace_id, event_ids):
+    def handler(workspace_id, event_ids, names):
         calls.append((workspace_id, list(event_ids)))
 
     hooks.connect_events_ingested(handler)

@@ -434,7 +434,7 @@ def test_track_feeds_the_same_hook_as_post_events(
 ):
     seen = []
 
-    def handler(workspace_id, event_ids):
+    def handler(workspace_id, event_ids, names):
         seen.append((workspace_id, len(event_ids)))
 
     hooks.connect_events_ingested(handler)
