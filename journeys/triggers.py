@@ -242,14 +242,13 @@ def events_process(
     live enrollment; the rest of a batch (most of it, in a busy workspace) is left in SQL, and none
     is read when the workspace has neither."""
     now = now or timezone.now()
-    # Goals keep converting after a customer completed or exited, until their window closes.
-    finished_goals_convert(workspace_id=workspace_id, event_ids=event_ids, now=now)
     entries = _event_entries(_active_journeys(workspace_id))
     names = sorted(
         {spec.get("name", spec.get("event")) for _, specs in entries for spec in specs} - {None}
     )
     events = _events_that_matter(workspace_id, event_ids, names)
     if not events:
+        finished_goals_convert(workspace_id=workspace_id, event_ids=event_ids, now=now)
         return EnrollResult()
     by_customer: dict[int, list[_StoredEvent]] = {}
     for event in events:
@@ -259,11 +258,15 @@ def events_process(
     # goals read every stored event, so any of the customer's events serves; an event wait takes
     # the first event it matches.
     items = []
-    live_enrollments = (
+    live_enrollments = list(
         Enrollment.objects.for_workspace(workspace_id)
         .filter(customer_id__in=list(by_customer), state__in=LIVE)
         .values_list("id", "customer_id", "version_id", "wait")
     )
+    # Goals keep converting after a customer completed or exited, until their window closes.
+    # Asked after the live enrollments were read: one that finished before that read is finished
+    # here; one that finishes later gets its wake below, whose run converts it (engine.run).
+    finished_goals_convert(workspace_id=workspace_id, event_ids=event_ids, now=now)
     for enrollment_id, customer_id, version_id, wait in live_enrollments:
         version = compiled_version(version_id)
         awaited = (wait or {}).get("event")
@@ -281,9 +284,12 @@ def events_process(
         if chosen is None and version is not None and (version.exit_conditions or version.goals):
             chosen = by_customer[customer_id][-1]
         if chosen is not None:
-            items.append(
-                [enrollment_id, None, {"kind": "event", "payload": _event_payload(chosen)}]
-            )
+            payload = _event_payload(chosen)
+            if len(by_customer[customer_id]) > 1:
+                # All of them, should the enrollment have finished when its wake runs: its goals
+                # then convert on any of the batch's events (engine.run._convert_late_events).
+                payload["event_ids"] = [ev.id for ev in by_customer[customer_id]]
+            items.append([enrollment_id, None, {"kind": "event", "payload": payload}])
     advance_enqueue(items)
 
     result = EnrollResult()

@@ -25,7 +25,7 @@ from ..nodes.base import Complete, Exit, Fail, Next, NodeType, Result, Wait, get
 from ..timers import timers_update
 from . import rows
 from .context import StepContext, Wake
-from .goals import first_conversion, goal_facts, keyed_facts
+from .goals import finished_goals_convert, first_conversion, goal_facts, keyed_facts
 from .rows import AnyEnrollment, CustomerPatch, customer_from_row
 from .versions import CompiledVersion, compiled_version
 
@@ -481,6 +481,8 @@ def _advance(*, items: Iterable, now: datetime | None, attempt: int) -> AdvanceR
         rows.write_customers(run.patches, run.now)
         rows.hold_wakes(held)
         _after_commit(run)
+    finished = missing.difference(report.skipped_locked) if missing else ()
+    _convert_late_events({i: wanted[i][1] for i in finished})
     report.executions = run.executions
     if report.skipped_locked:
         if attempt < MAX_LOCK_RETRIES:
@@ -488,6 +490,25 @@ def _advance(*, items: Iterable, now: datetime | None, attempt: int) -> AdvanceR
         else:  # still contended: the reconciler re-queues it if it is overdue
             logger.warning("gave up on locked enrollments %s", report.skipped_locked)
     return report
+
+
+def _convert_late_events(wakes: dict[int, Wake | None]) -> None:
+    """Event wakes whose enrollment finished (completed or exited) after the ingest queued them:
+    the ingest's own pass over finished enrollments (triggers.events_process) saw it live, so its
+    events convert the goals whose window is open at them here, or never."""
+    event_ids: dict[int, set[int]] = {}
+    for enrollment_id, wake in wakes.items():
+        if wake is not None and wake.kind == "event":
+            ids = wake.payload.get("event_ids") or [wake.payload.get("event_id")]
+            event_ids[enrollment_id] = {int(i) for i in ids if i is not None}
+    if not event_ids:
+        return
+    by_workspace: dict[int, set[int]] = {}
+    finished = Enrollment.objects.unscoped().filter(id__in=list(event_ids)).exclude(state__in=LIVE)
+    for enrollment_id, workspace_id in finished.values_list("id", "workspace_id"):
+        by_workspace.setdefault(workspace_id, set()).update(event_ids[enrollment_id])
+    for workspace_id, ids in by_workspace.items():
+        finished_goals_convert(workspace_id=workspace_id, event_ids=sorted(ids), now=timezone.now())
 
 
 def _expected(entry: tuple[int | None, Wake | None], e: AnyEnrollment) -> bool:

@@ -267,6 +267,27 @@ def test_a_goal_of_two_purchases_converts_on_the_second_after_completion(workspa
     assert [g["value"] for g in converted(journey, c).goals] == [2.0]
 
 
+def test_an_event_wake_that_finds_its_enrollment_finished_converts_on_the_batch_events(workspace):
+    """The ingest saw the enrollment live and queued it a wake with the customer's events of the
+    batch; it completed before the wake ran (a timer, another batch). The wake's run converts the
+    goals those events meet, the purchase too though the wake names the later browse."""
+    from journeys.engine.run import advance
+
+    journey = published(workspace, DONE_AT_ONCE, {"goals": [PURCHASE]})
+    (c,) = customers(workspace)
+    _finished(journey, [c])
+    buy, browse = send_events(
+        workspace,
+        {"customer_id": c.external_id, "name": "purchase", "properties": {"amount": 30}},
+        {"customer_id": c.external_id, "name": "browse"},
+    ).event_ids
+    payload = {"name": "browse", "properties": {}, "event_id": browse, "event_ids": [buy, browse]}
+    advance(items=[[enrollment(journey, c).id, None, {"kind": "event", "payload": payload}]])
+    e = enrollment(journey, c)
+    assert e.state == "completed" and [(g["id"], g["value"]) for g in e.goals] == [("bought", 30.0)]
+    assert goal_steps(journey) == [(c.id, "bought", 30.0)]
+
+
 def test_a_batch_without_a_goals_event_reads_no_window(workspace, django_assert_max_num_queries):
     """Open windows are met only by the batch's events of a goal's name: a batch of other events
     (most of them, in a busy workspace) costs one statement whatever the windows, and converts nothing."""
