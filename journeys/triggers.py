@@ -247,9 +247,6 @@ def events_process(
         {spec.get("name", spec.get("event")) for _, specs in entries for spec in specs} - {None}
     )
     events = _events_that_matter(workspace_id, event_ids, names)
-    if not events:
-        finished_goals_convert(workspace_id=workspace_id, event_ids=event_ids, now=now)
-        return EnrollResult()
     by_customer: dict[int, list[_StoredEvent]] = {}
     for event in events:
         by_customer.setdefault(event.customer_id, []).append(event)
@@ -258,15 +255,21 @@ def events_process(
     # goals read every stored event, so any of the customer's events serves; an event wait takes
     # the first event it matches.
     items = []
-    live_enrollments = list(
-        Enrollment.objects.for_workspace(workspace_id)
-        .filter(customer_id__in=list(by_customer), state__in=LIVE)
-        .values_list("id", "customer_id", "version_id", "wait")
+    live_enrollments = (
+        list(
+            Enrollment.objects.for_workspace(workspace_id)
+            .filter(customer_id__in=list(by_customer), state__in=LIVE)
+            .values_list("id", "customer_id", "version_id", "wait")
+        )
+        if events
+        else []
     )
     # Goals keep converting after a customer completed or exited, until their window closes.
     # Asked after the live enrollments were read: one that finished before that read is finished
     # here; one that finishes later gets its wake below, whose run converts it (engine.run).
     finished_goals_convert(workspace_id=workspace_id, event_ids=event_ids, now=now)
+    if not events:
+        return EnrollResult()
     for enrollment_id, customer_id, version_id, wait in live_enrollments:
         version = compiled_version(version_id)
         awaited = (wait or {}).get("event")

@@ -455,11 +455,15 @@ def _advance(*, items: Iterable, now: datetime | None, attempt: int) -> AdvanceR
                                     deferred_customers=run.deferred_customers)
         report.locked = len(locked)
         missing = set(wanted) - {e.id for e in locked}
+        finished: dict[int, int] = {}  # enrollment → workspace, of the missing that have finished
         if missing:
-            # Rows another worker holds (not finished ones): retry them shortly.
-            report.skipped_locked = list(
-                Enrollment.objects.unscoped().filter(id__in=missing, state__in=LIVE).values_list("id", flat=True)
-            )
+            # Live rows another worker holds: retry them shortly. Finished ones: see below.
+            for enrollment_id, workspace_id, state in Enrollment.objects.unscoped().filter(
+                    id__in=missing).values_list("id", "workspace_id", "state"):
+                if state in LIVE:
+                    report.skipped_locked.append(enrollment_id)
+                else:
+                    finished[enrollment_id] = workspace_id
         todo = [e for e in locked if _expected(wanted[e.id], e)]
         run.batch = todo
         if todo:
@@ -481,8 +485,8 @@ def _advance(*, items: Iterable, now: datetime | None, attempt: int) -> AdvanceR
         rows.write_customers(run.patches, run.now)
         rows.hold_wakes(held)
         _after_commit(run)
-    finished = missing.difference(report.skipped_locked) if missing else ()
-    _convert_late_events({i: wanted[i][1] for i in finished})
+    if finished:
+        _convert_late_events(finished, wanted)
     report.executions = run.executions
     if report.skipped_locked:
         if attempt < MAX_LOCK_RETRIES:
@@ -492,23 +496,19 @@ def _advance(*, items: Iterable, now: datetime | None, attempt: int) -> AdvanceR
     return report
 
 
-def _convert_late_events(wakes: dict[int, Wake | None]) -> None:
+def _convert_late_events(finished: dict[int, int], wanted: dict[int, tuple[int | None, Wake | None]]) -> None:
     """Event wakes whose enrollment finished (completed or exited) after the ingest queued them:
     the ingest's own pass over finished enrollments (triggers.events_process) saw it live, so its
-    events convert the goals whose window is open at them here, or never."""
-    event_ids: dict[int, set[int]] = {}
-    for enrollment_id, wake in wakes.items():
+    events convert the goals whose window is open at them here, or never. `finished` maps those
+    enrollments to their workspaces."""
+    by_workspace: dict[int, set[int]] = {}
+    for enrollment_id, workspace_id in finished.items():
+        wake = wanted[enrollment_id][1]
         if wake is not None and wake.kind == "event":
             ids = wake.payload.get("event_ids") or [wake.payload.get("event_id")]
-            event_ids[enrollment_id] = {int(i) for i in ids if i is not None}
-    if not event_ids:
-        return
-    by_workspace: dict[int, set[int]] = {}
-    finished = Enrollment.objects.unscoped().filter(id__in=list(event_ids)).exclude(state__in=LIVE)
-    for enrollment_id, workspace_id in finished.values_list("id", "workspace_id"):
-        by_workspace.setdefault(workspace_id, set()).update(event_ids[enrollment_id])
-    for workspace_id, ids in by_workspace.items():
-        finished_goals_convert(workspace_id=workspace_id, event_ids=sorted(ids), now=timezone.now())
+            by_workspace.setdefault(workspace_id, set()).update(int(i) for i in ids if i is not None)
+    for workspace_id, event_ids in by_workspace.items():
+        finished_goals_convert(workspace_id=workspace_id, event_ids=sorted(event_ids), now=timezone.now())
 
 
 def _expected(entry: tuple[int | None, Wake | None], e: AnyEnrollment) -> bool:
