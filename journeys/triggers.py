@@ -20,7 +20,12 @@ from audiences.models import Customer, Event, ListMember
 from audiences.sql_arrays import id_array
 from workspaces.models import Workspace
 
-from .dispatch import advance_enqueue, customers_changed_enqueue, events_process_enqueue
+from .dispatch import (
+    advance_enqueue,
+    customers_changed_enqueue,
+    events_process_enqueue,
+    profile_changes_take,
+)
 from .engine import LIVE, compiled_version, zone_or_none
 from .engine.goals import (
     cached_workspace_goals,
@@ -137,6 +142,15 @@ def on_customers_changed(workspace_id: int, customer_ids: list[int]) -> None:
         workspace_id=workspace_id, customer_ids=customer_ids
     ):
         customers_changed_enqueue(workspace_id, customer_ids)
+
+
+def profile_changes_drain(*, workspace_id: int) -> None:
+    """The customers the workspace's update steps changed since the last drain
+    (dispatch.profile_changes_send), told to the profile-change hook as an API change would be.
+    The enrollment whose step made a change checked its own exit conditions and goals with it
+    already; its journey's re-check finds nothing new."""
+    for customer_ids in profile_changes_take(workspace_id, chunk=AUDIENCE_CHUNK):
+        hooks.customers_changed(workspace_id=workspace_id, customer_ids=customer_ids)
 
 
 def connect() -> None:

@@ -530,7 +530,12 @@ def _after_commit(run: Run) -> None:
     timers_set = {i: at for i, at in run.timers_set.items() if run.dirty[i].state == WAITING}
     timers_clear = {i for i in run.timers_clear if i not in timers_set and i not in run.timers_popped}
     followups = [[i, seq, None] for i, seq in run.followups]
+    # Profiles the batch's update steps changed: the rest of the workspace reacts to them as to an
+    # API change (other journeys' exit conditions and goals, wallet passes), coalesced per second.
+    changed: dict[int, list[int]] = {}
+    for customer_id in run.patches:
+        changed.setdefault(run.customers[customer_id].workspace_id, []).append(customer_id)
     dispatch.after_commit_each(
         [lambda: timers_update(add=timers_set, remove=timers_clear), lambda: dispatch.advance_send(followups),
-         *run.effects]
+         *([lambda: dispatch.profile_changes_send(changed)] if changed else []), *run.effects]
     )

@@ -7,7 +7,7 @@ import pytest
 
 from journeys.enrollments import enrollments_create
 from journeys.services import journey_pause
-from tests.engine.helpers import chain, customers, node, published
+from tests.engine.helpers import chain, customers, node, published, wait_state
 from workspaces.redis import get_redis
 
 LONG_WAIT = chain(node("start", "start"), node("w", "wait", {"mode": "duration", "duration": {"value": 1, "unit": "days"}}))
@@ -59,3 +59,22 @@ def test_another_workspaces_enrollments_do_not_count(api, workspace, other_works
     (ours,) = customers(workspace)
     _patch(api, ours, "gone")
     assert _queued_checks() == 0
+
+
+def test_another_journeys_update_step_reaches_the_exit_conditions_of_a_waiting_customer(workspace, celery_worker):
+    """Journey B's update step sets the attribute journey A's exit condition watches: A's customer,
+    waiting a day, exits within seconds, as after the same change through the API."""
+    watching = published(workspace, LONG_WAIT, PLAN_EXIT, name="A")
+    changing = published(
+        workspace, chain(node("start", "start"), node("u", "update_profile", {"set": {"plan": "gone"}})), name="B"
+    )
+    (c,) = customers(workspace)
+    enrollments_create(journey=watching, customer_ids=[c.id])
+    wait_state(watching, c, "waiting")
+
+    enrollments_create(journey=changing, customer_ids=[c.id])
+    wait_state(changing, c, "completed")
+    exited = wait_state(watching, c, "exited", timeout=20)
+    assert exited.exit_reason == "exit_condition"
+    c.refresh_from_db()
+    assert c.attributes["plan"] == "gone"
