@@ -469,13 +469,14 @@ def channel_metrics(*, workspace_id: int, tz_name: str, first: date | None = Non
         cursor.execute(
             f"""
             SELECT m.channel, m.provider, {counts},
-                   count(*) FILTER (WHERE m.content ? 'failover' OR EXISTS (
-                       SELECT 1 FROM channels_app_deliveryevent f
-                       WHERE f.message_id = m.id AND f.data ? 'failover')),
-                   count(*) FILTER (WHERE EXISTS (
-                       SELECT 1 FROM channels_app_deliveryevent d
-                       WHERE d.message_id = m.id AND d.status = %(saved)s))
+                   count(*) FILTER (WHERE m.content ? 'failover' OR e.failover),
+                   count(*) FILTER (WHERE e.saved)
             FROM channels_app_message m
+            -- One probe of the message's delivery events answers both (two EXISTS probed twice).
+            CROSS JOIN LATERAL (
+                SELECT bool_or(d.data ? 'failover') AS failover, bool_or(d.status = %(saved)s) AS saved
+                FROM channels_app_deliveryevent d WHERE d.message_id = m.id
+            ) e
             WHERE {" AND ".join(where)}
             GROUP BY 1, 2 ORDER BY 1, 2
             """,
