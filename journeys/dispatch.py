@@ -5,7 +5,7 @@ imports the services), and the one place it defers work until the caller's trans
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from celery import current_app
@@ -156,19 +156,18 @@ def profile_changes_send(by_workspace: dict[int, list[int]]) -> None:
             _send(PROFILE_CHANGES_TASK, args=[workspace_id], countdown=PROFILE_CHANGES_DELAY)
 
 
-def profile_changes_take(workspace_id: int, *, chunk: int) -> list[list[int]]:
-    """The customers noted for the workspace, taken out in chunks. The queued mark goes first: a
-    run that notes customers after it queues the next drain, one that noted them before is read
-    here."""
+def profile_changes_take(workspace_id: int, *, chunk: int) -> Iterator[list[int]]:
+    """The customers noted for the workspace, taken out a chunk at a time as the caller asks (a
+    workspace whose journeys changed a million profiles is never held in memory at once, and a
+    crash loses at most the chunk in hand). The queued mark goes first: a run that notes customers
+    after it queues the next drain, one that noted them before is read here."""
     from workspaces.redis import get_redis
 
     redis = get_redis()
     key = _profile_changes_key(workspace_id)
     redis.delete(f"{key}:queued")
-    taken = []
     while members := redis.spop(key, chunk):
-        taken.append(sorted(int(m) for m in members))
-    return taken
+        yield sorted(int(m) for m in members)
 
 
 def journey_entry_enqueue(journey_id: int) -> None:

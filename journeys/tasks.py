@@ -36,9 +36,10 @@ def customers_changed_task(workspace_id: int, customer_ids: list[int]) -> None:
     triggers.customers_changed(workspace_id=workspace_id, customer_ids=customer_ids)
 
 
-@shared_task(name="journeys.tasks.profile_changes_task", ignore_result=True)
+@shared_task(name="journeys.tasks.profile_changes_task", acks_late=True, ignore_result=True)
 def profile_changes_task(workspace_id: int) -> None:
-    """Profiles the workspace's journeys changed in the last second reach the profile-change hook."""
+    """Profiles the workspace's journeys changed in the last second reach the profile-change hook
+    (acknowledged after it ran: a worker lost with it queued leaves the set for the redelivery)."""
     triggers.profile_changes_drain(workspace_id=workspace_id)
 
 
