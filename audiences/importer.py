@@ -851,9 +851,10 @@ class _Distinct:
 
 def _clean_phones(column: tuple[str, ...], clean: Callable[[str], str], refused: dict[int, str]) -> list[str]:
     """The phone column cleaned: most cells are valid "+" numbers quick_e164 answers for (~1 µs);
-    the others go through `clean` (phone_clean), a refused cell's row into `refused` (as _Distinct)."""
+    the others (quick_e164 answers "" or None) go through `clean` (phone_clean), a refused cell's
+    row into `refused` (as _Distinct)."""
     cleaned = list(map(quick_e164, column))
-    for i in [i for i, answer in enumerate(cleaned) if answer is None]:
+    for i in [i for i, answer in enumerate(cleaned) if not answer]:
         cell = cleaned[i] = column[i]
         if cell.strip():
             try:

@@ -216,16 +216,19 @@ def _national(region: str) -> _National:
 _QUICK: dict[tuple[str, int], tuple[re.Pattern, int, re.Pattern | None] | None] = {}
 _QUICK_PATTERNS: dict[tuple[int, int], re.Pattern | None] = {}
 _QUICK_SEEN: dict[tuple[str, int], int] = {}  # starts and lengths met, not yet in _QUICK
+_NEVER = re.compile(r"(?!)")
 QUICK_AFTER = 16
 
 
-def _quick(start: str, length: int) -> tuple[re.Pattern, int, re.Pattern | None] | None:
+def _quick(start: str, length: int) -> tuple[re.Pattern, int, re.Pattern | None, _CallingCode | None] | None:
     """For a "+" number of `length` digits starting with `start`: the pattern its digits from the
     calling code on fully match only when fast_e164 below would call it valid (not all zeros, the
     region region_code_for_number tries first claims it: its leading digits for a code of several
-    regions, its general and per-type patterns), the code's length, and its national prefix when
+    regions, its general and per-type patterns), the code's length, its national prefix when
     quick_e164 must check that in Python (one that can match nothing, Argentina's: see
-    _strips_prefix); any other prefix is refused in the pattern itself."""
+    _strips_prefix; any other prefix is refused in the pattern itself), and the calling code when
+    it has a single region: then the pattern is that region's whole test, and a number it refuses
+    is invalid unless the library would strip a national prefix or read an all-zero number."""
     found = _CODE_PREFIXES.get(start) if length > _MIN_NSN else None
     if found is None:
         return None
@@ -237,8 +240,11 @@ def _quick(start: str, length: int) -> tuple[re.Pattern, int, re.Pattern | None]
         _QUICK_PATTERNS[key] = _quick_pattern(calling, length - size)
     pattern = _QUICK_PATTERNS[key]
     if pattern is None:
-        return None
-    return pattern, size, prefix if prefix is not None and prefix.match("") is not None else None
+        if not (calling.single and calling.usable):
+            return None
+        pattern = _NEVER  # no number of this length is valid in the code's one region
+    return (pattern, size, prefix if prefix is not None and prefix.match("") is not None else None,
+            calling if calling.single else None)
 
 
 def _quick_pattern(calling: _CallingCode, nsn_length: int) -> re.Pattern | None:
@@ -277,7 +283,8 @@ def _strips_prefix(calling: _CallingCode, digits: str, at: int) -> bool:
 def quick_e164(raw: str) -> str | None:
     """The E.164 form of `raw` when it is a "+" number (separators allowed, nothing around it) that
     one precompiled pattern finds valid: fast_e164's answer for most numbers users send, in
-    ~0.5 µs; None otherwise (fast_e164 or the library decide)."""
+    ~0.5 µs; "" when that pattern is its calling code's whole test and refuses it (fast_e164 would
+    answer "" too: invalid); None otherwise (fast_e164 or the library decide)."""
     if raw[:1] != "+":
         return None
     digits = raw[1:]
@@ -295,8 +302,19 @@ def quick_e164(raw: str) -> str | None:
         if seen < QUICK_AFTER:
             return None
         quick = _QUICK[key] = _quick(*key)
-    if quick is None or not quick[0].fullmatch(digits, quick[1]):
+    if quick is None:
         return None
+    if not quick[0].fullmatch(digits, quick[1]):
+        calling = quick[3]
+        if calling is None:
+            return None
+        # fast_e164's own steps for a refused number of a single-region code (the length is within
+        # the library's bounds: the pattern exists): a prefix it may strip or an all-zero national
+        # number are the library's; anything else fails calling.valid, which is the pattern.
+        nsn = digits[quick[1]:]
+        if len(nsn) >= _MIN_NSN and (_strips_prefix(calling, nsn, 0) or (nsn[0] == "0" and not nsn.strip("0"))):
+            return None
+        return ""
     if quick[2] is not None and _strips_prefix(_calling(int(digits[: quick[1]])), digits, quick[1]):
         return None
     return "+" + digits

@@ -109,11 +109,17 @@ def test_the_readme_snippet_tracks_a_visitor_and_drives_a_journey(
         timeout=30,
     )
     assert anonymous.customer.external_id.startswith("anon:")
-    for line in readme_calls(SDKS[sdk]["export"]):  # identify, track, page: each awaited in turn
-        assert browser_page.evaluate(f"async () => {{ await {line}; return true; }}")
+    identify, *later = readme_calls(SDKS[sdk]["export"])  # identify, then track and page
+    assert ".identify(" in identify
+    assert browser_page.evaluate(f"async () => {{ await {identify}; return true; }}")
+    # The SDKs queue a call and return: RudderStack's sends every queued call at once, so a track
+    # made right after identify may reach the server first (the README says so). The journey below
+    # branches on the identify's `plan`, so its track waits until the profile holds it.
     identified = wait_for(lambda: (c := customer(workspace, "user-42")) and c.attributes.get("plan") == "pro" and c,
                           timeout=30)
     assert identified.email == "ann@example.com" and identified.attributes["first_name"] == "Ann"
+    for line in later:
+        assert browser_page.evaluate(f"async () => {{ await {line}; return true; }}")
 
     def completed():
         response = api.get(f"/api/v1/journeys/{journey_id}/enrollments/user-42")
