@@ -213,7 +213,7 @@ def _national(region: str) -> _National:
 
 # (the first three digits, how many digits) → _quick's answer; (calling code, national number
 # length) → its pattern, compiled once (a code has up to 100 three-digit starts).
-_QUICK: dict[tuple[str, int], tuple[re.Pattern, int, re.Pattern | None] | None] = {}
+_QUICK: dict[tuple[str, int], tuple[re.Pattern, int, re.Pattern | None, _CallingCode | None] | None] = {}
 _QUICK_PATTERNS: dict[tuple[int, int], re.Pattern | None] = {}
 _QUICK_SEEN: dict[tuple[str, int], int] = {}  # starts and lengths met, not yet in _QUICK
 _NEVER = re.compile(r"(?!)")
